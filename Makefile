@@ -1,0 +1,28 @@
+.PHONY: run test lint format benchmark clean
+
+# Start the whole dashboard (web on :$PORT, Celery worker and beat) in the foreground.
+run:
+	bash scripts/run.sh
+
+# Install what the tests need, then run them against a real registry, Docker engine and Redis,
+# which the test setup starts on private ports and stops at the end.
+test:
+	bash scripts/install-test-deps.sh
+	bash scripts/ensure-venv.sh requirements-dev.txt
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format:
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+benchmark:
+	bash scripts/install-test-deps.sh
+	bash scripts/ensure-venv.sh requirements-dev.txt
+	.venv/bin/python -m benchmarks
+
+clean:
+	rm -rf .venv staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,148 @@
+"""Fixtures shared by every app's tests.
+
+The real services (Redis, a private dockerd, the registry container) are started once per
+session by ``testenv.pytest_plugin`` before Django reads its settings.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+pytest_plugins = ["testenv.pytest_plugin"]
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made by the
+# test itself (fixtures creating users) are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Never write into the developer's own data directory (secret key, SQLite file).
+os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="ra-data-"))
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(username: str, role: str | None, **extra: object) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD, **extra)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def viewer(db: None) -> User:
+    return make_user("vera", "viewer")
+
+
+@pytest.fixture
+def operator(db: None) -> User:
+    return make_user("otto", "operator")
+
+
+@pytest.fixture
+def admin_user(db: None) -> User:
+    return make_user("ada", "admin")
+
+
+@pytest.fixture
+def superuser(db: None) -> User:
+    return User.objects.create_superuser("root", "root@localhost", PASSWORD)
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer_client(viewer: User) -> Client:
+    return logged_in(viewer)
+
+
+@pytest.fixture
+def operator_client(operator: User) -> Client:
+    return logged_in(operator)
+
+
+@pytest.fixture
+def admin_client_role(admin_user: User) -> Client:
+    return logged_in(admin_user)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Drop the dashboard's cache keys after each test, leaving Celery's broker keys alone."""
+    yield
+    from django.conf import settings
+
+    try:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1)
+        prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+        for key in client.scan_iter(f"{prefix}:*", count=500):
+            client.delete(key)
+        client.close()
+    except Exception:  # noqa: S110 - no Redis (skipped service): nothing was cached
+        pass
+
+
+@pytest.fixture
+def celery_worker(services: object) -> Iterator[object]:
+    """A real Celery worker in threads of this process, consuming from the test Redis.
+
+    Tasks that touch the database need ``transactional_db``: the worker's threads use their
+    own connections and do not see a test's uncommitted transaction.
+    """
+    from celery.contrib.testing.worker import start_worker
+
+    from registry_admin.celery import app
+
+    with start_worker(app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING",
+                      shutdown_timeout=30) as worker:
+        yield worker
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (its own browser download cannot work here)."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing: make test installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def browser_login(page: object, live_server: object, user: User) -> None:
+    """Log in through the real login form."""
+    page.goto(f"{live_server.url}/accounts/login/")  # type: ignore[attr-defined]
+    page.fill("input[name=username]", user.get_username())  # type: ignore[attr-defined]
+    page.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url(f"{live_server.url}/")  # type: ignore[attr-defined]

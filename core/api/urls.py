@@ -1,0 +1,7 @@
+from django.urls import path
+
+from core.api import views
+
+urlpatterns = [
+    path("health/", views.health_view, name="api-health"),
+]

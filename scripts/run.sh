@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make run`: the whole dashboard (web, worker, beat) in the foreground; Ctrl-C stops all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -f .env ]; then set -a; . ./.env; set +a; fi
+export PORT="${PORT:-8000}"
+export DATA_DIR="${DATA_DIR:-$PWD/data}"
+export REDIS_URL="${REDIS_URL:-redis://localhost:6379/0}"
+mkdir -p "$DATA_DIR"
+PY=.venv/bin/python
+
+bash scripts/ensure-venv.sh requirements.txt
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo "Stopping…"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -f "$DATA_DIR/redis/redis.pid" ]; then kill "$(cat "$DATA_DIR/redis/redis.pid")" 2>/dev/null || true; fi
+}
+trap cleanup INT TERM EXIT
+
+bash scripts/ensure-redis.sh
+
+$PY manage.py migrate --noinput
+$PY manage.py collectstatic --noinput -v 0
+if [ -n "${DJANGO_SUPERUSER_USERNAME:-}" ] && [ -n "${DJANGO_SUPERUSER_PASSWORD:-}" ]; then
+  $PY manage.py ensure_superuser
+fi
+
+echo "registry-admin: http://0.0.0.0:$PORT (registry ${REGISTRY_URL:-http://localhost:5000})"
+.venv/bin/gunicorn registry_admin.wsgi:application --bind "0.0.0.0:$PORT" \
+  --workers "${WEB_WORKERS:-2}" --threads 4 --worker-class gthread --access-logfile - &
+pids+=($!)
+.venv/bin/celery -A registry_admin worker --loglevel INFO --concurrency "${CELERY_CONCURRENCY:-2}" &
+pids+=($!)
+.venv/bin/celery -A registry_admin beat --loglevel INFO --pidfile "$DATA_DIR/celerybeat.pid" &
+pids+=($!)
+
+# Stop everything as soon as one of the three ends, so a crash does not go unnoticed.
+wait -n
+echo "A process of the dashboard ended; stopping the others."
+exit 1
