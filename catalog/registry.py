@@ -54,8 +54,15 @@ class RegistryClient:
         self.config = config
         self.session = requests.Session()
         # Retries only for idempotent methods (urllib3's default set excludes POST).
-        retry = Retry(total=2, connect=2, read=1, backoff_factor=0.2, status_forcelist=(502, 503, 504),
-                      allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False)
+        retry = Retry(
+            total=2,
+            connect=2,
+            read=1,
+            backoff_factor=0.2,
+            status_forcelist=(502, 503, 504),
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            raise_on_status=False,
+        )
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -116,8 +123,14 @@ class RegistryClient:
 def _reason(error: Exception) -> str:
     """The innermost cause, e.g. 'Connection refused', without urllib3's object reprs."""
     text = str(error)
-    for marker in ("Connection refused", "Name or service not known", "No route to host",
-                   "timed out", "certificate verify failed", "Temporary failure in name resolution"):
+    for marker in (
+        "Connection refused",
+        "Name or service not known",
+        "No route to host",
+        "timed out",
+        "certificate verify failed",
+        "Temporary failure in name resolution",
+    ):
         if marker in text:
             return marker
     return text[:160]

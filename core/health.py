@@ -72,7 +72,9 @@ def check_broker() -> Check:
         client.ping()
         client.close()
     except redis.RedisError as e:
-        return Check(False, f"Cannot reach Redis at {_redis_location()} ({e}): start redis-server or set REDIS_URL.", extra)
+        return Check(
+            False, f"Cannot reach Redis at {_redis_location()} ({e}): start redis-server or set REDIS_URL.", extra
+        )
     return Check(True, "Redis answers.", extra)
 
 

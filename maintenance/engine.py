@@ -51,8 +51,10 @@ def connect() -> docker.DockerClient:
 def _explain_connect_failure(host: str, error: Exception) -> str:
     text = str(error)
     if "FileNotFoundError" in text or "No such file or directory" in text:
-        return (f"The Docker engine socket at {host} does not exist: mount the engine's socket "
-                "into the worker or set DOCKER_HOST.")
+        return (
+            f"The Docker engine socket at {host} does not exist: mount the engine's socket "
+            "into the worker or set DOCKER_HOST."
+        )
     if "PermissionError" in text or "Permission denied" in text:
         return f"The worker may not open the Docker engine socket at {host} (permission denied)."
     if "Connection refused" in text:

@@ -53,8 +53,9 @@ def test_a_user_without_a_role_gets_403_from_the_api_with_what_to_do() -> None:
 
 @pytest.mark.django_db
 def test_a_script_authenticates_with_a_token_from_drf_create_token() -> None:
-    from django.core.management import call_command
     from io import StringIO
+
+    from django.core.management import call_command
 
     make_user("ci-bot", "viewer")
     out = StringIO()

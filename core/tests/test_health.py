@@ -20,8 +20,9 @@ def quick_engine_answer(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.django_db
-def test_it_is_200_when_registry_engine_and_broker_answer(viewer_client: Client, celery_worker: object,
-                                                           services: object) -> None:
+def test_it_is_200_when_registry_engine_and_broker_answer(
+    viewer_client: Client, celery_worker: object, services: object
+) -> None:
     response = viewer_client.get("/api/v1/health/")
     body = response.json()
     assert response.status_code == 200, body
@@ -32,8 +33,9 @@ def test_it_is_200_when_registry_engine_and_broker_answer(viewer_client: Client,
 
 
 @pytest.mark.django_db
-def test_an_unreachable_registry_says_which_url_and_why(viewer_client: Client, settings: object,
-                                                         quick_engine_answer: None) -> None:
+def test_an_unreachable_registry_says_which_url_and_why(
+    viewer_client: Client, settings: object, quick_engine_answer: None
+) -> None:
     url = f"http://127.0.0.1:{closed_port()}"
     settings.REGISTRY_URL = url  # type: ignore[attr-defined]
     response = viewer_client.get("/api/v1/health/")
@@ -44,8 +46,9 @@ def test_an_unreachable_registry_says_which_url_and_why(viewer_client: Client, s
 
 
 @pytest.mark.django_db
-def test_no_worker_answering_is_a_failed_engine_check(viewer_client: Client, quick_engine_answer: None,
-                                                      services: object) -> None:
+def test_no_worker_answering_is_a_failed_engine_check(
+    viewer_client: Client, quick_engine_answer: None, services: object
+) -> None:
     response = viewer_client.get("/api/v1/health/")
     assert response.status_code == 503
     docker = response.json()["docker"]
@@ -54,8 +57,9 @@ def test_no_worker_answering_is_a_failed_engine_check(viewer_client: Client, qui
 
 
 @pytest.mark.django_db
-def test_a_missing_engine_socket_is_named(viewer_client: Client, celery_worker: object,
-                                          monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+def test_a_missing_engine_socket_is_named(
+    viewer_client: Client, celery_worker: object, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/docker.sock")
     docker = viewer_client.get("/api/v1/health/").json()["docker"]
     assert docker["ok"] is False
@@ -63,8 +67,7 @@ def test_a_missing_engine_socket_is_named(viewer_client: Client, celery_worker: 
 
 
 @pytest.mark.django_db
-def test_a_missing_registry_container_is_named(viewer_client: Client, celery_worker: object,
-                                               settings: object) -> None:
+def test_a_missing_registry_container_is_named(viewer_client: Client, celery_worker: object, settings: object) -> None:
     settings.REGISTRY_CONTAINER = "no-such-registry"  # type: ignore[attr-defined]
     docker = viewer_client.get("/api/v1/health/").json()["docker"]
     assert docker["ok"] is False
@@ -72,8 +75,9 @@ def test_a_missing_registry_container_is_named(viewer_client: Client, celery_wor
 
 
 @pytest.mark.django_db
-def test_an_unreachable_broker_fails_the_broker_check(viewer_client: Client, settings: object,
-                                                      services: object) -> None:
+def test_an_unreachable_broker_fails_the_broker_check(
+    viewer_client: Client, settings: object, services: object
+) -> None:
     settings.REDIS_URL = f"redis://127.0.0.1:{closed_port()}/0"  # type: ignore[attr-defined]
     response = viewer_client.get("/api/v1/health/")
     assert response.status_code == 503
@@ -83,8 +87,9 @@ def test_an_unreachable_broker_fails_the_broker_check(viewer_client: Client, set
 
 
 @pytest.mark.django_db
-def test_the_dashboard_shows_a_banner_when_the_registry_is_down(viewer_client: Client, settings: object,
-                                                                 quick_engine_answer: None) -> None:
+def test_the_dashboard_shows_a_banner_when_the_registry_is_down(
+    viewer_client: Client, settings: object, quick_engine_answer: None
+) -> None:
     settings.REGISTRY_URL = f"http://127.0.0.1:{closed_port()}"  # type: ignore[attr-defined]
     page = viewer_client.get("/")
     assert page.status_code == 200 and b'hx-get="/"' in page.content

@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_check(**overrides: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, **overrides}
-    return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=environment,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,9 +72,16 @@ def test_verify_tls_takes_true_false_or_a_bundle(tmp_path: Path, monkeypatch: py
 
 def test_public_host_defaults_to_the_registry_url_host_and_port(settings: object) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='registry_admin.settings'; "
-         "django.setup(); from django.conf import settings as s; print(s.REGISTRY_PUBLIC_HOST)"],
-        cwd=ROOT, env={**os.environ, "REGISTRY_URL": "https://nas.lan:5443/", "REGISTRY_PUBLIC_HOST": ""},
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='registry_admin.settings'; "
+            "django.setup(); from django.conf import settings as s; print(s.REGISTRY_PUBLIC_HOST)",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "REGISTRY_URL": "https://nas.lan:5443/", "REGISTRY_PUBLIC_HOST": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.stdout.strip() == "nas.lan:5443"
