@@ -4,4 +4,5 @@ from core import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("audit/", views.audit_log, name="audit"),
 ]

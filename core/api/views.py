@@ -1,8 +1,12 @@
+from rest_framework import generics
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core import health
+from core import audit, health
+from core.api.serializers import AuditEntrySerializer
+from core.forms import AuditFilterForm
 
 
 @api_view(["GET"])
@@ -10,3 +14,15 @@ def health_view(request: Request) -> Response:
     """200 when the registry, the engine (via the workers) and the broker are all fine, 503 otherwise."""
     report = health.report()
     return Response(report.as_dict(), status=200 if report.ok else 503)
+
+
+class AuditList(generics.ListAPIView):
+    """GET /api/v1/audit/?action=&outcome=&repository=&actor=&since=&until= (paginated)."""
+
+    serializer_class = AuditEntrySerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        form = AuditFilterForm(self.request.query_params)
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        return audit.filtered(form.cleaned_data)
