@@ -1,0 +1,1 @@
+pytest_plugins = ["testenv.pytest_plugin"]
