@@ -1,26 +1,22 @@
 """Fixtures shared by every app's tests.
 
 The real services (Redis, a private dockerd, the registry container) are started once per
-session by ``testenv.pytest_plugin`` before Django reads its settings.
+session by ``testenv.pytest_plugin`` (``-p`` in pyproject's addopts), before pytest-django
+reads the settings; it also points DATA_DIR at a private directory.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-pytest_plugins = ["testenv.pytest_plugin"]
-
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by the
 # test itself (fixtures creating users) are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-# Never write into the developer's own data directory (secret key, SQLite file).
-os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="ra-data-"))
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - test users only
 

@@ -1,0 +1,183 @@
+"""Build a stand-in for the official ``registry:3`` image with ``docker import``.
+
+No base image can be pulled on these machines, so the image is assembled from the
+Debian ``docker-registry`` binary (Distribution 2.8.2), its two shared libraries and
+busybox, laid out like the official image (binary ``/bin/registry``, config
+``/etc/distribution/config.yml``, ``/entrypoint.sh``, ``VOLUME /var/lib/registry``) so
+that the dashboard's ``docker exec <c> registry garbage-collect ...`` paths behave as in
+production.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from testenv.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from testenv.services import DockerEngine
+
+REGISTRY_BINARY = Path("/usr/bin/docker-registry")
+BUSYBOX_BINARY = Path("/usr/bin/busybox")
+#: The Debian registry binary is dynamically linked against exactly these two.
+SHARED_LIBS = (
+    Path("/lib/x86_64-linux-gnu/libc.so.6"),
+    Path("/lib64/ld-linux-x86-64.so.2"),
+)
+BUSYBOX_APPLETS = (
+    "sh", "ash", "du", "df", "find", "ls", "cat", "wc", "sleep", "echo", "env", "grep",
+    "head", "tail", "mkdir", "rm", "mv", "cp", "ln", "stat", "test", "[", "true", "false",
+    "ps", "kill", "sort", "xargs", "touch", "chmod", "id", "wget", "sed", "awk", "tr",
+)
+DEFAULT_IMAGE = "registry:3-test"
+CONFIG_PATH = "/etc/distribution/config.yml"
+DATA_PATH = "/var/lib/registry"
+
+# The official registry:3 config: no auth section and no storage.delete (the seed
+# enables deletes through REGISTRY_STORAGE_DELETE_ENABLED in the environment).
+CONFIG_YML = """\
+version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: /var/lib/registry
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+    threshold: 3
+"""
+
+# Same dispatch as the official image's entrypoint.
+ENTRYPOINT_SH = """\
+#!/bin/sh
+set -e
+
+case "$1" in
+    *.yaml|*.yml) set -- registry serve "$@" ;;
+    serve|garbage-collect|help|-*) set -- registry "$@" ;;
+esac
+
+exec "$@"
+"""
+
+IMAGE_CHANGES = (
+    'ENTRYPOINT ["/entrypoint.sh"]',
+    f'CMD ["{CONFIG_PATH}"]',
+    f"VOLUME {DATA_PATH}",
+    "EXPOSE 5000",
+    "ENV OTEL_TRACES_EXPORTER=none",
+    "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+)
+
+
+def _add_dir(tar: tarfile.TarFile, name: str, mode: int = 0o755) -> None:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = mode
+    info.mtime = int(time.time())
+    tar.addfile(info)
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = mode
+    info.mtime = int(time.time())
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _add_symlink(tar: tarfile.TarFile, name: str, target: str) -> None:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.SYMTYPE
+    info.linkname = target
+    info.mode = 0o777
+    tar.addfile(info)
+
+
+def add_busybox(tar: tarfile.TarFile, applets: tuple[str, ...] = BUSYBOX_APPLETS) -> None:
+    """Add ``/bin/busybox`` (static) plus applet symlinks and the usual top-level dirs."""
+    for directory in ("bin", "etc", "tmp", "var", "usr", "usr/bin", "root", "proc", "sys", "dev"):
+        _add_dir(tar, directory, 0o1777 if directory == "tmp" else 0o755)
+    _add_bytes(tar, "bin/busybox", BUSYBOX_BINARY.read_bytes(), 0o755)
+    for applet in applets:
+        _add_symlink(tar, f"bin/{applet}", "busybox")
+    _add_bytes(tar, "etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
+    _add_bytes(tar, "etc/group", b"root:x:0:\n")
+
+
+def registry_rootfs_tar() -> bytes:
+    """The complete root filesystem of the registry image, as an uncompressed tar."""
+    missing = [str(p) for p in (REGISTRY_BINARY, BUSYBOX_BINARY, *SHARED_LIBS) if not p.exists()]
+    if missing:
+        raise ServiceUnavailable("registry-image", f"missing host files: {', '.join(missing)}")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        add_busybox(tar)
+        _add_bytes(tar, "bin/registry", REGISTRY_BINARY.read_bytes(), 0o755)
+        for directory in ("lib", "lib/x86_64-linux-gnu", "lib64", "etc/distribution",
+                          "var/lib", DATA_PATH.lstrip("/")):
+            _add_dir(tar, directory)
+        for lib in SHARED_LIBS:
+            _add_bytes(tar, str(lib).lstrip("/"), lib.read_bytes(), 0o755)
+        _add_bytes(tar, CONFIG_PATH.lstrip("/"), CONFIG_YML.encode())
+        _add_bytes(tar, "entrypoint.sh", ENTRYPOINT_SH.encode(), 0o755)
+    return buf.getvalue()
+
+
+def build_registry_image(engine: DockerEngine, name: str = DEFAULT_IMAGE) -> str:
+    """Import the registry rootfs into ``engine`` as ``name``; return the image id.
+
+    Raises ServiceUnavailable if the import fails or the result cannot print the
+    registry version (a missing library shows up here rather than in a test).
+    """
+    repository, _, tag = name.rpartition(":") if ":" in name.split("/")[-1] else (name, "", "latest")
+    api = engine.client().api
+    try:
+        result = api.import_image_from_data(
+            registry_rootfs_tar(), repository=repository, tag=tag or "latest",
+            changes=list(IMAGE_CHANGES),
+        )
+    except Exception as exc:  # docker.errors.APIError and transport errors alike
+        raise ServiceUnavailable("registry-image", f"docker import failed: {exc}") from exc
+    image_id = _import_result_id(result)
+    version = registry_version(engine, name)
+    if "2.8" not in version and "v3" not in version:
+        raise ServiceUnavailable("registry-image", f"unexpected --version output: {version!r}")
+    return image_id
+
+
+def _import_result_id(result: object) -> str:
+    """docker-py returns the raw JSON-lines body of ``/images/create``; pick the id."""
+    text = result.decode() if isinstance(result, bytes) else str(result)
+    image_id = ""
+    for line in text.splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if "error" in message:
+            raise ServiceUnavailable("registry-image", f"docker import: {message['error']}")
+        image_id = message.get("status", image_id)
+    return image_id
+
+
+def registry_version(engine: DockerEngine, image: str = DEFAULT_IMAGE) -> str:
+    """``docker run --rm IMAGE --version`` (through the entrypoint's ``-*`` branch)."""
+    output = engine.client().containers.run(
+        image, ["--version"], remove=True, network_mode="host", stdout=True, stderr=True,
+    )
+    return output.decode(errors="replace").strip()
