@@ -18,6 +18,19 @@ from django.test import Client
 # test itself (fixtures creating users) are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_without_collectstatic() -> Iterator[None]:
+    """Serve static files from the source folders: tests do not run collectstatic."""
+    from django.test.utils import override_settings
+
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages, WHITENOISE_AUTOREFRESH=True):
+        yield
+
+
 PASSWORD = "correct horse battery staple"  # noqa: S105 - test users only
 
 

@@ -49,8 +49,8 @@ REGISTRY_CONTAINER = env("REGISTRY_CONTAINER", "registry")
 REGISTRY_CONFIG_PATH = env("REGISTRY_CONFIG_PATH", "/etc/distribution/config.yml")
 # DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH are read by the docker SDK itself
 # (docker.from_env), in the worker only: the web process never opens the engine.
-if env("DOCKER_HOST"):
-    envurl("DOCKER_HOST", "", ("unix", "tcp", "ssh", "npipe"))
+if (docker_host := env("DOCKER_HOST")) and not docker_host.startswith(("unix:///", "tcp://", "ssh://", "npipe://")):
+    raise ImproperlyConfigured(f"DOCKER_HOST={docker_host!r}: expected unix:///path/to/docker.sock or tcp://host:port")
 
 # --- Redis: Celery's broker and the cache ------------------------------------------
 REDIS_URL = envurl("REDIS_URL", "redis://localhost:6379/0", ("redis", "rediss", "unix"))

@@ -17,6 +17,7 @@ import atexit
 import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -69,6 +70,8 @@ def _start(ns: argparse.Namespace) -> None:
         if _STATE.attempted:
             return
         _STATE.attempted = True
+        # Tests never write into the developer's own data directory (secret key, SQLite).
+        os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="ra-data-"))
         skip = _skip_reason(ns)
         if skip is not None:
             _STATE.reason = skip

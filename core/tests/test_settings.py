@@ -29,6 +29,7 @@ def run_check(**overrides: str) -> subprocess.CompletedProcess[str]:
         ("PORT", "eighty"),
         ("REGISTRY_VERIFY_TLS", "/no/such/ca.pem"),
         ("REGISTRY_TIMEOUT", "0"),
+        ("DOCKER_HOST", "/var/run/docker.sock"),
     ],
 )
 def test_a_bad_value_stops_the_start_naming_the_variable(name: str, value: str, tmp_path: Path) -> None:
