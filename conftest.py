@@ -18,6 +18,7 @@ from django.test import Client
 # test itself (fixtures creating users) are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+
 @pytest.fixture(scope="session", autouse=True)
 def _static_files_without_collectstatic() -> Iterator[None]:
     """Serve static files from the source folders: tests do not run collectstatic."""

@@ -6,9 +6,13 @@ One pooled ``requests.Session`` per process, explicit timeouts, and one exceptio
 
 from __future__ import annotations
 
+import base64
+import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
@@ -28,6 +32,66 @@ class RegistryError(Exception):
 
 class RegistryUnavailable(RegistryError):
     """The registry cannot be reached or fails (connection refused, timeout, 5xx, 401)."""
+
+
+class RegistryNotFound(RegistryError):
+    """The repository, tag, manifest or blob does not exist (the registry answered 404)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=404, registry_status=404)
+
+
+class RegistryRejected(RegistryError):
+    """The registry refused the request (4xx other than 401/404); ``code`` is its error code."""
+
+    def __init__(self, message: str, registry_status: int, code: str, body: str) -> None:
+        super().__init__(message, status=409 if registry_status == 405 else 400, registry_status=registry_status)
+        self.code = code
+        self.body = body
+
+
+# Every manifest request sends all four types. Without the OCI types an OCI manifest or
+# index answers 404; without the list type a Docker manifest list answers with its
+# linux/amd64 child and that child's digest (deleting it breaks the list); 2.8 without the
+# v2 type rewrites to schema1 with another digest. See shared/REGISTRY-FACTS.md.
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+MANIFEST_TYPES = (OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST)
+INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
+MANIFEST_ACCEPT = ", ".join(MANIFEST_TYPES)
+
+# The registries cap page sizes at 1000 (more: 400 PAGINATION_NUMBER_INVALID).
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class ManifestRef:
+    """What a HEAD on a manifest tells: its digest (Docker-Content-Digest), type and size."""
+
+    digest: str
+    media_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    digest: str
+    media_type: str
+    raw: bytes
+    body: dict[str, Any]
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_TYPES
+
+
+@dataclass(frozen=True)
+class DeleteAnswer:
+    """The registry accepted a manifest delete (202)."""
+
+    status: int
 
 
 @dataclass(frozen=True)
@@ -67,15 +131,68 @@ class RegistryClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.verify = config.verify
-        if config.username:
-            self.session.auth = (config.username, config.password)
+        self._tokens: dict[str, _Token] = {}
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send a request to the registry; raise RegistryUnavailable when it cannot answer."""
-        url = f"{self.config.url}{path}"
-        kwargs.setdefault("timeout", self.config.timeout)
+        """Send a request to the registry; raise RegistryUnavailable when it cannot answer.
+
+        Answers a ``WWW-Authenticate: Bearer`` challenge once: fetch a token for its scope
+        with the basic credentials, cache it until it expires, send again.
+        """
+        key = _token_key(method, path)
+        response = self._send(method, path, self._auth_headers(key), **kwargs)
+        if response.status_code == 401:
+            challenge = response.headers.get("WWW-Authenticate", "")
+            if challenge.lower().startswith("bearer "):
+                token = self._fetch_token(_parse_challenge(challenge))
+                self._tokens[key] = token
+                response = self._send(method, path, {"Authorization": f"Bearer {token.value}"}, **kwargs)
+        return self._check(method, path, response)
+
+    def _auth_headers(self, key: str) -> dict[str, str]:
+        token = self._tokens.get(key)
+        if token is not None and token.expires_at > time.monotonic():
+            return {"Authorization": f"Bearer {token.value}"}
+        if self.config.username:
+            return {"Authorization": _basic(self.config.username, self.config.password)}
+        return {}
+
+    def _fetch_token(self, challenge: dict[str, str]) -> _Token:
+        realm = challenge.get("realm", "")
+        if not realm:
+            raise RegistryUnavailable(f"The registry at {self.config.url} asked for a token but named no realm.")
+        params = {k: v for k, v in challenge.items() if k in ("service", "scope")}
+        headers = {}
+        if self.config.username:
+            headers["Authorization"] = _basic(self.config.username, self.config.password)
         try:
-            response = self.session.request(method, url, **kwargs)
+            answer = self.session.get(realm, params=params, headers=headers, timeout=self.config.timeout)
+        except requests.exceptions.RequestException as e:
+            raise RegistryUnavailable(f"Cannot get a token from {realm} ({_reason(e)}).", status=503) from e
+        if answer.status_code == 401:
+            raise RegistryUnavailable(
+                f"The token server {realm} refused our credentials (401): check REGISTRY_USERNAME and "
+                "REGISTRY_PASSWORD.",
+                registry_status=401,
+            )
+        try:
+            data = answer.json()
+            value = data.get("token") or data["access_token"]
+        except (ValueError, KeyError):
+            raise RegistryUnavailable(
+                f"The token server {realm} answered {answer.status_code} without a token.",
+                registry_status=answer.status_code,
+            ) from None
+        # Expire a little early so a token never lapses in flight; 60 s is the spec's default.
+        lifetime = max(int(data.get("expires_in") or 60) - 10, 5)
+        return _Token(value=value, expires_at=time.monotonic() + lifetime)
+
+    def _send(self, method: str, path: str, headers: dict[str, str], **kwargs: Any) -> requests.Response:
+        url = path if path.startswith(("http://", "https://")) else f"{self.config.url}{path}"
+        kwargs.setdefault("timeout", self.config.timeout)
+        kwargs["headers"] = {**kwargs.get("headers", {}), **headers}
+        try:
+            return self.session.request(method, url, **kwargs)
         except requests.exceptions.SSLError as e:
             raise RegistryUnavailable(
                 f"TLS verification failed for {self.config.url}: set REGISTRY_VERIFY_TLS to the path "
@@ -93,6 +210,8 @@ class RegistryClient:
                 f"The registry at {self.config.url} did not answer within {self.config.timeout:g} s.",
                 status=504,
             ) from e
+
+    def _check(self, method: str, path: str, response: requests.Response) -> requests.Response:
         if response.status_code == 401:
             raise RegistryUnavailable(
                 f"The registry at {self.config.url} refused our credentials (401): check "
@@ -118,6 +237,144 @@ class RegistryClient:
                 "Docker registry (Distribution) with the v2 API?",
                 registry_status=response.status_code,
             )
+
+    # --- Reading -----------------------------------------------------------------------
+
+    def _paginated(self, path: str, key: str) -> list[str]:
+        """Follow ``Link: <...>; rel="next"`` until the last page, whatever the page size."""
+        items: list[str] = []
+        next_path: str | None = f"{path}?n={MAX_PAGE}"
+        while next_path:
+            response = self.request("GET", next_path)
+            if response.status_code == 404:
+                raise RegistryNotFound(_not_found_message(path))
+            _raise_for_rejection(response, "GET", next_path)
+            items.extend(response.json().get(key) or [])  # 2.8 answers "tags": null when all are deleted
+            link = response.links.get("next", {}).get("url")
+            next_path = urljoin(f"{self.config.url}/", link) if link else None
+        return items
+
+    def catalog(self) -> list[str]:
+        """Every repository name, across all of the registry's pages."""
+        return self._paginated("/v2/_catalog", "repositories")
+
+    def tags(self, name: str) -> list[str]:
+        """Every tag of a repository ([] when all were deleted: the repository stays, distribution#2314)."""
+        return self._paginated(f"/v2/{name}/tags/list", "tags")
+
+    def head_manifest(self, name: str, reference: str) -> ManifestRef:
+        """Resolve a tag (or digest) to the manifest's digest, from Docker-Content-Digest."""
+        path = f"/v2/{name}/manifests/{reference}"
+        response = self.request("HEAD", path, headers={"Accept": MANIFEST_ACCEPT})
+        if response.status_code == 404:
+            raise RegistryNotFound(f"{name}:{reference} does not exist in the registry.")
+        _raise_for_rejection(response, "HEAD", path)
+        digest = response.headers.get("Docker-Content-Digest", "")
+        if not digest:
+            raise RegistryUnavailable(f"The registry answered HEAD {path} without a Docker-Content-Digest header.")
+        return ManifestRef(
+            digest=digest,
+            media_type=response.headers.get("Content-Type", "").split(";")[0],
+            size=int(response.headers.get("Content-Length") or 0),
+        )
+
+    def get_manifest(self, name: str, reference: str) -> Manifest:
+        path = f"/v2/{name}/manifests/{reference}"
+        response = self.request("GET", path, headers={"Accept": MANIFEST_ACCEPT})
+        if response.status_code == 404:
+            raise RegistryNotFound(
+                f"{name}@{reference} does not exist in the registry."
+                if reference.startswith("sha256:")
+                else f"{name}:{reference} does not exist in the registry."
+            )
+        _raise_for_rejection(response, "GET", path)
+        try:
+            body = response.json()
+        except ValueError:
+            raise RegistryUnavailable(f"The registry answered GET {path} with a manifest that is not JSON.") from None
+        media_type = body.get("mediaType") or response.headers.get("Content-Type", "").split(";")[0]
+        digest = response.headers.get("Docker-Content-Digest") or (reference if reference.startswith("sha256:") else "")
+        return Manifest(digest=digest, media_type=media_type, raw=response.content, body=body)
+
+    def get_blob(self, name: str, digest: str) -> bytes:
+        """A blob's content (config blobs are small JSON; the registry may redirect)."""
+        path = f"/v2/{name}/blobs/{digest}"
+        response = self.request("GET", path)
+        if response.status_code == 404:
+            raise RegistryNotFound(f"Blob {digest} of {name} does not exist in the registry.")
+        _raise_for_rejection(response, "GET", path)
+        return response.content
+
+    # --- Deleting ----------------------------------------------------------------------
+
+    def delete_manifest(self, name: str, reference: str) -> DeleteAnswer:
+        """DELETE a manifest by digest, or a tag by name (registry:3 only; 2.x answers 400 DIGEST_INVALID).
+
+        Raises RegistryRejected with the registry's code (UNSUPPORTED when deleting is
+        disabled, DIGEST_INVALID, ...) and RegistryNotFound; never retried.
+        """
+        path = f"/v2/{name}/manifests/{reference}"
+        response = self.request("DELETE", path)
+        if response.status_code == 404:
+            raise RegistryNotFound(f"{name}:{reference} does not exist in the registry.")
+        _raise_for_rejection(response, "DELETE", path)
+        return DeleteAnswer(status=response.status_code)
+
+
+@dataclass(frozen=True)
+class _Token:
+    value: str
+    expires_at: float
+
+
+def _basic(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def _parse_challenge(header: str) -> dict[str, str]:
+    """``Bearer realm="https://auth",service="registry",scope="repository:a:pull"`` as a dict."""
+    return dict(re.findall(r'(\w+)="([^"]*)"', header[len("Bearer ") :]))
+
+
+def _token_key(method: str, path: str) -> str:
+    """Which token a request needs: one per repository and kind of access, one for the catalog."""
+    parts = urlsplit(path).path.split("/")
+    if "_catalog" in parts:
+        return "catalog"
+    for marker in ("manifests", "blobs", "tags"):
+        if marker in parts:
+            name = "/".join(parts[2 : parts.index(marker)])
+            access = "pull" if method in ("GET", "HEAD") else "write"
+            return f"{name}:{access}"
+    return "base"
+
+
+def _error_code(response: requests.Response) -> tuple[str, str]:
+    """The first ``errors[].code`` and ``message`` of a registry error body, if it has one."""
+    try:
+        errors = response.json().get("errors") or []
+        first = errors[0]
+        return str(first.get("code", "")), str(first.get("message", ""))
+    except (ValueError, AttributeError, IndexError, TypeError):
+        return "", response.text[:200].strip()
+
+
+def _raise_for_rejection(response: requests.Response, method: str, path: str) -> None:
+    if response.status_code < 400:
+        return
+    code, message = _error_code(response)
+    raise RegistryRejected(
+        f"The registry refused {method} {path} with {response.status_code} {code}: {message}".strip(),
+        registry_status=response.status_code,
+        code=code,
+        body=response.text[:2000],
+    )
+
+
+def _not_found_message(path: str) -> str:
+    if path.endswith("/tags/list"):
+        return f"Repository {path[len('/v2/') : -len('/tags/list')]} does not exist in the registry."
+    return f"{path} does not exist in the registry."
 
 
 def _reason(error: Exception) -> str:

@@ -36,6 +36,7 @@ def record(
     digest: str = "",
     detail: str = "",
     registry_response: str = "",
+    via: str | None = None,
 ) -> AuditEntry:
     """Write one entry. ``request`` (a Django or DRF request) gives user, IP and channel."""
     if user is None and request is not None:
@@ -44,7 +45,7 @@ def record(
     return AuditEntry.objects.create(
         user=real_user,
         actor=real_user.get_username() if real_user else "system",
-        via=via_of(request),
+        via=via or via_of(request),
         ip=client_ip(request),
         action=action,
         repository=repository,

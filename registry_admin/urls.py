@@ -5,5 +5,7 @@ urlpatterns = [
     path("", include("core.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("maintenance/", include("maintenance.urls")),
     path("api/v1/", include("core.api.urls")),
+    path("api/v1/", include("maintenance.api.urls")),
 ]

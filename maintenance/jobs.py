@@ -1,0 +1,70 @@
+"""The life of a Job: queued by a view or the scheduler, run by a worker, ended with a result.
+
+Every start and end lands in the audit log. Tasks take the job's id and call ``start``,
+``log``, then ``succeed`` or ``fail``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Task
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from core import audit
+from maintenance.models import Job
+
+
+def enqueue(
+    task: Task,
+    kind: str,
+    params: dict[str, Any],
+    *,
+    request: HttpRequest | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+) -> Job:
+    """Create the job and send its task once the row is committed (the worker must see it)."""
+    if user is None and request is not None:
+        user = request.user
+    owner = user if user is not None and user.is_authenticated else None
+    job = Job.objects.create(kind=kind, params=params, user=owner)
+    audit.record(
+        action=f"{kind}-queued", outcome="started", request=request, user=user, detail=f"job {job.pk} {params}"
+    )
+    transaction.on_commit(lambda: task.delay(job.pk))
+    return job
+
+
+def start(job_id: int) -> Job:
+    job = Job.objects.get(pk=job_id)
+    job.status = Job.Status.RUNNING
+    job.started_at = timezone.now()
+    job.save(update_fields=["status", "started_at"])
+    return job
+
+
+def log(job: Job, line: str) -> None:
+    job.append_output(line if line.endswith("\n") else line + "\n")
+
+
+def succeed(job: Job, result: dict[str, Any]) -> None:
+    _finish(job, Job.Status.SUCCEEDED, result=result)
+
+
+def fail(job: Job, error: str, result: dict[str, Any] | None = None) -> None:
+    _finish(job, Job.Status.FAILED, result=result, error=error)
+
+
+def _finish(job: Job, status: str, result: dict[str, Any] | None = None, error: str = "") -> None:
+    Job.objects.filter(pk=job.pk).update(status=status, result=result, error=error, finished_at=timezone.now())
+    job.refresh_from_db()
+    audit.record(
+        action=f"{job.kind}-finished",
+        outcome="succeeded" if status == Job.Status.SUCCEEDED else "failed",
+        user=job.user,
+        via="worker",
+        detail=f"job {job.pk}: {error or result}",
+    )
