@@ -76,3 +76,9 @@ def registry_container(client: docker.DockerClient) -> ContainerSummary:
         raise EngineError(f"The Docker engine failed to look up '{name}': {e.explanation or e}") from e
     image = container.attrs.get("Config", {}).get("Image", "")
     return ContainerSummary(name=name, id=container.id or "", status=container.status, image=image)
+
+
+# === Garbage collection: exec, inspect, recreate (issue 5) ==============================
+
+
+# === Statistics, logs, pause/unpause/restart (issue 6) =================================

@@ -7,3 +7,9 @@ from maintenance import services
 def check_engine() -> None:
     """Record whether the Docker engine and the registry container answer (every minute, and on demand)."""
     services.record_engine_health()
+
+
+# === Garbage collection (issue 5) ======================================================
+
+
+# === Statistics (issue 6) ==============================================================
