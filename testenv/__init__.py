@@ -5,6 +5,7 @@ Start everything with :func:`start_all` or use the pytest plugin
 """
 
 from testenv.errors import ServiceUnavailable
+from testenv.registry_image import build_registry_image
 from testenv.services import (
     DockerEngine,
     RedisService,
@@ -16,7 +17,6 @@ from testenv.services import (
     start_registry,
     stop_all,
 )
-from testenv.registry_image import build_registry_image
 
 __all__ = [
     "DockerEngine",

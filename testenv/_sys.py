@@ -8,6 +8,7 @@ paths), never processes found by a broad name.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -58,8 +59,9 @@ def _set_pdeathsig(sig: int) -> None:
     libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
 
 
-def spawn(argv: list[str], log_path: Path, *, death_signal: int | None = signal.SIGTERM,
-          env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(
+    argv: list[str], log_path: Path, *, death_signal: int | None = signal.SIGTERM, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start a daemon in its own session with output to ``log_path``.
 
     The child gets ``PR_SET_PDEATHSIG`` so that if the test process is SIGKILLed the
@@ -114,10 +116,7 @@ def processes_mentioning(markers: Iterable[str]) -> set[int]:
     markers = [m for m in markers if m]
     me = os.getpid()
     pids = _all_pids()
-    roots = {
-        pid for pid in pids
-        if pid != me and any(m in arg for arg in _cmdline(pid) for m in markers)
-    }
+    roots = {pid for pid in pids if pid != me and any(m in arg for arg in _cmdline(pid) for m in markers)}
     parents = {pid: _ppid(pid) for pid in pids}
     found = set(roots)
     changed = True
@@ -133,10 +132,8 @@ def processes_mentioning(markers: Iterable[str]) -> set[int]:
 def kill_pids(pids: Iterable[int], sig: int = signal.SIGKILL) -> None:
     """Send ``sig`` to each PID, ignoring the ones that are already gone."""
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 def wait_gone(pids: Iterable[int], timeout: float) -> set[int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import os
 import signal
 import sys
@@ -81,16 +82,16 @@ def _start(ns: argparse.Namespace) -> None:
         except ServiceUnavailable as exc:
             _STATE.reason = str(exc)
             return
-        except Exception as exc:  # noqa: BLE001 - any startup failure becomes a skip reason
+        except Exception as exc:
             _STATE.reason = f"testenv: unexpected {type(exc).__name__}: {exc}"
             return
         _STATE.services = services
         os.environ.update(services.environ())
         atexit.register(_shutdown)
-        if threading.current_thread() is threading.main_thread():
-            if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-                _STATE.previous_sigterm = signal.SIG_DFL
-                signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+        main = threading.current_thread() is threading.main_thread()
+        if main and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            _STATE.previous_sigterm = signal.SIG_DFL
+            signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
 
 
 def _shutdown() -> None:
@@ -98,10 +99,8 @@ def _shutdown() -> None:
     with _LOCK:
         services, _STATE.services = _STATE.services, None
         if _STATE.previous_sigterm is not None:
-            try:
+            with contextlib.suppress(ValueError):  # not in the main thread
                 signal.signal(signal.SIGTERM, _STATE.previous_sigterm)
-            except ValueError:  # not in the main thread (atexit from elsewhere)
-                pass
             _STATE.previous_sigterm = None
     if services is not None:
         stop_all(services)
@@ -115,8 +114,7 @@ def _django_settings_already_loaded() -> bool:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser,
-                                  args: list[str]) -> None:
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     """Earliest start, only reached when loaded with ``-p testenv.pytest_plugin``.
 
     pytest-django (4.14) imports the settings module in its own
@@ -133,9 +131,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _STATE.attempted:
         _STATE.late_for_django = _django_settings_already_loaded()
         _start(config.option)
-    if _STATE.services is None and _STATE.reason and os.environ.get("CI", "").lower() == "true":
-        if _skip_reason(config.option) is None:
-            pytest.exit(f"testenv: services unavailable on CI: {_STATE.reason}", returncode=3)
+    on_ci = os.environ.get("CI", "").lower() == "true"
+    if on_ci and _STATE.services is None and _STATE.reason and _skip_reason(config.option) is None:
+        pytest.exit(f"testenv: services unavailable on CI: {_STATE.reason}", returncode=3)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -156,8 +154,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     elif _STATE.reason:
         lines.append(f"testenv: services unavailable: {_STATE.reason.splitlines()[0]}")
     if _STATE.late_for_django:
-        lines.append("testenv: WARNING Django settings were loaded before the services "
-                     "started; add '-p testenv.pytest_plugin' to addopts")
+        lines.append(
+            "testenv: WARNING Django settings were loaded before the services "
+            "started; add '-p testenv.pytest_plugin' to addopts"
+        )
     return lines
 
 

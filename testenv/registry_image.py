@@ -30,9 +30,41 @@ SHARED_LIBS = (
     Path("/lib64/ld-linux-x86-64.so.2"),
 )
 BUSYBOX_APPLETS = (
-    "sh", "ash", "du", "df", "find", "ls", "cat", "wc", "sleep", "echo", "env", "grep",
-    "head", "tail", "mkdir", "rm", "mv", "cp", "ln", "stat", "test", "[", "true", "false",
-    "ps", "kill", "sort", "xargs", "touch", "chmod", "id", "wget", "sed", "awk", "tr",
+    "sh",
+    "ash",
+    "du",
+    "df",
+    "find",
+    "ls",
+    "cat",
+    "wc",
+    "sleep",
+    "echo",
+    "env",
+    "grep",
+    "head",
+    "tail",
+    "mkdir",
+    "rm",
+    "mv",
+    "cp",
+    "ln",
+    "stat",
+    "test",
+    "[",
+    "true",
+    "false",
+    "ps",
+    "kill",
+    "sort",
+    "xargs",
+    "touch",
+    "chmod",
+    "id",
+    "wget",
+    "sed",
+    "awk",
+    "tr",
 )
 DEFAULT_IMAGE = "registry:3-test"
 CONFIG_PATH = "/etc/distribution/config.yml"
@@ -128,8 +160,7 @@ def registry_rootfs_tar() -> bytes:
     with tarfile.open(fileobj=buf, mode="w") as tar:
         add_busybox(tar)
         _add_bytes(tar, "bin/registry", REGISTRY_BINARY.read_bytes(), 0o755)
-        for directory in ("lib", "lib/x86_64-linux-gnu", "lib64", "etc/distribution",
-                          "var/lib", DATA_PATH.lstrip("/")):
+        for directory in ("lib", "lib/x86_64-linux-gnu", "lib64", "etc/distribution", "var/lib", DATA_PATH.lstrip("/")):
             _add_dir(tar, directory)
         for lib in SHARED_LIBS:
             _add_bytes(tar, str(lib).lstrip("/"), lib.read_bytes(), 0o755)
@@ -148,7 +179,9 @@ def build_registry_image(engine: DockerEngine, name: str = DEFAULT_IMAGE) -> str
     api = engine.client().api
     try:
         result = api.import_image_from_data(
-            registry_rootfs_tar(), repository=repository, tag=tag or "latest",
+            registry_rootfs_tar(),
+            repository=repository,
+            tag=tag or "latest",
             changes=list(IMAGE_CHANGES),
         )
     except Exception as exc:  # docker.errors.APIError and transport errors alike
@@ -178,6 +211,11 @@ def _import_result_id(result: object) -> str:
 def registry_version(engine: DockerEngine, image: str = DEFAULT_IMAGE) -> str:
     """``docker run --rm IMAGE --version`` (through the entrypoint's ``-*`` branch)."""
     output = engine.client().containers.run(
-        image, ["--version"], remove=True, network_mode="host", stdout=True, stderr=True,
+        image,
+        ["--version"],
+        remove=True,
+        network_mode="host",
+        stdout=True,
+        stderr=True,
     )
     return output.decode(errors="replace").strip()

@@ -7,6 +7,7 @@ several test sessions run at once on one shared machine. Nothing here imports Dj
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -60,10 +61,8 @@ def _stop_process(proc: subprocess.Popen[bytes], timeout: float) -> None:
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(5)
 
 
@@ -106,10 +105,29 @@ def start_redis(workdir: Path | str, timeout: float = 15.0) -> RedisService:
     for _attempt in range(3):
         port = _sys.free_port()
         proc = _sys.spawn(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir), "--daemonize", "no",
-             "--protected-mode", "no", "--unixsocket", "", "--logfile", ""],
-            log_path, death_signal=signal.SIGKILL,
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "no",
+                "--unixsocket",
+                "",
+                "--logfile",
+                "",
+            ],
+            log_path,
+            death_signal=signal.SIGKILL,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and proc.poll() is None:
@@ -138,6 +156,7 @@ class DockerEngine:
     log_path: Path
     process: subprocess.Popen[bytes]
     _client: docker.DockerClient | None = field(default=None, repr=False)
+    cleanup_notes: list[str] = field(default_factory=list, repr=False)
 
     @property
     def host(self) -> str:
@@ -149,8 +168,9 @@ class DockerEngine:
             self._client = docker.DockerClient(base_url=self.host, timeout=120)
         return self._client
 
-    def cli(self, *args: str, check: bool = True, timeout: float = 300,
-            input_bytes: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, check: bool = True, timeout: float = 300, input_bytes: bytes | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``/usr/bin/docker -H <this engine> ARGS`` with a private client config.
 
         ``DOCKER_CONFIG`` points into the work dir so ``docker login`` in one session
@@ -159,8 +179,13 @@ class DockerEngine:
         env = dict(os.environ, DOCKER_CONFIG=str(self.workdir / "docker-cli"), DOCKER_HOST=self.host)
         env.pop("DOCKER_CONTEXT", None)
         return subprocess.run(
-            [DOCKER_CLI, "-H", self.host, *args], env=env, check=check, timeout=timeout,
-            capture_output=True, text=input_bytes is None, input=input_bytes,
+            [DOCKER_CLI, "-H", self.host, *args],
+            env=env,
+            check=check,
+            timeout=timeout,
+            capture_output=True,
+            text=input_bytes is None,
+            input=input_bytes,
         )
 
     def stop(self) -> None:
@@ -173,12 +198,10 @@ class DockerEngine:
         try:
             client = self.client()
             for container in client.containers.list(all=True):
-                try:
+                with contextlib.suppress(docker.errors.APIError):
                     container.remove(force=True)
-                except docker.errors.APIError:
-                    pass
-        except Exception:  # noqa: BLE001 - engine may already be dead; carry on cleaning
-            pass
+        except Exception as exc:
+            self.cleanup_notes.append(f"container removal skipped: {exc}")
         finally:
             if self._client is not None:
                 self._client.close()
@@ -225,15 +248,35 @@ def start_dockerd(workdir: Path | str, timeout: float = 60.0) -> DockerEngine:
     config_file = workdir / "daemon.json"
     config_file.write_text("{}\n")  # never read the host's /etc/docker/daemon.json
     argv = [
-        binary, "--iptables=false", "--ip6tables=false", "--bridge=none",
-        "--storage-driver=vfs", "--data-root", str(data_root), "--exec-root", str(exec_root),
-        "-H", f"unix://{sock}", "--pidfile", str(pidfile), "--config-file", str(config_file),
-        "--userland-proxy=false", "--log-level=warn",
+        binary,
+        "--iptables=false",
+        "--ip6tables=false",
+        "--bridge=none",
+        "--storage-driver=vfs",
+        "--data-root",
+        str(data_root),
+        "--exec-root",
+        str(exec_root),
+        "-H",
+        f"unix://{sock}",
+        "--pidfile",
+        str(pidfile),
+        "--config-file",
+        str(config_file),
+        "--userland-proxy=false",
+        "--log-level=warn",
     ]
     env = dict(os.environ, PATH=_SBIN_PATH)
     proc = _sys.spawn(argv, log_path, env=env)
-    engine = DockerEngine(workdir=workdir, socket_path=sock, data_root=data_root,
-                          exec_root=exec_root, pidfile=pidfile, log_path=log_path, process=proc)
+    engine = DockerEngine(
+        workdir=workdir,
+        socket_path=sock,
+        data_root=data_root,
+        exec_root=exec_root,
+        pidfile=pidfile,
+        log_path=log_path,
+        process=proc,
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -243,8 +286,7 @@ def start_dockerd(workdir: Path | str, timeout: float = 60.0) -> DockerEngine:
         time.sleep(0.1)
     log = _sys.tail(log_path)
     engine.stop()
-    raise ServiceUnavailable("dockerd", f"no answer on /_ping within {timeout}s "
-                                        f"(exit={proc.poll()}); log:\n{log}")
+    raise ServiceUnavailable("dockerd", f"no answer on /_ping within {timeout}s (exit={proc.poll()}); log:\n{log}")
 
 
 # --------------------------------------------------------------------------- registry
@@ -295,10 +337,8 @@ class RegistryService:
         self.container.stop(timeout=2)
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             self.container.remove(force=True)
-        except docker.errors.NotFound:
-            pass
 
 
 def _wait_registry(reg: RegistryService, timeout: float) -> None:
@@ -368,12 +408,17 @@ def start_registry(
             **(env or {}),
         }
         engine.client().containers.run(
-            image, detach=True, name=name, network_mode="host", environment=full_env,
-            volumes=volumes, restart_policy={"Name": "always"}, mem_limit=mem_limit,
+            image,
+            detach=True,
+            name=name,
+            network_mode="host",
+            environment=full_env,
+            volumes=volumes,
+            restart_policy={"Name": "always"},
+            mem_limit=mem_limit,
             log_config=LogConfig(type="json-file", config={"max-size": "10m", "max-file": "3"}),
         )
-        reg = RegistryService(engine=engine, container_name=name, port=chosen,
-                              data_dir=data, image=image, env=full_env)
+        reg = RegistryService(engine=engine, container_name=name, port=chosen, data_dir=data, image=image, env=full_env)
         try:
             _wait_registry(reg, timeout)
             return reg
@@ -454,10 +499,19 @@ def start_all(workdir: Path | str | None = None) -> Services:
             _sys.remove_tree(root)
         raise
     return Services(
-        redis_url=redis_svc.url, docker_host=engine.host, registry_url=registry.url,
-        registry_container=registry.container_name, registry_config_path=CONFIG_PATH,
-        registry_data_dir=registry.data_dir, registry_image=DEFAULT_IMAGE, engine=engine,
-        workdir=root, redis=redis_svc, registry=registry, timings=timings, owns_workdir=owns,
+        redis_url=redis_svc.url,
+        docker_host=engine.host,
+        registry_url=registry.url,
+        registry_container=registry.container_name,
+        registry_config_path=CONFIG_PATH,
+        registry_data_dir=registry.data_dir,
+        registry_image=DEFAULT_IMAGE,
+        engine=engine,
+        workdir=root,
+        redis=redis_svc,
+        registry=registry,
+        timings=timings,
+        owns_workdir=owns,
     )
 
 
