@@ -187,10 +187,10 @@ class RegistryClient:
         lifetime = max(int(data.get("expires_in") or 60) - 10, 5)
         return _Token(value=value, expires_at=time.monotonic() + lifetime)
 
-    def _send(self, method: str, path: str, headers: dict[str, str], **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, path: str, auth_headers: dict[str, str], **kwargs: Any) -> requests.Response:
         url = path if path.startswith(("http://", "https://")) else f"{self.config.url}{path}"
         kwargs.setdefault("timeout", self.config.timeout)
-        kwargs["headers"] = {**kwargs.get("headers", {}), **headers}
+        kwargs["headers"] = {**kwargs.get("headers", {}), **auth_headers}
         try:
             return self.session.request(method, url, **kwargs)
         except requests.exceptions.SSLError as e:
