@@ -86,3 +86,11 @@ def test_state_changes_need_the_csrf_token(viewer: User) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(viewer)
     assert client.post("/accounts/logout/").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_role_groups_survive_a_flush() -> None:
+    from django.core.management import call_command
+
+    call_command("flush", "--noinput", verbosity=0)
+    assert set(Group.objects.values_list("name", flat=True)) >= {"viewer", "operator", "admin"}
