@@ -112,6 +112,9 @@ def celery_worker(services: object) -> Iterator[object]:
 
     from registry_admin.celery import app
 
+    # A message left in the queue by an earlier test (e.g. a health check nobody answered)
+    # would otherwise run first, under that test's settings.
+    app.control.purge()
     with start_worker(
         app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30
     ) as worker:
