@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 MODES = ("read-only", "stop", "online")
 SUMMARY = re.compile(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion")
+EMPTY_REGISTRY = re.compile(r"Path not found: \S*/docker/registry/v2/repositories\b")
 LOCK_KEY = "registry-admin:gc:lock"
 ENQUEUE_LOCK_KEY = "registry-admin:gc:enqueue"
 VERSION_CACHE_KEY = "gc:registry-version"
@@ -305,6 +306,11 @@ class GarbageCollection:
 
         outcome = engine.exec_stream(client, container, command, on_line)
         self.result["exit_code"] = outcome.exit_code
+        if outcome.exit_code != 0 and EMPTY_REGISTRY.search(outcome.stderr):
+            # A registry nobody pushed to has no repositories directory; 2.8 then fails to mark.
+            self.log("The registry holds no repositories yet: nothing to collect.")
+            self.result.update({"blobs_marked": 0, "blobs_eligible": 0, "manifests_eligible": 0})
+            return
         if outcome.exit_code != 0:
             raise GcError(f"registry garbage-collect exited with {outcome.exit_code}; see the output.")
         if not summary:
