@@ -30,6 +30,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
 
+from catalog import registry
 from core import audit
 from maintenance import engine, jobs
 from maintenance.models import Job, RegistryMaintenance
@@ -330,6 +331,7 @@ class GarbageCollection:
         self.log("Restarting the registry (drops its blob-descriptor cache, distribution#1803).")
         engine.restart_container(container)
         engine.wait_running(container)
+        wait_answering()
         self.result["downtime_seconds"] = round(time.monotonic() - started, 2)
         self._check_identical(saved, container.attrs)
         return container
@@ -364,6 +366,7 @@ class GarbageCollection:
         self.log(f"Recreating the registry read-only ({engine.READONLY_ENV}); pulls keep working.")
         readonly = engine.recreate(client, saved, extra_env=[engine.READONLY_ENV])
         engine.wait_running(readonly)
+        wait_answering()
         expected = engine.normalized(saved)
         expected["Env"] = sorted([*expected["Env"], engine.READONLY_ENV])
         diffs = engine.differences(expected, engine.normalized(readonly.attrs))
@@ -414,12 +417,30 @@ def restore(client: docker.DockerClient, saved: dict[str, Any], log: Any = None)
         current = engine.recreate(client, saved)
     engine.wait_running(current)
     diffs = engine.differences(engine.normalized(saved), engine.normalized(current.attrs))
+    if not wait_answering() and log:
+        log(f"Warning: {settings.REGISTRY_URL}/v2/ does not answer yet; check the registry's logs.")
     if diffs:
         raise engine.EngineError(
             f"The container '{name}' came back with a different configuration: {'; '.join(diffs)}. "
             "Compare it with the saved configuration (Admin > Registry maintenances) and fix it by hand."
         )
     return current
+
+
+def wait_answering(timeout: float = 30.0) -> bool:
+    """Wait until the registry answers its API again (it listens a moment after it starts)."""
+    client = registry.get_client()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.ping()
+            return True
+        except registry.RegistryError as e:
+            if e.registry_status in (401, 403):  # behind auth: it answers, that is enough here
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
 
 
 def flush_redis_cache(client: docker.DockerClient, attrs: dict[str, Any]) -> int | None:
