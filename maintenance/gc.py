@@ -42,6 +42,7 @@ SUMMARY = re.compile(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligi
 EMPTY_REGISTRY = re.compile(r"Path not found: \S*/docker/registry/v2/repositories\b")
 LOCK_KEY = "registry-admin:gc:lock"
 ENQUEUE_LOCK_KEY = "registry-admin:gc:enqueue"
+LOCK_WAIT_SECONDS = 15.0
 VERSION_CACHE_KEY = "gc:registry-version"
 DELETE_UNTAGGED_ON_V2 = (
     "--delete-untagged is refused on Distribution 2.x: it deletes the platform manifests of "
@@ -210,7 +211,8 @@ def run(job_id: int) -> None:
     job = jobs.start(job_id)
     client = redis_client()
     lock = gc_lock(client)
-    if not lock.acquire(blocking=False):
+    # Wait a little: the watchdog holds the lock for a moment every minute.
+    if not lock.acquire(blocking=True, blocking_timeout=LOCK_WAIT_SECONDS):
         jobs.fail(job, "Another garbage collection holds the lock (a previous run is still ending); try later.")
         client.close()
         return

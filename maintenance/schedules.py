@@ -76,7 +76,9 @@ def next_run(task: PeriodicTask, now: dt.datetime | None = None) -> dt.datetime 
         return None
     now = now or timezone.now()
     schedule = task.crontab.schedule
-    return now + schedule.remaining_estimate(now)
+    estimate = now + schedule.remaining_estimate(now)
+    # Cron fires on whole minutes; celery's estimate lands a few microseconds before one.
+    return (estimate + dt.timedelta(seconds=30)).replace(second=0, microsecond=0)
 
 
 def _validated(data: dict[str, Any], partial: bool) -> dict[str, Any]:

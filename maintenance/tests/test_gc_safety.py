@@ -52,7 +52,8 @@ def test_it_refuses_a_paused_registry(gc_registry):
         gc_registry.container.unpause()
 
 
-def test_a_second_job_does_not_run_while_the_lock_is_held(gc_registry):
+def test_a_second_job_does_not_run_while_the_lock_is_held(gc_registry, monkeypatch):
+    monkeypatch.setattr(gc, "LOCK_WAIT_SECONDS", 0.5)
     client = gc.redis_client()
     lock = gc.gc_lock(client)
     assert lock.acquire(blocking=False)
