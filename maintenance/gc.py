@@ -216,7 +216,14 @@ def run(job_id: int) -> None:
         jobs.fail(job, "Another garbage collection holds the lock (a previous run is still ending); try later.")
         client.close()
         return
-    collection = GarbageCollection(job, GcParams.parse(job.params))
+    try:
+        params = GcParams.parse(job.params)
+    except GcParamsInvalid as e:
+        jobs.fail(job, f"Invalid parameters: {e.errors}")
+        lock.release()
+        client.close()
+        return
+    collection = GarbageCollection(job, params)
     try:
         with LockHeartbeat(lock):
             result = collection.run()
