@@ -171,3 +171,23 @@ def test_the_watchdog_makes_a_read_only_registry_without_a_record_writable(gc_re
     assert engine.differences(before, engine.normalized(gc_registry.container.attrs)) == []
     push_oci_image(gc_registry.url, unique("writable"), "v1")
     client.close()
+
+
+def test_configuration_differences_name_environment_variables_without_their_values():
+    before = {"Config": {"Env": ["REGISTRY_HTTP_SECRET=hunter2", "A=1"]}, "HostConfig": {}}
+    after = {"Config": {"Env": ["REGISTRY_HTTP_SECRET=changed", "A=1"]}, "HostConfig": {}}
+    diffs = engine.differences(engine.normalized(before), engine.normalized(after))
+    assert diffs == ["Env: REGISTRY_HTTP_SECRET differ"]
+    assert "hunter2" not in str(diffs)
+
+
+def test_the_admin_hides_secrets_in_the_saved_configuration(superuser, client):
+    record = RegistryMaintenance.objects.create(
+        container_name="registry",
+        mode="stop",
+        attrs={"Config": {"Env": ["REGISTRY_HTTP_SECRET=hunter2", "REGISTRY_STORAGE_DELETE_ENABLED=true"]}},
+    )
+    client.force_login(superuser)
+    text = client.get(f"/admin/maintenance/registrymaintenance/{record.pk}/change/").content.decode()
+    assert "REGISTRY_HTTP_SECRET=***" in text and "hunter2" not in text
+    assert "REGISTRY_STORAGE_DELETE_ENABLED=true" in text
