@@ -34,7 +34,7 @@ from maintenance.models import RegistryPause
 
 logger = logging.getLogger(__name__)
 
-SNAPSHOT_KEY = "registry:container"
+SNAPSHOT_KEY = "registry:container:{}"
 ANSWER_KEY = "registry:answer:{}"
 ANSWER_TTL = 600
 # A pause or restart nobody picked up within this long is dropped: acting minutes later,
@@ -64,7 +64,7 @@ def record_snapshot(client: Any | None = None) -> dict[str, Any]:
         for key in ("version", "version_raw", "config", "config_read"):
             snapshot[key] = previous.get(key)
     snapshot["checked_at"] = time.time()
-    cache.set(SNAPSHOT_KEY, snapshot, timeout=None)
+    cache.set(SNAPSHOT_KEY.format(settings.REGISTRY_CONTAINER), snapshot, timeout=None)
     return snapshot
 
 
@@ -220,7 +220,7 @@ def pause_seconds(raw: Any) -> int:
 
 
 def recorded_snapshot() -> dict[str, Any] | None:
-    value: dict[str, Any] | None = cache.get(SNAPSHOT_KEY)
+    value: dict[str, Any] | None = cache.get(SNAPSHOT_KEY.format(settings.REGISTRY_CONTAINER))
     return value
 
 
@@ -249,7 +249,7 @@ class WorkerAnswer:
         return self.result is not None
 
 
-def ask_worker(task: Task, *args: Any, wait: float, expires: float | None = None) -> WorkerAnswer:
+def ask_worker(task: Task, *args: Any, wait: float, expires: float = ACTION_EXPIRES) -> WorkerAnswer:
     """Send ``task(call_id, *args)`` and wait up to ``wait`` seconds for its answer."""
     call_id = uuid.uuid4().hex
     started = time.monotonic()

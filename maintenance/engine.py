@@ -323,7 +323,11 @@ def inspect_registry(client: docker.DockerClient, log_lines: int) -> dict[str, A
 
 
 def env_of(pairs: list[str]) -> dict[str, str]:
-    return dict(pair.split("=", 1) if "=" in pair else (pair, "") for pair in pairs)
+    env: dict[str, str] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        env[name] = value
+    return env
 
 
 def is_secret_name(name: str) -> bool:

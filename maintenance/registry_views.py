@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from celery import Task
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -25,7 +26,7 @@ from maintenance.models import Job
 
 PANEL_MAX_AGE = 20.0
 PANEL_WAIT = 4.0
-ACTIONS = {
+ACTIONS: dict[str, tuple[Task, float]] = {
     "pause": (tasks.pause_registry, 10.0),
     "unpause": (tasks.unpause_registry, 10.0),
     "restart": (tasks.restart_registry, 15.0),
@@ -127,7 +128,7 @@ def collect_now(request: HttpRequest) -> HttpResponse:
 def stats_interval(request: HttpRequest) -> HttpResponse:
     form = IntervalForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
         return redirect("registry")
     seconds = form.cleaned_data["seconds"]
     stats.set_interval(seconds)

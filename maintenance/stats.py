@@ -217,12 +217,12 @@ def prune(now: datetime | None = None) -> int:
 
 def parse_timestamp(raw: str) -> datetime | None:
     """An ISO 8601 date or date-time; naive values are in the dashboard's time zone."""
-    value = parse_datetime(raw.strip())
+    try:  # both parsers raise ValueError for a well-formed but impossible date (month 13)
+        value = parse_datetime(raw.strip())
+        day = parse_date(raw.strip()) if value is None else None
+    except ValueError:
+        return None
     if value is None:
-        try:
-            day = parse_date(raw.strip())
-        except ValueError:
-            return None
         if day is None:
             return None
         value = datetime(day.year, day.month, day.day)
