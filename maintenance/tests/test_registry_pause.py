@@ -147,3 +147,27 @@ def test_statistics_of_a_paused_registry_keep_memory_and_say_what_was_skipped(
     assert any("paused" in error for error in sample.errors)
     snapshot = container.recorded_snapshot()
     assert snapshot is not None and snapshot["status"] == "paused"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_operator_restarts_the_registry_which_comes_back_and_answers(
+    operator_client: Client, services: object, shared_registry: object, celery_worker: object
+) -> None:
+    import requests
+
+    before = services.registry.container.attrs["State"]["StartedAt"]  # type: ignore[attr-defined]
+
+    response = operator_client.post("/api/v1/registry/restart/")
+
+    assert response.status_code == 200, response.content
+    assert services.registry.container.attrs["State"]["StartedAt"] != before  # type: ignore[attr-defined]
+    url = f"{services.registry_url}/v2/"  # type: ignore[attr-defined]
+
+    def answers() -> bool:
+        try:
+            return requests.get(url, timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    assert _wait_until(answers, timeout=30)
+    assert AuditEntry.objects.filter(action="registry-restart", outcome="succeeded", actor="otto").exists()
