@@ -11,7 +11,7 @@ from maintenance import container, engine
 from testenv.registry_image import DEFAULT_IMAGE
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_panel_shows_the_container_without_its_secrets(
     viewer_client: Client, services: object, celery_worker: object
 ) -> None:
@@ -33,7 +33,7 @@ def test_the_panel_shows_the_container_without_its_secrets(
     assert 'data-testid="container-actions"' not in html
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_stats_api_names_the_container_and_the_latest_sample(
     viewer_client: Client, services: object, celery_worker: object
 ) -> None:

@@ -16,7 +16,7 @@ def _checks(client: Client) -> dict[str, dict]:
     return {check["id"]: check for check in response.json()["checks"]}
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_healthy_test_registry_passes_all_but_the_storage_driver_warning(
     viewer_client: Client, celery_worker: object
 ) -> None:
@@ -53,7 +53,7 @@ def test_the_healthy_test_registry_passes_all_but_the_storage_driver_warning(
     assert all(set(c) >= {"ok", "advice", "level", "detail", "title"} for c in checks.values())
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_registry_with_deletes_disabled_fails_that_check_with_its_advice(
     viewer_client: Client, services: object, settings: object, celery_worker: object
 ) -> None:
@@ -74,7 +74,7 @@ def test_a_registry_with_deletes_disabled_fails_that_check_with_its_advice(
     assert checks["v2_answers"]["ok"] is True  # the dashboard asked the other registry
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_missing_container_says_how_to_name_it(
     viewer_client: Client, settings: object, celery_worker: object
 ) -> None:
@@ -84,7 +84,7 @@ def test_a_missing_container_says_how_to_name_it(
     assert "REGISTRY_CONTAINER" in checks["container_exists"]["advice"]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_page_shows_each_check_with_its_advice(viewer_client: Client, celery_worker: object) -> None:
     shell = viewer_client.get("/registry/diagnostics/")
     assert shell.status_code == 200 and b'hx-get="/registry/diagnostics/"' in shell.content

@@ -43,7 +43,7 @@ def _samples() -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_draws_the_charts_and_shows_the_container(
     page: object, live_server: object, viewer: User, celery_worker: object
 ) -> None:
@@ -68,7 +68,7 @@ def test_it_draws_the_charts_and_shows_the_container(
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_an_operator_prepares_for_a_snapshot_sees_the_countdown_and_resumes(
     page: object, live_server: object, operator: User, services: object, celery_worker: object
 ) -> None:

@@ -41,7 +41,7 @@ def _wait_until(predicate: object, timeout: float) -> bool:
     return False
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_pauses_then_resumes_by_itself_at_the_deadline(
     operator_client: Client, services: object, shared_registry: object, celery_worker: object
 ) -> None:
@@ -62,7 +62,7 @@ def test_it_pauses_then_resumes_by_itself_at_the_deadline(
     assert _wait_until(resumed.exists, timeout=5)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_resume_button_ends_the_pause_early(
     operator_client: Client, services: object, shared_registry: object, celery_worker: object
 ) -> None:
@@ -80,7 +80,7 @@ def test_the_resume_button_ends_the_pause_early(
     assert pause.resumed_how == "button"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_watchdog_resumes_a_pause_past_its_deadline_whose_timer_was_lost(
     services: object, shared_registry: object
 ) -> None:
@@ -97,7 +97,7 @@ def test_the_watchdog_resumes_a_pause_past_its_deadline_whose_timer_was_lost(
     assert waiting.is_active  # not due yet: the watchdog leaves it
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_paused_registry_refuses_exec_with_a_clear_message(services: object, shared_registry: object) -> None:
     client = engine.connect()
     try:
@@ -133,7 +133,7 @@ def test_it_refuses_a_pause_length_out_of_range(operator_client: Client) -> None
     assert container.pause_seconds("42") == 42
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_statistics_of_a_paused_registry_keep_memory_and_say_what_was_skipped(
     services: object, shared_registry: object
 ) -> None:
@@ -149,7 +149,7 @@ def test_statistics_of_a_paused_registry_keep_memory_and_say_what_was_skipped(
     assert snapshot is not None and snapshot["status"] == "paused"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_an_operator_restarts_the_registry_which_comes_back_and_answers(
     operator_client: Client, services: object, shared_registry: object, celery_worker: object
 ) -> None:

@@ -29,7 +29,7 @@ def _host_du_bytes(path: object) -> int:
     return int(out.split()[0]) * 1024
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_stores_a_sample_with_memory_and_the_bytes_the_data_root_holds(
     operator_client: Client, services: object, celery_worker: object
 ) -> None:
