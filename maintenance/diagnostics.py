@@ -135,7 +135,8 @@ def _running(snapshot: dict[str, Any]) -> Check:
             f"It is {snapshot.get('status')}.",
             f"Start it (docker start {snapshot['name']}) and read its log (docker logs {snapshot['name']}).",
         )
-    return passed("container_running", title, f"Running since {snapshot.get('started_at')}.")
+    started = (snapshot.get("started_at") or "")[:19].replace("T", " ")
+    return passed("container_running", title, f"Running since {started} UTC." if started else "Running.")
 
 
 def _restart_policy(snapshot: dict[str, Any]) -> Check:
@@ -269,8 +270,8 @@ def _blob_cache(summary: dict[str, Any]) -> Check:
     cache_type = summary.get("cache_type") or "none"
     meanings = {
         "inmemory": "inmemory: after a garbage collection the running registry still believes deleted layers "
-        "exist (distribution#1803), so a re-push skips them and pulls then fail. The dashboard restarts the "
-        "registry after a real GC; do the same after a GC run by hand.",
+        "exist (distribution#1803), so a re-push skips them and pulls then fail. Restart the registry after "
+        "every real GC, including one run by hand.",
         "redis": "redis: deleted layers stay listed in Redis after a garbage collection (distribution#1803). "
         "After a real GC restart the registry and delete its blobs::* and repository::* keys.",
         "none": "none: nothing goes stale after a garbage collection, at the cost of more storage reads.",

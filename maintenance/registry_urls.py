@@ -4,7 +4,6 @@ from maintenance import registry_views as views
 
 urlpatterns = [
     path("", views.registry, name="registry"),
-    path("container/", views.container_panel, name="registry-container"),
     path("actions/<str:action>/", views.registry_action, name="registry-action"),
     path("stats/collect/", views.collect_now, name="stats-collect"),
     path("stats/interval/", views.stats_interval, name="stats-interval"),

@@ -15,9 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from core import audit
 from core.roles import Role, has_role, role_required
@@ -41,16 +39,25 @@ class IntervalForm(forms.Form):
 
 @role_required(Role.VIEWER)
 def registry(request: HttpRequest) -> HttpResponse:
-    """The container panel (an htmx fragment of its own), the charts and the statistics schedule."""
+    """The charts and the statistics schedule; the container panel is this view's htmx fragment.
+
+    The panel asks a worker for a new snapshot when the recorded one is older than
+    PANEL_MAX_AGE seconds, or now with ``?fresh=1`` (the Refresh button).
+    """
+    if request.htmx:
+        max_age = 0.0 if request.GET.get("fresh") else PANEL_MAX_AGE
+        return _render_panel(request, container.fresh_snapshot(max_age=max_age, wait=PANEL_WAIT))
     range_name = request.GET.get("range", "24h")
     if range_name not in stats.CHART_RANGES:
         range_name = "24h"
     schedule = stats.schedule()
+    latest = stats.latest()
     context = {
         "range": range_name,
         "ranges": list(stats.CHART_RANGES),
         "chart_data": stats.chart_data(range_name),
-        "latest": stats.latest(),
+        "latest": latest,
+        "latest_description": stats.describe(latest) if latest else [],
         "interval_form": IntervalForm(initial={"seconds": stats.interval_seconds(schedule)}),
         "schedule": schedule,
         "is_operator": has_role(request.user, Role.OPERATOR),
@@ -58,13 +65,6 @@ def registry(request: HttpRequest) -> HttpResponse:
         "retention_days": settings.STATS_RETENTION_DAYS,
     }
     return render(request, "maintenance/registry.html", context)
-
-
-@role_required(Role.VIEWER)
-def container_panel(request: HttpRequest) -> HttpResponse:
-    """The panel fragment; ``?fresh=1`` (Refresh) asks a worker for a new snapshot now."""
-    max_age = 0.0 if request.GET.get("fresh") else PANEL_MAX_AGE
-    return _render_panel(request, container.fresh_snapshot(max_age=max_age, wait=PANEL_WAIT))
 
 
 def _render_panel(request: HttpRequest, snapshot: dict[str, Any] | None, status: int = 200) -> HttpResponse:
@@ -101,8 +101,6 @@ def registry_action(request: HttpRequest, action: str) -> HttpResponse:
         messages.error(request, reply.result.get("error", ""))
     else:
         messages.success(request, _done_message(action, reply.result))
-    if request.htmx:
-        return HttpResponseClientRedirect(reverse("registry"))
     return redirect("registry")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
@@ -233,6 +234,27 @@ def parse_timestamp(raw: str) -> datetime | None:
 
 def latest() -> StatsSample | None:
     return StatsSample.objects.first()
+
+
+def describe(sample: StatsSample) -> list[tuple[str, str]]:
+    """The sample as (label, value) pairs for the page; "unknown" where it was not measured."""
+
+    def size(value: int | None) -> str:
+        return "unknown" if value is None else filesizeformat(value)
+
+    def number(value: float | None, unit: str = "") -> str:
+        return "unknown" if value is None else f"{value:g}{unit}"
+
+    return [
+        ("CPU", number(None if sample.cpu_percent is None else round(sample.cpu_percent, 2), " %")),
+        ("Memory", f"{size(sample.memory_bytes)} of {size(sample.memory_limit_bytes)}"),
+        ("Processes", number(sample.pids)),
+        ("Network", f"received {size(sample.net_rx_bytes)}, sent {size(sample.net_tx_bytes)}"),
+        ("Block I/O", f"read {size(sample.block_read_bytes)}, written {size(sample.block_write_bytes)}"),
+        ("Storage", f"{size(sample.storage_bytes)} in {number(sample.blob_count)} blobs"),
+        ("Content", f"{number(sample.repository_count)} repositories, {number(sample.tag_count)} tags"),
+        ("Referenced by tags", f"{size(sample.unique_bytes)} unique, {size(sample.total_bytes)} counted per tag"),
+    ]
 
 
 def sample_as_dict(sample: StatsSample, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ def test_the_panel_shows_the_container_without_its_secrets(
 ) -> None:
     secret = services.registry.env["REGISTRY_HTTP_SECRET"]  # type: ignore[attr-defined]
 
-    response = viewer_client.get("/registry/container/", headers={"HX-Request": "true"})
+    response = viewer_client.get("/registry/", headers={"HX-Request": "true"})
 
     assert response.status_code == 200
     html = response.content.decode()

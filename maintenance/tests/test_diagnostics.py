@@ -46,7 +46,7 @@ def test_the_healthy_test_registry_passes_all_but_the_storage_driver_warning(
     assert driver["ok"] is False and driver["level"] == "warning"
     assert "vfs" in driver["detail"] and "overlay2" in driver["advice"]
     assert report["ok"] is True and report["errors"] == 0 and report["warnings"] == 1
-    assert "inmemory" in checks["blob_cache"]["detail"] and "restart" in checks["blob_cache"]["detail"]
+    assert "inmemory" in checks["blob_cache"]["detail"] and "Restart the registry" in checks["blob_cache"]["detail"]
     assert '"insecure-registries"' in checks["insecure_registries"]["snippet"]
     assert "2.8.2" in checks["registry_version"]["detail"]
     assert "listening on" in checks["log_listening"]["detail"]

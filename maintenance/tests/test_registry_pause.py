@@ -70,7 +70,7 @@ def test_the_resume_button_ends_the_pause_early(
     pause = RegistryPause.objects.get()
     assert (pause.deadline - pause.paused_at).total_seconds() == pytest.approx(600, abs=2)  # SNAPSHOT_PAUSE_SECONDS
 
-    page = operator_client.get("/registry/container/")
+    page = operator_client.get("/registry/", headers={"HX-Request": "true"})
     assert b'data-testid="countdown"' in page.content and b"Resume" in page.content
 
     response = operator_client.post("/registry/actions/unpause/", follow=True)
