@@ -108,3 +108,26 @@ def test_admins_change_the_interval_and_others_may_not(admin_client_role: Client
     response = admin_client_role.post("/registry/stats/interval/", {"seconds": 5}, follow=True)
     assert b"greater than or equal to 30" in response.content
     assert stats.interval_seconds(PeriodicTask.objects.get(name=stats.SCHEDULE_NAME)) == 60
+
+
+@pytest.mark.django_db
+def test_collect_now_on_the_page_queues_a_job_and_shows_it(operator_client: Client) -> None:
+    from maintenance.models import Job
+
+    response = operator_client.post("/registry/stats/collect/")
+
+    job = Job.objects.get(kind="stats")
+    assert response.status_code == 302 and response.url == f"/maintenance/jobs/{job.pk}/"
+    assert job.user is not None and job.user.get_username() == "otto"
+
+
+@pytest.mark.django_db
+def test_the_page_without_samples_says_so_and_shows_viewers_no_buttons(viewer_client: Client) -> None:
+    response = viewer_client.get("/registry/", {"range": "bogus"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="no-samples"' in html and 'id="chart-cpu"' in html
+    assert 'aria-current="page" data-range="24h"' in html  # an unknown range falls back to 24 h
+    assert "Collect now" not in html and "Save interval" not in html
+    assert "vendor/chart-4.6.1.umd.min.js" in html
