@@ -1,9 +1,13 @@
+import logging
 from typing import Any
 
 from celery import shared_task
+from celery.signals import beat_init
 from django.conf import settings
 
-from maintenance import gc, schedules, services
+from maintenance import container, gc, jobs, schedules, services, stats
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
@@ -42,3 +46,75 @@ def gc_watchdog() -> None:
 
 
 # === Statistics (issue 6) ==============================================================
+#
+# Tasks take primitive ids; the logic is in maintenance.stats and maintenance.container.
+# Actions the web waits for take a call id first and leave their answer in the cache.
+
+
+@shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
+def collect_stats(job_id: int) -> None:
+    """A statistics job started from the page or POST /api/v1/stats/collect/."""
+    job = jobs.start(job_id)
+    try:
+        sample = stats.collect(log=lambda line: jobs.log(job, line))
+    except Exception as e:
+        jobs.fail(job, f"Statistics could not be collected: {e}")
+        raise
+    result = stats.sample_as_dict(sample, stats.SAMPLE_FIELDS)
+    if sample.errors:
+        result["errors"] = sample.errors
+    jobs.succeed(job, result)
+
+
+@shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
+def collect_stats_on_schedule() -> None:
+    """The scheduled sample (beat entry "registry-statistics"); the sample is its own record."""
+    sample = stats.collect()
+    for error in sample.errors:
+        logger.warning("statistics: %s", error)
+
+
+@shared_task(ignore_result=True, soft_time_limit=300, time_limit=360)
+def prune_stats() -> None:
+    deleted = stats.prune()
+    if deleted:
+        logger.info("statistics: deleted %d samples older than %d days", deleted, settings.STATS_RETENTION_DAYS)
+
+
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def refresh_container(call_id: str | None = None) -> None:
+    """Record a fresh container snapshot (status, version, config, logs) for the panel."""
+    container.answer(call_id, container.record_snapshot())
+
+
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def pause_registry(call_id: str | None, user_id: int | None, seconds: int, via: str) -> None:
+    container.answer(call_id, container.pause(user_id, seconds, via))
+
+
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def unpause_registry(call_id: str | None, user_id: int | None, via: str) -> None:
+    container.answer(call_id, container.resume(user_id, "button", via))
+
+
+@shared_task(ignore_result=True, soft_time_limit=120, time_limit=150)
+def restart_registry(call_id: str | None, user_id: int | None, via: str) -> None:
+    container.answer(call_id, container.restart(user_id, via))
+
+
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def resume_after_pause(pause_id: int) -> None:
+    """The countdown sent with a pause: resume that pause if it is still on."""
+    container.resume(None, "timer", "scheduler", pause_id=pause_id)
+
+
+@shared_task(ignore_result=True, soft_time_limit=120, time_limit=150)
+def resume_overdue_pause() -> None:
+    """Beat watchdog: resume pauses past their deadline whose countdown task was lost."""
+    container.resume_overdue()
+
+
+@beat_init.connect
+def ensure_statistics_schedule(**kwargs: object) -> None:
+    """Beat starts: make sure the admin-editable statistics entry exists."""
+    stats.schedule()

@@ -205,3 +205,17 @@ CELERY_BEAT_SCHEDULE["gc-watchdog"] = {
     "task": "maintenance.tasks.gc_watchdog",
     "schedule": float(envint("GC_WATCHDOG_INTERVAL", 60, minimum=10)),
 }
+# --- Statistics, the container panel, the snapshot pause (issue 6) ---------------------
+# The first interval of the statistics schedule; admins change it afterwards on /registry/
+# (a django-celery-beat entry named "registry-statistics").
+STATS_INTERVAL_SECONDS = envint("STATS_INTERVAL_SECONDS", 300, minimum=30)
+STATS_RETENTION_DAYS = envint("STATS_RETENTION_DAYS", 30, minimum=1)
+# "Prepare for snapshot" resumes the registry by itself after this many seconds.
+SNAPSHOT_PAUSE_SECONDS = envint("SNAPSHOT_PAUSE_SECONDS", 600, minimum=1)
+REGISTRY_LOG_LINES = envint("REGISTRY_LOG_LINES", 200, minimum=10)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "resume-overdue-registry-pause": {"task": "maintenance.tasks.resume_overdue_pause", "schedule": 30.0},
+        "prune-statistics": {"task": "maintenance.tasks.prune_stats", "schedule": 3600.0},
+    }
+)

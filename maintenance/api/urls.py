@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from maintenance.api import gc, views
+from maintenance.api import gc, stats, views
 
 router = SimpleRouter()
 router.register("jobs", views.JobViewSet, basename="api-job")
@@ -10,4 +10,6 @@ router.register("schedules", gc.ScheduleViewSet, basename="api-schedule")
 urlpatterns = [
     path("gc/", gc.GarbageCollectionView.as_view(), name="api-gc"),
     *router.urls,
+    # Statistics, the registry container's actions and the diagnostics (issue 6).
+    *stats.urlpatterns,
 ]

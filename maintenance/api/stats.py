@@ -1,0 +1,153 @@
+"""Statistics, the registry container's actions and the diagnostics, over the REST API.
+
+POST /api/v1/stats/collect/           -> 202 the queued statistics job (operators)
+GET  /api/v1/stats/                   -> the container and the latest sample
+GET  /api/v1/stats/history/?since=&fields=
+POST /api/v1/registry/pause/|unpause/|restart/   (operators)
+GET  /api/v1/diagnostics/             -> the checks, each with ok and advice
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.urls import path
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.audit import via_of
+from core.permissions import IsOperator
+from maintenance import container, diagnostics, jobs, stats, tasks
+from maintenance.api.serializers import JobSerializer
+from maintenance.models import Job
+
+# How long a request waits for the worker to do an action before answering 202.
+ACTION_WAIT = {"pause": 10.0, "unpause": 10.0, "restart": 15.0}
+CONTAINER_FIELDS = ("name", "status", "image", "version", "started_at")
+
+
+@api_view(["POST"])
+@permission_classes([IsOperator])
+def collect(request: Request) -> Response:
+    job = jobs.enqueue(tasks.collect_stats, Job.Kind.STATS, {}, request=request)
+    return Response(JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
+
+
+@api_view(["GET"])
+def latest(request: Request) -> Response:
+    """The container as a worker last saw it (asked afresh when older than a minute) and the newest sample."""
+    snapshot = container.fresh_snapshot(max_age=60, wait=3)
+    sample = stats.latest()
+    return Response(
+        {
+            "container": container_summary(snapshot),
+            "latest": stats.sample_as_dict(sample, stats.LATEST_FIELDS) if sample else None,
+        }
+    )
+
+
+def container_summary(snapshot: dict[str, Any] | None) -> dict[str, Any]:
+    if snapshot is None:
+        return {"name": None, "status": "unknown", "image": None, "version": None, "started_at": None}
+    summary = {name: snapshot.get(name) for name in CONTAINER_FIELDS}
+    if not snapshot.get("ok"):
+        summary["status"] = "missing"
+        summary["error"] = snapshot.get("error", "")
+    summary["checked_at"] = snapshot.get("checked_at")
+    return summary
+
+
+@api_view(["GET"])
+def history(request: Request) -> Response:
+    """Samples since ``since`` (ISO 8601; default 24 hours ago), oldest first, with ``fields`` only."""
+    since = parse_since(request.query_params.get("since"))
+    fields = parse_fields(request.query_params.get("fields"))
+    results = stats.history(since, fields)
+    return Response({"since": since.isoformat(), "fields": fields, "count": len(results), "results": results})
+
+
+def parse_since(raw: str | None) -> Any:
+    if not raw:
+        return timezone.now() - timedelta(hours=24)
+    since = stats.parse_timestamp(raw)
+    if since is None:
+        raise ValidationError(
+            {
+                "since": f"'{raw}' is not an ISO 8601 date or time, e.g. 2026-01-31T12:00:00Z "
+                "(write a + in a UTC offset as %2B in the URL)."
+            }
+        )
+    return since
+
+
+def parse_fields(raw: str | None) -> list[str]:
+    if not raw:
+        return list(stats.SAMPLE_FIELDS)
+    fields = [name.strip() for name in raw.split(",") if name.strip()]
+    unknown = [name for name in fields if name not in stats.SAMPLE_FIELDS]
+    if unknown or not fields:
+        known = ", ".join(stats.SAMPLE_FIELDS)
+        raise ValidationError({"fields": f"Unknown field(s) {', '.join(unknown) or '(none)'}; choose from {known}."})
+    return list(dict.fromkeys(fields))
+
+
+@api_view(["POST"])
+@permission_classes([IsOperator])
+def pause(request: Request) -> Response:
+    """Prepare for snapshot: pause the registry; it resumes by itself after ``seconds``.
+
+    ``seconds`` defaults to SNAPSHOT_PAUSE_SECONDS.
+    """
+    try:
+        seconds = container.pause_seconds(request.data.get("seconds") if hasattr(request.data, "get") else None)
+    except ValueError as e:
+        raise ValidationError({"seconds": str(e)}) from None
+    return _act("pause", tasks.pause_registry, request, seconds)
+
+
+@api_view(["POST"])
+@permission_classes([IsOperator])
+def unpause(request: Request) -> Response:
+    return _act("unpause", tasks.unpause_registry, request)
+
+
+@api_view(["POST"])
+@permission_classes([IsOperator])
+def restart(request: Request) -> Response:
+    return _act("restart", tasks.restart_registry, request)
+
+
+def _act(action: str, task: Any, request: Request, *args: Any) -> Response:
+    """Ask a worker to act; 200 with its answer, 409 when the engine refused, 202 while no worker answered."""
+    wait = ACTION_WAIT[action]
+    reply = container.ask_worker(
+        task, request.user.pk, *args, via_of(request), wait=wait, expires=container.ACTION_EXPIRES
+    )
+    if reply.result is None:
+        return Response(
+            {"status": "requested", "detail": container.NO_WORKER.format(wait=wait)}, status=status.HTTP_202_ACCEPTED
+        )
+    if not reply.result.get("ok"):
+        return Response({"detail": reply.result.get("error", "")}, status=status.HTTP_409_CONFLICT)
+    return Response({key: value for key, value in reply.result.items() if key != "ok"})
+
+
+@api_view(["GET"])
+def diagnostics_view(request: Request) -> Response:
+    return Response(diagnostics.run().as_dict())
+
+
+urlpatterns = [
+    path("stats/", latest, name="api-stats"),
+    path("stats/collect/", collect, name="api-stats-collect"),
+    path("stats/history/", history, name="api-stats-history"),
+    path("registry/pause/", pause, name="api-registry-pause"),
+    path("registry/unpause/", unpause, name="api-registry-unpause"),
+    path("registry/restart/", restart, name="api-registry-restart"),
+    path("diagnostics/", diagnostics_view, name="api-diagnostics"),
+]

@@ -1,0 +1,148 @@
+"""The Registry page (container panel, actions, charts) and the Diagnostics page.
+
+Everything about the container comes from a worker (``maintenance.container``): these
+views read its snapshot, or send a task and wait a few seconds for its answer.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from celery import Task
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from core import audit
+from core.roles import Role, has_role, role_required
+from maintenance import container, diagnostics, jobs, stats, tasks
+from maintenance.models import Job
+
+PANEL_MAX_AGE = 20.0
+PANEL_WAIT = 4.0
+ACTIONS: dict[str, tuple[Task, float]] = {
+    "pause": (tasks.pause_registry, 10.0),
+    "unpause": (tasks.unpause_registry, 10.0),
+    "restart": (tasks.restart_registry, 15.0),
+}
+
+
+class IntervalForm(forms.Form):
+    seconds = forms.IntegerField(
+        min_value=30, max_value=7 * 86400, label="Collect statistics every (seconds)", help_text="30 s to 7 days"
+    )
+
+
+@role_required(Role.VIEWER)
+def registry(request: HttpRequest) -> HttpResponse:
+    """The charts and the statistics schedule; the container panel is this view's htmx fragment.
+
+    The panel asks a worker for a new snapshot when the recorded one is older than
+    PANEL_MAX_AGE seconds, or now with ``?fresh=1`` (the Refresh button).
+    """
+    if request.htmx:
+        max_age = 0.0 if request.GET.get("fresh") else PANEL_MAX_AGE
+        return _render_panel(request, container.fresh_snapshot(max_age=max_age, wait=PANEL_WAIT))
+    range_name = request.GET.get("range", "24h")
+    if range_name not in stats.CHART_RANGES:
+        range_name = "24h"
+    schedule = stats.schedule()
+    latest = stats.latest()
+    context = {
+        "range": range_name,
+        "ranges": list(stats.CHART_RANGES),
+        "chart_data": stats.chart_data(range_name),
+        "latest": latest,
+        "latest_description": stats.describe(latest) if latest else [],
+        "interval_form": IntervalForm(initial={"seconds": stats.interval_seconds(schedule)}),
+        "schedule": schedule,
+        "is_operator": has_role(request.user, Role.OPERATOR),
+        "is_admin": has_role(request.user, Role.ADMIN),
+        "retention_days": settings.STATS_RETENTION_DAYS,
+    }
+    return render(request, "maintenance/registry.html", context)
+
+
+def _render_panel(request: HttpRequest, snapshot: dict[str, Any] | None, status: int = 200) -> HttpResponse:
+    context = {
+        "snapshot": snapshot,
+        "started_at": container.started_at(snapshot),
+        "checked_ago": int(time.time() - snapshot["checked_at"]) if snapshot else None,
+        "pause": container.active_pause(),
+        "is_operator": has_role(request.user, Role.OPERATOR),
+        "pause_seconds": container.pause_seconds(None),
+    }
+    return render(request, "maintenance/_container.html", context, status=status)
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def registry_action(request: HttpRequest, action: str) -> HttpResponse:
+    """Pause (prepare for snapshot), unpause (Resume) or restart, done by a worker."""
+    if action not in ACTIONS:
+        messages.error(request, f"Unknown action '{action}': pause, unpause or restart.")
+        return redirect("registry")
+    task, wait = ACTIONS[action]
+    args: list[object] = [request.user.pk]
+    if action == "pause":
+        try:
+            args.append(container.pause_seconds(request.POST.get("seconds")))
+        except ValueError as e:
+            messages.error(request, str(e))
+            return redirect("registry")
+    reply = container.ask_worker(task, *args, audit.via_of(request), wait=wait, expires=container.ACTION_EXPIRES)
+    if reply.result is None:
+        messages.warning(request, container.NO_WORKER.format(wait=wait))
+    elif not reply.result.get("ok"):
+        messages.error(request, reply.result.get("error", ""))
+    else:
+        messages.success(request, _done_message(action, reply.result))
+    return redirect("registry")
+
+
+def _done_message(action: str, result: dict[str, Any]) -> str:
+    if action == "pause":
+        if result.get("already"):
+            return "The registry was already paused; the deadline is unchanged."
+        return "The registry is paused: take the NAS snapshot now. It resumes by itself at the deadline."
+    if action == "unpause":
+        return "The registry is running again."
+    return "The registry was restarted."
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def collect_now(request: HttpRequest) -> HttpResponse:
+    job = jobs.enqueue(tasks.collect_stats, Job.Kind.STATS, {}, request=request)
+    return redirect(job)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def stats_interval(request: HttpRequest) -> HttpResponse:
+    form = IntervalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect("registry")
+    seconds = form.cleaned_data["seconds"]
+    stats.set_interval(seconds)
+    audit.record(
+        action="schedule-changed",
+        outcome="succeeded",
+        request=request,
+        detail=f"{stats.SCHEDULE_NAME}: every {seconds} s",
+    )
+    messages.success(request, f"Statistics are now collected every {seconds} s.")
+    return redirect("registry")
+
+
+@role_required(Role.VIEWER)
+def diagnostics_page(request: HttpRequest) -> HttpResponse:
+    """The page shell; its htmx fragment runs the checks (which wait for a worker)."""
+    if request.htmx:
+        return render(request, "maintenance/_diagnostics.html", {"report": diagnostics.run()})
+    return render(request, "maintenance/diagnostics.html")

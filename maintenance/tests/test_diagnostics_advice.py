@@ -1,0 +1,85 @@
+"""What the diagnostics advise for registries the test engine cannot run (registry:3 builds,
+published ports, other restart policies): the checks read a worker's snapshot, given here as
+the engine describes such a container."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maintenance import diagnostics
+
+
+def _snapshot(**changes: Any) -> dict[str, Any]:
+    snapshot = {
+        "ok": True,
+        "name": "registry",
+        "id": "0123456789abcdef",
+        "image": "registry:3",
+        "status": "running",
+        "running": True,
+        "paused": False,
+        "started_at": "2026-11-27T01:00:00Z",
+        "restart_policy": "always",
+        "network_mode": "bridge",
+        "ports": [{"container": "5000/tcp", "host": "0.0.0.0:5000"}],
+        "listen_port": 5000,
+        "version": "3.1.1",
+        "config_read": True,
+        "config": {"delete_enabled": True, "cache_type": "inmemory"},
+        "otel_traces_exporter": "none",
+        "engine": {"storage_driver": "overlay2"},
+        "startup_log": ['time="..." level=info msg="listening on [::]:5000"'],
+    }
+    snapshot.update(changes)
+    return snapshot
+
+
+def _checks(**changes: Any) -> dict[str, diagnostics.Check]:
+    return {check.id: check for check in diagnostics.container_checks(_snapshot(**changes))}
+
+
+def test_the_seeds_intermediate_configuration_on_registry_3_passes_everything() -> None:
+    assert [c.id for c in _checks().values() if not c.ok] == []
+
+
+def test_registry_3_0_0_is_flagged_for_cve_2026_41888_with_the_upgrade() -> None:
+    check = _checks(version="3.0.0")["registry_version"]
+    assert not check.ok and check.level == "error"
+    assert "CVE-2026-41888" in check.detail and "3.1.1" in check.advice
+
+
+def test_registry_3_without_otel_traces_exporter_none_is_told_to_disable_it() -> None:
+    check = _checks(otel_traces_exporter="")["otel_disabled"]
+    assert not check.ok and check.snippet == "-e OTEL_TRACES_EXPORTER=none"
+    assert "4270" in check.detail
+
+
+def test_a_restart_policy_other_than_always_gets_the_docker_update_command() -> None:
+    check = _checks(restart_policy="unless-stopped")["restart_policy"]
+    assert not check.ok and check.snippet == "docker update --restart=always registry"
+
+
+def test_an_unpublished_port_says_to_publish_it() -> None:
+    check = _checks(ports=[])["port_published"]
+    assert not check.ok and check.snippet == "-p 5000:5000"
+    assert _checks(ports=[], network_mode="host")["port_published"].ok
+
+
+def test_a_registry_that_never_logged_listening_on_fails_that_check() -> None:
+    check = _checks(startup_log=['level=fatal msg="open /etc/distribution/config.yml: no such file"'])["log_listening"]
+    assert not check.ok and "docker logs registry" in check.advice
+
+
+def test_the_redis_cache_advice_names_the_keys_to_clear_after_gc() -> None:
+    check = _checks(config={"delete_enabled": True, "cache_type": "redis"})["blob_cache"]
+    assert check.ok and "blobs::*" in check.detail
+
+
+def test_a_paused_registry_is_a_warning_with_how_to_resume() -> None:
+    check = _checks(paused=True, status="paused")["container_running"]
+    assert check.level == "warning" and "Resume" in check.advice
+
+
+def test_no_worker_means_one_failing_check_that_says_to_start_one() -> None:
+    (check,) = diagnostics.container_checks(None)
+    assert check.id == "worker" and not check.ok and "worker" in check.advice

@@ -1,0 +1,92 @@
+"""A person opens the Registry page in Chromium: the panel, the drawn charts, the snapshot pause."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from conftest import browser_login
+from maintenance.models import StatsSample
+
+CHARTS = ["chart-cpu", "chart-memory", "chart-storage", "chart-content", "chart-largest"]
+
+DRAWN = """(ids) => ids.map((id) => {
+  const canvas = document.getElementById(id);
+  const chart = Chart.getChart(canvas);
+  const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  let painted = 0;
+  for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) painted += 1;
+  return {id, chart: chart !== undefined, points: chart ? chart.data.datasets[0].data.length : 0, painted};
+})"""
+
+
+def _samples() -> None:
+    now = timezone.now()
+    for hours in range(12, 0, -1):
+        StatsSample.objects.create(
+            collected_at=now - timedelta(hours=hours),
+            cpu_percent=hours % 5,
+            memory_bytes=(40 + hours) * 2**20,
+            memory_limit_bytes=2**30,
+            storage_bytes=(100 + hours) * 2**20,
+            unique_bytes=(90 + hours) * 2**20,
+            repository_count=3,
+            tag_count=10 + hours,
+            largest_repositories=[
+                {"name": "big", "unique_bytes": 5 * 2**20, "tags": 2},
+                {"name": "small", "unique_bytes": 2**20, "tags": 1},
+            ],
+        )
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_it_draws_the_charts_and_shows_the_container(
+    page: object, live_server: object, viewer: User, celery_worker: object
+) -> None:
+    _samples()
+    browser_login(page, live_server, viewer)
+    page.goto(f"{live_server.url}/registry/")  # type: ignore[attr-defined]
+
+    drawn = page.evaluate(DRAWN, CHARTS)  # type: ignore[attr-defined]
+    for chart in drawn:
+        assert chart["chart"], chart
+        assert chart["painted"] > 500, chart
+    assert {c["id"]: c["points"] for c in drawn}["chart-cpu"] == 12
+    assert {c["id"]: c["points"] for c in drawn}["chart-largest"] == 2
+    status = page.locator("[data-testid=container-status]")  # type: ignore[attr-defined]
+    status.wait_for()
+    assert status.inner_text() == "running"
+    assert "listening on" in page.inner_text("[data-testid=registry-log]")  # type: ignore[attr-defined]
+
+    page.click("a[data-range='7d']")  # type: ignore[attr-defined]
+    page.wait_for_url("**/registry/?range=7d")  # type: ignore[attr-defined]
+    assert page.evaluate(DRAWN, ["chart-memory"])[0]["points"] == 12  # type: ignore[attr-defined]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_an_operator_prepares_for_a_snapshot_sees_the_countdown_and_resumes(
+    page: object, live_server: object, operator: User, services: object, celery_worker: object
+) -> None:
+    registry = services.registry  # type: ignore[attr-defined]
+    browser_login(page, live_server, operator)
+    try:
+        page.goto(f"{live_server.url}/registry/")  # type: ignore[attr-defined]
+        page.click("[data-testid=prepare-snapshot]")  # type: ignore[attr-defined]
+        countdown = page.locator("[data-testid=countdown]")  # type: ignore[attr-defined]
+        countdown.wait_for()
+        assert registry.container.attrs["State"]["Paused"] is True
+        first = countdown.inner_text()
+        page.wait_for_timeout(2100)  # type: ignore[attr-defined]
+        assert countdown.inner_text() != first and countdown.inner_text().startswith("9:")  # 10 minutes, ticking
+
+        page.click("[data-testid=resume]")  # type: ignore[attr-defined]
+        page.locator("text=The registry is running again.").wait_for()  # type: ignore[attr-defined]
+        assert registry.container.attrs["State"]["Paused"] is False
+    finally:
+        if registry.container.attrs["State"]["Paused"]:
+            registry.container.unpause()

@@ -1,0 +1,133 @@
+"""Samples over the API and their retention."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from maintenance.models import StatsSample
+from maintenance.tasks import prune_stats
+
+
+def _sample(age: timedelta, **values: object) -> StatsSample:
+    return StatsSample.objects.create(collected_at=timezone.now() - age, **values)
+
+
+@pytest.mark.django_db
+def test_history_gives_samples_since_a_time_oldest_first_with_the_fields_asked(viewer_client: Client) -> None:
+    _sample(timedelta(days=3), memory_bytes=1, tag_count=1)
+    _sample(timedelta(hours=2), memory_bytes=2, tag_count=5)
+    _sample(timedelta(hours=1), memory_bytes=3, tag_count=6)
+    since = (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    response = viewer_client.get("/api/v1/stats/history/", {"since": since, "fields": "memory_bytes,tag_count"})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 2 and body["fields"] == ["memory_bytes", "tag_count"]
+    assert [r["memory_bytes"] for r in body["results"]] == [2, 3]
+    assert set(body["results"][0]) == {"collected_at", "memory_bytes", "tag_count"}
+
+
+@pytest.mark.django_db
+def test_history_defaults_to_the_last_24_hours_and_every_field(viewer_client: Client) -> None:
+    _sample(timedelta(days=2), pids=1)
+    _sample(timedelta(minutes=5), pids=2)
+    body = viewer_client.get("/api/v1/stats/history/").json()
+    assert [r["pids"] for r in body["results"]] == [2]
+    assert "storage_bytes" in body["results"][0] and "unique_bytes" in body["results"][0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"since": "yesterday"}, "since"),
+        ({"since": "2026-13-45T00:00:00Z"}, "since"),
+        ({"fields": "memory_bytes,password"}, "fields"),
+        ({"fields": ","}, "fields"),
+    ],
+)
+def test_history_refuses_a_bad_since_or_field_with_400(viewer_client: Client, params: dict, field: str) -> None:
+    response = viewer_client.get("/api/v1/stats/history/", params)
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+@pytest.mark.django_db
+def test_stats_without_samples_gives_null_latest(viewer_client: Client) -> None:
+    from django.core.cache import cache
+
+    from maintenance import container
+
+    # A recorded snapshot (as a worker leaves it) answers without waiting for one.
+    snapshot = {"ok": True, "name": "registry", "status": "running", "image": "registry:3", "version": "3.1.1"}
+    cache.set(container.SNAPSHOT_KEY.format("registry"), {**snapshot, "started_at": None, "checked_at": 9e12})
+    body = viewer_client.get("/api/v1/stats/").json()
+    assert body["latest"] is None
+    assert body["container"]["version"] == "3.1.1"
+
+
+@pytest.mark.django_db
+def test_collecting_needs_the_operator_role(viewer_client: Client) -> None:
+    response = viewer_client.post("/api/v1/stats/collect/")
+    assert response.status_code == 403
+    assert viewer_client.post("/registry/stats/collect/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_retention_prunes_samples_older_than_the_setting(settings: object) -> None:
+    settings.STATS_RETENTION_DAYS = 7  # type: ignore[attr-defined]
+    old = _sample(timedelta(days=8))
+    kept = _sample(timedelta(days=6))
+
+    prune_stats()
+
+    assert not StatsSample.objects.filter(pk=old.pk).exists()
+    assert StatsSample.objects.filter(pk=kept.pk).exists()
+
+
+@pytest.mark.django_db
+def test_admins_change_the_interval_and_others_may_not(admin_client_role: Client, operator_client: Client) -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    from maintenance import stats
+
+    task = stats.schedule()
+    assert stats.interval_seconds(task) == 300  # STATS_INTERVAL_SECONDS
+    assert task.task == "maintenance.tasks.collect_stats_on_schedule"
+
+    assert operator_client.post("/registry/stats/interval/", {"seconds": 60}).status_code == 403
+    response = admin_client_role.post("/registry/stats/interval/", {"seconds": 60}, follow=True)
+    assert b"every 60 s" in response.content
+    assert stats.interval_seconds(PeriodicTask.objects.get(name=stats.SCHEDULE_NAME)) == 60
+
+    response = admin_client_role.post("/registry/stats/interval/", {"seconds": 5}, follow=True)
+    assert b"greater than or equal to 30" in response.content
+    assert stats.interval_seconds(PeriodicTask.objects.get(name=stats.SCHEDULE_NAME)) == 60
+
+
+@pytest.mark.django_db
+def test_collect_now_on_the_page_queues_a_job_and_shows_it(operator_client: Client) -> None:
+    from maintenance.models import Job
+
+    response = operator_client.post("/registry/stats/collect/")
+
+    job = Job.objects.get(kind="stats")
+    assert response.status_code == 302 and response.url == f"/maintenance/jobs/{job.pk}/"
+    assert job.user is not None and job.user.get_username() == "otto"
+
+
+@pytest.mark.django_db
+def test_the_page_without_samples_says_so_and_shows_viewers_no_buttons(viewer_client: Client) -> None:
+    response = viewer_client.get("/registry/", {"range": "bogus"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="no-samples"' in html and 'id="chart-cpu"' in html
+    assert 'aria-current="page" data-range="24h"' in html  # an unknown range falls back to 24 h
+    assert "Collect now" not in html and "Save interval" not in html
+    assert "vendor/chart-4.6.1.umd.min.js" in html
