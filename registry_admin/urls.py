@@ -8,4 +8,5 @@ urlpatterns = [
     path("maintenance/", include("maintenance.urls")),
     path("api/v1/", include("core.api.urls")),
     path("api/v1/", include("maintenance.api.urls")),
+    path("api/v1/", include("catalog.api.delete_urls")),
 ]
