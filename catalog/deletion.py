@@ -310,8 +310,9 @@ class DeletePlan:
 
     @property
     def deleted_manifests(self) -> list[str]:
-        found = [o.deleted_manifest for o in self.outcomes if o.status == Status.REMOVED and o.deleted_manifest]
-        return list(dict.fromkeys(found))
+        """Digests deleted (or to be deleted), in the order the requests are sent."""
+        removed = {o.deleted_manifest for o in self.outcomes if o.status == Status.REMOVED}
+        return [step.reference for step in self.steps if step.reference in removed]
 
     @property
     def refused(self) -> list[TagOutcome]:

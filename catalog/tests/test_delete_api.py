@@ -127,9 +127,7 @@ def test_a_missing_tag_or_manifest_is_a_404(operator_client: Client, repo: str, 
 
 
 @pytest.mark.django_db
-def test_a_viewer_is_refused_and_nothing_changes(
-    viewer_client: Client, registry: RegistryService, repo: str
-) -> None:
+def test_a_viewer_is_refused_and_nothing_changes(viewer_client: Client, registry: RegistryService, repo: str) -> None:
     digest = images.push_oci_image(registry.url, repo, "1.0")
     for response in (
         viewer_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/"),
@@ -174,9 +172,7 @@ def test_bad_names_are_a_400_before_any_registry_request(
 
 
 @pytest.mark.django_db
-def test_an_unreachable_registry_is_a_clear_error_in_the_log(
-    operator_client: Client, settings: Any, repo: str
-) -> None:
+def test_an_unreachable_registry_is_a_clear_error_in_the_log(operator_client: Client, settings: Any, repo: str) -> None:
     settings.REGISTRY_URL = "http://127.0.0.1:9"
     response = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/")
     assert response.status_code == 503
