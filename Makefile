@@ -12,6 +12,7 @@ test:
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 lint:
+	.venv/bin/mypy core catalog maintenance registry_admin
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 

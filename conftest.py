@@ -35,7 +35,7 @@ def _static_files_without_collectstatic() -> Iterator[None]:
 PASSWORD = "correct horse battery staple"  # noqa: S105 - test users only
 
 
-def make_user(username: str, role: str | None, **extra: object) -> User:
+def make_user(username: str, role: str | None, **extra: str) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD, **extra)
     if role:
         user.groups.add(Group.objects.get(name=role))

@@ -43,7 +43,7 @@ def record(
         user = request.user
     real_user = user if user is not None and user.is_authenticated else None
     return AuditEntry.objects.create(
-        user=real_user,
+        user=real_user,  # type: ignore[misc]
         actor=real_user.get_username() if real_user else "system",
         via=via or via_of(request),
         ip=client_ip(request),

@@ -99,14 +99,14 @@ def check_docker(broker_ok: bool) -> Check:
                 recorded = fresh
                 break
         else:
-            age = "" if recorded is None else f" (last answer {int(time.time() - recorded['checked_at'])} s ago)"
+            last = "" if recorded is None else f" (last answer {int(time.time() - recorded['checked_at'])} s ago)"
             return Check(
                 False,
-                f"No Celery worker answered within {ENGINE_ANSWER_WAIT:g} s{age}: only workers reach the "
+                f"No Celery worker answered within {ENGINE_ANSWER_WAIT:g} s{last}: only workers reach the "
                 "Docker engine; start one (make run starts web, worker and beat).",
             )
     age = int(time.time() - recorded["checked_at"])
-    extra = {"host": recorded.get("host", ""), "checked_seconds_ago": age}
+    extra: dict[str, Any] = {"host": recorded.get("host", ""), "checked_seconds_ago": age}
     return Check(bool(recorded["ok"]), recorded["detail"], extra)
 
 

@@ -33,13 +33,13 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
         return None
     if getattr(user, "is_superuser", False):
         return Role.ADMIN
-    cached = getattr(user, "_registry_admin_role", False)
+    cached: Role | bool | None = getattr(user, "_registry_admin_role", False)
     if cached is not False:
-        return cached
-    names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+        return cached  # type: ignore[return-value]
+    names = set(user.groups.values_list("name", flat=True))  # type: ignore[attr-defined]
     held = [role for role in Role if role.group_name in names]
     role = max(held) if held else None
-    user._registry_admin_role = role  # type: ignore[union-attr]
+    user._registry_admin_role = role  # type: ignore[attr-defined]
     return role
 
 

@@ -1,15 +1,16 @@
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from core import audit, health
 from core.forms import AuditFilterForm
 from core.models import AuditEntry
 from core.roles import Role, role_required
+from core.types import HtmxHttpRequest
 
 
 @role_required(Role.VIEWER)
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     """The dashboard shell; its health panel is the htmx fragment of the same view."""
     if request.htmx:
         report = health.report()
@@ -18,7 +19,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.VIEWER)
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: HtmxHttpRequest) -> HttpResponse:
     """The audit log with filters; the table is the htmx fragment of the same view."""
     form = AuditFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():

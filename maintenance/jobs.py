@@ -30,7 +30,7 @@ def enqueue(
     if user is None and request is not None:
         user = request.user
     owner = user if user is not None and user.is_authenticated else None
-    job = Job.objects.create(kind=kind, params=params, user=owner)
+    job = Job.objects.create(kind=kind, params=params, user=owner)  # type: ignore[misc]
     audit.record(
         action=f"{kind}-queued", outcome="started", request=request, user=user, detail=f"job {job.pk} {params}"
     )

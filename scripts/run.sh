@@ -20,7 +20,8 @@ cleanup() {
   wait 2>/dev/null || true
   if [ -f "$DATA_DIR/redis/redis.pid" ]; then kill "$(cat "$DATA_DIR/redis/redis.pid")" 2>/dev/null || true; fi
 }
-trap cleanup INT TERM EXIT
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
 
 bash scripts/ensure-redis.sh
 

@@ -29,9 +29,42 @@ _PR_SET_PDEATHSIG = 1
 _MNT_DETACH = 2
 
 
+OWNER_FILE = ".testenv-owner"
+
+
 def make_workdir(prefix: str = "ra-") -> Path:
-    """Create a unique, short private directory such as ``/tmp/ra-k3j9x2ab``."""
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=WORK_PARENT))
+    """Create a unique, short private directory such as ``/tmp/ra-k3j9x2ab``.
+
+    It records the owning PID so that a later session can sweep it if this process is
+    SIGKILLed (nothing can clean up then; see ``sweep_stale_workdirs``).
+    """
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=WORK_PARENT))
+    (path / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    return path
+
+
+def sweep_stale_workdirs(prefix: str = "ra-") -> list[Path]:
+    """Remove work dirs whose owning process is gone; return what was removed.
+
+    Only dirs carrying our owner file are considered, so other tools' ``/tmp/ra-*`` dirs
+    are never touched. A SIGKILLed session leaves dockerd's netns bind mount and its data
+    root behind (its daemons exit by PR_SET_PDEATHSIG).
+    """
+    removed: list[Path] = []
+    for path in Path(WORK_PARENT).glob(f"{prefix}*"):
+        try:
+            owner = int((path / OWNER_FILE).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if owner == os.getpid() or os.path.exists(f"/proc/{owner}"):
+            continue
+        leftovers = processes_mentioning([str(path) + "/"])
+        kill_pids(leftovers)
+        wait_gone(leftovers, timeout=5)
+        if not unmount_all(path):
+            remove_tree(path)
+            removed.append(path)
+    return removed
 
 
 def free_port() -> int:

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
@@ -40,10 +40,13 @@ class _State:
     attempted: bool = False
     late_for_django: bool = False
     previous_sigterm: Any = None
-    notes: list[str] = field(default_factory=list)
 
 
 _STATE = _State()
+_LATE_WARNING = (
+    "Django settings were imported before the services started, so settings read at import "
+    "time did not see REDIS_URL/REGISTRY_URL/...; add '-p testenv.pytest_plugin' to addopts"
+)
 _LOCK = threading.Lock()
 
 
@@ -154,10 +157,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     elif _STATE.reason:
         lines.append(f"testenv: services unavailable: {_STATE.reason.splitlines()[0]}")
     if _STATE.late_for_django:
-        lines.append(
-            "testenv: WARNING Django settings were loaded before the services "
-            "started; add '-p testenv.pytest_plugin' to addopts"
-        )
+        lines.append(f"testenv: WARNING {_LATE_WARNING}")
     return lines
 
 
@@ -165,6 +165,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if _STATE.services is None and _STATE.reason and _skip_reason(config.option) is None:
         terminalreporter.section("testenv")
         terminalreporter.write_line(f"real services unavailable, dependent tests skipped:\n{_STATE.reason}")
+    if _STATE.late_for_django:
+        terminalreporter.section("testenv")
+        terminalreporter.write_line(_LATE_WARNING)
 
 
 def _require() -> Services:

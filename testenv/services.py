@@ -470,6 +470,7 @@ def start_all(workdir: Path | str | None = None) -> Services:
     On any failure, whatever already started is stopped again before re-raising.
     """
     owns = workdir is None
+    _sys.sweep_stale_workdirs()
     root = _sys.make_workdir() if workdir is None else Path(workdir)
     root.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}

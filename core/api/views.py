@@ -24,5 +24,5 @@ class AuditList(generics.ListAPIView):
     def get_queryset(self):  # type: ignore[no-untyped-def]
         form = AuditFilterForm(self.request.query_params)
         if not form.is_valid():
-            raise ValidationError(form.errors)
+            raise ValidationError({name: [str(e) for e in errors] for name, errors in form.errors.items()})
         return audit.filtered(form.cleaned_data)
