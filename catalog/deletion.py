@@ -18,6 +18,8 @@ refusal and failure is written to the audit log. Dry runs and previews write not
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -318,6 +320,17 @@ class DeletePlan:
     def refused(self) -> list[TagOutcome]:
         return [o for o in self.outcomes if o.status != Status.REMOVED]
 
+    @property
+    def goes_beyond_selection(self) -> bool:
+        """A forced plan that removes unselected tags or breaks an index: confirm by typing the name."""
+        return any(o.status == Status.REMOVED and (o.shared_with or o.referenced_by) for o in self.outcomes)
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies what the plan does: a confirmation runs only if a fresh plan still matches."""
+        document = {**self.as_dict(), "dry_run": None, "steps": [step.reference for step in self.steps]}
+        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "repository": self.repository,
@@ -407,9 +420,24 @@ def plan_from_scan(scan: RepositoryScan, selected: Sequence[str], *, force: bool
         tags = groups[digest]
         steps.append(Step(digest, tuple(tags)))
         removed = scan.tags_of(digest)
+        # Only a forced plan goes beyond the selection; say so on the outcome.
+        beyond = tuple(t for t in removed if t not in selection)
+        broken = tuple(p for p in scan.indexes_referencing(digest) if p.digest not in deleting)
+        detail = ""
+        if beyond:
+            detail = f"Forced: also removes {', '.join(beyond)}."
+        if broken:
+            detail = f"{detail} Forced: this breaks the index {', '.join(p.digest for p in broken)}.".strip()
         for tag in tags:
             outcomes[tag] = TagOutcome(
-                tag, Status.REMOVED, digest=digest, removed_tags=removed, deleted_manifest=digest
+                tag,
+                Status.REMOVED,
+                digest=digest,
+                removed_tags=removed,
+                deleted_manifest=digest,
+                detail=detail,
+                shared_with=beyond,
+                referenced_by=broken,
             )
     for digest, refusal in refusals.items():
         for tag in groups[digest]:
@@ -614,17 +642,36 @@ def delete_manifest(name: str, digest: str, *, force: bool = False, request: Htt
     return result
 
 
-def preview_manifest(name: str, digest: str) -> tuple[tuple[str, ...], tuple[IndexRef, ...]]:
-    """The tags a manifest delete would remove and the indexes that reference it (no audit)."""
+@dataclass(frozen=True)
+class ManifestPreview:
+    """What deleting a manifest by digest would remove, for the confirmation dialog."""
+
+    repository: str
+    digest: str
+    tags: tuple[str, ...]
+    referenced_by: tuple[IndexRef, ...]
+
+    @property
+    def fingerprint(self) -> str:
+        document = [self.digest, self.tags, [ref.as_dict() for ref in self.referenced_by]]
+        return hashlib.sha256(json.dumps(document).encode()).hexdigest()[:32]
+
+
+def preview_manifest(name: str, digest: str) -> ManifestPreview:
+    """The tags a manifest delete would remove and the indexes that reference it (no audit).
+
+    Raises DeletionDisabled up front when the registry refuses deletes.
+    """
     validate_name(name)
     validate_digest(digest)
     client = get_client()
     try:
         client.head_manifest(name, digest)
+        registry_deletes_tags(client, name)
         scan = scan_repository(client, name)
     except RegistryError as e:
         raise _failed(e) from e
-    return scan.tags_of(digest), scan.indexes_referencing(digest)
+    return ManifestPreview(name, digest, scan.tags_of(digest), scan.indexes_referencing(digest))
 
 
 def _after_delete(name: str) -> None:

@@ -9,3 +9,10 @@ document.addEventListener("click", (event) => {
     setTimeout(() => { button.textContent = label; }, 1200);
   });
 });
+
+// Dialogs loaded by htmx (delete confirmations): <button data-close-dialog> removes its <dialog>.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-close-dialog]");
+  if (!button) return;
+  button.closest("dialog")?.remove();
+});
