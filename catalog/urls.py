@@ -1,0 +1,15 @@
+"""Catalog pages. Names contain slashes: the ``/-/`` separator cannot occur in a repository
+name (every path component starts with a letter or digit), so the routes are unambiguous."""
+
+from django.urls import path
+
+from catalog import views
+
+app_name = "catalog"
+
+urlpatterns = [
+    path("", views.repositories, name="repositories"),
+    path("r/<path:name>/-/t/<str:tag>/", views.image_by_tag, name="image"),
+    path("r/<path:name>/-/m/<str:digest>/", views.image_by_digest, name="manifest"),
+    path("r/<path:name>/", views.tags, name="tags"),
+]
