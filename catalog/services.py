@@ -2,7 +2,7 @@
 
 What the pages and the API show, computed from the v2 API through ``catalog.registry``.
 
-Caching (Django's cache, i.e. Redis), keys under ``catalog:v1:``:
+Caching (Django's cache, i.e. Redis), keys under ``catalog:v1:<registry URL hash>:``:
 
 - manifests and config blobs by digest, without expiry: content addressed by digest never
   changes. Only those up to ``CATALOG_CACHE_MAX_KB`` are kept (typical ones are a few KB;
@@ -36,7 +36,6 @@ from catalog.references import attached_to, is_digest, validate_name, validate_r
 from catalog.registry import INDEX_TYPES, Manifest, RegistryClient, RegistryNotFound, get_client
 
 PREFIX = "catalog:v1"
-REPOSITORIES_KEY = f"{PREFIX}:repositories"
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -225,13 +224,13 @@ def list_repositories(search: str = "", include_empty: bool = True) -> list[Repo
     all deleted stay in the registry's catalog forever (distribution#2314): ``include_empty``
     False hides them.
     """
-    repositories: list[Repository] | None = cache.get(REPOSITORIES_KEY)
+    repositories: list[Repository] | None = cache.get(_repositories_key())
     if repositories is None:
         client = get_client()
         names = sorted(client.catalog())
         counts = _parallel(lambda name: _tag_count(client, name), names)
         repositories = [Repository(name, count) for name, count in zip(names, counts, strict=True)]
-        cache.set(REPOSITORIES_KEY, repositories, settings.CATALOG_LIST_TTL)
+        cache.set(_repositories_key(), repositories, settings.CATALOG_LIST_TTL)
     needle = search.strip().lower()
     return [
         repo for repo in repositories if (not needle or needle in repo.name) and (include_empty or not repo.is_empty)
@@ -387,10 +386,19 @@ def invalidate_repository(name: str) -> None:
         cache.incr(key)
     except ValueError:  # no generation yet
         cache.set(key, 1, None)
-    cache.delete(REPOSITORIES_KEY)
+    cache.delete(_repositories_key())
 
 
 # --- Fetching through the cache -------------------------------------------------------
+
+
+def _registry() -> str:
+    """Keys are per registry: pointing REGISTRY_URL elsewhere must not show the old registry's data."""
+    return f"{PREFIX}:{hashlib.sha256(settings.REGISTRY_URL.encode()).hexdigest()[:12]}"
+
+
+def _repositories_key() -> str:
+    return f"{_registry()}:repositories"
 
 
 def _scoped(name: str) -> str:
@@ -399,7 +407,7 @@ def _scoped(name: str) -> str:
 
 
 def _generation_key(name: str) -> str:
-    return f"{PREFIX}:gen:{_scoped(name)}"
+    return f"{_registry()}:gen:{_scoped(name)}"
 
 
 def _generation(name: str) -> int:
@@ -407,23 +415,23 @@ def _generation(name: str) -> int:
 
 
 def _tags_key(name: str, generation: int) -> str:
-    return f"{PREFIX}:tags:{_scoped(name)}:{generation}"
+    return f"{_registry()}:tags:{_scoped(name)}:{generation}"
 
 
 def _ref_key(name: str, generation: int, reference: str) -> str:
-    return f"{PREFIX}:ref:{_scoped(name)}:{generation}:{reference}"
+    return f"{_registry()}:ref:{_scoped(name)}:{generation}:{reference}"
 
 
 def _summary_key(digest: str) -> str:
-    return f"{PREFIX}:summary:{digest}"
+    return f"{_registry()}:summary:{digest}"
 
 
 def _manifest_key(digest: str) -> str:
-    return f"{PREFIX}:manifest:{digest}"
+    return f"{_registry()}:manifest:{digest}"
 
 
 def _blob_key(digest: str) -> str:
-    return f"{PREFIX}:blob:{digest}"
+    return f"{_registry()}:blob:{digest}"
 
 
 def _cacheable(size: int) -> bool:
