@@ -80,7 +80,7 @@ def delete_tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
     fragment = "catalog/_delete_dialog.html"
     tags = [tag.strip() for tag in request.POST.getlist("tags") if tag.strip()]
     force = request.POST.get("force") == "1"
-    context: dict[str, Any] = {"name": name, "action": reverse("delete-tags", args=[name]), "force": force}
+    context: dict[str, Any] = {"name": name, "action": reverse("catalog:delete-tags", args=[name]), "force": force}
     if not tags:
         return _render(request, fragment, {**context, "error": "Select at least one tag to delete."}, 400)
     try:
@@ -110,7 +110,7 @@ def delete_manifest(request: HtmxHttpRequest, name: str, digest: str) -> HttpRes
     context: dict[str, Any] = {
         "name": name,
         "digest": digest,
-        "action": reverse("delete-manifest", args=[name, digest]),
+        "action": reverse("catalog:delete-manifest", args=[name, digest]),
         "force": force,
     }
     try:

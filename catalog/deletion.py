@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django.http import HttpRequest
 
+from catalog import references, services
 from catalog.registry import (
     INDEX_TYPES,
     ManifestRef,
@@ -113,37 +113,26 @@ class DeletionFailed(DeletionError):
     """The registry could not be reached or answered with an error; ``status`` follows it."""
 
 
-# --- Validation (replaced by catalog.references when the catalog branch lands) ----------
+# --- Validation: the catalog's grammar, as a DeletionError (400) --------------------------
 
-# The grammar of distribution/reference: lower-case path components joined by "/".
-_NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
-_TAG = re.compile(r"^\w[\w.-]{0,127}$", re.ASCII)
-_DIGEST = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
+
+def _checked(validate: Callable[[str], str], value: str) -> str:
+    try:
+        return validate(value)
+    except references.InvalidReference as e:
+        raise InvalidReference(e.message) from e
 
 
 def validate_name(name: str) -> str:
-    if len(name) > 255 or not _NAME.match(name):
-        raise InvalidReference(
-            f"{name[:80]!r} is not a repository name: lower-case letters, digits and . _ - separators, "
-            "path components joined by /, at most 255 characters."
-        )
-    return name
+    return _checked(references.validate_name, name)
 
 
 def validate_tag(tag: str) -> str:
-    if not _TAG.match(tag):
-        raise InvalidReference(
-            f"{tag[:80]!r} is not a tag: letters, digits, _ . -, not starting with . or -, at most 128 characters."
-        )
-    return tag
+    return _checked(references.validate_tag, tag)
 
 
 def validate_digest(digest: str) -> str:
-    if not _DIGEST.match(digest):
-        raise InvalidReference(
-            f"{digest[:80]!r} is not a digest: expected sha256: followed by 64 lower-case hex digits."
-        )
-    return digest
+    return _checked(references.validate_digest, digest)
 
 
 # --- What the repository holds ----------------------------------------------------------
@@ -675,7 +664,8 @@ def preview_manifest(name: str, digest: str) -> ManifestPreview:
 
 
 def _after_delete(name: str) -> None:
-    """Drop what the catalog caches about the repository (wired to catalog.services at merge)."""
+    """Drop what the catalog caches about the repository: its pages show the registry as it is now."""
+    services.invalidate_repository(name)
 
 
 # --- Audit --------------------------------------------------------------------------------

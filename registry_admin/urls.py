@@ -6,8 +6,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("maintenance/", include("maintenance.urls")),
-    path("catalog/", include("catalog.delete_urls")),
+    path("catalog/", include("catalog.urls")),
     path("api/v1/", include("core.api.urls")),
     path("api/v1/", include("maintenance.api.urls")),
-    path("api/v1/", include("catalog.api.delete_urls")),
+    path("api/v1/", include("catalog.api.urls")),
 ]

@@ -1,7 +1,8 @@
 """DELETE of tags and manifests and the bulk delete, over catalog.deletion.
 
-Operators and admins only; every answer is JSON with ``detail`` on failure, and the 409
-refusals carry ``digest``, ``shared_with`` and ``referenced_by`` so a client can decide.
+Viewers read (the catalog's GET), operators and admins delete. Every answer is JSON with
+``detail`` on failure; the 409 refusals carry ``digest``, ``shared_with`` and ``referenced_by``
+so a client can decide.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import deletion
+from catalog.api import views
 from core.permissions import IsOperator
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -33,10 +35,8 @@ def _error(error: deletion.DeletionError) -> Response:
     return Response(error.as_dict(), status=error.status)
 
 
-class TagDelete(APIView):
-    """DELETE /api/v1/repositories/{name}/tags/{tag}/?force=true"""
-
-    permission_classes = [IsOperator]
+class TagDetail(views.TagDetail):
+    """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/tags/{tag}/?force=true"""
 
     def delete(self, request: Request, name: str, tag: str) -> Response:
         try:
@@ -46,10 +46,8 @@ class TagDelete(APIView):
         return Response(result.as_dict())
 
 
-class ManifestDelete(APIView):
-    """DELETE /api/v1/repositories/{name}/manifests/{digest}/?force=true"""
-
-    permission_classes = [IsOperator]
+class ManifestDetail(views.ManifestDetail):
+    """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/manifests/{digest}/?force=true"""
 
     def delete(self, request: Request, name: str, digest: str) -> Response:
         try:

@@ -13,7 +13,7 @@ from catalog import deletion
 from testenv import images
 from testenv.services import RegistryService
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX = {"HX-Request": "true"}
 
 
 @pytest.fixture
@@ -45,22 +45,22 @@ def test_a_shared_tag_is_refused_then_the_forced_delete_says_what_goes(
     operator_client: Client, registry: RegistryService, repo: str, pair: str
 ) -> None:
     url = f"/catalog/r/{repo}/-/delete/"
-    preview = operator_client.post(url, {"tags": ["1.0"]}, **HTMX)
+    preview = operator_client.post(url, {"tags": ["1.0"]}, headers=HTMX)
     assert preview.status_code == 200
     assert "Keeps tag 1.0" in text(preview) and "stable" in text(preview)
     assert 'data-testid="delete-confirm"' not in preview.content.decode()
 
-    forced = operator_client.post(url, {"tags": ["1.0"], "force": "1"}, **HTMX)
+    forced = operator_client.post(url, {"tags": ["1.0"], "force": "1"}, headers=HTMX)
     assert re.search(r"Removes manifest sha256:\w+… and with it tags 1.0, stable", text(forced))
     assert f'title="{pair}"' in forced.content.decode()
     assert 'name="typed_name"' in forced.content.decode()
 
-    untyped = operator_client.post(url, {"tags": ["1.0"], "force": "1", "confirm": fingerprint(forced)}, **HTMX)
+    untyped = operator_client.post(url, {"tags": ["1.0"], "force": "1", "confirm": fingerprint(forced)}, headers=HTMX)
     assert f"Type the repository name {repo}" in text(untyped)
     assert exists(registry, repo, "1.0")
 
     done = operator_client.post(
-        url, {"tags": ["1.0"], "force": "1", "confirm": fingerprint(forced), "typed_name": repo}, **HTMX
+        url, {"tags": ["1.0"], "force": "1", "confirm": fingerprint(forced), "typed_name": repo}, headers=HTMX
     )
     assert "Removed manifest" in text(done) and "next garbage collection" in text(done)
     assert 'href="/maintenance/"' in done.content.decode()
@@ -74,10 +74,10 @@ def test_a_tag_alone_goes_without_typing_and_says_tag_only(
 ) -> None:
     images.push_oci_image(registry.url, repo, "1.0")
     url = f"/catalog/r/{repo}/-/delete/"
-    preview = operator_client.post(url, {"tags": ["1.0"]}, **HTMX)
+    preview = operator_client.post(url, {"tags": ["1.0"]}, headers=HTMX)
     assert "Removes tag 1.0 only" in text(preview)
     assert 'name="typed_name"' not in preview.content.decode()
-    done = operator_client.post(url, {"tags": ["1.0"], "confirm": fingerprint(preview)}, **HTMX)
+    done = operator_client.post(url, {"tags": ["1.0"], "confirm": fingerprint(preview)}, headers=HTMX)
     assert "Removed tag 1.0 only" in text(done)
     assert not exists(registry, repo, "1.0")
 
@@ -86,9 +86,9 @@ def test_a_tag_alone_goes_without_typing_and_says_tag_only(
 def test_a_stale_preview_is_not_run(operator_client: Client, registry: RegistryService, repo: str) -> None:
     digest = images.push_oci_image(registry.url, repo, "1.0")
     url = f"/catalog/r/{repo}/-/delete/"
-    preview = operator_client.post(url, {"tags": ["1.0"]}, **HTMX)
+    preview = operator_client.post(url, {"tags": ["1.0"]}, headers=HTMX)
     images.tag_existing(registry.url, repo, "stable", digest)  # someone tags it meanwhile
-    answer = operator_client.post(url, {"tags": ["1.0"], "confirm": fingerprint(preview)}, **HTMX)
+    answer = operator_client.post(url, {"tags": ["1.0"], "confirm": fingerprint(preview)}, headers=HTMX)
     assert "The registry changed since the preview" in text(answer)
     assert "Keeps tag 1.0" in text(answer)
     assert exists(registry, repo, "1.0") and exists(registry, repo, "stable")
@@ -99,7 +99,7 @@ def test_the_selection_preview_groups_tags_of_one_manifest(
     operator_client: Client, registry: RegistryService, repo: str, pair: str
 ) -> None:
     images.push_oci_image(registry.url, repo, "2.0")
-    preview = operator_client.post(f"/catalog/r/{repo}/-/delete/", {"tags": ["stable", "1.0", "2.0"]}, **HTMX)
+    preview = operator_client.post(f"/catalog/r/{repo}/-/delete/", {"tags": ["stable", "1.0", "2.0"]}, headers=HTMX)
     body = text(preview)
     assert body.count("and with it tags 1.0, stable") == 1
     assert "Removes tag 2.0 only" in body and "Delete 3 tags" in body
@@ -111,11 +111,11 @@ def test_a_manifest_delete_names_its_tags_and_wants_the_name_typed(
     operator_client: Client, registry: RegistryService, repo: str, pair: str
 ) -> None:
     url = f"/catalog/r/{repo}/-/delete/m/{pair}/"
-    preview = operator_client.post(url, **HTMX)
+    preview = operator_client.post(url, headers=HTMX)
     assert f"Removes manifest {pair} and with it tags 1.0, stable" in text(preview)
-    wrong = operator_client.post(url, {"confirm": fingerprint(preview), "typed_name": "other"}, **HTMX)
+    wrong = operator_client.post(url, {"confirm": fingerprint(preview), "typed_name": "other"}, headers=HTMX)
     assert "Type the repository name" in text(wrong) and exists(registry, repo, pair)
-    done = operator_client.post(url, {"confirm": fingerprint(preview), "typed_name": repo}, **HTMX)
+    done = operator_client.post(url, {"confirm": fingerprint(preview), "typed_name": repo}, headers=HTMX)
     assert f"Removed manifest {pair} and with it tags 1.0, stable" in text(done)
     assert "next garbage collection" in text(done)
     assert not exists(registry, repo, pair)
@@ -125,11 +125,11 @@ def test_a_manifest_delete_names_its_tags_and_wants_the_name_typed(
 def test_a_platform_manifest_needs_forcing(operator_client: Client, registry: RegistryService, repo: str) -> None:
     index, children = images.push_oci_index(registry.url, repo, "multi")
     url = f"/catalog/r/{repo}/-/delete/m/{children['linux/amd64']}/"
-    preview = operator_client.post(url, **HTMX)
+    preview = operator_client.post(url, headers=HTMX)
     assert "platform of the multi-arch index" in text(preview) and "(multi)" in text(preview)
     assert 'name="confirm"' not in preview.content.decode()
-    forced = operator_client.post(url, {"force": "1"}, **HTMX)
-    done = operator_client.post(url, {"force": "1", "confirm": fingerprint(forced), "typed_name": repo}, **HTMX)
+    forced = operator_client.post(url, {"force": "1"}, headers=HTMX)
+    done = operator_client.post(url, {"force": "1", "confirm": fingerprint(forced), "typed_name": repo}, headers=HTMX)
     assert "Removed manifest" in text(done)
     assert not exists(registry, repo, children["linux/amd64"]) and exists(registry, repo, index)
 
@@ -141,7 +141,7 @@ def test_without_htmx_the_dialog_is_a_page_with_the_real_status(
     response = operator_client.post("/catalog/r/UPPER/-/delete/", {"tags": ["1.0"]})
     assert response.status_code == 400 and "<html" in response.content.decode()
     assert "is not a repository name" in text(response)
-    empty = operator_client.post(f"/catalog/r/{repo}/-/delete/", {}, **HTMX)
+    empty = operator_client.post(f"/catalog/r/{repo}/-/delete/", {}, headers=HTMX)
     assert empty.status_code == 200 and "Select at least one tag" in text(empty)
 
 
