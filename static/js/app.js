@@ -16,3 +16,13 @@ document.addEventListener("click", (event) => {
   if (!button) return;
   button.closest("dialog")?.remove();
 });
+
+// <input type="checkbox" data-select-all="FORM_ID"> ticks every checkbox of that form.
+document.addEventListener("change", (event) => {
+  const box = event.target.closest("[data-select-all]");
+  if (!box) return;
+  const form = document.getElementById(box.dataset.selectAll);
+  form?.querySelectorAll && Array.from(form.elements).forEach((element) => {
+    if (element.type === "checkbox") element.checked = box.checked;
+  });
+});
