@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from catalog import references, services
@@ -39,9 +40,6 @@ from catalog.registry import (
     get_client,
 )
 from core import audit
-
-# At most this many HEAD/GET requests in flight while mapping a repository's tags to digests.
-SCAN_CONCURRENCY = 8
 
 DISABLED_ADVICE = (
     "The registry refuses deletes (405 UNSUPPORTED): deleting is disabled in its configuration. "
@@ -171,7 +169,8 @@ class RepositoryScan:
 def _bounded_map(function: Any, items: Sequence[str]) -> list[Any]:
     if len(items) <= 1:
         return [function(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(SCAN_CONCURRENCY, len(items))) as pool:
+    # Bounded like the catalog's pages (CATALOG_CONCURRENCY); a pool of its own, deletes are rare.
+    with ThreadPoolExecutor(max_workers=min(settings.CATALOG_CONCURRENCY, len(items))) as pool:
         return list(pool.map(function, items))
 
 

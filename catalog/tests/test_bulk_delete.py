@@ -9,9 +9,12 @@ import pytest
 from django.test import Client
 
 from catalog import deletion
+from catalog.tests import registry3
 from core.models import AuditEntry
 from testenv import images
 from testenv.services import RegistryService
+
+registry_v3_tag_delete = registry3.registry_v3_tag_delete  # the fixture, shared with other files
 
 
 @pytest.fixture
@@ -133,3 +136,24 @@ def test_a_failed_step_is_reported_with_the_registry_answer(
 def test_a_bad_request_is_a_400(operator_client: Client, repo: str, body: dict[str, Any]) -> None:
     response = operator_client.post(f"/api/v1/repositories/{repo}/bulk-delete/", body, content_type="application/json")
     assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_on_registry_3_the_preview_and_the_run_remove_only_the_selected_tags(
+    operator_client: Client,
+    registry: RegistryService,
+    repo: str,
+    layout: dict[str, Any],
+    registry_v3_tag_delete: list[str],
+) -> None:
+    selection = ["2.0", "multi-amd64", "1.0"]
+    preview = bulk(operator_client, repo, tags=selection, dry_run=True).json()
+    assert preview["registry_deletes_tags"] is True
+    done = bulk(operator_client, repo, tags=selection).json()
+    assert done["results"] == preview["results"]
+    assert [r["status"] for r in done["results"]] == ["removed"] * 3
+    assert done["removed_tags"] == ["1.0", "2.0", "multi-amd64"] and done["deleted_manifests"] == []
+    assert not any(ref.startswith("sha256:") for ref in registry_v3_tag_delete)  # only tag deletes
+    for kept in ("latest", "stable", "multi", layout["amd64"], layout["pair"], layout["shared"]):
+        assert exists(registry, repo, kept)
+    assert not exists(registry, repo, "2.0") and not exists(registry, repo, "multi-amd64")

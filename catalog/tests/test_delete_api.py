@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from catalog.registry import DeleteAnswer, RegistryClient, RegistryNotFound
+from catalog.registry import RegistryClient
+from catalog.tests import registry3
 from core.models import AuditEntry
 from testenv import images
 from testenv.services import RegistryService, start_registry
+
+registry_v3_tag_delete = registry3.registry_v3_tag_delete  # the fixture, shared with other files
 
 
 @pytest.fixture
@@ -184,30 +185,6 @@ def test_an_unreachable_registry_is_a_clear_error_in_the_log(operator_client: Cl
 # --- registry:3 (no v3 binary here: its documented answers at our client's boundary) ------
 
 
-@pytest.fixture
-def registry_v3_tag_delete(monkeypatch: pytest.MonkeyPatch, registry: RegistryService) -> list[str]:
-    """Make DELETE by tag behave as registry:3 documents: 202 and only the tag goes (PR #3427).
-
-    The tag is really removed from the 2.8 registry's storage (its ``_manifests/tags/<tag>``
-    directory), so what remains is what a v3 registry would keep. Returns the references sent.
-    """
-    original = RegistryClient.delete_manifest
-    sent: list[str] = []
-
-    def delete_manifest(self: RegistryClient, name: str, reference: str) -> DeleteAnswer:
-        sent.append(reference)
-        if reference.startswith("sha256:"):
-            return original(self, name, reference)
-        tag_dir = Path(registry.data_dir, "docker/registry/v2/repositories", name, "_manifests/tags", reference)
-        if not tag_dir.is_dir():
-            raise RegistryNotFound(f"{name}:{reference} does not exist in the registry.")  # MANIFEST_UNKNOWN
-        shutil.rmtree(tag_dir)
-        return DeleteAnswer(status=202)
-
-    monkeypatch.setattr(RegistryClient, "delete_manifest", delete_manifest)
-    return sent
-
-
 @pytest.mark.django_db
 def test_on_registry_3_a_tag_delete_removes_only_that_tag(
     operator_client: Client, registry: RegistryService, repo: str, registry_v3_tag_delete: list[str]
@@ -217,7 +194,7 @@ def test_on_registry_3_a_tag_delete_removes_only_that_tag(
     response = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/")
     assert response.status_code == 200
     assert response.json() == {"removed_tags": ["1.0"], "deleted_manifest": None}
-    assert registry_v3_tag_delete == ["1.0"]  # never by digest
+    assert registry_v3_tag_delete == ["1.0"]  # never by digest, and no probe needed
     assert not exists(registry, repo, "1.0")
     assert images.manifest_digest(registry.url, repo, "stable") == digest
     assert exists(registry, repo, digest)
@@ -262,3 +239,18 @@ def test_a_registry_without_deletes_gets_the_advice_and_nothing_changes(
     entries = AuditEntry.objects.filter(repository=repo)
     assert [e.outcome for e in entries] == ["refused", "refused"]  # the dry run writes nothing
     assert all("UNSUPPORTED" in e.registry_response for e in entries)
+
+
+@pytest.mark.django_db
+def test_the_catalog_forgets_a_deleted_tag_at_once(
+    operator_client: Client, registry: RegistryService, repo: str
+) -> None:
+    images.push_oci_image(registry.url, repo, "1.0")
+    images.push_oci_image(registry.url, repo, "2.0")
+    listed = operator_client.get(f"/api/v1/repositories/{repo}/tags/").json()  # now cached
+    assert sorted(tag["name"] for tag in listed["results"]) == ["1.0", "2.0"]
+    assert operator_client.get(f"/api/v1/repositories/{repo}/tags/1.0/").status_code == 200
+    assert operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/").status_code == 200
+    listed = operator_client.get(f"/api/v1/repositories/{repo}/tags/").json()
+    assert [tag["name"] for tag in listed["results"]] == ["2.0"]
+    assert operator_client.get(f"/api/v1/repositories/{repo}/tags/1.0/").status_code == 404

@@ -174,3 +174,17 @@ def test_lines_group_by_manifest() -> None:
     assert [(line.kind, line.tags, line.removed_tags) for line in lines_of(plan)] == [
         ("manifest", ("a", "b"), ("a", "b"))
     ]
+
+
+@pytest.mark.django_db
+def test_the_image_page_offers_tag_and_manifest_deletes_to_operators_only(
+    operator_client: Client, viewer_client: Client, registry: RegistryService, repo: str, pair: str
+) -> None:
+    page = operator_client.get(f"/catalog/r/{repo}/-/t/1.0/").content.decode()
+    assert f'hx-post="/catalog/r/{repo}/-/delete/"' in page and 'value="1.0"' in page
+    assert f'hx-post="/catalog/r/{repo}/-/delete/m/{pair}/"' in page
+    assert 'id="delete-dialog"' in page
+    viewer_page = viewer_client.get(f"/catalog/r/{repo}/-/t/1.0/").content.decode()
+    assert "delete-manifest" not in viewer_page and "/-/delete/" not in viewer_page
+    table = operator_client.get(f"/catalog/r/{repo}/").content.decode()
+    assert 'form="bulk-delete"' in table and 'data-testid="delete-tag"' in table
