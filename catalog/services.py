@@ -228,8 +228,8 @@ def list_repositories(search: str = "", include_empty: bool = True) -> list[Repo
     if repositories is None:
         client = get_client()
         names = sorted(client.catalog())
-        counts = _parallel(lambda name: _tag_count(client, name), names)
-        repositories = [Repository(name, count) for name, count in zip(names, counts, strict=True)]
+        counts = _tag_counts(client, names)
+        repositories = [Repository(name, counts[name]) for name in names]
         cache.set(_repositories_key(), repositories, settings.CATALOG_LIST_TTL)
     needle = search.strip().lower()
     return [
@@ -244,11 +244,27 @@ def group_by_namespace(repositories: Iterable[Repository]) -> list[Namespace]:
     return [Namespace(name, groups[name]) for name in sorted(groups)]
 
 
-def _tag_count(client: RegistryClient, name: str) -> int:
-    try:
-        return len(_tag_names(client, name))
-    except RegistryNotFound:  # listed in _catalog but gone (its directory removed by hand)
-        return 0
+def _tag_counts(client: RegistryClient, names: list[str]) -> dict[str, int]:
+    """Tag counts from the cached tag lists, asking the registry (in parallel) only for the others."""
+    generation_keys = {name: _generation_key(name) for name in names}
+    generations = cache.get_many(list(generation_keys.values()))
+    keys = {name: _tags_key(name, int(generations.get(generation_keys[name]) or 0)) for name in names}
+    cached: dict[str, list[str]] = cache.get_many(list(keys.values()))
+    writes = _Writes()
+
+    def count(name: str) -> int:
+        if keys[name] in cached:
+            return len(cached[keys[name]])
+        try:
+            tags = sorted(client.tags(name))
+        except RegistryNotFound:  # listed in _catalog but gone (its directory removed by hand)
+            return 0
+        writes.keep(keys[name], tags, forever=False)
+        return len(tags)
+
+    counts = dict(zip(names, _parallel(count, names), strict=True))
+    writes.flush()
+    return counts
 
 
 # --- Tags ------------------------------------------------------------------------------
@@ -294,15 +310,24 @@ def describe_tags(name: str, tags: Sequence[str], attached_tags: Sequence[str] =
         digest = digests.get(ref_keys[tag])
         return summaries.get(summary_keys[digest]) if digest else None
 
+    writes = _Writes()
+
     def fetch(tag: str) -> ContentSummary | None:
+        manifest = None
         try:
-            digest = digests.get(ref_keys[tag]) or _resolve(client, name, generation, tag)
-            return _summary(client, name, digest)
+            digest = digests.get(ref_keys[tag])
+            if digest is None:  # one GET gives the digest and the manifest the summary needs
+                manifest = client.get_manifest(name, tag)
+                digest = manifest.digest
+                writes.keep(ref_keys[tag], digest, forever=False)
+                _keep_manifest(writes, manifest)
+            return _summary(client, name, digest, writes, manifest)
         except RegistryNotFound:
             return None
 
     missing = [tag for tag in tags if known(tag) is None]
     fetched = dict(zip(missing, _parallel(fetch, missing), strict=True))
+    writes.flush()
     attached = _attached_by_digest(attached_tags)
     rows = []
     for tag in tags:
@@ -350,14 +375,16 @@ def image_detail(name: str, reference: str) -> ImageDetail:
     validate_name(name)
     validate_reference(reference)
     client = get_client()
-    digest = _resolve(client, name, _generation(name), reference)
-    manifest = _manifest(client, name, digest)
-    summary = _summary(client, name, digest, manifest)
+    writes = _Writes()
+    digest, fetched = _resolve(client, name, _generation(name), reference, writes)
+    manifest = fetched or _manifest(client, name, digest, writes)
+    summary = _summary(client, name, digest, writes, manifest)
     config_descriptor = manifest.body.get("config") or {}
     config: ImageConfig | None = None
     if not manifest.is_index and _is_json(config_descriptor):
-        blob = _config_blob(client, name, config_descriptor)
+        blob = _config_blob(client, name, config_descriptor, writes)
         config = ImageConfig.from_blob(blob) if blob else None
+    writes.flush()
     attached = _attached_by_digest(_tag_names(client, name)).get(digest, [])
     return ImageDetail(
         repository=name,
@@ -434,6 +461,26 @@ def _blob_key(digest: str) -> str:
     return f"{_registry()}:blob:{digest}"
 
 
+class _Writes:
+    """Cache entries gathered while filling a page (from the pool's threads), written at the end
+    in two pipelined batches instead of one round trip each."""
+
+    def __init__(self) -> None:
+        self.forever: dict[str, Any] = {}
+        self.ttl: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def keep(self, key: str, value: Any, forever: bool) -> None:
+        with self._lock:
+            (self.forever if forever else self.ttl)[key] = value
+
+    def flush(self) -> None:
+        if self.forever:
+            cache.set_many(self.forever, None)
+        if self.ttl:
+            cache.set_many(self.ttl, settings.CATALOG_TAG_TTL)
+
+
 def _cacheable(size: int) -> bool:
     return size <= settings.CATALOG_CACHE_MAX_KB * 1024
 
@@ -447,8 +494,10 @@ def _tag_names(client: RegistryClient, name: str) -> list[str]:
     return tags
 
 
-def _resolve(client: RegistryClient, name: str, generation: int, reference: str) -> str:
-    """The digest a tag (or digest) has in this repository now; a tag's manifest is cached on the way.
+def _resolve(
+    client: RegistryClient, name: str, generation: int, reference: str, writes: _Writes
+) -> tuple[str, Manifest | None]:
+    """The digest a tag (or digest) has in this repository now, and the manifest if it was fetched.
 
     A tag is resolved with one GET (its Docker-Content-Digest, and the manifest itself, which
     the summary needs next); a digest with a HEAD, which checks it still exists here.
@@ -456,26 +505,30 @@ def _resolve(client: RegistryClient, name: str, generation: int, reference: str)
     key = _ref_key(name, generation, reference)
     digest: str | None = cache.get(key)
     if digest is not None:
-        return digest
+        return digest, None
+    manifest = None
     if is_digest(reference):
         digest = client.head_manifest(name, reference).digest
     else:
         manifest = client.get_manifest(name, reference)
         digest = manifest.digest
-        if _cacheable(len(manifest.raw)):
-            cache.set(_manifest_key(digest), (manifest.media_type, manifest.raw), None)
-    cache.set(key, digest, settings.CATALOG_TAG_TTL)
-    return digest
+        _keep_manifest(writes, manifest)
+    writes.keep(key, digest, forever=False)
+    return digest, manifest
 
 
-def _manifest(client: RegistryClient, name: str, digest: str) -> Manifest:
+def _keep_manifest(writes: _Writes, manifest: Manifest) -> None:
+    if manifest.digest and _cacheable(len(manifest.raw)):
+        writes.keep(_manifest_key(manifest.digest), (manifest.media_type, manifest.raw), forever=True)
+
+
+def _manifest(client: RegistryClient, name: str, digest: str, writes: _Writes) -> Manifest:
     cached: tuple[str, bytes] | None = cache.get(_manifest_key(digest))
     if cached is not None:
         media_type, raw = cached
         return Manifest(digest=digest, media_type=media_type, raw=raw, body=json.loads(raw))
     manifest = client.get_manifest(name, digest)
-    if _cacheable(len(manifest.raw)):
-        cache.set(_manifest_key(digest), (manifest.media_type, manifest.raw), None)
+    _keep_manifest(writes, manifest)
     return manifest
 
 
@@ -484,12 +537,12 @@ def _is_json(descriptor: dict[str, Any]) -> bool:
     return bool(descriptor.get("digest")) and "json" in str(descriptor.get("mediaType") or "json")
 
 
-def _config_blob(client: RegistryClient, name: str, descriptor: dict[str, Any]) -> dict[str, Any]:
+def _config_blob(client: RegistryClient, name: str, descriptor: dict[str, Any], writes: _Writes) -> dict[str, Any]:
     digest = str(descriptor["digest"])
     cached: bytes | None = cache.get(_blob_key(digest))
     raw = cached if cached is not None else client.get_blob(name, digest)
     if cached is None and _cacheable(len(raw)):
-        cache.set(_blob_key(digest), raw, None)
+        writes.keep(_blob_key(digest), raw, forever=True)
     try:
         blob = json.loads(raw)
     except ValueError:
@@ -497,16 +550,18 @@ def _config_blob(client: RegistryClient, name: str, descriptor: dict[str, Any]) 
     return blob if isinstance(blob, dict) else {}
 
 
-def _summary(client: RegistryClient, name: str, digest: str, manifest: Manifest | None = None) -> ContentSummary:
+def _summary(
+    client: RegistryClient, name: str, digest: str, writes: _Writes, manifest: Manifest | None = None
+) -> ContentSummary:
     key = _summary_key(digest)
     summary: ContentSummary | None = cache.get(key)
     if summary is None:
-        summary = _summarise(client, name, manifest or _manifest(client, name, digest))
-        cache.set(key, summary, None)
+        summary = _summarise(client, name, manifest or _manifest(client, name, digest, writes), writes)
+        writes.keep(key, summary, forever=True)
     return summary
 
 
-def _summarise(client: RegistryClient, name: str, manifest: Manifest) -> ContentSummary:
+def _summarise(client: RegistryClient, name: str, manifest: Manifest, writes: _Writes) -> ContentSummary:
     if manifest.is_index:
         children = []
         blobs: dict[str, int] = {}
@@ -515,8 +570,8 @@ def _summarise(client: RegistryClient, name: str, manifest: Manifest) -> Content
             platform = _platform(entry)
             if platform is None:
                 continue
-            child_manifest = _manifest(client, name, entry["digest"])
-            child = _summary(client, name, entry["digest"], child_manifest)
+            child_manifest = _manifest(client, name, entry["digest"], writes)
+            child = _summary(client, name, entry["digest"], writes, child_manifest)
             children.append(
                 PlatformImage(platform=platform, digest=child.digest, size=child.size, media_type=child.media_type)
             )
@@ -532,7 +587,7 @@ def _summarise(client: RegistryClient, name: str, manifest: Manifest) -> Content
             children=tuple(children),
         )
     descriptor = manifest.body.get("config") or {}
-    config = _config_blob(client, name, descriptor) if _is_json(descriptor) else {}
+    config = _config_blob(client, name, descriptor, writes) if _is_json(descriptor) else {}
     platform = _platform({"platform": config}) if config.get("os") else None
     return ContentSummary(
         digest=manifest.digest,

@@ -113,3 +113,14 @@ def test_unknown_repositories_get_404_with_a_banner(viewer_client: Client, servi
 @pytest.mark.django_db
 def test_anonymous_visitors_are_sent_to_log_in(client: Client) -> None:
     assert client.get("/catalog/").status_code == 302
+
+
+def test_the_fast_link_tags_build_the_same_urls_as_reverse() -> None:
+    from django.urls import reverse
+
+    from catalog.templatetags.catalog import image_url, manifest_url, tags_url
+
+    digest = "sha256:" + "ab" * 32
+    assert tags_url("team/app") == reverse("catalog:tags", args=["team/app"])
+    assert image_url("team/app", "1.0_rc-1") == reverse("catalog:image", args=["team/app", "1.0_rc-1"])
+    assert manifest_url("team/app", digest) == reverse("catalog:manifest", args=["team/app", digest])
