@@ -19,7 +19,7 @@ def exists(registry: RegistryService, repo: str, reference: str) -> bool:
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_deletes_a_tag_through_the_dialog(
     page: Any, live_server: Any, operator: User, registry: RegistryService
 ) -> None:
@@ -51,7 +51,7 @@ def test_it_deletes_a_tag_through_the_dialog(
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_previews_a_selection_then_deletes_it(
     page: Any, live_server: Any, operator: User, registry: RegistryService
 ) -> None:
@@ -78,7 +78,7 @@ def test_it_previews_a_selection_then_deletes_it(
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_viewer_sees_no_delete_controls(page: Any, live_server: Any, viewer: User, registry: RegistryService) -> None:
     repo = f"browserdel/{uuid.uuid4().hex[:8]}"
     images.push_oci_image(registry.url, repo, "1.0")
