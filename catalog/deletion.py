@@ -306,7 +306,8 @@ class DeletePlan:
 
     @property
     def refused(self) -> list[TagOutcome]:
-        return [o for o in self.outcomes if o.status != Status.REMOVED]
+        """Outcomes refused for shared tags or an index: forcing would change them."""
+        return [o for o in self.outcomes if o.status == Status.REFUSED]
 
     @property
     def goes_beyond_selection(self) -> bool:
