@@ -9,3 +9,13 @@ document.addEventListener("click", (event) => {
     setTimeout(() => { button.textContent = label; }, 1200);
   });
 });
+
+// htmx leaves 4xx/5xx answers unswapped; targets marked data-swap-errors show them (the
+// catalog's banner saying the registry cannot be reached, or that a name is not valid).
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const status = event.detail.xhr.status;
+  if (status >= 400 && event.detail.target?.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
