@@ -135,7 +135,7 @@ def _run(services: object, args: argparse.Namespace) -> int:
     }
     redis_url = services.redis_url  # type: ignore[attr-defined]
 
-    def api(path: str, **params: object) -> None:
+    def api(path: str, **params: str) -> None:
         answer = client.get(path, params)
         if answer.status_code != 200:
             raise SystemExit(f"{path} answered {answer.status_code}: {answer.content[:300]!r}")
@@ -147,14 +147,14 @@ def _run(services: object, args: argparse.Namespace) -> int:
     with override_settings(STORAGES=storages):
         raw_client_run(url, session, BIG)  # warm the registry's own caches and our connections once
         raw = timed(lambda: raw_client_run(url, session, BIG), runs)
-        cold = timed(lambda: api(tag_list, page_size=1000), runs, before=lambda: forget_catalog_cache(redis_url))
-        api(tag_list, page_size=1000)
-        warm = timed(lambda: api(tag_list, page_size=1000), runs)
+        cold = timed(lambda: api(tag_list, page_size="1000"), runs, before=lambda: forget_catalog_cache(redis_url))
+        api(tag_list, page_size="1000")
+        warm = timed(lambda: api(tag_list, page_size="1000"), runs)
         catalog_cold = timed(lambda: api("/api/v1/repositories/"), 1, before=lambda: forget_catalog_cache(redis_url))
         catalog_api = timed(lambda: api("/api/v1/repositories/"), runs)
         catalog_page = timed(lambda: api("/catalog/"), runs)
         with override_settings(CATALOG_TAG_TTL=0):  # tags re-resolved, content by digest cached
-            expired = timed(lambda: api(tag_list, page_size=1000), runs)
+            expired = timed(lambda: api(tag_list, page_size="1000"), runs)
 
     raw_m, cold_m, warm_m = (statistics.median(x) for x in (raw, cold, warm))
     figures = {

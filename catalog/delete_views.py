@@ -59,13 +59,10 @@ def lines_of(plan: deletion.DeletePlan) -> list[Line]:
 
 
 def _render(request: HtmxHttpRequest, fragment: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    """The dialog fragment for htmx, else a page around it.
-
-    htmx 2 does not swap 4xx/5xx answers by default, and a refusal or failure must show in
-    the dialog: htmx gets 200 with the message inside, a plain form post the real status.
-    """
+    """The dialog fragment for htmx (its target is marked ``data-swap-errors``, so refusals and
+    failures show with their real status), else a page around it."""
     if request.htmx:
-        return render(request, fragment, context)
+        return render(request, fragment, context, status=status)
     return render(request, "catalog/delete.html", {**context, "fragment": fragment}, status=status)
 
 

@@ -11,7 +11,8 @@ Caching (Django's cache, i.e. Redis), keys under ``catalog:v1:<registry URL hash
 - what a tag (or digest) resolves to in a repository, and a repository's tag list, for
   ``CATALOG_TAG_TTL`` seconds: tags move. These keys carry the repository's generation, which
   ``invalidate_repository`` bumps after a delete so nothing stale is shown.
-- the repository list with tag counts, for ``CATALOG_LIST_TTL`` seconds.
+- the repository list with tag counts: refreshed in the background when older than
+  ``CATALOG_LIST_TTL`` seconds (stale-while-revalidate, see ``list_repositories``).
 
 Per-tag work for a page goes to a thread pool of ``CATALOG_CONCURRENCY`` threads sharing
 the client's connection pool.
@@ -22,8 +23,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,7 +36,9 @@ from django.conf import settings
 from django.core.cache import cache
 
 from catalog.references import attached_to, is_digest, validate_name, validate_reference
-from catalog.registry import INDEX_TYPES, Manifest, RegistryClient, RegistryNotFound, get_client
+from catalog.registry import INDEX_TYPES, Manifest, RegistryClient, RegistryError, RegistryNotFound, get_client
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "catalog:v1"
 
@@ -223,18 +228,49 @@ def list_repositories(search: str = "", include_empty: bool = True) -> list[Repo
     ``search`` matches anywhere in the name, case-insensitively. Repositories whose tags were
     all deleted stay in the registry's catalog forever (distribution#2314): ``include_empty``
     False hides them.
+
+    Counting tags means one tags list per repository (2,000 requests for 2,000 repositories),
+    so the list is served stale-while-revalidate: older than ``CATALOG_LIST_TTL`` it is still
+    answered at once while one background thread refreshes it. Only the very first visit (or
+    one after Redis lost the key) waits for the registry.
     """
-    repositories: list[Repository] | None = cache.get(_repositories_key())
-    if repositories is None:
-        client = get_client()
-        names = sorted(client.catalog())
-        counts = _tag_counts(client, names)
-        repositories = [Repository(name, counts[name]) for name in names]
-        cache.set(_repositories_key(), repositories, settings.CATALOG_LIST_TTL)
+    entry: tuple[float, list[Repository]] | None = cache.get(_repositories_key())
+    if entry is None:
+        repositories = _refresh_repositories()
+    else:
+        stamp, repositories = entry
+        if time.time() - stamp >= settings.CATALOG_LIST_TTL:
+            _refresh_in_background()
     needle = search.strip().lower()
     return [
         repo for repo in repositories if (not needle or needle in repo.name) and (include_empty or not repo.is_empty)
     ]
+
+
+def _refresh_repositories() -> list[Repository]:
+    client = get_client()
+    names = sorted(client.catalog())
+    counts = _tag_counts(client, names)
+    repositories = [Repository(name, counts[name]) for name in names]
+    cache.set(_repositories_key(), (time.time(), repositories), None)
+    return repositories
+
+
+def _refresh_in_background() -> None:
+    """Refresh the repository list in a daemon thread, once at a time across processes."""
+    lock = f"{_repositories_key()}:refreshing"
+    if not cache.add(lock, 1, 300):
+        return
+
+    def refresh() -> None:
+        try:
+            _refresh_repositories()
+        except RegistryError as e:  # the next visit shows the stale list and tries again
+            logger.warning("Refreshing the repository list failed: %s", e.message)
+        finally:
+            cache.delete(lock)
+
+    threading.Thread(target=refresh, name="catalog-refresh", daemon=True).start()
 
 
 def group_by_namespace(repositories: Iterable[Repository]) -> list[Namespace]:
@@ -413,7 +449,22 @@ def invalidate_repository(name: str) -> None:
         cache.incr(key)
     except ValueError:  # no generation yet
         cache.set(key, 1, None)
-    cache.delete(_repositories_key())
+    # Recount this one repository in the cached list rather than dropping it (a recount of
+    # every repository is the expensive part).
+    entry: tuple[float, list[Repository]] | None = cache.get(_repositories_key())
+    if entry is None:
+        return
+    stamp, repositories = entry
+    try:
+        count = len(_tag_names(get_client(), name))
+    except RegistryNotFound:
+        count = 0
+    except RegistryError:
+        cache.delete(_repositories_key())
+        return
+    others = [repo for repo in repositories if repo.name != name]
+    updated = sorted([*others, Repository(name, count)], key=lambda repo: repo.name)
+    cache.set(_repositories_key(), (stamp, updated), None)
 
 
 # --- Fetching through the cache -------------------------------------------------------

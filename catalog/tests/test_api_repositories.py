@@ -22,7 +22,7 @@ def test_it_lists_every_repository_across_more_than_one_registry_page(
     first_page = __import__("requests").get(f"{registry.url}/v2/_catalog", timeout=10).json()["repositories"]
     assert len(first_page) == 100
 
-    answer = viewer_client.get("/api/v1/repositories/", {"search": repo_prefix, "page_size": 1000})
+    answer = viewer_client.get("/api/v1/repositories/", {"search": repo_prefix, "page_size": "1000"})
 
     assert answer.status_code == 200
     body = answer.json()
@@ -33,7 +33,7 @@ def test_it_lists_every_repository_across_more_than_one_registry_page(
 
 def test_it_pages_its_own_answer(viewer_client: Client, registry: Any, repo_prefix: str) -> None:
     seed_repositories(registry.url, [f"{repo_prefix}/a", f"{repo_prefix}/b", f"{repo_prefix}/c"])
-    answer = viewer_client.get("/api/v1/repositories/", {"search": repo_prefix, "page_size": 2}).json()
+    answer = viewer_client.get("/api/v1/repositories/", {"search": repo_prefix, "page_size": "2"}).json()
     assert answer["count"] == 3 and len(answer["results"]) == 2 and answer["next"]
     second = viewer_client.get(answer["next"]).json()
     assert [item["name"] for item in second["results"]] == [f"{repo_prefix}/c"]

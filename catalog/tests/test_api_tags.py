@@ -141,3 +141,24 @@ def test_unknown_repositories_and_tags_get_404(viewer_client: Client, registry: 
     assert missing_repo.status_code == 404 and "does not exist" in missing_repo.json()["detail"]
     assert missing_tag.status_code == 404 and f"{repo_prefix}:2.0" in missing_tag.json()["detail"]
     assert missing_digest.status_code == 404
+
+
+def test_a_docker_manifest_list_is_an_index_too(viewer_client: Client, registry: Any, repo_prefix: str) -> None:
+    digest, _children = images.push_oci_index(
+        registry.url,
+        repo_prefix,
+        "list",
+        platforms=[("linux", "amd64", None), ("linux", "arm", "v7")],
+        media_type=images.DOCKER_LIST,
+    )
+    row = _tags(viewer_client, repo_prefix)[0]
+    assert row["digest"] == digest and row["media_type"] == images.DOCKER_LIST
+    assert row["kind"] == "index" and row["platforms"] == ["linux/amd64", "linux/arm/v7"]
+
+
+def test_users_without_a_role_are_refused(client: Client, services: Any, django_user_model: Any) -> None:
+    from conftest import make_user
+
+    client.force_login(make_user("nobody", None))
+    answer = client.get("/api/v1/repositories/")
+    assert answer.status_code == 403 and "viewer role" in answer.json()["detail"]

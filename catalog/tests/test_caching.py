@@ -129,3 +129,41 @@ def test_tags_are_fetched_in_parallel_within_the_configured_bound(
     assert len(rows) == 24
     assert 1 < requests_made.most_in_flight <= 3
     assert any(name.startswith("catalog") for name in requests_made.threads)
+
+
+def test_a_stale_repository_list_is_served_at_once_and_refreshed_in_the_background(
+    registry: Any, repo_prefix: str, settings: Any
+) -> None:
+    from django.core.cache import cache
+
+    settings.CATALOG_LIST_TTL = 0  # always stale: every call serves the list and refreshes it
+    images.push_oci_image(registry.url, f"{repo_prefix}/first", "1")
+    assert [repo.name for repo in services.list_repositories(repo_prefix)] == [f"{repo_prefix}/first"]
+    images.push_oci_image(registry.url, f"{repo_prefix}/second", "1")
+
+    stale = services.list_repositories(repo_prefix)
+    lock = f"{services._repositories_key()}:refreshing"
+    deadline = time.monotonic() + 30
+    while cache.get(lock) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert [repo.name for repo in stale] == [f"{repo_prefix}/first"]
+    settings.CATALOG_LIST_TTL = 3600  # no further refresh outliving this test
+    fresh = services.list_repositories(repo_prefix)
+    assert [repo.name for repo in fresh] == [f"{repo_prefix}/first", f"{repo_prefix}/second"]
+
+
+def test_invalidation_recounts_the_repository_in_the_cached_list(registry: Any, repo_prefix: str) -> None:
+    digest = images.push_oci_image(registry.url, f"{repo_prefix}/app", "1")
+    images.tag_existing(registry.url, f"{repo_prefix}/app", "2", digest)
+    assert services.list_repositories(repo_prefix) == [services.Repository(f"{repo_prefix}/app", 2)]
+    images.push_oci_image(registry.url, f"{repo_prefix}/app", "3")
+    images.push_oci_image(registry.url, f"{repo_prefix}/new", "1")
+
+    services.invalidate_repository(f"{repo_prefix}/app")
+    services.invalidate_repository(f"{repo_prefix}/new")
+
+    assert services.list_repositories(repo_prefix) == [
+        services.Repository(f"{repo_prefix}/app", 3),
+        services.Repository(f"{repo_prefix}/new", 1),
+    ]

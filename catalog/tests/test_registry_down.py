@@ -38,3 +38,11 @@ def test_a_failing_registry_answers_502(viewer_client: Client, services: Any, mo
     monkeypatch.setattr(RegistryClient, "request", failing)
     answer = viewer_client.get("/api/v1/repositories/")
     assert answer.status_code == 502 and "failed with 500" in answer.json()["detail"]
+
+
+def test_the_search_fragment_answers_with_the_banner_alone(viewer_client: Client, settings: Any) -> None:
+    settings.REGISTRY_URL = DOWN
+    fragment = viewer_client.get("/catalog/", {"q": "x"}, headers={"HX-Request": "true"})
+    html = fragment.content.decode()
+    assert fragment.status_code == 503  # static/js/app.js swaps it into targets marked data-swap-errors
+    assert html.lstrip().startswith('<p class="banner banner-error"') and DOWN in html

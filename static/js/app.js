@@ -22,7 +22,18 @@ document.addEventListener("change", (event) => {
   const box = event.target.closest("[data-select-all]");
   if (!box) return;
   const form = document.getElementById(box.dataset.selectAll);
-  form?.querySelectorAll && Array.from(form.elements).forEach((element) => {
+  if (!form) return;
+  for (const element of form.elements) {  // includes checkboxes outside it with form="FORM_ID"
     if (element.type === "checkbox") element.checked = box.checked;
-  });
+  }
+});
+
+// htmx leaves 4xx/5xx answers unswapped; targets marked data-swap-errors show them (the
+// catalog's banner saying the registry cannot be reached, or that a name is not valid).
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const status = event.detail.xhr.status;
+  if (status >= 400 && event.detail.target?.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
 });
