@@ -38,7 +38,8 @@ PASSWORD = "correct horse battery staple"  # noqa: S105 - test users only
 def make_user(username: str, role: str | None, **extra: str) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD, **extra)
     if role:
-        user.groups.add(Group.objects.get(name=role))
+        # get_or_create: a transactional test (browser, Celery) flushes the groups the migration made
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user
 
 

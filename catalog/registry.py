@@ -131,7 +131,10 @@ class RegistryClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.verify = config.verify
+        # One client serves the catalog's thread pool: the Session's urllib3 pool is
+        # thread-safe, the token cache is guarded by this lock.
         self._tokens: dict[str, _Token] = {}
+        self._tokens_lock = threading.Lock()
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Send a request to the registry; raise RegistryUnavailable when it cannot answer.
@@ -145,12 +148,14 @@ class RegistryClient:
             challenge = response.headers.get("WWW-Authenticate", "")
             if challenge.lower().startswith("bearer "):
                 token = self._fetch_token(_parse_challenge(challenge))
-                self._tokens[key] = token
+                with self._tokens_lock:
+                    self._tokens[key] = token
                 response = self._send(method, path, {"Authorization": f"Bearer {token.value}"}, **kwargs)
         return self._check(method, path, response)
 
     def _auth_headers(self, key: str) -> dict[str, str]:
-        token = self._tokens.get(key)
+        with self._tokens_lock:
+            token = self._tokens.get(key)
         if token is not None and token.expires_at > time.monotonic():
             return {"Authorization": f"Bearer {token.value}"}
         if self.config.username:
@@ -393,14 +398,19 @@ def _reason(error: Exception) -> str:
     return text[:160]
 
 
-_local = threading.local()
+_client: RegistryClient | None = None
+_client_lock = threading.Lock()
 
 
 def get_client() -> RegistryClient:
-    """The process's client for the configured registry (rebuilt when settings change, e.g. in tests)."""
+    """The process's client for the configured registry (rebuilt when settings change, e.g. in tests).
+
+    Shared by all threads, so the catalog's parallel fetches reuse one connection pool and
+    one token cache.
+    """
+    global _client
     config = RegistryConfig.from_settings()
-    client: RegistryClient | None = getattr(_local, "client", None)
-    if client is None or client.config != config:
-        client = RegistryClient(config)
-        _local.client = client
-    return client
+    with _client_lock:
+        if _client is None or _client.config != config:
+            _client = RegistryClient(config)
+        return _client

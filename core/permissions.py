@@ -40,7 +40,7 @@ class ViewerReadsAdminWrites(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         needed = IsViewer() if request.method in SAFE_METHODS else IsAdmin()
         allowed = needed.has_permission(request, view)
-        if not allowed:
+        if not allowed and hasattr(needed, "message"):  # anonymous callers get DRF's own 401/403
             self.message = needed.message
         return allowed
 
@@ -51,6 +51,6 @@ class ViewerReadsOperatorWrites(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         needed = IsViewer() if request.method in SAFE_METHODS else IsOperator()
         allowed = needed.has_permission(request, view)
-        if not allowed:
+        if not allowed and hasattr(needed, "message"):  # anonymous callers get DRF's own 401/403
             self.message = needed.message
         return allowed

@@ -219,3 +219,10 @@ CELERY_BEAT_SCHEDULE.update(
         "prune-statistics": {"task": "maintenance.tasks.prune_stats", "schedule": 3600.0},
     }
 )
+# --- Catalog (issue 3) -------------------------------------------------------------------
+# Manifests and config blobs are addressed by digest, so they are cached without expiry;
+# what a tag points to, and the repository list, only briefly.
+CATALOG_TAG_TTL = envint("CATALOG_TAG_TTL", 30, minimum=0)
+CATALOG_LIST_TTL = envint("CATALOG_LIST_TTL", 60, minimum=0)
+CATALOG_CONCURRENCY = envint("CATALOG_CONCURRENCY", 8, minimum=1)
+CATALOG_CACHE_MAX_KB = envint("CATALOG_CACHE_MAX_KB", 256, minimum=0)

@@ -7,6 +7,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("maintenance/", include("maintenance.urls")),
     path("registry/", include("maintenance.registry_urls")),
+    path("catalog/", include("catalog.urls")),
     path("api/v1/", include("core.api.urls")),
     path("api/v1/", include("maintenance.api.urls")),
+    path("api/v1/", include("catalog.api.urls")),
 ]

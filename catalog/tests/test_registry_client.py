@@ -56,3 +56,15 @@ def test_token_keys_separate_repositories_and_access() -> None:
     assert _token_key("GET", "http://h:5000/v2/team/app/tags/list?n=10") == "team/app:pull"
     assert _token_key("HEAD", "/v2/team/app/manifests/1.0") == "team/app:pull"
     assert _token_key("DELETE", "/v2/team/app/manifests/sha256:ab") == "team/app:write"
+
+
+def test_threads_share_one_client_and_its_connection_pool(client: RegistryClient) -> None:
+    import threading
+
+    seen: list[RegistryClient] = []
+    workers = [threading.Thread(target=lambda: seen.append(get_client())) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert all(other is client for other in seen)

@@ -1,0 +1,1 @@
+"""Measurements of the dashboard against the real test services (``make benchmark``)."""

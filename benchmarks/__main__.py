@@ -1,0 +1,263 @@
+"""``make benchmark``: the catalog's speed against an optimal raw client, on the real test services.
+
+Starts Redis, a private dockerd and the registry (testenv.start_all), seeds a repository of
+300 tags and a catalog of 2,000 repositories through the raw v2 API, then measures, with
+the median of several runs:
+
+- the tag list API (``GET /api/v1/repositories/bench/big/tags/?page_size=1000``) cold (the
+  catalog's cache keys deleted before each run) and warm;
+- an optimal raw client on the same registry: tags list, then manifest and config of every
+  tag, 16 requests in parallel over one pooled session;
+- the catalog's first page warm (API and HTML page).
+
+Prints the figures with the ratios against the issue's targets and writes them into
+``benchmarks/README.md``. Not a test: nothing here asserts timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urljoin
+
+import requests
+
+from benchmarks.seed import seed_repositories, seed_tags
+from testenv import images
+from testenv.services import start_all, stop_all
+
+BIG = "bench/big"
+README = Path(__file__).with_name("README.md")
+
+
+def raw_client_run(url: str, session: requests.Session, repository: str, parallel: int = 16) -> int:
+    """What a hand-written client needs for sizes, dates and platforms: every manifest and config."""
+    tags: list[str] = []
+    next_url: str | None = f"{url}/v2/{repository}/tags/list?n=1000"
+    while next_url:
+        answer = session.get(next_url, timeout=30)
+        answer.raise_for_status()
+        tags.extend(answer.json()["tags"] or [])
+        link = answer.links.get("next", {}).get("url")
+        next_url = urljoin(f"{url}/", link) if link else None
+
+    def one(tag: str) -> int:
+        manifest = session.get(
+            f"{url}/v2/{repository}/manifests/{tag}", headers={"Accept": images.ACCEPT_ALL}, timeout=30
+        )
+        manifest.raise_for_status()
+        config = session.get(f"{url}/v2/{repository}/blobs/{manifest.json()['config']['digest']}", timeout=30)
+        config.raise_for_status()
+        return len(config.content)
+
+    with ThreadPoolExecutor(parallel) as pool:
+        return len(list(pool.map(one, tags)))
+
+
+def timed(function: Callable[[], object], runs: int, before: Callable[[], None] | None = None) -> list[float]:
+    """Seconds per run; ``before`` runs untimed ahead of each one (e.g. emptying the cache)."""
+    seconds = []
+    for _ in range(runs):
+        if before is not None:
+            before()
+        start = time.perf_counter()
+        function()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def forget_catalog_cache(redis_url: str) -> None:
+    """Delete only the catalog's keys (Redis DB 0 also holds Celery's queues: never FLUSHDB)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter("*catalog:v1:*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (median reported)")
+    parser.add_argument("--tags", type=int, default=300)
+    parser.add_argument("--repositories", type=int, default=2000)
+    parser.add_argument("--no-readme", action="store_true", help="print only, do not rewrite benchmarks/README.md")
+    args = parser.parse_args()
+
+    print("Starting Redis, dockerd and the registry ...", flush=True)
+    services = start_all()
+    try:
+        return _run(services, args)
+    finally:
+        stop_all(services)
+
+
+def _run(services: object, args: argparse.Namespace) -> int:
+    url = services.registry_url  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    seed_tags(url, BIG, args.tags)
+    tags_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    seed_repositories(url, [f"bench/r{i:04d}" for i in range(args.repositories - 1)])
+    repos_seconds = time.perf_counter() - started
+    print(f"Seeded {args.tags} tags in {tags_seconds:.1f} s, {args.repositories} repositories in {repos_seconds:.1f} s")
+
+    os.environ.update(services.environ())  # type: ignore[attr-defined]
+    os.environ.pop("DATABASE_URL", None)
+    os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="bench-data-", dir=services.workdir)  # type: ignore[attr-defined]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_admin.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.test import Client
+    from django.test.utils import override_settings
+
+    call_command("migrate", verbosity=0)
+    user = User.objects.create_superuser("bench", "bench@localhost", "bench-password-not-secret")
+    client = Client()
+    client.force_login(user)
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    redis_url = services.redis_url  # type: ignore[attr-defined]
+
+    def api(path: str, **params: str) -> None:
+        answer = client.get(path, params)
+        if answer.status_code != 200:
+            raise SystemExit(f"{path} answered {answer.status_code}: {answer.content[:300]!r}")
+
+    tag_list = f"/api/v1/repositories/{BIG}/tags/"
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=16))
+    runs = args.runs
+    with override_settings(STORAGES=storages):
+        raw_client_run(url, session, BIG)  # warm the registry's own caches and our connections once
+        raw = timed(lambda: raw_client_run(url, session, BIG), runs)
+        cold = timed(lambda: api(tag_list, page_size="1000"), runs, before=lambda: forget_catalog_cache(redis_url))
+        api(tag_list, page_size="1000")
+        warm = timed(lambda: api(tag_list, page_size="1000"), runs)
+        catalog_cold = timed(lambda: api("/api/v1/repositories/"), 1, before=lambda: forget_catalog_cache(redis_url))
+        catalog_api = timed(lambda: api("/api/v1/repositories/"), runs)
+        catalog_page = timed(lambda: api("/catalog/"), runs)
+        with override_settings(CATALOG_TAG_TTL=0):  # tags re-resolved, content by digest cached
+            expired = timed(lambda: api(tag_list, page_size="1000"), runs)
+
+    raw_m, cold_m, warm_m = (statistics.median(x) for x in (raw, cold, warm))
+    figures = {
+        "raw": raw_m,
+        "cold": cold_m,
+        "warm": warm_m,
+        "expired": statistics.median(expired),
+        "catalog_cold": catalog_cold[0],
+        "catalog_api": statistics.median(catalog_api),
+        "catalog_page": statistics.median(catalog_page),
+    }
+    verdicts = {
+        "cold": cold_m <= 1.5 * raw_m,
+        "warm": warm_m <= 0.25 * raw_m,
+        "catalog": figures["catalog_api"] < 0.1 and figures["catalog_page"] < 0.1,
+    }
+    context = {
+        "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "runs": runs,
+        "tags": args.tags,
+        "repositories": args.repositories,
+        "concurrency": settings.CATALOG_CONCURRENCY,
+        "tag_ttl": settings.CATALOG_TAG_TTL,
+        "seed": f"{tags_seconds:.1f} s for the tags, {repos_seconds:.1f} s for the repositories",
+    }
+    report = render(figures, verdicts, context)
+    print(report)
+    if not args.no_readme:
+        README.write_text(readme(report))
+        print(f"Wrote {README}")
+    return 0 if all(verdicts.values()) else 1
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms" if seconds >= 0.01 else f"{seconds * 1000:.1f} ms"
+
+
+def render(figures: dict[str, float], verdicts: dict[str, bool], context: dict[str, object]) -> str:
+    raw = figures["raw"]
+    ok = {True: "met", False: "MISSED"}
+    rows = [
+        ("Raw client: tags list + manifest + config per tag, 16 parallel", figures["raw"], "1.00x", "reference"),
+        (
+            "Tag list API, cold (catalog cache emptied)",
+            figures["cold"],
+            f"{figures['cold'] / raw:.2f}x",
+            f"≤ 1.5x raw: {ok[verdicts['cold']]}",
+        ),
+        (
+            "Tag list API, warm",
+            figures["warm"],
+            f"{figures['warm'] / raw:.2f}x",
+            f"≤ 0.25x raw: {ok[verdicts['warm']]}",
+        ),
+        (
+            "Tag list API, tag TTL expired (tags re-resolved, content cached)",
+            figures["expired"],
+            f"{figures['expired'] / raw:.2f}x",
+            "informative",
+        ),
+        ("Catalog API first page, cold (2,000 tag counts)", figures["catalog_cold"], "", "informative (1 run)"),
+        ("Catalog API first page, warm", figures["catalog_api"], "", f"< 100 ms: {ok[figures['catalog_api'] < 0.1]}"),
+        ("Catalog HTML page, warm", figures["catalog_page"], "", f"< 100 ms: {ok[figures['catalog_page'] < 0.1]}"),
+    ]
+    lines = [
+        f"Run {context['when']} on {context['machine']}; median of {context['runs']} runs; "
+        f"{context['tags']} tags, {context['repositories']} repositories; CATALOG_CONCURRENCY="
+        f"{context['concurrency']}, CATALOG_TAG_TTL={context['tag_ttl']}; seeding took {context['seed']}.",
+        "",
+        "| Measurement | Median | vs raw | Target |",
+        "|---|---:|---:|---|",
+        *(f"| {name} | {_ms(seconds)} | {ratio} | {target} |" for name, seconds, ratio, target in rows),
+    ]
+    return "\n".join(lines)
+
+
+def readme(report: str) -> str:
+    return f"""# Benchmarks
+
+`make benchmark` (`python -m benchmarks`) starts its own Redis, dockerd and registry
+(`testenv.start_all`), seeds them through the raw v2 API (one shared layer mounted into every
+repository, a tiny config per image, so every tag has its own manifest and date), measures, and
+rewrites this file. Options: `--runs N`, `--tags N`, `--repositories N`, `--no-readme`.
+
+What is measured (issue 3, "Speed"):
+
+- **Raw client**: the fastest a hand-written client can get sizes, dates and platforms: the
+  tags list, then the manifest and the config blob of every tag, 16 requests in parallel on one
+  pooled session, against the same registry.
+- **Tag list API**: `GET /api/v1/repositories/bench/big/tags/?page_size=1000` through Django's
+  full stack (middleware, session auth, DRF). *Cold*: the catalog's Redis keys deleted before
+  each run, so every manifest and config is fetched (CATALOG_CONCURRENCY in parallel).
+  *Warm*: again within `CATALOG_TAG_TTL`. *TTL expired*: `CATALOG_TAG_TTL=0`, every tag
+  re-resolved with one manifest GET while configs and summaries come from the cache by digest.
+- **Catalog**: `GET /api/v1/repositories/` (first page of 100) and the `/catalog/` page, warm.
+  Cold, the catalog counts the tags of all 2,000 repositories (one tags list each).
+
+## Latest results
+
+{report}
+"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

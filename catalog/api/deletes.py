@@ -1,0 +1,85 @@
+"""DELETE of tags and manifests and the bulk delete, over catalog.deletion.
+
+Viewers read (the catalog's GET), operators and admins delete. Every answer is JSON with
+``detail`` on failure; the 409 refusals carry ``digest``, ``shared_with`` and ``referenced_by``
+so a client can decide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import deletion
+from catalog.api import views
+from core.permissions import IsOperator
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+def _force(request: Request) -> bool:
+    value = request.query_params.get("force", "").lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise deletion.InvalidReference(f"force must be true or false, not {value[:20]!r}.")
+
+
+def _error(error: deletion.DeletionError) -> Response:
+    return Response(error.as_dict(), status=error.status)
+
+
+class TagDetail(views.TagDetail):
+    """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/tags/{tag}/?force=true"""
+
+    def delete(self, request: Request, name: str, tag: str) -> Response:
+        try:
+            result = deletion.delete_tag(name, tag, force=_force(request), request=request)
+        except deletion.DeletionError as e:
+            return _error(e)
+        return Response(result.as_dict())
+
+
+class ManifestDetail(views.ManifestDetail):
+    """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/manifests/{digest}/?force=true"""
+
+    def delete(self, request: Request, name: str, digest: str) -> Response:
+        try:
+            result = deletion.delete_manifest(name, digest, force=_force(request), request=request)
+        except deletion.DeletionError as e:
+            return _error(e)
+        return Response(result.as_dict())
+
+
+class BulkDeleteSerializer(serializers.Serializer):
+    tags = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1, max_length=1000)
+    dry_run = serializers.BooleanField(default=False)
+    force = serializers.BooleanField(default=False)
+
+
+class BulkDelete(APIView):
+    """POST /api/v1/repositories/{name}/bulk-delete/ {"tags": [...], "dry_run": bool, "force": bool}
+
+    Answers 200 with one result per tag (removed, refused, not_found, failed) whether or not
+    some were refused: the request as a whole was carried out as planned.
+    """
+
+    permission_classes = [IsOperator]
+
+    def post(self, request: Request, name: str) -> Response:
+        data = BulkDeleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values: dict[str, Any] = data.validated_data
+        try:
+            plan = deletion.bulk_delete(
+                name, values["tags"], dry_run=values["dry_run"], force=values["force"], request=request
+            )
+        except deletion.DeletionError as e:
+            return _error(e)
+        return Response(plan.as_dict())

@@ -1,0 +1,80 @@
+"""The API's JSON shapes for the catalog's dataclasses (the contract of issue 3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from catalog.services import ImageConfig, ImageDetail, Repository, TagRow
+
+
+def _when(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def repository(repo: Repository) -> dict[str, Any]:
+    return {"name": repo.name, "tag_count": repo.tag_count}
+
+
+def tag(row: TagRow) -> dict[str, Any]:
+    return {
+        "name": row.name,
+        "digest": row.digest,
+        "media_type": row.media_type,
+        "kind": row.kind,
+        "size": row.size,
+        "created": _when(row.created),
+        "platforms": list(row.platforms),
+        "signatures": [{"tag": item.tag, "kind": item.kind} for item in row.attached],
+    }
+
+
+def config(value: ImageConfig) -> dict[str, Any]:
+    return {
+        "created": _when(value.created),
+        "author": value.author,
+        "os": value.os,
+        "architecture": value.architecture,
+        "variant": value.variant,
+        "entrypoint": list(value.entrypoint) if value.entrypoint is not None else None,
+        "cmd": list(value.cmd) if value.cmd is not None else None,
+        "env": list(value.env),
+        "exposed_ports": list(value.exposed_ports),
+        "working_dir": value.working_dir,
+        "user": value.user,
+        "history": [
+            {
+                "created": _when(entry.created),
+                "created_by": entry.created_by,
+                "comment": entry.comment,
+                "empty_layer": entry.empty_layer,
+            }
+            for entry in value.history
+        ],
+    }
+
+
+def image(detail: ImageDetail) -> dict[str, Any]:
+    """A tag or a manifest: the tag fields plus layers, config and labels, and an index's manifests."""
+    data: dict[str, Any] = {
+        "name": detail.tag,
+        "repository": detail.repository,
+        "digest": detail.digest,
+        "media_type": detail.media_type,
+        "kind": detail.kind,
+        "size": detail.size,
+        "created": _when(detail.created),
+        "platforms": list(detail.platforms),
+        "signatures": [{"tag": item.tag, "kind": item.kind} for item in detail.attached],
+        "layers": [
+            {"digest": layer.digest, "size": layer.size, "media_type": layer.media_type} for layer in detail.layers
+        ],
+        "config": config(detail.config) if detail.config is not None else {},
+        "labels": dict(detail.config.labels) if detail.config is not None else {},
+    }
+    if detail.kind == "index":
+        data["manifests"] = [
+            {"digest": child.digest, "platform": child.platform, "size": child.size, "media_type": child.media_type}
+            for child in detail.manifests
+        ]
+    return data

@@ -1,0 +1,84 @@
+"""GET /api/v1/repositories/... : thin views over catalog.services.
+
+Registry failures answer with the client's message and its status (404, 502, 503, 504);
+names, tags and digests that break the OCI grammar answer 400 before any registry request.
+"""
+
+from __future__ import annotations
+
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalog import services
+from catalog.api import serializers
+from catalog.references import InvalidReference, attached_to, validate_digest, validate_name, validate_tag
+from catalog.registry import RegistryError
+from core.permissions import ViewerReadsOperatorWrites
+
+
+class RegistryAPIView(GenericAPIView):  # type: ignore[type-arg]
+    """Turns InvalidReference into 400 and RegistryError into its status, with ``{"detail": ...}``.
+
+    Viewers read; writes (the DELETEs of issue 4) need an operator.
+    """
+
+    permission_classes = [ViewerReadsOperatorWrites]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, InvalidReference):
+            return Response({"detail": exc.message}, status=400)
+        if isinstance(exc, RegistryError):
+            return Response({"detail": exc.message}, status=exc.status)
+        return super().handle_exception(exc)
+
+
+class RepositoryList(RegistryAPIView):
+    """GET /api/v1/repositories/?search=TEXT -> {"name", "tag_count"}, all registry pages."""
+
+    def get(self, request: Request) -> Response:
+        repositories = services.list_repositories(search=request.query_params.get("search", ""))
+        page = self.paginate_queryset(repositories)  # type: ignore[arg-type]
+        return self.get_paginated_response([serializers.repository(repo) for repo in page or []])
+
+
+class TagList(RegistryAPIView):
+    """GET /api/v1/repositories/{name}/tags/?ordering=name|created|size (- reverses).
+
+    Ordered by name (the default), only the requested page's tags are looked up; ordering by
+    created or size needs them all. Signature tags are listed under their image.
+    """
+
+    def get(self, request: Request, name: str) -> Response:
+        validate_name(name)
+        ordering = request.query_params.get("ordering", "name")
+        if ordering not in services.ORDERINGS:
+            raise ValidationError({"ordering": f"Use one of {', '.join(services.ORDERINGS)}."})
+        if ordering.lstrip("-") == "name":
+            tags = services.tag_names(name)
+            images = [tag for tag in tags if attached_to(tag) is None]
+            page = self.paginate_queryset(images[::-1] if ordering == "-name" else images)  # type: ignore[arg-type]
+            rows = services.describe_tags(name, page or [], attached_tags=tags)
+        else:
+            everything = services.sort_rows(services.list_tags(name).rows, ordering)
+            rows = self.paginate_queryset(everything) or []  # type: ignore[arg-type]
+        return self.get_paginated_response([serializers.tag(row) for row in rows])
+
+
+class TagDetail(RegistryAPIView):
+    """GET /api/v1/repositories/{name}/tags/{tag}/ (issue 4 adds DELETE here)."""
+
+    def get(self, request: Request, name: str, tag: str) -> Response:
+        validate_name(name)
+        validate_tag(tag)
+        return Response(serializers.image(services.image_detail(name, tag)))
+
+
+class ManifestDetail(RegistryAPIView):
+    """GET /api/v1/repositories/{name}/manifests/{digest}/ (issue 4 adds DELETE here)."""
+
+    def get(self, request: Request, name: str, digest: str) -> Response:
+        validate_name(name)
+        validate_digest(digest)
+        return Response(serializers.image(services.image_detail(name, digest)))

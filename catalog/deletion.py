@@ -1,0 +1,755 @@
+"""Deleting tags and manifests without removing more than the user chose.
+
+The registry's own semantics are the trap (distribution#1566): ``DELETE`` by digest removes
+the manifest and with it *every* tag pointing to it. registry:3 can delete a tag alone
+(``DELETE /v2/<name>/manifests/<tag>`` answers 202, distribution PR #3427); 2.x answers
+400 ``DIGEST_INVALID``. We never guess the version from headers: we try and read the answer.
+
+- ``delete_tag``: try the tag delete; on ``DIGEST_INVALID`` resolve the digest, refuse when
+  other tags share the manifest (unless forced), else delete by digest.
+- ``delete_manifest``: delete by digest and report every tag that went with it.
+- ``plan_delete`` / ``execute``: the bulk delete and the confirmation dialogs. The plan is
+  computed once and executed as planned, so a dry run shows exactly what the real run does.
+
+A manifest referenced by an index of the same repository (a platform of a multi-arch image)
+is never deleted on its own unless forced: the index would point at nothing. Every delete,
+refusal and failure is written to the audit log. Dry runs and previews write nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from catalog import references, services
+from catalog.registry import (
+    INDEX_TYPES,
+    ManifestRef,
+    RegistryClient,
+    RegistryError,
+    RegistryNotFound,
+    RegistryRejected,
+    get_client,
+)
+from core import audit
+
+DISABLED_ADVICE = (
+    "The registry refuses deletes (405 UNSUPPORTED): deleting is disabled in its configuration. "
+    "Recreate the registry container with -e REGISTRY_STORAGE_DELETE_ENABLED=true (the seed's "
+    "Intermediate configuration); a restart keeps the old environment, so the container must be "
+    "removed and run again with it. Nothing was deleted."
+)
+
+
+# --- Errors ----------------------------------------------------------------------------
+
+
+class DeletionError(Exception):
+    """A delete that did not happen, with a message the user can act on and the HTTP status."""
+
+    status = 409
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        digest: str = "",
+        shared_with: Sequence[str] = (),
+        referenced_by: Sequence[IndexRef] = (),
+        registry_response: str = "",
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.digest = digest
+        self.shared_with = list(shared_with)
+        self.referenced_by = list(referenced_by)
+        self.registry_response = registry_response
+        if status is not None:
+            self.status = status
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"detail": self.message}
+        if self.digest:
+            body["digest"] = self.digest
+        if self.status == 409:
+            body["shared_with"] = self.shared_with
+            body["referenced_by"] = [ref.as_dict() for ref in self.referenced_by]
+        return body
+
+
+class InvalidReference(DeletionError):
+    """A repository name, tag or digest that the registry would not accept (400, nothing sent)."""
+
+    status = 400
+
+
+class SharedManifest(DeletionError):
+    """Deleting this tag on 2.x would delete the manifest and other tags that point to it."""
+
+
+class ReferencedByIndex(DeletionError):
+    """The manifest is a platform of a multi-arch index in the same repository."""
+
+
+class DeletionDisabled(DeletionError):
+    """The registry runs with ``storage.delete.enabled: false`` (405 UNSUPPORTED)."""
+
+    def __init__(self, registry_response: str = "") -> None:
+        super().__init__(DISABLED_ADVICE, registry_response=registry_response)
+
+
+class DeletionFailed(DeletionError):
+    """The registry could not be reached or answered with an error; ``status`` follows it."""
+
+
+# --- Validation: the catalog's grammar, as a DeletionError (400) --------------------------
+
+
+def _checked(validate: Callable[[str], str], value: str) -> str:
+    try:
+        return validate(value)
+    except references.InvalidReference as e:
+        raise InvalidReference(e.message) from e
+
+
+def validate_name(name: str) -> str:
+    return _checked(references.validate_name, name)
+
+
+def validate_tag(tag: str) -> str:
+    return _checked(references.validate_tag, tag)
+
+
+def validate_digest(digest: str) -> str:
+    return _checked(references.validate_digest, digest)
+
+
+# --- What the repository holds ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexRef:
+    """An index (multi-arch image) that references a manifest, and the tags naming it."""
+
+    digest: str
+    tags: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"digest": self.digest, "tags": list(self.tags)}
+
+
+@dataclass(frozen=True)
+class RepositoryScan:
+    """Every tag of a repository resolved to its digest, and what each tagged index contains."""
+
+    name: str
+    refs: dict[str, ManifestRef]
+    children: dict[str, frozenset[str]]  # index digest -> digests of its manifests[]
+
+    def tags_of(self, digest: str) -> tuple[str, ...]:
+        return tuple(sorted(tag for tag, ref in self.refs.items() if ref.digest == digest))
+
+    def indexes_referencing(self, digest: str) -> tuple[IndexRef, ...]:
+        return tuple(
+            IndexRef(index, self.tags_of(index))
+            for index, members in sorted(self.children.items())
+            if digest in members and index != digest
+        )
+
+
+def _bounded_map(function: Any, items: Sequence[str]) -> list[Any]:
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    # Bounded like the catalog's pages (CATALOG_CONCURRENCY); a pool of its own, deletes are rare.
+    with ThreadPoolExecutor(max_workers=min(settings.CATALOG_CONCURRENCY, len(items))) as pool:
+        return list(pool.map(function, items))
+
+
+def scan_repository(client: RegistryClient, name: str) -> RepositoryScan:
+    """HEAD every tag (all four media types, in parallel) and read each tagged index."""
+    tags = client.tags(name)
+
+    def head(tag: str) -> ManifestRef | None:
+        try:
+            return client.head_manifest(name, tag)
+        except RegistryNotFound:
+            return None  # deleted since the tag list was read
+
+    refs = {tag: ref for tag, ref in zip(tags, _bounded_map(head, tags), strict=True) if ref is not None}
+    indexes = sorted({ref.digest for ref in refs.values() if ref.media_type in INDEX_TYPES})
+
+    def members(digest: str) -> frozenset[str]:
+        try:
+            body = client.get_manifest(name, digest).body
+        except RegistryNotFound:
+            return frozenset()
+        return frozenset(str(entry.get("digest", "")) for entry in body.get("manifests") or [])
+
+    return RepositoryScan(
+        name=name, refs=refs, children=dict(zip(indexes, _bounded_map(members, indexes), strict=True))
+    )
+
+
+def registry_deletes_tags(client: RegistryClient, name: str) -> bool:
+    """Whether the registry can delete a tag alone (registry:3) or only manifests (2.x).
+
+    Asked by deleting a tag that does not exist, and reading the answer: registry:3 tries to
+    untag and answers 404 MANIFEST_UNKNOWN, 2.x wants a digest and answers 400 DIGEST_INVALID,
+    and both answer 405 UNSUPPORTED first when deleting is disabled. Nothing is removed.
+    """
+    probe = f"registry-admin-probe-{uuid.uuid4().hex}"
+    try:
+        client.delete_manifest(name, probe)
+    except RegistryNotFound:
+        return True
+    except RegistryRejected as e:
+        if _is_disabled(e):
+            raise DeletionDisabled(e.body) from e
+        if e.code == "DIGEST_INVALID":
+            return False
+        raise
+    return True
+
+
+def _is_disabled(error: RegistryRejected) -> bool:
+    return error.registry_status == 405 or error.code == "UNSUPPORTED"
+
+
+# --- Results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """What one delete removed; ``deleted_manifest`` is None when only a tag went."""
+
+    repository: str
+    digest: str
+    removed_tags: tuple[str, ...]
+    deleted_manifest: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"removed_tags": list(self.removed_tags), "deleted_manifest": self.deleted_manifest}
+
+
+class Status:
+    REMOVED = "removed"
+    REFUSED = "refused"
+    NOT_FOUND = "not_found"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class TagOutcome:
+    """What happens (plan) or happened (after ``execute``) to one selected tag."""
+
+    tag: str
+    status: str
+    digest: str = ""
+    removed_tags: tuple[str, ...] = ()
+    deleted_manifest: str | None = None
+    detail: str = ""
+    shared_with: tuple[str, ...] = ()
+    referenced_by: tuple[IndexRef, ...] = ()
+    registry_response: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tag": self.tag,
+            "status": self.status,
+            "digest": self.digest or None,
+            "removed_tags": list(self.removed_tags),
+            "deleted_manifest": self.deleted_manifest,
+            "detail": self.detail,
+            "shared_with": list(self.shared_with),
+            "referenced_by": [ref.as_dict() for ref in self.referenced_by],
+        }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One DELETE request: a tag (registry:3) or a digest, and the selected tags it removes."""
+
+    reference: str
+    selected: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DeletePlan:
+    """What deleting ``selected`` would do, decided once; ``execute`` runs exactly this."""
+
+    repository: str
+    selected: tuple[str, ...]
+    force: bool
+    deletes_tags: bool
+    steps: tuple[Step, ...]
+    outcomes: tuple[TagOutcome, ...]
+    executed: bool = False
+
+    @property
+    def removed_tags(self) -> list[str]:
+        return sorted({t for o in self.outcomes if o.status == Status.REMOVED for t in o.removed_tags})
+
+    @property
+    def deleted_manifests(self) -> list[str]:
+        """Digests deleted (or to be deleted), in the order the requests are sent."""
+        removed = {o.deleted_manifest for o in self.outcomes if o.status == Status.REMOVED}
+        return [step.reference for step in self.steps if step.reference in removed]
+
+    @property
+    def refused(self) -> list[TagOutcome]:
+        """Outcomes refused for shared tags or an index: forcing would change them."""
+        return [o for o in self.outcomes if o.status == Status.REFUSED]
+
+    @property
+    def goes_beyond_selection(self) -> bool:
+        """A forced plan that removes unselected tags or breaks an index: confirm by typing the name."""
+        return any(o.status == Status.REMOVED and (o.shared_with or o.referenced_by) for o in self.outcomes)
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies what the plan does: a confirmation runs only if a fresh plan still matches."""
+        document = {**self.as_dict(), "dry_run": None, "steps": [step.reference for step in self.steps]}
+        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository,
+            "dry_run": not self.executed,
+            "force": self.force,
+            "registry_deletes_tags": self.deletes_tags,
+            "results": [o.as_dict() for o in self.outcomes],
+            "removed_tags": self.removed_tags,
+            "deleted_manifests": self.deleted_manifests,
+        }
+
+
+# --- Planning -------------------------------------------------------------------------------
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def _shared_message(tags: Sequence[str], digest: str, others: Sequence[str]) -> str:
+    chosen = ", ".join(tags)
+    return (
+        f"Tag {chosen} points to manifest {digest}, which tag{'s' if len(others) > 1 else ''} "
+        f"{', '.join(others)} also point{'' if len(others) > 1 else 's'} to. This registry deletes a tag only by "
+        "deleting its manifest, which would remove those tags too. Select them as well, or force the delete."
+    )
+
+
+def _index_message(digest: str, parents: Sequence[IndexRef]) -> str:
+    named = ", ".join(f"{p.digest}" + (f" (tags {', '.join(p.tags)})" if p.tags else "") for p in parents)
+    return (
+        f"Manifest {digest} is a platform of the multi-arch index {named} in this repository; deleting it "
+        "alone would break that index. Delete the index instead, or force the delete."
+    )
+
+
+def plan_from_scan(scan: RepositoryScan, selected: Sequence[str], *, force: bool, deletes_tags: bool) -> DeletePlan:
+    """Decide, without touching the registry, what deleting the selected tags does."""
+    selection = _unique(selected)
+    outcomes: dict[str, TagOutcome] = {}
+    steps: list[Step] = []
+    missing = [tag for tag in selection if tag not in scan.refs]
+    for tag in missing:
+        outcomes[tag] = TagOutcome(tag, Status.NOT_FOUND, detail=f"{scan.name}:{tag} does not exist in the registry.")
+    present = [tag for tag in selection if tag in scan.refs]
+
+    if deletes_tags:
+        # registry:3 removes only the tag: the manifest and its other tags stay, nothing can break.
+        for tag in present:
+            steps.append(Step(tag, (tag,)))
+            outcomes[tag] = TagOutcome(tag, Status.REMOVED, digest=scan.refs[tag].digest, removed_tags=(tag,))
+        return _plan(scan, selection, force, deletes_tags, steps, outcomes)
+
+    groups: dict[str, list[str]] = {}
+    for tag in present:
+        groups.setdefault(scan.refs[tag].digest, []).append(tag)
+
+    refusals: dict[str, TagOutcome] = {}
+    for digest, tags in groups.items():
+        others = tuple(t for t in scan.tags_of(digest) if t not in selection)
+        if others and not force:
+            refusals[digest] = TagOutcome(
+                "", Status.REFUSED, digest=digest, detail=_shared_message(tags, digest, others), shared_with=others
+            )
+
+    # Indexes go before their platforms; a platform may go when every index naming it goes too.
+    deleting: list[str] = []
+    waiting = [d for d in groups if d not in refusals]
+    progress = True
+    while waiting and progress:
+        progress = False
+        for digest in list(waiting):
+            if all(p.digest in deleting for p in scan.indexes_referencing(digest)):
+                deleting.append(digest)
+                waiting.remove(digest)
+                progress = True
+    for digest in waiting:
+        blocking = tuple(p for p in scan.indexes_referencing(digest) if p.digest not in deleting)
+        if force:
+            deleting.append(digest)
+        else:
+            refusals[digest] = TagOutcome(
+                "", Status.REFUSED, digest=digest, detail=_index_message(digest, blocking), referenced_by=blocking
+            )
+
+    for digest in deleting:
+        tags = groups[digest]
+        steps.append(Step(digest, tuple(tags)))
+        removed = scan.tags_of(digest)
+        # Only a forced plan goes beyond the selection; say so on the outcome.
+        beyond = tuple(t for t in removed if t not in selection)
+        broken = tuple(p for p in scan.indexes_referencing(digest) if p.digest not in deleting)
+        detail = ""
+        if beyond:
+            detail = f"Forced: also removes {', '.join(beyond)}."
+        if broken:
+            detail = f"{detail} Forced: this breaks the index {', '.join(p.digest for p in broken)}.".strip()
+        for tag in tags:
+            outcomes[tag] = TagOutcome(
+                tag,
+                Status.REMOVED,
+                digest=digest,
+                removed_tags=removed,
+                deleted_manifest=digest,
+                detail=detail,
+                shared_with=beyond,
+                referenced_by=broken,
+            )
+    for digest, refusal in refusals.items():
+        for tag in groups[digest]:
+            outcomes[tag] = TagOutcome(
+                tag,
+                Status.REFUSED,
+                digest=digest,
+                detail=refusal.detail,
+                shared_with=refusal.shared_with,
+                referenced_by=refusal.referenced_by,
+            )
+    return _plan(scan, selection, force, deletes_tags, steps, outcomes)
+
+
+def _plan(
+    scan: RepositoryScan,
+    selection: tuple[str, ...],
+    force: bool,
+    deletes_tags: bool,
+    steps: list[Step],
+    outcomes: dict[str, TagOutcome],
+) -> DeletePlan:
+    return DeletePlan(
+        repository=scan.name,
+        selected=selection,
+        force=force,
+        deletes_tags=deletes_tags,
+        steps=tuple(steps),
+        outcomes=tuple(outcomes[tag] for tag in selection),
+    )
+
+
+def plan_delete(name: str, tags: Sequence[str], *, force: bool = False) -> DeletePlan:
+    """Read the repository and decide what deleting ``tags`` would do (no audit entry).
+
+    Raises DeletionDisabled when the registry refuses deletes, DeletionFailed when it cannot
+    be read, InvalidReference for a bad name or tag.
+    """
+    validate_name(name)
+    for tag in tags:
+        validate_tag(tag)
+    client = get_client()
+    try:
+        deletes_tags = registry_deletes_tags(client, name)
+        scan = scan_repository(client, name)
+    except RegistryError as e:
+        raise _failed(e) from e
+    return plan_from_scan(scan, tags, force=force, deletes_tags=deletes_tags)
+
+
+# --- Executing ------------------------------------------------------------------------------
+
+
+def execute(plan: DeletePlan, request: HttpRequest | None = None) -> DeletePlan:
+    """Run the plan's DELETE requests in order; every selected tag gets an audit entry.
+
+    A step the registry refuses marks its tags failed with the registry's answer; the other
+    steps still run (they are independent by construction: refusals were decided up front).
+    """
+    client = get_client()
+    outcomes = {o.tag: o for o in plan.outcomes}
+    for step in plan.steps:
+        try:
+            client.delete_manifest(plan.repository, step.reference)
+        except RegistryError as e:
+            error = DeletionDisabled(e.body) if isinstance(e, RegistryRejected) and _is_disabled(e) else _failed(e)
+            for tag in step.selected:
+                outcomes[tag] = replace(
+                    outcomes[tag],
+                    status=Status.FAILED,
+                    removed_tags=(),
+                    deleted_manifest=None,
+                    detail=error.message,
+                    registry_response=error.registry_response,
+                )
+    done = replace(plan, outcomes=tuple(outcomes[tag] for tag in plan.selected), executed=True)
+    if done.removed_tags:
+        _after_delete(plan.repository)
+    for outcome in done.outcomes:
+        _record_outcome(done, outcome, request)
+    return done
+
+
+def bulk_delete(
+    name: str, tags: Sequence[str], *, dry_run: bool, force: bool, request: HttpRequest | None = None
+) -> DeletePlan:
+    """``POST .../bulk-delete/``: the plan (dry run) or the plan executed."""
+    try:
+        plan = plan_delete(name, tags, force=force)
+    except (DeletionDisabled, DeletionFailed) as e:
+        if not dry_run:
+            outcome = "refused" if isinstance(e, DeletionDisabled) else "failed"
+            for tag in _unique(tags):
+                audit.record(
+                    action="delete-tag",
+                    outcome=outcome,
+                    request=request,
+                    repository=name,
+                    tag=tag,
+                    detail=f"Bulk delete of {len(_unique(tags))} tag(s): {e.message}",
+                    registry_response=e.registry_response,
+                )
+        raise
+    return plan if dry_run else execute(plan, request)
+
+
+def delete_tag(name: str, tag: str, *, force: bool = False, request: HttpRequest | None = None) -> DeleteResult:
+    """Delete one tag: by tag where the registry can (registry:3), else by digest if it is alone.
+
+    Raises SharedManifest (409) when other tags share the manifest on 2.x and ``force`` is
+    not set, ReferencedByIndex (409), DeletionDisabled (409), DeletionFailed, InvalidReference.
+    """
+    validate_name(name)
+    validate_tag(tag)
+    client = get_client()
+    digest = ""
+    try:
+        digest = client.head_manifest(name, tag).digest  # recorded in the audit log either way
+        client.delete_manifest(name, tag)  # registry:3 untags (202); 2.x answers DIGEST_INVALID
+    except RegistryRejected as e:
+        if _is_disabled(e):
+            raise _refused("delete-tag", request, name, tag, digest, DeletionDisabled(e.body)) from e
+        if e.code != "DIGEST_INVALID":
+            raise _failure("delete-tag", request, name, tag, digest, e) from e
+    except RegistryError as e:
+        raise _failure("delete-tag", request, name, tag, digest, e) from e
+    else:
+        _after_delete(name)
+        result = DeleteResult(name, digest, removed_tags=(tag,), deleted_manifest=None)
+        _record_result("delete-tag", request, name, tag, result, "Removed the tag only (the registry deletes tags).")
+        return result
+
+    try:
+        scan = scan_repository(client, name)
+    except RegistryError as e:
+        raise _failure("delete-tag", request, name, tag, digest, e) from e
+    plan = plan_from_scan(scan, [tag], force=force, deletes_tags=False)
+    outcome = plan.outcomes[0]
+    if outcome.status == Status.NOT_FOUND:
+        raise _failure("delete-tag", request, name, tag, digest, RegistryNotFound(outcome.detail))
+    if outcome.status == Status.REFUSED:
+        error_type = SharedManifest if outcome.shared_with else ReferencedByIndex
+        error = error_type(
+            outcome.detail,
+            digest=outcome.digest,
+            shared_with=outcome.shared_with,
+            referenced_by=outcome.referenced_by,
+        )
+        raise _refused("delete-tag", request, name, tag, outcome.digest, error)
+    try:
+        client.delete_manifest(name, outcome.digest)
+    except RegistryRejected as e:
+        if _is_disabled(e):
+            raise _refused("delete-tag", request, name, tag, outcome.digest, DeletionDisabled(e.body)) from e
+        raise _failure("delete-tag", request, name, tag, outcome.digest, e) from e
+    except RegistryError as e:
+        raise _failure("delete-tag", request, name, tag, outcome.digest, e) from e
+    _after_delete(name)
+    result = DeleteResult(name, outcome.digest, removed_tags=outcome.removed_tags, deleted_manifest=outcome.digest)
+    forced = [t for t in outcome.removed_tags if t != tag]
+    _record_result(
+        "delete-tag",
+        request,
+        name,
+        tag,
+        result,
+        f"Deleted manifest {outcome.digest}"
+        + (f", forced: with it tags {', '.join(forced)}." if forced else " (it had no other tag)."),
+    )
+    return result
+
+
+def delete_manifest(name: str, digest: str, *, force: bool = False, request: HttpRequest | None = None) -> DeleteResult:
+    """Delete a manifest by digest; the result lists every tag that pointed to it.
+
+    A platform of an index in the same repository is refused (ReferencedByIndex) unless forced.
+    """
+    validate_name(name)
+    validate_digest(digest)
+    client = get_client()
+    try:
+        client.head_manifest(name, digest)
+        scan = scan_repository(client, name)
+    except RegistryError as e:
+        raise _failure("delete-manifest", request, name, "", digest, e) from e
+    parents = scan.indexes_referencing(digest)
+    if parents and not force:
+        error = ReferencedByIndex(_index_message(digest, parents), digest=digest, referenced_by=parents)
+        raise _refused("delete-manifest", request, name, "", digest, error)
+    try:
+        client.delete_manifest(name, digest)
+    except RegistryRejected as e:
+        if _is_disabled(e):
+            raise _refused("delete-manifest", request, name, "", digest, DeletionDisabled(e.body)) from e
+        raise _failure("delete-manifest", request, name, "", digest, e) from e
+    except RegistryError as e:
+        raise _failure("delete-manifest", request, name, "", digest, e) from e
+    _after_delete(name)
+    result = DeleteResult(name, digest, removed_tags=scan.tags_of(digest), deleted_manifest=digest)
+    tags = ", ".join(result.removed_tags) or "none"
+    _record_result("delete-manifest", request, name, "", result, f"Deleted manifest {digest}; tags removed: {tags}.")
+    return result
+
+
+@dataclass(frozen=True)
+class ManifestPreview:
+    """What deleting a manifest by digest would remove, for the confirmation dialog."""
+
+    repository: str
+    digest: str
+    tags: tuple[str, ...]
+    referenced_by: tuple[IndexRef, ...]
+
+    @property
+    def fingerprint(self) -> str:
+        document = [self.digest, self.tags, [ref.as_dict() for ref in self.referenced_by]]
+        return hashlib.sha256(json.dumps(document).encode()).hexdigest()[:32]
+
+
+def preview_manifest(name: str, digest: str) -> ManifestPreview:
+    """The tags a manifest delete would remove and the indexes that reference it (no audit).
+
+    Raises DeletionDisabled up front when the registry refuses deletes.
+    """
+    validate_name(name)
+    validate_digest(digest)
+    client = get_client()
+    try:
+        client.head_manifest(name, digest)
+        registry_deletes_tags(client, name)
+        scan = scan_repository(client, name)
+    except RegistryError as e:
+        raise _failed(e) from e
+    return ManifestPreview(name, digest, scan.tags_of(digest), scan.indexes_referencing(digest))
+
+
+def _after_delete(name: str) -> None:
+    """Drop what the catalog caches about the repository: its pages show the registry as it is now."""
+    services.invalidate_repository(name)
+
+
+# --- Audit --------------------------------------------------------------------------------
+
+
+def _failed(error: RegistryError) -> DeletionFailed:
+    body = getattr(error, "body", "") or (
+        f"{error.registry_status}: {error.message}" if error.registry_status else error.message
+    )
+    return DeletionFailed(error.message, status=error.status, registry_response=body)
+
+
+def _failure(
+    action: str, request: HttpRequest | None, name: str, tag: str, digest: str, error: RegistryError
+) -> DeletionFailed:
+    failed = _failed(error)
+    audit.record(
+        action=action,
+        outcome="failed",
+        request=request,
+        repository=name,
+        tag=tag,
+        digest=digest,
+        detail=failed.message,
+        registry_response=failed.registry_response,
+    )
+    return failed
+
+
+def _refused(
+    action: str, request: HttpRequest | None, name: str, tag: str, digest: str, error: DeletionError
+) -> DeletionError:
+    audit.record(
+        action=action,
+        outcome="refused",
+        request=request,
+        repository=name,
+        tag=tag,
+        digest=digest or error.digest,
+        detail=error.message,
+        registry_response=error.registry_response,
+    )
+    return error
+
+
+def _record_result(
+    action: str, request: HttpRequest | None, name: str, tag: str, result: DeleteResult, detail: str
+) -> None:
+    audit.record(
+        action=action,
+        outcome="succeeded",
+        request=request,
+        repository=name,
+        tag=tag,
+        digest=result.digest,
+        detail=detail,
+    )
+
+
+_AUDIT_OUTCOME = {
+    Status.REMOVED: "succeeded",
+    Status.REFUSED: "refused",
+    Status.NOT_FOUND: "failed",
+    Status.FAILED: "failed",
+}
+
+
+def _describe(plan: DeletePlan, outcome: TagOutcome) -> str:
+    prefix = f"Bulk delete of {len(plan.selected)} tag(s)" + (", forced" if plan.force else "")
+    if outcome.status != Status.REMOVED:
+        return f"{prefix}: {outcome.detail}"
+    if outcome.deleted_manifest:
+        return f"{prefix}: deleted manifest {outcome.deleted_manifest} with tags {', '.join(outcome.removed_tags)}."
+    return f"{prefix}: removed the tag only (the registry deletes tags)."
+
+
+def _record_outcome(plan: DeletePlan, outcome: TagOutcome, request: HttpRequest | None) -> None:
+    audit.record(
+        action="delete-tag",
+        outcome=_AUDIT_OUTCOME[outcome.status],
+        request=request,
+        repository=plan.repository,
+        tag=outcome.tag,
+        digest=outcome.digest,
+        detail=_describe(plan, outcome),
+        registry_response=outcome.registry_response,
+    )

@@ -1,0 +1,730 @@
+"""Browsing the registry: repositories, tags and images, cached and fetched in parallel.
+
+What the pages and the API show, computed from the v2 API through ``catalog.registry``.
+
+Caching (Django's cache, i.e. Redis), keys under ``catalog:v1:<registry URL hash>:``:
+
+- manifests and config blobs by digest, without expiry: content addressed by digest never
+  changes. Only those up to ``CATALOG_CACHE_MAX_KB`` are kept (typical ones are a few KB;
+  a huge config is fetched each time rather than filling Redis). The summary computed from
+  a digest's content (size, created, platforms) is small and kept without expiry too.
+- what a tag (or digest) resolves to in a repository, and a repository's tag list, for
+  ``CATALOG_TAG_TTL`` seconds: tags move. These keys carry the repository's generation, which
+  ``invalidate_repository`` bumps after a delete so nothing stale is shown.
+- the repository list with tag counts: refreshed in the background when older than
+  ``CATALOG_LIST_TTL`` seconds (stale-while-revalidate, see ``list_repositories``).
+
+Per-tag work for a page goes to a thread pool of ``CATALOG_CONCURRENCY`` threads sharing
+the client's connection pool.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+
+from catalog.references import attached_to, is_digest, validate_name, validate_reference
+from catalog.registry import INDEX_TYPES, Manifest, RegistryClient, RegistryError, RegistryNotFound, get_client
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "catalog:v1"
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+# --- What the pages show ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Repository:
+    name: str
+    tag_count: int
+
+    @property
+    def namespace(self) -> str:
+        """The part before the first ``/``; "" for top-level repositories."""
+        return self.name.split("/", 1)[0] if "/" in self.name else ""
+
+    @property
+    def is_empty(self) -> bool:
+        return self.tag_count == 0
+
+
+@dataclass(frozen=True)
+class Namespace:
+    name: str
+    repositories: list[Repository]
+
+
+@dataclass(frozen=True)
+class Layer:
+    digest: str
+    size: int
+    media_type: str
+
+
+@dataclass(frozen=True)
+class PlatformImage:
+    """One platform of an index: ``os/arch[/variant]``, its manifest digest and image size."""
+
+    platform: str
+    digest: str
+    size: int
+    media_type: str
+
+
+@dataclass(frozen=True)
+class ContentSummary:
+    """What a manifest's content tells, cached forever by its digest.
+
+    ``size`` is the compressed size: config + layers for an image; for an index, the sum of
+    the distinct blobs of its platforms (shared layers counted once, attestations left
+    out), i.e. what a registry stores for it. Each platform's own size is in ``children``.
+    ``created`` comes from the config blob (for an index: the newest platform's); None when
+    the image has none.
+    """
+
+    digest: str
+    media_type: str
+    size: int
+    created: dt.datetime | None
+    platforms: tuple[str, ...]
+    children: tuple[PlatformImage, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return "index" if self.media_type in INDEX_TYPES else "image"
+
+
+@dataclass(frozen=True)
+class Attached:
+    """A cosign-style ``sha256-<hex>.sig|.att|.sbom`` tag belonging to an image."""
+
+    tag: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class TagRow:
+    name: str
+    summary: ContentSummary
+    attached: tuple[Attached, ...] = ()
+
+    digest = property(lambda self: self.summary.digest)
+    media_type = property(lambda self: self.summary.media_type)
+    kind = property(lambda self: self.summary.kind)
+    size = property(lambda self: self.summary.size)
+    created = property(lambda self: self.summary.created)
+    platforms = property(lambda self: self.summary.platforms)
+
+
+@dataclass(frozen=True)
+class TagList:
+    """A repository's images (one row per tag) and the attached tags whose image has no tag here."""
+
+    repository: str
+    rows: list[TagRow]
+    orphans: list[Attached] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    created: dt.datetime | None
+    created_by: str
+    comment: str
+    empty_layer: bool
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    created: dt.datetime | None
+    author: str
+    os: str
+    architecture: str
+    variant: str
+    entrypoint: tuple[str, ...] | None
+    cmd: tuple[str, ...] | None
+    env: tuple[str, ...]
+    exposed_ports: tuple[str, ...]
+    labels: dict[str, str]
+    working_dir: str
+    user: str
+    history: tuple[HistoryEntry, ...]
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_blob(cls, blob: dict[str, Any]) -> ImageConfig:
+        container = blob.get("config") or {}
+        return cls(
+            created=parse_created(blob.get("created")),
+            author=str(blob.get("author") or ""),
+            os=str(blob.get("os") or ""),
+            architecture=str(blob.get("architecture") or ""),
+            variant=str(blob.get("variant") or ""),
+            entrypoint=_strings(container.get("Entrypoint")),
+            cmd=_strings(container.get("Cmd")),
+            env=_strings(container.get("Env")) or (),
+            exposed_ports=tuple(sorted(container.get("ExposedPorts") or {})),
+            labels={str(k): str(v) for k, v in (container.get("Labels") or {}).items()},
+            working_dir=str(container.get("WorkingDir") or ""),
+            user=str(container.get("User") or ""),
+            history=tuple(
+                HistoryEntry(
+                    created=parse_created(entry.get("created")),
+                    created_by=str(entry.get("created_by") or ""),
+                    comment=str(entry.get("comment") or ""),
+                    empty_layer=bool(entry.get("empty_layer")),
+                )
+                for entry in blob.get("history") or []
+                if isinstance(entry, dict)
+            ),
+            raw=blob,
+        )
+
+
+@dataclass(frozen=True)
+class ImageDetail:
+    """An image page: a tag or a digest, with its layers and config (an image) or platforms (an index)."""
+
+    repository: str
+    reference: str
+    tag: str | None
+    summary: ContentSummary
+    layers: tuple[Layer, ...]
+    config_digest: str
+    config: ImageConfig | None
+    attached: tuple[Attached, ...]
+    annotations: dict[str, str]
+
+    digest = property(lambda self: self.summary.digest)
+    media_type = property(lambda self: self.summary.media_type)
+    kind = property(lambda self: self.summary.kind)
+    size = property(lambda self: self.summary.size)
+    created = property(lambda self: self.summary.created)
+    platforms = property(lambda self: self.summary.platforms)
+    manifests = property(lambda self: self.summary.children)
+
+
+# --- Repositories ----------------------------------------------------------------------
+
+
+def list_repositories(search: str = "", include_empty: bool = True) -> list[Repository]:
+    """Every repository across all registry pages, with tag counts, optionally filtered.
+
+    ``search`` matches anywhere in the name, case-insensitively. Repositories whose tags were
+    all deleted stay in the registry's catalog forever (distribution#2314): ``include_empty``
+    False hides them.
+
+    Counting tags means one tags list per repository (2,000 requests for 2,000 repositories),
+    so the list is served stale-while-revalidate: older than ``CATALOG_LIST_TTL`` it is still
+    answered at once while one background thread refreshes it. Only the very first visit (or
+    one after Redis lost the key) waits for the registry.
+    """
+    entry: tuple[float, list[Repository]] | None = cache.get(_repositories_key())
+    if entry is None:
+        repositories = _refresh_repositories()
+    else:
+        stamp, repositories = entry
+        if time.time() - stamp >= settings.CATALOG_LIST_TTL:
+            _refresh_in_background()
+    needle = search.strip().lower()
+    return [
+        repo for repo in repositories if (not needle or needle in repo.name) and (include_empty or not repo.is_empty)
+    ]
+
+
+def _refresh_repositories() -> list[Repository]:
+    client = get_client()
+    names = sorted(client.catalog())
+    counts = _tag_counts(client, names)
+    repositories = [Repository(name, counts[name]) for name in names]
+    cache.set(_repositories_key(), (time.time(), repositories), None)
+    return repositories
+
+
+def _refresh_in_background() -> None:
+    """Refresh the repository list in a daemon thread, once at a time across processes."""
+    lock = f"{_repositories_key()}:refreshing"
+    if not cache.add(lock, 1, 300):
+        return
+
+    def refresh() -> None:
+        try:
+            _refresh_repositories()
+        except RegistryError as e:  # the next visit shows the stale list and tries again
+            logger.warning("Refreshing the repository list failed: %s", e.message)
+        finally:
+            cache.delete(lock)
+
+    threading.Thread(target=refresh, name="catalog-refresh", daemon=True).start()
+
+
+def group_by_namespace(repositories: Iterable[Repository]) -> list[Namespace]:
+    groups: dict[str, list[Repository]] = {}
+    for repo in repositories:
+        groups.setdefault(repo.namespace, []).append(repo)
+    return [Namespace(name, groups[name]) for name in sorted(groups)]
+
+
+def _tag_counts(client: RegistryClient, names: list[str]) -> dict[str, int]:
+    """Tag counts from the cached tag lists, asking the registry (in parallel) only for the others."""
+    generation_keys = {name: _generation_key(name) for name in names}
+    generations = cache.get_many(list(generation_keys.values()))
+    keys = {name: _tags_key(name, int(generations.get(generation_keys[name]) or 0)) for name in names}
+    cached: dict[str, list[str]] = cache.get_many(list(keys.values()))
+    writes = _Writes()
+
+    def count(name: str) -> int:
+        if keys[name] in cached:
+            return len(cached[keys[name]])
+        try:
+            tags = sorted(client.tags(name))
+        except RegistryNotFound:  # listed in _catalog but gone (its directory removed by hand)
+            return 0
+        writes.keep(keys[name], tags, forever=False)
+        return len(tags)
+
+    counts = dict(zip(names, _parallel(count, names), strict=True))
+    writes.flush()
+    return counts
+
+
+# --- Tags ------------------------------------------------------------------------------
+
+
+def tag_names(name: str) -> list[str]:
+    """All tags of a repository, sorted (2.8 answers unsorted); 404 for an unknown repository."""
+    validate_name(name)
+    return _tag_names(get_client(), name)
+
+
+def image_tag_names(name: str) -> list[str]:
+    """The tags that are images, i.e. without the attached signature/attestation tags."""
+    return [tag for tag in tag_names(name) if attached_to(tag) is None]
+
+
+def list_tags(name: str) -> TagList:
+    """Every image tag of a repository with its details, attached tags grouped under their image."""
+    tags = tag_names(name)
+    rows = describe_tags(name, [tag for tag in tags if attached_to(tag) is None])
+    attached = _attached_by_digest(tags)
+    rows = [_with_attached(row, attached) for row in rows]
+    present = {row.digest for row in rows}
+    orphans = [item for digest, items in attached.items() if digest not in present for item in items]
+    return TagList(repository=name, rows=rows, orphans=orphans)
+
+
+def describe_tags(name: str, tags: Sequence[str], attached_tags: Sequence[str] = ()) -> list[TagRow]:
+    """Details for the given tags, in their order, fetching only what the cache lacks, in parallel.
+
+    A tag deleted between the listing and this lookup is left out. ``attached_tags`` (the
+    repository's full tag list, if the caller has it) fills in each row's signatures.
+    """
+    validate_name(name)
+    client = get_client()
+    generation = _generation(name)
+    ref_keys = {tag: _ref_key(name, generation, tag) for tag in tags}
+    digests: dict[str, str] = cache.get_many(list(ref_keys.values()))
+    summary_keys = {digest: _summary_key(digest) for digest in set(digests.values())}
+    summaries: dict[str, ContentSummary] = cache.get_many(list(summary_keys.values()))
+
+    def known(tag: str) -> ContentSummary | None:
+        digest = digests.get(ref_keys[tag])
+        return summaries.get(summary_keys[digest]) if digest else None
+
+    writes = _Writes()
+
+    def fetch(tag: str) -> ContentSummary | None:
+        manifest = None
+        try:
+            digest = digests.get(ref_keys[tag])
+            if digest is None:  # one GET gives the digest and the manifest the summary needs
+                manifest = client.get_manifest(name, tag)
+                digest = manifest.digest
+                writes.keep(ref_keys[tag], digest, forever=False)
+                _keep_manifest(writes, manifest)
+            return _summary(client, name, digest, writes, manifest)
+        except RegistryNotFound:
+            return None
+
+    missing = [tag for tag in tags if known(tag) is None]
+    fetched = dict(zip(missing, _parallel(fetch, missing), strict=True))
+    writes.flush()
+    attached = _attached_by_digest(attached_tags)
+    rows = []
+    for tag in tags:
+        summary = known(tag) or fetched.get(tag)
+        if summary is not None:
+            rows.append(_with_attached(TagRow(tag, summary), attached))
+    return rows
+
+
+def sort_rows(rows: list[TagRow], ordering: str) -> list[TagRow]:
+    """Sort by ``name``, ``created`` or ``size``; a leading ``-`` reverses. Rows without a date go last."""
+    key = ordering.lstrip("-")
+    reverse = ordering.startswith("-")
+    if key == "created":
+        dated = [row for row in rows if row.created is not None]
+        undated = [row for row in rows if row.created is None]
+        return sorted(dated, key=lambda row: (row.created, row.name), reverse=reverse) + undated
+    if key == "size":
+        return sorted(rows, key=lambda row: (row.size, row.name), reverse=reverse)
+    return sorted(rows, key=lambda row: row.name, reverse=reverse)
+
+
+ORDERINGS = ("name", "-name", "created", "-created", "size", "-size")
+
+
+def _attached_by_digest(tags: Iterable[str]) -> dict[str, list[Attached]]:
+    attached: dict[str, list[Attached]] = {}
+    for tag in tags:
+        subject = attached_to(tag)
+        if subject is not None:
+            attached.setdefault(subject[0], []).append(Attached(tag=tag, kind=subject[1]))
+    return attached
+
+
+def _with_attached(row: TagRow, attached: dict[str, list[Attached]]) -> TagRow:
+    items = attached.get(row.digest)
+    return TagRow(row.name, row.summary, tuple(items)) if items else row
+
+
+# --- Images ----------------------------------------------------------------------------
+
+
+def image_detail(name: str, reference: str) -> ImageDetail:
+    """The image page of a tag or a digest: its layers and config, or its platforms for an index."""
+    validate_name(name)
+    validate_reference(reference)
+    client = get_client()
+    writes = _Writes()
+    digest, fetched = _resolve(client, name, _generation(name), reference, writes)
+    manifest = fetched or _manifest(client, name, digest, writes)
+    summary = _summary(client, name, digest, writes, manifest)
+    config_descriptor = manifest.body.get("config") or {}
+    config: ImageConfig | None = None
+    if not manifest.is_index and _is_json(config_descriptor):
+        blob = _config_blob(client, name, config_descriptor, writes)
+        config = ImageConfig.from_blob(blob) if blob else None
+    writes.flush()
+    attached = _attached_by_digest(_tag_names(client, name)).get(digest, [])
+    return ImageDetail(
+        repository=name,
+        reference=reference,
+        tag=None if is_digest(reference) else reference,
+        summary=summary,
+        layers=tuple(_layers(manifest)),
+        config_digest=str(config_descriptor.get("digest") or ""),
+        config=config,
+        attached=tuple(attached),
+        annotations={str(k): str(v) for k, v in (manifest.body.get("annotations") or {}).items()},
+    )
+
+
+# --- Invalidation ----------------------------------------------------------------------
+
+
+def invalidate_repository(name: str) -> None:
+    """Forget what tags of ``name`` point to, its tag list and the repository list (after a delete).
+
+    Content cached by digest stays: it cannot change, and lookups by digest are re-checked
+    against the registry through the (now bumped) repository generation.
+    """
+    key = _generation_key(name)
+    try:
+        cache.incr(key)
+    except ValueError:  # no generation yet
+        cache.set(key, 1, None)
+    # Recount this one repository in the cached list rather than dropping it (a recount of
+    # every repository is the expensive part).
+    entry: tuple[float, list[Repository]] | None = cache.get(_repositories_key())
+    if entry is None:
+        return
+    stamp, repositories = entry
+    try:
+        count = len(_tag_names(get_client(), name))
+    except RegistryNotFound:
+        count = 0
+    except RegistryError:
+        cache.delete(_repositories_key())
+        return
+    others = [repo for repo in repositories if repo.name != name]
+    updated = sorted([*others, Repository(name, count)], key=lambda repo: repo.name)
+    cache.set(_repositories_key(), (stamp, updated), None)
+
+
+# --- Fetching through the cache -------------------------------------------------------
+
+
+def _registry() -> str:
+    """Keys are per registry: pointing REGISTRY_URL elsewhere must not show the old registry's data."""
+    return f"{PREFIX}:{hashlib.sha256(settings.REGISTRY_URL.encode()).hexdigest()[:12]}"
+
+
+def _repositories_key() -> str:
+    return f"{_registry()}:repositories"
+
+
+def _scoped(name: str) -> str:
+    """A repository name as a key part: long names are hashed to keep keys short."""
+    return name if len(name) <= 100 else hashlib.sha256(name.encode()).hexdigest()
+
+
+def _generation_key(name: str) -> str:
+    return f"{_registry()}:gen:{_scoped(name)}"
+
+
+def _generation(name: str) -> int:
+    return int(cache.get(_generation_key(name)) or 0)
+
+
+def _tags_key(name: str, generation: int) -> str:
+    return f"{_registry()}:tags:{_scoped(name)}:{generation}"
+
+
+def _ref_key(name: str, generation: int, reference: str) -> str:
+    return f"{_registry()}:ref:{_scoped(name)}:{generation}:{reference}"
+
+
+def _summary_key(digest: str) -> str:
+    return f"{_registry()}:summary:{digest}"
+
+
+def _manifest_key(digest: str) -> str:
+    return f"{_registry()}:manifest:{digest}"
+
+
+def _blob_key(digest: str) -> str:
+    return f"{_registry()}:blob:{digest}"
+
+
+class _Writes:
+    """Cache entries gathered while filling a page (from the pool's threads), written at the end
+    in two pipelined batches instead of one round trip each."""
+
+    def __init__(self) -> None:
+        self.forever: dict[str, Any] = {}
+        self.ttl: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def keep(self, key: str, value: Any, forever: bool) -> None:
+        with self._lock:
+            (self.forever if forever else self.ttl)[key] = value
+
+    def flush(self) -> None:
+        if self.forever:
+            cache.set_many(self.forever, None)
+        if self.ttl:
+            cache.set_many(self.ttl, settings.CATALOG_TAG_TTL)
+
+
+def _cacheable(size: int) -> bool:
+    return size <= settings.CATALOG_CACHE_MAX_KB * 1024
+
+
+def _tag_names(client: RegistryClient, name: str) -> list[str]:
+    key = _tags_key(name, _generation(name))
+    tags: list[str] | None = cache.get(key)
+    if tags is None:
+        tags = sorted(client.tags(name))
+        cache.set(key, tags, settings.CATALOG_TAG_TTL)
+    return tags
+
+
+def _resolve(
+    client: RegistryClient, name: str, generation: int, reference: str, writes: _Writes
+) -> tuple[str, Manifest | None]:
+    """The digest a tag (or digest) has in this repository now, and the manifest if it was fetched.
+
+    A tag is resolved with one GET (its Docker-Content-Digest, and the manifest itself, which
+    the summary needs next); a digest with a HEAD, which checks it still exists here.
+    """
+    key = _ref_key(name, generation, reference)
+    digest: str | None = cache.get(key)
+    if digest is not None:
+        return digest, None
+    manifest = None
+    if is_digest(reference):
+        digest = client.head_manifest(name, reference).digest
+    else:
+        manifest = client.get_manifest(name, reference)
+        digest = manifest.digest
+        _keep_manifest(writes, manifest)
+    writes.keep(key, digest, forever=False)
+    return digest, manifest
+
+
+def _keep_manifest(writes: _Writes, manifest: Manifest) -> None:
+    if manifest.digest and _cacheable(len(manifest.raw)):
+        writes.keep(_manifest_key(manifest.digest), (manifest.media_type, manifest.raw), forever=True)
+
+
+def _manifest(client: RegistryClient, name: str, digest: str, writes: _Writes) -> Manifest:
+    cached: tuple[str, bytes] | None = cache.get(_manifest_key(digest))
+    if cached is not None:
+        media_type, raw = cached
+        return Manifest(digest=digest, media_type=media_type, raw=raw, body=json.loads(raw))
+    manifest = client.get_manifest(name, digest)
+    _keep_manifest(writes, manifest)
+    return manifest
+
+
+def _is_json(descriptor: dict[str, Any]) -> bool:
+    """Only JSON configs are read: artifacts (cosign signatures, SBOMs) may carry anything."""
+    return bool(descriptor.get("digest")) and "json" in str(descriptor.get("mediaType") or "json")
+
+
+def _config_blob(client: RegistryClient, name: str, descriptor: dict[str, Any], writes: _Writes) -> dict[str, Any]:
+    digest = str(descriptor["digest"])
+    cached: bytes | None = cache.get(_blob_key(digest))
+    raw = cached if cached is not None else client.get_blob(name, digest)
+    if cached is None and _cacheable(len(raw)):
+        writes.keep(_blob_key(digest), raw, forever=True)
+    try:
+        blob = json.loads(raw)
+    except ValueError:
+        return {}
+    return blob if isinstance(blob, dict) else {}
+
+
+def _summary(
+    client: RegistryClient, name: str, digest: str, writes: _Writes, manifest: Manifest | None = None
+) -> ContentSummary:
+    key = _summary_key(digest)
+    summary: ContentSummary | None = cache.get(key)
+    if summary is None:
+        summary = _summarise(client, name, manifest or _manifest(client, name, digest, writes), writes)
+        writes.keep(key, summary, forever=True)
+    return summary
+
+
+def _summarise(client: RegistryClient, name: str, manifest: Manifest, writes: _Writes) -> ContentSummary:
+    if manifest.is_index:
+        children = []
+        blobs: dict[str, int] = {}
+        created: list[dt.datetime] = []
+        for entry in manifest.body.get("manifests") or []:
+            platform = _platform(entry)
+            if platform is None:
+                continue
+            child_manifest = _manifest(client, name, entry["digest"], writes)
+            child = _summary(client, name, entry["digest"], writes, child_manifest)
+            children.append(
+                PlatformImage(platform=platform, digest=child.digest, size=child.size, media_type=child.media_type)
+            )
+            blobs.update(_blob_sizes(child_manifest))
+            if child.created is not None:
+                created.append(child.created)
+        return ContentSummary(
+            digest=manifest.digest,
+            media_type=manifest.media_type,
+            size=sum(blobs.values()),
+            created=max(created) if created else None,
+            platforms=tuple(child.platform for child in children),
+            children=tuple(children),
+        )
+    descriptor = manifest.body.get("config") or {}
+    config = _config_blob(client, name, descriptor, writes) if _is_json(descriptor) else {}
+    platform = _platform({"platform": config}) if config.get("os") else None
+    return ContentSummary(
+        digest=manifest.digest,
+        media_type=manifest.media_type,
+        size=sum(_blob_sizes(manifest).values()),
+        created=parse_created(config.get("created")),
+        platforms=(platform,) if platform else (),
+    )
+
+
+def _blob_sizes(manifest: Manifest) -> dict[str, int]:
+    """Config and layer digests with their compressed sizes, from the manifest's descriptors."""
+    descriptors = [manifest.body.get("config") or {}, *(manifest.body.get("layers") or [])]
+    return {str(d["digest"]): int(d.get("size") or 0) for d in descriptors if isinstance(d, dict) and d.get("digest")}
+
+
+def _layers(manifest: Manifest) -> list[Layer]:
+    return [
+        Layer(digest=str(d.get("digest", "")), size=int(d.get("size") or 0), media_type=str(d.get("mediaType", "")))
+        for d in manifest.body.get("layers") or []
+        if isinstance(d, dict)
+    ]
+
+
+def _platform(entry: dict[str, Any]) -> str | None:
+    """``os/arch[/variant]`` of an index entry; None for BuildKit attestations (unknown/unknown)."""
+    annotations = entry.get("annotations") or {}
+    if annotations.get("vnd.docker.reference.type") == "attestation-manifest":
+        return None
+    platform = entry.get("platform") or {}
+    os_name = str(platform.get("os") or "unknown")
+    arch = str(platform.get("architecture") or "unknown")
+    if os_name == "unknown" and arch == "unknown":
+        return None
+    variant = platform.get("variant")
+    return f"{os_name}/{arch}" + (f"/{variant}" if variant else "")
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_created(value: Any) -> dt.datetime | None:
+    """An image's ``created`` as an aware datetime; None when absent, unreadable or Go's zero time."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = _FRACTION.sub(r"\1", value.strip())  # Go writes nanoseconds; Python reads microseconds
+    try:
+        created = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=dt.UTC)
+    return None if created.year <= 1 else created
+
+
+def _strings(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(item) for item in value)
+
+
+# --- The thread pool -------------------------------------------------------------------
+
+_executor: ThreadPoolExecutor | None = None
+_executor_size = 0
+_executor_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor, _executor_size
+    with _executor_lock:
+        if _executor is None or _executor_size != settings.CATALOG_CONCURRENCY:
+            if _executor is not None:
+                _executor.shutdown(wait=False)
+            _executor = ThreadPoolExecutor(settings.CATALOG_CONCURRENCY, thread_name_prefix="catalog")
+            _executor_size = settings.CATALOG_CONCURRENCY
+        return _executor
+
+
+def _parallel(function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    """``function`` over ``items`` with at most CATALOG_CONCURRENCY at once; the first error is raised.
+
+    Never called from inside the pool (no nested submits: that could deadlock it).
+    """
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    return list(_pool().map(function, items))

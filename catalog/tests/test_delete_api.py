@@ -1,0 +1,256 @@
+"""Deleting tags and manifests through the API, against the real 2.8 registry."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from catalog.registry import RegistryClient
+from catalog.tests import registry3
+from core.models import AuditEntry
+from testenv import images
+from testenv.services import RegistryService, start_registry
+
+registry_v3_tag_delete = registry3.registry_v3_tag_delete  # the fixture, shared with other files
+
+
+@pytest.fixture
+def repo(services: Any) -> str:
+    return f"deltest/{uuid.uuid4().hex[:10]}"
+
+
+def exists(registry: RegistryService, repo: str, reference: str) -> bool:
+    return images.manifest_digest(registry.url, repo, reference) is not None
+
+
+def shared_manifest(registry: RegistryService, repo: str, *tags: str) -> str:
+    digest = images.push_oci_image(registry.url, repo, tags[0])
+    for tag in tags[1:]:
+        images.tag_existing(registry.url, repo, tag, digest)
+    return digest
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_tag_that_shares_its_manifest_then_deletes_all_when_forced(
+    operator_client: Client, registry: RegistryService, repo: str
+) -> None:
+    digest = shared_manifest(registry, repo, "1.0", "stable")
+
+    refused = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/")
+    assert refused.status_code == 409
+    body = refused.json()
+    assert body["digest"] == digest and body["shared_with"] == ["stable"]
+    assert "stable" in body["detail"] and "force" in body["detail"]
+    assert exists(registry, repo, "1.0") and exists(registry, repo, "stable")
+
+    forced = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/?force=true")
+    assert forced.status_code == 200
+    assert forced.json() == {"removed_tags": ["1.0", "stable"], "deleted_manifest": digest}
+    assert not exists(registry, repo, "1.0") and not exists(registry, repo, "stable")
+    assert not exists(registry, repo, digest)
+
+
+@pytest.mark.django_db
+def test_it_deletes_a_tag_alone_with_its_manifest(
+    operator_client: Client, registry: RegistryService, repo: str
+) -> None:
+    digest = images.push_oci_image(registry.url, repo, "1.0")
+    other = images.push_oci_image(registry.url, repo, "2.0")
+
+    response = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/")
+    assert response.status_code == 200
+    assert response.json() == {"removed_tags": ["1.0"], "deleted_manifest": digest}
+    assert not exists(registry, repo, "1.0") and not exists(registry, repo, digest)
+    assert images.manifest_digest(registry.url, repo, "2.0") == other
+
+
+@pytest.mark.django_db
+def test_a_manifest_delete_lists_every_tag_it_removed(
+    operator_client: Client, registry: RegistryService, repo: str
+) -> None:
+    digest = shared_manifest(registry, repo, "1.0", "stable", "latest")
+    kept = images.push_oci_image(registry.url, repo, "2.0")
+
+    response = operator_client.delete(f"/api/v1/repositories/{repo}/manifests/{digest}/")
+    assert response.status_code == 200
+    assert response.json() == {"removed_tags": ["1.0", "latest", "stable"], "deleted_manifest": digest}
+    assert not exists(registry, repo, digest)
+    assert images.manifest_digest(registry.url, repo, "2.0") == kept
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_platform_of_an_index_unless_forced(
+    operator_client: Client, registry: RegistryService, repo: str
+) -> None:
+    index, children = images.push_oci_index(registry.url, repo, "multi")
+    amd64 = children["linux/amd64"]
+
+    refused = operator_client.delete(f"/api/v1/repositories/{repo}/manifests/{amd64}/")
+    assert refused.status_code == 409
+    assert refused.json()["referenced_by"] == [{"digest": index, "tags": ["multi"]}]
+    assert "multi-arch index" in refused.json()["detail"]
+    assert exists(registry, repo, amd64)
+
+    # A tag on the platform manifest alone is refused too on 2.x (deleting it deletes the platform).
+    images.tag_existing(registry.url, repo, "multi-amd64", amd64)
+    tag_refused = operator_client.delete(f"/api/v1/repositories/{repo}/tags/multi-amd64/")
+    assert tag_refused.status_code == 409 and tag_refused.json()["shared_with"] == []
+    assert exists(registry, repo, "multi-amd64")
+
+    forced = operator_client.delete(f"/api/v1/repositories/{repo}/manifests/{amd64}/?force=true")
+    assert forced.status_code == 200
+    assert forced.json() == {"removed_tags": ["multi-amd64"], "deleted_manifest": amd64}
+    assert not exists(registry, repo, amd64)
+    assert images.manifest_digest(registry.url, repo, "multi") == index
+
+
+@pytest.mark.django_db
+def test_an_index_delete_leaves_its_platforms(operator_client: Client, registry: RegistryService, repo: str) -> None:
+    index, children = images.push_oci_index(registry.url, repo, "multi")
+    response = operator_client.delete(f"/api/v1/repositories/{repo}/tags/multi/")
+    assert response.status_code == 200 and response.json()["deleted_manifest"] == index
+    assert all(exists(registry, repo, child) for child in children.values())
+
+
+@pytest.mark.django_db
+def test_a_missing_tag_or_manifest_is_a_404(operator_client: Client, repo: str, registry: RegistryService) -> None:
+    images.push_oci_image(registry.url, repo, "1.0")
+    response = operator_client.delete(f"/api/v1/repositories/{repo}/tags/nope/")
+    assert response.status_code == 404 and "nope" in response.json()["detail"]
+    missing = "sha256:" + "0" * 64
+    response = operator_client.delete(f"/api/v1/repositories/{repo}/manifests/{missing}/")
+    assert response.status_code == 404
+    assert AuditEntry.objects.filter(repository=repo, outcome="failed").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_viewer_is_refused_and_nothing_changes(viewer_client: Client, registry: RegistryService, repo: str) -> None:
+    digest = images.push_oci_image(registry.url, repo, "1.0")
+    for response in (
+        viewer_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/"),
+        viewer_client.delete(f"/api/v1/repositories/{repo}/manifests/{digest}/"),
+        viewer_client.post(
+            f"/api/v1/repositories/{repo}/bulk-delete/", {"tags": ["1.0"]}, content_type="application/json"
+        ),
+    ):
+        assert response.status_code == 403
+        assert "operator" in response.json()["detail"]
+    assert exists(registry, repo, "1.0")
+
+
+@pytest.mark.django_db
+def test_an_admin_may_delete(admin_client_role: Client, registry: RegistryService, repo: str) -> None:
+    images.push_oci_image(registry.url, repo, "1.0")
+    assert admin_client_role.delete(f"/api/v1/repositories/{repo}/tags/1.0/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/repositories/UPPER/app/tags/1.0/",
+        "/api/v1/repositories/team/app/tags/.hidden/",
+        "/api/v1/repositories/team/app/tags/1.0/?force=maybe",
+        "/api/v1/repositories/team//app/tags/1.0/",
+        "/api/v1/repositories/team/app/manifests/sha256:xyz/",
+        "/api/v1/repositories/team/app/manifests/latest/",
+    ],
+)
+def test_bad_names_are_a_400_before_any_registry_request(
+    operator_client: Client, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    def no_request(*args: object, **kwargs: object) -> None:
+        raise AssertionError("no registry request may be sent for a bad reference")
+
+    monkeypatch.setattr(RegistryClient, "request", no_request)
+    response = operator_client.delete(url)
+    assert response.status_code == 400
+    assert response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_an_unreachable_registry_is_a_clear_error_in_the_log(operator_client: Client, settings: Any, repo: str) -> None:
+    settings.REGISTRY_URL = "http://127.0.0.1:9"
+    response = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/")
+    assert response.status_code == 503
+    assert "Cannot connect to the registry" in response.json()["detail"]
+    entry = AuditEntry.objects.get(repository=repo)
+    assert entry.outcome == "failed" and "Cannot connect" in entry.registry_response
+
+
+# --- registry:3 (no v3 binary here: its documented answers at our client's boundary) ------
+
+
+@pytest.mark.django_db
+def test_on_registry_3_a_tag_delete_removes_only_that_tag(
+    operator_client: Client, registry: RegistryService, repo: str, registry_v3_tag_delete: list[str]
+) -> None:
+    digest = shared_manifest(registry, repo, "1.0", "stable")
+
+    response = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/")
+    assert response.status_code == 200
+    assert response.json() == {"removed_tags": ["1.0"], "deleted_manifest": None}
+    assert registry_v3_tag_delete == ["1.0"]  # never by digest, and no probe needed
+    assert not exists(registry, repo, "1.0")
+    assert images.manifest_digest(registry.url, repo, "stable") == digest
+    assert exists(registry, repo, digest)
+
+
+# --- A registry with deleting disabled ---------------------------------------------------
+
+
+@pytest.fixture
+def no_delete_registry(services: Any, settings: Any) -> Iterator[RegistryService]:
+    reg = start_registry(
+        services.engine,
+        f"registry-nodelete-{uuid.uuid4().hex[:6]}",
+        env={"REGISTRY_STORAGE_DELETE_ENABLED": "false"},
+    )
+    settings.REGISTRY_URL = reg.url
+    try:
+        yield reg
+    finally:
+        reg.remove()
+
+
+@pytest.mark.django_db
+def test_a_registry_without_deletes_gets_the_advice_and_nothing_changes(
+    operator_client: Client, no_delete_registry: RegistryService, repo: str
+) -> None:
+    digest = shared_manifest(no_delete_registry, repo, "1.0", "stable")
+    answers = [
+        operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/?force=true"),
+        operator_client.delete(f"/api/v1/repositories/{repo}/manifests/{digest}/"),
+        operator_client.post(
+            f"/api/v1/repositories/{repo}/bulk-delete/",
+            {"tags": ["1.0", "stable"], "dry_run": True},
+            content_type="application/json",
+        ),
+    ]
+    for response in answers:
+        assert response.status_code == 409
+        detail = response.json()["detail"]
+        assert "REGISTRY_STORAGE_DELETE_ENABLED=true" in detail and "recreate" in detail.lower()
+    assert exists(no_delete_registry, repo, "1.0") and exists(no_delete_registry, repo, "stable")
+    entries = AuditEntry.objects.filter(repository=repo)
+    assert [e.outcome for e in entries] == ["refused", "refused"]  # the dry run writes nothing
+    assert all("UNSUPPORTED" in e.registry_response for e in entries)
+
+
+@pytest.mark.django_db
+def test_the_catalog_forgets_a_deleted_tag_at_once(
+    operator_client: Client, registry: RegistryService, repo: str
+) -> None:
+    images.push_oci_image(registry.url, repo, "1.0")
+    images.push_oci_image(registry.url, repo, "2.0")
+    listed = operator_client.get(f"/api/v1/repositories/{repo}/tags/").json()  # now cached
+    assert sorted(tag["name"] for tag in listed["results"]) == ["1.0", "2.0"]
+    assert operator_client.get(f"/api/v1/repositories/{repo}/tags/1.0/").status_code == 200
+    assert operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/").status_code == 200
+    listed = operator_client.get(f"/api/v1/repositories/{repo}/tags/").json()
+    assert [tag["name"] for tag in listed["results"]] == ["2.0"]
+    assert operator_client.get(f"/api/v1/repositories/{repo}/tags/1.0/").status_code == 404

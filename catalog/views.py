@@ -1,0 +1,108 @@
+"""Catalog pages: repositories, a repository's tags, an image. Thin: catalog.services does the work.
+
+Each page view also serves its htmx fragment (the list or table it filters and sorts).
+A registry failure renders the page with a banner holding the client's message, with the
+client's status (404, 502, 503, 504), never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from catalog import services
+from catalog.references import InvalidReference, validate_digest, validate_name, validate_tag
+from catalog.registry import RegistryError
+from core.roles import Role, role_required
+
+REPOSITORIES_PER_PAGE = 100
+
+
+def registry_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer bad references with 400 and registry failures with their status, as a banner."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except InvalidReference as e:
+            return _error(request, e.message, 400, kwargs)
+        except RegistryError as e:
+            return _error(request, e.message, e.status, kwargs)
+
+    return wrapper
+
+
+def _error(request: HttpRequest, message: str, status: int, context: dict[str, Any]) -> HttpResponse:
+    template = "catalog/_error.html" if request.htmx else "catalog/error.html"
+    return render(request, template, {"message": message, "status": status, **context}, status=status)
+
+
+@role_required(Role.VIEWER)
+@registry_errors
+def repositories(request: HttpRequest) -> HttpResponse:
+    """All repositories grouped by namespace, searchable; empty ones only when asked."""
+    search = request.GET.get("q", "").strip()
+    show_empty = request.GET.get("empty") == "1"
+    found = services.list_repositories(search=search, include_empty=show_empty)
+    page = Paginator(found, REPOSITORIES_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "namespaces": services.group_by_namespace(page.object_list),
+        "search": search,
+        "show_empty": show_empty,
+    }
+    template = "catalog/_repositories.html" if request.htmx else "catalog/repositories.html"
+    return render(request, template, context)
+
+
+@role_required(Role.VIEWER)
+@registry_errors
+def tags(request: HttpRequest, name: str) -> HttpResponse:
+    """A repository's tags with size, created and platforms; sortable and filterable."""
+    validate_name(name)
+    search = request.GET.get("q", "").strip()
+    ordering = request.GET.get("sort", "name")
+    if ordering not in services.ORDERINGS:
+        ordering = "name"
+    listing = services.list_tags(name)
+    rows = [row for row in listing.rows if search.lower() in row.name.lower()]
+    context = {
+        "name": name,
+        "rows": services.sort_rows(rows, ordering),
+        "total": len(listing.rows),
+        "orphans": listing.orphans,
+        "search": search,
+        "sort": ordering,
+    }
+    template = "catalog/_tag_table.html" if request.htmx else "catalog/tags.html"
+    return render(request, template, context)
+
+
+@role_required(Role.VIEWER)
+@registry_errors
+def image_by_tag(request: HttpRequest, name: str, tag: str) -> HttpResponse:
+    validate_name(name)
+    validate_tag(tag)
+    return _image(request, services.image_detail(name, tag))
+
+
+@role_required(Role.VIEWER)
+@registry_errors
+def image_by_digest(request: HttpRequest, name: str, digest: str) -> HttpResponse:
+    validate_name(name)
+    validate_digest(digest)
+    return _image(request, services.image_detail(name, digest))
+
+
+def _image(request: HttpRequest, image: services.ImageDetail) -> HttpResponse:
+    host = settings.REGISTRY_PUBLIC_HOST
+    pull = f"docker pull {host}/{image.repository}" + (f":{image.tag}" if image.tag else f"@{image.digest}")
+    context = {"name": image.repository, "image": image, "pull": pull, "host": host}
+    return render(request, "catalog/image.html", context)
