@@ -64,6 +64,8 @@ class ContentSummary:
     total_bytes: int = 0
     unique_bytes: int = 0
     largest_repositories: list[dict[str, Any]] = field(default_factory=list)
+    # Every repository's figures, largest first; the sample keeps only the top LARGEST_KEPT.
+    repositories: list[dict[str, Any]] = field(default_factory=list)
 
 
 def content_summary(client: RegistryClient) -> ContentSummary:
@@ -98,6 +100,7 @@ def content_summary(client: RegistryClient) -> ContentSummary:
         per_repository.append({"name": name, "unique_bytes": sum(in_repository.values()), "tags": len(tags)})
     summary.unique_bytes = sum(everywhere.values())
     per_repository.sort(key=lambda r: (-r["unique_bytes"], r["name"]))
+    summary.repositories = per_repository
     summary.largest_repositories = per_repository[:LARGEST_KEPT]
     return summary
 
