@@ -173,7 +173,8 @@ def _run(services: object, args: argparse.Namespace) -> int:
     }
     context = {
         "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}), "
+        f"Python {platform.python_version()}",
         "runs": runs,
         "tags": args.tags,
         "repositories": args.repositories,
@@ -254,6 +255,10 @@ What is measured (issue 3, "Speed"):
   Cold, the catalog counts the tags of all 2,000 repositories (one tags list each).
 
 ## Latest results
+
+The raw client and the API run against the same registry in the same run, so compare the
+ratios; absolute times depend on the machine's load (the recorded run shared 2 CPUs with other
+jobs).
 
 {report}
 """

@@ -619,7 +619,7 @@ def _summarise(client: RegistryClient, name: str, manifest: Manifest, writes: _W
         created: list[dt.datetime] = []
         for entry in manifest.body.get("manifests") or []:
             platform = _platform(entry)
-            if platform is None:
+            if platform is None or not entry.get("digest"):
                 continue
             child_manifest = _manifest(client, name, entry["digest"], writes)
             child = _summary(client, name, entry["digest"], writes, child_manifest)
