@@ -11,7 +11,7 @@ from testenv.services import RegistryService, Services, start_registry
 
 
 @pytest.fixture
-def gc_registry(services: Services, settings: object) -> Iterator[RegistryService]:
+def private_registry(services: Services, settings: object) -> Iterator[RegistryService]:
     """A private registry container for tests that stop, recreate or collect it.
 
     The session's shared ``registry`` stays untouched; settings point the dashboard here.

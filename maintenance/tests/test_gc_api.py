@@ -46,9 +46,9 @@ def test_the_defaults_are_a_real_read_only_run(operator_client):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_dry_run_requested_through_the_api_runs_on_a_worker(
-    transactional_db, gc_registry, celery_worker, operator_client
+    transactional_db, private_registry, celery_worker, operator_client
 ):
-    push_oci_image(gc_registry.url, "something", "v1")
+    push_oci_image(private_registry.url, "something", "v1")
     response = operator_client.post("/api/v1/gc/", {"dry_run": True}, content_type="application/json")
     assert response.status_code == 202
     job_url = response.json()["url"]

@@ -21,14 +21,14 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("mode", ["read-only", "stop", "online"])
-def test_it_frees_a_deleted_images_blobs_and_keeps_the_configuration(services, gc_registry, mode):
+def test_it_frees_a_deleted_images_blobs_and_keeps_the_configuration(services, private_registry, mode):
     repo, kept_repo = unique("freed"), unique("kept")
-    digest = push_docker_image(services.engine, gc_registry.url, repo, "v1", keep_local=False)
-    kept = push_docker_image(services.engine, gc_registry.url, kept_repo, "v1", keep_local=False)
-    freed_blobs = manifest_blobs(gc_registry, repo, digest)
-    kept_blobs = manifest_blobs(gc_registry, kept_repo, kept)
-    delete_image(gc_registry, repo, digest)
-    before = engine.normalized(gc_registry.container.attrs)
+    digest = push_docker_image(services.engine, private_registry.url, repo, "v1", keep_local=False)
+    kept = push_docker_image(services.engine, private_registry.url, kept_repo, "v1", keep_local=False)
+    freed_blobs = manifest_blobs(private_registry, repo, digest)
+    kept_blobs = manifest_blobs(private_registry, kept_repo, kept)
+    delete_image(private_registry, repo, digest)
+    before = engine.normalized(private_registry.container.attrs)
 
     job = gc_job(mode=mode)
     gc.run(job.pk)
@@ -36,27 +36,27 @@ def test_it_frees_a_deleted_images_blobs_and_keeps_the_configuration(services, g
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED, job.error + job.output
     for digest_ in freed_blobs[1:]:
-        assert not blob_path(gc_registry, digest_).exists()
+        assert not blob_path(private_registry, digest_).exists()
     for digest_ in kept_blobs[1:]:
-        assert blob_path(gc_registry, digest_).exists()
-    assert engine.differences(before, engine.normalized(gc_registry.container.attrs)) == []
-    assert gc_registry.container.status == "running"
+        assert blob_path(private_registry, digest_).exists()
+    assert engine.differences(before, engine.normalized(private_registry.container.attrs)) == []
+    assert private_registry.container.status == "running"
     assert job.result["blobs_eligible"] >= 2
     assert job.result["bytes_freed"] > 0
     assert job.result["bytes_after"] == job.result["bytes_before"] - job.result["bytes_freed"]
     key = "read_only_seconds" if mode == "read-only" else "downtime_seconds"
     assert job.result[key] > 0
-    assert requests.get(f"{gc_registry.url}/v2/{kept_repo}/manifests/v1", timeout=5).status_code in (200, 404)
+    assert requests.get(f"{private_registry.url}/v2/{kept_repo}/manifests/v1", timeout=5).status_code in (200, 404)
     assert not RegistryMaintenance.objects.filter(ended_at__isnull=True).exists()
     # Still writable afterwards.
-    push_oci_image(gc_registry.url, unique("after"), "v1")
+    push_oci_image(private_registry.url, unique("after"), "v1")
 
 
-def test_the_re_push_after_gc_is_whole(services, gc_registry):
+def test_the_re_push_after_gc_is_whole(services, private_registry):
     repo = unique("repush")
-    ref = f"{gc_registry.host_port}/{repo}"
-    digest = push_docker_image(services.engine, gc_registry.url, repo, "v1", keep_local=True)
-    delete_image(gc_registry, repo, digest)
+    ref = f"{private_registry.host_port}/{repo}"
+    digest = push_docker_image(services.engine, private_registry.url, repo, "v1", keep_local=True)
+    delete_image(private_registry, repo, digest)
 
     job = gc_job(mode="read-only")
     gc.run(job.pk)
@@ -68,16 +68,18 @@ def test_the_re_push_after_gc_is_whole(services, gc_registry):
     assert not [m for m in push_log if "error" in m], push_log
     client.images.remove(f"{ref}:v1", force=True)
     client.images.pull(ref, tag="v1")
-    for digest_ in manifest_blobs(gc_registry, repo, "v1")[1:]:
-        assert blob_path(gc_registry, digest_).exists()
+    for digest_ in manifest_blobs(private_registry, repo, "v1")[1:]:
+        assert blob_path(private_registry, digest_).exists()
     client.images.remove(f"{ref}:v1", force=True)
 
 
-def test_every_push_accepted_during_a_read_only_gc_is_whole(services, gc_registry):
+def test_every_push_accepted_during_a_read_only_gc_is_whole(services, private_registry):
     # Something to collect, so the GC takes a moment.
     for _ in range(3):
-        digest = push_docker_image(services.engine, gc_registry.url, (old := unique("old")), "v1", keep_local=False)
-        delete_image(gc_registry, old, digest)
+        digest = push_docker_image(
+            services.engine, private_registry.url, (old := unique("old")), "v1", keep_local=False
+        )
+        delete_image(private_registry, old, digest)
     accepted: list[tuple[str, str]] = []
     refused: list[str] = []
     done = threading.Event()
@@ -86,7 +88,7 @@ def test_every_push_accepted_during_a_read_only_gc_is_whole(services, gc_registr
         while not done.is_set():
             repo = unique("during")
             try:
-                digest_ = push_oci_image(gc_registry.url, repo, "v1")
+                digest_ = push_oci_image(private_registry.url, repo, "v1")
             except (RuntimeError, requests.RequestException) as e:
                 refused.append(str(e)[:80])
             else:
@@ -104,8 +106,8 @@ def test_every_push_accepted_during_a_read_only_gc_is_whole(services, gc_registr
     assert job.status == Job.Status.SUCCEEDED, job.error + job.output
     assert refused, "some pushes should have met the read-only registry"
     for repo, _digest in accepted:
-        for digest_ in manifest_blobs(gc_registry, repo, "v1")[1:]:
-            assert blob_path(gc_registry, digest_).exists(), (repo, digest_)
+        for digest_ in manifest_blobs(private_registry, repo, "v1")[1:]:
+            assert blob_path(private_registry, digest_).exists(), (repo, digest_)
 
 
 def test_it_clears_the_registrys_redis_cache(services, redis_url):
@@ -222,8 +224,8 @@ def test_limits_labels_logging_restart_policy_and_command_come_back_identical(se
             client.containers.get(name).remove(force=True)
 
 
-def test_it_fails_loudly_when_the_registry_comes_back_different(services, gc_registry, monkeypatch):
-    push_oci_image(gc_registry.url, unique("loud"), "v1")
+def test_it_fails_loudly_when_the_registry_comes_back_different(services, private_registry, monkeypatch):
+    push_oci_image(private_registry.url, unique("loud"), "v1")
     original_create_config = engine.create_config
 
     def losing_a_label(attrs, *, extra_env=None):
@@ -243,4 +245,4 @@ def test_it_fails_loudly_when_the_registry_comes_back_different(services, gc_reg
     assert RegistryMaintenance.objects.filter(job=job, ended_at__isnull=True).exists()
     monkeypatch.undo()
     assert len(gc.watchdog()) == 1
-    assert gc_registry.container.attrs["HostConfig"]["Memory"] == 2**30
+    assert private_registry.container.attrs["HostConfig"]["Memory"] == 2**30

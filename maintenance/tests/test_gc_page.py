@@ -89,11 +89,11 @@ def test_admins_add_toggle_and_delete_schedules_on_the_page(admin_client_role, o
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_dry_run_started_in_the_browser_shows_its_output_as_it_arrives(
-    transactional_db, page, live_server, operator, gc_registry, celery_worker
+    transactional_db, page, live_server, operator, private_registry, celery_worker
 ):
     repo = unique("browser")
-    digest = push_oci_image(gc_registry.url, repo, "v1")
-    delete_image(gc_registry, repo, digest)
+    digest = push_oci_image(private_registry.url, repo, "v1")
+    delete_image(private_registry, repo, digest)
     browser_login(page, live_server, operator)
     page.goto(f"{live_server.url}/maintenance/")
     page.check("input[name=dry_run]")

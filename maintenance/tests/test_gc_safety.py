@@ -16,19 +16,19 @@ from testenv.images import push_oci_image
 pytestmark = pytest.mark.django_db
 
 
-def test_it_refuses_delete_untagged_on_2x_with_the_reason(gc_registry):
-    container_id = gc_registry.container.id
+def test_it_refuses_delete_untagged_on_2x_with_the_reason(private_registry):
+    container_id = private_registry.container.id
     job = gc_job(delete_untagged=True)
     gc.run(job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
     assert "deletes the platform manifests of multi-arch images" in job.error
     assert "v3.0.0" in job.error
-    assert gc_registry.container.id == container_id
+    assert private_registry.container.id == container_id
     assert "--delete-untagged" not in job.output.replace(job.error, "")
 
 
-def test_it_fails_when_the_gc_prints_no_summary_even_with_exit_0(gc_registry, monkeypatch):
+def test_it_fails_when_the_gc_prints_no_summary_even_with_exit_0(private_registry, monkeypatch):
     # 2.8 prints its usage and exits 0 for a flag it does not know (--quiet is v3 only).
     monkeypatch.setattr(gc.GcParams, "command", lambda self, config: ["registry", "garbage-collect", "--quiet", config])
     job = gc_job(dry_run=True)
@@ -39,20 +39,20 @@ def test_it_fails_when_the_gc_prints_no_summary_even_with_exit_0(gc_registry, mo
     assert job.result["exit_code"] == 0
 
 
-def test_it_refuses_a_paused_registry(gc_registry):
-    gc_registry.container.pause()
+def test_it_refuses_a_paused_registry(private_registry):
+    private_registry.container.pause()
     try:
         job = gc_job(mode="read-only")
         gc.run(job.pk)
         job.refresh_from_db()
         assert job.status == Job.Status.FAILED
         assert "is paused" in job.error and "unpause" in job.error
-        assert gc_registry.container.attrs["State"]["Paused"]
+        assert private_registry.container.attrs["State"]["Paused"]
     finally:
-        gc_registry.container.unpause()
+        private_registry.container.unpause()
 
 
-def test_a_second_job_does_not_run_while_the_lock_is_held(gc_registry, monkeypatch):
+def test_a_second_job_does_not_run_while_the_lock_is_held(private_registry, monkeypatch):
     monkeypatch.setattr(gc, "LOCK_WAIT_SECONDS", 0.5)
     client = gc.redis_client()
     lock = gc.gc_lock(client)
@@ -68,33 +68,33 @@ def test_a_second_job_does_not_run_while_the_lock_is_held(gc_registry, monkeypat
         client.close()
 
 
-def _leave_in_maintenance(gc_registry, mode: str) -> tuple[dict, Job]:
+def _leave_in_maintenance(private_registry, mode: str) -> tuple[dict, Job]:
     """What a worker killed mid-run leaves: the saved configuration, a changed registry, a running job."""
     client = engine.connect()
-    container = engine.get_container(client, gc_registry.container_name)
+    container = engine.get_container(client, private_registry.container_name)
     saved = container.attrs
     job = gc_job(mode=mode)
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started_at=timezone.now() - dt.timedelta(hours=1))
-    RegistryMaintenance.objects.create(job=job, container_name=gc_registry.container_name, mode=mode, attrs=saved)
+    RegistryMaintenance.objects.create(job=job, container_name=private_registry.container_name, mode=mode, attrs=saved)
     if mode == "read-only":
         engine.wait_running(engine.recreate(client, saved, extra_env=[engine.READONLY_ENV]))
         assert gc.wait_answering()
     elif mode == "stop":
         engine.stop_container(container)
-        engine.start_helper(client, saved, f"{gc_registry.container_name}-gc-{job.pk}")
+        engine.start_helper(client, saved, f"{private_registry.container_name}-gc-{job.pk}")
     else:  # killed between removing and recreating
-        engine.remove_container(client, gc_registry.container_name)
+        engine.remove_container(client, private_registry.container_name)
     client.close()
     return saved, job
 
 
 @pytest.mark.parametrize("mode", ["read-only", "stop", "missing"])
-def test_the_watchdog_brings_back_a_registry_a_dead_worker_left(gc_registry, settings, mode):
+def test_the_watchdog_brings_back_a_registry_a_dead_worker_left(private_registry, settings, mode):
     settings.GC_LOCK_TIMEOUT = 1
-    saved, job = _leave_in_maintenance(gc_registry, mode)
+    saved, job = _leave_in_maintenance(private_registry, mode)
     if mode == "read-only":
         with pytest.raises(RuntimeError, match="405"):
-            push_oci_image(gc_registry.url, unique("ro"), "v1")
+            push_oci_image(private_registry.url, unique("ro"), "v1")
     # The dead worker's lock, expiring.
     client = gc.redis_client()
     assert gc.gc_lock(client).acquire(blocking=False)
@@ -104,11 +104,11 @@ def test_the_watchdog_brings_back_a_registry_a_dead_worker_left(gc_registry, set
     done = gc.watchdog()
 
     assert len(done) == 2, done
-    container = gc_registry.container
+    container = private_registry.container
     assert container.status == "running"
     assert engine.differences(engine.normalized(saved), engine.normalized(container.attrs)) == []
     assert engine.READONLY_ENV not in container.attrs["Config"]["Env"]
-    push_oci_image(gc_registry.url, unique("writable"), "v1")
+    push_oci_image(private_registry.url, unique("writable"), "v1")
     assert not client.exists(gc.LOCK_KEY)
     helpers = engine.connect().containers.list(all=True, filters={"label": engine.GC_HELPER_LABEL})
     assert helpers == []
@@ -158,18 +158,18 @@ def test_the_v3_version_string_is_not_2x():
     assert engine.is_v2("github.com/docker/distribution v2.8.3")
 
 
-def test_the_watchdog_makes_a_read_only_registry_without_a_record_writable(gc_registry):
+def test_the_watchdog_makes_a_read_only_registry_without_a_record_writable(private_registry):
     client = engine.connect()
-    before = engine.normalized(gc_registry.container.attrs)
-    engine.wait_running(engine.recreate(client, gc_registry.container.attrs, extra_env=[engine.READONLY_ENV]))
+    before = engine.normalized(private_registry.container.attrs)
+    engine.wait_running(engine.recreate(client, private_registry.container.attrs, extra_env=[engine.READONLY_ENV]))
     assert gc.wait_answering()
     with pytest.raises(RuntimeError, match="405"):
-        push_oci_image(gc_registry.url, unique("ro"), "v1")
+        push_oci_image(private_registry.url, unique("ro"), "v1")
 
     assert len(gc.watchdog()) == 1
 
-    assert engine.differences(before, engine.normalized(gc_registry.container.attrs)) == []
-    push_oci_image(gc_registry.url, unique("writable"), "v1")
+    assert engine.differences(before, engine.normalized(private_registry.container.attrs)) == []
+    push_oci_image(private_registry.url, unique("writable"), "v1")
     client.close()
 
 

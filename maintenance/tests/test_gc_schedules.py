@@ -70,9 +70,9 @@ def test_only_admins_change_schedules(operator_client, viewer_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_due_schedule_fires_through_beat_and_runs_a_gc(gc_registry, celery_worker, monkeypatch):
+def test_a_due_schedule_fires_through_beat_and_runs_a_gc(private_registry, celery_worker, monkeypatch):
     """Drives django-celery-beat's DatabaseScheduler tick in-process (no beat subprocess)."""
-    push_oci_image(gc_registry.url, "something", "v1")
+    push_oci_image(private_registry.url, "something", "v1")
     monkeypatch.setitem(app.conf, "beat_schedule", {})  # only our schedule
     task = schedules.create({"task": "gc", "cron": "* * * * *", "params": {"dry_run": True}})
     PeriodicTask.objects.filter(pk=task.pk).update(last_run_at=timezone.now() - dt.timedelta(minutes=5))
