@@ -71,20 +71,23 @@ def _explain_connect_failure(host: str, error: Exception) -> str:
     return f"Cannot reach the Docker engine at {host}: {text[:200]}"
 
 
-def registry_container(client: docker.DockerClient) -> ContainerSummary:
-    """The registry's container (REGISTRY_CONTAINER), or EngineError when it is not there."""
+def get_registry_container(client: docker.DockerClient) -> Container:
+    """The registry's docker-py container (REGISTRY_CONTAINER), or EngineError naming the setting."""
     name = settings.REGISTRY_CONTAINER
-    try:
-        container = client.containers.get(name)
-    except docker.errors.NotFound:
+    container = get_container(client, name)
+    if container is None:
         raise EngineError(
             f"No container named '{name}' on the Docker engine at {describe_host()}: "
             "set REGISTRY_CONTAINER to the registry container's name (docker ps shows it)."
-        ) from None
-    except docker.errors.APIError as e:
-        raise EngineError(f"The Docker engine failed to look up '{name}': {e.explanation or e}") from e
+        )
+    return container
+
+
+def registry_container(client: docker.DockerClient) -> ContainerSummary:
+    """A summary of the registry's container, or EngineError when it is not there."""
+    container = get_registry_container(client)
     image = container.attrs.get("Config", {}).get("Image", "")
-    return ContainerSummary(name=name, id=container.id or "", status=container.status, image=image)
+    return ContainerSummary(name=container.name, id=container.id or "", status=container.status, image=image)
 
 
 # === Garbage collection: exec, inspect, recreate (issue 5) ==============================
@@ -121,10 +124,7 @@ def require_running(container: Any) -> None:
     container.reload()
     state = container.attrs.get("State", {})
     if state.get("Paused"):
-        raise EngineError(
-            f"The registry container '{container.name}' is paused: unpause it on the Maintenance page "
-            "(or docker unpause) before running a garbage collection."
-        )
+        raise EngineError(PAUSED_MESSAGE.format(name=container.name))
     if not state.get("Running"):
         raise EngineError(
             f"The registry container '{container.name}' is {state.get('Status', 'not running')}: "
@@ -165,6 +165,8 @@ def exec_stream(
                     on_line(stream, rest)
         exit_code = api.exec_inspect(exec_id)["ExitCode"]
     except docker.errors.APIError as e:
+        if e.status_code == 409 and "paused" in str(e.explanation or e):
+            raise EngineError(PAUSED_MESSAGE.format(name=container.name)) from e
         if e.status_code == 409:
             raise EngineError(
                 f"The container '{container.name}' refused the command ({e.explanation or e}): is it paused or stopped?"
@@ -221,11 +223,7 @@ def storage_bytes(client: docker.DockerClient, container: Any, root: str) -> int
 
 
 def container_env(attrs: dict[str, Any]) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for item in attrs.get("Config", {}).get("Env") or []:
-        key, _, value = item.partition("=")
-        env[key] = value
-    return env
+    return env_of((attrs.get("Config") or {}).get("Env") or [])
 
 
 def _mount_binds(attrs: dict[str, Any]) -> list[str]:
@@ -496,20 +494,6 @@ class StorageUsage:
 
     bytes: int
     blob_count: int
-
-
-def get_registry_container(client: docker.DockerClient) -> Container:
-    """The registry's docker-py container object, or EngineError naming REGISTRY_CONTAINER."""
-    name = settings.REGISTRY_CONTAINER
-    try:
-        return client.containers.get(name)
-    except docker.errors.NotFound:
-        raise EngineError(
-            f"No container named '{name}' on the Docker engine at {describe_host()}: "
-            "set REGISTRY_CONTAINER to the registry container's name (docker ps shows it)."
-        ) from None
-    except docker.errors.APIError as e:
-        raise EngineError(f"The Docker engine failed to look up '{name}': {e.explanation or e}") from e
 
 
 def is_paused(client: docker.DockerClient) -> bool:

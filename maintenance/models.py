@@ -78,6 +78,8 @@ class RegistryMaintenance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.container_name} {self.mode} ({'open' if self.ended_at is None else 'closed'})"
+
+
 # === Statistics and the snapshot pause (issue 6) =======================================
 
 

@@ -46,7 +46,7 @@ def test_it_refuses_a_paused_registry(private_registry):
         gc.run(job.pk)
         job.refresh_from_db()
         assert job.status == Job.Status.FAILED
-        assert "is paused" in job.error and "unpause" in job.error
+        assert "is paused" in job.error and "Resume it on the Registry page" in job.error
         assert private_registry.container.attrs["State"]["Paused"]
     finally:
         private_registry.container.unpause()
