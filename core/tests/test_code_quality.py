@@ -25,3 +25,15 @@ def test_models_and_migrations_agree() -> None:
         call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
     except SystemExit as e:
         pytest.fail(f"makemigrations --check found changes without migrations:\n{out.getvalue()} ({e})")
+
+
+def test_collectstatic_succeeds_with_the_production_storage(tmp_path: Path, settings: object) -> None:
+    """make run and the image run collectstatic with WhiteNoise's manifest storage, which fails on a
+    vendored file that names a missing file (e.g. a sourceMappingURL without its .map)."""
+    settings.STATIC_ROOT = tmp_path  # type: ignore[attr-defined]
+    settings.STORAGES = {  # type: ignore[attr-defined]
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    call_command("collectstatic", "--noinput", verbosity=0)
+    assert (tmp_path / "staticfiles.json").exists()
