@@ -17,9 +17,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DATA_DIR=/data \
     STATIC_ROOT=/app/staticfiles \
     PORT=8000
+# Metadata first: each instruction is a layer, and on small parents they cost the least.
+WORKDIR /app
+ENTRYPOINT ["/app/deploy/entrypoint.sh"]
+CMD ["web"]
 
 # The services run as `app` (uid/gid 1000), never as root. The code stays owned by root, so the
-# services cannot change it; only DATA_DIR (the database and the secret key) is theirs.
+# services cannot change it; only DATA_DIR (the database and the secret key) is theirs. DATA_DIR
+# is bind-mounted by docker-compose.yml; no VOLUME here, whose anonymous volume would keep the
+# database where no backup looks when the mount is forgotten.
 COPY requirements.txt /app/requirements.txt
 RUN groupadd --gid 1000 app \
  && useradd --uid 1000 --gid 1000 --home-dir /data --no-create-home --shell /usr/sbin/nologin app \
@@ -27,7 +33,6 @@ RUN groupadd --gid 1000 app \
  && python3 -m venv /opt/venv \
  && pip install --no-cache-dir --disable-pip-version-check --no-input -r /app/requirements.txt
 
-WORKDIR /app
 COPY . /app
 # Settings only read REDIS_URL and REGISTRY_URL; nothing is contacted at import, so static files
 # are collected here. The throwaway key and data dir keep a secret from being baked into a layer.
@@ -36,7 +41,3 @@ RUN DJANGO_SECRET_KEY=collectstatic-only DATA_DIR=/tmp/build-data python manage.
  && chmod 0755 /app/deploy/entrypoint.sh /app/deploy/healthcheck.py
 
 USER app
-VOLUME /data
-EXPOSE 8000
-ENTRYPOINT ["/app/deploy/entrypoint.sh"]
-CMD ["web"]
