@@ -55,3 +55,26 @@ class Job(models.Model):
     def append_output(self, text: str) -> None:
         """Append to the output in one UPDATE, so a page polling it sees lines as they come."""
         Job.objects.filter(pk=self.pk).update(output=Concat(F("output"), Value(text)))
+
+
+class RegistryMaintenance(models.Model):
+    """The registry container's full configuration, saved before a GC changes anything.
+
+    Written before the container is stopped or recreated and closed (``ended_at``) once it is
+    back as it was, so that a worker killed in between leaves enough for the watchdog to
+    rebuild the container exactly (Harbor #13512, #8946: registries stuck read-only).
+    """
+
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="maintenance")
+    container_name = models.CharField(max_length=255)
+    mode = models.CharField(max_length=20)
+    attrs = models.JSONField(help_text="docker inspect of the container before the GC")
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    restored_by = models.CharField(max_length=20, blank=True, help_text="job or watchdog")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.container_name} {self.mode} ({'open' if self.ended_at is None else 'closed'})"

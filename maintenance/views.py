@@ -1,7 +1,16 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from typing import Any
 
-from core.roles import Role, role_required
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from core import audit
+from core.roles import Role, has_role, role_required
+from maintenance import engine, gc, schedules
+from maintenance.forms import GcForm, ScheduleForm
 from maintenance.models import Job
 
 
@@ -11,3 +20,101 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(Job.objects.select_related("user"), pk=job_id)
     template = "maintenance/_job.html" if request.htmx else "maintenance/job.html"
     return render(request, template, {"job": job})
+
+
+# === Garbage collection (issue 5) ======================================================
+
+
+def _gc_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    shown_id = request.GET.get("job")
+    current = None
+    if shown_id and shown_id.isdigit():
+        current = Job.objects.filter(kind=Job.Kind.GC, pk=int(shown_id)).select_related("user").first()
+    current = current or gc.active_job()
+    last_dry = gc.preview()
+    version = cache.get(gc.VERSION_CACHE_KEY) or ""
+    context = {
+        "form": GcForm(),
+        "schedule_form": ScheduleForm(),
+        "current": current,
+        "recent": Job.objects.filter(kind=Job.Kind.GC).select_related("user")[:15],
+        "schedules": [
+            (task, schedules.cron_of(task), schedules.params_of(task), schedules.next_run(task))
+            for task in schedules.all_schedules()
+        ],
+        "preview": last_dry,
+        "preview_blobs": gc.eligible_blobs(last_dry)[:50] if last_dry else [],
+        "registry_version": version,
+        "registry_is_v2": bool(version) and engine.is_v2(version),
+        "can_run": has_role(request.user, Role.OPERATOR),
+        "can_schedule": has_role(request.user, Role.ADMIN),
+    }
+    context.update(extra)
+    return context
+
+
+@role_required(Role.VIEWER)
+def maintenance(request: HttpRequest) -> HttpResponse:
+    """Garbage collection: run one, watch it, recent runs, the last dry run's findings, schedules."""
+    return render(request, "maintenance/index.html", _gc_context(request))
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def gc_start(request: HttpRequest) -> HttpResponse:
+    form = GcForm(request.POST)
+    if not form.is_valid():
+        return render(request, "maintenance/index.html", _gc_context(request, form=form), status=400)
+    try:
+        job = gc.request_gc(form.params(), request=request)
+    except gc.GcConflict as e:
+        messages.error(request, e.message)
+        return render(request, "maintenance/index.html", _gc_context(request, form=form), status=409)
+    except gc.GcError as e:
+        messages.error(request, e.message)
+        return render(request, "maintenance/index.html", _gc_context(request, form=form), status=400)
+    messages.success(request, f"Garbage collection #{job.pk} queued.")
+    return redirect(f"{reverse('maintenance')}?job={job.pk}#current-job")
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def schedule_create(request: HttpRequest) -> HttpResponse:
+    form = ScheduleForm(request.POST)
+    if form.is_valid():
+        try:
+            schedules.create(form.schedule_data())
+        except schedules.ScheduleInvalid as e:
+            for field, message in e.errors.items():
+                form.add_error(field if field in form.fields else None, message)
+    if not form.is_valid():
+        context = _gc_context(request, schedule_form=form)
+        return render(request, "maintenance/index.html", context, status=400)
+    audit.record(action="gc-schedule-created", outcome="succeeded", request=request, detail=str(form.schedule_data()))
+    messages.success(request, f"Scheduled: garbage collection at '{form.cleaned_data['cron']}'.")
+    return redirect(f"{reverse('maintenance')}#schedules")
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def schedule_toggle(request: HttpRequest, schedule_id: int) -> HttpResponse:
+    task = get_object_or_404(schedules.all_schedules(), pk=schedule_id)
+    schedules.update(task, {"enabled": not task.enabled})
+    audit.record(
+        action="gc-schedule-changed",
+        outcome="succeeded",
+        request=request,
+        detail=f"schedule {task.pk} {'enabled' if task.enabled else 'disabled'}",
+    )
+    return redirect(f"{reverse('maintenance')}#schedules")
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def schedule_delete(request: HttpRequest, schedule_id: int) -> HttpResponse:
+    task = get_object_or_404(schedules.all_schedules(), pk=schedule_id)
+    detail = f"schedule {task.pk} '{schedules.cron_of(task)}'"
+    task.delete()
+    audit.record(action="gc-schedule-deleted", outcome="succeeded", request=request, detail=detail)
+    messages.success(request, "Schedule deleted.")
+    return redirect(f"{reverse('maintenance')}#schedules")

@@ -193,3 +193,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO").upper() or "INFO"},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Garbage collection (issue 5) -----------------------------------------------------
+# Soft time limit of one GC job in seconds; the hard limit kills the worker 5 minutes later
+# (the watchdog then restores the registry).
+GC_TIME_LIMIT = envint("GC_TIME_LIMIT", 3600, minimum=60)
+# Seconds the GC lock lives without being extended: a dead worker's lock expires after this,
+# then the watchdog may restore the registry.
+GC_LOCK_TIMEOUT = envint("GC_LOCK_TIMEOUT", 60, minimum=10)
+CELERY_BEAT_SCHEDULE["gc-watchdog"] = {
+    "task": "maintenance.tasks.gc_watchdog",
+    "schedule": float(envint("GC_WATCHDOG_INTERVAL", 60, minimum=10)),
+}

@@ -1,8 +1,13 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from maintenance.api import views
+from maintenance.api import gc, views
 
 router = SimpleRouter()
 router.register("jobs", views.JobViewSet, basename="api-job")
+router.register("schedules", gc.ScheduleViewSet, basename="api-schedule")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("gc/", gc.GarbageCollectionView.as_view(), name="api-gc"),
+    *router.urls,
+]

@@ -1,0 +1,109 @@
+"""POST /api/v1/gc/ and /api/v1/schedules/: start garbage collections and schedule them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django_celery_beat.models import PeriodicTask
+from rest_framework import status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.pagination import PageNumberPagination
+from core.permissions import IsOperator, ViewerReadsAdminWrites
+from maintenance import gc, schedules
+from maintenance.models import Job
+
+
+def job_reference(request: Request, job: Job) -> dict[str, Any]:
+    return {
+        "id": job.pk,
+        "url": request.build_absolute_uri(f"/api/v1/jobs/{job.pk}/"),
+        "page": request.build_absolute_uri(job.get_absolute_url()),
+        "status": job.status,
+    }
+
+
+class GarbageCollectionView(APIView):
+    """POST {"dry_run", "delete_untagged", "mode"} -> 202 with the queued job; 409 when one runs."""
+
+    permission_classes = [IsOperator]
+
+    def post(self, request: Request) -> Response:
+        try:
+            params = gc.GcParams.parse(request.data)
+        except gc.GcParamsInvalid as e:
+            return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            job = gc.request_gc(params, request=request)
+        except gc.GcConflict as e:
+            body: dict[str, Any] = {"detail": e.message}
+            if e.job is not None:
+                body["job"] = job_reference(request, e.job)
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        except gc.GcError as e:
+            field = "delete_untagged" if params.delete_untagged and "--delete-untagged" in e.message else "detail"
+            return Response({field: e.message}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)
+
+
+def schedule_dict(request: Request, task: PeriodicTask) -> dict[str, Any]:
+    next_run = schedules.next_run(task)
+    return {
+        "id": task.pk,
+        "url": request.build_absolute_uri(f"/api/v1/schedules/{task.pk}/"),
+        "task": schedules.TASK_NAMES.get(task.task, task.task),
+        "cron": schedules.cron_of(task),
+        "enabled": task.enabled,
+        "params": schedules.params_of(task),
+        "next_run": next_run.isoformat() if next_run else None,
+        "last_run": task.last_run_at.isoformat() if task.last_run_at else None,
+        "total_run_count": task.total_run_count,
+    }
+
+
+class ScheduleViewSet(viewsets.ViewSet):
+    """GET/POST /api/v1/schedules/, GET/PATCH/PUT/DELETE /api/v1/schedules/{id}/ (admins change)."""
+
+    permission_classes = [ViewerReadsAdminWrites]
+
+    def list(self, request: Request) -> Response:
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(schedules.all_schedules(), request, view=self)
+        return paginator.get_paginated_response([schedule_dict(request, t) for t in page or []])
+
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        return Response(schedule_dict(request, self._get(pk)))
+
+    def create(self, request: Request) -> Response:
+        data = request.data if isinstance(request.data, dict) else None
+        if data is None:
+            return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            task = schedules.create(data)
+        except schedules.ScheduleInvalid as e:
+            return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
+        return Response(schedule_dict(request, task), status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        task = self._get(pk)
+        data = request.data if isinstance(request.data, dict) else None
+        if data is None:
+            return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            task = schedules.update(task, data)
+        except schedules.ScheduleInvalid as e:
+            return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
+        return Response(schedule_dict(request, task))
+
+    def update(self, request: Request, pk: str | None = None) -> Response:
+        return self.partial_update(request, pk)
+
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        self._get(pk).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _get(self, pk: str | None) -> PeriodicTask:
+        return get_object_or_404(schedules.all_schedules(), pk=int(pk) if pk and pk.isdigit() else -1)

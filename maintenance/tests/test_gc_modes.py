@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import docker
+import pytest
+import redis as redis_lib
+import requests
+
+from maintenance import engine, gc
+from maintenance.models import Job, RegistryMaintenance
+from maintenance.tests.gc_helpers import blob_path, delete_image, gc_job, manifest_blobs, unique
+from testenv._sys import free_port
+from testenv.images import push_docker_image, push_oci_image
+from testenv.registry_image import DEFAULT_IMAGE
+from testenv.services import start_registry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("mode", ["read-only", "stop", "online"])
+def test_it_frees_a_deleted_images_blobs_and_keeps_the_configuration(services, gc_registry, mode):
+    repo, kept_repo = unique("freed"), unique("kept")
+    digest = push_docker_image(services.engine, gc_registry.url, repo, "v1", keep_local=False)
+    kept = push_docker_image(services.engine, gc_registry.url, kept_repo, "v1", keep_local=False)
+    freed_blobs = manifest_blobs(gc_registry, repo, digest)
+    kept_blobs = manifest_blobs(gc_registry, kept_repo, kept)
+    delete_image(gc_registry, repo, digest)
+    before = engine.normalized(gc_registry.container.attrs)
+
+    job = gc_job(mode=mode)
+    gc.run(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+    for digest_ in freed_blobs[1:]:
+        assert not blob_path(gc_registry, digest_).exists()
+    for digest_ in kept_blobs[1:]:
+        assert blob_path(gc_registry, digest_).exists()
+    assert engine.differences(before, engine.normalized(gc_registry.container.attrs)) == []
+    assert gc_registry.container.status == "running"
+    assert job.result["blobs_eligible"] >= 2
+    assert job.result["bytes_freed"] > 0
+    assert job.result["bytes_after"] == job.result["bytes_before"] - job.result["bytes_freed"]
+    key = "read_only_seconds" if mode == "read-only" else "downtime_seconds"
+    assert job.result[key] > 0
+    assert requests.get(f"{gc_registry.url}/v2/{kept_repo}/manifests/v1", timeout=5).status_code in (200, 404)
+    assert not RegistryMaintenance.objects.filter(ended_at__isnull=True).exists()
+    # Still writable afterwards.
+    push_oci_image(gc_registry.url, unique("after"), "v1")
+
+
+def test_the_re_push_after_gc_is_whole(services, gc_registry):
+    repo = unique("repush")
+    ref = f"{gc_registry.host_port}/{repo}"
+    digest = push_docker_image(services.engine, gc_registry.url, repo, "v1", keep_local=True)
+    delete_image(gc_registry, repo, digest)
+
+    job = gc_job(mode="read-only")
+    gc.run(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+
+    client = services.engine.client()
+    push_log = list(client.images.push(ref, tag="v1", stream=True, decode=True))
+    assert not [m for m in push_log if "error" in m], push_log
+    client.images.remove(f"{ref}:v1", force=True)
+    client.images.pull(ref, tag="v1")
+    for digest_ in manifest_blobs(gc_registry, repo, "v1")[1:]:
+        assert blob_path(gc_registry, digest_).exists()
+    client.images.remove(f"{ref}:v1", force=True)
+
+
+def test_every_push_accepted_during_a_read_only_gc_is_whole(services, gc_registry):
+    # Something to collect, so the GC takes a moment.
+    for _ in range(3):
+        digest = push_docker_image(services.engine, gc_registry.url, (old := unique("old")), "v1", keep_local=False)
+        delete_image(gc_registry, old, digest)
+    accepted: list[tuple[str, str]] = []
+    refused: list[str] = []
+    done = threading.Event()
+
+    def keep_pushing() -> None:
+        while not done.is_set():
+            repo = unique("during")
+            try:
+                digest_ = push_oci_image(gc_registry.url, repo, "v1")
+            except (RuntimeError, requests.RequestException) as e:
+                refused.append(str(e)[:80])
+            else:
+                accepted.append((repo, digest_))
+
+    pusher = threading.Thread(target=keep_pushing)
+    pusher.start()
+    try:
+        job = gc_job(mode="read-only")
+        gc.run(job.pk)
+    finally:
+        done.set()
+        pusher.join(60)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+    assert refused, "some pushes should have met the read-only registry"
+    for repo, _digest in accepted:
+        for digest_ in manifest_blobs(gc_registry, repo, "v1")[1:]:
+            assert blob_path(gc_registry, digest_).exists(), (repo, digest_)
+
+
+def test_it_clears_the_registrys_redis_cache(services, redis_url):
+    from django.conf import settings
+
+    port = redis_url.rsplit(":", 1)[1].split("/")[0]
+    name = unique("gcredis")
+    registry = start_registry(
+        services.engine,
+        name=name,
+        env={
+            "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR": "redis",
+            "REGISTRY_REDIS_ADDR": f"127.0.0.1:{port}",
+            "REGISTRY_REDIS_DB": "7",
+        },
+    )
+    old = (settings.REGISTRY_CONTAINER, settings.REGISTRY_URL)
+    settings.REGISTRY_CONTAINER, settings.REGISTRY_URL = name, registry.url
+    cache_db = redis_lib.Redis.from_url(redis_url.rsplit("/", 1)[0] + "/7")
+    try:
+        repo = unique("cached")
+        digest = push_docker_image(services.engine, registry.url, repo, "v1", keep_local=False)
+        assert list(cache_db.scan_iter("blobs::*"))
+        delete_image(registry, repo, digest)
+        job = gc_job(mode="stop")
+        gc.run(job.pk)
+        job.refresh_from_db()
+        assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+        assert job.result["redis_keys_deleted"] > 0
+        assert not [k for k in cache_db.scan_iter("*") if k.startswith((b"blobs::", b"repository::"))]
+    finally:
+        settings.REGISTRY_CONTAINER, settings.REGISTRY_URL = old
+        cache_db.flushdb()
+        cache_db.close()
+        registry.remove()
+
+
+def test_an_anonymous_data_volume_survives_the_recreate(services, settings):
+    name = unique("anon")
+    client = services.engine.client()
+    port = free_port()
+    container = client.containers.run(
+        DEFAULT_IMAGE,
+        detach=True,
+        name=name,
+        network_mode="host",
+        environment={"REGISTRY_HTTP_ADDR": f"127.0.0.1:{port}", "REGISTRY_STORAGE_DELETE_ENABLED": "true"},
+    )
+    settings.REGISTRY_CONTAINER, settings.REGISTRY_URL = name, f"http://127.0.0.1:{port}"
+    try:
+        volume = next(m["Name"] for m in container.attrs["Mounts"] if m["Type"] == "volume")
+        engine.wait_running(container)
+        job = gc_job(mode="read-only")
+        gc.run(job.pk)
+        job.refresh_from_db()
+        assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+        after = client.containers.get(name)
+        assert [m["Name"] for m in after.attrs["Mounts"] if m["Type"] == "volume"] == [volume]
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            client.containers.get(name).remove(force=True, v=True)

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import pytest
+from django_celery_beat.models import PeriodicTask
+
+from conftest import browser_login
+from maintenance import gc, schedules
+from maintenance.models import Job
+from maintenance.tests.gc_helpers import delete_image, unique
+from testenv.images import push_oci_image
+
+
+@pytest.mark.django_db
+def test_the_page_explains_the_modes_and_warns_about_online(operator_client):
+    response = operator_client.get("/maintenance/")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert 'href="/maintenance/"' in text  # nav item
+    assert "Read-only (recommended)" in text
+    assert "can lose" in text and "distribution#3045" in text
+    assert "Dry run: only list what would be deleted" in text
+    assert 'name="csrfmiddlewaretoken"' in text
+
+
+@pytest.mark.django_db
+def test_viewers_see_the_page_but_may_not_start_a_gc(viewer_client):
+    text = viewer_client.get("/maintenance/").content.decode()
+    assert "needs the operator role" in text and 'id="gc-form"' not in text
+    assert viewer_client.post("/maintenance/gc/", {"mode": "read-only"}).status_code == 403
+    assert not Job.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_second_run_from_the_page_gets_409_naming_the_first(operator_client):
+    first = operator_client.post("/maintenance/gc/", {"mode": "read-only", "dry_run": "on"})
+    assert first.status_code == 302
+    job = Job.objects.get()
+    assert job.params == {"dry_run": True, "delete_untagged": False, "mode": "read-only"}
+    second = operator_client.post("/maintenance/gc/", {"mode": "stop"})
+    assert second.status_code == 409
+    assert f"job {job.pk} (queued)" in second.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_bad_mode_from_the_page_is_a_400(operator_client):
+    assert operator_client.post("/maintenance/gc/", {"mode": "yolo"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_page_previews_the_last_dry_run_and_lists_freed_bytes(viewer_client):
+    Job.objects.create(
+        kind="gc",
+        status="succeeded",
+        params={"dry_run": True, "delete_untagged": False, "mode": "read-only"},
+        output="blob eligible for deletion: sha256:" + "a" * 64 + "\n",
+        result={"blobs_marked": 3, "blobs_eligible": 7, "manifests_eligible": 1, "bytes_before": 10, "bytes_after": 10},
+        finished_at="2026-01-01T00:00:00Z",
+    )
+    Job.objects.create(
+        kind="gc",
+        status="succeeded",
+        params={"dry_run": False, "delete_untagged": False, "mode": "stop"},
+        result={"blobs_eligible": 2, "manifests_eligible": 0, "bytes_freed": 5 * 1024 * 1024},
+        finished_at="2025-12-01T00:00:00Z",
+    )
+    text = viewer_client.get("/maintenance/").content.decode()
+    assert "<strong>7</strong> blobs" in text
+    assert "sha256:" + "a" * 64 in text
+    assert "5.0\xa0MB" in text
+
+
+@pytest.mark.django_db
+def test_admins_add_toggle_and_delete_schedules_on_the_page(admin_client_role, operator_client):
+    assert operator_client.post("/maintenance/schedules/", {"cron": "0 3 * * 0", "mode": "stop"}).status_code == 403
+    bad = admin_client_role.post("/maintenance/schedules/", {"cron": "99 3 * * 0", "mode": "stop"})
+    assert bad.status_code == 400 and "not a valid cron expression" in bad.content.decode()
+    added = admin_client_role.post("/maintenance/schedules/", {"cron": "0 3 * * 0", "mode": "stop", "enabled": "on"})
+    assert added.status_code == 302
+    task = schedules.all_schedules().get()
+    assert schedules.params_of(task)["mode"] == "stop" and task.enabled
+    assert "0 3 * * 0" in admin_client_role.get("/maintenance/").content.decode()
+    admin_client_role.post(f"/maintenance/schedules/{task.pk}/toggle/")
+    task.refresh_from_db()
+    assert not task.enabled
+    admin_client_role.post(f"/maintenance/schedules/{task.pk}/delete/")
+    assert not PeriodicTask.objects.filter(pk=task.pk).exists()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_dry_run_started_in_the_browser_shows_its_output_as_it_arrives(
+    page, live_server, operator, gc_registry, celery_worker
+):
+    repo = unique("browser")
+    digest = push_oci_image(gc_registry.url, repo, "v1")
+    delete_image(gc_registry, repo, digest)
+    browser_login(page, live_server, operator)
+    page.goto(f"{live_server.url}/maintenance/")
+    page.check("input[name=dry_run]")
+    page.click("[data-testid=gc-run]")
+    page.wait_for_url("**/maintenance/?job=*")
+    output = page.locator("#current-job [data-testid=job-output]")
+    output.filter(has_text="blobs marked").wait_for(timeout=30_000)
+    status = page.locator("#current-job [data-testid=job-status]")
+    status.filter(has_text="succeeded").wait_for(timeout=30_000)
+    assert "blob eligible for deletion" in output.inner_text()
+    assert gc.preview() is not None
