@@ -158,7 +158,7 @@ def stack(engine: DockerEngine, dashboard_image: dict[str, float], workdir: Path
             "REGISTRY_HTTP_SECRET": "deploy-test-secret",
             "REGISTRY_PUBLIC_HOST": registry.host_port,
             # Narrowed on purpose: the web health check must still find a Host Django accepts.
-            "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+            "DJANGO_ALLOWED_HOSTS": "nas.example.lan,127.0.0.1",
             "DJANGO_SUPERUSER_USERNAME": SUPERUSER[0],
             "DJANGO_SUPERUSER_PASSWORD": SUPERUSER[1],
             "ENGINE_HEALTH_INTERVAL": "5",
