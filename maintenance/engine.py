@@ -313,6 +313,11 @@ def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
             found += [
                 f"HostConfig.{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)
             ]
+        elif key == "Env" and expected.get(key) != actual.get(key):
+            # Names only: values hold secrets (REGISTRY_HTTP_SECRET, passwords) and this goes on pages.
+            a, b = set(expected.get(key) or []), set(actual.get(key) or [])
+            names = sorted({e.partition("=")[0] for e in a ^ b})
+            found.append(f"Env: {', '.join(names)} differ")
         elif expected.get(key) != actual.get(key):
             found.append(f"{key}: {expected.get(key)!r} -> {actual.get(key)!r}")
     return found

@@ -14,6 +14,8 @@ Why it is more than the seed's ``docker exec registry registry garbage-collect``
 from __future__ import annotations
 
 import contextlib
+import copy
+import datetime as dt
 import logging
 import re
 import threading
@@ -57,6 +59,10 @@ class GcError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class GcUnavailable(GcError):
+    """The broker is down: nothing can be queued."""
 
 
 class GcConflict(GcError):
@@ -151,6 +157,8 @@ def request_gc(
             return jobs.enqueue(tasks.run_gc, Job.Kind.GC, params.as_dict(), request=request, user=user)
     except redis.exceptions.LockError as e:
         raise GcError("Another garbage collection request is being queued right now; try again.") from e
+    except redis.exceptions.ConnectionError as e:
+        raise GcUnavailable(f"Redis (REDIS_URL) does not answer, so no job can be queued: {e}") from e
     finally:
         client.close()
 
@@ -216,7 +224,14 @@ def run(job_id: int) -> None:
         jobs.fail(job, "Another garbage collection holds the lock (a previous run is still ending); try later.")
         client.close()
         return
-    collection = GarbageCollection(job, GcParams.parse(job.params))
+    try:
+        params = GcParams.parse(job.params)
+    except GcParamsInvalid as e:
+        jobs.fail(job, f"Invalid parameters: {e.errors}")
+        lock.release()
+        client.close()
+        return
+    collection = GarbageCollection(job, params)
     try:
         with LockHeartbeat(lock):
             result = collection.run()
@@ -527,7 +542,8 @@ def watchdog() -> list[str]:
             )
             audit.record(action="gc-watchdog-restored", outcome="succeeded", via="watchdog", detail=message)
             done.append(message)
-        cutoff = timezone.now() - timezone.timedelta(seconds=2 * settings.GC_LOCK_TIMEOUT)
+        done += _leave_read_only_without_record()
+        cutoff = timezone.now() - dt.timedelta(seconds=2 * settings.GC_LOCK_TIMEOUT)
         for job in Job.objects.filter(kind=Job.Kind.GC, status=Job.Status.RUNNING, started_at__lt=cutoff):
             jobs.log(job, "ERROR: the worker running this job stopped (its lock expired).")
             jobs.fail(job, "The worker running this garbage collection died; the watchdog restored the registry.")
@@ -537,3 +553,25 @@ def watchdog() -> list[str]:
             lock.release()
         client.close()
     return done
+
+
+def _leave_read_only_without_record() -> list[str]:
+    """A registry read-only with no saved configuration (e.g. the database was restored from a
+    backup): recreate it from its own configuration minus the read-only switch."""
+    try:
+        docker_client = engine.connect()
+    except engine.EngineError as e:
+        logger.warning("watchdog: %s", e.message)
+        return []
+    try:
+        container = engine.get_container(docker_client, settings.REGISTRY_CONTAINER)
+        if container is None or engine.READONLY_ENV not in (container.attrs["Config"].get("Env") or []):
+            return []
+        attrs = copy.deepcopy(container.attrs)
+        attrs["Config"]["Env"] = [e for e in attrs["Config"]["Env"] if e != engine.READONLY_ENV]
+        restore(docker_client, attrs)
+    finally:
+        docker_client.close()
+    message = f"Made '{settings.REGISTRY_CONTAINER}' writable again: it was read-only with no GC running."
+    audit.record(action="gc-watchdog-restored", outcome="succeeded", via="watchdog", detail=message)
+    return [message]

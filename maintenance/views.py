@@ -72,7 +72,8 @@ def gc_start(request: HttpRequest) -> HttpResponse:
         return render(request, "maintenance/index.html", _gc_context(request, form=form), status=409)
     except gc.GcError as e:
         messages.error(request, e.message)
-        return render(request, "maintenance/index.html", _gc_context(request, form=form), status=400)
+        code = 503 if isinstance(e, gc.GcUnavailable) else 400
+        return render(request, "maintenance/index.html", _gc_context(request, form=form), status=code)
     messages.success(request, f"Garbage collection #{job.pk} queued.")
     return redirect(f"{reverse('maintenance')}?job={job.pk}#current-job")
 

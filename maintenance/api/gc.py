@@ -43,6 +43,8 @@ class GarbageCollectionView(APIView):
             if e.job is not None:
                 body["job"] = job_reference(request, e.job)
             return Response(body, status=status.HTTP_409_CONFLICT)
+        except gc.GcUnavailable as e:
+            return Response({"detail": e.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         except gc.GcError as e:
             field = "delete_untagged" if params.delete_untagged and "--delete-untagged" in e.message else "detail"
             return Response({field: e.message}, status=status.HTTP_400_BAD_REQUEST)

@@ -22,3 +22,12 @@ def gc_registry(services: Services, settings: object) -> Iterator[RegistryServic
         yield registry
     finally:
         registry.remove()
+
+
+@pytest.fixture
+def role_groups(transactional_db: None) -> None:
+    """The role groups a data migration makes; a transactional test before this one flushed them."""
+    from django.contrib.auth.models import Group
+
+    for name in ("viewer", "operator", "admin"):
+        Group.objects.get_or_create(name=name)

@@ -45,7 +45,7 @@ def test_the_defaults_are_a_real_read_only_run(operator_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_dry_run_requested_through_the_api_runs_on_a_worker(gc_registry, celery_worker, operator_client):
+def test_a_dry_run_requested_through_the_api_runs_on_a_worker(role_groups, gc_registry, celery_worker, operator_client):
     push_oci_image(gc_registry.url, "something", "v1")
     response = operator_client.post("/api/v1/gc/", {"dry_run": True}, content_type="application/json")
     assert response.status_code == 202
@@ -64,3 +64,11 @@ def test_a_dry_run_requested_through_the_api_runs_on_a_worker(gc_registry, celer
     assert [j["id"] for j in listed["results"]] == [body["id"]]
     actions = set(AuditEntry.objects.values_list("action", "outcome"))
     assert {("gc-queued", "started"), ("gc-finished", "succeeded")} <= actions
+
+
+@pytest.mark.django_db
+def test_a_broker_that_does_not_answer_is_a_503(operator_client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    response = operator_client.post("/api/v1/gc/", {}, content_type="application/json")
+    assert response.status_code == 503
+    assert "REDIS_URL" in response.json()["detail"]

@@ -7,6 +7,7 @@ import docker
 import pytest
 import redis as redis_lib
 import requests
+from docker.types import LogConfig
 
 from maintenance import engine, gc
 from maintenance.models import Job, RegistryMaintenance
@@ -166,3 +167,80 @@ def test_an_anonymous_data_volume_survives_the_recreate(services, settings):
     finally:
         with contextlib.suppress(docker.errors.NotFound):
             client.containers.get(name).remove(force=True, v=True)
+
+
+@pytest.mark.parametrize("mode", ["read-only", "stop"])
+def test_limits_labels_logging_restart_policy_and_command_come_back_identical(services, settings, mode):
+    name = unique("limits")
+    client = services.engine.client()
+    port = free_port()
+    data = services.workdir / f"reg-{name}"
+    data.mkdir()
+    container = client.containers.run(
+        DEFAULT_IMAGE,
+        ["/etc/distribution/config.yml"],
+        detach=True,
+        name=name,
+        network_mode="host",
+        environment={"REGISTRY_HTTP_ADDR": f"127.0.0.1:{port}", "REGISTRY_STORAGE_DELETE_ENABLED": "true"},
+        volumes={str(data): {"bind": "/var/lib/registry", "mode": "rw"}},
+        labels={"com.example.owner": "nas", "purpose": "registry"},
+        mem_limit="512m",
+        memswap_limit="768m",
+        nano_cpus=1_500_000_000,
+        pids_limit=200,
+        restart_policy={"Name": "on-failure", "MaximumRetryCount": 3},
+        log_config=LogConfig(type="json-file", config={"max-size": "5m", "max-file": "2"}),
+        entrypoint=["/entrypoint.sh"],
+    )
+    settings.REGISTRY_CONTAINER, settings.REGISTRY_URL = name, f"http://127.0.0.1:{port}"
+    try:
+        engine.wait_running(container)
+        assert gc.wait_answering()
+        push_oci_image(settings.REGISTRY_URL, unique("x"), "v1")
+        before = client.containers.get(name).attrs
+        job = gc_job(mode=mode)
+        gc.run(job.pk)
+        job.refresh_from_db()
+        assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+        after = client.containers.get(name).attrs
+        assert engine.differences(engine.normalized(before), engine.normalized(after)) == []
+        host = after["HostConfig"]
+        assert (host["Memory"], host["MemorySwap"], host["NanoCpus"], host["PidsLimit"]) == (
+            512 * 2**20,
+            768 * 2**20,
+            1_500_000_000,
+            200,
+        )
+        assert host["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
+        assert host["LogConfig"] == {"Type": "json-file", "Config": {"max-size": "5m", "max-file": "2"}}
+        assert after["Config"]["Labels"] == {"com.example.owner": "nas", "purpose": "registry"}
+        assert after["Config"]["Cmd"] == ["/etc/distribution/config.yml"]
+        assert after["Config"]["Entrypoint"] == ["/entrypoint.sh"]
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            client.containers.get(name).remove(force=True)
+
+
+def test_it_fails_loudly_when_the_registry_comes_back_different(services, gc_registry, monkeypatch):
+    push_oci_image(gc_registry.url, unique("loud"), "v1")
+    original_create_config = engine.create_config
+
+    def losing_a_label(attrs, *, extra_env=None):
+        config = original_create_config(attrs, extra_env=extra_env)
+        if not extra_env:  # the restore: lose the memory limits on the way back
+            config["HostConfig"]["Memory"] = config["HostConfig"]["MemorySwap"] = 0
+        return config
+
+    monkeypatch.setattr(engine, "create_config", losing_a_label)
+    job = gc_job(mode="read-only")
+    gc.run(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert "came back with a different configuration" in job.error
+    assert "HostConfig.Memory" in job.error
+    # The saved configuration stays open: the watchdog will retry the restore.
+    assert RegistryMaintenance.objects.filter(job=job, ended_at__isnull=True).exists()
+    monkeypatch.undo()
+    assert len(gc.watchdog()) == 1
+    assert gc_registry.container.attrs["HostConfig"]["Memory"] == 2**30

@@ -89,7 +89,7 @@ def test_admins_add_toggle_and_delete_schedules_on_the_page(admin_client_role, o
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_dry_run_started_in_the_browser_shows_its_output_as_it_arrives(
-    page, live_server, operator, gc_registry, celery_worker
+    role_groups, page, live_server, operator, gc_registry, celery_worker
 ):
     repo = unique("browser")
     digest = push_oci_image(gc_registry.url, repo, "v1")

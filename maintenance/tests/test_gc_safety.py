@@ -156,3 +156,38 @@ def test_the_v3_version_string_is_not_2x():
     assert not engine.is_v2("registry github.com/distribution/distribution/v3 v3.1.1")
     assert engine.is_v2("registry github.com/docker/distribution 2.8.2+ds1")
     assert engine.is_v2("github.com/docker/distribution v2.8.3")
+
+
+def test_the_watchdog_makes_a_read_only_registry_without_a_record_writable(gc_registry):
+    client = engine.connect()
+    before = engine.normalized(gc_registry.container.attrs)
+    engine.wait_running(engine.recreate(client, gc_registry.container.attrs, extra_env=[engine.READONLY_ENV]))
+    assert gc.wait_answering()
+    with pytest.raises(RuntimeError, match="405"):
+        push_oci_image(gc_registry.url, unique("ro"), "v1")
+
+    assert len(gc.watchdog()) == 1
+
+    assert engine.differences(before, engine.normalized(gc_registry.container.attrs)) == []
+    push_oci_image(gc_registry.url, unique("writable"), "v1")
+    client.close()
+
+
+def test_configuration_differences_name_environment_variables_without_their_values():
+    before = {"Config": {"Env": ["REGISTRY_HTTP_SECRET=hunter2", "A=1"]}, "HostConfig": {}}
+    after = {"Config": {"Env": ["REGISTRY_HTTP_SECRET=changed", "A=1"]}, "HostConfig": {}}
+    diffs = engine.differences(engine.normalized(before), engine.normalized(after))
+    assert diffs == ["Env: REGISTRY_HTTP_SECRET differ"]
+    assert "hunter2" not in str(diffs)
+
+
+def test_the_admin_hides_secrets_in_the_saved_configuration(superuser, client):
+    record = RegistryMaintenance.objects.create(
+        container_name="registry",
+        mode="stop",
+        attrs={"Config": {"Env": ["REGISTRY_HTTP_SECRET=hunter2", "REGISTRY_STORAGE_DELETE_ENABLED=true"]}},
+    )
+    client.force_login(superuser)
+    text = client.get(f"/admin/maintenance/registrymaintenance/{record.pk}/change/").content.decode()
+    assert "REGISTRY_HTTP_SECRET=***" in text and "hunter2" not in text
+    assert "REGISTRY_STORAGE_DELETE_ENABLED=true" in text
