@@ -5,4 +5,5 @@ from core import views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("audit/", views.audit_log, name="audit"),
+    path("-/alive", views.alive, name="alive"),
 ]

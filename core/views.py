@@ -1,6 +1,9 @@
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from core import audit, health
 from core.forms import AuditFilterForm
@@ -32,3 +35,16 @@ def audit_log(request: HtmxHttpRequest) -> HttpResponse:
     context = {"form": form, "page": page, "actions": audit.known_actions()}
     template = "core/_audit_table.html" if request.htmx else "core/audit.html"
     return render(request, template, context, status=status)
+
+
+@login_not_required
+@never_cache
+@require_GET
+def alive(request: HttpRequest) -> HttpResponse:
+    """Liveness for the container health check: the one page without a login.
+
+    Docker's HEALTHCHECK runs inside the container with no session or token, so this
+    answers ``ok`` when the web process serves requests, and nothing else: no registry,
+    engine or database state (that is ``/api/v1/health/``, behind a login).
+    """
+    return HttpResponse("ok", content_type="text/plain")

@@ -19,14 +19,18 @@ FALSE_WORDS = {"0", "false", "no", "off"}
 
 
 def env(name: str, default: str = "") -> str:
-    """The raw value of NAME, or the content of the file NAME_FILE, or default."""
+    """The raw value of NAME, or the content of the file NAME_FILE, or default.
+
+    An empty NAME counts as unset: ``NAME=`` in ``.env`` and compose's ``${NAME:-}`` mean
+    "the default", not "the empty string".
+    """
     file_path = os.environ.get(f"{name}_FILE")
     if file_path:
         try:
             return Path(file_path).read_text().strip()
         except OSError as e:
             raise ImproperlyConfigured(f"{name}_FILE={file_path}: cannot read it ({e.strerror})") from e
-    return os.environ.get(name, default)
+    return os.environ.get(name) or default
 
 
 def envbool(name: str, default: bool) -> bool:

@@ -50,6 +50,15 @@ def test_it_generates_and_keeps_the_secret_key_in_the_data_dir(tmp_path: Path) -
     assert key_file.read_text() == first
 
 
+def test_an_empty_variable_means_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``.env.example`` and docker-compose.yml pass the variables they leave open as empty strings."""
+    empty = {name: "" for name in ("DATABASE_URL", "REGISTRY_CONTAINER", "REGISTRY_URL", "REDIS_URL", "TZ")}
+    result = run_check(**empty, DATA_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    monkeypatch.setenv("REGISTRY_CONTAINER", "")
+    assert envmod.env("REGISTRY_CONTAINER", "registry") == "registry"
+
+
 def test_a_value_may_come_from_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     secret = tmp_path / "password"
     secret.write_text("s3cret\n")
