@@ -47,6 +47,11 @@ DISABLED_ADVICE = (
     "Intermediate configuration); a restart keeps the old environment, so the container must be "
     "removed and run again with it. Nothing was deleted."
 )
+READ_ONLY_ADVICE = (
+    "The registry is read-only (405 without UNSUPPORTED): a garbage collection in read-only mode is "
+    "probably running (see /maintenance/), or the registry was started with "
+    "storage.maintenance.readonly enabled. Try again when it is writable. Nothing was deleted."
+)
 
 
 # --- Errors ----------------------------------------------------------------------------
@@ -101,10 +106,13 @@ class ReferencedByIndex(DeletionError):
 
 
 class DeletionDisabled(DeletionError):
-    """The registry runs with ``storage.delete.enabled: false`` (405 UNSUPPORTED)."""
+    """The registry refuses deletes: ``storage.delete.enabled: false`` (405 UNSUPPORTED), or it
+    runs read-only (a plain-text 405, e.g. during a read-only garbage collection)."""
 
     def __init__(self, registry_response: str = "") -> None:
-        super().__init__(DISABLED_ADVICE, registry_response=registry_response)
+        read_only = bool(registry_response) and "UNSUPPORTED" not in registry_response
+        advice = READ_ONLY_ADVICE if read_only else DISABLED_ADVICE
+        super().__init__(advice, registry_response=registry_response)
 
 
 class DeletionFailed(DeletionError):

@@ -30,7 +30,7 @@ from django.utils.dateparse import parse_datetime
 
 from core import audit
 from maintenance import engine
-from maintenance.models import RegistryPause
+from maintenance.models import Job, RegistryPause
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,8 @@ def pause(user_id: int | None, seconds: int, via: str) -> dict[str, Any]:
 
     user = _user(user_id)
     now = timezone.now()
+    if busy := _gc_running():
+        return _refused("registry-pause", busy, user, via)
     try:
         client = engine.connect()
     except engine.EngineError as e:
@@ -165,6 +167,8 @@ def resume_overdue() -> int:
 def restart(user_id: int | None, via: str) -> dict[str, Any]:
     """``docker restart`` the registry (also ends a pause), then record its new state."""
     user = _user(user_id)
+    if busy := _gc_running():
+        return _refused("registry-restart", busy, user, via)
     try:
         client = engine.connect()
         try:
@@ -180,6 +184,20 @@ def restart(user_id: int | None, via: str) -> dict[str, Any]:
         action="registry-restart", outcome="succeeded", user=user, via=via, detail=f"{settings.REGISTRY_CONTAINER}"
     )
     return {"ok": True, "status": "running", "detail": f"'{settings.REGISTRY_CONTAINER}' restarted."}
+
+
+def _gc_running() -> str:
+    """Why the container must be left alone now ('' when it need not): a GC holds it.
+
+    Pausing or restarting mid-collection would break the GC's exec or its recreate.
+    """
+    from maintenance import gc  # gc imports this module
+
+    job = Job.objects.filter(kind=Job.Kind.GC, status=Job.Status.RUNNING).first()
+    if job is None and not gc.redis_client().exists(gc.LOCK_KEY):
+        return ""
+    named = f" (job {job.pk})" if job is not None else ""
+    return f"A garbage collection{named} is running: wait until it ends (see /maintenance/), then try again."
 
 
 def _close(pause: RegistryPause, how: str, user: Any) -> None:
@@ -210,10 +228,13 @@ def pause_seconds(raw: Any) -> int:
     """How long a pause lasts: SNAPSHOT_PAUSE_SECONDS, or what the operator asked (1 s to 24 h)."""
     if raw is None or raw == "":
         return int(settings.SNAPSHOT_PAUSE_SECONDS)
-    try:
-        seconds = int(raw)
-    except (TypeError, ValueError):
-        raise ValueError(f"{raw!r} is not a whole number of seconds.") from None
+    # A whole number, or its ASCII digits (a form field): not true, 2.7, 1e400 or "²".
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        seconds = raw
+    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
+        seconds = int(raw.strip())
+    else:
+        raise ValueError(f"{raw!r} is not a whole number of seconds.")
     if not 1 <= seconds <= MAX_PAUSE_SECONDS:
         raise ValueError(f"A pause lasts from 1 to {MAX_PAUSE_SECONDS} seconds, not {seconds}.")
     return seconds

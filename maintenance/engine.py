@@ -789,7 +789,7 @@ def listen_port(config: dict[str, Any]) -> int:
     """The port of ``http.addr`` (``:5000``, ``0.0.0.0:5000``); 5000 when unset."""
     addr = str(_dig(config, "http", "addr") or "")
     port = addr.rsplit(":", 1)[-1] if ":" in addr else ""
-    return int(port) if port.isdigit() else DEFAULT_REGISTRY_PORT
+    return int(port) if port.isascii() and port.isdigit() else DEFAULT_REGISTRY_PORT
 
 
 def parse_version(raw: str) -> str:

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from catalog import registry
 from core import audit
-from maintenance import engine, jobs
+from maintenance import container, engine, jobs
 from maintenance.models import Job, RegistryMaintenance
 
 logger = logging.getLogger(__name__)
@@ -132,6 +132,25 @@ def gc_lock(client: redis.Redis) -> redis.lock.Lock:
     return client.lock(LOCK_KEY, timeout=settings.GC_LOCK_TIMEOUT, thread_local=False)
 
 
+def known_registry_version(ask_wait: float = 0.0) -> str:
+    """The registry's ``registry --version`` as a worker last saw it (a GC run or the Registry page).
+
+    With ``ask_wait`` > 0 and nothing known yet, a worker is asked for a fresh container
+    snapshot (the web process never opens the engine itself); '' when none answers.
+    """
+    version: str = cache.get(VERSION_CACHE_KEY) or ""
+    if not version:
+        snapshot = container.fresh_snapshot(max_age=3600, wait=ask_wait) if ask_wait else container.recorded_snapshot()
+        version = (snapshot or {}).get("version_raw") or ""
+    return version
+
+
+def registry_is_v2(ask_wait: float = 0.0) -> bool | None:
+    """True for Distribution 2.x, False for v3, None while no worker has told us."""
+    version = known_registry_version(ask_wait)
+    return engine.is_v2(version) if version else None
+
+
 def active_job() -> Job | None:
     return Job.objects.filter(kind=Job.Kind.GC, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
 
@@ -145,7 +164,9 @@ def request_gc(
     """Queue a GC job, or GcConflict naming the one that is queued or running."""
     from maintenance import tasks  # tasks imports this module
 
-    if params.delete_untagged and engine.is_v2(cache.get(VERSION_CACHE_KEY) or "v3"):
+    # Refused up front on 2.x; when no worker can say which version runs, the worker refuses
+    # the job before it changes anything.
+    if params.delete_untagged and registry_is_v2(ask_wait=5.0):
         raise GcError(DELETE_UNTAGGED_ON_V2)
     client = redis_client()
     try:

@@ -87,7 +87,8 @@ def _validated(data: dict[str, Any], partial: bool) -> dict[str, Any]:
     unknown = sorted(set(data) - {"task", "cron", "enabled", "params"})
     for name in unknown:
         errors[name] = "Unknown field: a schedule has task, cron, enabled and params."
-    if ("task" in data or not partial) and data.get("task", "gc") not in TASKS:
+    task = data.get("task", "gc")
+    if ("task" in data or not partial) and (not isinstance(task, str) or task not in TASKS):
         errors["task"] = f"Must be one of {', '.join(TASKS)}."
     if "cron" in data or not partial:
         if "cron" not in data:

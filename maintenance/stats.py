@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -230,8 +230,12 @@ def parse_timestamp(raw: str) -> datetime | None:
         if day is None:
             return None
         value = datetime(day.year, day.month, day.day)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
+    try:  # near year 1 or 9999 the shift to UTC overflows: no date the samples could have
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
     return value
 
 

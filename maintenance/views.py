@@ -1,7 +1,6 @@
 from typing import Any
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -10,7 +9,7 @@ from django.views.decorators.http import require_POST
 from core import audit
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
-from maintenance import engine, gc, schedules
+from maintenance import gc, schedules
 from maintenance.forms import GcForm, ScheduleForm
 from maintenance.models import Job
 
@@ -29,11 +28,11 @@ def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
 def _gc_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     shown_id = request.GET.get("job")
     current = None
-    if shown_id and shown_id.isdigit():
+    if shown_id and shown_id.isascii() and shown_id.isdigit():
         current = Job.objects.filter(kind=Job.Kind.GC, pk=int(shown_id)).select_related("user").first()
     current = current or gc.active_job()
     last_dry = gc.preview()
-    version = cache.get(gc.VERSION_CACHE_KEY) or ""
+    version = gc.known_registry_version()
     context = {
         "form": GcForm(),
         "schedule_form": ScheduleForm(),
@@ -46,7 +45,7 @@ def _gc_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
         "preview": last_dry,
         "preview_blobs": gc.eligible_blobs(last_dry)[:50] if last_dry else [],
         "registry_version": version,
-        "registry_is_v2": bool(version) and engine.is_v2(version),
+        "registry_is_v2": bool(gc.registry_is_v2()),
         "can_run": has_role(request.user, Role.OPERATOR),
         "can_schedule": has_role(request.user, Role.ADMIN),
     }

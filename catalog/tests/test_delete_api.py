@@ -254,3 +254,28 @@ def test_the_catalog_forgets_a_deleted_tag_at_once(
     listed = operator_client.get(f"/api/v1/repositories/{repo}/tags/").json()
     assert [tag["name"] for tag in listed["results"]] == ["2.0"]
     assert operator_client.get(f"/api/v1/repositories/{repo}/tags/1.0/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_read_only_registry_is_named_as_such_not_as_deletes_disabled(
+    operator_client: Client, services: Any, settings: Any, repo: str, tmp_path: Any
+) -> None:
+    """During a read-only GC the registry answers every write with a plain-text 405."""
+    writable = start_registry(services.engine, name=f"rw-{uuid.uuid4().hex[:6]}", data_dir=tmp_path)
+    digest = shared_manifest(writable, repo, "1.0", "stable")
+    writable.remove()
+    read_only = start_registry(
+        services.engine,
+        name=f"ro-{uuid.uuid4().hex[:6]}",
+        data_dir=tmp_path,
+        env={"REGISTRY_STORAGE_MAINTENANCE_READONLY": '{"enabled":true}'},
+    )
+    settings.REGISTRY_URL = read_only.url
+    try:
+        response = operator_client.delete(f"/api/v1/repositories/{repo}/manifests/{digest}/")
+        assert response.status_code == 409
+        detail = response.json()["detail"]
+        assert "read-only" in detail and "REGISTRY_STORAGE_DELETE_ENABLED" not in detail
+        assert exists(read_only, repo, "1.0") and exists(read_only, repo, "stable")
+    finally:
+        read_only.remove()

@@ -108,4 +108,4 @@ class ScheduleViewSet(viewsets.ViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _get(self, pk: str | None) -> PeriodicTask:
-        return get_object_or_404(schedules.all_schedules(), pk=int(pk) if pk and pk.isdigit() else -1)
+        return get_object_or_404(schedules.all_schedules(), pk=int(pk) if pk and pk.isascii() and pk.isdigit() else -1)

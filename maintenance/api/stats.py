@@ -103,8 +103,10 @@ def pause(request: Request) -> Response:
 
     ``seconds`` defaults to SNAPSHOT_PAUSE_SECONDS.
     """
+    if not isinstance(request.data, dict):
+        raise ValidationError({"non_field_errors": "Expected a JSON object, e.g. {\"seconds\": 600}."})
     try:
-        seconds = container.pause_seconds(request.data.get("seconds") if hasattr(request.data, "get") else None)
+        seconds = container.pause_seconds(request.data.get("seconds"))
     except ValueError as e:
         raise ValidationError({"seconds": str(e)}) from None
     return _act("pause", tasks.pause_registry, request, seconds)
