@@ -13,13 +13,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from catalog import services
 from catalog.references import InvalidReference, validate_digest, validate_name, validate_tag
 from catalog.registry import RegistryError
 from core.roles import Role, role_required
+from core.types import HtmxHttpRequest
 
 REPOSITORIES_PER_PAGE = 100
 
@@ -28,7 +29,7 @@ def registry_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     """Answer bad references with 400 and registry failures with their status, as a banner."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
         except InvalidReference as e:
@@ -39,14 +40,14 @@ def registry_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
     return wrapper
 
 
-def _error(request: HttpRequest, message: str, status: int, context: dict[str, Any]) -> HttpResponse:
+def _error(request: HtmxHttpRequest, message: str, status: int, context: dict[str, Any]) -> HttpResponse:
     template = "catalog/_error.html" if request.htmx else "catalog/error.html"
     return render(request, template, {"message": message, "status": status, **context}, status=status)
 
 
 @role_required(Role.VIEWER)
 @registry_errors
-def repositories(request: HttpRequest) -> HttpResponse:
+def repositories(request: HtmxHttpRequest) -> HttpResponse:
     """All repositories grouped by namespace, searchable; empty ones only when asked."""
     search = request.GET.get("q", "").strip()
     show_empty = request.GET.get("empty") == "1"
@@ -64,7 +65,7 @@ def repositories(request: HttpRequest) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 @registry_errors
-def tags(request: HttpRequest, name: str) -> HttpResponse:
+def tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
     """A repository's tags with size, created and platforms; sortable and filterable."""
     validate_name(name)
     search = request.GET.get("q", "").strip()
@@ -87,7 +88,7 @@ def tags(request: HttpRequest, name: str) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 @registry_errors
-def image_by_tag(request: HttpRequest, name: str, tag: str) -> HttpResponse:
+def image_by_tag(request: HtmxHttpRequest, name: str, tag: str) -> HttpResponse:
     validate_name(name)
     validate_tag(tag)
     return _image(request, services.image_detail(name, tag))
@@ -95,13 +96,13 @@ def image_by_tag(request: HttpRequest, name: str, tag: str) -> HttpResponse:
 
 @role_required(Role.VIEWER)
 @registry_errors
-def image_by_digest(request: HttpRequest, name: str, digest: str) -> HttpResponse:
+def image_by_digest(request: HtmxHttpRequest, name: str, digest: str) -> HttpResponse:
     validate_name(name)
     validate_digest(digest)
     return _image(request, services.image_detail(name, digest))
 
 
-def _image(request: HttpRequest, image: services.ImageDetail) -> HttpResponse:
+def _image(request: HtmxHttpRequest, image: services.ImageDetail) -> HttpResponse:
     host = settings.REGISTRY_PUBLIC_HOST
     pull = f"docker pull {host}/{image.repository}" + (f":{image.tag}" if image.tag else f"@{image.digest}")
     context = {"name": image.repository, "image": image, "pull": pull, "host": host}

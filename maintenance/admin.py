@@ -26,7 +26,7 @@ class RegistryMaintenanceAdmin(admin.ModelAdmin):
 
     list_display = ["container_name", "mode", "job", "started_at", "ended_at", "restored_by"]
     list_filter = ["mode", "restored_by"]
-    fields = ["job", "container_name", "mode", "started_at", "ended_at", "restored_by", "configuration"]
+    fields = ("job", "container_name", "mode", "started_at", "ended_at", "restored_by", "configuration")
     readonly_fields = fields
 
     @admin.display(description="docker inspect (secrets hidden)")

@@ -13,12 +13,13 @@ from celery import Task
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core import audit
 from core.roles import Role, has_role, role_required
+from core.types import HtmxHttpRequest
 from maintenance import container, diagnostics, jobs, stats, tasks
 from maintenance.models import Job
 
@@ -38,7 +39,7 @@ class IntervalForm(forms.Form):
 
 
 @role_required(Role.VIEWER)
-def registry(request: HttpRequest) -> HttpResponse:
+def registry(request: HtmxHttpRequest) -> HttpResponse:
     """The charts and the statistics schedule; the container panel is this view's htmx fragment.
 
     The panel asks a worker for a new snapshot when the recorded one is older than
@@ -67,7 +68,7 @@ def registry(request: HttpRequest) -> HttpResponse:
     return render(request, "maintenance/registry.html", context)
 
 
-def _render_panel(request: HttpRequest, snapshot: dict[str, Any] | None, status: int = 200) -> HttpResponse:
+def _render_panel(request: HtmxHttpRequest, snapshot: dict[str, Any] | None, status: int = 200) -> HttpResponse:
     context = {
         "snapshot": snapshot,
         "started_at": container.started_at(snapshot),
@@ -81,7 +82,7 @@ def _render_panel(request: HttpRequest, snapshot: dict[str, Any] | None, status:
 
 @require_POST
 @role_required(Role.OPERATOR)
-def registry_action(request: HttpRequest, action: str) -> HttpResponse:
+def registry_action(request: HtmxHttpRequest, action: str) -> HttpResponse:
     """Pause (prepare for snapshot), unpause (Resume) or restart, done by a worker."""
     if action not in ACTIONS:
         messages.error(request, f"Unknown action '{action}': pause, unpause or restart.")
@@ -116,14 +117,14 @@ def _done_message(action: str, result: dict[str, Any]) -> str:
 
 @require_POST
 @role_required(Role.OPERATOR)
-def collect_now(request: HttpRequest) -> HttpResponse:
+def collect_now(request: HtmxHttpRequest) -> HttpResponse:
     job = jobs.enqueue(tasks.collect_stats, Job.Kind.STATS, {}, request=request)
     return redirect(job)
 
 
 @require_POST
 @role_required(Role.ADMIN)
-def stats_interval(request: HttpRequest) -> HttpResponse:
+def stats_interval(request: HtmxHttpRequest) -> HttpResponse:
     form = IntervalForm(request.POST)
     if not form.is_valid():
         messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
@@ -141,7 +142,7 @@ def stats_interval(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.VIEWER)
-def diagnostics_page(request: HttpRequest) -> HttpResponse:
+def diagnostics_page(request: HtmxHttpRequest) -> HttpResponse:
     """The page shell; its htmx fragment runs the checks (which wait for a worker)."""
     if request.htmx:
         return render(request, "maintenance/_diagnostics.html", {"report": diagnostics.run()})

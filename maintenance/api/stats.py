@@ -104,7 +104,7 @@ def pause(request: Request) -> Response:
     ``seconds`` defaults to SNAPSHOT_PAUSE_SECONDS.
     """
     if not isinstance(request.data, dict):
-        raise ValidationError({"non_field_errors": "Expected a JSON object, e.g. {\"seconds\": 600}."})
+        raise ValidationError({"non_field_errors": 'Expected a JSON object, e.g. {"seconds": 600}.'})
     try:
         seconds = container.pause_seconds(request.data.get("seconds"))
     except ValueError as e:
