@@ -172,6 +172,8 @@ def request_gc(
     try:
         # Check-then-create under a short lock, so two simultaneous requests cannot both pass.
         with client.lock(ENQUEUE_LOCK_KEY, timeout=10, blocking_timeout=10):
+            # A job no worker took (none was running) must not block every later request.
+            jobs.expire_unclaimed(Job.Kind.GC, settings.GC_QUEUE_TIMEOUT)
             running = active_job()
             if running is not None or client.exists(LOCK_KEY):
                 raise GcConflict(running)
@@ -233,11 +235,11 @@ class LockHeartbeat:
 
 def run(job_id: int) -> None:
     """The task body: take the lock, run the GC, record the result; never raises."""
-    job = Job.objects.get(pk=job_id)
-    if job.status != Job.Status.QUEUED:
-        logger.warning("GC job %s is %s already; not running it again", job_id, job.status)
+    claimed = jobs.claim(job_id)
+    if claimed is None:
+        logger.warning("GC job %s is not queued any more (expired or taken); not running it", job_id)
         return
-    job = jobs.start(job_id)
+    job = claimed
     client = redis_client()
     lock = gc_lock(client)
     # Wait a little: the watchdog holds the lock for a moment every minute.

@@ -6,6 +6,7 @@ Every start and end lands in the audit log. Tasks take the job's id and call ``s
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from celery import Task
@@ -36,6 +37,35 @@ def enqueue(
     )
     transaction.on_commit(lambda: task.delay(job.pk))
     return job
+
+
+def claim(job_id: int) -> Job | None:
+    """Mark a queued job running, atomically; None when it is not queued any more (expired, or
+    already taken), so that a late or repeated task never runs it twice."""
+    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, started_at=timezone.now()
+    )
+    return Job.objects.get(pk=job_id) if claimed else None
+
+
+def expire_unclaimed(kind: str, older_than_seconds: int) -> list[Job]:
+    """Fail the jobs of ``kind`` that no worker took within the time given (no worker was running)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    expired = []
+    for job in Job.objects.filter(kind=kind, status=Job.Status.QUEUED, created_at__lt=cutoff):
+        error = (
+            f"No worker took this job within {older_than_seconds // 60} minutes, so it was cancelled: "
+            "start a Celery worker (make run starts one), then run it again."
+        )
+        if Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+            status=Job.Status.FAILED, error=error, finished_at=timezone.now()
+        ):
+            job.refresh_from_db()
+            audit.record(
+                action=f"{kind}-finished", outcome="failed", user=job.user, via="web", detail=f"job {job.pk}: {error}"
+            )
+            expired.append(job)
+    return expired
 
 
 def start(job_id: int) -> Job:

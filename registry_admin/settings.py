@@ -201,6 +201,8 @@ GC_TIME_LIMIT = envint("GC_TIME_LIMIT", 3600, minimum=60)
 # Seconds the GC lock lives without being extended: a dead worker's lock expires after this,
 # then the watchdog may restore the registry.
 GC_LOCK_TIMEOUT = envint("GC_LOCK_TIMEOUT", 60, minimum=10)
+# A GC job that no worker has taken after this many seconds is cancelled when the next is asked for.
+GC_QUEUE_TIMEOUT = envint("GC_QUEUE_TIMEOUT", 600, minimum=30)
 CELERY_BEAT_SCHEDULE["gc-watchdog"] = {
     "task": "maintenance.tasks.gc_watchdog",
     "schedule": float(envint("GC_WATCHDOG_INTERVAL", 60, minimum=10)),

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from core.models import AuditEntry
-from maintenance import engine, gc
+from maintenance import engine, gc, jobs
 from maintenance.models import Job, RegistryMaintenance
 from maintenance.tests.gc_helpers import gc_job, unique
 from testenv.images import push_oci_image
@@ -129,6 +129,22 @@ def test_a_second_request_gets_409_naming_the_queued_job(operator_client):
     body = second.json()
     assert body["job"]["id"] == first.json()["id"]
     assert f"job {first.json()['id']}" in body["detail"]
+
+
+def test_a_job_no_worker_took_does_not_block_the_next_request(operator_client, settings):
+    stale = operator_client.post("/api/v1/gc/", {"dry_run": True}, content_type="application/json").json()
+    old = timezone.now() - dt.timedelta(seconds=settings.GC_QUEUE_TIMEOUT + 5)
+    Job.objects.filter(pk=stale["id"]).update(created_at=old)
+
+    fresh = operator_client.post("/api/v1/gc/", {"dry_run": True}, content_type="application/json")
+
+    assert fresh.status_code == 202, fresh.content
+    expired = Job.objects.get(pk=stale["id"])
+    assert expired.status == Job.Status.FAILED and "No worker took this job" in expired.error
+    assert AuditEntry.objects.filter(action="gc-finished", outcome="failed", detail__contains="No worker").exists()
+    # A task for the expired job that arrives late does nothing.
+    assert jobs.claim(stale["id"]) is None
+    assert jobs.claim(fresh.json()["id"]) is not None
 
 
 def test_a_request_while_the_lock_is_held_gets_409(operator_client):
