@@ -690,33 +690,31 @@ def _failure(
     action: str, request: HttpRequest | None, name: str, tag: str, digest: str, error: RegistryError
 ) -> DeletionFailed:
     failed = _failed(error)
-    audit.record(
-        action=action,
-        outcome="failed",
-        request=request,
-        repository=name,
-        tag=tag,
-        digest=digest,
-        detail=failed.message,
-        registry_response=failed.registry_response,
-    )
+    _record_error(action, "failed", request, name, tag, digest, failed)
     return failed
 
 
 def _refused(
     action: str, request: HttpRequest | None, name: str, tag: str, digest: str, error: DeletionError
 ) -> DeletionError:
+    _record_error(action, "refused", request, name, tag, digest or error.digest, error)
+    return error
+
+
+def _record_error(
+    action: str, outcome: str, request: HttpRequest | None, name: str, tag: str, digest: str, error: DeletionError
+) -> None:
+    """An audit entry for a delete that did not happen, with the registry's answer."""
     audit.record(
         action=action,
-        outcome="refused",
+        outcome=outcome,
         request=request,
         repository=name,
         tag=tag,
-        digest=digest or error.digest,
+        digest=digest,
         detail=error.message,
         registry_response=error.registry_response,
     )
-    return error
 
 
 def _record_result(
