@@ -373,6 +373,54 @@ def describe_tags(name: str, tags: Sequence[str], attached_tags: Sequence[str] =
     return rows
 
 
+def content_blobs(name: str) -> dict[str, dict[str, int]]:
+    """Every tag of a repository with the blobs it references: ``{tag: {blob digest: compressed size}}``.
+
+    The blobs are the ones a tag's catalog size adds up (see ``ContentSummary``): config and
+    layers of an image; for an index, those of its platforms, BuildKit attestations left out,
+    so ``sum(blobs.values())`` is the size its row shows. A platform the registry does not
+    hold (an index pushed with some platforms only) adds nothing, the others still count
+    (``describe_tags`` leaves such a tag out, having no summary for it).
+    Attached tags (signatures, SBOMs) are tags like any other here. A tag deleted meanwhile
+    is left out; 404 for an unknown repository.
+
+    Through the catalog's caches (tag list and tag digests for ``CATALOG_TAG_TTL``, manifests
+    by digest forever) and its thread pool: warm, a repository costs no registry request.
+    """
+    validate_name(name)
+    client = get_client()
+    tags = _tag_names(client, name)
+    generation = _generation(name)
+    ref_keys = {tag: _ref_key(name, generation, tag) for tag in tags}
+    digests: dict[str, str] = cache.get_many(list(ref_keys.values()))
+    writes = _Writes()
+
+    def blobs(tag: str) -> dict[str, int] | None:
+        try:
+            digest = digests.get(ref_keys[tag])
+            if digest is None:
+                manifest = client.get_manifest(name, tag)
+                writes.keep(ref_keys[tag], manifest.digest, forever=False)
+                _keep_manifest(writes, manifest)
+            else:
+                manifest = _manifest(client, name, digest, writes)
+        except RegistryNotFound:
+            return None
+        if not manifest.is_index:
+            return _blob_sizes(manifest)
+        referenced: dict[str, int] = {}
+        for _, child in _platform_entries(manifest):
+            try:
+                referenced.update(_blob_sizes(_manifest(client, name, child, writes)))
+            except RegistryNotFound:
+                continue
+        return referenced
+
+    found = dict(zip(tags, _parallel(blobs, tags), strict=True))
+    writes.flush()
+    return {tag: referenced for tag, referenced in found.items() if referenced is not None}
+
+
 def sort_rows(rows: list[TagRow], ordering: str) -> list[TagRow]:
     """Sort by ``name``, ``created`` or ``size``; a leading ``-`` reverses. Rows without a date go last."""
     key = ordering.lstrip("-")
@@ -617,14 +665,11 @@ def _summarise(client: RegistryClient, name: str, manifest: Manifest, writes: _W
         children = []
         blobs: dict[str, int] = {}
         created: list[dt.datetime] = []
-        for entry in manifest.body.get("manifests") or []:
-            platform = _platform(entry)
-            if platform is None or not entry.get("digest"):
-                continue
-            child_manifest = _manifest(client, name, entry["digest"], writes)
-            child = _summary(client, name, entry["digest"], writes, child_manifest)
+        for platform_name, child_digest in _platform_entries(manifest):
+            child_manifest = _manifest(client, name, child_digest, writes)
+            child = _summary(client, name, child_digest, writes, child_manifest)
             children.append(
-                PlatformImage(platform=platform, digest=child.digest, size=child.size, media_type=child.media_type)
+                PlatformImage(platform=platform_name, digest=child.digest, size=child.size, media_type=child.media_type)
             )
             blobs.update(_blob_sizes(child_manifest))
             if child.created is not None:
@@ -647,6 +692,16 @@ def _summarise(client: RegistryClient, name: str, manifest: Manifest, writes: _W
         created=parse_created(config.get("created")),
         platforms=(platform,) if platform else (),
     )
+
+
+def _platform_entries(manifest: Manifest) -> list[tuple[str, str]]:
+    """``(os/arch[/variant], digest)`` of an index's platforms: what its size and platforms count."""
+    entries = []
+    for entry in manifest.body.get("manifests") or []:
+        platform = _platform(entry) if isinstance(entry, dict) else None
+        if platform is not None and entry.get("digest"):
+            entries.append((platform, str(entry["digest"])))
+    return entries
 
 
 def _blob_sizes(manifest: Manifest) -> dict[str, int]:

@@ -2,7 +2,8 @@
 
 A sample joins three sources: the engine (``docker stats`` of the container, computed as
 the docker CLI does), the container's data root (``du`` and a blob count, run inside the
-container) and the registry's content (repositories, tags, compressed bytes) from the v2 API.
+container) and the registry's content (repositories, tags, compressed bytes) through the
+catalog service's cache.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from catalog.registry import RegistryClient, RegistryError, RegistryNotFound, get_client
+from catalog.registry import RegistryError, RegistryNotFound, get_client
+from catalog.services import content_blobs
 from maintenance import container, engine
 from maintenance.models import StatsSample
 
@@ -51,7 +52,6 @@ SAMPLE_FIELDS = (
 LATEST_FIELDS = SAMPLE_FIELDS[:12]
 CHART_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 LARGEST_KEPT = 10
-BLOBS_CACHE_KEY = "stats:blobs:{}"
 
 
 # --- Content: repositories, tags and the bytes they reference ---------------------------
@@ -68,32 +68,27 @@ class ContentSummary:
     repositories: list[dict[str, Any]] = field(default_factory=list)
 
 
-def content_summary(client: RegistryClient) -> ContentSummary:
+def content_summary() -> ContentSummary:
     """Count repositories and tags and add up the compressed bytes their manifests reference.
 
     ``total_bytes`` adds each tag's blobs; ``unique_bytes`` counts each blob once across the
-    registry, as the data root stores it. Blob lists per manifest digest are cached forever
-    (content by digest is immutable), so a run costs one HEAD per tag once warm.
-    TODO(catalog): switch to the catalog service's cached tag details (catalog/services.py)
-    when it lands, instead of this small aggregation over the raw client.
+    registry, as the data root stores it. The blobs are the catalog's (``content_blobs``:
+    attestations left out, as in the sizes the catalog shows), through its caches and thread
+    pool. The repository names come from the registry itself rather than the catalog's
+    repository list, which is served stale: a sample counts what is there now.
     """
     summary = ContentSummary()
     everywhere: dict[str, int] = {}
     per_repository: list[dict[str, Any]] = []
-    for name in client.catalog():
+    for name in get_client().catalog():
         try:
-            tags = client.tags(name)
+            tags = content_blobs(name)
         except RegistryNotFound:
-            continue
+            continue  # listed in _catalog but gone (its directory removed by hand)
         summary.repository_count += 1
+        summary.tag_count += len(tags)
         in_repository: dict[str, int] = {}
-        for tag in tags:
-            try:
-                digest = client.head_manifest(name, tag).digest
-                blobs = _blobs_of(client, name, digest)
-            except RegistryNotFound:
-                continue  # deleted meanwhile
-            summary.tag_count += 1
+        for blobs in tags.values():
             summary.total_bytes += sum(blobs.values())
             in_repository.update(blobs)
         everywhere.update(in_repository)
@@ -103,30 +98,6 @@ def content_summary(client: RegistryClient) -> ContentSummary:
     summary.repositories = per_repository
     summary.largest_repositories = per_repository[:LARGEST_KEPT]
     return summary
-
-
-def _blobs_of(client: RegistryClient, name: str, digest: str) -> dict[str, int]:
-    """{blob digest: size} of a manifest's config and layers; an index's children's, together."""
-    key = BLOBS_CACHE_KEY.format(digest)
-    cached: dict[str, int] | None = cache.get(key)
-    if cached is not None:
-        return cached
-    manifest = client.get_manifest(name, digest)
-    blobs: dict[str, int] = {}
-    if manifest.is_index:
-        for child in manifest.body.get("manifests") or []:
-            child_digest = child.get("digest")
-            if child_digest:
-                try:
-                    blobs.update(_blobs_of(client, name, child_digest))
-                except RegistryNotFound:
-                    continue  # an index may name platforms the registry never received
-    else:
-        for descriptor in [manifest.body.get("config") or {}, *(manifest.body.get("layers") or [])]:
-            if descriptor.get("digest"):
-                blobs[descriptor["digest"]] = int(descriptor.get("size") or 0)
-    cache.set(key, blobs, timeout=None)
-    return blobs
 
 
 # --- Collecting a sample -------------------------------------------------------------------
@@ -157,7 +128,7 @@ def collect(log: Callable[[str], None] = lambda line: None) -> StatsSample:
         log("registry: paused, content not counted")
     else:
         try:
-            content = content_summary(get_client())
+            content = content_summary()
         except RegistryError as e:
             errors.append(f"registry: {e.message}")
             log(f"registry: {e.message}")

@@ -2,53 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from benchmarks.seed import seed_tags
 from catalog import services
-from catalog.registry import RegistryClient
+from catalog.tests.conftest import RequestLog
 from testenv import images
-
-
-class RequestLog:
-    """Wraps the real RegistryClient.request to record paths and how many ran at once."""
-
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        self.threads: set[str] = set()
-        self.in_flight = 0
-        self.most_in_flight = 0
-        self._lock = threading.Lock()
-
-    def count(self, part: str) -> int:
-        return sum(part in path for path in self.paths)
-
-
-@pytest.fixture
-def requests_made(monkeypatch: pytest.MonkeyPatch) -> Iterator[RequestLog]:
-    log = RequestLog()
-    real = RegistryClient.request
-
-    def spying(self: RegistryClient, method: str, path: str, **kwargs: Any) -> Any:
-        with log._lock:
-            log.paths.append(f"{method} {path}")
-            log.threads.add(threading.current_thread().name)
-            log.in_flight += 1
-            log.most_in_flight = max(log.most_in_flight, log.in_flight)
-        try:
-            time.sleep(0.005)  # let concurrent requests overlap measurably
-            return real(self, method, path, **kwargs)
-        finally:
-            with log._lock:
-                log.in_flight -= 1
-
-    monkeypatch.setattr(RegistryClient, "request", spying)
-    yield log
 
 
 def test_a_warm_tag_list_asks_the_registry_nothing(registry: Any, repo_prefix: str, requests_made: RequestLog) -> None:
