@@ -118,11 +118,10 @@ class Attached:
     kind: str
 
 
-@dataclass(frozen=True)
-class TagRow:
-    name: str
+class _SummaryFields:
+    """What a tag row and an image page show of their manifest, read from its ContentSummary."""
+
     summary: ContentSummary
-    attached: tuple[Attached, ...] = ()
 
     digest = property(lambda self: self.summary.digest)
     media_type = property(lambda self: self.summary.media_type)
@@ -130,6 +129,13 @@ class TagRow:
     size = property(lambda self: self.summary.size)
     created = property(lambda self: self.summary.created)
     platforms = property(lambda self: self.summary.platforms)
+
+
+@dataclass(frozen=True)
+class TagRow(_SummaryFields):
+    name: str
+    summary: ContentSummary
+    attached: tuple[Attached, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,7 +203,7 @@ class ImageConfig:
 
 
 @dataclass(frozen=True)
-class ImageDetail:
+class ImageDetail(_SummaryFields):
     """An image page: a tag or a digest, with its layers and config (an image) or platforms (an index)."""
 
     repository: str
@@ -210,12 +216,6 @@ class ImageDetail:
     attached: tuple[Attached, ...]
     annotations: dict[str, str]
 
-    digest = property(lambda self: self.summary.digest)
-    media_type = property(lambda self: self.summary.media_type)
-    kind = property(lambda self: self.summary.kind)
-    size = property(lambda self: self.summary.size)
-    created = property(lambda self: self.summary.created)
-    platforms = property(lambda self: self.summary.platforms)
     manifests = property(lambda self: self.summary.children)
 
 
