@@ -22,13 +22,17 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 
 
-def _force(request: Request) -> bool:
-    value = request.query_params.get("force", "").lower()
+def _flag(request: Request, name: str) -> bool:
+    value = request.query_params.get(name, "").lower()
     if value in _TRUE:
         return True
     if value in _FALSE:
         return False
-    raise deletion.InvalidReference(f"force must be true or false, not {value[:20]!r}.")
+    raise deletion.InvalidReference(f"{name} must be true or false, not {value[:20]!r}.")
+
+
+def _force(request: Request) -> bool:
+    return _flag(request, "force")
 
 
 def _error(error: deletion.DeletionError) -> Response:
@@ -36,11 +40,17 @@ def _error(error: deletion.DeletionError) -> Response:
 
 
 class TagDetail(views.TagDetail):
-    """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/tags/{tag}/?force=true"""
+    """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/tags/{tag}/?force=true&prune=true
+
+    ``prune=true`` (registry:3): also delete the manifest the tag delete left untagged, so the
+    next garbage collection frees it; ``deleted_manifest`` then names it, as a manifest delete does.
+    """
 
     def delete(self, request: Request, name: str, tag: str) -> Response:
         try:
-            result = deletion.delete_tag(name, tag, force=_force(request), request=request)
+            result = deletion.delete_tag(
+                name, tag, force=_force(request), prune=_flag(request, "prune"), request=request
+            )
         except deletion.DeletionError as e:
             return _error(e)
         return Response(result.as_dict())
@@ -61,10 +71,14 @@ class BulkDeleteSerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1, max_length=1000)
     dry_run = serializers.BooleanField(default=False)
     force = serializers.BooleanField(default=False)
+    prune = serializers.BooleanField(default=False)
 
 
 class BulkDelete(APIView):
-    """POST /api/v1/repositories/{name}/bulk-delete/ {"tags": [...], "dry_run": bool, "force": bool}
+    """POST /api/v1/repositories/{name}/bulk-delete/ {"tags": [...], "dry_run": bool, "force": bool, "prune": bool}
+
+    ``prune`` (registry:3): also delete the manifests the tag deletes leave untagged
+    (``prunable_manifests`` in the dry run); they are then listed in ``deleted_manifests``.
 
     Answers 200 with one result per tag (removed, refused, not_found, failed) whether or not
     some were refused: the request as a whole was carried out as planned.
@@ -78,7 +92,12 @@ class BulkDelete(APIView):
         values: dict[str, Any] = data.validated_data
         try:
             plan = deletion.bulk_delete(
-                name, values["tags"], dry_run=values["dry_run"], force=values["force"], request=request
+                name,
+                values["tags"],
+                dry_run=values["dry_run"],
+                force=values["force"],
+                prune=values["prune"],
+                request=request,
             )
         except deletion.DeletionError as e:
             return _error(e)
