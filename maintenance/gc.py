@@ -290,7 +290,7 @@ class GarbageCollection:
         self.name = settings.REGISTRY_CONTAINER
 
     def log(self, line: str) -> None:
-        jobs.log(self.job, line)
+        jobs.log(self.job, engine.mask_log_line(line))
 
     def run(self) -> dict[str, Any]:
         client = engine.connect()
