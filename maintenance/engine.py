@@ -697,7 +697,7 @@ def mask_url(url: str) -> str:
 # Credentials as the registry (Go, logrus) prints them in its log: notification endpoints'
 # headers (``headers=map[Authorization:[Bearer <token>]]``), auth schemes, key=value pairs
 # whose key names a secret, tokens in URL queries, and user:password@ in URLs.
-_SECRET_WORDS = r"(?:password|passwd|secret|token|apikey|api[_-]key|access[_-]?key|credential|signature)"
+_SECRET_WORDS = r"(?:password|passwd|secret|token|apikey|api[_-]key|access[_-]?key|credential|signature)"  # noqa: S105 - the words, not a value
 _LOG_SECRETS = (
     # Go's map of header lists: Authorization:[...], Cookie:[...], X-Auth-Token:[...]
     re.compile(
