@@ -43,7 +43,7 @@ from core import audit
 
 DISABLED_ADVICE = (
     "The registry refuses deletes (405 UNSUPPORTED): deleting is disabled in its configuration. "
-    "Recreate the registry container with -e REGISTRY_STORAGE_DELETE_ENABLED=true (the seed's "
+    "Recreate the registry container with -e REGISTRY_STORAGE_DELETE_ENABLED=true (the installation guide's "
     "Intermediate configuration); a restart keeps the old environment, so the container must be "
     "removed and run again with it. Nothing was deleted."
 )
