@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 MODES = ("read-only", "stop", "online")
 SUMMARY = re.compile(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion")
+ELIGIBLE_BLOB = re.compile(r"blob eligible for deletion: (sha256:[0-9a-f]{64})")
 EMPTY_REGISTRY = re.compile(r"Path not found: \S*/docker/registry/v2/repositories\b")
 LOCK_KEY = "registry-admin:gc:lock"
 ENQUEUE_LOCK_KEY = "registry-admin:gc:enqueue"
@@ -201,6 +202,111 @@ def preview() -> Job | None:
     return None if later_real else last_dry
 
 
+def blob_bytes(client: docker.DockerClient, container: Any, root: str, digests: list[str]) -> int | None:
+    """The bytes the given blobs take in the registry's storage (``du`` in the container)."""
+    if not digests:
+        return 0
+    paths = [f"{root}/{engine.BLOBS_UNDER_DATA_ROOT}/sha256/{d[7:9]}/{d[7:]}/data" for d in digests]
+    total = 0
+    for start in range(0, len(paths), 200):
+        for flags, factor in (("-b", 1), ("-k", 1024)):
+            result = engine.exec_stream(client, container, ["du", flags, *paths[start : start + 200]])
+            sizes = re.findall(r"^(\d+)\s", result.stdout, flags=re.MULTILINE)
+            if sizes:
+                total += sum(int(size) for size in sizes) * factor
+                break
+        else:
+            return None
+    return total
+
+
+def _size(value: int | None) -> str:
+    from django.template.defaultfilters import filesizeformat
+
+    return str(filesizeformat(value)) if value is not None else "an unknown amount"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def deleted_images(job: Job) -> dict[str, int]:
+    """Manifests deleted through the dashboard since the previous real run: {repository: count}.
+
+    What a collection frees comes from these deletes (and from untagged manifests with
+    --delete-untagged); the audit log names them, the registry's GC output does not.
+    """
+    from core.models import AuditEntry
+
+    until = job.started_at or job.created_at
+    previous = (
+        Job.objects.filter(kind=Job.Kind.GC, status=Job.Status.SUCCEEDED, params__dry_run=False, finished_at__lt=until)
+        .exclude(pk=job.pk)
+        .order_by("-finished_at")
+        .first()
+    )
+    entries = AuditEntry.objects.filter(
+        action__in=["delete-tag", "delete-manifest"], outcome="succeeded", created_at__lte=until
+    ).exclude(digest="")
+    if previous is not None and previous.finished_at is not None:
+        entries = entries.filter(created_at__gt=previous.finished_at)
+    seen: dict[str, set[str]] = {}
+    for repository, digest, detail in entries.values_list("repository", "digest", "detail"):
+        if "manifest" in detail.lower() and "stays" not in detail:
+            seen.setdefault(repository, set()).add(digest)
+    return {repository: len(digests) for repository, digests in sorted(seen.items())}
+
+
+def outcome(job: Job) -> str:
+    """The run's result in one sentence: "Freed 51 KB from 3 images in acc/many"."""
+    result = job.result or {}
+    if job.status == Job.Status.FAILED:
+        return f"Failed: {job.error}" if job.error else "Failed."
+    if job.status != Job.Status.SUCCEEDED or result.get("blobs_eligible") is None:
+        return "Queued." if job.status == Job.Status.QUEUED else "Running…"
+    blobs, manifests = result.get("blobs_eligible", 0), result.get("manifests_eligible", 0)
+    parts = _plural(blobs, "blob") + (f" and {_plural(manifests, 'untagged manifest')}" if manifests else "")
+    images = deleted_images(job)
+    where = ""
+    if images:
+        where = " from " + ", ".join(f"{_plural(count, 'image')} in {repo}" for repo, count in list(images.items())[:3])
+        if len(images) > 3:
+            where += f" and {len(images) - 3} more repositories"
+    if (job.params or {}).get("dry_run"):
+        if not blobs:
+            return "Dry run: nothing to free."
+        return f"Dry run: a real run would free {_size(result.get('bytes_eligible'))} ({parts}){where}."
+    if not blobs:
+        return "Nothing to free: every blob was still in use."
+    return f"Freed {_size(result.get('bytes_freed'))} ({parts}){where}."
+
+
+def why_nothing(job: Job) -> str:
+    """Why a successful run found nothing to free, and what would free something; '' otherwise."""
+    result = job.result or {}
+    if job.status != Job.Status.SUCCEEDED or result.get("blobs_eligible", 1) != 0:
+        return ""
+    untagged = result.get("untagged") or {}
+    if untagged.get("manifests"):
+        return (
+            f"Every blob belongs to a manifest, but {_plural(untagged['manifests'], 'manifest')} no tag names any "
+            f"more (tags deleted on registry:3 leave their manifest behind). A run with “Delete untagged "
+            f"manifests” would free {_size(untagged.get('bytes'))} ({_plural(untagged.get('blobs', 0), 'blob')})."
+        )
+    if (job.params or {}).get("delete_untagged"):
+        return "Every blob belongs to a tagged manifest: delete images in the catalog first, then collect."
+    version = str(result.get("version") or "")
+    if version and engine.is_v2(version):
+        return (
+            "Every blob belongs to a manifest. Deleting an image's last tag in the catalog deletes its manifest "
+            "on this registry; the next collection then frees its layers."
+        )
+    return (
+        "Every blob belongs to a manifest and no manifest is untagged: delete images in the catalog first "
+        "(with “Also delete the untagged manifest” ticked), then collect."
+    )
+
+
 def eligible_blobs(job: Job) -> list[str]:
     return re.findall(r"blob eligible for deletion: (\S+)", job.output)
 
@@ -288,6 +394,7 @@ class GarbageCollection:
         self.params = params
         self.result: dict[str, Any] = {}
         self.name = settings.REGISTRY_CONTAINER
+        self.eligible: list[str] = []
 
     def log(self, line: str) -> None:
         jobs.log(self.job, engine.mask_log_line(line))
@@ -319,6 +426,9 @@ class GarbageCollection:
 
         if self.params.dry_run:
             self._collect(client, container, command)
+            self.result["bytes_eligible"] = blob_bytes(client, container, root, self.eligible)
+            if not self.params.delete_untagged and not engine.is_v2(version):
+                self._untagged(client, container, config, root)
             after = container
         elif self.params.mode == "online":
             after = self._online(client, container, command)
@@ -335,12 +445,46 @@ class GarbageCollection:
         )
         return self.result
 
+    def _untagged(self, client: docker.DockerClient, container: Any, config: str, root: str) -> None:
+        """registry:3 keeps untagged manifests: say how many there are and what --delete-untagged frees.
+
+        A second dry run, with --delete-untagged, whose lines stay out of the job's output.
+        """
+        command = GcParams(dry_run=True, delete_untagged=True).command(config)
+        found: list[tuple[int, int, int]] = []
+        blobs: list[str] = []
+
+        def on_line(stream: str, line: str) -> None:
+            if stream != "stdout":
+                return
+            if match := SUMMARY.search(line):
+                found.append((int(match[1]), int(match[2]), int(match[3])))
+            elif match := ELIGIBLE_BLOB.search(line):
+                blobs.append(match[1])
+
+        outcome = engine.exec_stream(client, container, command, on_line)
+        if outcome.exit_code != 0 or not found:
+            return
+        _, blob_count, manifests = found[-1]
+        extra = [b for b in blobs if b not in set(self.eligible)]
+        self.result["untagged"] = {
+            "manifests": manifests,
+            "blobs": blob_count,
+            "bytes": blob_bytes(client, container, root, blobs),
+            "more_blobs": len(extra),
+        }
+        self.log(
+            f"Untagged manifests: {manifests}; a dry run with --delete-untagged finds {blob_count} blobs eligible."
+        )
+
     def _collect(self, client: docker.DockerClient, container: Any, command: list[str]) -> None:
         """Run the GC command; success needs exit 0 AND the summary line (2.8 exits 0 on bad flags)."""
         summary: list[tuple[int, int, int]] = []
 
         def on_line(stream: str, line: str) -> None:
             self.log(line if stream == "stdout" else f"[stderr] {line}")
+            if stream == "stdout" and (eligible := ELIGIBLE_BLOB.search(line)):
+                self.eligible.append(eligible[1])
             match = SUMMARY.search(line) if stream == "stdout" else None
             if match:
                 summary.append((int(match[1]), int(match[2]), int(match[3])))

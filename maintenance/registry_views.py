@@ -76,8 +76,22 @@ def _render_panel(request: HtmxHttpRequest, snapshot: dict[str, Any] | None, sta
         "pause": container.active_pause(),
         "is_operator": has_role(request.user, Role.OPERATOR),
         "pause_seconds": container.pause_seconds(None),
+        "pause_choices": pause_choices(container.pause_seconds(None)),
     }
     return render(request, "maintenance/_container.html", context, status=status)
+
+
+def pause_choices(default: int) -> list[tuple[int, str]]:
+    """Durations offered for a snapshot pause, SNAPSHOT_PAUSE_SECONDS among them."""
+    choices = sorted({60, 300, 600, 900, 1800, 3600, default})
+
+    def label(seconds: int) -> str:
+        if seconds % 60:
+            return f"{seconds} seconds"
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+    return [(seconds, label(seconds)) for seconds in choices]
 
 
 @require_POST

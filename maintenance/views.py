@@ -33,8 +33,10 @@ def _gc_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     current = current or gc.active_job()
     last_dry = gc.preview()
     version = gc.known_registry_version()
+    # The form keeps the options of the run on show (a dry run's, to run it for real next).
+    initial = {k: v for k, v in (current.params or {}).items() if k in ("mode", "delete_untagged")} if current else {}
     context = {
-        "form": GcForm(),
+        "form": GcForm(initial=initial) if initial else GcForm(),
         "schedule_form": ScheduleForm(),
         "current": current,
         "recent": Job.objects.filter(kind=Job.Kind.GC).select_related("user")[:15],
@@ -65,8 +67,13 @@ def gc_start(request: HttpRequest) -> HttpResponse:
     form = GcForm(request.POST)
     if not form.is_valid():
         return render(request, "maintenance/index.html", _gc_context(request, form=form), status=400)
+    params = form.params()
+    if not params.dry_run and request.POST.get("confirmed") != "1" and gc.active_job() is None:
+        # Every real run restarts the registry (and read-only or stop modes take it out of
+        # service meanwhile): say what happens and ask first.
+        return render(request, "maintenance/gc_confirm.html", {"params": params, "preview": gc.preview()})
     try:
-        job = gc.request_gc(form.params(), request=request)
+        job = gc.request_gc(params, request=request)
     except gc.GcConflict as e:
         messages.error(request, e.message)
         return render(request, "maintenance/index.html", _gc_context(request, form=form), status=409)

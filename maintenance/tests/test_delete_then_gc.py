@@ -197,3 +197,13 @@ def test_an_untagged_index_takes_its_untagged_platforms_along() -> None:
     # b is only in the index; a keeps its own tag; c is also in the index that stays.
     assert deletion.left_untagged(scan, ["multi"]) == ("sha256:i", "sha256:b")
     assert deletion.left_untagged(scan, ["amd64"]) == ()  # still in the tagged index
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dry_run_that_finds_nothing_says_why(private_registry: RegistryService) -> None:
+    push_image(private_registry, f"reclaim/{uuid.uuid4().hex[:8]}", "1.0")
+    job = run_gc(dry_run=True)
+    assert job.result["blobs_eligible"] == 0 and job.result["bytes_eligible"] == 0
+    assert gc.outcome(job) == "Dry run: nothing to free."
+    assert "Deleting an image's last tag in the catalog deletes its manifest" in gc.why_nothing(job)
+    assert "untagged" not in job.result  # 2.x: --delete-untagged is refused, so not offered

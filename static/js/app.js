@@ -90,3 +90,29 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+
+// <input data-filter-log="PRE_ID">: shows only the log lines (<span class="log-line">) containing the text.
+document.addEventListener("input", (event) => {
+  const input = event.target.closest("[data-filter-log]");
+  if (!input) return;
+  const pre = document.getElementById(input.dataset.filterLog);
+  if (!pre) return;
+  const needle = input.value.trim().toLowerCase();
+  for (const line of pre.querySelectorAll(".log-line")) {
+    line.hidden = needle !== "" && !line.textContent.toLowerCase().includes(needle);
+  }
+});
+
+// The pause banner on every page: <strong data-banner-countdown="ISO deadline"> counts down.
+(() => {
+  const pad = (n) => String(n).padStart(2, "0");
+  function tick() {
+    for (const el of document.querySelectorAll("[data-banner-countdown]")) {
+      const left = Math.round((Date.parse(el.dataset.bannerCountdown) - Date.now()) / 1000);
+      if (left <= 0) { el.textContent = "a moment"; continue; }
+      const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+      el.textContent = h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+    }
+  }
+  document.addEventListener("DOMContentLoaded", () => { tick(); setInterval(tick, 1000); });
+})();
