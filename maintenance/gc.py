@@ -384,6 +384,18 @@ def run(job_id: int) -> None:
         with contextlib.suppress(redis.exceptions.LockError):
             lock.release()
         client.close()
+    if not params.dry_run:
+        refresh_statistics()
+
+
+def refresh_statistics() -> None:
+    """After a real run the storage figures on every page are stale: measure them again now."""
+    from maintenance import stats  # stats reads the catalog; only a finished real run needs it
+
+    try:
+        stats.collect()
+    except Exception:  # the next scheduled collection measures them anyway
+        logger.exception("could not collect statistics after the garbage collection")
 
 
 class GarbageCollection:

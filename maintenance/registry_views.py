@@ -25,6 +25,7 @@ from maintenance.models import Job
 
 PANEL_MAX_AGE = 20.0
 PANEL_WAIT = 4.0
+COLLECT_WAIT = 10.0
 ACTIONS: dict[str, tuple[Task, float]] = {
     "pause": (tasks.pause_registry, 10.0),
     "unpause": (tasks.unpause_registry, 10.0),
@@ -132,8 +133,21 @@ def _done_message(action: str, result: dict[str, Any]) -> str:
 @require_POST
 @role_required(Role.OPERATOR)
 def collect_now(request: HtmxHttpRequest) -> HttpResponse:
+    """Collect a sample now and come back to the Registry page with its figures (not to a job page)."""
     job = jobs.enqueue(tasks.collect_stats, Job.Kind.STATS, {}, request=request)
-    return redirect(job)
+    deadline = time.monotonic() + COLLECT_WAIT
+    while job.is_active and time.monotonic() < deadline:
+        time.sleep(0.25)
+        job.refresh_from_db()
+    if job.status == Job.Status.SUCCEEDED:
+        messages.success(request, "Statistics collected: the figures and charts below include them.")
+    elif job.status == Job.Status.FAILED:
+        messages.error(request, f"Collecting failed: {job.error}")
+    else:
+        messages.warning(
+            request, f"Collection #{job.pk} is queued: no worker finished it within {COLLECT_WAIT:g} s. Reload later."
+        )
+    return redirect("registry")
 
 
 @require_POST

@@ -253,6 +253,9 @@ def chart_data(range_name: str) -> dict[str, Any]:
         "range": range_name,
         "points": [{**p, "t": int(datetime.fromisoformat(p["collected_at"]).timestamp() * 1000)} for p in points],
         "largest": (newest.largest_repositories if newest else []),
+        # The container's own memory limit; 0 when it has none: docker then reports the host's
+        # memory as the limit, which would flatten the use to 0, so the chart draws the use alone.
+        "memory_limit": int(((container.recorded_snapshot() or {}).get("limits") or {}).get("memory_bytes") or 0),
     }
 
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from core import audit
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
-from maintenance import gc, schedules
+from maintenance import diagnostics, gc, schedules, stats
 from maintenance.forms import GcForm, ScheduleForm
 from maintenance.models import Job
 
@@ -126,3 +126,33 @@ def schedule_delete(request: HttpRequest, schedule_id: int) -> HttpResponse:
     audit.record(action="gc-schedule-deleted", outcome="succeeded", request=request, detail=detail)
     messages.success(request, "Schedule deleted.")
     return redirect(f"{reverse('maintenance')}#schedules")
+
+
+# === The dashboard's summary (issue 17) ================================================
+
+
+@role_required(Role.VIEWER)
+def dashboard_summary(request: HtmxHttpRequest) -> HttpResponse:
+    """Diagnostics (failed and warned checks first), storage with its meaning, counts, the last GC.
+
+    The dashboard (core, which imports no app) loads this fragment.
+    """
+    report = diagnostics.run()
+    problems = sorted((c for c in report.checks if not c.ok), key=lambda c: c.level != diagnostics.ERROR)
+    last_gc = (
+        Job.objects.filter(kind=Job.Kind.GC, status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED])
+        .order_by("-finished_at")
+        .select_related("user")
+        .first()
+    )
+    context = {
+        "report": report,
+        "problems": problems,
+        "passed": sum(c.ok for c in report.checks),
+        "sample": stats.latest(),
+        "last_gc": last_gc,
+        "last_real_gc": Job.objects.filter(kind=Job.Kind.GC, status=Job.Status.SUCCEEDED, params__dry_run=False)
+        .order_by("-finished_at")
+        .first(),
+    }
+    return render(request, "maintenance/_dashboard_summary.html", context)
