@@ -266,6 +266,9 @@ def storage_bytes(container: Any, root: str) -> int | None:
     return None
 
 
+# --- The container's configuration: save, recreate, compare (garbage collection) -----
+
+
 def container_env(attrs: dict[str, Any]) -> dict[str, str]:
     return env_of((attrs.get("Config") or {}).get("Env") or [])
 
