@@ -17,18 +17,15 @@ from rest_framework.views import APIView
 from catalog import deletion
 from catalog.api import views
 from core.permissions import IsOperator
-
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
+from registry_admin.env import parse_bool
 
 
 def _flag(request: Request, name: str) -> bool:
     value = request.query_params.get(name, "").lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise deletion.InvalidReference(f"{name} must be true or false, not {value[:20]!r}.")
+    flag = parse_bool(value) if value else False
+    if flag is None:
+        raise deletion.InvalidRequest(f"{name} must be true or false, not {value[:20]!r}.")
+    return flag
 
 
 def _force(request: Request) -> bool:

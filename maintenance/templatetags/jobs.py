@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 from django.template.defaultfilters import filesizeformat
 
-from maintenance import gc
+from maintenance import gc_requests
 from maintenance.models import Job
 
 register = template.Library()
@@ -30,12 +30,12 @@ SECONDS = {"read_only_seconds", "downtime_seconds"}
 
 @register.filter
 def job_outcome(job: Job) -> str:
-    return gc.outcome(job) if job.kind == Job.Kind.GC else str(job.get_status_display())
+    return gc_requests.outcome(job) if job.kind == Job.Kind.GC else str(job.get_status_display())
 
 
 @register.filter
 def job_why_nothing(job: Job) -> str:
-    return gc.why_nothing(job) if job.kind == Job.Kind.GC else ""
+    return gc_requests.why_nothing(job) if job.kind == Job.Kind.GC else ""
 
 
 @register.filter

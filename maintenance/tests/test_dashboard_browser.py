@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from conftest import browser_login
-from maintenance import gc, stats
+from maintenance import gc, stats_collector
 from maintenance.models import Job, StatsSample
 from maintenance.tests.gc_helpers import delete_image, unique
 from testenv.images import push_oci_image
@@ -29,7 +29,7 @@ def test_the_dashboard_puts_a_failed_diagnostic_on_top_and_the_figures_after_a_g
     digest = push_oci_image(private_registry.url, repo, "v1", layers=[os.urandom(100_000)])
     push_oci_image(private_registry.url, repo, "v2")
     delete_image(private_registry, repo, digest)
-    stats.collect()
+    stats_collector.collect()
     before = StatsSample.objects.get()
     job = Job.objects.create(kind=Job.Kind.GC, params={"dry_run": False, "delete_untagged": False, "mode": "online"})
     gc.run(job.pk)

@@ -20,7 +20,7 @@ from django.test import Client
 from catalog import deletion
 from catalog.registry import DeleteAnswer, RegistryClient, RegistryNotFound
 from core.models import AuditEntry
-from maintenance import gc
+from maintenance import gc, gc_requests
 from maintenance.models import Job
 from maintenance.tests.gc_helpers import blob_path, manifest_blobs
 from testenv import images
@@ -204,6 +204,6 @@ def test_a_dry_run_that_finds_nothing_says_why(private_registry: RegistryService
     push_image(private_registry, f"reclaim/{uuid.uuid4().hex[:8]}", "1.0")
     job = run_gc(dry_run=True)
     assert job.result["blobs_eligible"] == 0 and job.result["bytes_eligible"] == 0
-    assert gc.outcome(job) == "Dry run: nothing to free."
-    assert "Deleting an image's last tag in the catalog deletes its manifest" in gc.why_nothing(job)
+    assert gc_requests.outcome(job) == "Dry run: nothing to free."
+    assert "Deleting an image's last tag in the catalog deletes its manifest" in gc_requests.why_nothing(job)
     assert "untagged" not in job.result  # 2.x: --delete-untagged is refused, so not offered

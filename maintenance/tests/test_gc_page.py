@@ -8,7 +8,7 @@ from django_celery_beat.models import PeriodicTask
 
 from conftest import browser_login
 from core.models import AuditEntry
-from maintenance import gc, schedules
+from maintenance import gc_requests, schedules
 from maintenance.models import Job
 from maintenance.tests.gc_helpers import delete_image, unique
 from testenv.images import push_oci_image
@@ -127,7 +127,7 @@ def test_a_dry_run_then_the_confirmed_real_run_read_as_sentences(
     if page.locator("[data-testid=job-log-search]").count():
         page.fill("[data-testid=job-log-search]", "eligible")
         assert all("eligible" in line for line in output.inner_text().splitlines() if line.strip())
-    assert gc.preview() is not None
+    assert gc_requests.preview() is not None
     # The form kept the dry run's options.
     assert page.locator("#gc-form input[name=mode][value=stop]").is_checked()
     if width == 390:
