@@ -28,7 +28,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from core import audit
+from core import audit, queue
 from maintenance import engine
 from maintenance.models import Job, RegistryPause
 
@@ -274,7 +274,7 @@ def ask_worker(task: Task, *args: Any, wait: float, expires: float = ACTION_EXPI
     """Send ``task(call_id, *args)`` and wait up to ``wait`` seconds for its answer."""
     call_id = uuid.uuid4().hex
     started = time.monotonic()
-    task.apply_async((call_id, *args), expires=expires)
+    queue.send(task, (call_id, *args), expires=expires)  # QueueUnavailable (503) without Redis
     key = ANSWER_KEY.format(call_id)
     while time.monotonic() - started < wait:
         result = cache.get(key)
@@ -292,7 +292,10 @@ def fresh_snapshot(max_age: float, wait: float) -> dict[str, Any] | None:
     snapshot = recorded_snapshot()
     if snapshot is not None and time.time() - snapshot.get("checked_at", 0) <= max_age:
         return snapshot
-    reply = ask_worker(refresh_container, wait=wait, expires=ACTION_EXPIRES)
+    try:
+        reply = ask_worker(refresh_container, wait=wait, expires=ACTION_EXPIRES)
+    except queue.QueueUnavailable:  # no Redis: show what is known (the pages carry the Redis banner)
+        return snapshot
     return reply.result if reply.answered else snapshot
 
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from core import audit
+from core import audit, queue
 from maintenance.models import Job
 
 
@@ -27,15 +27,30 @@ def enqueue(
     request: HttpRequest | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
 ) -> Job:
-    """Create the job and send its task once the row is committed (the worker must see it)."""
+    """Create the job and send its task once the row is committed (the worker must see it).
+
+    The job and its audit entry are written together or not at all (a full or locked
+    database). When Redis does not take the task, the job is recorded as failed with the
+    reason and ``QueueUnavailable`` (503, naming REDIS_URL) is raised: never a job left
+    "queued" that no worker will ever see.
+    """
     if user is None and request is not None:
         user = request.user
     owner = user if user is not None and user.is_authenticated else None
-    job = Job.objects.create(kind=kind, params=params, user=owner)  # type: ignore[misc]
-    audit.record(
-        action=f"{kind}-queued", outcome="started", request=request, user=user, detail=f"job {job.pk} {params}"
-    )
-    transaction.on_commit(lambda: task.delay(job.pk))
+    with transaction.atomic():
+        job = Job.objects.create(kind=kind, params=params, user=owner)  # type: ignore[misc]
+        audit.record(
+            action=f"{kind}-queued", outcome="started", request=request, user=user, detail=f"job {job.pk} {params}"
+        )
+
+    def send() -> None:
+        try:
+            queue.send(task, (job.pk,))
+        except queue.QueueUnavailable as e:
+            fail(job, e.message)
+            raise
+
+    transaction.on_commit(send)
     return job
 
 
