@@ -233,3 +233,11 @@ CATALOG_TAG_TTL = envint("CATALOG_TAG_TTL", 30, minimum=0)
 CATALOG_LIST_TTL = envint("CATALOG_LIST_TTL", 60, minimum=0)
 CATALOG_CONCURRENCY = envint("CATALOG_CONCURRENCY", 8, minimum=1)
 CATALOG_CACHE_MAX_KB = envint("CATALOG_CACHE_MAX_KB", 256, minimum=0)
+# --- Faults (issue 10) ----------------------------------------------------------------------
+# A running job whose worker has not renewed its heartbeat for this many seconds (killed,
+# out of memory, its host restarted) is marked failed by the job watchdog.
+JOB_HEARTBEAT_TIMEOUT = envint("JOB_HEARTBEAT_TIMEOUT", GC_LOCK_TIMEOUT, minimum=5)
+CELERY_BEAT_SCHEDULE["job-watchdog"] = {
+    "task": "maintenance.tasks.job_watchdog",
+    "schedule": float(envint("JOB_WATCHDOG_INTERVAL", 60, minimum=5)),
+}
