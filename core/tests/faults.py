@@ -66,21 +66,16 @@ def dashboard_on(redis_url: str, settings: Any) -> Iterator[None]:
 
     settings.REDIS_URL = redis_url
     settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "LOCATION": redis_url}}
-    old_broker = app.conf.broker_url
-
-    def reset_pools() -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app._pool = None
-        app.amqp._producer_pool = None
-
+    # Celery keeps one connection pool per app: give the test a fresh one on the private
+    # Redis and put the session's own pool back afterwards, untouched.
+    saved = app.conf.broker_url, app._pool, app.amqp._producer_pool
     app.conf.broker_url = redis_url
-    reset_pools()
+    app._pool = None
+    app.amqp._producer_pool = None
     try:
         yield
     finally:
-        app.conf.broker_url = old_broker
-        reset_pools()
+        app.conf.broker_url, app._pool, app.amqp._producer_pool = saved
 
 
 ROOT = Path(__file__).resolve().parents[2]
