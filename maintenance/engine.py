@@ -67,7 +67,8 @@ def _explain_connect_failure(host: str, error: Exception) -> str:
     if "PermissionError" in text or "Permission denied" in text:
         return (
             f"The worker may not open the Docker engine socket at {host} (permission denied): run the worker "
-            "as root or in the socket's group (docker), or set DOCKER_HOST to an engine it may use."
+            "in the socket's group (with docker compose: DOCKER_GID in .env), or set DOCKER_HOST to an engine "
+            "it may use."
         )
     if "Connection refused" in text:
         return f"The Docker engine at {host} refused the connection: is dockerd running? Check DOCKER_HOST."
