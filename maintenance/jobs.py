@@ -167,9 +167,12 @@ class _Heartbeat:
             return [job_id for job_id, task in self._jobs.items() if task == task_id]
 
     def _beat(self) -> None:
-        interval = max(1.0, settings.JOB_HEARTBEAT_TIMEOUT / 3)
+        last = time.monotonic()
         while True:
-            time.sleep(interval)
+            time.sleep(1.0)
+            if time.monotonic() - last < max(1.0, settings.JOB_HEARTBEAT_TIMEOUT / 3):
+                continue
+            last = time.monotonic()
             with self._lock:
                 ids = list(self._jobs)
             if not ids:

@@ -38,7 +38,10 @@ def pushed(registry: Any) -> str:
 def test_every_page_answers_200_with_a_banner_when_redis_is_stopped(
     redis_down: PrivateRedis, pushed: str, viewer_client: Client
 ) -> None:
-    for url in ("/", "/catalog/", f"/catalog/r/{pushed}/", f"/catalog/r/{pushed}/-/t/1.0/", "/maintenance/", "/audit/"):
+    job = Job.objects.create(kind=Job.Kind.STATS)
+    pages = ["/", "/catalog/", f"/catalog/r/{pushed}/", f"/catalog/r/{pushed}/-/t/1.0/", "/maintenance/", "/audit/"]
+    pages += ["/registry/", "/registry/diagnostics/", f"/maintenance/jobs/{job.pk}/"]
+    for url in pages:
         page = viewer_client.get(url)
         html = page.content.decode()
         assert page.status_code == 200, (url, html[:500])
@@ -81,15 +84,17 @@ def test_starting_a_job_answers_503_naming_redis_url_and_leaves_no_queued_job(
     before = Job.objects.count()
     gc = operator_client.post("/api/v1/gc/", {"dry_run": True}, content_type="application/json")
     stats = operator_client.post("/api/v1/stats/collect/")
-    for answer in (gc, stats):
+    pause = operator_client.post("/api/v1/registry/pause/")
+    for answer in (gc, stats, pause):
         assert answer.status_code == 503, answer.content[:300]
         assert "REDIS_URL" in answer.json()["detail"]
     assert not Job.objects.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).exists()
     failed = Job.objects.get(kind=Job.Kind.STATS)  # a job that could not be sent is kept, as failed
     assert failed.status == Job.Status.FAILED and "REDIS_URL" in failed.error
     assert Job.objects.count() - before == 1
-    page = operator_client.post("/maintenance/gc/", {"mode": "read-only", "dry_run": "on"})
-    assert page.status_code == 503 and "REDIS_URL" in page.content.decode()
+    for url, data in (("/maintenance/gc/", {"mode": "read-only", "dry_run": "on"}), ("/registry/stats/collect/", {})):
+        page = operator_client.post(url, data)
+        assert page.status_code == 503 and "REDIS_URL" in page.content.decode(), url
 
 
 def test_the_cache_comes_back_with_redis(redis_down: PrivateRedis, pushed: str, viewer_client: Client) -> None:
