@@ -108,3 +108,21 @@ def test_the_cache_comes_back_with_redis(redis_down: PrivateRedis, pushed: str, 
     answer = viewer_client.get("/api/v1/repositories/").json()
     assert "warnings" not in answer
     assert degrading.problem() is None
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1400, 390])
+def test_a_person_sees_the_redis_banner_and_the_catalog_in_chromium(
+    redis_down: PrivateRedis, pushed: str, page: Any, live_server: Any, viewer: Any, width: int
+) -> None:
+    from conftest import browser_login
+
+    page.set_viewport_size({"width": width, "height": 900})
+    browser_login(page, live_server, viewer)
+    page.goto(f"{live_server.url}/catalog/?q={pushed}")
+    banner = page.locator("[data-testid=redis-banner]")
+    assert banner.is_visible() and "jobs cannot be queued" in banner.inner_text()
+    box = banner.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width  # no sideways scrolling
+    assert page.locator(f'a[href="/catalog/r/{pushed}/"]').is_visible()
