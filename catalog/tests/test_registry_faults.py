@@ -92,6 +92,10 @@ def test_a_stopped_registry_answers_503_and_the_known_list_is_served_as_stale(
     assert page.status_code == 200 and 'data-testid="stale-banner"' in html and "team/app" in html
     tag_page = viewer_client.get("/catalog/r/team/app/")
     assert tag_page.status_code == 503 and "REGISTRY_URL" in tag_page.content.decode()
+    for url in ("/", "/maintenance/", "/audit/"):  # what does not need the registry keeps working
+        assert viewer_client.get(url).status_code == 200, url
+    health = viewer_client.get("/api/v1/health/")
+    assert health.status_code == 503 and own_registry.url in health.json()["registry"]["detail"]
 
     own_registry.container.start()
     deadline = time.monotonic() + 30
