@@ -18,7 +18,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from celery import Task, current_task
+from celery import current_task
 from celery.signals import task_postrun
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -28,21 +28,22 @@ from django.db.models.functions import Concat
 from django.http import HttpRequest
 from django.utils import timezone
 
-from core import audit, queue
+from core import audit, worker
 from maintenance.models import Job
 
 logger = logging.getLogger(__name__)
 
 
 def enqueue(
-    task: Task,
+    task_name: str,
     kind: str,
     params: dict[str, Any],
     *,
     request: HttpRequest | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
 ) -> Job:
-    """Create the job and send its task once the row is committed (the worker must see it).
+    """Create the job and send the task ``task_name`` (``maintenance.task_names``) with its id once
+    the row is committed (the worker must see it).
 
     The job and its audit entry are written together or not at all (a full or locked
     database). When Redis does not take the task, the job is recorded as failed with the
@@ -60,8 +61,8 @@ def enqueue(
 
     def send() -> None:
         try:
-            queue.send(task, (job.pk,))
-        except queue.QueueUnavailable as e:
+            worker.send(task_name, job.pk)
+        except worker.QueueUnavailable as e:
             fail(job, e.message)
             raise
 

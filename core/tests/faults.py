@@ -154,9 +154,9 @@ class Stack:
 
     def enqueue_stats(self) -> int:
         code = (
-            "from maintenance import jobs, tasks\n"
+            "from maintenance import jobs, task_names\n"
             "from maintenance.models import Job\n"
-            "print(jobs.enqueue(tasks.collect_stats, Job.Kind.STATS, {}).pk)"
+            "print(jobs.enqueue(task_names.COLLECT_STATS, Job.Kind.STATS, {}).pk)"
         )
         return int(self.run_python(code).strip().splitlines()[-1])
 

@@ -97,7 +97,7 @@ def test_worker_and_beat_reconnect_when_redis_comes_back(
     services: Any, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     stack = Stack(tmp_path / "stack", private_redis.url, ENGINE_HEALTH_INTERVAL="5")
-    health = "from maintenance import services; h = services.recorded_engine_health(); print(h and h['checked_at'])"
+    health = "from maintenance import snapshot; h = snapshot.recorded_engine_health(); print(h and h['checked_at'])"
     try:
         stack.start_worker()
         stack.start_beat()

@@ -93,6 +93,6 @@ def test_after_the_lock_goes_the_same_request_works(transactional_db: None, oper
     other.execute("ROLLBACK")
     other.close()
     assert Job.objects.count() == 0
-    with patch("core.queue.send"):  # no worker in this test: what matters is that the write now succeeds
+    with patch("core.worker.send"):  # no worker in this test: what matters is that the write now succeeds
         assert operator_client.post("/api/v1/stats/collect/").status_code == 202
     assert Job.objects.count() == 1
