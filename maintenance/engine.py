@@ -95,10 +95,14 @@ def _explain_connect_failure(host: str, error: Exception) -> str:
             "into the worker or set DOCKER_HOST."
         )
     if "PermissionError" in text or "Permission denied" in text:
-        return f"The worker may not open the Docker engine socket at {host} (permission denied)."
+        return (
+            f"The worker may not open the Docker engine socket at {host} (permission denied): run the worker "
+            "in the socket's group (with docker compose: DOCKER_GID in .env), or set DOCKER_HOST to an engine "
+            "it may use."
+        )
     if "Connection refused" in text:
-        return f"The Docker engine at {host} refused the connection: is dockerd running?"
-    return f"Cannot reach the Docker engine at {host}: {text[:200]}"
+        return f"The Docker engine at {host} refused the connection: is dockerd running? Check DOCKER_HOST."
+    return f"Cannot reach the Docker engine at {host}: {text[:200]}. Check DOCKER_HOST."
 
 
 def get_registry_container(client: docker.DockerClient) -> Container:

@@ -16,3 +16,9 @@ urlpatterns = [
     path("api/v1/", include("maintenance.api.urls")),
     path("api/v1/", include("catalog.api.urls")),
 ]
+
+# Under /api/ every error is {"detail": ...} (core.error_views), elsewhere the HTML pages.
+handler400 = "core.error_views.bad_request"
+handler403 = "core.error_views.permission_denied"
+handler404 = "core.error_views.page_not_found"
+handler500 = "core.error_views.server_error"
