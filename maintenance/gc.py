@@ -431,7 +431,8 @@ class GarbageCollection:
             raise GcError("The registry container's configuration changed during the GC: " + "; ".join(diffs))
 
     def _flush_redis_cache(self, client: docker.DockerClient, saved: dict[str, Any]) -> None:
-        deleted = flush_redis_cache(client, saved)
+        version = self.result.get("version") or ""
+        deleted = flush_redis_cache(client, saved, v3=not engine.is_v2(version) if version else None)
         if deleted is not None:
             self.result["redis_keys_deleted"] = deleted
             self.log(f"Deleted {deleted} blobs::* and repository::* keys from the registry's Redis cache.")
@@ -483,21 +484,40 @@ def wait_answering(timeout: float = 30.0) -> bool:
             time.sleep(0.2)
 
 
-def flush_redis_cache(client: docker.DockerClient, attrs: dict[str, Any]) -> int | None:
+def _redis_cache_settings(env: dict[str, str], v3: bool | None) -> tuple[str, str, str]:
+    """(address, db, password) of the registry's Redis as the running version reads them.
+
+    Distribution 3 reads ``redis.options.*`` (``REGISTRY_REDIS_OPTIONS_ADDRS=[host:6379]``,
+    ``..._OPTIONS_DB``, ``..._OPTIONS_PASSWORD``) and ignores the 2.x ``REGISTRY_REDIS_ADDR``/
+    ``_DB``/``_PASSWORD`` that docker-compose.yml sets beside them (distribution#4486); 2.x
+    reads only those. ``v3`` None (version unknown): whichever is set, v3's first.
+    """
+    v3_addrs = env.get("REGISTRY_REDIS_OPTIONS_ADDRS", "").strip().strip("[]").split(",")[0]
+    v3_values = (v3_addrs, env.get("REGISTRY_REDIS_OPTIONS_DB", ""), env.get("REGISTRY_REDIS_OPTIONS_PASSWORD", ""))
+    v2_addr = env.get("REGISTRY_REDIS_ADDR") or env.get("REGISTRY_REDIS_ADDRS", "").strip("[]").split(",")[0]
+    v2_values = (v2_addr, env.get("REGISTRY_REDIS_DB", ""), env.get("REGISTRY_REDIS_PASSWORD", ""))
+    if v3 is True:
+        return v3_values
+    if v3 is False:
+        return v2_values
+    return v3_values if v3_addrs.strip() else v2_values
+
+
+def flush_redis_cache(client: docker.DockerClient, attrs: dict[str, Any], v3: bool | None = None) -> int | None:
     """Delete the registry's ``blobs::*`` and ``repository::*`` keys when it caches in Redis.
 
     None when the registry does not use the Redis blob-descriptor cache (configured by
-    environment; a cache configured only in the config file is not seen here).
+    environment; a cache configured only in the config file is not seen here). ``v3`` says
+    which version's variables the registry reads (None: unknown).
     """
     env = engine.container_env(attrs)
     if env.get("REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR", "").strip() != "redis":
         return None
-    address = env.get("REGISTRY_REDIS_ADDR") or env.get("REGISTRY_REDIS_ADDRS", "").strip("[]").split(",")[0]
+    address, db, password = _redis_cache_settings(env, v3)
     host, _, port = address.strip().strip("'\"").rpartition(":")
     if not host:
-        raise GcError(
-            "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=redis but REGISTRY_REDIS_ADDR is missing: cannot clear the cache."
-        )
+        variable = "REGISTRY_REDIS_OPTIONS_ADDRS" if v3 else "REGISTRY_REDIS_ADDR"
+        raise GcError(f"REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=redis but {variable} is missing: cannot clear the cache.")
     candidates = [host]
     linked = engine.linked_address(client, attrs, host)
     if linked:
@@ -507,8 +527,8 @@ def flush_redis_cache(client: docker.DockerClient, attrs: dict[str, Any]) -> int
         cache_redis = redis.Redis(
             host=candidate,
             port=int(port or 6379),
-            db=int(env.get("REGISTRY_REDIS_DB") or 0),
-            password=env.get("REGISTRY_REDIS_PASSWORD") or None,
+            db=int(db or 0),
+            password=password or None,
             socket_connect_timeout=3,
             socket_timeout=10,
         )

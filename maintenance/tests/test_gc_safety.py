@@ -10,12 +10,14 @@ from django.utils import timezone
 from core.models import AuditEntry
 from maintenance import engine, gc, jobs
 from maintenance.models import Job, RegistryMaintenance
+from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import gc_job, unique
 from testenv.images import push_oci_image
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.parametrize("private_registry", ["v2"], indirect=True)
 def test_it_refuses_delete_untagged_on_2x_with_the_reason(private_registry):
     container_id = private_registry.container.id
     job = gc_job(delete_untagged=True)
@@ -28,9 +30,12 @@ def test_it_refuses_delete_untagged_on_2x_with_the_reason(private_registry):
     assert "--delete-untagged" not in job.output.replace(job.error, "")
 
 
+@BOTH_VERSIONS
 def test_it_fails_when_the_gc_prints_no_summary_even_with_exit_0(private_registry, monkeypatch):
-    # 2.8 prints its usage and exits 0 for a flag it does not know (--quiet is v3 only).
-    monkeypatch.setattr(gc.GcParams, "command", lambda self, config: ["registry", "garbage-collect", "--quiet", config])
+    # Both print their usage and exit 0 for a flag they do not know: 2.8 for --quiet (v3 only),
+    # v3.1.1 for any unknown flag (seen here).
+    flag = "--quiet" if private_registry.major == 2 else "--no-such-flag"
+    monkeypatch.setattr(gc.GcParams, "command", lambda self, config: ["registry", "garbage-collect", flag, config])
     job = gc_job(dry_run=True)
     gc.run(job.pk)
     job.refresh_from_db()
@@ -52,6 +57,7 @@ def test_it_refuses_a_paused_registry(private_registry):
         private_registry.container.unpause()
 
 
+@pytest.mark.database  # jobs and their claims
 def test_a_second_job_does_not_run_while_the_lock_is_held(private_registry, monkeypatch):
     monkeypatch.setattr(gc, "LOCK_WAIT_SECONDS", 0.5)
     client = gc.redis_client()
@@ -88,6 +94,7 @@ def _leave_in_maintenance(private_registry, mode: str) -> tuple[dict, Job]:
     return saved, job
 
 
+@pytest.mark.database  # jobs and their claims
 @pytest.mark.parametrize("mode", ["read-only", "stop", "missing"])
 def test_the_watchdog_brings_back_a_registry_a_dead_worker_left(private_registry, settings, mode):
     settings.GC_LOCK_TIMEOUT = 1
@@ -121,6 +128,7 @@ def test_the_watchdog_brings_back_a_registry_a_dead_worker_left(private_registry
     client.close()
 
 
+@pytest.mark.database  # jobs and their claims
 def test_a_second_request_gets_409_naming_the_queued_job(operator_client):
     first = operator_client.post("/api/v1/gc/", {"dry_run": True}, content_type="application/json")
     assert first.status_code == 202, first.content
@@ -131,6 +139,7 @@ def test_a_second_request_gets_409_naming_the_queued_job(operator_client):
     assert f"job {first.json()['id']}" in body["detail"]
 
 
+@pytest.mark.database  # jobs and their claims
 def test_a_job_no_worker_took_does_not_block_the_next_request(operator_client, settings):
     stale = operator_client.post("/api/v1/gc/", {"dry_run": True}, content_type="application/json").json()
     old = timezone.now() - dt.timedelta(seconds=settings.GC_QUEUE_TIMEOUT + 5)
@@ -147,6 +156,7 @@ def test_a_job_no_worker_took_does_not_block_the_next_request(operator_client, s
     assert jobs.claim(fresh.json()["id"]) is not None
 
 
+@pytest.mark.database  # jobs and their claims
 def test_a_request_while_the_lock_is_held_gets_409(operator_client):
     client = gc.redis_client()
     lock = gc.gc_lock(client)
@@ -160,6 +170,7 @@ def test_a_request_while_the_lock_is_held_gets_409(operator_client):
     assert "already queued or running" in response.json()["detail"]
 
 
+@pytest.mark.database  # jobs and their claims
 def test_the_api_refuses_delete_untagged_once_the_registry_is_known_to_be_2x(operator_client):
     cache.set(gc.VERSION_CACHE_KEY, "github.com/docker/distribution 2.8.2+ds1")
     response = operator_client.post("/api/v1/gc/", {"delete_untagged": True}, content_type="application/json")
