@@ -194,7 +194,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- Garbage collection (issue 5) -----------------------------------------------------
+# --- Garbage collection --------------------------------------------------------------------
 # Soft time limit of one GC job in seconds; the hard limit kills the worker 5 minutes later
 # (the watchdog then restores the registry).
 GC_TIME_LIMIT = envint("GC_TIME_LIMIT", 3600, minimum=60)
@@ -207,7 +207,7 @@ CELERY_BEAT_SCHEDULE["gc-watchdog"] = {
     "task": "maintenance.tasks.gc_watchdog",
     "schedule": float(envint("GC_WATCHDOG_INTERVAL", 60, minimum=10)),
 }
-# --- Statistics, the container panel, the snapshot pause (issue 6) ---------------------
+# --- Statistics, the container panel, the snapshot pause ------------------------------------
 # The first interval of the statistics schedule; admins change it afterwards on /registry/
 # (a django-celery-beat entry named "registry-statistics").
 STATS_INTERVAL_SECONDS = envint("STATS_INTERVAL_SECONDS", 300, minimum=30)
@@ -221,7 +221,7 @@ CELERY_BEAT_SCHEDULE.update(
         "prune-statistics": {"task": "maintenance.tasks.prune_stats", "schedule": 3600.0},
     }
 )
-# --- Catalog (issue 3) -------------------------------------------------------------------
+# --- Catalog: browsing and its caches -------------------------------------------------------
 # Manifests and config blobs are addressed by digest, so they are cached without expiry;
 # what a tag points to, and the repository list, only briefly.
 CATALOG_TAG_TTL = envint("CATALOG_TAG_TTL", 30, minimum=0)

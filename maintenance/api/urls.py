@@ -10,6 +10,6 @@ router.register("schedules", gc.ScheduleViewSet, basename="api-schedule")
 urlpatterns = [
     path("gc/", gc.GarbageCollectionView.as_view(), name="api-gc"),
     *router.urls,
-    # Statistics, the registry container's actions and the diagnostics (issue 6).
+    # Statistics, the registry container's actions and the diagnostics.
     *stats.urlpatterns,
 ]

@@ -1,6 +1,6 @@
 """One of the dashboard's processes writing to a SQLite file, for test_database.py.
 
-``python -m core.tests.sqlite_writer ROLE COUNT [--no-busy-timeout]`` with ``DATABASE_URL``
+``python -m maintenance.tests.sqlite_writer ROLE COUNT [--no-busy-timeout]`` with ``DATABASE_URL``
 pointing at the file: ``web`` writes audit entries, ``worker`` appends to a job's output as a
 GC does, ``beat`` updates a periodic task's last run, ``holder`` keeps a write transaction
 open for a second and a half (a long GC status update). Prints ``ok N`` or ``locked: ...`` and

@@ -62,7 +62,7 @@ def _sqlite_file(tmp_path: Path) -> dict[str, str]:
 
 def _start(role: str, count: int, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "core.tests.sqlite_writer", role, str(count), *extra],
+        [sys.executable, "-m", "maintenance.tests.sqlite_writer", role, str(count), *extra],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
