@@ -170,7 +170,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         )
         second = services.registry_v2
         if services.postgres is not None:
-            lines.append(f"testenv: PostgreSQL on 127.0.0.1:{services.postgres.port} (DATABASE_URL)")
+            started = services.timings.get("postgres", 0.0)
+            lines.append(f"testenv: PostgreSQL on 127.0.0.1:{services.postgres.port} (DATABASE_URL), {started:.2f}s")
         lines.append(
             f"testenv: primary registry {services.registry_image}"
             + (f", 2.8 registry {second.url}" if second is not None and second is not services.registry else "")

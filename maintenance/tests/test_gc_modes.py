@@ -11,6 +11,7 @@ from docker.types import LogConfig
 
 from maintenance import engine, gc
 from maintenance.models import Job, RegistryMaintenance
+from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import blob_path, delete_image, gc_job, manifest_blobs, unique
 from testenv._sys import free_port
 from testenv.images import pull_image, push_docker_image, push_oci_image
@@ -20,6 +21,7 @@ from testenv.services import start_registry
 pytestmark = pytest.mark.django_db
 
 
+@BOTH_VERSIONS
 @pytest.mark.parametrize("mode", ["read-only", "stop", "online"])
 def test_it_frees_a_deleted_images_blobs_and_keeps_the_configuration(services, private_registry, mode):
     repo, kept_repo = unique("freed"), unique("kept")
@@ -52,6 +54,7 @@ def test_it_frees_a_deleted_images_blobs_and_keeps_the_configuration(services, p
     push_oci_image(private_registry.url, unique("after"), "v1")
 
 
+@BOTH_VERSIONS
 def test_the_re_push_after_gc_is_whole(services, private_registry):
     repo = unique("repush")
     ref = f"{private_registry.host_port}/{repo}"

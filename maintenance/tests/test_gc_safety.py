@@ -174,9 +174,17 @@ def test_a_request_while_the_lock_is_held_gets_409(operator_client):
 
 
 @pytest.mark.database  # jobs and their claims
-def test_the_api_refuses_delete_untagged_once_the_registry_is_known_to_be_2x(operator_client):
-    cache.set(snapshot.VERSION_CACHE_KEY, "github.com/docker/distribution 2.8.2+ds1")
+@BOTH_VERSIONS
+def test_the_api_refuses_delete_untagged_once_the_registry_is_known_to_be_2x(operator_client, private_registry):
+    # The version as the registry itself prints it (`registry --version` in its container).
+    code, version = private_registry.exec("registry", "--version")
+    assert code == 0
+    cache.set(snapshot.VERSION_CACHE_KEY, version.strip())
     response = operator_client.post("/api/v1/gc/", {"delete_untagged": True}, content_type="application/json")
+    if private_registry.major == 3:
+        assert response.status_code == 202, response.content
+        assert Job.objects.get().params["delete_untagged"] is True
+        return
     assert response.status_code == 400
     assert "multi-arch" in response.json()["delete_untagged"]
     assert not Job.objects.exists()
@@ -221,3 +229,56 @@ def test_the_admin_hides_secrets_in_the_saved_configuration(superuser, client):
     text = client.get(f"/admin/maintenance/registrymaintenance/{record.pk}/change/").content.decode()
     assert "REGISTRY_HTTP_SECRET=***" in text and "hunter2" not in text
     assert "REGISTRY_STORAGE_DELETE_ENABLED=true" in text
+
+
+def _manifest_layers(registry, repo, ref):
+    import requests
+
+    from testenv.images import ACCEPT_ALL
+
+    response = requests.get(f"{registry.url}/v2/{repo}/manifests/{ref}", headers={"Accept": ACCEPT_ALL}, timeout=10)
+    response.raise_for_status()
+    return [layer["digest"] for layer in response.json()["layers"]]
+
+
+@BOTH_VERSIONS
+def test_delete_untagged_frees_untagged_manifests_and_keeps_an_indexs_children_on_v3(private_registry):
+    """v3 (PR #4285) keeps the platforms of a tagged index; 2.8's own --delete-untagged deletes
+    them (distribution#3178), which is why the dashboard refuses it there."""
+    import requests
+
+    from maintenance.tests.gc_helpers import blob_path
+    from testenv.images import OCI_MANIFEST, manifest_digest, push_oci_index
+
+    repo = unique("untagged")
+    index, children = push_oci_index(private_registry.url, repo, "multi")
+    child_layers = {digest: _manifest_layers(private_registry, repo, digest) for digest in children.values()}
+    old = push_oci_image(private_registry.url, repo, "old")
+    old_layers = _manifest_layers(private_registry, repo, old)
+    push_oci_image(private_registry.url, repo, "old", labels={"rebuilt": "yes"})  # "old" moves: the first is untagged
+
+    if private_registry.major == 3:
+        job = gc_job(delete_untagged=True, mode="read-only")
+        gc.run(job.pk)
+        job.refresh_from_db()
+        assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+        assert "--delete-untagged" in job.output
+    else:
+        code, output = private_registry.garbage_collect("--delete-untagged")
+        assert code == 0, output
+        private_registry.restart()
+
+    assert manifest_digest(private_registry.url, repo, "multi") == index
+    assert manifest_digest(private_registry.url, repo, old) is None  # the untagged manifest went
+    assert not any(blob_path(private_registry, layer).exists() for layer in old_layers)
+    kept = {
+        digest: requests.head(
+            f"{private_registry.url}/v2/{repo}/manifests/{digest}", headers={"Accept": OCI_MANIFEST}, timeout=10
+        ).status_code
+        for digest in children.values()
+    }
+    if private_registry.major == 3:
+        assert set(kept.values()) == {200}
+        assert all(blob_path(private_registry, layer).exists() for layers in child_layers.values() for layer in layers)
+    else:
+        assert set(kept.values()) == {404}  # the index now points at nothing: never offered on 2.x

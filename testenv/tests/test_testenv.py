@@ -340,3 +340,29 @@ def _busybox_tar() -> bytes:
     with tarfile.open(fileobj=buf, mode="w") as tar:
         add_busybox(tar, ("sh", "sleep"))
     return buf.getvalue()
+
+
+def test_a_private_postgres_starts_as_a_non_root_user_and_stops_cleanly() -> None:
+    import psycopg
+
+    from testenv.postgres import start_postgres
+
+    workdir = _sys.make_workdir("ra-t-")
+    try:
+        pg = start_postgres(workdir)
+        try:
+            assert pg.url.startswith("postgres://registry_admin:") and f"127.0.0.1:{pg.port}/" in pg.url
+            with psycopg.connect(pg.url.replace("postgres://", "postgresql://", 1), connect_timeout=5) as conn:
+                user, version = conn.execute("SELECT current_user, current_setting('server_version_num')").fetchone()
+                assert user == "registry_admin" and int(version) >= 130000
+            assert (pg.socket_dir / f".s.PGSQL.{pg.port}").exists()  # its socket is in the work dir
+            if os.geteuid() == 0:
+                assert Path(f"/proc/{pg.process.pid}").stat().st_uid != 0  # never as root
+            with pytest.raises(psycopg.OperationalError):  # a password is needed
+                psycopg.connect(f"postgresql://registry_admin:wrong@127.0.0.1:{pg.port}/registry_admin")
+        finally:
+            pg.stop()
+        assert pg.process.poll() is not None
+        assert not _sys.processes_mentioning([str(pg.data_dir)])
+    finally:
+        _sys.remove_tree(workdir)
