@@ -2,6 +2,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
 
 from core import cache
 from core.roles import Role, role_of
@@ -22,3 +23,22 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         "registry_public_host": settings.REGISTRY_PUBLIC_HOST,
         "redis_problem": cache.problem,
     }
+
+
+NAV = (
+    ("dashboard", "Dashboard"),
+    ("catalog:repositories", "Catalog"),
+    ("maintenance", "Maintenance"),
+    ("registry", "Registry"),
+    ("diagnostics", "Diagnostics"),
+    ("audit", "Audit log"),
+)
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """The navigation's items, the current one (the longest matching path) marked."""
+    items = [(reverse(name), label) for name, label in NAV]
+    path = getattr(request, "path", "")
+    matching = [url for url, _ in items if path == url or (url != "/" and path.startswith(url))]
+    current = max(matching, key=len) if matching else ""
+    return {"nav_items": [{"url": url, "label": label, "current": url == current} for url, label in items]}

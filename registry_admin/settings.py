@@ -101,6 +101,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.dashboard",
+                "core.context_processors.navigation",
+                "maintenance.context_processors.registry_pause",
             ],
         },
     },
