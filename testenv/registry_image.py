@@ -169,11 +169,16 @@ def registry_rootfs_tar() -> bytes:
     return buf.getvalue()
 
 
-def build_registry_image(engine: DockerEngine, name: str = DEFAULT_IMAGE) -> str:
+def build_registry_image(
+    engine: DockerEngine, name: str = DEFAULT_IMAGE, extra_changes: tuple[str, ...] = (), check: bool = True
+) -> str:
     """Import the registry rootfs into ``engine`` as ``name``; return the image id.
 
     Raises ServiceUnavailable if the import fails or the result cannot print the
     registry version (a missing library shows up here rather than in a test).
+    ``extra_changes`` are more Dockerfile lines (``LABEL ...``): two builds with different
+    labels are two "releases" of the same binary for the update tests; ``check=False``
+    skips the version check (an image whose entrypoint never starts the registry).
     """
     repository, _, tag = name.rpartition(":") if ":" in name.split("/")[-1] else (name, "", "latest")
     api = engine.client().api
@@ -182,11 +187,13 @@ def build_registry_image(engine: DockerEngine, name: str = DEFAULT_IMAGE) -> str
             registry_rootfs_tar(),
             repository=repository,
             tag=tag or "latest",
-            changes=list(IMAGE_CHANGES),
+            changes=[*IMAGE_CHANGES, *extra_changes],
         )
     except Exception as exc:  # docker.errors.APIError and transport errors alike
         raise ServiceUnavailable("registry-image", f"docker import failed: {exc}") from exc
     image_id = _import_result_id(result)
+    if not check:
+        return image_id
     version = registry_version(engine, name)
     if "2.8" not in version and "v3" not in version:
         raise ServiceUnavailable("registry-image", f"unexpected --version output: {version!r}")
