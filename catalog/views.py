@@ -58,6 +58,7 @@ def repositories(request: HtmxHttpRequest) -> HttpResponse:
         "namespaces": services.group_by_namespace(page.object_list),
         "search": search,
         "show_empty": show_empty,
+        "stale": services.repositories_stale_notice(),
     }
     template = "catalog/_repositories.html" if request.htmx else "catalog/repositories.html"
     return render(request, template, context)

@@ -137,3 +137,13 @@ def resume_overdue_pause() -> None:
 def ensure_statistics_schedule(**kwargs: object) -> None:
     """Beat starts: make sure the admin-editable statistics entry exists."""
     stats.schedule()
+
+
+# === Faults: jobs whose worker died ===================================================
+
+
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def job_watchdog() -> None:
+    """Every minute: fail jobs whose worker died (no heartbeat) or that no worker took."""
+    for job in jobs.fail_orphaned():
+        logger.warning("job watchdog: %s #%s failed: %s", job.kind, job.pk, job.error)

@@ -40,7 +40,10 @@ class RepositoryList(RegistryAPIView):
     def get(self, request: Request) -> Response:
         repositories = services.list_repositories(search=request.query_params.get("search", ""))
         page = self.paginate_queryset(repositories)  # type: ignore[arg-type]
-        return self.get_paginated_response([serializers.repository(repo) for repo in page or []])
+        response = self.get_paginated_response([serializers.repository(repo) for repo in page or []])
+        if stale := services.repositories_stale_notice():
+            response.data["warnings"] = [stale]
+        return response
 
 
 class TagList(RegistryAPIView):
