@@ -250,6 +250,18 @@ class RegistryClient:
                 registry_status=response.status_code,
             )
 
+    def requires_login(self) -> bool:
+        """Whether ``GET /v2/`` without credentials answers 401, i.e. clients need ``docker login``."""
+        response = self._send("GET", "/v2/", {})
+        if response.status_code == 401:
+            return True
+        if response.status_code == 200:
+            return False
+        raise RegistryUnavailable(
+            f"{self.config.url}/v2/ answered {response.status_code} without credentials, neither 200 nor 401.",
+            registry_status=response.status_code,
+        )
+
     # --- Reading -----------------------------------------------------------------------
 
     def _paginated(self, path: str, key: str) -> list[str]:
