@@ -11,6 +11,9 @@ from django.utils import timezone
 from maintenance.models import StatsSample
 from maintenance.tasks import prune_stats
 
+# Database-heavy: make test runs these on SQLite and again on PostgreSQL.
+pytestmark = pytest.mark.database
+
 
 def _sample(age: timedelta, **values: object) -> StatsSample:
     return StatsSample.objects.create(collected_at=timezone.now() - age, **values)
