@@ -32,6 +32,12 @@ def _static_files_without_collectstatic() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _no_sync_on_worker_start(settings: object) -> None:
+    """A test's Celery worker does not fill the inventory on start unless the test asks for it."""
+    settings.INVENTORY_SYNC_ON_START = False  # type: ignore[attr-defined]
+
+
 PASSWORD = "correct horse battery staple"  # noqa: S105 - test users only
 
 

@@ -15,6 +15,7 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         GC = "gc", "Garbage collection"
         STATS = "stats", "Statistics"
+        SYNC = "sync", "Inventory sync"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

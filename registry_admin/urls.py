@@ -11,4 +11,5 @@ urlpatterns = [
     path("api/v1/", include("core.api.urls")),
     path("api/v1/", include("maintenance.api.urls")),
     path("api/v1/", include("catalog.api.urls")),
+    path("api/v1/", include("inventory.api.urls")),
 ]
