@@ -63,6 +63,13 @@ def _text(value: Any, limit: int) -> str:
     return str(value)[:limit] if value is not None else ""
 
 
+def _host(address: str) -> str:
+    """``127.0.0.1:38134`` -> ``127.0.0.1``, ``[::1]:5000`` -> ``::1``: each connection has its own port."""
+    if address.startswith("["):
+        return address[1:].split("]", 1)[0]
+    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+
+
 def parse(document: Any) -> list[Event]:
     """The events of a notification body, as unsaved rows; MalformedEvents when it is not one."""
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
@@ -93,6 +100,7 @@ def parse(document: Any) -> list[Event]:
                 size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
                 actor=_text(actor.get("name"), 255),
                 address=_text(request.get("addr"), 255),
+                host=_host(_text(request.get("addr"), 255)),
                 method=_text(request.get("method"), 10),
                 user_agent=_text(request.get("useragent"), 500),
             )
@@ -243,7 +251,7 @@ def _pull(event: Event) -> None:
                 action="pull",
                 repository=event.repository,
                 digest=event.digest,
-                address=event.address,
+                host=event.host,
                 user_agent=event.user_agent,
                 counted=True,
                 timestamp__gte=event.timestamp - PULL_WINDOW,

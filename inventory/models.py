@@ -145,6 +145,7 @@ class Event(models.Model):
     size = models.BigIntegerField(null=True, blank=True)
     actor = models.CharField(max_length=255, blank=True)
     address = models.CharField(max_length=255, blank=True)
+    host = models.CharField(max_length=255, blank=True, help_text="the address without its port")
     method = models.CharField(max_length=10, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
     counted = models.BooleanField(default=False, help_text="a pull counted in its manifest's pull count")

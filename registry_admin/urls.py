@@ -8,6 +8,7 @@ urlpatterns = [
     path("maintenance/", include("maintenance.urls")),
     path("registry/", include("maintenance.registry_urls")),
     path("catalog/", include("catalog.urls")),
+    path("activity/", include("inventory.urls")),
     path("api/v1/", include("core.api.urls")),
     path("api/v1/", include("maintenance.api.urls")),
     path("api/v1/", include("catalog.api.urls")),
