@@ -40,6 +40,7 @@ from catalog.registry import (
     get_client,
 )
 from core import audit
+from inventory import sync as inventory_sync
 
 DISABLED_ADVICE = (
     "The registry refuses deletes (405 UNSUPPORTED): deleting is disabled in its configuration. "
@@ -512,7 +513,7 @@ def execute(plan: DeletePlan, request: HttpRequest | None = None) -> DeletePlan:
                 )
     done = replace(plan, outcomes=tuple(outcomes[tag] for tag in plan.selected), executed=True)
     if done.removed_tags:
-        _after_delete(plan.repository)
+        _after_delete(plan.repository, done.removed_tags, *done.deleted_manifests)
     for outcome in done.outcomes:
         _record_outcome(done, outcome, request)
     return done
@@ -562,7 +563,7 @@ def delete_tag(name: str, tag: str, *, force: bool = False, request: HttpRequest
     except RegistryError as e:
         raise _failure("delete-tag", request, name, tag, digest, e) from e
     else:
-        _after_delete(name)
+        _after_delete(name, [tag])
         result = DeleteResult(name, digest, removed_tags=(tag,), deleted_manifest=None)
         _record_result("delete-tag", request, name, tag, result, "Removed the tag only (the registry deletes tags).")
         return result
@@ -592,7 +593,7 @@ def delete_tag(name: str, tag: str, *, force: bool = False, request: HttpRequest
         raise _failure("delete-tag", request, name, tag, outcome.digest, e) from e
     except RegistryError as e:
         raise _failure("delete-tag", request, name, tag, outcome.digest, e) from e
-    _after_delete(name)
+    _after_delete(name, outcome.removed_tags, outcome.digest)
     result = DeleteResult(name, outcome.digest, removed_tags=outcome.removed_tags, deleted_manifest=outcome.digest)
     forced = [t for t in outcome.removed_tags if t != tag]
     _record_result(
@@ -632,7 +633,7 @@ def delete_manifest(name: str, digest: str, *, force: bool = False, request: Htt
         raise _failure("delete-manifest", request, name, "", digest, e) from e
     except RegistryError as e:
         raise _failure("delete-manifest", request, name, "", digest, e) from e
-    _after_delete(name)
+    _after_delete(name, scan.tags_of(digest), digest)
     result = DeleteResult(name, digest, removed_tags=scan.tags_of(digest), deleted_manifest=digest)
     tags = ", ".join(result.removed_tags) or "none"
     _record_result("delete-manifest", request, name, "", result, f"Deleted manifest {digest}; tags removed: {tags}.")
@@ -671,8 +672,10 @@ def preview_manifest(name: str, digest: str) -> ManifestPreview:
     return ManifestPreview(name, digest, scan.tags_of(digest), scan.indexes_referencing(digest))
 
 
-def _after_delete(name: str) -> None:
-    """Drop what the catalog caches about the repository: its pages show the registry as it is now."""
+def _after_delete(name: str, removed_tags: Sequence[str], *digests: str) -> None:
+    """Drop what the catalog caches and the inventory holds of what went: its pages show the
+    registry as it is now, without waiting for the registry's event or the next sync."""
+    inventory_sync.forget(name, removed_tags, digests)
     services.invalidate_repository(name)
 
 

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -53,6 +53,10 @@ _R = TypeVar("_R")
 class Repository:
     name: str
     tag_count: int
+    # Known from the inventory only (None when the catalog asked the registry itself).
+    last_pushed: dt.datetime | None = None
+    pull_count: int | None = None
+    size: int | None = None
 
     @property
     def namespace(self) -> str:
@@ -136,6 +140,10 @@ class TagRow(_SummaryFields):
     name: str
     summary: ContentSummary
     attached: tuple[Attached, ...] = ()
+    # Known from the inventory only.
+    pushed: dt.datetime | None = None
+    last_pulled: dt.datetime | None = None
+    pull_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +223,9 @@ class ImageDetail(_SummaryFields):
     config: ImageConfig | None
     attached: tuple[Attached, ...]
     annotations: dict[str, str]
+    pushed: dt.datetime | None = None
+    last_pulled: dt.datetime | None = None
+    pull_count: int | None = None
 
     manifests = property(lambda self: self.summary.children)
 
@@ -425,6 +436,8 @@ def sort_rows(rows: list[TagRow], ordering: str) -> list[TagRow]:
     """Sort by ``name``, ``created`` or ``size``; a leading ``-`` reverses. Rows without a date go last."""
     key = ordering.lstrip("-")
     reverse = ordering.startswith("-")
+    if key not in ("created", "size"):  # pushed and last pulled are known to the inventory only
+        return sorted(rows, key=lambda row: row.name, reverse=reverse and key == "name")
     if key == "created":
         dated = [row for row in rows if row.created is not None]
         undated = [row for row in rows if row.created is None]
@@ -448,7 +461,7 @@ def _attached_by_digest(tags: Iterable[str]) -> dict[str, list[Attached]]:
 
 def _with_attached(row: TagRow, attached: dict[str, list[Attached]]) -> TagRow:
     items = attached.get(row.digest)
-    return TagRow(row.name, row.summary, tuple(items)) if items else row
+    return replace(row, attached=tuple(items)) if items else row
 
 
 # --- Images ----------------------------------------------------------------------------

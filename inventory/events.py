@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from catalog.manifests import parse_created
 from catalog.registry import MANIFEST_TYPES, RegistryError, get_client
-from inventory import content
+from inventory import content, sync
 from inventory.models import Event, Manifest, Repository, Tag
 
 logger = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ def set_tag(repository: str, tag: str, digest: str, when: datetime, actor: str =
         if not updated:
             if Tag.objects.filter(repository=repo, name=tag).exists():
                 return False  # a newer event came first
-            Tag.objects.create(repository=repo, name=tag, **fields)
+            Tag.objects.create(repository=repo, name=tag, attached_to=sync.attached_digest(tag), **fields)
         if pushed:
             Repository.objects.filter(pk=repo.pk).filter(Q(last_pushed__isnull=True) | Q(last_pushed__lt=when)).update(
                 last_pushed=when
@@ -240,6 +240,7 @@ def _delete(event: Event) -> None:
         tags.filter(name=event.tag).delete()
     elif event.digest:
         tags.filter(digest=event.digest).delete()
+    sync.refresh_repositories([event.repository])
     # Removing an unreferenced manifest waits for the reconcile (it may still be pulled by digest).
 
 
@@ -265,6 +266,7 @@ def _pull(event: Event) -> None:
     if counted:
         Event.objects.filter(pk=event.pk).update(counted=True)
         Manifest.objects.filter(digest=event.digest).update(pull_count=F("pull_count") + 1)
+        Repository.objects.filter(name=event.repository).update(pull_count=F("pull_count") + 1)
     Manifest.objects.filter(digest=event.digest).filter(Q(last_pulled__isnull=True) | Q(last_pulled__lt=when)).update(
         last_pulled=when
     )

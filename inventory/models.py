@@ -16,6 +16,9 @@ class Repository(models.Model):
     name = models.CharField(max_length=255, unique=True)
     first_seen = models.DateTimeField(auto_now_add=True)
     last_pushed = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Kept current by the sync, the events and the dashboard's deletes (refresh_repositories).
+    size = models.BigIntegerField(default=0, help_text="compressed bytes of the distinct blobs its tags reference")
+    pull_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]
@@ -100,6 +103,8 @@ class Tag(models.Model):
     name = models.CharField(max_length=128)
     digest = models.CharField(max_length=100)
     manifest = models.ForeignKey(Manifest, on_delete=models.PROTECT, related_name="tags")
+    # For a cosign-style sha256-<hex>.sig|.att|.sbom tag: the digest it belongs to; "" for an image tag.
+    attached_to = models.CharField(max_length=100, blank=True, default="")
     # Copies of the manifest's figures, for sorting in the database.
     size = models.BigIntegerField(default=0)
     created = models.DateTimeField(null=True, blank=True)
@@ -121,6 +126,7 @@ class Tag(models.Model):
             models.Index(fields=["repository", "size"], name="tag_repo_size"),
             models.Index(fields=["repository", "last_pulled"], name="tag_repo_pulled"),
             models.Index(fields=["repository", "digest"], name="tag_repo_digest"),
+            models.Index(fields=["repository", "attached_to"], name="tag_repo_attached"),
         ]
 
     def __str__(self) -> str:

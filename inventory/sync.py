@@ -25,9 +25,10 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
+from catalog.references import attached_to
 from catalog.registry import Manifest as RegistryManifest
 from catalog.registry import RegistryClient, RegistryNotFound, get_client
 from inventory import content
@@ -77,6 +78,18 @@ def parallel(function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
         return [function(item) for item in items]
     with ThreadPoolExecutor(min(settings.CATALOG_CONCURRENCY, len(items)), thread_name_prefix="inventory") as pool:
         return list(pool.map(function, items))
+
+
+def attached_digest(tag: str) -> str:
+    subject = attached_to(tag)
+    return subject[0] if subject else ""
+
+
+def synced_once() -> bool:
+    """Whether a sync has finished: from then on the catalog reads the inventory."""
+    from maintenance.models import Job
+
+    return Job.objects.filter(kind=Job.Kind.SYNC, status=Job.Status.SUCCEEDED).exists()
 
 
 def events_trusted() -> bool:
@@ -228,6 +241,7 @@ def _apply(
                         size=manifest.size,
                         created=manifest.created,
                         checked_at=now,
+                        attached_to=attached_digest(tag),
                     )
                 )
             elif known[repo, tag][0] != digest:
@@ -254,7 +268,7 @@ def _apply(
             ]
             for start in range(0, len(stale_ids), 500):
                 figures.removed_tags += Tag.objects.filter(pk__in=stale_ids[start : start + 500]).delete()[0]
-        refresh_repository_stats(list(existing))
+        refresh_repositories(None if len(existing) > 500 else list(existing))
 
 
 def _by_repository(items: list[tuple[str, str]]) -> dict[str, list[str]]:
@@ -264,19 +278,60 @@ def _by_repository(items: list[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
-def refresh_repository_stats(names: list[str] | None = None) -> None:
-    """``last_pushed`` of repositories from their tags' push times (events only know them)."""
-    queryset = Repository.objects.all() if names is None else Repository.objects.filter(name__in=names)
-    pushed = dict(
-        Tag.objects.filter(repository__in=queryset, pushed_at__isnull=False)
-        .values_list("repository_id")
-        .annotate(last=Max("pushed_at"))
-        .values_list("repository_id", "last")
-    )
-    for repo in queryset.only("id", "last_pushed"):
-        value = pushed.get(repo.pk)
-        if value is not None and value != repo.last_pushed:
-            Repository.objects.filter(pk=repo.pk).update(last_pushed=value)
+def refresh_repositories(names: list[str] | None = None) -> None:
+    """Recompute ``size`` (distinct blobs of the tags' manifests, index platforms included) and
+    ``last_pushed`` of the named repositories (all when None), in a few queries for any number."""
+    repos = Repository.objects.all() if names is None else Repository.objects.filter(name__in=names)
+    repos_by_id = {repo.pk: repo for repo in repos.only("id", "size", "last_pushed")}
+    if not repos_by_id:
+        return
+    ids = list(repos_by_id)
+    tags = Tag.objects.filter(repository_id__in=ids) if names is not None else Tag.objects.all()
+    manifests_of: dict[int, set[int]] = {}
+    pushed: dict[int, datetime] = {}
+    for repo_id, manifest_id, pushed_at in tags.values_list("repository_id", "manifest_id", "pushed_at"):
+        manifests_of.setdefault(repo_id, set()).add(manifest_id)
+        if pushed_at is not None and (repo_id not in pushed or pushed[repo_id] < pushed_at):
+            pushed[repo_id] = pushed_at
+    tagged = set().union(*manifests_of.values()) if manifests_of else set()
+    children: dict[int, set[int]] = {}
+    child_rows = list(ManifestChild.objects.filter(parent_id__in=tagged).values_list("parent_id", "digest"))
+    ids_by_digest = dict(Manifest.objects.filter(digest__in={d for _, d in child_rows}).values_list("digest", "id"))
+    for parent_id, digest in child_rows:
+        if digest in ids_by_digest:
+            children.setdefault(parent_id, set()).add(ids_by_digest[digest])
+    every = tagged | set(ids_by_digest.values())
+    blobs_of: dict[int, set[int]] = {}
+    sizes: dict[int, int] = {}
+    for manifest_id, blob_id, size in ManifestBlob.objects.filter(manifest_id__in=every).values_list(
+        "manifest_id", "blob_id", "blob__size"
+    ):
+        blobs_of.setdefault(manifest_id, set()).add(blob_id)
+        sizes[blob_id] = size
+    changed = []
+    for repo_id, repo in repos_by_id.items():
+        reached = set(manifests_of.get(repo_id, ()))
+        for manifest_id in list(reached):
+            reached |= children.get(manifest_id, set())
+        blobs: set[int] = set()
+        for manifest_id in reached:
+            blobs |= blobs_of.get(manifest_id, set())
+        size = sum(sizes[b] for b in blobs)
+        last = pushed.get(repo_id) or repo.last_pushed
+        if size != repo.size or last != repo.last_pushed:
+            repo.size, repo.last_pushed = size, last
+            changed.append(repo)
+    Repository.objects.bulk_update(changed, ["size", "last_pushed"], batch_size=500)
+
+
+def forget(repository: str, tags: Sequence[str] = (), digests: Sequence[str] = ()) -> int:
+    """A delete through the dashboard succeeded: drop those tags (and every tag on ``digests``) now."""
+    found = Tag.objects.filter(repository__name=repository)
+    removed = found.filter(name__in=list(tags)).delete()[0] if tags else 0
+    if digests:
+        removed += found.filter(digest__in=list(digests)).delete()[0]
+    refresh_repositories([repository])
+    return removed
 
 
 def prune_manifests() -> int:

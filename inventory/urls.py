@@ -6,4 +6,5 @@ app_name = "inventory"
 
 urlpatterns = [
     path("", views.activity, name="activity"),
+    path("sync/", views.sync_now, name="sync"),
 ]
