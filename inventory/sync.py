@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from catalog.references import attached_to
@@ -278,15 +278,10 @@ def _by_repository(items: list[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
-def refresh_repositories(names: list[str] | None = None) -> None:
-    """Recompute ``size`` (distinct blobs of the tags' manifests, index platforms included) and
-    ``last_pushed`` of the named repositories (all when None), in a few queries for any number."""
-    repos = Repository.objects.all() if names is None else Repository.objects.filter(name__in=names)
-    repos_by_id = {repo.pk: repo for repo in repos.only("id", "size", "last_pushed")}
-    if not repos_by_id:
-        return
-    ids = list(repos_by_id)
-    tags = Tag.objects.filter(repository_id__in=ids) if names is not None else Tag.objects.all()
+def blob_sets(repo_ids: list[int] | None = None) -> tuple[dict[int, set[int]], dict[int, int], dict[int, datetime]]:
+    """Per repository the blob ids its tags reach (index platforms included), every blob's size,
+    and the newest push time; a handful of queries for any number of repositories."""
+    tags = Tag.objects.all() if repo_ids is None else Tag.objects.filter(repository_id__in=repo_ids)
     manifests_of: dict[int, set[int]] = {}
     pushed: dict[int, datetime] = {}
     for repo_id, manifest_id, pushed_at in tags.values_list("repository_id", "manifest_id", "pushed_at"):
@@ -294,9 +289,9 @@ def refresh_repositories(names: list[str] | None = None) -> None:
         if pushed_at is not None and (repo_id not in pushed or pushed[repo_id] < pushed_at):
             pushed[repo_id] = pushed_at
     tagged = set().union(*manifests_of.values()) if manifests_of else set()
-    children: dict[int, set[int]] = {}
     child_rows = list(ManifestChild.objects.filter(parent_id__in=tagged).values_list("parent_id", "digest"))
     ids_by_digest = dict(Manifest.objects.filter(digest__in={d for _, d in child_rows}).values_list("digest", "id"))
+    children: dict[int, set[int]] = {}
     for parent_id, digest in child_rows:
         if digest in ids_by_digest:
             children.setdefault(parent_id, set()).add(ids_by_digest[digest])
@@ -308,20 +303,60 @@ def refresh_repositories(names: list[str] | None = None) -> None:
     ):
         blobs_of.setdefault(manifest_id, set()).add(blob_id)
         sizes[blob_id] = size
+    reached_blobs: dict[int, set[int]] = {}
+    for repo_id, manifest_ids in manifests_of.items():
+        reached = set(manifest_ids)
+        for manifest_id in manifest_ids:
+            reached |= children.get(manifest_id, set())
+        reached_blobs[repo_id] = set().union(*(blobs_of.get(m, set()) for m in reached)) if reached else set()
+    return reached_blobs, sizes, pushed
+
+
+def refresh_repositories(names: list[str] | None = None) -> None:
+    """Recompute ``size`` (distinct blobs of the tags' manifests, index platforms included) and
+    ``last_pushed`` of the named repositories (all when None)."""
+    repos = Repository.objects.all() if names is None else Repository.objects.filter(name__in=names)
+    repos_by_id = {repo.pk: repo for repo in repos.only("id", "size", "last_pushed")}
+    if not repos_by_id:
+        return
+    reached, sizes, pushed = blob_sets(None if names is None else list(repos_by_id))
     changed = []
     for repo_id, repo in repos_by_id.items():
-        reached = set(manifests_of.get(repo_id, ()))
-        for manifest_id in list(reached):
-            reached |= children.get(manifest_id, set())
-        blobs: set[int] = set()
-        for manifest_id in reached:
-            blobs |= blobs_of.get(manifest_id, set())
-        size = sum(sizes[b] for b in blobs)
+        size = sum(sizes[b] for b in reached.get(repo_id, ()))
         last = pushed.get(repo_id) or repo.last_pushed
         if size != repo.size or last != repo.last_pushed:
             repo.size, repo.last_pushed = size, last
             changed.append(repo)
     Repository.objects.bulk_update(changed, ["size", "last_pushed"], batch_size=500)
+
+
+@dataclass(frozen=True)
+class ContentFigures:
+    """What the statistics count: per repository its tags, their summed and distinct bytes."""
+
+    repositories: list[dict[str, Any]]  # {"name", "tags", "total_bytes", "unique_bytes"}
+    unique_bytes: int  # every blob once across the registry
+
+
+def content_figures() -> ContentFigures:
+    reached, sizes, _ = blob_sets()
+    totals: dict[int, tuple[int, int]] = {}
+    for repo_id, count, total in (
+        Tag.objects.values_list("repository_id")
+        .annotate(n=Count("id"), total=Sum("size"))
+        .values_list("repository_id", "n", "total")
+    ):
+        totals[repo_id] = (count, int(total or 0))
+    repositories = []
+    everywhere: set[int] = set()
+    for repo_id, name in Repository.objects.values_list("id", "name"):
+        blobs = reached.get(repo_id, set())
+        everywhere |= blobs
+        count, total = totals.get(repo_id, (0, 0))
+        repositories.append(
+            {"name": name, "tags": count, "total_bytes": total, "unique_bytes": sum(sizes[b] for b in blobs)}
+        )
+    return ContentFigures(repositories=repositories, unique_bytes=sum(sizes[b] for b in everywhere))
 
 
 def forget(repository: str, tags: Sequence[str] = (), digests: Sequence[str] = ()) -> int:

@@ -24,6 +24,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from catalog.registry import RegistryError, RegistryNotFound, get_client
 from catalog.services import content_blobs
+from inventory import sync as inventory_sync
 from maintenance import container, engine
 from maintenance.models import StatsSample
 
@@ -76,7 +77,12 @@ def content_summary() -> ContentSummary:
     attestations left out, as in the sizes the catalog shows), through its caches and thread
     pool. The repository names come from the registry itself rather than the catalog's
     repository list, which is served stale: a sample counts what is there now.
+
+    Once the inventory has synced, the figures are the inventory's (kept current by the
+    registry's events and the periodic sync), without a registry request.
     """
+    if inventory_sync.synced_once():
+        return _inventory_summary()
     summary = ContentSummary()
     everywhere: dict[str, int] = {}
     per_repository: list[dict[str, Any]] = []
@@ -94,6 +100,21 @@ def content_summary() -> ContentSummary:
         everywhere.update(in_repository)
         per_repository.append({"name": name, "unique_bytes": sum(in_repository.values()), "tags": len(tags)})
     summary.unique_bytes = sum(everywhere.values())
+    per_repository.sort(key=lambda r: (-r["unique_bytes"], r["name"]))
+    summary.repositories = per_repository
+    summary.largest_repositories = per_repository[:LARGEST_KEPT]
+    return summary
+
+
+def _inventory_summary() -> ContentSummary:
+    figures = inventory_sync.content_figures()
+    summary = ContentSummary(unique_bytes=figures.unique_bytes)
+    per_repository = []
+    for repo in figures.repositories:
+        summary.repository_count += 1
+        summary.tag_count += repo["tags"]
+        summary.total_bytes += repo["total_bytes"]
+        per_repository.append({"name": repo["name"], "unique_bytes": repo["unique_bytes"], "tags": repo["tags"]})
     per_repository.sort(key=lambda r: (-r["unique_bytes"], r["name"]))
     summary.repositories = per_repository
     summary.largest_repositories = per_repository[:LARGEST_KEPT]
