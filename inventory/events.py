@@ -63,6 +63,11 @@ def _text(value: Any, limit: int) -> str:
     return str(value)[:limit] if value is not None else ""
 
 
+def _object(item: dict[str, Any], key: str) -> dict[str, Any]:
+    value = item.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _host(address: str) -> str:
     """``127.0.0.1:38134`` -> ``127.0.0.1``, ``[::1]:5000`` -> ``::1``: each connection has its own port."""
     if address.startswith("["):
@@ -84,9 +89,7 @@ def parse(document: Any) -> list[Event]:
             raise MalformedEvents(f"events[{position}] has no id.")
         if when is None:
             raise MalformedEvents(f"events[{position}] has no readable timestamp (RFC 3339).")
-        target = item.get("target") if isinstance(item.get("target"), dict) else {}
-        request = item.get("request") if isinstance(item.get("request"), dict) else {}
-        actor = item.get("actor") if isinstance(item.get("actor"), dict) else {}
+        target, request, actor = (_object(item, key) for key in ("target", "request", "actor"))
         size = target.get("size", target.get("length"))
         events.append(
             Event(

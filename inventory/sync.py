@@ -180,10 +180,10 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
     log(f"Fetching {len(digests)} manifests never seen before.")
     contents = dict(zip(digests, parallel(fetch, digests), strict=True))
     figures.requests["get"] += client.request_count - requests_before
-    for item in contents.values():
-        if item is not None:
-            content.store(item)
-            figures.fetched_manifests += 1 + len(item.children)
+    for fetched_content in contents.values():
+        if fetched_content is not None:
+            content.store(fetched_content)
+            figures.fetched_manifests += 1 + len(fetched_content.children)
 
     _apply(lists, resolved, known, started_at, figures)
     figures.removed_manifests = prune_manifests()
@@ -255,13 +255,13 @@ def _apply(
             Tag.objects.filter(repository=existing[repo], name__in=tags).update(checked_at=now)
 
         # Tags the registry no longer lists, unless an event made them while we were listing.
-        for name, repo in existing.items():
+        for name, repository in existing.items():
             if name not in lists:
                 continue
             present = {tag for tag in lists[name] if (name, tag) in resolved}
             stale_ids = [
                 pk
-                for pk, tag in Tag.objects.filter(repository=repo, first_seen__lt=started_at)
+                for pk, tag in Tag.objects.filter(repository=repository, first_seen__lt=started_at)
                 .filter(Q(event_at__isnull=True) | Q(event_at__lt=started_at))
                 .values_list("pk", "name")
                 if tag not in present

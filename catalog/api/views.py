@@ -60,11 +60,11 @@ class TagList(RegistryAPIView):
         found, stored_rows = reading.tag_rows_for_api(name, ordering)
         if stored_rows:
             page = self.paginate_queryset(found)  # type: ignore[arg-type]
-            rows = stored.rows(name, list(page or []))
+            rows = stored.rows(name, list(page or []))  # type: ignore[arg-type]
         elif isinstance(found, tuple):
             images, tags = found
             page = self.paginate_queryset(images)  # type: ignore[arg-type]
-            rows = services.describe_tags(name, page or [], attached_tags=tags)
+            rows = services.describe_tags(name, page or [], attached_tags=tags)  # type: ignore[arg-type]
         else:
             rows = self.paginate_queryset(found) or []  # type: ignore[arg-type]
         return self.get_paginated_response([serializers.tag(row) for row in rows])
