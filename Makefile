@@ -1,4 +1,4 @@
-.PHONY: run test deploy-test lint format benchmark clean
+.PHONY: run test deploy-test lint format benchmark benchmark-inventory clean
 
 # Start the whole dashboard (web on :$PORT, Celery worker and beat) in the foreground.
 run:
@@ -32,6 +32,12 @@ benchmark:
 	bash scripts/install-test-deps.sh
 	bash scripts/ensure-venv.sh requirements-dev.txt
 	.venv/bin/python -m benchmarks
+
+# The inventory's benchmark (issue 13): 10,000 repositories and 5,000 tags, seeded once into .testenv/.
+benchmark-inventory:
+	bash scripts/install-test-deps.sh
+	bash scripts/ensure-venv.sh requirements-dev.txt
+	.venv/bin/python -m benchmarks.inventory $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv staticfiles .pytest_cache .ruff_cache

@@ -24,10 +24,13 @@ def from_inventory() -> bool:
     return sync.synced_once()
 
 
-def list_repositories(search: str = "", include_empty: bool = True) -> list[services.Repository]:
+def repository_page(search: str, include_empty: bool, page: str | int | None, per_page: int) -> Page:
+    """One page of repositories; from the inventory only that page's rows are read."""
     if from_inventory():
-        return stored.repositories(search=search, include_empty=include_empty)
-    return services.list_repositories(search=search, include_empty=include_empty)
+        current = Paginator(stored.repository_rows(search, include_empty), per_page).get_page(page)
+        current.object_list = stored.as_repositories(current.object_list)
+        return current
+    return Paginator(services.list_repositories(search, include_empty), per_page).get_page(page)
 
 
 @dataclass(frozen=True)

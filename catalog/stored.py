@@ -7,6 +7,7 @@ catalog's own dataclasses, so the pages and the API do not know where the data c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, F, OrderBy, QuerySet
@@ -24,18 +25,27 @@ def orderings() -> tuple[str, ...]:
     return tuple(o for name in ORDERINGS for o in (name, f"-{name}"))
 
 
-def repositories(search: str = "", include_empty: bool = True) -> list[services.Repository]:
+def repository_rows(search: str = "", include_empty: bool = True) -> QuerySet[Repository]:
+    """Repositories by name with their tag counts, filtered in the database (page it, then ``as_repositories``)."""
     found = Repository.objects.annotate(tag_count=Count("tags")).order_by("name")
     needle = search.strip().lower()
     if needle:
         found = found.filter(name__contains=needle)
     if not include_empty:
         found = found.filter(tag_count__gt=0)
+    return found.only("name", "last_pushed", "pull_count", "size")
+
+
+def as_repositories(rows: Iterable[Repository]) -> list[services.Repository]:
     return [
-        services.Repository(name=name, tag_count=count, last_pushed=pushed, pull_count=pulls, size=size)
-        for name, count, pushed, pulls, size in found.values_list(
-            "name", "tag_count", "last_pushed", "pull_count", "size"
+        services.Repository(
+            name=row.name,
+            tag_count=row.tag_count,  # type: ignore[attr-defined]
+            last_pushed=row.last_pushed,
+            pull_count=row.pull_count,
+            size=row.size,
         )
+        for row in rows
     ]
 
 

@@ -12,7 +12,6 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 
@@ -60,8 +59,7 @@ def repositories(request: HtmxHttpRequest) -> HttpResponse:
     """All repositories grouped by namespace, searchable; empty ones only when asked."""
     search = request.GET.get("q", "").strip()
     show_empty = request.GET.get("empty") == "1"
-    found = reading.list_repositories(search=search, include_empty=show_empty)
-    page = Paginator(found, REPOSITORIES_PER_PAGE).get_page(request.GET.get("page"))
+    page = reading.repository_page(search, show_empty, request.GET.get("page"), REPOSITORIES_PER_PAGE)
     context = {
         "page": page,
         "namespaces": services.group_by_namespace(page.object_list),

@@ -16,9 +16,10 @@ calling thread only.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -105,7 +106,7 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
     started_at = timezone.now()
 
     names = sorted(set(client.catalog()))
-    figures.requests["catalog"] = 1
+    figures.requests["catalog"] = client.request_count - sent_before
     log(f"The registry lists {len(names)} repositories; reading their tag lists.")
 
     def tag_list(name: str) -> list[str] | None:
@@ -115,7 +116,7 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
             return None
 
     lists = {name: tags for name, tags in zip(names, parallel(tag_list, names), strict=True) if tags is not None}
-    figures.requests["tag_lists"] = len(names)
+    figures.requests["tag_lists"] = client.request_count - sent_before - figures.requests["catalog"]
     figures.repositories = len(lists)
     figures.tags = sum(len(tags) for tags in lists.values())
 
@@ -134,58 +135,66 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
     ]
     log(f"{figures.tags} tags: {len(unknown)} new, {len(to_check)} to check with a HEAD.")
 
-    def get(item: tuple[str, str]) -> RegistryManifest | None:
-        try:
-            return client.get_manifest(*item)
-        except RegistryNotFound:
-            return None
+    # Each task resolves one tag (a GET for an unknown tag brings the manifest too, a HEAD for a
+    # known one) and, if its digest is new to the inventory and to every other task, fetches
+    # its content at once; this thread stores results as they come, overlapping the writes
+    # with the requests still running.
+    claimed = set(Manifest.objects.values_list("digest", flat=True))
+    claim_lock = threading.Lock()
 
-    def head(item: tuple[str, str]) -> str | None:
+    def resolve(job: tuple[str, str, bool]) -> tuple[str | None, content.Content | None]:
+        repo, tag, is_new = job
+        manifest: RegistryManifest | None = None
         try:
-            return client.head_manifest(*item).digest
+            if is_new:
+                manifest = client.get_manifest(repo, tag)
+                digest = manifest.digest
+            else:
+                digest = client.head_manifest(repo, tag).digest
         except RegistryNotFound:
-            return None
+            return None, None
+        if not digest:
+            return None, None
+        with claim_lock:
+            if digest in claimed:
+                return digest, None
+            claimed.add(digest)
+        return digest, content.fetch(client, repo, digest, known=claimed, manifest=manifest)
 
-    fetched = dict(zip(unknown, parallel(get, unknown), strict=True))
-    checked = dict(zip(to_check, parallel(head, to_check), strict=True))
-    figures.requests["get"] += len(unknown)
-    figures.requests["head"] += len(to_check)
+    jobs = [(repo, tag, True) for repo, tag in unknown] + [(repo, tag, False) for repo, tag in to_check]
+    log(f"Tag lists read in {time.monotonic() - began:.1f} s; resolving {len(jobs)} tags.")
     resolved: dict[tuple[str, str], str] = {}
-    for item, manifest in fetched.items():
-        if manifest is not None and manifest.digest:
-            resolved[item] = manifest.digest
-    for item, digest in checked.items():
-        if digest is not None:
-            resolved[item] = digest
     for repo, tags in lists.items():
         for tag in tags:
-            if (repo, tag) in known and (repo, tag) not in checked:
+            if (repo, tag) in known:
                 resolved[repo, tag] = known[repo, tag][0]
+    checked: set[tuple[str, str]] = set()
+    pending: list[content.Content] = []
+    with ThreadPoolExecutor(settings.CATALOG_CONCURRENCY, thread_name_prefix="inventory") as pool:
+        futures = {pool.submit(resolve, job): job for job in jobs}
+        for future in as_completed(futures):
+            repo, tag, is_new = futures[future]
+            digest, fetched = future.result()
+            if not is_new:
+                checked.add((repo, tag))
+            if digest is None:
+                resolved.pop((repo, tag), None)  # deleted since the tag list was read
+                continue
+            resolved[repo, tag] = digest
+            if fetched is not None:
+                pending.append(fetched)
+            if len(pending) >= 200:
+                _store(pending, figures)
+    _store(pending, figures)
+    figures.requests["head"] = len(to_check)
+    figures.requests["get"] = (
+        client.request_count - sent_before - figures.requests["catalog"] - figures.requests["tag_lists"] - len(to_check)
+    )
+    log(f"{figures.fetched_manifests} manifests fetched and stored.")
 
-    # Each distinct digest fetched once, with what a GET by tag already brought.
-    have = set(Manifest.objects.filter(digest__in=set(resolved.values())).values_list("digest", flat=True))
-    have_all = set(Manifest.objects.values_list("digest", flat=True))
-    wanted: dict[str, tuple[str, RegistryManifest | None]] = {}
-    for item, digest in resolved.items():
-        if digest in have or (digest in wanted and wanted[digest][1] is not None):
-            continue
-        wanted[digest] = (item[0], fetched.get(item))
-    requests_before = client.request_count
-
-    def fetch(digest: str) -> content.Content | None:
-        repo, manifest = wanted[digest]
-        return content.fetch(client, repo, digest, known=frozenset(have_all), manifest=manifest)
-
-    digests = sorted(wanted)
-    log(f"Fetching {len(digests)} manifests never seen before.")
-    contents = dict(zip(digests, parallel(fetch, digests), strict=True))
-    figures.requests["get"] += client.request_count - requests_before
-    for fetched_content in contents.values():
-        if fetched_content is not None:
-            content.store(fetched_content)
-            figures.fetched_manifests += 1 + len(fetched_content.children)
-
-    _apply(lists, resolved, known, started_at, figures)
+    applied_at = time.monotonic()
+    _apply(lists, resolved, known, checked, started_at, figures)
+    log(f"Tags and repositories written in {time.monotonic() - applied_at:.1f} s.")
     figures.removed_manifests = prune_manifests()
     figures.seconds = time.monotonic() - began
     figures.requests["total"] = client.request_count - sent_before
@@ -196,10 +205,19 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
     return figures
 
 
+def _store(pending: list[content.Content], figures: Figures) -> None:
+    with transaction.atomic():  # one commit per batch: SQLite's commits are the slow part
+        for fetched in pending:
+            content.store(fetched)
+            figures.fetched_manifests += 1 + len(fetched.children)
+    pending.clear()
+
+
 def _apply(
     lists: dict[str, list[str]],
     resolved: dict[tuple[str, str], str],
     known: dict[tuple[str, str], tuple[str, datetime | None]],
+    checked: set[tuple[str, str]],
     started_at: datetime,
     figures: Figures,
 ) -> None:
@@ -250,8 +268,7 @@ def _apply(
                 ).update(digest=digest, manifest=manifest, size=manifest.size, created=manifest.created, checked_at=now)
         Tag.objects.bulk_create(creating, ignore_conflicts=True, batch_size=500)
         figures.added_tags = len(creating)
-        checked = [(repo, tag) for (repo, tag) in resolved if (repo, tag) in known]
-        for repo, tags in _by_repository(checked).items():
+        for repo, tags in _by_repository(sorted(checked & set(resolved))).items():
             Tag.objects.filter(repository=existing[repo], name__in=tags).update(checked_at=now)
 
         # Tags the registry no longer lists, unless an event made them while we were listing.

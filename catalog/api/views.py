@@ -38,9 +38,13 @@ class RepositoryList(RegistryAPIView):
     """GET /api/v1/repositories/?search=TEXT -> {"name", "tag_count", "last_pushed", "pull_count", "size"}."""
 
     def get(self, request: Request) -> Response:
-        repositories = reading.list_repositories(search=request.query_params.get("search", ""))
-        page = self.paginate_queryset(repositories)  # type: ignore[arg-type]
-        return self.get_paginated_response([serializers.repository(repo) for repo in page or []])
+        search = request.query_params.get("search", "")
+        if reading.from_inventory():
+            rows = self.paginate_queryset(stored.repository_rows(search))  # type: ignore[arg-type]
+            page = stored.as_repositories(rows or [])  # type: ignore[arg-type]
+        else:
+            page = self.paginate_queryset(services.list_repositories(search=search)) or []  # type: ignore[arg-type]
+        return self.get_paginated_response([serializers.repository(repo) for repo in page])
 
 
 class TagList(RegistryAPIView):

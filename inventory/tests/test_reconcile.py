@@ -59,7 +59,8 @@ def test_it_stores_what_the_catalog_shows_and_fetches_each_digest_once(registry:
     assert again.requests["get"] == 0
     # Events are off here: every known tag is HEADed (the only way to see a tag move).
     assert again.requests["head"] == again.tags
-    assert again.requests["total"] == 1 + again.requests["tag_lists"] + again.requests["head"]
+    assert again.requests["catalog"] >= 1 and again.requests["tag_lists"] >= again.repositories
+    assert again.requests["total"] == again.requests["catalog"] + again.requests["tag_lists"] + again.requests["head"]
 
 
 def test_it_follows_a_push_a_move_and_a_delete_it_missed(registry: Any, repo_prefix: str) -> None:
