@@ -84,6 +84,57 @@ def store(content: Content) -> Manifest:
         return Manifest.objects.get(digest=content.digest)
 
 
+def store_many(contents: list[Content]) -> int:
+    """Write many fetched manifests in a few queries (images in bulk, indexes one by one after);
+    the number of manifests written, children included."""
+    images: dict[str, Content] = {}
+    indexes: list[Content] = []
+    for item in contents:
+        for image in [*item.children, item] if item.is_index else [item]:
+            if not image.is_index:
+                images.setdefault(image.digest, image)
+        if item.is_index:
+            indexes.append(item)
+    existing = set(Manifest.objects.filter(digest__in=list(images)).values_list("digest", flat=True))
+    fresh = [image for digest, image in images.items() if digest not in existing]
+    descriptors = {image.digest: manifests.blob_descriptors(image.body) for image in fresh}
+    blobs = _blobs([d for found in descriptors.values() for d in found])
+    rows = []
+    for image in fresh:
+        config_descriptor = image.body.get("config") or {}
+        platform = manifests.config_platform(image.config)
+        rows.append(
+            Manifest(
+                digest=image.digest,
+                media_type=image.media_type,
+                kind=Manifest.Kind.IMAGE,
+                size=sum(manifests.blob_sizes(image.body).values()),
+                created=manifests.parse_created(image.config.get("created")),
+                platforms=[platform] if platform else [],
+                config_digest=str(config_descriptor.get("digest") or ""),
+                config=image.config,
+                body=image.body,
+            )
+        )
+    Manifest.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    ids = dict(Manifest.objects.filter(digest__in=[image.digest for image in fresh]).values_list("digest", "id"))
+    linked = set(
+        ManifestBlob.objects.filter(manifest_id__in=list(ids.values())).values_list("manifest_id", flat=True).distinct()
+    )
+    ManifestBlob.objects.bulk_create(
+        [
+            ManifestBlob(manifest_id=ids[digest], blob=blobs[blob_digest], position=i)
+            for digest, found in descriptors.items()
+            if digest in ids and ids[digest] not in linked
+            for i, (blob_digest, _, _) in enumerate(found)
+        ],
+        batch_size=1000,
+    )
+    for index in indexes:
+        store(index)
+    return len(fresh) + len(indexes)
+
+
 def _create(content: Content) -> Manifest:
     if content.is_index:
         entries = manifests.platform_entries(content.body)
@@ -129,8 +180,11 @@ def _create(content: Content) -> Manifest:
 
 def _blobs(descriptors: list[tuple[str, int, str]]) -> dict[str, Blob]:
     wanted = {digest: (size, media_type) for digest, size, media_type in descriptors}
+    if not wanted:
+        return {}
     Blob.objects.bulk_create(
         [Blob(digest=d, size=size, media_type=media_type) for d, (size, media_type) in wanted.items()],
         ignore_conflicts=True,
+        batch_size=1000,
     )
-    return {blob.digest: blob for blob in Blob.objects.filter(digest__in=list(wanted))}
+    return {blob.digest: blob for blob in Blob.objects.filter(digest__in=list(wanted)).only("id", "digest")}

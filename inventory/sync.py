@@ -207,9 +207,7 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
 
 def _store(pending: list[content.Content], figures: Figures) -> None:
     with transaction.atomic():  # one commit per batch: SQLite's commits are the slow part
-        for fetched in pending:
-            content.store(fetched)
-            figures.fetched_manifests += 1 + len(fetched.children)
+        figures.fetched_manifests += content.store_many(pending)
     pending.clear()
 
 
