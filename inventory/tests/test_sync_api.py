@@ -62,3 +62,51 @@ def test_the_worker_runs_it_and_the_state_says_what_it_did(celery_worker: Any, r
     assert state["last_finished"] is not None
     assert state["last_result"]["added_tags"] >= 1
     assert "new, " in job.output and "Done in" in job.output
+
+
+@pytest.mark.django_db
+def test_pages_say_how_fresh_they_are_and_operators_can_sync_now(
+    operator_client: Client, viewer_client: Client, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inventory.models import Event
+
+    first = viewer_client.get("/catalog/").content.decode()
+    assert 'data-testid="freshness-first"' in first
+    assert 'data-testid="sync-now"' not in first  # viewers cannot start one
+    assert 'data-testid="sync-now"' in operator_client.get("/catalog/").content.decode()
+
+    answer = operator_client.post("/activity/sync/", {"next": "/catalog/?q=x"})
+    assert answer.status_code == 302 and answer["Location"] == "/catalog/?q=x"
+    job = Job.objects.get(kind="sync")
+    page = operator_client.get("/catalog/").content.decode()
+    assert 'data-testid="sync-running"' in page and 'data-testid="sync-now"' not in page
+    # Somewhere else is not a place to go back to.
+    assert operator_client.post("/activity/sync/", {"next": "https://evil.example/"})["Location"] == "/catalog/"
+    assert viewer_client.post("/activity/sync/").status_code == 403
+
+    Job.objects.filter(pk=job.pk).update(status="succeeded", finished_at=timezone.now() - timedelta(seconds=40))
+    assert 'data-testid="freshness-age"' in viewer_client.get("/catalog/").content.decode()
+    settings.REGISTRY_EVENTS_TOKEN = "t"
+    Event.objects.create(event_id="x", timestamp=timezone.now(), action="push", repository="a", processed=True)
+    assert 'data-testid="freshness-live"' in viewer_client.get("/catalog/").content.decode()
+
+
+@pytest.mark.django_db
+def test_events_older_than_the_retention_are_pruned(settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inventory import tasks
+    from inventory.models import Event
+
+    settings.EVENTS_RETENTION_DAYS = 90
+    now = timezone.now()
+    Event.objects.create(event_id="old", timestamp=now - timedelta(days=91), action="pull", processed=True)
+    Event.objects.create(event_id="new", timestamp=now - timedelta(days=89), action="pull", processed=True)
+    tasks.prune_events()
+    assert list(Event.objects.values_list("event_id", flat=True)) == ["new"]
