@@ -72,3 +72,15 @@ def test_push_pull_and_delete_are_followed_within_two_seconds(notifying_registry
     within(2.0, lambda: not Tag.objects.filter(repository__name=repo, name="v1").exists())
     actions = set(Event.objects.filter(repository=repo).values_list("action", flat=True))
     assert {"push", "pull", "delete"} <= actions
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_multi_platform_push_arrives_with_its_platforms(notifying_registry: RegistryService) -> None:
+    index, children = images.push_oci_index(notifying_registry.url, "team/multi", "1.0", with_attestation=True)
+    within(2.0, lambda: Tag.objects.filter(repository__name="team/multi", name="1.0").exists())
+    manifest = Tag.objects.select_related("manifest").get(repository__name="team/multi", name="1.0").manifest
+    assert manifest.digest == index and manifest.kind == "index"
+    assert sorted(manifest.platforms) == sorted(children)
+    assert set(Manifest.objects.filter(digest__in=children.values()).values_list("digest", flat=True)) == set(
+        children.values()
+    )

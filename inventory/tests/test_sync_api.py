@@ -110,3 +110,28 @@ def test_events_older_than_the_retention_are_pruned(settings: Any) -> None:
     Event.objects.create(event_id="new", timestamp=now - timedelta(days=89), action="pull", processed=True)
     tasks.prune_events()
     assert list(Event.objects.values_list("event_id", flat=True)) == ["new"]
+
+
+@pytest.mark.django_db
+def test_a_worker_starting_on_an_empty_inventory_queues_the_first_sync(settings: Any) -> None:
+    from inventory import tasks
+    from inventory.models import Repository
+
+    settings.INVENTORY_SYNC_ON_START = True
+    tasks.sync_when_empty()
+    assert Job.objects.filter(kind="sync", params__reason="first start").count() == 1
+    tasks.sync_when_empty()  # one is queued already: nothing more
+    assert Job.objects.filter(kind="sync").count() == 1
+    Job.objects.all().delete()
+    Repository.objects.create(name="known")
+    tasks.sync_when_empty()  # not empty: the schedule keeps it current
+    assert not Job.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_schedule_queues_one_sync_at_a_time() -> None:
+    from inventory import tasks
+
+    tasks.scheduled_sync()
+    tasks.scheduled_sync()
+    assert list(Job.objects.filter(kind="sync").values_list("params__reason", flat=True)) == ["schedule"]
