@@ -21,6 +21,7 @@ deploy-test:
 
 lint:
 	.venv/bin/mypy core catalog maintenance inventory registry_admin
+	.venv/bin/lint-imports
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 

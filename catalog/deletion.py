@@ -22,14 +22,13 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 
 from catalog import references, services
+from catalog.pool import bounded_map
 from catalog.registry import (
     INDEX_TYPES,
     ManifestRef,
@@ -92,8 +91,8 @@ class DeletionError(Exception):
         return body
 
 
-class InvalidReference(DeletionError):
-    """A repository name, tag or digest that the registry would not accept (400, nothing sent)."""
+class InvalidRequest(DeletionError):
+    """A delete with a repository name, tag, digest or parameter that is not valid (400, nothing sent)."""
 
     status = 400
 
@@ -127,7 +126,7 @@ def _checked(validate: Callable[[str], str], value: str) -> str:
     try:
         return validate(value)
     except references.InvalidReference as e:
-        raise InvalidReference(e.message) from e
+        raise InvalidRequest(e.message) from e
 
 
 def validate_name(name: str) -> str:
@@ -175,14 +174,6 @@ class RepositoryScan:
         )
 
 
-def _bounded_map(function: Any, items: Sequence[str]) -> list[Any]:
-    if len(items) <= 1:
-        return [function(item) for item in items]
-    # Bounded like the catalog's pages (CATALOG_CONCURRENCY); a pool of its own, deletes are rare.
-    with ThreadPoolExecutor(max_workers=min(settings.CATALOG_CONCURRENCY, len(items))) as pool:
-        return list(pool.map(function, items))
-
-
 def scan_repository(client: RegistryClient, name: str) -> RepositoryScan:
     """HEAD every tag (all four media types, in parallel) and read each tagged index."""
     tags = client.tags(name)
@@ -193,7 +184,7 @@ def scan_repository(client: RegistryClient, name: str) -> RepositoryScan:
         except RegistryNotFound:
             return None  # deleted since the tag list was read
 
-    refs = {tag: ref for tag, ref in zip(tags, _bounded_map(head, tags), strict=True) if ref is not None}
+    refs = {tag: ref for tag, ref in zip(tags, bounded_map(head, tags), strict=True) if ref is not None}
     indexes = sorted({ref.digest for ref in refs.values() if ref.media_type in INDEX_TYPES})
 
     def members(digest: str) -> frozenset[str]:
@@ -203,9 +194,7 @@ def scan_repository(client: RegistryClient, name: str) -> RepositoryScan:
             return frozenset()
         return frozenset(str(entry.get("digest", "")) for entry in body.get("manifests") or [])
 
-    return RepositoryScan(
-        name=name, refs=refs, children=dict(zip(indexes, _bounded_map(members, indexes), strict=True))
-    )
+    return RepositoryScan(name=name, refs=refs, children=dict(zip(indexes, bounded_map(members, indexes), strict=True)))
 
 
 def registry_deletes_tags(client: RegistryClient, name: str) -> bool:
@@ -472,7 +461,7 @@ def plan_delete(name: str, tags: Sequence[str], *, force: bool = False) -> Delet
     """Read the repository and decide what deleting ``tags`` would do (no audit entry).
 
     Raises DeletionDisabled when the registry refuses deletes, DeletionFailed when it cannot
-    be read, InvalidReference for a bad name or tag.
+    be read, InvalidRequest for a bad name or tag.
     """
     validate_name(name)
     for tag in tags:
@@ -546,7 +535,7 @@ def delete_tag(name: str, tag: str, *, force: bool = False, request: HttpRequest
     """Delete one tag: by tag where the registry can (registry:3), else by digest if it is alone.
 
     Raises SharedManifest (409) when other tags share the manifest on 2.x and ``force`` is
-    not set, ReferencedByIndex (409), DeletionDisabled (409), DeletionFailed, InvalidReference.
+    not set, ReferencedByIndex (409), DeletionDisabled (409), DeletionFailed, InvalidRequest.
     """
     validate_name(name)
     validate_tag(tag)

@@ -28,7 +28,7 @@ def repository_page(search: str, include_empty: bool, page: str | int | None, pe
     """One page of repositories; from the inventory only that page's rows are read."""
     if from_inventory():
         current = Paginator(stored.repository_rows(search, include_empty), per_page).get_page(page)
-        current.object_list = stored.as_repositories(current.object_list)
+        current.object_list = stored.as_repositories(current.object_list)  # type: ignore[assignment]
         return current
     return Paginator(services.list_repositories(search, include_empty), per_page).get_page(page)
 

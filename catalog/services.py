@@ -26,24 +26,21 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
 from catalog import manifests
+from catalog.pool import bounded_map
 from catalog.references import attached_to, is_digest, validate_name, validate_reference
 from catalog.registry import INDEX_TYPES, Manifest, RegistryClient, RegistryError, RegistryNotFound, get_client
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "catalog:v1"
-
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 
 # --- What the pages show ---------------------------------------------------------------
@@ -309,7 +306,7 @@ def _tag_counts(client: RegistryClient, names: list[str]) -> dict[str, int]:
         writes.keep(keys[name], tags, forever=False)
         return len(tags)
 
-    counts = dict(zip(names, _parallel(count, names), strict=True))
+    counts = dict(zip(names, bounded_map(count, names), strict=True))
     writes.flush()
     return counts
 
@@ -321,11 +318,6 @@ def tag_names(name: str) -> list[str]:
     """All tags of a repository, sorted (2.8 answers unsorted); 404 for an unknown repository."""
     validate_name(name)
     return _tag_names(get_client(), name)
-
-
-def image_tag_names(name: str) -> list[str]:
-    """The tags that are images, i.e. without the attached signature/attestation tags."""
-    return [tag for tag in tag_names(name) if attached_to(tag) is None]
 
 
 def list_tags(name: str) -> TagList:
@@ -373,7 +365,7 @@ def describe_tags(name: str, tags: Sequence[str], attached_tags: Sequence[str] =
             return None
 
     missing = [tag for tag in tags if known(tag) is None]
-    fetched = dict(zip(missing, _parallel(fetch, missing), strict=True))
+    fetched = dict(zip(missing, bounded_map(fetch, missing), strict=True))
     writes.flush()
     attached = _attached_by_digest(attached_tags)
     rows = []
@@ -427,7 +419,7 @@ def content_blobs(name: str) -> dict[str, dict[str, int]]:
                 continue
         return referenced
 
-    found = dict(zip(tags, _parallel(blobs, tags), strict=True))
+    found = dict(zip(tags, bounded_map(blobs, tags), strict=True))
     writes.flush()
     return {tag: referenced for tag, referenced in found.items() if referenced is not None}
 
@@ -729,31 +721,3 @@ def _strings(value: Any) -> tuple[str, ...] | None:
     if isinstance(value, str):
         return (value,)
     return tuple(str(item) for item in value)
-
-
-# --- The thread pool -------------------------------------------------------------------
-
-_executor: ThreadPoolExecutor | None = None
-_executor_size = 0
-_executor_lock = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _executor, _executor_size
-    with _executor_lock:
-        if _executor is None or _executor_size != settings.CATALOG_CONCURRENCY:
-            if _executor is not None:
-                _executor.shutdown(wait=False)
-            _executor = ThreadPoolExecutor(settings.CATALOG_CONCURRENCY, thread_name_prefix="catalog")
-            _executor_size = settings.CATALOG_CONCURRENCY
-        return _executor
-
-
-def _parallel(function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
-    """``function`` over ``items`` with at most CATALOG_CONCURRENCY at once; the first error is raised.
-
-    Never called from inside the pool (no nested submits: that could deadlock it).
-    """
-    if len(items) <= 1:
-        return [function(item) for item in items]
-    return list(_pool().map(function, items))

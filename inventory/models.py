@@ -162,3 +162,21 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.repository}:{self.tag or self.digest}"
+
+
+class SyncState(models.Model):
+    """The reconcile's last start and end (one row): the pages' "synced 40 s ago".
+
+    The job that ran it (progress, output, who asked) is a maintenance Job of kind sync.
+    """
+
+    last_started = models.DateTimeField(null=True, blank=True)
+    last_finished = models.DateTimeField(null=True, blank=True)
+    last_result = models.JSONField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Inventory synced {self.last_finished}"
+
+    @classmethod
+    def current(cls) -> SyncState:
+        return cls.objects.get_or_create(pk=1)[0]

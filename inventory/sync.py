@@ -33,7 +33,7 @@ from catalog.references import attached_to
 from catalog.registry import Manifest as RegistryManifest
 from catalog.registry import RegistryClient, RegistryNotFound, get_client
 from inventory import content
-from inventory.models import Blob, Event, Manifest, ManifestBlob, ManifestChild, Repository, Tag
+from inventory.models import Blob, Event, Manifest, ManifestBlob, ManifestChild, Repository, SyncState, Tag
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +88,7 @@ def attached_digest(tag: str) -> str:
 
 def synced_once() -> bool:
     """Whether a sync has finished: from then on the catalog reads the inventory."""
-    from maintenance.models import Job
-
-    return Job.objects.filter(kind=Job.Kind.SYNC, status=Job.Status.SUCCEEDED).exists()
+    return SyncState.objects.filter(pk=1, last_finished__isnull=False).exists()
 
 
 def events_trusted() -> bool:
@@ -104,6 +102,7 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
     sent_before = client.request_count
     began = time.monotonic()
     started_at = timezone.now()
+    SyncState.objects.update_or_create(pk=1, defaults={"last_started": started_at})
 
     names = sorted(set(client.catalog()))
     figures.requests["catalog"] = client.request_count - sent_before
@@ -198,6 +197,7 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
     figures.removed_manifests = prune_manifests()
     figures.seconds = time.monotonic() - began
     figures.requests["total"] = client.request_count - sent_before
+    SyncState.objects.filter(pk=1).update(last_finished=timezone.now(), last_result=figures.as_dict())
     log(
         f"Done in {figures.seconds:.1f} s: {figures.added_tags} tags added, {figures.moved_tags} moved, "
         f"{figures.removed_tags} removed; {figures.fetched_manifests} manifests fetched."

@@ -6,5 +6,4 @@ app_name = "inventory"
 
 urlpatterns = [
     path("", views.activity, name="activity"),
-    path("sync/", views.sync_now, name="sync"),
 ]

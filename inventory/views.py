@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.shortcuts import render
 
 from core.roles import Role, role_required
 from core.types import HtmxHttpRequest
@@ -37,18 +34,3 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
     }
     template = "inventory/_activity_table.html" if request.htmx else "inventory/activity.html"
     return render(request, template, context, status=status)
-
-
-@role_required(Role.OPERATOR)
-@require_POST
-def sync_now(request: HtmxHttpRequest) -> HttpResponse:
-    """The pages' "Sync now": queue a sync (or say which one runs), back to the page."""
-    try:
-        job = services.request_sync(request=request)
-        messages.success(request, f"Sync job {job.pk} queued: the page shows when it ends.")
-    except services.SyncRunning as e:
-        messages.info(request, f"A sync is already {e.job.status} (job {e.job.pk}).")
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "/catalog/"
-    return redirect(target)

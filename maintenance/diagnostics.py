@@ -1,6 +1,6 @@
 """The seed guide's installation verification and troubleshooting, as checks with advice.
 
-Most checks read the container snapshot a worker records (``maintenance.container``): the
+Most checks read the container snapshot a worker records (``maintenance.snapshot``): the
 web process never opens the engine. ``GET /v2/`` and the client-side ``insecure-registries``
 advice are the web process's own, through the registry client and the settings.
 """
@@ -9,46 +9,20 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from catalog.registry import RegistryError, get_client
-from maintenance import container
+from core.checks import ERROR, WARNING, Check, failed, passed, warned
+from maintenance.snapshot import Snapshot
 
-OK, WARNING, ERROR = "ok", "warning", "error"
 # Distribution 3.0.0 applies tag deletion even with storage.delete.enabled: false.
 VULNERABLE_VERSIONS = {"3.0.0": ("CVE-2026-41888", "tag deletion ignores storage.delete.enabled: false", "3.1.1")}
 SNAPSHOT_MAX_AGE = 10.0
 WORKER_WAIT = 8.0
-
-
-@dataclass
-class Check:
-    id: str
-    title: str
-    ok: bool
-    level: str
-    detail: str
-    advice: str = ""
-    snippet: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def passed(id: str, title: str, detail: str, advice: str = "", snippet: str = "") -> Check:
-    return Check(id, title, True, OK, detail, advice, snippet)
-
-
-def warned(id: str, title: str, detail: str, advice: str, snippet: str = "") -> Check:
-    return Check(id, title, False, WARNING, detail, advice, snippet)
-
-
-def failed(id: str, title: str, detail: str, advice: str, snippet: str = "") -> Check:
-    return Check(id, title, False, ERROR, detail, advice, snippet)
 
 
 @dataclass
@@ -73,16 +47,16 @@ class Report:
         }
 
 
-def run(wait: float = WORKER_WAIT) -> Report:
-    """Every check: the engine's through a fresh worker snapshot, the web process's own."""
-    snapshot = container.fresh_snapshot(max_age=SNAPSHOT_MAX_AGE, wait=wait)
+def run(snapshot: Snapshot | None, wait: float = WORKER_WAIT) -> Report:
+    """Every check: the engine's from a worker's ``snapshot`` (None: no worker answered within
+    ``wait`` s), and the web process's own."""
     checks = container_checks(snapshot, wait)
     checks.insert(min(len(checks), 5), registry_answers())
     checks.append(insecure_registries())
     return Report(checks=checks, checked_at=time.time(), container=settings.REGISTRY_CONTAINER)
 
 
-def container_checks(snapshot: dict[str, Any] | None, wait: float = WORKER_WAIT) -> list[Check]:
+def container_checks(snapshot: Snapshot | None, wait: float = WORKER_WAIT) -> list[Check]:
     """The checks that need the engine, from a worker's snapshot."""
     name = settings.REGISTRY_CONTAINER
     if snapshot is None:
@@ -119,7 +93,7 @@ def container_checks(snapshot: dict[str, Any] | None, wait: float = WORKER_WAIT)
     ]
 
 
-def _running(snapshot: dict[str, Any]) -> Check:
+def _running(snapshot: Snapshot) -> Check:
     title = "The container runs"
     if snapshot.get("paused"):
         return warned(
@@ -139,7 +113,7 @@ def _running(snapshot: dict[str, Any]) -> Check:
     return passed("container_running", title, f"Running since {started} UTC." if started else "Running.")
 
 
-def _restart_policy(snapshot: dict[str, Any]) -> Check:
+def _restart_policy(snapshot: Snapshot) -> Check:
     title = "Restart policy is always"
     policy = snapshot.get("restart_policy") or "no"
     if policy == "always":
@@ -153,7 +127,7 @@ def _restart_policy(snapshot: dict[str, Any]) -> Check:
     )
 
 
-def _port(snapshot: dict[str, Any]) -> Check:
+def _port(snapshot: Snapshot) -> Check:
     port = snapshot.get("listen_port") or 5000
     title = f"Port {port} is published"
     if snapshot.get("network_mode") == "host":
@@ -171,7 +145,7 @@ def _port(snapshot: dict[str, Any]) -> Check:
     )
 
 
-def _listening(snapshot: dict[str, Any]) -> Check:
+def _listening(snapshot: Snapshot) -> Check:
     title = "The log shows 'listening on'"
     lines = [line for line in snapshot.get("startup_log") or [] if "listening on" in line]
     if lines:
@@ -185,7 +159,7 @@ def _listening(snapshot: dict[str, Any]) -> Check:
     )
 
 
-def _deletes(snapshot: dict[str, Any], summary: dict[str, Any]) -> Check:
+def _deletes(snapshot: Snapshot, summary: dict[str, Any]) -> Check:
     title = "Deletes are enabled"
     if summary.get("delete_enabled"):
         return passed("deletes_enabled", title, "storage.delete.enabled is true: images can be deleted and collected.")
@@ -207,7 +181,7 @@ def _major(version: str | None) -> int | None:
         return None
 
 
-def _otel(snapshot: dict[str, Any]) -> Check:
+def _otel(snapshot: Snapshot) -> Check:
     title = "The OpenTelemetry exporter is disabled"
     value = snapshot.get("otel_traces_exporter") or ""
     if value == "none":
@@ -225,7 +199,7 @@ def _otel(snapshot: dict[str, Any]) -> Check:
     )
 
 
-def _storage_driver(snapshot: dict[str, Any]) -> Check:
+def _storage_driver(snapshot: Snapshot) -> Check:
     title = "The engine's storage driver is overlay2"
     driver = (snapshot.get("engine") or {}).get("storage_driver") or "unknown"
     if driver == "overlay2":
@@ -240,7 +214,7 @@ def _storage_driver(snapshot: dict[str, Any]) -> Check:
     )
 
 
-def _version(snapshot: dict[str, Any]) -> Check:
+def _version(snapshot: Snapshot) -> Check:
     title = "No known-vulnerable registry version"
     version = snapshot.get("version")
     if not version:

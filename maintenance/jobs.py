@@ -9,25 +9,25 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from celery import Task
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from core import audit
+from core import audit, worker
 from maintenance.models import Job
 
 
 def enqueue(
-    task: Task,
+    task_name: str,
     kind: str,
     params: dict[str, Any],
     *,
     request: HttpRequest | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
 ) -> Job:
-    """Create the job and send its task once the row is committed (the worker must see it)."""
+    """Create the job and send the task ``task_name`` (``maintenance.task_names``) with its id once
+    the row is committed (the worker must see it)."""
     if user is None and request is not None:
         user = request.user
     owner = user if user is not None and user.is_authenticated else None
@@ -35,7 +35,7 @@ def enqueue(
     audit.record(
         action=f"{kind}-queued", outcome="started", request=request, user=user, detail=f"job {job.pk} {params}"
     )
-    transaction.on_commit(lambda: task.delay(job.pk))
+    transaction.on_commit(lambda: worker.send(task_name, job.pk))
     return job
 
 

@@ -81,7 +81,7 @@ class RegistryMaintenance(models.Model):
         return f"{self.container_name} {self.mode} ({'open' if self.ended_at is None else 'closed'})"
 
 
-# === Statistics and the snapshot pause (issue 6) =======================================
+# --- Statistics and the snapshot pause ----------------------------------------------------
 
 
 class StatsSample(models.Model):

@@ -1,15 +1,17 @@
+"""The Maintenance page: garbage collection, its schedules, and a job's progress."""
+
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from core import audit
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
-from maintenance import gc, schedules
+from maintenance import gc_requests, schedules, services, snapshot, sync_requests
 from maintenance.forms import GcForm, ScheduleForm
 from maintenance.models import Job
 
@@ -22,17 +24,14 @@ def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     return render(request, template, {"job": job})
 
 
-# === Garbage collection (issue 5) ======================================================
-
-
 def _gc_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     shown_id = request.GET.get("job")
     current = None
     if shown_id and shown_id.isascii() and shown_id.isdigit():
         current = Job.objects.filter(kind=Job.Kind.GC, pk=int(shown_id)).select_related("user").first()
-    current = current or gc.active_job()
-    last_dry = gc.preview()
-    version = gc.known_registry_version()
+    current = current or gc_requests.active_job()
+    last_dry = gc_requests.preview()
+    version = snapshot.known_registry_version()
     context = {
         "form": GcForm(),
         "schedule_form": ScheduleForm(),
@@ -43,9 +42,9 @@ def _gc_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
             for task in schedules.all_schedules()
         ],
         "preview": last_dry,
-        "preview_blobs": gc.eligible_blobs(last_dry)[:50] if last_dry else [],
+        "preview_blobs": gc_requests.eligible_blobs(last_dry)[:50] if last_dry else [],
         "registry_version": version,
-        "registry_is_v2": bool(gc.registry_is_v2()),
+        "registry_is_v2": bool(snapshot.registry_is_v2()),
         "can_run": has_role(request.user, Role.OPERATOR),
         "can_schedule": has_role(request.user, Role.ADMIN),
     }
@@ -66,13 +65,13 @@ def gc_start(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "maintenance/index.html", _gc_context(request, form=form), status=400)
     try:
-        job = gc.request_gc(form.params(), request=request)
-    except gc.GcConflict as e:
+        job = services.queue_gc(form.params(), request)
+    except gc_requests.GcConflict as e:
         messages.error(request, e.message)
         return render(request, "maintenance/index.html", _gc_context(request, form=form), status=409)
-    except gc.GcError as e:
+    except gc_requests.GcError as e:
         messages.error(request, e.message)
-        code = 503 if isinstance(e, gc.GcUnavailable) else 400
+        code = 503 if isinstance(e, gc_requests.GcUnavailable) else 400
         return render(request, "maintenance/index.html", _gc_context(request, form=form), status=code)
     messages.success(request, f"Garbage collection #{job.pk} queued.")
     return redirect(f"{reverse('maintenance')}?job={job.pk}#current-job")
@@ -84,14 +83,13 @@ def schedule_create(request: HttpRequest) -> HttpResponse:
     form = ScheduleForm(request.POST)
     if form.is_valid():
         try:
-            schedules.create(form.schedule_data())
+            services.create_schedule(form.schedule_data(), request)
         except schedules.ScheduleInvalid as e:
             for field, message in e.errors.items():
                 form.add_error(field if field in form.fields else None, message)
     if not form.is_valid():
         context = _gc_context(request, schedule_form=form)
         return render(request, "maintenance/index.html", context, status=400)
-    audit.record(action="gc-schedule-created", outcome="succeeded", request=request, detail=str(form.schedule_data()))
     messages.success(request, f"Scheduled: garbage collection at '{form.cleaned_data['cron']}'.")
     return redirect(f"{reverse('maintenance')}#schedules")
 
@@ -100,13 +98,7 @@ def schedule_create(request: HttpRequest) -> HttpResponse:
 @role_required(Role.ADMIN)
 def schedule_toggle(request: HttpRequest, schedule_id: int) -> HttpResponse:
     task = get_object_or_404(schedules.all_schedules(), pk=schedule_id)
-    schedules.update(task, {"enabled": not task.enabled})
-    audit.record(
-        action="gc-schedule-changed",
-        outcome="succeeded",
-        request=request,
-        detail=f"schedule {task.pk} {'enabled' if task.enabled else 'disabled'}",
-    )
+    services.change_schedule(task, {"enabled": not task.enabled}, request)
     return redirect(f"{reverse('maintenance')}#schedules")
 
 
@@ -114,8 +106,21 @@ def schedule_toggle(request: HttpRequest, schedule_id: int) -> HttpResponse:
 @role_required(Role.ADMIN)
 def schedule_delete(request: HttpRequest, schedule_id: int) -> HttpResponse:
     task = get_object_or_404(schedules.all_schedules(), pk=schedule_id)
-    detail = f"schedule {task.pk} '{schedules.cron_of(task)}'"
-    task.delete()
-    audit.record(action="gc-schedule-deleted", outcome="succeeded", request=request, detail=detail)
+    services.delete_schedule(task, request)
     messages.success(request, "Schedule deleted.")
     return redirect(f"{reverse('maintenance')}#schedules")
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def sync_now(request: HtmxHttpRequest) -> HttpResponse:
+    """The pages' "Sync now": queue an inventory sync (or say which one runs), back to the page."""
+    try:
+        job = sync_requests.queue_sync(request=request)
+        messages.success(request, f"Sync job {job.pk} queued: the page shows when it ends.")
+    except sync_requests.SyncRunning as e:
+        messages.info(request, f"A sync is already {e.job.status} (job {e.job.pk}).")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("catalog:repositories")
+    return redirect(target)

@@ -195,7 +195,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- Garbage collection (issue 5) -----------------------------------------------------
+# --- Garbage collection --------------------------------------------------------------------
 # Soft time limit of one GC job in seconds; the hard limit kills the worker 5 minutes later
 # (the watchdog then restores the registry).
 GC_TIME_LIMIT = envint("GC_TIME_LIMIT", 3600, minimum=60)
@@ -208,7 +208,7 @@ CELERY_BEAT_SCHEDULE["gc-watchdog"] = {
     "task": "maintenance.tasks.gc_watchdog",
     "schedule": float(envint("GC_WATCHDOG_INTERVAL", 60, minimum=10)),
 }
-# --- Statistics, the container panel, the snapshot pause (issue 6) ---------------------
+# --- Statistics, the container panel, the snapshot pause ------------------------------------
 # The first interval of the statistics schedule; admins change it afterwards on /registry/
 # (a django-celery-beat entry named "registry-statistics").
 STATS_INTERVAL_SECONDS = envint("STATS_INTERVAL_SECONDS", 300, minimum=30)
@@ -222,7 +222,7 @@ CELERY_BEAT_SCHEDULE.update(
         "prune-statistics": {"task": "maintenance.tasks.prune_stats", "schedule": 3600.0},
     }
 )
-# --- Catalog (issue 3) -------------------------------------------------------------------
+# --- Catalog: browsing and its caches -------------------------------------------------------
 # Manifests and config blobs are addressed by digest, so they are cached without expiry;
 # what a tag points to, and the repository list, only briefly.
 CATALOG_TAG_TTL = envint("CATALOG_TAG_TTL", 30, minimum=0)
@@ -243,7 +243,7 @@ INVENTORY_VERIFY_AGE = envint("INVENTORY_VERIFY_AGE", 86400, minimum=0)
 EVENTS_RETENTION_DAYS = envint("EVENTS_RETENTION_DAYS", 90, minimum=1)
 CELERY_BEAT_SCHEDULE.update(
     {
-        "inventory-sync": {"task": "inventory.tasks.scheduled_sync", "schedule": float(INVENTORY_SYNC_INTERVAL)},
-        "prune-events": {"task": "inventory.tasks.prune_events", "schedule": 3600.0},
+        "inventory-sync": {"task": "maintenance.tasks.scheduled_sync", "schedule": float(INVENTORY_SYNC_INTERVAL)},
+        "prune-events": {"task": "maintenance.tasks.prune_events", "schedule": 3600.0},
     }
 )

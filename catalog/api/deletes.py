@@ -17,18 +17,15 @@ from rest_framework.views import APIView
 from catalog import deletion
 from catalog.api import views
 from core.permissions import IsOperator
-
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
+from registry_admin.env import parse_bool
 
 
 def _force(request: Request) -> bool:
     value = request.query_params.get("force", "").lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise deletion.InvalidReference(f"force must be true or false, not {value[:20]!r}.")
+    force = parse_bool(value) if value else False
+    if force is None:
+        raise deletion.InvalidRequest(f"force must be true or false, not {value[:20]!r}.")
+    return force
 
 
 def _error(error: deletion.DeletionError) -> Response:

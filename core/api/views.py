@@ -1,3 +1,4 @@
+from django.db.models import QuerySet
 from rest_framework import generics
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
@@ -7,6 +8,7 @@ from rest_framework.response import Response
 from core import audit, health
 from core.api.serializers import AuditEntrySerializer
 from core.forms import AuditFilterForm
+from core.models import AuditEntry
 
 
 @api_view(["GET"])
@@ -21,7 +23,7 @@ class AuditList(generics.ListAPIView):
 
     serializer_class = AuditEntrySerializer
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[AuditEntry]:
         form = AuditFilterForm(self.request.query_params)
         if not form.is_valid():
             raise ValidationError({name: [str(e) for e in errors] for name, errors in form.errors.items()})

@@ -1,4 +1,4 @@
-"""/api/v1/sync/ and /api/v1/events/: thin views over inventory.services and inventory.events."""
+"""/api/v1/events/: thin views over inventory.services and inventory.events."""
 
 from __future__ import annotations
 
@@ -12,43 +12,12 @@ from django.utils.dateparse import parse_datetime
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.permissions import IsOperator, IsViewer
+from core.permissions import IsViewer
 from inventory import events, services
 from inventory.models import Event
-from maintenance.models import Job
-
-
-def job_reference(request: Request, job: Job) -> dict[str, Any]:
-    return {
-        "id": job.pk,
-        "url": request.build_absolute_uri(f"/api/v1/jobs/{job.pk}/"),
-        "page": request.build_absolute_uri(job.get_absolute_url()),
-        "status": job.status,
-    }
-
-
-class SyncView(APIView):
-    """GET: {"running", "last_started", "last_finished", "last_result"} (viewers).
-    POST: queue a reconcile -> 202 with the job, 409 with the running one (operators)."""
-
-    def get_permissions(self) -> list[Any]:
-        return [IsViewer()] if self.request.method in SAFE_METHODS else [IsOperator()]
-
-    def get(self, request: Request) -> Response:
-        return Response(services.sync_status())
-
-    def post(self, request: Request) -> Response:
-        try:
-            job = services.request_sync(request=request)
-        except services.SyncRunning as e:
-            body = {"detail": f"A sync is already {e.job.status}.", "job": job_reference(request, e.job)}
-            return Response(body, status=status.HTTP_409_CONFLICT)
-        return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)
 
 
 def event_dict(event: Event) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from core.pagination import PageNumberPagination
 from core.permissions import IsOperator, ViewerReadsAdminWrites
-from maintenance import gc, schedules
+from maintenance import gc_requests, schedules, services
 from maintenance.models import Job
 
 
@@ -33,19 +33,19 @@ class GarbageCollectionView(APIView):
 
     def post(self, request: Request) -> Response:
         try:
-            params = gc.GcParams.parse(request.data)
-        except gc.GcParamsInvalid as e:
+            params = gc_requests.GcParams.parse(request.data)
+        except gc_requests.GcParamsInvalid as e:
             return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
         try:
-            job = gc.request_gc(params, request=request)
-        except gc.GcConflict as e:
+            job = services.queue_gc(params, request)
+        except gc_requests.GcConflict as e:
             body: dict[str, Any] = {"detail": e.message}
             if e.job is not None:
                 body["job"] = job_reference(request, e.job)
             return Response(body, status=status.HTTP_409_CONFLICT)
-        except gc.GcUnavailable as e:
+        except gc_requests.GcUnavailable as e:
             return Response({"detail": e.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        except gc.GcError as e:
+        except gc_requests.GcError as e:
             field = "delete_untagged" if params.delete_untagged and "--delete-untagged" in e.message else "detail"
             return Response({field: e.message}, status=status.HTTP_400_BAD_REQUEST)
         return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)
@@ -84,7 +84,7 @@ class ScheduleViewSet(viewsets.ViewSet):
         if data is None:
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            task = schedules.create(data)
+            task = services.create_schedule(data, request)
         except schedules.ScheduleInvalid as e:
             return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(schedule_dict(request, task), status=status.HTTP_201_CREATED)
@@ -95,7 +95,7 @@ class ScheduleViewSet(viewsets.ViewSet):
         if data is None:
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            task = schedules.update(task, data)
+            task = services.change_schedule(task, data, request)
         except schedules.ScheduleInvalid as e:
             return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(schedule_dict(request, task))
@@ -104,7 +104,7 @@ class ScheduleViewSet(viewsets.ViewSet):
         return self.partial_update(request, pk)
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
-        self._get(pk).delete()
+        services.delete_schedule(self._get(pk), request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _get(self, pk: str | None) -> PeriodicTask:

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from maintenance import container, engine
+from maintenance import engine, snapshot
 from testenv.registry_image import DEFAULT_IMAGE
 
 
@@ -38,9 +38,9 @@ def test_the_panel_shows_the_container_without_its_secrets(
 def test_the_stats_api_names_the_container_and_the_latest_sample(
     viewer_client: Client, services: object, celery_worker: object
 ) -> None:
-    from maintenance import stats
+    from maintenance import stats_collector
 
-    stats.collect()
+    stats_collector.collect()
     body = viewer_client.get("/api/v1/stats/").json()
 
     assert body["container"]["name"] == "registry"
@@ -125,6 +125,6 @@ def test_it_reads_the_version_of_registry_2_and_3() -> None:
 
 
 def test_it_parses_docker_start_times_with_nanoseconds() -> None:
-    started = container.started_at({"started_at": "2026-11-27T01:47:34.130531501Z"})
+    started = snapshot.started_at({"started_at": "2026-11-27T01:47:34.130531501Z"})
     assert started is not None and started.microsecond == 130531 and started.utcoffset().total_seconds() == 0
-    assert container.started_at({"started_at": None}) is None
+    assert snapshot.started_at({"started_at": None}) is None

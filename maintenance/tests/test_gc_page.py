@@ -4,7 +4,7 @@ import pytest
 from django_celery_beat.models import PeriodicTask
 
 from conftest import browser_login
-from maintenance import gc, schedules
+from maintenance import gc_requests, schedules
 from maintenance.models import Job
 from maintenance.tests.gc_helpers import delete_image, unique
 from testenv.images import push_oci_image
@@ -104,4 +104,4 @@ def test_a_dry_run_started_in_the_browser_shows_its_output_as_it_arrives(
     status = page.locator("#current-job [data-testid=job-status]")
     status.filter(has_text="succeeded").wait_for(timeout=30_000)
     assert "blob eligible for deletion" in output.inner_text()
-    assert gc.preview() is not None
+    assert gc_requests.preview() is not None

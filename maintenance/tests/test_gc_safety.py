@@ -8,7 +8,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from core.models import AuditEntry
-from maintenance import engine, gc, jobs
+from maintenance import engine, gc, gc_requests, jobs, snapshot
+from maintenance import lock as locks
 from maintenance.models import Job, RegistryMaintenance
 from maintenance.tests.gc_helpers import gc_job, unique
 from testenv.images import push_oci_image
@@ -30,7 +31,9 @@ def test_it_refuses_delete_untagged_on_2x_with_the_reason(private_registry):
 
 def test_it_fails_when_the_gc_prints_no_summary_even_with_exit_0(private_registry, monkeypatch):
     # 2.8 prints its usage and exits 0 for a flag it does not know (--quiet is v3 only).
-    monkeypatch.setattr(gc.GcParams, "command", lambda self, config: ["registry", "garbage-collect", "--quiet", config])
+    monkeypatch.setattr(
+        gc_requests.GcParams, "command", lambda self, config: ["registry", "garbage-collect", "--quiet", config]
+    )
     job = gc_job(dry_run=True)
     gc.run(job.pk)
     job.refresh_from_db()
@@ -54,8 +57,8 @@ def test_it_refuses_a_paused_registry(private_registry):
 
 def test_a_second_job_does_not_run_while_the_lock_is_held(private_registry, monkeypatch):
     monkeypatch.setattr(gc, "LOCK_WAIT_SECONDS", 0.5)
-    client = gc.redis_client()
-    lock = gc.gc_lock(client)
+    client = locks.redis_client()
+    lock = locks.gc_lock(client)
     assert lock.acquire(blocking=False)
     try:
         job = gc_job(dry_run=True)
@@ -96,8 +99,8 @@ def test_the_watchdog_brings_back_a_registry_a_dead_worker_left(private_registry
         with pytest.raises(RuntimeError, match="405"):
             push_oci_image(private_registry.url, unique("ro"), "v1")
     # The dead worker's lock, expiring.
-    client = gc.redis_client()
-    assert gc.gc_lock(client).acquire(blocking=False)
+    client = locks.redis_client()
+    assert locks.gc_lock(client).acquire(blocking=False)
     assert gc.watchdog() == []  # the lock is still held: hands off
     time.sleep(1.5)
 
@@ -109,7 +112,7 @@ def test_the_watchdog_brings_back_a_registry_a_dead_worker_left(private_registry
     assert engine.differences(engine.normalized(saved), engine.normalized(container.attrs)) == []
     assert engine.READONLY_ENV not in container.attrs["Config"]["Env"]
     push_oci_image(private_registry.url, unique("writable"), "v1")
-    assert not client.exists(gc.LOCK_KEY)
+    assert not client.exists(locks.LOCK_KEY)
     helpers = engine.connect().containers.list(all=True, filters={"label": engine.GC_HELPER_LABEL})
     assert helpers == []
     job.refresh_from_db()
@@ -148,8 +151,8 @@ def test_a_job_no_worker_took_does_not_block_the_next_request(operator_client, s
 
 
 def test_a_request_while_the_lock_is_held_gets_409(operator_client):
-    client = gc.redis_client()
-    lock = gc.gc_lock(client)
+    client = locks.redis_client()
+    lock = locks.gc_lock(client)
     assert lock.acquire(blocking=False)
     try:
         response = operator_client.post("/api/v1/gc/", {}, content_type="application/json")
@@ -161,7 +164,7 @@ def test_a_request_while_the_lock_is_held_gets_409(operator_client):
 
 
 def test_the_api_refuses_delete_untagged_once_the_registry_is_known_to_be_2x(operator_client):
-    cache.set(gc.VERSION_CACHE_KEY, "github.com/docker/distribution 2.8.2+ds1")
+    cache.set(snapshot.VERSION_CACHE_KEY, "github.com/docker/distribution 2.8.2+ds1")
     response = operator_client.post("/api/v1/gc/", {"delete_untagged": True}, content_type="application/json")
     assert response.status_code == 400
     assert "multi-arch" in response.json()["delete_untagged"]
@@ -169,9 +172,9 @@ def test_the_api_refuses_delete_untagged_once_the_registry_is_known_to_be_2x(ope
 
 
 def test_the_v3_version_string_is_not_2x():
-    assert not engine.is_v2("registry github.com/distribution/distribution/v3 v3.1.1")
-    assert engine.is_v2("registry github.com/docker/distribution 2.8.2+ds1")
-    assert engine.is_v2("github.com/docker/distribution v2.8.3")
+    assert not snapshot.is_v2("registry github.com/distribution/distribution/v3 v3.1.1")
+    assert snapshot.is_v2("registry github.com/docker/distribution 2.8.2+ds1")
+    assert snapshot.is_v2("github.com/docker/distribution v2.8.3")
 
 
 def test_the_watchdog_makes_a_read_only_registry_without_a_record_writable(private_registry):

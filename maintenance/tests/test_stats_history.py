@@ -61,11 +61,11 @@ def test_history_refuses_a_bad_since_or_field_with_400(viewer_client: Client, pa
 def test_stats_without_samples_gives_null_latest(viewer_client: Client) -> None:
     from django.core.cache import cache
 
-    from maintenance import container
+    from maintenance import snapshot as snapshots
 
     # A recorded snapshot (as a worker leaves it) answers without waiting for one.
     snapshot = {"ok": True, "name": "registry", "status": "running", "image": "registry:3", "version": "3.1.1"}
-    cache.set(container.SNAPSHOT_KEY.format("registry"), {**snapshot, "started_at": None, "checked_at": 9e12})
+    cache.set(snapshots.SNAPSHOT_KEY.format("registry"), {**snapshot, "started_at": None, "checked_at": 9e12})
     body = viewer_client.get("/api/v1/stats/").json()
     assert body["latest"] is None
     assert body["container"]["version"] == "3.1.1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -12,6 +13,11 @@ from conftest import logged_in, make_user
 from inventory.models import Tag
 from maintenance.models import Job
 from testenv import images
+
+
+@pytest.fixture
+def repo_prefix() -> str:
+    return f"inv-{uuid.uuid4().hex[:10]}"
 
 
 @pytest.mark.django_db
@@ -72,23 +78,24 @@ def test_pages_say_how_fresh_they_are_and_operators_can_sync_now(
 
     from django.utils import timezone
 
-    from inventory.models import Event
+    from inventory.models import Event, SyncState
 
     first = viewer_client.get("/catalog/").content.decode()
     assert 'data-testid="freshness-first"' in first
     assert 'data-testid="sync-now"' not in first  # viewers cannot start one
     assert 'data-testid="sync-now"' in operator_client.get("/catalog/").content.decode()
 
-    answer = operator_client.post("/activity/sync/", {"next": "/catalog/?q=x"})
+    answer = operator_client.post("/maintenance/sync/", {"next": "/catalog/?q=x"})
     assert answer.status_code == 302 and answer["Location"] == "/catalog/?q=x"
     job = Job.objects.get(kind="sync")
     page = operator_client.get("/catalog/").content.decode()
     assert 'data-testid="sync-running"' in page and 'data-testid="sync-now"' not in page
     # Somewhere else is not a place to go back to.
-    assert operator_client.post("/activity/sync/", {"next": "https://evil.example/"})["Location"] == "/catalog/"
-    assert viewer_client.post("/activity/sync/").status_code == 403
+    assert operator_client.post("/maintenance/sync/", {"next": "https://evil.example/"})["Location"] == "/catalog/"
+    assert viewer_client.post("/maintenance/sync/").status_code == 403
 
     Job.objects.filter(pk=job.pk).update(status="succeeded", finished_at=timezone.now() - timedelta(seconds=40))
+    SyncState.objects.create(pk=1, last_finished=timezone.now() - timedelta(seconds=40))
     assert 'data-testid="freshness-age"' in viewer_client.get("/catalog/").content.decode()
     settings.REGISTRY_EVENTS_TOKEN = "t"
     Event.objects.create(event_id="x", timestamp=timezone.now(), action="push", repository="a", processed=True)
@@ -101,8 +108,8 @@ def test_events_older_than_the_retention_are_pruned(settings: Any) -> None:
 
     from django.utils import timezone
 
-    from inventory import tasks
     from inventory.models import Event
+    from maintenance import tasks
 
     settings.EVENTS_RETENTION_DAYS = 90
     now = timezone.now()
@@ -114,8 +121,8 @@ def test_events_older_than_the_retention_are_pruned(settings: Any) -> None:
 
 @pytest.mark.django_db
 def test_a_worker_starting_on_an_empty_inventory_queues_the_first_sync(settings: Any) -> None:
-    from inventory import tasks
     from inventory.models import Repository
+    from maintenance import tasks
 
     settings.INVENTORY_SYNC_ON_START = True
     tasks.sync_when_empty()
@@ -130,7 +137,7 @@ def test_a_worker_starting_on_an_empty_inventory_queues_the_first_sync(settings:
 
 @pytest.mark.django_db
 def test_the_schedule_queues_one_sync_at_a_time() -> None:
-    from inventory import tasks
+    from maintenance import tasks
 
     tasks.scheduled_sync()
     tasks.scheduled_sync()
