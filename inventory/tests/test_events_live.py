@@ -84,3 +84,18 @@ def test_a_multi_platform_push_arrives_with_its_platforms(notifying_registry: Re
     assert set(Manifest.objects.filter(digest__in=children.values()).values_list("digest", flat=True)) == set(
         children.values()
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tag_deleted_on_the_registry_goes_alone(notifying_registry: RegistryService) -> None:
+    """registry:3 deletes a tag by name (its event names the tag); 2.x cannot (400 DIGEST_INVALID)."""
+    url = notifying_registry.url
+    digest = images.push_oci_image(url, "team/tags", "a")
+    images.tag_existing(url, "team/tags", "b", digest)
+    within(2.0, lambda: Tag.objects.filter(repository__name="team/tags").count() == 2)
+    answer = requests.delete(f"{url}/v2/team/tags/manifests/b", timeout=5)
+    if answer.status_code == 400:
+        pytest.skip("this registry (2.x) deletes manifests only, not tags")
+    assert answer.status_code == 202
+    within(2.0, lambda: not Tag.objects.filter(repository__name="team/tags", name="b").exists())
+    assert Tag.objects.filter(repository__name="team/tags", name="a").exists()
