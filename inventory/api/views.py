@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 from rest_framework import status
@@ -88,6 +89,11 @@ class EventsView(GenericAPIView):  # type: ignore[type-arg]
             )
         try:
             document = json.loads(request.body)
+        except RequestDataTooBig:
+            return Response(
+                {"detail": "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE: lower the endpoint's batch."},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
         except (ValueError, UnicodeDecodeError):
             return Response({"detail": "The body is not JSON."}, status=status.HTTP_400_BAD_REQUEST)
         try:

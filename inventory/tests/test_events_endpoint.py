@@ -143,3 +143,11 @@ def test_out_of_order_events_keep_the_newest_state(registry: Any, repo_prefix: s
     assert not Tag.objects.filter(repository__name=repo_prefix, name="v1").exists()
     post({"events": [event("push", repo_prefix, "v1", new, when=now + timedelta(seconds=1))]})
     assert not Tag.objects.filter(repository__name=repo_prefix, name="v1").exists()
+
+
+def test_a_body_too_large_is_413_json(settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    answer = post({"events": [], "padding": "x" * 2000})
+    assert answer.status_code == 413
+    assert "detail" in answer.json()
+    assert not Event.objects.exists()
