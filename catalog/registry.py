@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from registry_admin import __version__
@@ -216,16 +217,22 @@ class RegistryClient:
                 status=503,
             ) from e
         except requests.exceptions.ConnectionError as e:
+            # A read timeout that used up the GET/HEAD retries arrives as a ConnectionError.
+            if isinstance(getattr(e.args[0] if e.args else None, "reason", None), ReadTimeoutError):
+                raise RegistryUnavailable(self._timed_out(), status=504) from e
             raise RegistryUnavailable(
                 f"Cannot connect to the registry at {self.config.url} ({_reason(e)}). "
                 "Check that the registry container runs and that REGISTRY_URL is right.",
                 status=503,
             ) from e
         except requests.exceptions.Timeout as e:
-            raise RegistryUnavailable(
-                f"The registry at {self.config.url} did not answer within {self.config.timeout:g} s.",
-                status=504,
-            ) from e
+            raise RegistryUnavailable(self._timed_out(), status=504) from e
+
+    def _timed_out(self) -> str:
+        return (
+            f"The registry at {self.config.url} (REGISTRY_URL) did not answer within {self.config.timeout:g} s "
+            "(REGISTRY_TIMEOUT): check that it runs and is not overloaded, or raise REGISTRY_TIMEOUT."
+        )
 
     def _check(self, method: str, path: str, response: requests.Response) -> requests.Response:
         if response.status_code == 401:

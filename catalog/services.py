@@ -257,11 +257,32 @@ def list_repositories(search: str = "", include_empty: bool = True) -> list[Repo
 
 def _refresh_repositories() -> list[Repository]:
     client = get_client()
-    names = sorted(client.catalog())
-    counts = _tag_counts(client, names)
+    try:
+        names = sorted(client.catalog())
+        counts = _tag_counts(client, names)
+    except RegistryError as e:
+        cache.set(f"{_repositories_key()}:failed", (time.time(), e.message), None)
+        raise
     repositories = [Repository(name, counts[name]) for name in names]
     cache.set(_repositories_key(), (time.time(), repositories), None)
+    cache.delete(f"{_repositories_key()}:failed")
     return repositories
+
+
+def repositories_stale_notice() -> str | None:
+    """Why the repository list shown is old: the registry failed its last refresh (None when fresh).
+
+    The list is still served from what the dashboard last saw; pages and the API say so.
+    """
+    failure: tuple[float, str] | None = cache.get(f"{_repositories_key()}:failed")
+    entry: tuple[float, list[Repository]] | None = cache.get(_repositories_key())
+    if failure is None or entry is None or failure[0] < entry[0]:
+        return None
+    seen = dt.datetime.fromtimestamp(entry[0], tz=dt.UTC)
+    return (
+        f"Stale: the repository list is as the dashboard last saw it at {seen:%Y-%m-%d %H:%M:%S} UTC, "
+        f"because the registry does not answer now. {failure[1]}"
+    )
 
 
 def _refresh_in_background() -> None:

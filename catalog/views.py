@@ -66,6 +66,7 @@ def repositories(request: HtmxHttpRequest) -> HttpResponse:
         "search": search,
         "show_empty": show_empty,
         "stored": reading.from_inventory(),
+        "stale": services.repositories_stale_notice(),
     }
     template = "catalog/_repositories.html" if request.htmx else "catalog/repositories.html"
     return render(request, template, context)

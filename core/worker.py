@@ -14,16 +14,32 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from celery import current_app
 from django.core.cache import cache
+from kombu.exceptions import OperationalError as BrokerError
+
+from core.cache import redis_location
+from core.errors import ServiceUnavailable
 
 ANSWER_KEY = "registry:answer:{}"
 ANSWER_TTL = 600
 
 
+class QueueUnavailable(ServiceUnavailable):
+    """Redis, Celery's broker, does not take the task (503, naming REDIS_URL)."""
+
+
 def send(task_name: str, *args: Any, **options: Any) -> None:
-    """Queue the task registered as ``task_name`` with positional ``args``."""
-    current_app.send_task(task_name, args=args, **options)
+    """Queue the task registered as ``task_name`` with positional ``args``; QueueUnavailable when
+    Redis does not answer."""
+    try:
+        current_app.send_task(task_name, args=args, **options)
+    except (BrokerError, redis.exceptions.RedisError, OSError) as e:
+        raise QueueUnavailable(
+            f"Redis at {redis_location()} does not answer ({e}), so the job cannot be queued: start "
+            "redis-server or correct REDIS_URL, then try again."
+        ) from e
 
 
 @dataclass
@@ -39,7 +55,9 @@ class WorkerAnswer:
 
 
 def ask_worker(task_name: str, *args: Any, wait: float, expires: float | None = None) -> WorkerAnswer:
-    """Send ``task_name(call_id, *args)`` and wait up to ``wait`` seconds for its answer."""
+    """Send ``task_name(call_id, *args)`` and wait up to ``wait`` seconds for its answer.
+
+    QueueUnavailable (503, naming REDIS_URL) when Redis does not take the task."""
     call_id = uuid.uuid4().hex
     started = time.monotonic()
     send(task_name, call_id, *args, expires=expires)

@@ -74,7 +74,7 @@ def container_checks(snapshot: Snapshot | None, wait: float = WORKER_WAIT) -> li
                 "container_exists",
                 f"Container '{name}' exists",
                 snapshot.get("error", ""),
-                "Create it with the seed's docker run command, or set REGISTRY_CONTAINER to its name "
+                "Create it with the installation guide's docker run command, or set REGISTRY_CONTAINER to its name "
                 "(docker ps shows it).",
             )
         ]
@@ -140,7 +140,7 @@ def _port(snapshot: Snapshot) -> Check:
         title,
         f"{port}/tcp is not published (docker port {snapshot['name']} shows nothing for it): clients cannot reach it.",
         "Recreate the container with the port published (Container Station's form is known to drop it: use the "
-        "seed's docker run command), or with --network=host.",
+        "installation guide's docker run command), or with --network=host.",
         f"-p {port}:{port}",
     )
 
@@ -168,8 +168,8 @@ def _deletes(snapshot: Snapshot, summary: dict[str, Any]) -> Check:
         "deletes_enabled",
         title,
         f"Deleting is off: the registry refuses every delete with 405 UNSUPPORTED{where}.",
-        "Recreate the container with REGISTRY_STORAGE_DELETE_ENABLED=true, as the seed's Intermediate and "
-        "Production configurations do (docker restart keeps the old environment).",
+        "Recreate the container with REGISTRY_STORAGE_DELETE_ENABLED=true, as the installation guide's "
+        "Intermediate and Production configurations do (docker restart keeps the old environment).",
         "-e REGISTRY_STORAGE_DELETE_ENABLED=true",
     )
 
@@ -194,7 +194,7 @@ def _otel(snapshot: Snapshot) -> Check:
         title,
         f"OTEL_TRACES_EXPORTER is {value or 'unset'}: registry 3 then logs 'traces export' errors to "
         "localhost:4318 every few seconds (distribution#4270).",
-        "Recreate the container with the exporter disabled, as every seed configuration does.",
+        "Recreate the container with the exporter disabled, as every configuration of the installation guide does.",
         "-e OTEL_TRACES_EXPORTER=none",
     )
 

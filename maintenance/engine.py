@@ -95,10 +95,14 @@ def _explain_connect_failure(host: str, error: Exception) -> str:
             "into the worker or set DOCKER_HOST."
         )
     if "PermissionError" in text or "Permission denied" in text:
-        return f"The worker may not open the Docker engine socket at {host} (permission denied)."
+        return (
+            f"The worker may not open the Docker engine socket at {host} (permission denied): run the worker "
+            "in the socket's group (with docker compose: DOCKER_GID in .env), or set DOCKER_HOST to an engine "
+            "it may use."
+        )
     if "Connection refused" in text:
-        return f"The Docker engine at {host} refused the connection: is dockerd running?"
-    return f"Cannot reach the Docker engine at {host}: {text[:200]}"
+        return f"The Docker engine at {host} refused the connection: is dockerd running? Check DOCKER_HOST."
+    return f"Cannot reach the Docker engine at {host}: {text[:200]}. Check DOCKER_HOST."
 
 
 def get_registry_container(client: docker.DockerClient) -> Container:
@@ -645,9 +649,42 @@ def is_secret_name(name: str) -> bool:
     return any(part in upper for part in SECRET_NAME_PARTS)
 
 
+_QUERY_SECRET = re.compile(
+    r"(?i)([?&;][\w.-]*(?:password|passwd|secret|token|apikey|api[_-]key|access[_-]?key|credential|signature|sig|auth)[\w.-]*=)[^&#\s\"']+"
+)
+
+
 def mask_url(url: str) -> str:
-    """``scheme://user:pass@host`` -> ``scheme://••••••@host``."""
-    return re.sub(r"(://)[^/@\s]+@", rf"\1{MASK}@", url)
+    """``scheme://user:pass@host/?token=x`` -> ``scheme://••••••@host/?token=••••••``."""
+    return _QUERY_SECRET.sub(rf"\1{MASK}", re.sub(r"(://)[^/@\s]+@", rf"\1{MASK}@", url))
+
+
+# Credentials as the registry (Go, logrus) prints them in its log: notification endpoints'
+# headers (``headers=map[Authorization:[Bearer <token>]]``), auth schemes, key=value pairs
+# whose key names a secret, tokens in URL queries, and user:password@ in URLs.
+_SECRET_WORDS = r"(?:password|passwd|secret|token|apikey|api[_-]key|access[_-]?key|credential|signature)"  # noqa: S105 - the words, not a value
+_LOG_SECRETS = (
+    # Go's map of header lists: Authorization:[...], Cookie:[...], X-Auth-Token:[...]
+    re.compile(
+        r"(?i)\b((?:proxy-)?authorization|cookie|set-cookie|x-[\w-]*(?:token|key|secret|auth)[\w-]*)(\s*[:=]\s*)\[[^\]]*\]"
+    ),
+    # A header printed as a plain value: Authorization: Bearer abc, "Authorization":"Basic abc"
+    re.compile(r'(?i)\b((?:proxy-)?authorization"?\s*[:=]\s*"?)(?!\[)[^",\]\n]+'),
+    re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{4,}"),
+    # key=value, key: value, "key":"value" where the key names a secret (query strings included)
+    re.compile(
+        r"(?i)\b([\w.-]*" + _SECRET_WORDS + r'[\w.-]*"?)(\s*[=:]\s*"?)(?!' + re.escape(MASK) + r')[^\s"&,;\]}\[]+'
+    ),
+)
+
+
+def mask_log_line(line: str) -> str:
+    """A registry log line fit for a page: credentials and tokens replaced, as the env panel does."""
+    first, plain, scheme, pairs = _LOG_SECRETS
+    masked = first.sub(rf"\1\2[{MASK}]", mask_url(line))
+    masked = plain.sub(rf"\1{MASK}", masked)
+    masked = scheme.sub(rf"\1\2{MASK}", masked)
+    return pairs.sub(rf"\1\2{MASK}", masked)
 
 
 def masked_env(env: dict[str, str]) -> list[list[str]]:
@@ -795,7 +832,7 @@ def registry_logs(container: Container, tail: int) -> list[str]:
         raw = container.logs(tail=tail, stdout=True, stderr=True)
     except docker.errors.APIError as e:
         raise EngineError(f"The engine gave no logs for '{container.name}': {e.explanation or e}") from e
-    return [line for line in raw.decode(errors="replace").splitlines() if line and not is_noise(line)]
+    return [mask_log_line(line) for line in raw.decode(errors="replace").splitlines() if line and not is_noise(line)]
 
 
 def startup_log(container: Container, started_at: str, seconds: int = 120) -> list[str]:
@@ -807,7 +844,8 @@ def startup_log(container: Container, started_at: str, seconds: int = 120) -> li
         raw = container.logs(since=start, until=start + timedelta(seconds=seconds), stdout=True, stderr=True)
     except docker.errors.APIError:
         return []
-    return [line for line in raw.decode(errors="replace").splitlines()[:200] if line and not is_noise(line)]
+    lines = raw.decode(errors="replace").splitlines()[:200]
+    return [mask_log_line(line) for line in lines if line and not is_noise(line)]
 
 
 # --- Pause, unpause, restart ----------------------------------------------------------

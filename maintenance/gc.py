@@ -30,13 +30,14 @@ from django.utils import timezone
 
 from catalog import registry
 from core import audit
-from maintenance import engine, jobs, lock, registry_cache, snapshot
+from maintenance import engine, jobs, lock, registry_cache, snapshot, stats_collector
 from maintenance.gc_requests import DELETE_UNTAGGED_ON_V2, GcError, GcParams, GcParamsInvalid
 from maintenance.models import Job, RegistryMaintenance
 
 logger = logging.getLogger(__name__)
 
 SUMMARY = re.compile(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion")
+ELIGIBLE_BLOB = re.compile(r"blob eligible for deletion: (sha256:[0-9a-f]{64})")
 EMPTY_REGISTRY = re.compile(r"Path not found: \S*/docker/registry/v2/repositories\b")
 LOCK_WAIT_SECONDS = 15.0
 
@@ -86,6 +87,34 @@ def run(job_id: int) -> None:
         with contextlib.suppress(redis.exceptions.LockError):
             gc_lock.release()
         client.close()
+    if not params.dry_run:
+        refresh_statistics()
+
+
+def refresh_statistics() -> None:
+    """After a real run the storage figures on every page are stale: measure them again now."""
+    try:
+        stats_collector.collect()
+    except Exception:  # the next scheduled collection measures them anyway
+        logger.exception("could not collect statistics after the garbage collection")
+
+
+def blob_bytes(container: Any, root: str, digests: list[str]) -> int | None:
+    """The bytes the given blobs take in the registry's storage (``du`` in the container)."""
+    if not digests:
+        return 0
+    paths = [f"{root}/{engine.BLOBS_UNDER_DATA_ROOT}/sha256/{d[7:9]}/{d[7:]}/data" for d in digests]
+    total = 0
+    for start in range(0, len(paths), 200):
+        for flag, factor in (("-b", 1), ("-k", 1024)):
+            result = engine.exec_stream(container, ["du", flag, *paths[start : start + 200]])
+            sizes = re.findall(r"^(\d+)\s", result.stdout, flags=re.MULTILINE)
+            if result.exit_code == 0 and sizes:
+                total += sum(int(size) for size in sizes) * factor
+                break
+        else:
+            return None
+    return total
 
 
 class GarbageCollection:
@@ -96,9 +125,10 @@ class GarbageCollection:
         self.params = params
         self.result: dict[str, Any] = {}
         self.name = settings.REGISTRY_CONTAINER
+        self.eligible: list[str] = []
 
     def log(self, line: str) -> None:
-        jobs.log(self.job, line)
+        jobs.log(self.job, engine.mask_log_line(line))
 
     def run(self) -> dict[str, Any]:
         client = engine.connect()
@@ -127,6 +157,9 @@ class GarbageCollection:
 
         if self.params.dry_run:
             self._collect(container, command)
+            self.result["bytes_eligible"] = blob_bytes(container, root, self.eligible)
+            if not self.params.delete_untagged and not snapshot.is_v2(version):
+                self._untagged(container, config, root)
             after = container
         elif self.params.mode == "online":
             after = self._online(client, container, command)
@@ -143,12 +176,44 @@ class GarbageCollection:
         )
         return self.result
 
+    def _untagged(self, container: Any, config: str, root: str) -> None:
+        """registry:3 keeps untagged manifests: say how many there are and what --delete-untagged frees.
+
+        A second dry run, with --delete-untagged, whose lines stay out of the job's output.
+        """
+        command = GcParams(dry_run=True, delete_untagged=True).command(config)
+        found: list[tuple[int, int, int]] = []
+        blobs: list[str] = []
+
+        def on_line(stream: str, line: str) -> None:
+            if stream != "stdout":
+                return
+            if match := SUMMARY.search(line):
+                found.append((int(match[1]), int(match[2]), int(match[3])))
+            elif match := ELIGIBLE_BLOB.search(line):
+                blobs.append(match[1])
+
+        outcome = engine.exec_stream(container, command, on_line)
+        if outcome.exit_code != 0 or not found:
+            return
+        _, blob_count, manifests = found[-1]
+        self.result["untagged"] = {
+            "manifests": manifests,
+            "blobs": blob_count,
+            "bytes": blob_bytes(container, root, blobs),
+        }
+        self.log(
+            f"Untagged manifests: {manifests}; a dry run with --delete-untagged finds {blob_count} blobs eligible."
+        )
+
     def _collect(self, container: Any, command: list[str]) -> None:
         """Run the GC command; success needs exit 0 AND the summary line (2.8 exits 0 on bad flags)."""
         summary: list[tuple[int, int, int]] = []
 
         def on_line(stream: str, line: str) -> None:
             self.log(line if stream == "stdout" else f"[stderr] {line}")
+            if stream == "stdout" and (eligible := ELIGIBLE_BLOB.search(line)):
+                self.eligible.append(eligible[1])
             match = SUMMARY.search(line) if stream == "stdout" else None
             if match:
                 summary.append((int(match[1]), int(match[2]), int(match[3])))

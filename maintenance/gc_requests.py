@@ -14,7 +14,9 @@ import redis
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
 
+from core.models import AuditEntry
 from maintenance import jobs, lock, snapshot, task_names
 from maintenance.models import Job
 
@@ -143,3 +145,89 @@ def preview() -> Job | None:
 
 def eligible_blobs(job: Job) -> list[str]:
     return re.findall(r"blob eligible for deletion: (\S+)", job.output)
+
+
+# --- The results for people (issue 17) ---------------------------------------------------
+
+
+def _size(value: int | None) -> str:
+    return str(filesizeformat(value)) if value is not None else "an unknown amount"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def deleted_images(job: Job) -> dict[str, int]:
+    """Manifests deleted through the dashboard since the previous real run: {repository: count}.
+
+    What a collection frees comes from these deletes (and from untagged manifests with
+    --delete-untagged); the audit log names them, the registry's GC output does not.
+    """
+    until = job.started_at or job.created_at
+    previous = (
+        Job.objects.filter(kind=Job.Kind.GC, status=Job.Status.SUCCEEDED, params__dry_run=False, finished_at__lt=until)
+        .exclude(pk=job.pk)
+        .order_by("-finished_at")
+        .first()
+    )
+    entries = AuditEntry.objects.filter(
+        action__in=["delete-tag", "delete-manifest"], outcome="succeeded", created_at__lte=until
+    ).exclude(digest="")
+    if previous is not None and previous.finished_at is not None:
+        entries = entries.filter(created_at__gt=previous.finished_at)
+    seen: dict[str, set[str]] = {}
+    for repository, digest, detail in entries.values_list("repository", "digest", "detail"):
+        if "manifest" in detail.lower() and "stays" not in detail:
+            seen.setdefault(repository, set()).add(digest)
+    return {repository: len(digests) for repository, digests in sorted(seen.items())}
+
+
+def outcome(job: Job) -> str:
+    """The run's result in one sentence: "Freed 51 KB from 3 images in acc/many"."""
+    result = job.result or {}
+    if job.status == Job.Status.FAILED:
+        return f"Failed: {job.error}" if job.error else "Failed."
+    if job.status != Job.Status.SUCCEEDED or result.get("blobs_eligible") is None:
+        return "Queued." if job.status == Job.Status.QUEUED else "Running…"
+    blobs, manifests = result.get("blobs_eligible", 0), result.get("manifests_eligible", 0)
+    parts = _plural(blobs, "blob") + (f" and {_plural(manifests, 'untagged manifest')}" if manifests else "")
+    images = deleted_images(job)
+    where = ""
+    if images:
+        where = " from " + ", ".join(f"{_plural(count, 'image')} in {repo}" for repo, count in list(images.items())[:3])
+        if len(images) > 3:
+            where += f" and {len(images) - 3} more repositories"
+    if (job.params or {}).get("dry_run"):
+        if not blobs:
+            return "Dry run: nothing to free."
+        return f"Dry run: a real run would free {_size(result.get('bytes_eligible'))} ({parts}){where}."
+    if not blobs:
+        return "Nothing to free: every blob was still in use."
+    return f"Freed {_size(result.get('bytes_freed'))} ({parts}){where}."
+
+
+def why_nothing(job: Job) -> str:
+    """Why a successful run found nothing to free, and what would free something; '' otherwise."""
+    result = job.result or {}
+    if job.status != Job.Status.SUCCEEDED or result.get("blobs_eligible", 1) != 0:
+        return ""
+    untagged = result.get("untagged") or {}
+    if untagged.get("manifests"):
+        return (
+            f"Every blob belongs to a manifest, but {_plural(untagged['manifests'], 'manifest')} no tag names any "
+            f"more (tags deleted on registry:3 leave their manifest behind). A run with “Delete untagged "
+            f"manifests” would free {_size(untagged.get('bytes'))} ({_plural(untagged.get('blobs', 0), 'blob')})."
+        )
+    if (job.params or {}).get("delete_untagged"):
+        return "Every blob belongs to a tagged manifest: delete images in the catalog first, then collect."
+    version = str(result.get("version") or "")
+    if version and snapshot.is_v2(version):
+        return (
+            "Every blob belongs to a manifest. Deleting an image's last tag in the catalog deletes its manifest "
+            "on this registry; the next collection then frees its layers."
+        )
+    return (
+        "Every blob belongs to a manifest and no manifest is untagged: delete images in the catalog first "
+        "(with “Also delete the untagged manifest” ticked), then collect."
+    )

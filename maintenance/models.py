@@ -33,6 +33,9 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Renewed by the worker while the job runs (maintenance.jobs): a job whose heartbeat is
+    # older than JOB_HEARTBEAT_TIMEOUT lost its worker, and the watchdog fails it.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

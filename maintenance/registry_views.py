@@ -20,9 +20,11 @@ from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
 from maintenance import services, snapshot, stats
 from maintenance.forms import IntervalForm
+from maintenance.models import Job
 
 PANEL_MAX_AGE = 20.0
 PANEL_WAIT = 4.0
+COLLECT_WAIT = 10.0
 
 
 @role_required(Role.VIEWER)
@@ -55,6 +57,19 @@ def registry(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "maintenance/registry.html", context)
 
 
+def pause_choices(default: int) -> list[tuple[int, str]]:
+    """Durations offered for a snapshot pause, SNAPSHOT_PAUSE_SECONDS among them."""
+    choices = sorted({60, 300, 600, 900, 1800, 3600, default})
+
+    def label(seconds: int) -> str:
+        if seconds % 60:
+            return f"{seconds} seconds"
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+    return [(seconds, label(seconds)) for seconds in choices]
+
+
 def _render_panel(request: HtmxHttpRequest, seen: snapshot.Snapshot | None, status: int = 200) -> HttpResponse:
     context = {
         "snapshot": seen,
@@ -63,6 +78,7 @@ def _render_panel(request: HtmxHttpRequest, seen: snapshot.Snapshot | None, stat
         "pause": snapshot.active_pause(),
         "is_operator": has_role(request.user, Role.OPERATOR),
         "pause_seconds": snapshot.pause_seconds(None),
+        "pause_choices": pause_choices(snapshot.pause_seconds(None)),
     }
     return render(request, "maintenance/_container.html", context, status=status)
 
@@ -104,8 +120,21 @@ def _done_message(action: str, result: dict[str, Any]) -> str:
 @require_POST
 @role_required(Role.OPERATOR)
 def collect_now(request: HtmxHttpRequest) -> HttpResponse:
+    """Collect a sample now and come back to the Registry page with its figures (not to a job page)."""
     job = services.collect_stats(request)
-    return redirect(job)
+    deadline = time.monotonic() + COLLECT_WAIT
+    while job.is_active and time.monotonic() < deadline:
+        time.sleep(0.25)
+        job.refresh_from_db()
+    if job.status == Job.Status.SUCCEEDED:
+        messages.success(request, "Statistics collected: the figures and charts below include them.")
+    elif job.status == Job.Status.FAILED:
+        messages.error(request, f"Collecting failed: {job.error}")
+    else:
+        messages.warning(
+            request, f"Collection #{job.pk} is queued: no worker finished it within {COLLECT_WAIT:g} s. Reload later."
+        )
+    return redirect("registry")
 
 
 @require_POST

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from core.timestamps import parse_docker_time
-from core.worker import ask_worker
+from core.worker import QueueUnavailable, ask_worker
 from maintenance import task_names
 from maintenance.models import RegistryPause
 
@@ -98,7 +98,10 @@ def fresh_snapshot(max_age: float, wait: float) -> Snapshot | None:
     snapshot = recorded_snapshot()
     if snapshot is not None and time.time() - snapshot.get("checked_at", 0) <= max_age:
         return snapshot
-    reply = ask_worker(task_names.REFRESH_CONTAINER, wait=wait, expires=ACTION_EXPIRES)
+    try:
+        reply = ask_worker(task_names.REFRESH_CONTAINER, wait=wait, expires=ACTION_EXPIRES)
+    except QueueUnavailable:  # no Redis: show what is known (every page carries the Redis banner)
+        return snapshot
     return cast(Snapshot, reply.result) if reply.answered else snapshot
 
 

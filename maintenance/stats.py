@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from maintenance import task_names
+from maintenance import snapshot, task_names
 from maintenance.models import StatsSample
 
 SCHEDULE_NAME = "registry-statistics"
@@ -109,6 +109,9 @@ def chart_data(range_name: str) -> dict[str, Any]:
         "range": range_name,
         "points": [{**p, "t": int(datetime.fromisoformat(p["collected_at"]).timestamp() * 1000)} for p in points],
         "largest": (newest.largest_repositories if newest else []),
+        # The container's own memory limit; 0 when it has none: docker then reports the host's
+        # memory as the limit, which would flatten the use to 0, so the chart draws the use alone.
+        "memory_limit": int(((snapshot.recorded_snapshot() or {}).get("limits") or {}).get("memory_bytes") or 0),
     }
 
 

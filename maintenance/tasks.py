@@ -184,3 +184,13 @@ def sync_when_empty(**kwargs: object) -> None:
         pass
     except Exception:  # the database is not migrated yet: beat's schedule fills it later
         logger.exception("inventory: could not queue the first sync")
+
+
+# === Faults: jobs whose worker died ===================================================
+
+
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def job_watchdog() -> None:
+    """Every minute: fail jobs whose worker died (no heartbeat) or that no worker took."""
+    for job in jobs.fail_orphaned():
+        logger.warning("job watchdog: %s #%s failed: %s", job.kind, job.pk, job.error)

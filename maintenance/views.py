@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
-from maintenance import gc_requests, schedules, services, snapshot, sync_requests
+from maintenance import diagnostics, gc_requests, schedules, services, snapshot, stats, sync_requests
 from maintenance.forms import GcForm, ScheduleForm
 from maintenance.models import Job
 
@@ -32,8 +32,10 @@ def _gc_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     current = current or gc_requests.active_job()
     last_dry = gc_requests.preview()
     version = snapshot.known_registry_version()
+    # The form keeps the options of the run on show (a dry run's, to run it for real next).
+    initial = {k: v for k, v in (current.params or {}).items() if k in ("mode", "delete_untagged")} if current else {}
     context = {
-        "form": GcForm(),
+        "form": GcForm(initial=initial) if initial else GcForm(),
         "schedule_form": ScheduleForm(),
         "current": current,
         "recent": Job.objects.filter(kind=Job.Kind.GC).select_related("user")[:15],
@@ -64,8 +66,14 @@ def gc_start(request: HttpRequest) -> HttpResponse:
     form = GcForm(request.POST)
     if not form.is_valid():
         return render(request, "maintenance/index.html", _gc_context(request, form=form), status=400)
+    params = form.params()
+    if not params.dry_run and request.POST.get("confirmed") != "1" and gc_requests.active_job() is None:
+        # Every real run restarts the registry (and read-only or stop modes take it out of
+        # service meanwhile): say what happens and ask first.
+        context = {"params": params, "preview": gc_requests.preview()}
+        return render(request, "maintenance/gc_confirm.html", context)
     try:
-        job = services.queue_gc(form.params(), request)
+        job = services.queue_gc(params, request)
     except gc_requests.GcConflict as e:
         messages.error(request, e.message)
         return render(request, "maintenance/index.html", _gc_context(request, form=form), status=409)
@@ -109,6 +117,29 @@ def schedule_delete(request: HttpRequest, schedule_id: int) -> HttpResponse:
     services.delete_schedule(task, request)
     messages.success(request, "Schedule deleted.")
     return redirect(f"{reverse('maintenance')}#schedules")
+
+
+# === The dashboard's summary ==========================================================
+
+
+@role_required(Role.VIEWER)
+def dashboard_summary(request: HtmxHttpRequest) -> HttpResponse:
+    """Diagnostics (failed and warned checks first), storage with its meaning, counts, the last GC.
+
+    The dashboard (core, which imports no app) loads this fragment.
+    """
+    report = services.diagnostics_report()
+    problems = sorted((c for c in report.checks if not c.ok), key=lambda c: c.level != diagnostics.ERROR)
+    finished = Job.objects.filter(kind=Job.Kind.GC).exclude(finished_at=None).order_by("-finished_at")
+    context = {
+        "report": report,
+        "problems": problems,
+        "passed": sum(c.ok for c in report.checks),
+        "sample": stats.latest(),
+        "last_gc": finished.filter(status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED]).select_related("user").first(),
+        "last_real_gc": finished.filter(status=Job.Status.SUCCEEDED, params__dry_run=False).first(),
+    }
+    return render(request, "maintenance/_dashboard_summary.html", context)
 
 
 @role_required(Role.OPERATOR)

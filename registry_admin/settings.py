@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "core.middleware.ServiceFaultMiddleware",
 ]
 
 ROOT_URLCONF = "registry_admin.urls"
@@ -101,6 +102,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.dashboard",
+                "core.context_processors.navigation",
+                "maintenance.context_processors.registry_pause",
             ],
         },
     },
@@ -119,10 +122,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache, off while Redis does not answer (core/cache.py): Redis is a
+        # cache and a broker, the pages are served from the database and the registry.
+        "BACKEND": "core.cache.DegradingRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "registry-admin",
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 3},
     }
 }
 
@@ -156,6 +161,7 @@ STORAGES = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads no cookie: the token travels in hx-headers
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "core.error_views.csrf_failure"  # JSON under /api/
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 REST_FRAMEWORK = {
@@ -166,8 +172,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.IsViewer"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONWithWarningsRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
 }
 
 # --- Celery ---------------------------------------------------------------------------
@@ -229,6 +236,14 @@ CATALOG_TAG_TTL = envint("CATALOG_TAG_TTL", 30, minimum=0)
 CATALOG_LIST_TTL = envint("CATALOG_LIST_TTL", 60, minimum=0)
 CATALOG_CONCURRENCY = envint("CATALOG_CONCURRENCY", 8, minimum=1)
 CATALOG_CACHE_MAX_KB = envint("CATALOG_CACHE_MAX_KB", 256, minimum=0)
+# --- Faults: dead workers ----------------------------------------------------------------
+# A running job whose worker has not renewed its heartbeat for this many seconds (killed,
+# out of memory, its host restarted) is marked failed by the job watchdog.
+JOB_HEARTBEAT_TIMEOUT = envint("JOB_HEARTBEAT_TIMEOUT", GC_LOCK_TIMEOUT, minimum=5)
+CELERY_BEAT_SCHEDULE["job-watchdog"] = {
+    "task": "maintenance.tasks.job_watchdog",
+    "schedule": float(envint("JOB_WATCHDOG_INTERVAL", 60, minimum=5)),
+}
 # --- Inventory (issue 13) ------------------------------------------------------------------
 # The registry's content in the database, fed by its notifications and a periodic reconcile.
 # The token the registry sends as "Authorization: Bearer <token>" to POST /api/v1/events/;

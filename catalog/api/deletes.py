@@ -20,12 +20,16 @@ from core.permissions import IsOperator
 from registry_admin.env import parse_bool
 
 
+def _flag(request: Request, name: str) -> bool:
+    value = request.query_params.get(name, "").lower()
+    flag = parse_bool(value) if value else False
+    if flag is None:
+        raise deletion.InvalidRequest(f"{name} must be true or false, not {value[:20]!r}.")
+    return flag
+
+
 def _force(request: Request) -> bool:
-    value = request.query_params.get("force", "").lower()
-    force = parse_bool(value) if value else False
-    if force is None:
-        raise deletion.InvalidRequest(f"force must be true or false, not {value[:20]!r}.")
-    return force
+    return _flag(request, "force")
 
 
 def _error(error: deletion.DeletionError) -> Response:
@@ -33,11 +37,17 @@ def _error(error: deletion.DeletionError) -> Response:
 
 
 class TagDetail(views.TagDetail):
-    """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/tags/{tag}/?force=true"""
+    """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/tags/{tag}/?force=true&prune=true
+
+    ``prune=true`` (registry:3): also delete the manifest the tag delete left untagged, so the
+    next garbage collection frees it; ``deleted_manifest`` then names it, as a manifest delete does.
+    """
 
     def delete(self, request: Request, name: str, tag: str) -> Response:
         try:
-            result = deletion.delete_tag(name, tag, force=_force(request), request=request)
+            result = deletion.delete_tag(
+                name, tag, force=_force(request), prune=_flag(request, "prune"), request=request
+            )
         except deletion.DeletionError as e:
             return _error(e)
         return Response(result.as_dict())
@@ -58,10 +68,14 @@ class BulkDeleteSerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1, max_length=1000)
     dry_run = serializers.BooleanField(default=False)
     force = serializers.BooleanField(default=False)
+    prune = serializers.BooleanField(default=False)
 
 
 class BulkDelete(APIView):
-    """POST /api/v1/repositories/{name}/bulk-delete/ {"tags": [...], "dry_run": bool, "force": bool}
+    """POST /api/v1/repositories/{name}/bulk-delete/ {"tags": [...], "dry_run": bool, "force": bool, "prune": bool}
+
+    ``prune`` (registry:3): also delete the manifests the tag deletes leave untagged
+    (``prunable_manifests`` in the dry run); they are then listed in ``deleted_manifests``.
 
     Answers 200 with one result per tag (removed, refused, not_found, failed) whether or not
     some were refused: the request as a whole was carried out as planned.
@@ -75,7 +89,12 @@ class BulkDelete(APIView):
         values: dict[str, Any] = data.validated_data
         try:
             plan = deletion.bulk_delete(
-                name, values["tags"], dry_run=values["dry_run"], force=values["force"], request=request
+                name,
+                values["tags"],
+                dry_run=values["dry_run"],
+                force=values["force"],
+                prune=values["prune"],
+                request=request,
             )
         except deletion.DeletionError as e:
             return _error(e)

@@ -42,9 +42,13 @@ class RepositoryList(RegistryAPIView):
         if reading.from_inventory():
             rows = self.paginate_queryset(stored.repository_rows(search))  # type: ignore[arg-type]
             page = stored.as_repositories(rows or [])  # type: ignore[arg-type]
-        else:
-            page = self.paginate_queryset(services.list_repositories(search=search)) or []  # type: ignore[arg-type]
-        return self.get_paginated_response([serializers.repository(repo) for repo in page])
+            return self.get_paginated_response([serializers.repository(repo) for repo in page])
+        repositories = services.list_repositories(search=search)
+        live = self.paginate_queryset(repositories)  # type: ignore[arg-type]
+        response = self.get_paginated_response([serializers.repository(repo) for repo in live or []])
+        if stale := services.repositories_stale_notice():
+            response.data["warnings"] = [stale]
+        return response
 
 
 class TagList(RegistryAPIView):

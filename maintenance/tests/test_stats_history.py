@@ -111,14 +111,30 @@ def test_admins_change_the_interval_and_others_may_not(admin_client_role: Client
 
 
 @pytest.mark.django_db
-def test_collect_now_on_the_page_queues_a_job_and_shows_it(operator_client: Client) -> None:
+def test_collect_now_without_a_worker_comes_back_saying_it_is_queued(
+    operator_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from maintenance import registry_views
     from maintenance.models import Job
 
-    response = operator_client.post("/registry/stats/collect/")
+    monkeypatch.setattr(registry_views, "COLLECT_WAIT", 0.5)
+    response = operator_client.post("/registry/stats/collect/", follow=True)
 
     job = Job.objects.get(kind="stats")
-    assert response.status_code == 302 and response.url == f"/maintenance/jobs/{job.pk}/"
+    assert response.redirect_chain[-1][0] == "/registry/"
+    assert f"Collection #{job.pk} is queued" in response.content.decode()
     assert job.user is not None and job.user.get_username() == "otto"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_collect_now_updates_the_page_in_place(operator_client: Client, celery_worker: object) -> None:
+    from maintenance.models import StatsSample
+
+    response = operator_client.post("/registry/stats/collect/", follow=True)
+
+    assert response.redirect_chain[-1][0] == "/registry/"
+    assert "Statistics collected" in response.content.decode()
+    assert StatsSample.objects.count() == 1 and 'data-testid="no-samples"' not in response.content.decode()
 
 
 @pytest.mark.django_db

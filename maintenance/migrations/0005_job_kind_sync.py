@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('maintenance', '0003_merge_gc_and_stats'),
+        ('maintenance', '0004_job_heartbeat'),
     ]
 
     operations = [
