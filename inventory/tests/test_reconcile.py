@@ -95,3 +95,20 @@ def test_a_repository_gone_from_the_catalog_is_removed(registry: Any, repo_prefi
     sync.reconcile()
     assert Repository.objects.filter(name=repo_prefix).exists()
     assert not Repository.objects.filter(name=f"{repo_prefix}-gone").exists()
+
+
+def test_with_events_arriving_known_tags_are_not_headed_again(registry: Any, repo_prefix: str, settings: Any) -> None:
+    from django.utils import timezone
+
+    from inventory.models import Event
+
+    images.push_oci_image(registry.url, repo_prefix, "v1")
+    sync.reconcile()
+    settings.REGISTRY_EVENTS_TOKEN = "t"
+    Event.objects.create(event_id="e", timestamp=timezone.now(), action="push", repository=repo_prefix, processed=True)
+    quiet = sync.reconcile()
+    assert quiet.requests["head"] == 0 and quiet.requests["get"] == 0
+    # A tag not confirmed for INVENTORY_VERIFY_AGE is checked again all the same.
+    settings.INVENTORY_VERIFY_AGE = 0
+    checked = sync.reconcile()
+    assert checked.requests["head"] == checked.tags
