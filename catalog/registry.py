@@ -261,6 +261,18 @@ class RegistryClient:
                 registry_status=response.status_code,
             )
 
+    def requires_login(self) -> bool:
+        """Whether ``GET /v2/`` without credentials answers 401, i.e. clients need ``docker login``."""
+        response = self._send("GET", "/v2/", {})
+        if response.status_code == 401:
+            return True
+        if response.status_code == 200:
+            return False
+        raise RegistryUnavailable(
+            f"{self.config.url}/v2/ answered {response.status_code} without credentials, neither 200 nor 401.",
+            registry_status=response.status_code,
+        )
+
     # --- Reading -----------------------------------------------------------------------
 
     def _paginated(self, path: str, key: str) -> list[str]:
@@ -273,9 +285,12 @@ class RegistryClient:
                 raise RegistryNotFound(_not_found_message(path))
             _raise_for_rejection(response, "GET", next_path)
             page = response.json().get(key) or []  # 2.8 answers "tags": null when all are deleted
+            if not page:
+                # v3.1.1's Link after a page filled exactly leads to "tags": null: a null or empty
+                # page is the end, whatever its Link says (REGISTRY-FACTS).
+                break
             items.extend(page)
-            # v3.1.1 still sends a Link on the last full page; the page after it is "tags": null.
-            link = response.links.get("next", {}).get("url") if page else None
+            link = response.links.get("next", {}).get("url")
             next_path = urljoin(f"{self.config.url}/", link) if link else None
         return items
 

@@ -29,6 +29,7 @@ NAV = (
     ("dashboard", "Dashboard"),
     ("catalog:repositories", "Catalog"),
     ("inventory:activity", "Activity"),
+    ("catalog:push-here", "Push here"),
     ("maintenance", "Maintenance"),
     ("registry", "Registry"),
     ("diagnostics", "Diagnostics"),

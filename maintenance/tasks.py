@@ -17,7 +17,7 @@ from core.worker import answer
 from inventory import events as inventory_events
 from inventory import sync as inventory_sync
 from inventory.models import Repository
-from maintenance import container_actions, gc, jobs, schedules, stats, stats_collector, sync_requests
+from maintenance import container_actions, gc, jobs, schedules, stats, stats_collector, sync_requests, update
 from maintenance.models import Job
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,17 @@ def scheduled_gc(**params: Any) -> None:
 def gc_watchdog() -> None:
     """Every minute: bring back a registry a dead worker left read-only or stopped."""
     gc.watchdog()
+
+
+# --- Updating and verifying the registry ---------------------------------------------------
+
+
+# Like a GC: no retry and no late ack (it recreates the registry); the watchdog puts the old
+# container back when a worker dies midway.
+@shared_task(ignore_result=True, acks_late=False, max_retries=0, soft_time_limit=900, time_limit=1200)
+def update_registry(job_id: int) -> None:
+    """Update the registry container to the newest image of its tag (POST /api/v1/registry/update/)."""
+    update.run(job_id)
 
 
 # --- Statistics ---------------------------------------------------------------------------

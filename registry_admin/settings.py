@@ -211,6 +211,10 @@ GC_TIME_LIMIT = envint("GC_TIME_LIMIT", 3600, minimum=60)
 GC_LOCK_TIMEOUT = envint("GC_LOCK_TIMEOUT", 60, minimum=10)
 # A GC job that no worker has taken after this many seconds is cancelled when the next is asked for.
 GC_QUEUE_TIMEOUT = envint("GC_QUEUE_TIMEOUT", 600, minimum=30)
+# An update waits this many seconds for the new registry to answer /v2/, else puts the old one back.
+UPDATE_ANSWER_TIMEOUT = envint("UPDATE_ANSWER_TIMEOUT", 60, minimum=5)
+# Parallel HEAD requests of a verification (manifests and blobs).
+VERIFY_CONCURRENCY = envint("VERIFY_CONCURRENCY", 8, minimum=1)
 CELERY_BEAT_SCHEDULE["gc-watchdog"] = {
     "task": "maintenance.tasks.gc_watchdog",
     "schedule": float(envint("GC_WATCHDOG_INTERVAL", 60, minimum=10)),
