@@ -226,13 +226,22 @@ def registry_rootfs_tar() -> bytes:
     return buf.getvalue()
 
 
-def build_registry_image(engine: DockerEngine, name: str = DEFAULT_IMAGE, major: int | None = None) -> str:
+def build_registry_image(
+    engine: DockerEngine,
+    name: str = DEFAULT_IMAGE,
+    major: int | None = None,
+    extra_changes: tuple[str, ...] = (),
+    check: bool = True,
+) -> str:
     """Import the registry rootfs (``major`` 2: Debian's 2.8.2, 3: the v3 binary) as ``name``.
 
     ``major`` defaults to 3 when the v3 binary exists, else 2.
 
     Returns the image id. Raises ServiceUnavailable if the import fails or the result cannot
     print the expected registry version (a missing library shows up here, not in a test).
+    ``extra_changes`` are more Dockerfile lines (``LABEL ...``): two builds with different
+    labels are two "releases" of the same binary for the update tests; ``check=False``
+    skips the version check (an image whose entrypoint never starts the registry).
     """
     if major is None:
         major = 3 if v3_binary_problem() is None else 2
@@ -245,11 +254,13 @@ def build_registry_image(engine: DockerEngine, name: str = DEFAULT_IMAGE, major:
             rootfs,
             repository=repository,
             tag=tag or "latest",
-            changes=list(IMAGE_CHANGES),
+            changes=[*IMAGE_CHANGES, *extra_changes],
         )
     except Exception as exc:  # docker.errors.APIError and transport errors alike
         raise ServiceUnavailable(service, f"docker import failed: {exc}") from exc
     image_id = _import_result_id(result)
+    if not check:
+        return image_id
     version = registry_version(engine, name)
     expected = "distribution/v3 v3." if major == 3 else "docker/distribution 2.8"
     if expected not in version:
