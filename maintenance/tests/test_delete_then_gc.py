@@ -197,3 +197,13 @@ def test_on_2_8_a_dry_run_that_finds_nothing_says_why(private_registry: Registry
     assert gc_requests.outcome(job) == "Dry run: nothing to free."
     assert "Deleting an image's last tag in the catalog deletes its manifest" in gc_requests.why_nothing(job)
     assert "untagged" not in job.result  # 2.x: --delete-untagged is refused, so not offered
+
+
+@pytest.mark.parametrize("private_registry", ["v3"], indirect=True)
+@pytest.mark.django_db(transaction=True)
+def test_on_registry_3_a_dry_run_that_finds_nothing_says_why(private_registry: RegistryService) -> None:
+    push_image(private_registry, f"reclaim/{uuid.uuid4().hex[:8]}", "1.0")
+    job = run_gc(dry_run=True)
+    assert job.result["blobs_eligible"] == 0 and job.result["untagged"]["manifests"] == 0
+    assert gc_requests.outcome(job) == "Dry run: nothing to free."
+    assert "no manifest is untagged: delete images in the catalog first" in gc_requests.why_nothing(job)
