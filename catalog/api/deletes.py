@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import deletion
-from catalog.api import views
+from catalog.api import schema, views
+from core.api.schema import REGISTRY_ERRORS, errors
 from core.permissions import IsOperator
 
 _TRUE = {"true", "1", "yes", "on"}
@@ -35,9 +37,28 @@ def _error(error: deletion.DeletionError) -> Response:
     return Response(error.as_dict(), status=error.status)
 
 
+def _delete_responses() -> dict[int, object]:
+    return {
+        200: schema.DeleteResultSerializer,
+        **errors(404, *REGISTRY_ERRORS),
+        400: OpenApiResponse(schema.DeletionErrorSerializer, description="A bad name, tag, digest or force."),
+        405: OpenApiResponse(schema.DeletionErrorSerializer, description="The registry refuses deletes."),
+        409: OpenApiResponse(
+            schema.DeleteRefusedSerializer,
+            description="Refused: other tags share the manifest, or an index references it. Nothing was deleted.",
+        ),
+    }
+
+
 class TagDetail(views.TagDetail):
     """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/tags/{tag}/?force=true"""
 
+    @extend_schema(
+        summary="Delete a tag",
+        operation_id="repositories_tag_destroy",
+        parameters=[schema.NAME_PARAMETER, schema.TAG_PARAMETER, schema.FORCE_PARAMETER],
+        responses=_delete_responses(),
+    )
     def delete(self, request: Request, name: str, tag: str) -> Response:
         try:
             result = deletion.delete_tag(name, tag, force=_force(request), request=request)
@@ -49,6 +70,12 @@ class TagDetail(views.TagDetail):
 class ManifestDetail(views.ManifestDetail):
     """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/manifests/{digest}/?force=true"""
 
+    @extend_schema(
+        summary="Delete a manifest",
+        operation_id="repositories_manifest_destroy",
+        parameters=[schema.NAME_PARAMETER, schema.DIGEST_PARAMETER, schema.FORCE_PARAMETER],
+        responses=_delete_responses(),
+    )
     def delete(self, request: Request, name: str, digest: str) -> Response:
         try:
             result = deletion.delete_manifest(name, digest, force=_force(request), request=request)
@@ -72,6 +99,17 @@ class BulkDelete(APIView):
 
     permission_classes = [IsOperator]
 
+    @extend_schema(
+        summary="Delete several tags of a repository",
+        operation_id="repositories_bulk_delete",
+        parameters=[schema.NAME_PARAMETER],
+        request=BulkDeleteSerializer,
+        responses={
+            200: schema.BulkDeleteResultSerializer,
+            **errors(400, 404, *REGISTRY_ERRORS),
+            405: OpenApiResponse(schema.DeletionErrorSerializer, description="The registry refuses deletes."),
+        },
+    )
     def post(self, request: Request, name: str) -> Response:
         data = BulkDeleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)

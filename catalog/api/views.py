@@ -6,15 +6,18 @@ names, tags and digests that break the OCI grammar answer 400 before any registr
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import services
-from catalog.api import serializers
+from catalog.api import schema, serializers
 from catalog.references import InvalidReference, attached_to, validate_digest, validate_name, validate_tag
 from catalog.registry import RegistryError
+from core.api.schema import REGISTRY_ERRORS, errors
 from core.permissions import ViewerReadsOperatorWrites
 
 
@@ -37,6 +40,13 @@ class RegistryAPIView(GenericAPIView):  # type: ignore[type-arg]
 class RepositoryList(RegistryAPIView):
     """GET /api/v1/repositories/?search=TEXT -> {"name", "tag_count"}, all registry pages."""
 
+    @extend_schema(
+        summary="List repositories",
+        parameters=[
+            OpenApiParameter("search", OpenApiTypes.STR, description="Only names containing this, any case."),
+        ],
+        responses={200: schema.RepositoryPage, **errors(404, *REGISTRY_ERRORS)},
+    )
     def get(self, request: Request) -> Response:
         repositories = services.list_repositories(search=request.query_params.get("search", ""))
         page = self.paginate_queryset(repositories)  # type: ignore[arg-type]
@@ -50,6 +60,15 @@ class TagList(RegistryAPIView):
     created or size needs them all. Signature tags are listed under their image.
     """
 
+    @extend_schema(
+        summary="List a repository's tags",
+        operation_id="repositories_tags_list",
+        parameters=[
+            schema.NAME_PARAMETER,
+            OpenApiParameter("ordering", OpenApiTypes.STR, enum=list(services.ORDERINGS), default="name"),
+        ],
+        responses={200: schema.TagPage, **errors(400, 404, *REGISTRY_ERRORS)},
+    )
     def get(self, request: Request, name: str) -> Response:
         validate_name(name)
         ordering = request.query_params.get("ordering", "name")
@@ -69,6 +88,12 @@ class TagList(RegistryAPIView):
 class TagDetail(RegistryAPIView):
     """GET /api/v1/repositories/{name}/tags/{tag}/ (issue 4 adds DELETE here)."""
 
+    @extend_schema(
+        summary="Describe a tag",
+        operation_id="repositories_tag_retrieve",
+        parameters=[schema.NAME_PARAMETER, schema.TAG_PARAMETER],
+        responses={200: schema.ImageSerializer, **errors(400, 404, *REGISTRY_ERRORS)},
+    )
     def get(self, request: Request, name: str, tag: str) -> Response:
         validate_name(name)
         validate_tag(tag)
@@ -78,6 +103,12 @@ class TagDetail(RegistryAPIView):
 class ManifestDetail(RegistryAPIView):
     """GET /api/v1/repositories/{name}/manifests/{digest}/ (issue 4 adds DELETE here)."""
 
+    @extend_schema(
+        summary="Describe a manifest",
+        operation_id="repositories_manifest_retrieve",
+        parameters=[schema.NAME_PARAMETER, schema.DIGEST_PARAMETER],
+        responses={200: schema.ImageSerializer, **errors(400, 404, *REGISTRY_ERRORS)},
+    )
     def get(self, request: Request, name: str, digest: str) -> Response:
         validate_name(name)
         validate_digest(digest)

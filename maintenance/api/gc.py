@@ -6,14 +6,18 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django_celery_beat.models import PeriodicTask
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.schema import errors
 from core.pagination import PageNumberPagination
 from core.permissions import IsOperator, ViewerReadsAdminWrites
 from maintenance import gc, schedules
+from maintenance.api import schema
 from maintenance.models import Job
 
 
@@ -31,6 +35,15 @@ class GarbageCollectionView(APIView):
 
     permission_classes = [IsOperator]
 
+    @extend_schema(
+        summary="Start a garbage collection",
+        request=schema.GcRequestSerializer,
+        responses={
+            202: schema.JobReferenceSerializer,
+            **errors(400, 503),
+            409: OpenApiResponse(schema.GcConflictSerializer, description="A GC is already queued or running."),
+        },
+    )
     def post(self, request: Request) -> Response:
         try:
             params = gc.GcParams.parse(request.data)
@@ -66,6 +79,35 @@ def schedule_dict(request: Request, task: PeriodicTask) -> dict[str, Any]:
     }
 
 
+_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The schedule's id.")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List GC schedules", responses={200: schema.SchedulePage, **errors(404)}),
+    retrieve=extend_schema(
+        summary="A GC schedule", parameters=[_ID], responses={200: schema.ScheduleSerializer, **errors(404)}
+    ),
+    create=extend_schema(
+        summary="Schedule garbage collections (admins)",
+        request=schema.ScheduleRequestSerializer,
+        responses={201: schema.ScheduleSerializer, **errors(400)},
+    ),
+    update=extend_schema(
+        summary="Change a GC schedule (admins)",
+        parameters=[_ID],
+        request=schema.ScheduleRequestSerializer,
+        responses={200: schema.ScheduleSerializer, **errors(400, 404)},
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a GC schedule (admins)",
+        parameters=[_ID],
+        request=schema.ScheduleRequestSerializer(partial=True),
+        responses={200: schema.ScheduleSerializer, **errors(400, 404)},
+    ),
+    destroy=extend_schema(
+        summary="Remove a GC schedule (admins)", parameters=[_ID], responses={204: None, **errors(404)}
+    ),
+)
 class ScheduleViewSet(viewsets.ViewSet):
     """GET/POST /api/v1/schedules/, GET/PATCH/PUT/DELETE /api/v1/schedules/{id}/ (admins change)."""
 

@@ -14,15 +14,19 @@ from typing import Any
 
 from django.urls import path
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.schema import errors
 from core.audit import via_of
 from core.permissions import IsOperator
 from maintenance import container, diagnostics, jobs, stats, tasks
+from maintenance.api import schema
 from maintenance.api.serializers import JobSerializer
 from maintenance.models import Job
 
@@ -31,6 +35,14 @@ ACTION_WAIT = {"pause": 10.0, "unpause": 10.0, "restart": 15.0}
 CONTAINER_FIELDS = ("name", "status", "image", "version", "started_at")
 
 
+_ACTION_RESPONSES = {
+    200: schema.ContainerActionSerializer,
+    202: OpenApiResponse(schema.ContainerActionSerializer, description="No worker answered in time; it may still act."),
+    **errors(409),
+}
+
+
+@extend_schema(summary="Collect statistics now", request=None, responses={202: JobSerializer})
 @api_view(["POST"])
 @permission_classes([IsOperator])
 def collect(request: Request) -> Response:
@@ -38,6 +50,9 @@ def collect(request: Request) -> Response:
     return Response(JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema(
+    summary="The registry container and the newest statistics sample", responses={200: schema.StatsSerializer}
+)
 @api_view(["GET"])
 def latest(request: Request) -> Response:
     """The container as a worker last saw it (asked afresh when older than a minute) and the newest sample."""
@@ -62,6 +77,16 @@ def container_summary(snapshot: dict[str, Any] | None) -> dict[str, Any]:
     return summary
 
 
+@extend_schema(
+    summary="Statistics samples since a time",
+    parameters=[
+        OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601; default 24 hours ago."),
+        OpenApiParameter(
+            "fields", OpenApiTypes.STR, description=f"Comma-separated, from {', '.join(stats.SAMPLE_FIELDS)}."
+        ),
+    ],
+    responses={200: schema.HistorySerializer, **errors(400)},
+)
 @api_view(["GET"])
 def history(request: Request) -> Response:
     """Samples since ``since`` (ISO 8601; default 24 hours ago), oldest first, with ``fields`` only."""
@@ -96,6 +121,11 @@ def parse_fields(raw: str | None) -> list[str]:
     return list(dict.fromkeys(fields))
 
 
+@extend_schema(
+    summary="Prepare for snapshot: pause the registry",
+    request=schema.PauseRequestSerializer,
+    responses={**_ACTION_RESPONSES, **errors(400)},
+)
 @api_view(["POST"])
 @permission_classes([IsOperator])
 def pause(request: Request) -> Response:
@@ -112,12 +142,14 @@ def pause(request: Request) -> Response:
     return _act("pause", tasks.pause_registry, request, seconds)
 
 
+@extend_schema(summary="Resume the paused registry", request=None, responses=_ACTION_RESPONSES)
 @api_view(["POST"])
 @permission_classes([IsOperator])
 def unpause(request: Request) -> Response:
     return _act("unpause", tasks.unpause_registry, request)
 
 
+@extend_schema(summary="Restart the registry container", request=None, responses=_ACTION_RESPONSES)
 @api_view(["POST"])
 @permission_classes([IsOperator])
 def restart(request: Request) -> Response:
@@ -139,6 +171,7 @@ def _act(action: str, task: Any, request: Request, *args: Any) -> Response:
     return Response({key: value for key, value in reply.result.items() if key != "ok"})
 
 
+@extend_schema(summary="Check the registry's configuration", responses={200: schema.DiagnosticsSerializer})
 @api_view(["GET"])
 def diagnostics_view(request: Request) -> Response:
     return Response(diagnostics.run().as_dict())
