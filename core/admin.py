@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.models import AuditEntry
+from core.models import ApiToken, AuditEntry
 
 
 @admin.register(AuditEntry)
@@ -13,4 +13,18 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Admins see and revoke (delete) anyone's tokens; they are made on the Tokens page."""
+
+    list_display = ["name", "user", "role", "prefix", "created_at", "expires_at", "last_used_at", "last_used_ip"]
+    list_filter = ["role"]
+    search_fields = ["name", "user__username"]
+    exclude = ["key_hash"]
+    readonly_fields = ["user", "name", "role", "prefix", "created_at", "expires_at", "last_used_at", "last_used_ip"]
+
+    def has_add_permission(self, request: object) -> bool:
         return False

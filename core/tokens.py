@@ -9,10 +9,12 @@ beside them, with the user's full role.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +24,8 @@ from rest_framework.request import Request
 from core import audit
 from core.models import ApiToken
 from core.roles import Role, role_of
+
+log = logging.getLogger(__name__)
 
 PREFIX = "ra_"
 # last_used_at is written at most this often per token, not on every request.
@@ -141,7 +145,19 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         return "Token"
 
 
-class TokenRateThrottle(throttling.SimpleRateThrottle):
+class _FailOpen:
+    """The counters live in the cache (Redis): while it is down, calls are let through rather
+    than answered 500, and the health endpoint can still say that the broker is down."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)  # type: ignore[misc]
+        except (redis.RedisError, OSError) as e:
+            log.warning("API throttling skipped: the cache cannot be reached (%s)", type(e).__name__)
+            return True
+
+
+class TokenRateThrottle(_FailOpen, throttling.SimpleRateThrottle):
     """API_THROTTLE_RATE per token (each named token and each DRF token on its own), or per user
     for a browser session; anonymous calls are AnonAddressThrottle's."""
 
@@ -160,7 +176,7 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class AnonAddressThrottle(throttling.AnonRateThrottle):
+class AnonAddressThrottle(_FailOpen, throttling.AnonRateThrottle):
     """API_ANON_THROTTLE_RATE per address for calls without valid credentials.
 
     DRF checks throttles after authentication and permissions, so an anonymous call (401) or a

@@ -290,6 +290,12 @@ AXES_VERBOSE = False
 # per address for anonymous calls. Rates are DRF's "N/second|minute|hour|day".
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", "1200/minute")
 API_ANON_THROTTLE_RATE = env("API_ANON_THROTTLE_RATE", "60/minute")
+for _name, _rate in (("API_THROTTLE_RATE", API_THROTTLE_RATE), ("API_ANON_THROTTLE_RATE", API_ANON_THROTTLE_RATE)):
+    _count, _, _period = _rate.partition("/")
+    if not (_count.isascii() and _count.isdigit() and int(_count) > 0 and _period[:1] in ("s", "m", "h", "d")):
+        raise ImproperlyConfigured(
+            f"{_name}={_rate!r}: expected calls/period, e.g. 600/minute (second, minute, hour, day)"
+        )
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     "core.tokens.ApiTokenAuthentication",
     *REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
