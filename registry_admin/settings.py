@@ -300,6 +300,8 @@ REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     "core.tokens.ApiTokenAuthentication",
     *REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
 ]
+# The API speaks JSON: a form-encoded body is a 415, not strings read as booleans.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["rest_framework.parsers.JSONParser"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["core.tokens.TokenRateThrottle", "core.tokens.AnonAddressThrottle"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"token": API_THROTTLE_RATE, "anon": API_ANON_THROTTLE_RATE}
 

@@ -9,28 +9,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import deletion
 from catalog.api import schema, views
-from core.api.schema import REGISTRY_ERRORS, errors
+from catalog.references import TAG_PATTERN
+from core.api.schema import REGISTRY_ERRORS, errors, query
 from core.permissions import IsOperator
 
 _TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
 
 
 def _force(request: Request) -> bool:
-    value = request.query_params.get("force", "").lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise deletion.InvalidReference(f"force must be true or false, not {value[:20]!r}.")
+    try:
+        return query(schema.DeleteQuerySerializer, request)["force"] in _TRUE
+    except ValidationError:
+        value = request.query_params.get("force", "")
+        raise deletion.InvalidReference(f"force must be true or false, not {value[:20]!r}.") from None
 
 
 def _error(error: deletion.DeletionError) -> Response:
@@ -56,7 +57,7 @@ class TagDetail(views.TagDetail):
     @extend_schema(
         summary="Delete a tag",
         operation_id="repositories_tag_destroy",
-        parameters=[schema.NAME_PARAMETER, schema.TAG_PARAMETER, schema.FORCE_PARAMETER],
+        parameters=[schema.NAME_PARAMETER, schema.TAG_PARAMETER, schema.DeleteQuerySerializer],
         responses=_delete_responses(),
     )
     def delete(self, request: Request, name: str, tag: str) -> Response:
@@ -73,7 +74,7 @@ class ManifestDetail(views.ManifestDetail):
     @extend_schema(
         summary="Delete a manifest",
         operation_id="repositories_manifest_destroy",
-        parameters=[schema.NAME_PARAMETER, schema.DIGEST_PARAMETER, schema.FORCE_PARAMETER],
+        parameters=[schema.NAME_PARAMETER, schema.DIGEST_PARAMETER, schema.DeleteQuerySerializer],
         responses=_delete_responses(),
     )
     def delete(self, request: Request, name: str, digest: str) -> Response:
@@ -85,7 +86,18 @@ class ManifestDetail(views.ManifestDetail):
 
 
 class BulkDeleteSerializer(serializers.Serializer):
-    tags = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1, max_length=1000)
+    tags = serializers.ListField(
+        child=serializers.CharField(
+            validators=[
+                RegexValidator(
+                    rf"^{TAG_PATTERN}\Z",
+                    "Not a tag: at most 128 letters, digits, _, . and -, not starting with . or -.",
+                )
+            ]
+        ),
+        min_length=1,
+        max_length=1000,
+    )
     dry_run = serializers.BooleanField(default=False)
     force = serializers.BooleanField(default=False)
 

@@ -7,41 +7,59 @@ an ``@extend_schema`` on its view (see ``core.api.schema`` for the pattern).
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from catalog.references import DIGEST_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN, TAG_PATTERN
+from catalog.references import COMPONENT_MAX_LENGTH, DIGEST_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN, TAG_PATTERN
+from catalog.services import ORDERINGS
 from core.api.schema import paginated
 
 NAME_PARAMETER = OpenApiParameter(
     "name",
-    OpenApiTypes.STR,
+    {
+        "type": "string",
+        # No part between slashes longer than COMPONENT_MAX_LENGTH (the lookahead), then the OCI grammar.
+        "pattern": f"^(?!.*[^/]{{{COMPONENT_MAX_LENGTH + 1}}}){NAME_PATTERN}$",
+        "maxLength": NAME_MAX_LENGTH,
+    },
     OpenApiParameter.PATH,
     description=(
         "The repository name, which may contain slashes (team/app/api): it goes into the path as "
         "it is, e.g. /api/v1/repositories/team/app/tags/. Lowercase letters and digits with . _ __ - "
-        f"separators, components joined by /, at most {NAME_MAX_LENGTH} characters; another name is a 400."
+        f"separators, components joined by /, at most {NAME_MAX_LENGTH} characters (each component at most "
+        f"{COMPONENT_MAX_LENGTH}); another name is a 400."
     ),
-    pattern=f"^{NAME_PATTERN}$",
 )
 TAG_PARAMETER = OpenApiParameter(
-    "tag", OpenApiTypes.STR, OpenApiParameter.PATH, description="A tag.", pattern=f"^{TAG_PATTERN}$"
+    "tag", {"type": "string", "pattern": f"^{TAG_PATTERN}$"}, OpenApiParameter.PATH, description="A tag."
 )
 DIGEST_PARAMETER = OpenApiParameter(
     "digest",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": f"^{DIGEST_PATTERN}$"},
     OpenApiParameter.PATH,
     description="A manifest digest, sha256: and 64 lowercase hex digits.",
-    pattern=f"^{DIGEST_PATTERN}$",
 )
-FORCE_PARAMETER = OpenApiParameter(
-    "force",
-    OpenApiTypes.STR,
-    OpenApiParameter.QUERY,
-    description="true deletes even when other tags share the manifest (they go too); default false.",
-    enum=["true", "false", "1", "0", "yes", "no", "on", "off"],
-)
+
+
+class RepositoryQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=NAME_MAX_LENGTH, help_text="names containing this, any case"
+    )
+
+
+class TagQuerySerializer(serializers.Serializer):
+    ordering = serializers.ChoiceField(
+        required=False, choices=list(ORDERINGS), default="name", help_text="- reverses; name is the fastest"
+    )
+
+
+class DeleteQuerySerializer(serializers.Serializer):
+    force = serializers.ChoiceField(
+        required=False,
+        choices=["true", "false", "1", "0", "yes", "no", "on", "off"],
+        default="false",
+        help_text="true deletes even when other tags share the manifest (they go too)",
+    )
 
 
 class RepositorySerializer(serializers.Serializer):

@@ -6,9 +6,7 @@ names, tags and digests that break the OCI grammar answer 400 before any registr
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +15,7 @@ from catalog import services
 from catalog.api import schema, serializers
 from catalog.references import InvalidReference, attached_to, validate_digest, validate_name, validate_tag
 from catalog.registry import RegistryError
-from core.api.schema import REGISTRY_ERRORS, errors
+from core.api.schema import REGISTRY_ERRORS, errors, query
 from core.permissions import ViewerReadsOperatorWrites
 
 
@@ -42,13 +40,12 @@ class RepositoryList(RegistryAPIView):
 
     @extend_schema(
         summary="List repositories",
-        parameters=[
-            OpenApiParameter("search", OpenApiTypes.STR, description="Only names containing this, any case."),
-        ],
-        responses={200: schema.RepositoryPage, **errors(404, *REGISTRY_ERRORS)},
+        parameters=[schema.RepositoryQuerySerializer],
+        responses={200: schema.RepositoryPage, **errors(400, 404, *REGISTRY_ERRORS)},
     )
     def get(self, request: Request) -> Response:
-        repositories = services.list_repositories(search=request.query_params.get("search", ""))
+        params = query(schema.RepositoryQuerySerializer, request)
+        repositories = services.list_repositories(search=params.get("search", ""))
         page = self.paginate_queryset(repositories)  # type: ignore[arg-type]
         return self.get_paginated_response([serializers.repository(repo) for repo in page or []])
 
@@ -63,17 +60,12 @@ class TagList(RegistryAPIView):
     @extend_schema(
         summary="List a repository's tags",
         operation_id="repositories_tags_list",
-        parameters=[
-            schema.NAME_PARAMETER,
-            OpenApiParameter("ordering", OpenApiTypes.STR, enum=list(services.ORDERINGS), default="name"),
-        ],
+        parameters=[schema.NAME_PARAMETER, schema.TagQuerySerializer],
         responses={200: schema.TagPage, **errors(400, 404, *REGISTRY_ERRORS)},
     )
     def get(self, request: Request, name: str) -> Response:
         validate_name(name)
-        ordering = request.query_params.get("ordering", "name")
-        if ordering not in services.ORDERINGS:
-            raise ValidationError({"ordering": f"Use one of {', '.join(services.ORDERINGS)}."})
+        ordering = query(schema.TagQuerySerializer, request)["ordering"]
         if ordering.lstrip("-") == "name":
             tags = services.tag_names(name)
             images = [tag for tag in tags if attached_to(tag) is None]

@@ -16,13 +16,31 @@ from catalog.references import (
 DIGEST = "sha256:" + "ab" * 32
 
 
-@pytest.mark.parametrize("name", ["app", "team/app/api", "a.b_c__d---e/f1", "x" * 255, "0/1"])
+@pytest.mark.parametrize(
+    "name", ["app", "team/app/api", "a.b_c__d---e/f1", "x" * 127 + "/" + "y" * 127, "x" * 237, "0/1"]
+)
 def test_it_accepts_names_of_the_grammar(name: str) -> None:
     assert validate_name(name) == name
 
 
 @pytest.mark.parametrize(
-    "name", ["", "App", "team//app", "/app", "app/", "-app", "app-", "a___b", "a..b", "a/-/b", "x" * 256, "a b"]
+    "name",
+    [
+        "",
+        "App",
+        "team//app",
+        "/app",
+        "app/",
+        "-app",
+        "app-",
+        "a___b",
+        "a..b",
+        "a/-/b",
+        "x" * 256,
+        "a b",
+        "x" * 238,
+        "a/" + "x" * 238,
+    ],
 )
 def test_it_refuses_other_names(name: str) -> None:
     with pytest.raises(InvalidReference):

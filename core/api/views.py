@@ -1,15 +1,15 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import generics, serializers
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core import audit, health
-from core.api.schema import errors
+from core.api.schema import errors, query
 from core.api.serializers import AuditEntrySerializer
-from core.forms import AuditFilterForm
 from core.models import AuditEntry
 
 
@@ -40,16 +40,20 @@ def health_view(request: Request) -> Response:
     return Response(report.as_dict(), status=200 if report.ok else 503)
 
 
+class AuditQuerySerializer(serializers.Serializer):
+    """The audit log's filters (the page's AuditFilterForm, strict: a given filter is not empty)."""
+
+    action = serializers.CharField(required=False, max_length=50, help_text="e.g. delete-tag, gc-queued")
+    outcome = serializers.ChoiceField(required=False, choices=AuditEntry.Outcome.values)
+    repository = serializers.CharField(required=False, max_length=255, help_text="names starting with this")
+    actor = serializers.CharField(required=False, max_length=150, help_text="a user name, or system")
+    since = serializers.DateField(required=False, help_text="on or after this day (YYYY-MM-DD)")
+    until = serializers.DateField(required=False, help_text="on or before this day (YYYY-MM-DD)")
+
+
 @extend_schema(
     summary="The audit log, newest first",
-    parameters=[
-        OpenApiParameter("action", OpenApiTypes.STR, description="e.g. delete-tag, gc-queued"),
-        OpenApiParameter("outcome", OpenApiTypes.STR, enum=AuditEntry.Outcome.values),
-        OpenApiParameter("repository", OpenApiTypes.STR, description="Names starting with this."),
-        OpenApiParameter("actor", OpenApiTypes.STR, description="A user name, or system."),
-        OpenApiParameter("since", OpenApiTypes.DATE, description="On or after this day (YYYY-MM-DD)."),
-        OpenApiParameter("until", OpenApiTypes.DATE, description="On or before this day (YYYY-MM-DD)."),
-    ],
+    parameters=[AuditQuerySerializer],
     responses={200: AuditEntrySerializer(many=True), **errors(400, 404)},
 )
 class AuditList(generics.ListAPIView):
@@ -58,7 +62,29 @@ class AuditList(generics.ListAPIView):
     serializer_class = AuditEntrySerializer
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        form = AuditFilterForm(self.request.query_params)
-        if not form.is_valid():
-            raise ValidationError({name: [str(e) for e in messages] for name, messages in form.errors.items()})
-        return audit.filtered(form.cleaned_data)
+        return audit.filtered(query(AuditQuerySerializer, self.request))
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI description: YAML, or JSON by ``Accept`` or ``?format=json``; always in English."""
+
+    @extend_schema(
+        summary="This API's OpenAPI 3.1 description",
+        parameters=[
+            OpenApiParameter("lang", exclude=True),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "yaml"], description="default yaml"),
+        ],
+        responses={
+            (200, "application/vnd.oai.openapi"): OpenApiTypes.OBJECT,
+            (200, "application/yaml"): OpenApiTypes.OBJECT,
+            (200, "application/vnd.oai.openapi+json"): OpenApiTypes.OBJECT,
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            404: OpenApiResponse(description="A format other than json or yaml."),
+        },
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        if request.query_params.get("format", "json") not in ("json", "yaml"):
+            raise NotFound("Ask for format=json or format=yaml.")  # DRF would ignore an empty one
+        request.GET = request.GET.copy()  # type: ignore[misc]
+        request.GET.pop("lang", None)  # one language: the schema is not translated
+        return super().get(request, *args, **kwargs)

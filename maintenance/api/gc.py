@@ -41,10 +41,15 @@ class GarbageCollectionView(APIView):
         responses={
             202: schema.JobReferenceSerializer,
             **errors(400, 503),
-            409: OpenApiResponse(schema.GcConflictSerializer, description="A GC is already queued or running."),
+            409: OpenApiResponse(
+                schema.GcConflictSerializer,
+                description="A GC is already queued or running, or delete_untagged on a Distribution 2.x registry.",
+            ),
         },
     )
     def post(self, request: Request) -> Response:
+        if request.data is None:  # a JSON null body; no body at all is {} (the defaults)
+            return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
         try:
             params = gc.GcParams.parse(request.data)
         except gc.GcParamsInvalid as e:
@@ -59,8 +64,11 @@ class GarbageCollectionView(APIView):
         except gc.GcUnavailable as e:
             return Response({"detail": e.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         except gc.GcError as e:
-            field = "delete_untagged" if params.delete_untagged and "--delete-untagged" in e.message else "detail"
-            return Response({field: e.message}, status=status.HTTP_400_BAD_REQUEST)
+            if params.delete_untagged and "--delete-untagged" in e.message:
+                # A well-formed request this registry's version cannot carry out: a conflict, not bad input.
+                body = {"detail": e.message, "delete_untagged": e.message}
+                return Response(body, status=status.HTTP_409_CONFLICT)
+            return Response({"detail": e.message}, status=status.HTTP_400_BAD_REQUEST)
         return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)
 
 
@@ -83,7 +91,9 @@ _ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, descriptio
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List GC schedules", responses={200: schema.SchedulePage, **errors(404)}),
+    list=extend_schema(
+        summary="List GC schedules", responses={200: schema.ScheduleSerializer(many=True), **errors(400, 404)}
+    ),
     retrieve=extend_schema(
         summary="A GC schedule", parameters=[_ID], responses={200: schema.ScheduleSerializer, **errors(404)}
     ),
@@ -112,9 +122,11 @@ class ScheduleViewSet(viewsets.ViewSet):
     """GET/POST /api/v1/schedules/, GET/PATCH/PUT/DELETE /api/v1/schedules/{id}/ (admins change)."""
 
     permission_classes = [ViewerReadsAdminWrites]
+    pagination_class = PageNumberPagination  # what list() pages with; the schema reads it here
+    lookup_value_regex = "[^/]+"  # any id reaches _get: not a number is a JSON 404, not the HTML page
 
     def list(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(schedules.all_schedules(), request, view=self)
         return paginator.get_paginated_response([schedule_dict(request, t) for t in page or []])
 

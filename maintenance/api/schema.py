@@ -3,13 +3,20 @@ the registry container's actions, diagnostics); see ``core.api.schema`` for the 
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
-from core.api.schema import paginated
+from core.api.schema import StrictSerializer
 from maintenance import container, diagnostics, gc, schedules, stats
+from maintenance.models import Job
 
 
-class GcRequestSerializer(serializers.Serializer):
+class JobQuerySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(required=False, choices=Job.Kind.values)
+    status = serializers.ChoiceField(required=False, choices=Job.Status.values)
+
+
+class GcRequestSerializer(StrictSerializer):
     dry_run = serializers.BooleanField(default=False, help_text="report what would be freed, free nothing")
     delete_untagged = serializers.BooleanField(
         default=False, help_text="also remove manifests no tag points to (refused on Distribution 2.x)"
@@ -27,15 +34,16 @@ class JobReferenceSerializer(serializers.Serializer):
 class GcConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     job = JobReferenceSerializer(required=False, help_text="the GC that is already queued or running")
+    delete_untagged = serializers.CharField(required=False, help_text="why this registry cannot delete untagged")
 
 
-class ScheduleParamsSerializer(serializers.Serializer):
+class ScheduleParamsSerializer(StrictSerializer):
     dry_run = serializers.BooleanField(default=False)
     delete_untagged = serializers.BooleanField(default=False)
     mode = serializers.ChoiceField(choices=list(gc.MODES), default="read-only")
 
 
-class ScheduleRequestSerializer(serializers.Serializer):
+class ScheduleRequestSerializer(StrictSerializer):
     task = serializers.ChoiceField(choices=list(schedules.TASKS), default="gc")
     cron = serializers.CharField(help_text="five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * 0'")
     enabled = serializers.BooleanField(default=True)
@@ -52,9 +60,6 @@ class ScheduleSerializer(serializers.Serializer):
     next_run = serializers.DateTimeField(allow_null=True)
     last_run = serializers.DateTimeField(allow_null=True)
     total_run_count = serializers.IntegerField(min_value=0)
-
-
-SchedulePage = paginated(ScheduleSerializer, "PaginatedScheduleList")
 
 
 class ContainerSerializer(serializers.Serializer):
@@ -128,3 +133,47 @@ class DiagnosticsSerializer(serializers.Serializer):
     errors = serializers.IntegerField(min_value=0)
     warnings = serializers.IntegerField(min_value=0)
     checks = DiagnosticCheckSerializer(many=True)
+
+
+@extend_schema_field({"type": "string", "format": "date-time"})
+class TimestampField(serializers.Field):
+    """ISO 8601 as ``stats.parse_timestamp`` reads it: a date alone, or a time with or without offset."""
+
+    def to_internal_value(self, data: object) -> object:
+        since = stats.parse_timestamp(data) if isinstance(data, str) and data else None
+        if since is None:
+            raise serializers.ValidationError(
+                f"{str(data)[:40]!r} is not an ISO 8601 date or time, e.g. 2026-01-31T12:00:00Z "
+                "(write a + in a UTC offset as %2B in the URL)."
+            )
+        return since
+
+
+@extend_schema_field(str)  # the schema's parameter is HISTORY_FIELDS_PARAMETER, an array
+class SampleFieldsField(serializers.Field):
+    """Comma-separated names from ``stats.SAMPLE_FIELDS``, each once."""
+
+    def to_internal_value(self, data: object) -> object:
+        names = [name.strip() for name in data.split(",") if name.strip()] if isinstance(data, str) else []
+        unknown = [name for name in names if name not in stats.SAMPLE_FIELDS]
+        if unknown or not names:
+            raise serializers.ValidationError(
+                f"Unknown field(s) {', '.join(unknown)[:200] or '(none)'}; "
+                f"choose from {', '.join(stats.SAMPLE_FIELDS)}."
+            )
+        return list(dict.fromkeys(names))
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    since = TimestampField(required=False, help_text="ISO 8601; default 24 hours ago")
+    fields = SampleFieldsField(required=False, help_text="comma-separated; default all")
+
+
+HISTORY_FIELDS_PARAMETER = OpenApiParameter(
+    "fields",
+    {"type": "array", "items": {"type": "string", "enum": list(stats.SAMPLE_FIELDS)}, "minItems": 1},
+    OpenApiParameter.QUERY,
+    style="form",
+    explode=False,
+    description="Comma-separated sample fields; default all.",
+)

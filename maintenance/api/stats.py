@@ -14,15 +14,14 @@ from typing import Any
 
 from django.urls import path
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api.schema import errors
+from core.api.schema import body, errors, query
 from core.audit import via_of
 from core.permissions import IsOperator
 from maintenance import container, diagnostics, jobs, stats, tasks
@@ -79,19 +78,15 @@ def container_summary(snapshot: dict[str, Any] | None) -> dict[str, Any]:
 
 @extend_schema(
     summary="Statistics samples since a time",
-    parameters=[
-        OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601; default 24 hours ago."),
-        OpenApiParameter(
-            "fields", OpenApiTypes.STR, description=f"Comma-separated, from {', '.join(stats.SAMPLE_FIELDS)}."
-        ),
-    ],
+    parameters=[schema.HistoryQuerySerializer, schema.HISTORY_FIELDS_PARAMETER],
     responses={200: schema.HistorySerializer, **errors(400)},
 )
 @api_view(["GET"])
 def history(request: Request) -> Response:
     """Samples since ``since`` (ISO 8601; default 24 hours ago), oldest first, with ``fields`` only."""
-    since = parse_since(request.query_params.get("since"))
-    fields = parse_fields(request.query_params.get("fields"))
+    params = query(schema.HistoryQuerySerializer, request)
+    since = params.get("since") or parse_since(None)
+    fields = params.get("fields") or parse_fields(None)
     results = stats.history(since, fields)
     return Response({"since": since.isoformat(), "fields": fields, "count": len(results), "results": results})
 
@@ -133,10 +128,9 @@ def pause(request: Request) -> Response:
 
     ``seconds`` defaults to SNAPSHOT_PAUSE_SECONDS.
     """
-    if not isinstance(request.data, dict):
-        raise ValidationError({"non_field_errors": 'Expected a JSON object, e.g. {"seconds": 600}.'})
+    values = body(schema.PauseRequestSerializer, request)
     try:
-        seconds = container.pause_seconds(request.data.get("seconds"))
+        seconds = container.pause_seconds(values.get("seconds"))
     except ValueError as e:
         raise ValidationError({"seconds": str(e)}) from None
     return _act("pause", tasks.pause_registry, request, seconds)
