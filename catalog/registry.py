@@ -19,6 +19,8 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from catalog.references import COMPONENT_MAX_LENGTH
+
 
 class RegistryError(Exception):
     """The registry could not answer as asked. ``status`` is the HTTP status to give our caller."""
@@ -142,6 +144,9 @@ class RegistryClient:
         Answers a ``WWW-Authenticate: Bearer`` challenge once: fetch a token for its scope
         with the basic credentials, cache it until it expires, send again.
         """
+        if any(len(part) > COMPONENT_MAX_LENGTH for part in path.split("?", 1)[0].split("/")):
+            # 2.8.2 answers 500 for these (COMPONENT_MAX_LENGTH); no such repository can exist.
+            raise RegistryNotFound(_not_found_message(path))
         key = _token_key(method, path)
         response = self._send(method, path, self._auth_headers(key), **kwargs)
         if response.status_code == 401:

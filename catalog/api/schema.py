@@ -16,18 +16,14 @@ from core.api.schema import paginated
 
 NAME_PARAMETER = OpenApiParameter(
     "name",
-    {
-        "type": "string",
-        # No part between slashes longer than COMPONENT_MAX_LENGTH (the lookahead), then the OCI grammar.
-        "pattern": f"^(?!.*[^/]{{{COMPONENT_MAX_LENGTH + 1}}}){NAME_PATTERN}$",
-        "maxLength": NAME_MAX_LENGTH,
-    },
+    {"type": "string", "pattern": f"^{NAME_PATTERN}$", "maxLength": NAME_MAX_LENGTH},
     OpenApiParameter.PATH,
     description=(
         "The repository name, which may contain slashes (team/app/api): it goes into the path as "
         "it is, e.g. /api/v1/repositories/team/app/tags/. Lowercase letters and digits with . _ __ - "
-        f"separators, components joined by /, at most {NAME_MAX_LENGTH} characters (each component at most "
-        f"{COMPONENT_MAX_LENGTH}); another name is a 400."
+        f"separators, components joined by /, at most {NAME_MAX_LENGTH} characters; another name is a 400. "
+        f"A component longer than {COMPONENT_MAX_LENGTH} characters is a 404 without asking the registry "
+        "(Distribution 2.8 fails on such names)."
     ),
 )
 TAG_PARAMETER = OpenApiParameter(

@@ -16,9 +16,7 @@ from catalog.references import (
 DIGEST = "sha256:" + "ab" * 32
 
 
-@pytest.mark.parametrize(
-    "name", ["app", "team/app/api", "a.b_c__d---e/f1", "x" * 127 + "/" + "y" * 127, "x" * 237, "0/1"]
-)
+@pytest.mark.parametrize("name", ["app", "team/app/api", "a.b_c__d---e/f1", "x" * 255, "0/1"])
 def test_it_accepts_names_of_the_grammar(name: str) -> None:
     assert validate_name(name) == name
 

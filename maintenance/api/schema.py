@@ -100,7 +100,7 @@ class HistorySerializer(serializers.Serializer):
     results = HistorySampleSerializer(many=True)
 
 
-class PauseRequestSerializer(serializers.Serializer):
+class PauseRequestSerializer(StrictSerializer):
     seconds = serializers.IntegerField(
         required=False,
         min_value=1,
