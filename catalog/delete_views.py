@@ -22,6 +22,8 @@ from core.roles import Role, role_required
 from core.types import HtmxHttpRequest
 
 CHANGED_EVENT = "repository-changed"
+# From this many tags on, a selection is confirmed by typing the repository's name.
+TYPE_NAME_FROM = 10
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,13 @@ def lines_of(plan: deletion.DeletePlan) -> list[Line]:
                 Line("manifest", (outcome.tag,), outcome.deleted_manifest, outcome.removed_tags, outcome.detail)
             )
         elif outcome.status == deletion.Status.REMOVED:
+            # registry:3: tags of one manifest read as one sentence too (select all = one line per image).
+            key = f"tag-only:{outcome.digest}"
+            if key in by_manifest:
+                line = lines[by_manifest[key]]
+                lines[by_manifest[key]] = Line(line.kind, (*line.tags, outcome.tag), line.digest)
+                continue
+            by_manifest[key] = len(lines)
             lines.append(Line("tag-only", (outcome.tag,), outcome.digest))
         else:
             lines.append(Line(outcome.status, (outcome.tag,), outcome.digest, detail=outcome.detail))
@@ -84,16 +93,17 @@ def delete_tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
         plan = deletion.plan_delete(name, tags, force=force)
     except deletion.DeletionError as e:
         return _render(request, fragment, {**context, "error": e.message}, e.status)
-    context.update(plan=plan, lines=lines_of(plan))
+    needs_name = plan.goes_beyond_selection or len(plan.removed_tags) >= TYPE_NAME_FROM
+    context.update(plan=plan, lines=lines_of(plan), needs_name=needs_name, type_name_from=TYPE_NAME_FROM)
     confirm = request.POST.get("confirm")
     if not confirm:
         return _render(request, fragment, context)
     if confirm != plan.fingerprint:
         warning = "The registry changed since the preview. This is what goes now: check it and confirm again."
         return _render(request, fragment, {**context, "warning": warning}, 409)
-    if plan.goes_beyond_selection and request.POST.get("typed_name", "").strip() != name:
+    if needs_name and request.POST.get("typed_name", "").strip() != name:
         return _render(request, fragment, {**context, "warning": f"Type the repository name {name} to confirm."}, 400)
-    done = deletion.execute(plan, request)
+    done = deletion.execute(plan, request, prune=request.POST.get("prune") == "1")
     context.update(plan=done, lines=lines_of(done), done=True)
     return trigger_client_event(_render(request, fragment, context), CHANGED_EVENT, {"name": name})
 

@@ -22,14 +22,13 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 
 from catalog import references, services
+from catalog.pool import bounded_map
 from catalog.registry import (
     INDEX_TYPES,
     ManifestRef,
@@ -43,7 +42,7 @@ from core import audit
 
 DISABLED_ADVICE = (
     "The registry refuses deletes (405 UNSUPPORTED): deleting is disabled in its configuration. "
-    "Recreate the registry container with -e REGISTRY_STORAGE_DELETE_ENABLED=true (the seed's "
+    "Recreate the registry container with -e REGISTRY_STORAGE_DELETE_ENABLED=true (the installation guide's "
     "Intermediate configuration); a restart keeps the old environment, so the container must be "
     "removed and run again with it. Nothing was deleted."
 )
@@ -91,8 +90,8 @@ class DeletionError(Exception):
         return body
 
 
-class InvalidReference(DeletionError):
-    """A repository name, tag or digest that the registry would not accept (400, nothing sent)."""
+class InvalidRequest(DeletionError):
+    """A delete with a repository name, tag, digest or parameter that is not valid (400, nothing sent)."""
 
     status = 400
 
@@ -126,7 +125,7 @@ def _checked(validate: Callable[[str], str], value: str) -> str:
     try:
         return validate(value)
     except references.InvalidReference as e:
-        raise InvalidReference(e.message) from e
+        raise InvalidRequest(e.message) from e
 
 
 def validate_name(name: str) -> str:
@@ -174,14 +173,6 @@ class RepositoryScan:
         )
 
 
-def _bounded_map(function: Any, items: Sequence[str]) -> list[Any]:
-    if len(items) <= 1:
-        return [function(item) for item in items]
-    # Bounded like the catalog's pages (CATALOG_CONCURRENCY); a pool of its own, deletes are rare.
-    with ThreadPoolExecutor(max_workers=min(settings.CATALOG_CONCURRENCY, len(items))) as pool:
-        return list(pool.map(function, items))
-
-
 def scan_repository(client: RegistryClient, name: str) -> RepositoryScan:
     """HEAD every tag (all four media types, in parallel) and read each tagged index."""
     tags = client.tags(name)
@@ -192,7 +183,7 @@ def scan_repository(client: RegistryClient, name: str) -> RepositoryScan:
         except RegistryNotFound:
             return None  # deleted since the tag list was read
 
-    refs = {tag: ref for tag, ref in zip(tags, _bounded_map(head, tags), strict=True) if ref is not None}
+    refs = {tag: ref for tag, ref in zip(tags, bounded_map(head, tags), strict=True) if ref is not None}
     indexes = sorted({ref.digest for ref in refs.values() if ref.media_type in INDEX_TYPES})
 
     def members(digest: str) -> frozenset[str]:
@@ -202,9 +193,7 @@ def scan_repository(client: RegistryClient, name: str) -> RepositoryScan:
             return frozenset()
         return frozenset(str(entry.get("digest", "")) for entry in body.get("manifests") or [])
 
-    return RepositoryScan(
-        name=name, refs=refs, children=dict(zip(indexes, _bounded_map(members, indexes), strict=True))
-    )
+    return RepositoryScan(name=name, refs=refs, children=dict(zip(indexes, bounded_map(members, indexes), strict=True)))
 
 
 def registry_deletes_tags(client: RegistryClient, name: str) -> bool:
@@ -301,6 +290,24 @@ class DeletePlan:
     steps: tuple[Step, ...]
     outcomes: tuple[TagOutcome, ...]
     executed: bool = False
+    # registry:3 only: manifests the tag deletes leave untagged (indexes before their platforms).
+    # Deleting them too (``prune``) is what lets the next default GC free their bytes.
+    prunable: tuple[str, ...] = ()
+    # Bytes of the blobs only the deleted (or, on registry:3, pruned) manifests reference in this
+    # repository: what the next garbage collection frees at most. None when it could not be read.
+    reclaim_bytes: int | None = None
+    pruned: tuple[str, ...] = ()
+    repository_tags: int = 0  # how many tags the repository had when planned
+
+    @property
+    def takes_every_tag(self) -> bool:
+        """The plan removes every tag of the repository (an empty repository stays in the catalog)."""
+        return self.repository_tags > 0 and len(self.removed_tags) >= self.repository_tags
+
+    @property
+    def frees_space(self) -> bool:
+        """Whether the next default garbage collection frees anything of this delete."""
+        return bool(self.deleted_manifests) if self.executed or not self.deletes_tags else bool(self.prunable)
 
     @property
     def removed_tags(self) -> list[str]:
@@ -310,7 +317,8 @@ class DeletePlan:
     def deleted_manifests(self) -> list[str]:
         """Digests deleted (or to be deleted), in the order the requests are sent."""
         removed = {o.deleted_manifest for o in self.outcomes if o.status == Status.REMOVED}
-        return [step.reference for step in self.steps if step.reference in removed]
+        ordered = [step.reference for step in self.steps if step.reference in removed]
+        return ordered + [digest for digest in self.pruned if digest not in ordered]
 
     @property
     def refused(self) -> list[TagOutcome]:
@@ -325,7 +333,12 @@ class DeletePlan:
     @property
     def fingerprint(self) -> str:
         """Identifies what the plan does: a confirmation runs only if a fresh plan still matches."""
-        document = {**self.as_dict(), "dry_run": None, "steps": [step.reference for step in self.steps]}
+        document = {
+            **self.as_dict(),
+            "dry_run": None,
+            "steps": [step.reference for step in self.steps],
+            "reclaimable_bytes": None,  # read through caches: a size is no reason to refuse
+        }
         return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:32]
 
     def as_dict(self) -> dict[str, Any]:
@@ -337,6 +350,8 @@ class DeletePlan:
             "results": [o.as_dict() for o in self.outcomes],
             "removed_tags": self.removed_tags,
             "deleted_manifests": self.deleted_manifests,
+            "prunable_manifests": list(self.prunable),
+            "reclaimable_bytes": self.reclaim_bytes,
         }
 
 
@@ -379,7 +394,8 @@ def plan_from_scan(scan: RepositoryScan, selected: Sequence[str], *, force: bool
         for tag in present:
             steps.append(Step(tag, (tag,)))
             outcomes[tag] = TagOutcome(tag, Status.REMOVED, digest=scan.refs[tag].digest, removed_tags=(tag,))
-        return _plan(scan, selection, force, deletes_tags, steps, outcomes)
+        plan = _plan(scan, selection, force, deletes_tags, steps, outcomes)
+        return replace(plan, prunable=left_untagged(scan, present))
 
     groups: dict[str, list[str]] = {}
     for tag in present:
@@ -449,6 +465,30 @@ def plan_from_scan(scan: RepositoryScan, selected: Sequence[str], *, force: bool
     return _plan(scan, selection, force, deletes_tags, steps, outcomes)
 
 
+def left_untagged(scan: RepositoryScan, removed: Iterable[str]) -> tuple[str, ...]:
+    """The manifests that removing the tags ``removed`` leaves without a tag, safe to delete by digest.
+
+    A manifest qualifies when every tag naming it goes and no index that stays lists it; an
+    index brings its platforms along when no tag or other remaining index names them (registry:3
+    keeps every manifest revision it has, so a default GC frees nothing until they are deleted).
+    Indexes come before their platforms, the order in which they can be deleted.
+    """
+    gone = set(removed)
+    untagged = {d for d in {scan.refs[t].digest for t in gone if t in scan.refs} if set(scan.tags_of(d)) <= gone}
+    tagged = {ref.digest for tag, ref in scan.refs.items() if tag not in gone}
+    indexes = [d for d in sorted(untagged) if d in scan.children]
+    children = {child for index in indexes for child in scan.children[index]}
+    staying_indexes = {d for d in scan.children if d not in untagged}
+
+    def kept_by_an_index(digest: str) -> bool:
+        return any(digest in scan.children[index] for index in staying_indexes)
+
+    ordered = [d for d in indexes if not kept_by_an_index(d)]
+    candidates = sorted((untagged - set(indexes)) | {c for c in children if c not in tagged})
+    ordered += [d for d in candidates if not kept_by_an_index(d) and d not in ordered]
+    return tuple(ordered)
+
+
 def _plan(
     scan: RepositoryScan,
     selection: tuple[str, ...],
@@ -464,6 +504,7 @@ def _plan(
         deletes_tags=deletes_tags,
         steps=tuple(steps),
         outcomes=tuple(outcomes[tag] for tag in selection),
+        repository_tags=len(scan.refs),
     )
 
 
@@ -471,7 +512,7 @@ def plan_delete(name: str, tags: Sequence[str], *, force: bool = False) -> Delet
     """Read the repository and decide what deleting ``tags`` would do (no audit entry).
 
     Raises DeletionDisabled when the registry refuses deletes, DeletionFailed when it cannot
-    be read, InvalidReference for a bad name or tag.
+    be read, InvalidRequest for a bad name or tag.
     """
     validate_name(name)
     for tag in tags:
@@ -482,17 +523,49 @@ def plan_delete(name: str, tags: Sequence[str], *, force: bool = False) -> Delet
         scan = scan_repository(client, name)
     except RegistryError as e:
         raise _failed(e) from e
-    return plan_from_scan(scan, tags, force=force, deletes_tags=deletes_tags)
+    plan = plan_from_scan(scan, tags, force=force, deletes_tags=deletes_tags)
+    return replace(plan, reclaim_bytes=reclaimable_bytes(plan, scan))
+
+
+def reclaimable_bytes(plan: DeletePlan, scan: RepositoryScan) -> int | None:
+    """What the next garbage collection frees at most once the plan ran (with ``prune`` on registry:3).
+
+    The blobs (config and layers, for an index those of its platforms) of the tags whose
+    manifests go, less the blobs a remaining tag of the repository still references. Blobs
+    another repository shares stay too, so this is an upper bound; for an image pushed once
+    it is exact. On 2.x an index goes without its platforms: only its own manifest is freed.
+    None when the registry cannot be read.
+    """
+    going = set(plan.deleted_manifests) if not plan.deletes_tags else set(plan.prunable)
+    if not going:
+        return 0
+    try:
+        blobs = services.content_blobs(plan.repository)
+    except RegistryError:
+        return None
+    freed: dict[str, int] = {}
+    kept: set[str] = set()
+    for tag, referenced in blobs.items():
+        ref = scan.refs.get(tag)
+        if ref is None:
+            continue
+        if ref.digest in going and (plan.deletes_tags or ref.media_type not in INDEX_TYPES):
+            freed.update(referenced)
+        elif ref.digest not in going:
+            kept.update(referenced)
+    return sum(size for blob, size in freed.items() if blob not in kept)
 
 
 # --- Executing ------------------------------------------------------------------------------
 
 
-def execute(plan: DeletePlan, request: HttpRequest | None = None) -> DeletePlan:
+def execute(plan: DeletePlan, request: HttpRequest | None = None, *, prune: bool = False) -> DeletePlan:
     """Run the plan's DELETE requests in order; every selected tag gets an audit entry.
 
     A step the registry refuses marks its tags failed with the registry's answer; the other
     steps still run (they are independent by construction: refusals were decided up front).
+    With ``prune`` (registry:3), the manifests the tag deletes left untagged are deleted
+    next, each only if a fresh read still finds it untagged.
     """
     client = get_client()
     outcomes = {o.tag: o for o in plan.outcomes}
@@ -510,7 +583,13 @@ def execute(plan: DeletePlan, request: HttpRequest | None = None) -> DeletePlan:
                     detail=error.message,
                     registry_response=error.registry_response,
                 )
-    done = replace(plan, outcomes=tuple(outcomes[tag] for tag in plan.selected), executed=True)
+    pruned: tuple[str, ...] = ()
+    if prune and plan.deletes_tags and plan.prunable:
+        pruned = _prune(client, plan)
+        for tag, outcome in outcomes.items():
+            if outcome.status == Status.REMOVED and outcome.digest in pruned:
+                outcomes[tag] = replace(outcome, deleted_manifest=outcome.digest)
+    done = replace(plan, outcomes=tuple(outcomes[tag] for tag in plan.selected), executed=True, pruned=pruned)
     if done.removed_tags:
         _after_delete(plan.repository)
     for outcome in done.outcomes:
@@ -518,8 +597,67 @@ def execute(plan: DeletePlan, request: HttpRequest | None = None) -> DeletePlan:
     return done
 
 
+def _prune(client: RegistryClient, plan: DeletePlan) -> tuple[str, ...]:
+    """Delete the plan's prunable manifests that a fresh scan still finds untagged; the ones deleted.
+
+    The scan runs after the tag deletes: a tag pushed meanwhile onto one of these manifests
+    keeps it. A manifest already gone (404) counts as deleted; another failure keeps it.
+    """
+    try:
+        scan = scan_repository(client, plan.repository)
+    except RegistryError:
+        return ()
+    tagged = {ref.digest for ref in scan.refs.values()}
+    deleted: list[str] = []
+    for digest in plan.prunable:
+        if digest in tagged or any(
+            digest in members and index not in deleted for index, members in scan.children.items()
+        ):
+            continue
+        try:
+            client.delete_manifest(plan.repository, digest)
+        except RegistryNotFound:
+            pass
+        except RegistryError:
+            continue
+        deleted.append(digest)
+    return tuple(deleted)
+
+
+def _prune_after_tag_delete(client: RegistryClient, name: str, digest: str) -> tuple[str, ...]:
+    """After a tag delete on registry:3: delete its manifest if a fresh scan finds it untagged."""
+    try:
+        scan = scan_repository(client, name)
+    except RegistryError:
+        return ()
+    if any(ref.digest == digest for ref in scan.refs.values()) or scan.indexes_referencing(digest):
+        return ()
+    children = scan_children(client, name, digest)
+    tagged = {ref.digest for ref in scan.refs.values()}
+    platforms = sorted(c for c in children if c not in tagged and not scan.indexes_referencing(c))
+    plan = DeletePlan(name, (), False, True, (), (), prunable=(digest, *platforms))
+    return _prune(client, plan)
+
+
+def scan_children(client: RegistryClient, name: str, digest: str) -> frozenset[str]:
+    """The manifests an index lists (empty for an image or a manifest already gone)."""
+    try:
+        manifest = client.get_manifest(name, digest)
+    except RegistryError:
+        return frozenset()
+    if manifest.media_type not in INDEX_TYPES:
+        return frozenset()
+    return frozenset(str(entry.get("digest", "")) for entry in manifest.body.get("manifests") or [])
+
+
 def bulk_delete(
-    name: str, tags: Sequence[str], *, dry_run: bool, force: bool, request: HttpRequest | None = None
+    name: str,
+    tags: Sequence[str],
+    *,
+    dry_run: bool,
+    force: bool,
+    prune: bool = False,
+    request: HttpRequest | None = None,
 ) -> DeletePlan:
     """``POST .../bulk-delete/``: the plan (dry run) or the plan executed."""
     try:
@@ -534,18 +672,25 @@ def bulk_delete(
                     request=request,
                     repository=name,
                     tag=tag,
-                    detail=f"Bulk delete of {len(_unique(tags))} tag(s): {e.message}",
+                    detail=(f"One of {len(_unique(tags))} tags deleted together: " if len(_unique(tags)) > 1 else "")
+                    + e.message,
                     registry_response=e.registry_response,
                 )
         raise
-    return plan if dry_run else execute(plan, request)
+    return plan if dry_run else execute(plan, request, prune=prune)
 
 
-def delete_tag(name: str, tag: str, *, force: bool = False, request: HttpRequest | None = None) -> DeleteResult:
+def delete_tag(
+    name: str, tag: str, *, force: bool = False, prune: bool = False, request: HttpRequest | None = None
+) -> DeleteResult:
     """Delete one tag: by tag where the registry can (registry:3), else by digest if it is alone.
 
+    With ``prune`` on registry:3, a manifest the tag delete left untagged is deleted too (with
+    the platforms of an index no other tag names), so the next garbage collection frees it;
+    ``deleted_manifest`` then names it. On 2.x a tag alone already goes with its manifest.
+
     Raises SharedManifest (409) when other tags share the manifest on 2.x and ``force`` is
-    not set, ReferencedByIndex (409), DeletionDisabled (409), DeletionFailed, InvalidReference.
+    not set, ReferencedByIndex (409), DeletionDisabled (409), DeletionFailed, InvalidRequest.
     """
     validate_name(name)
     validate_tag(tag)
@@ -562,9 +707,23 @@ def delete_tag(name: str, tag: str, *, force: bool = False, request: HttpRequest
     except RegistryError as e:
         raise _failure("delete-tag", request, name, tag, digest, e) from e
     else:
+        pruned: tuple[str, ...] = ()
+        if prune and digest:
+            pruned = _prune_after_tag_delete(client, name, digest)
         _after_delete(name)
-        result = DeleteResult(name, digest, removed_tags=(tag,), deleted_manifest=None)
-        _record_result("delete-tag", request, name, tag, result, "Removed the tag only (the registry deletes tags).")
+        result = DeleteResult(name, digest, removed_tags=(tag,), deleted_manifest=digest if pruned else None)
+        detail = (
+            f"Deleted tag {tag}, then its manifest {digest}, which no tag named any more"
+            + (
+                f" (with {len(pruned) - 1} platform manifest{'s' if len(pruned) > 2 else ''})"
+                if len(pruned) > 1
+                else ""
+            )
+            + "."
+            if pruned
+            else f"Deleted tag {tag} only; its manifest {digest} stays."
+        )
+        _record_result("delete-tag", request, name, tag, result, detail)
         return result
 
     try:
@@ -740,12 +899,22 @@ _AUDIT_OUTCOME = {
 
 
 def _describe(plan: DeletePlan, outcome: TagOutcome) -> str:
-    prefix = f"Bulk delete of {len(plan.selected)} tag(s)" + (", forced" if plan.force else "")
+    """A plain sentence; a delete of several tags says so, a single delete is just a delete."""
+    count = len(plan.selected)
+    prefix = f"One of {count} tags deleted together" if count > 1 else ""
+    if plan.force:
+        prefix = f"{prefix}, forced" if prefix else "Forced"
     if outcome.status != Status.REMOVED:
-        return f"{prefix}: {outcome.detail}"
-    if outcome.deleted_manifest:
-        return f"{prefix}: deleted manifest {outcome.deleted_manifest} with tags {', '.join(outcome.removed_tags)}."
-    return f"{prefix}: removed the tag only (the registry deletes tags)."
+        sentence = outcome.detail
+    elif outcome.deleted_manifest and plan.deletes_tags:
+        sentence = (
+            f"deleted tag {outcome.tag}, then its manifest {outcome.deleted_manifest}, which no tag named any more."
+        )
+    elif outcome.deleted_manifest:
+        sentence = f"deleted manifest {outcome.deleted_manifest} with tags {', '.join(outcome.removed_tags)}."
+    else:
+        sentence = f"deleted tag {outcome.tag} only; its manifest stays."
+    return f"{prefix}: {sentence}" if prefix else sentence[:1].upper() + sentence[1:]
 
 
 def _record_outcome(plan: DeletePlan, outcome: TagOutcome, request: HttpRequest | None) -> None:

@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from catalog.references import COMPONENT_MAX_LENGTH
@@ -210,16 +211,22 @@ class RegistryClient:
                 status=503,
             ) from e
         except requests.exceptions.ConnectionError as e:
+            # A read timeout that used up the GET/HEAD retries arrives as a ConnectionError.
+            if isinstance(getattr(e.args[0] if e.args else None, "reason", None), ReadTimeoutError):
+                raise RegistryUnavailable(self._timed_out(), status=504) from e
             raise RegistryUnavailable(
                 f"Cannot connect to the registry at {self.config.url} ({_reason(e)}). "
                 "Check that the registry container runs and that REGISTRY_URL is right.",
                 status=503,
             ) from e
         except requests.exceptions.Timeout as e:
-            raise RegistryUnavailable(
-                f"The registry at {self.config.url} did not answer within {self.config.timeout:g} s.",
-                status=504,
-            ) from e
+            raise RegistryUnavailable(self._timed_out(), status=504) from e
+
+    def _timed_out(self) -> str:
+        return (
+            f"The registry at {self.config.url} (REGISTRY_URL) did not answer within {self.config.timeout:g} s "
+            "(REGISTRY_TIMEOUT): check that it runs and is not overloaded, or raise REGISTRY_TIMEOUT."
+        )
 
     def _check(self, method: str, path: str, response: requests.Response) -> requests.Response:
         if response.status_code == 401:
@@ -248,6 +255,18 @@ class RegistryClient:
                 registry_status=response.status_code,
             )
 
+    def requires_login(self) -> bool:
+        """Whether ``GET /v2/`` without credentials answers 401, i.e. clients need ``docker login``."""
+        response = self._send("GET", "/v2/", {})
+        if response.status_code == 401:
+            return True
+        if response.status_code == 200:
+            return False
+        raise RegistryUnavailable(
+            f"{self.config.url}/v2/ answered {response.status_code} without credentials, neither 200 nor 401.",
+            registry_status=response.status_code,
+        )
+
     # --- Reading -----------------------------------------------------------------------
 
     def _paginated(self, path: str, key: str) -> list[str]:
@@ -259,7 +278,12 @@ class RegistryClient:
             if response.status_code == 404:
                 raise RegistryNotFound(_not_found_message(path))
             _raise_for_rejection(response, "GET", next_path)
-            items.extend(response.json().get(key) or [])  # 2.8 answers "tags": null when all are deleted
+            page = response.json().get(key) or []  # 2.8 answers "tags": null when all are deleted
+            if not page:
+                # v3.1.1's Link after a page filled exactly leads to "tags": null: a null or empty
+                # page is the end, whatever its Link says (REGISTRY-FACTS).
+                break
+            items.extend(page)
             link = response.links.get("next", {}).get("url")
             next_path = urljoin(f"{self.config.url}/", link) if link else None
         return items

@@ -27,23 +27,20 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
+from catalog.pool import bounded_map
 from catalog.references import attached_to, is_digest, validate_name, validate_reference
 from catalog.registry import INDEX_TYPES, Manifest, RegistryClient, RegistryError, RegistryNotFound, get_client
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "catalog:v1"
-
-_T = TypeVar("_T")
-_R = TypeVar("_R")
 
 
 # --- What the pages show ---------------------------------------------------------------
@@ -249,11 +246,32 @@ def list_repositories(search: str = "", include_empty: bool = True) -> list[Repo
 
 def _refresh_repositories() -> list[Repository]:
     client = get_client()
-    names = sorted(client.catalog())
-    counts = _tag_counts(client, names)
+    try:
+        names = sorted(client.catalog())
+        counts = _tag_counts(client, names)
+    except RegistryError as e:
+        cache.set(f"{_repositories_key()}:failed", (time.time(), e.message), None)
+        raise
     repositories = [Repository(name, counts[name]) for name in names]
     cache.set(_repositories_key(), (time.time(), repositories), None)
+    cache.delete(f"{_repositories_key()}:failed")
     return repositories
+
+
+def repositories_stale_notice() -> str | None:
+    """Why the repository list shown is old: the registry failed its last refresh (None when fresh).
+
+    The list is still served from what the dashboard last saw; pages and the API say so.
+    """
+    failure: tuple[float, str] | None = cache.get(f"{_repositories_key()}:failed")
+    entry: tuple[float, list[Repository]] | None = cache.get(_repositories_key())
+    if failure is None or entry is None or failure[0] < entry[0]:
+        return None
+    seen = dt.datetime.fromtimestamp(entry[0], tz=dt.UTC)
+    return (
+        f"Stale: the repository list is as the dashboard last saw it at {seen:%Y-%m-%d %H:%M:%S} UTC, "
+        f"because the registry does not answer now. {failure[1]}"
+    )
 
 
 def _refresh_in_background() -> None:
@@ -298,7 +316,7 @@ def _tag_counts(client: RegistryClient, names: list[str]) -> dict[str, int]:
         writes.keep(keys[name], tags, forever=False)
         return len(tags)
 
-    counts = dict(zip(names, _parallel(count, names), strict=True))
+    counts = dict(zip(names, bounded_map(count, names), strict=True))
     writes.flush()
     return counts
 
@@ -310,11 +328,6 @@ def tag_names(name: str) -> list[str]:
     """All tags of a repository, sorted (2.8 answers unsorted); 404 for an unknown repository."""
     validate_name(name)
     return _tag_names(get_client(), name)
-
-
-def image_tag_names(name: str) -> list[str]:
-    """The tags that are images, i.e. without the attached signature/attestation tags."""
-    return [tag for tag in tag_names(name) if attached_to(tag) is None]
 
 
 def list_tags(name: str) -> TagList:
@@ -362,7 +375,7 @@ def describe_tags(name: str, tags: Sequence[str], attached_tags: Sequence[str] =
             return None
 
     missing = [tag for tag in tags if known(tag) is None]
-    fetched = dict(zip(missing, _parallel(fetch, missing), strict=True))
+    fetched = dict(zip(missing, bounded_map(fetch, missing), strict=True))
     writes.flush()
     attached = _attached_by_digest(attached_tags)
     rows = []
@@ -416,7 +429,7 @@ def content_blobs(name: str) -> dict[str, dict[str, int]]:
                 continue
         return referenced
 
-    found = dict(zip(tags, _parallel(blobs, tags), strict=True))
+    found = dict(zip(tags, bounded_map(blobs, tags), strict=True))
     writes.flush()
     return {tag: referenced for tag, referenced in found.items() if referenced is not None}
 
@@ -755,31 +768,3 @@ def _strings(value: Any) -> tuple[str, ...] | None:
     if isinstance(value, str):
         return (value,)
     return tuple(str(item) for item in value)
-
-
-# --- The thread pool -------------------------------------------------------------------
-
-_executor: ThreadPoolExecutor | None = None
-_executor_size = 0
-_executor_lock = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _executor, _executor_size
-    with _executor_lock:
-        if _executor is None or _executor_size != settings.CATALOG_CONCURRENCY:
-            if _executor is not None:
-                _executor.shutdown(wait=False)
-            _executor = ThreadPoolExecutor(settings.CATALOG_CONCURRENCY, thread_name_prefix="catalog")
-            _executor_size = settings.CATALOG_CONCURRENCY
-        return _executor
-
-
-def _parallel(function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
-    """``function`` over ``items`` with at most CATALOG_CONCURRENCY at once; the first error is raised.
-
-    Never called from inside the pool (no nested submits: that could deadlock it).
-    """
-    if len(items) <= 1:
-        return [function(item) for item in items]
-    return list(_pool().map(function, items))

@@ -16,7 +16,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from catalog import services
+from catalog import connect, services
 from catalog.references import InvalidReference, validate_digest, validate_name, validate_tag
 from catalog.registry import RegistryError
 from core.roles import Role, role_required
@@ -58,6 +58,7 @@ def repositories(request: HtmxHttpRequest) -> HttpResponse:
         "namespaces": services.group_by_namespace(page.object_list),
         "search": search,
         "show_empty": show_empty,
+        "stale": services.repositories_stale_notice(),
     }
     template = "catalog/_repositories.html" if request.htmx else "catalog/repositories.html"
     return render(request, template, context)
@@ -107,3 +108,26 @@ def _image(request: HtmxHttpRequest, image: services.ImageDetail) -> HttpRespons
     pull = f"docker pull {host}/{image.repository}" + (f":{image.tag}" if image.tag else f"@{image.digest}")
     context = {"name": image.repository, "image": image, "pull": pull, "host": host}
     return render(request, "catalog/image.html", context)
+
+
+@role_required(Role.VIEWER)
+def push_here(request: HtmxHttpRequest) -> HttpResponse:
+    """How to push and pull: the registry's address, client setup, commands for a repository.
+
+    The repository is picked from the catalog or typed (``?repository=&tag=``); a name or
+    tag outside the grammar answers 400 with the example commands and the reason.
+    """
+    repository = request.GET.get("repository", "").strip()
+    tag = request.GET.get("tag", "").strip()
+    error, status = "", 200
+    try:
+        setup = connect.client_setup(repository, tag)
+    except InvalidReference as e:
+        error, status = e.message, 400
+        setup = connect.client_setup()
+    try:
+        known = [repo.name for repo in services.list_repositories(include_empty=False)]
+    except RegistryError:
+        known = []  # the commands do not need the list; typing a name still works
+    context = {"setup": setup, "error": error, "repositories": known, "typed": repository, "typed_tag": tag}
+    return render(request, "catalog/push_here.html", context, status=status)

@@ -2,12 +2,18 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
 
+from core import cache
 from core.roles import Role, role_of
 
 
 def dashboard(request: HttpRequest) -> dict[str, Any]:
-    """Role flags for templates (what to show), and where the registry lives."""
+    """Role flags for templates (what to show), where the registry lives, and why Redis is away.
+
+    ``redis_problem`` is a callable: the template only asks (base.html, logged in) when it
+    shows the banner.
+    """
     role = role_of(request.user) if hasattr(request, "user") else None
     return {
         "user_role": role.group_name if role else "",
@@ -15,4 +21,26 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         "can_administer": role is not None and role >= Role.ADMIN,
         "registry_url": settings.REGISTRY_URL,
         "registry_public_host": settings.REGISTRY_PUBLIC_HOST,
+        "redis_problem": cache.problem,
     }
+
+
+NAV = (
+    ("dashboard", "Dashboard"),
+    ("catalog:repositories", "Catalog"),
+    ("catalog:push-here", "Push here"),
+    ("maintenance", "Maintenance"),
+    ("registry", "Registry"),
+    ("diagnostics", "Diagnostics"),
+    ("audit", "Audit log"),
+    ("tokens", "Tokens"),
+)
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """The navigation's items, the current one (the longest matching path) marked."""
+    items = [(reverse(name), label) for name, label in NAV]
+    path = getattr(request, "path", "")
+    matching = [url for url, _ in items if path == url or (url != "/" and path.startswith(url))]
+    current = max(matching, key=len) if matching else ""
+    return {"nav_items": [{"url": url, "label": label, "current": url == current} for url, label in items]}

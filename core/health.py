@@ -1,59 +1,45 @@
-"""The dashboard's health: the registry, the Docker engine (through the workers) and the broker."""
+"""The dashboard's health: each app's checks (registered by the app) and the broker's.
+
+``core`` imports no app: the catalog registers the registry's check and maintenance the
+Docker engine's, from their ``AppConfig.ready``. A check is called with the checks done
+before it (the broker first: without it no worker can be asked anything).
+"""
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 from django.conf import settings
 
-from catalog.registry import RegistryError, get_client
-from maintenance import services as maintenance_services
-from maintenance.tasks import check_engine
+from core.checks import Check
 
-# How long the web process waits for a worker to answer a fresh engine check.
-ENGINE_ANSWER_WAIT = 4.0
+HealthCheck = Callable[[dict[str, Check]], Check]
+
+_registered: dict[str, HealthCheck] = {}
 
 
-@dataclass
-class Check:
-    ok: bool
-    detail: str
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        extra = data.pop("extra")
-        return {**data, **extra}
+def register(name: str, check: HealthCheck) -> None:
+    """Add ``check`` to the health report under ``name`` (shown in registration order)."""
+    _registered[name] = check
 
 
 @dataclass
 class HealthReport:
-    registry: Check
-    docker: Check
-    broker: Check
+    checks: dict[str, Check]
 
     @property
     def ok(self) -> bool:
-        return self.registry.ok and self.docker.ok and self.broker.ok
+        return all(check.ok for check in self.checks.values())
+
+    def __getitem__(self, name: str) -> Check:
+        """``report.registry`` in a template."""
+        return self.checks[name]
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "registry": self.registry.as_dict(),
-            "docker": self.docker.as_dict(),
-            "broker": self.broker.as_dict(),
-        }
-
-
-def check_registry() -> Check:
-    extra = {"url": settings.REGISTRY_URL}
-    try:
-        get_client().ping()
-    except RegistryError as e:
-        return Check(False, e.message, extra)
-    return Check(True, f"{settings.REGISTRY_URL}/v2/ answers.", extra)
+        return {name: check.as_health_dict() for name, check in self.checks.items()}
 
 
 def _redis_location() -> str:
@@ -73,43 +59,14 @@ def check_broker() -> Check:
         client.close()
     except redis.RedisError as e:
         return Check(
-            False, f"Cannot reach Redis at {_redis_location()} ({e}): start redis-server or set REDIS_URL.", extra
+            False, f"Cannot reach Redis at {_redis_location()} ({e}): start redis-server or set REDIS_URL.", extra=extra
         )
-    return Check(True, "Redis answers.", extra)
-
-
-def check_docker(broker_ok: bool) -> Check:
-    """The engine as the workers last saw it; asks a worker afresh when that is stale.
-
-    The web process never opens the engine's socket (on the NAS it is root): a Celery
-    worker checks it every ENGINE_HEALTH_INTERVAL seconds and on demand.
-    """
-    if not broker_ok:
-        return Check(False, "Unknown: Redis is unreachable, so no worker can be asked about the Docker engine.")
-    stale_after = 2 * settings.ENGINE_HEALTH_INTERVAL
-    recorded = maintenance_services.recorded_engine_health()
-    if recorded is None or time.time() - recorded["checked_at"] > stale_after:
-        asked_at = time.time()
-        check_engine.delay()
-        deadline = asked_at + ENGINE_ANSWER_WAIT
-        while time.time() < deadline:
-            time.sleep(0.2)
-            fresh = maintenance_services.recorded_engine_health()
-            if fresh and fresh["checked_at"] >= asked_at:
-                recorded = fresh
-                break
-        else:
-            last = "" if recorded is None else f" (last answer {int(time.time() - recorded['checked_at'])} s ago)"
-            return Check(
-                False,
-                f"No Celery worker answered within {ENGINE_ANSWER_WAIT:g} s{last}: only workers reach the "
-                "Docker engine; start one (make run starts web, worker and beat).",
-            )
-    age = int(time.time() - recorded["checked_at"])
-    extra: dict[str, Any] = {"host": recorded.get("host", ""), "checked_seconds_ago": age}
-    return Check(bool(recorded["ok"]), recorded["detail"], extra)
+    return Check(True, "Redis answers.", extra=extra)
 
 
 def report() -> HealthReport:
     broker = check_broker()
-    return HealthReport(registry=check_registry(), docker=check_docker(broker.ok), broker=broker)
+    done = {"broker": broker}
+    checks = {name: check(done) for name, check in _registered.items()}
+    checks["broker"] = broker
+    return HealthReport(checks)

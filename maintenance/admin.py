@@ -12,7 +12,7 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASS|TOKEN|KEY|CREDENTIAL", re.IGNORE
 
 def masked(attrs: dict[str, Any]) -> dict[str, Any]:
     """The saved inspect output with secret-looking environment values hidden."""
-    shown = json.loads(json.dumps(attrs))
+    shown: dict[str, Any] = json.loads(json.dumps(attrs))
     env = shown.get("Config", {}).get("Env") or []
     shown.setdefault("Config", {})["Env"] = [
         f"{k}=***" if SECRET_NAME.search(k) else f"{k}={v}" for k, _, v in (e.partition("=") for e in env)

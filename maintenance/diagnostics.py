@@ -1,6 +1,6 @@
 """The seed guide's installation verification and troubleshooting, as checks with advice.
 
-Most checks read the container snapshot a worker records (``maintenance.container``): the
+Most checks read the container snapshot a worker records (``maintenance.snapshot``): the
 web process never opens the engine. ``GET /v2/`` and the client-side ``insecure-registries``
 advice are the web process's own, through the registry client and the settings.
 """
@@ -8,47 +8,25 @@ advice are the web process's own, through the registry client and the settings.
 from __future__ import annotations
 
 import json
+import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
 from catalog.registry import RegistryError, get_client
-from maintenance import container
+from core.checks import ERROR, WARNING, Check, failed, passed, warned
+from maintenance.snapshot import Snapshot
 
-OK, WARNING, ERROR = "ok", "warning", "error"
-# Distribution 3.0.0 applies tag deletion even with storage.delete.enabled: false.
-VULNERABLE_VERSIONS = {"3.0.0": ("CVE-2026-41888", "tag deletion ignores storage.delete.enabled: false", "3.1.1")}
+# Distribution 3.0.x (up to the fix in 3.1.1) applies tag deletion even with storage.delete.enabled: false.
+# (first affected, first fixed, CVE, what): the version comes from the container's `registry --version`.
+VULNERABLE_RANGES = [
+    ((3, 0, 0), (3, 1, 1), "CVE-2026-41888", "tag deletion ignores storage.delete.enabled: false"),
+]
 SNAPSHOT_MAX_AGE = 10.0
 WORKER_WAIT = 8.0
-
-
-@dataclass
-class Check:
-    id: str
-    title: str
-    ok: bool
-    level: str
-    detail: str
-    advice: str = ""
-    snippet: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def passed(id: str, title: str, detail: str, advice: str = "", snippet: str = "") -> Check:
-    return Check(id, title, True, OK, detail, advice, snippet)
-
-
-def warned(id: str, title: str, detail: str, advice: str, snippet: str = "") -> Check:
-    return Check(id, title, False, WARNING, detail, advice, snippet)
-
-
-def failed(id: str, title: str, detail: str, advice: str, snippet: str = "") -> Check:
-    return Check(id, title, False, ERROR, detail, advice, snippet)
 
 
 @dataclass
@@ -73,16 +51,16 @@ class Report:
         }
 
 
-def run(wait: float = WORKER_WAIT) -> Report:
-    """Every check: the engine's through a fresh worker snapshot, the web process's own."""
-    snapshot = container.fresh_snapshot(max_age=SNAPSHOT_MAX_AGE, wait=wait)
+def run(snapshot: Snapshot | None, wait: float = WORKER_WAIT) -> Report:
+    """Every check: the engine's from a worker's ``snapshot`` (None: no worker answered within
+    ``wait`` s), and the web process's own."""
     checks = container_checks(snapshot, wait)
     checks.insert(min(len(checks), 5), registry_answers())
     checks.append(insecure_registries())
     return Report(checks=checks, checked_at=time.time(), container=settings.REGISTRY_CONTAINER)
 
 
-def container_checks(snapshot: dict[str, Any] | None, wait: float = WORKER_WAIT) -> list[Check]:
+def container_checks(snapshot: Snapshot | None, wait: float = WORKER_WAIT) -> list[Check]:
     """The checks that need the engine, from a worker's snapshot."""
     name = settings.REGISTRY_CONTAINER
     if snapshot is None:
@@ -100,7 +78,7 @@ def container_checks(snapshot: dict[str, Any] | None, wait: float = WORKER_WAIT)
                 "container_exists",
                 f"Container '{name}' exists",
                 snapshot.get("error", ""),
-                "Create it with the seed's docker run command, or set REGISTRY_CONTAINER to its name "
+                "Create it with the installation guide's docker run command, or set REGISTRY_CONTAINER to its name "
                 "(docker ps shows it).",
             )
         ]
@@ -119,7 +97,7 @@ def container_checks(snapshot: dict[str, Any] | None, wait: float = WORKER_WAIT)
     ]
 
 
-def _running(snapshot: dict[str, Any]) -> Check:
+def _running(snapshot: Snapshot) -> Check:
     title = "The container runs"
     if snapshot.get("paused"):
         return warned(
@@ -139,7 +117,7 @@ def _running(snapshot: dict[str, Any]) -> Check:
     return passed("container_running", title, f"Running since {started} UTC." if started else "Running.")
 
 
-def _restart_policy(snapshot: dict[str, Any]) -> Check:
+def _restart_policy(snapshot: Snapshot) -> Check:
     title = "Restart policy is always"
     policy = snapshot.get("restart_policy") or "no"
     if policy == "always":
@@ -153,7 +131,7 @@ def _restart_policy(snapshot: dict[str, Any]) -> Check:
     )
 
 
-def _port(snapshot: dict[str, Any]) -> Check:
+def _port(snapshot: Snapshot) -> Check:
     port = snapshot.get("listen_port") or 5000
     title = f"Port {port} is published"
     if snapshot.get("network_mode") == "host":
@@ -166,12 +144,12 @@ def _port(snapshot: dict[str, Any]) -> Check:
         title,
         f"{port}/tcp is not published (docker port {snapshot['name']} shows nothing for it): clients cannot reach it.",
         "Recreate the container with the port published (Container Station's form is known to drop it: use the "
-        "seed's docker run command), or with --network=host.",
+        "installation guide's docker run command), or with --network=host.",
         f"-p {port}:{port}",
     )
 
 
-def _listening(snapshot: dict[str, Any]) -> Check:
+def _listening(snapshot: Snapshot) -> Check:
     title = "The log shows 'listening on'"
     lines = [line for line in snapshot.get("startup_log") or [] if "listening on" in line]
     if lines:
@@ -185,19 +163,42 @@ def _listening(snapshot: dict[str, Any]) -> Check:
     )
 
 
-def _deletes(snapshot: dict[str, Any], summary: dict[str, Any]) -> Check:
+def _deletes(snapshot: Snapshot, summary: dict[str, Any]) -> Check:
     title = "Deletes are enabled"
     if summary.get("delete_enabled"):
         return passed("deletes_enabled", title, "storage.delete.enabled is true: images can be deleted and collected.")
     where = "" if snapshot.get("config_read") else " (the config file could not be read; judged from the environment)"
+    known = vulnerability(snapshot.get("version"))
+    if known is not None:
+        where += (
+            f"; but Distribution {snapshot.get('version')} still deletes tags ({known[0]}): anyone who can push can "
+            f"untag images until it is upgraded to {known[2]}"
+        )
     return failed(
         "deletes_enabled",
         title,
         f"Deleting is off: the registry refuses every delete with 405 UNSUPPORTED{where}.",
-        "Recreate the container with REGISTRY_STORAGE_DELETE_ENABLED=true, as the seed's Intermediate and "
-        "Production configurations do (docker restart keeps the old environment).",
+        "Recreate the container with REGISTRY_STORAGE_DELETE_ENABLED=true, as the installation guide's "
+        "Intermediate and Production configurations do (docker restart keeps the old environment).",
         "-e REGISTRY_STORAGE_DELETE_ENABLED=true",
     )
+
+
+def _numbers(version: str | None) -> tuple[int, ...] | None:
+    """``3.0.2`` -> (3, 0, 2); None for what is not a version."""
+    parts = re.findall(r"\d+", (version or "").split("-")[0].split("+")[0])
+    return tuple(int(part) for part in parts[:3]) if parts else None
+
+
+def vulnerability(version: str | None) -> tuple[str, str, str] | None:
+    """(CVE, what, fixed-in) for a known-vulnerable registry version, else None."""
+    numbers = _numbers(version)
+    if numbers is None:
+        return None
+    for first, fixed, cve, what in VULNERABLE_RANGES:
+        if first <= numbers < fixed:
+            return cve, what, ".".join(map(str, fixed))
+    return None
 
 
 def _major(version: str | None) -> int | None:
@@ -207,7 +208,7 @@ def _major(version: str | None) -> int | None:
         return None
 
 
-def _otel(snapshot: dict[str, Any]) -> Check:
+def _otel(snapshot: Snapshot) -> Check:
     title = "The OpenTelemetry exporter is disabled"
     value = snapshot.get("otel_traces_exporter") or ""
     if value == "none":
@@ -220,12 +221,12 @@ def _otel(snapshot: dict[str, Any]) -> Check:
         title,
         f"OTEL_TRACES_EXPORTER is {value or 'unset'}: registry 3 then logs 'traces export' errors to "
         "localhost:4318 every few seconds (distribution#4270).",
-        "Recreate the container with the exporter disabled, as every seed configuration does.",
+        "Recreate the container with the exporter disabled, as every configuration of the installation guide does.",
         "-e OTEL_TRACES_EXPORTER=none",
     )
 
 
-def _storage_driver(snapshot: dict[str, Any]) -> Check:
+def _storage_driver(snapshot: Snapshot) -> Check:
     title = "The engine's storage driver is overlay2"
     driver = (snapshot.get("engine") or {}).get("storage_driver") or "unknown"
     if driver == "overlay2":
@@ -240,7 +241,7 @@ def _storage_driver(snapshot: dict[str, Any]) -> Check:
     )
 
 
-def _version(snapshot: dict[str, Any]) -> Check:
+def _version(snapshot: Snapshot) -> Check:
     title = "No known-vulnerable registry version"
     version = snapshot.get("version")
     if not version:
@@ -250,8 +251,9 @@ def _version(snapshot: dict[str, Any]) -> Check:
             "The version is unknown: registry --version could not run (paused or stopped container).",
             "Resume or start the container and run the diagnostics again.",
         )
-    if version in VULNERABLE_VERSIONS:
-        cve, what, fixed = VULNERABLE_VERSIONS[version]
+    known = vulnerability(version)
+    if known is not None:
+        cve, what, fixed = known
         return failed(
             "registry_version",
             title,
@@ -262,6 +264,8 @@ def _version(snapshot: dict[str, Any]) -> Check:
     note = ""
     if _major(version) == 2:
         note = " (2.x: deleting a tag alone is unsupported; garbage collection refuses --delete-untagged)"
+    elif (_major(version) or 0) >= 3:
+        note = " (deletes a tag alone; garbage collection may use --delete-untagged and keeps multi-arch children)"
     return passed("registry_version", title, f"Distribution {version}{note}.")
 
 

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import docker
@@ -23,7 +23,37 @@ import yaml
 from django.conf import settings
 from docker.models.containers import Container
 
+from core.timestamps import parse_docker_time
+from registry_admin.env import parse_bool
+
+#: The engine's client type, for the run side's signatures (only this module imports docker).
+DockerClient = docker.DockerClient
+
 ENGINE_TIMEOUT = 30
+#: The only form of the read-only switch that works as an environment variable; the
+#: ``..._READONLY_ENABLED=true`` form panics or is silently ignored (REGISTRY-FACTS.md).
+READONLY_ENV = 'REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}'
+LEGACY_CONFIG_PATH = "/etc/docker/registry/config.yml"
+DEFAULT_DATA_ROOT = "/var/lib/registry"
+BLOBS_UNDER_DATA_ROOT = "docker/registry/v2/blobs"
+DEFAULT_REGISTRY_PORT = 5000
+#: Labels our one-off GC containers, so a watchdog can find and remove leftovers.
+GC_HELPER_LABEL = "registry-admin.gc-helper"
+STOP_TIMEOUT = 10
+
+# Env names whose values are never shown nor logged (REGISTRY_HTTP_SECRET, REGISTRY_REDIS_PASSWORD,
+# S3 keys...). Notification endpoints and headers can carry Authorization values too.
+SECRET_NAME_PARTS = ("SECRET", "PASSWORD", "PASSWD", "TOKEN", "KEY", "CREDENTIAL", "NOTIFICATIONS", "HEADERS")
+MASK = "••••••"
+
+# registry:3 without OTEL_TRACES_EXPORTER=none logs an exporter error every few seconds
+# (distribution#4270); such lines are noise on the panel.
+OTEL_NOISE_MARKERS = ("traces export", "localhost:4318")
+
+PAUSED_MESSAGE = (
+    "The registry container '{name}' is paused (prepare for snapshot): commands cannot run in a paused "
+    "container. Resume it on the Registry page (or wait for the automatic resume), then try again."
+)
 
 
 class EngineError(Exception):
@@ -65,10 +95,14 @@ def _explain_connect_failure(host: str, error: Exception) -> str:
             "into the worker or set DOCKER_HOST."
         )
     if "PermissionError" in text or "Permission denied" in text:
-        return f"The worker may not open the Docker engine socket at {host} (permission denied)."
+        return (
+            f"The worker may not open the Docker engine socket at {host} (permission denied): run the worker "
+            "in the socket's group (with docker compose: DOCKER_GID in .env), or set DOCKER_HOST to an engine "
+            "it may use."
+        )
     if "Connection refused" in text:
-        return f"The Docker engine at {host} refused the connection: is dockerd running?"
-    return f"Cannot reach the Docker engine at {host}: {text[:200]}"
+        return f"The Docker engine at {host} refused the connection: is dockerd running? Check DOCKER_HOST."
+    return f"Cannot reach the Docker engine at {host}: {text[:200]}. Check DOCKER_HOST."
 
 
 def get_registry_container(client: docker.DockerClient) -> Container:
@@ -90,16 +124,35 @@ def registry_container(client: docker.DockerClient) -> ContainerSummary:
     return ContainerSummary(name=container.name, id=container.id or "", status=container.status, image=image)
 
 
-# === Garbage collection: exec, inspect, recreate (issue 5) ==============================
+@dataclass(frozen=True)
+class ResourceUsage:
+    """One reading of ``docker stats``, computed the way the docker CLI computes it."""
 
-#: The only form of the read-only switch that works as an environment variable; the
-#: ``..._READONLY_ENABLED=true`` form panics or is silently ignored (REGISTRY-FACTS.md).
-READONLY_ENV = 'REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}'
-LEGACY_CONFIG_PATH = "/etc/docker/registry/config.yml"
-DEFAULT_DATA_ROOT = "/var/lib/registry"
-#: Labels our one-off GC containers, so a watchdog can find and remove leftovers.
-GC_HELPER_LABEL = "registry-admin.gc-helper"
-STOP_TIMEOUT = 10
+    cpu_percent: float
+    memory_bytes: int
+    memory_limit_bytes: int
+    net_rx_bytes: int
+    net_tx_bytes: int
+    block_read_bytes: int
+    block_write_bytes: int
+    pids: int
+
+
+@dataclass(frozen=True)
+class StorageUsage:
+    """What the registry's data root holds on disk (``du -sk``) and how many blobs it stores."""
+
+    bytes: int
+    blob_count: int
+
+
+def is_paused(client: docker.DockerClient) -> bool:
+    """Whether the registry container is paused (``docker pause``)."""
+    container = get_registry_container(client)
+    return bool(container.attrs.get("State", {}).get("Paused"))
+
+
+# --- Running commands in the container -----------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -132,17 +185,13 @@ def require_running(container: Any) -> None:
         )
 
 
-def exec_stream(
-    client: docker.DockerClient,
-    container: Any,
-    cmd: list[str],
-    on_line: Callable[[str, str], None] | None = None,
-) -> ExecResult:
-    """Run ``cmd`` in the container, calling ``on_line(stream, line)`` as lines arrive.
+def exec_stream(container: Any, cmd: list[str], on_line: Callable[[str, str], None] | None = None) -> ExecResult:
+    """Run ``cmd`` in the container, calling ``on_line(stream, line)`` as lines arrive: the one
+    way this project runs a command in a container (a paused one is refused with PAUSED_MESSAGE).
 
     ``exec_run(stream=True)`` gives no exit code, hence exec_create/exec_start/exec_inspect.
     """
-    api = client.api
+    api = container.client.api
     try:
         exec_id = api.exec_create(container.id, cmd, stdout=True, stderr=True)["Id"]
         chunks = api.exec_start(exec_id, stream=True, demux=True)
@@ -175,25 +224,29 @@ def exec_stream(
     return ExecResult(int(exit_code or 0), "\n".join(collected["stdout"]), "\n".join(collected["stderr"]))
 
 
-def registry_version(client: docker.DockerClient, container: Any) -> str:
+def exec_output(container: Any, command: list[str]) -> str:
+    """Run a short command in the container; its stdout, or EngineError when it exits non-zero."""
+    result = exec_stream(container, command)
+    if result.exit_code != 0:
+        detail = (result.stderr or result.stdout).strip()[:300]
+        raise EngineError(f"'{' '.join(command)}' in '{container.name}' exited with {result.exit_code}: {detail}")
+    return result.stdout
+
+
+def registry_version(container: Any) -> str:
     """``registry --version`` in the container, e.g. ``github.com/docker/distribution 2.8.2+ds1``."""
-    result = exec_stream(client, container, ["registry", "--version"])
+    result = exec_stream(container, ["registry", "--version"])
     text = (result.stdout or result.stderr).strip()
     if result.exit_code != 0 or not text:
         raise EngineError(f"'registry --version' failed in '{container.name}' (exit {result.exit_code}): {text[:200]}")
     return text.splitlines()[-1].strip()
 
 
-def is_v2(version: str) -> bool:
-    """True for Distribution 2.x (``github.com/docker/distribution 2.8.2``), False for v3."""
-    return "/v3" not in version and not re.search(r"\bv?3\.\d", version)
-
-
-def config_path(client: docker.DockerClient, container: Any) -> str:
+def config_path(container: Any) -> str:
     """REGISTRY_CONFIG_PATH when it exists in the container, else the 2.x default path."""
     wanted = settings.REGISTRY_CONFIG_PATH
     for path in dict.fromkeys((wanted, LEGACY_CONFIG_PATH)):
-        if exec_stream(client, container, ["test", "-f", path]).exit_code == 0:
+        if exec_stream(container, ["test", "-f", path]).exit_code == 0:
             return path
     raise EngineError(
         f"No registry configuration at {wanted} (nor {LEGACY_CONFIG_PATH}) in '{container.name}': "
@@ -201,25 +254,23 @@ def config_path(client: docker.DockerClient, container: Any) -> str:
     )
 
 
-def data_root(client: docker.DockerClient, container: Any, config: str) -> str:
-    """The filesystem storage root: the env override, the config file's value, or the default."""
-    for item in container.attrs.get("Config", {}).get("Env") or []:
-        key, _, value = item.partition("=")
-        if key == "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY" and value:
-            return value
-    text = exec_stream(client, container, ["cat", config]).stdout
-    match = re.search(r"^\s*rootdirectory:\s*['\"]?([^'\"\s#]+)", text, re.MULTILINE)
-    return match.group(1) if match else DEFAULT_DATA_ROOT
+def data_root(container: Any, config: str) -> str:
+    """The filesystem storage root the registry uses: its config file with REGISTRY_* applied."""
+    settings_in_file = read_registry_config(container, config) or {}
+    return config_data_root(effective_config(settings_in_file, container_env(container.attrs)))
 
 
-def storage_bytes(client: docker.DockerClient, container: Any, root: str) -> int | None:
+def storage_bytes(container: Any, root: str) -> int | None:
     """Bytes under the data root measured in the container (``du -sb``, else ``du -sk`` x 1024)."""
     for flags, factor in (("-sb", 1), ("-sk", 1024)):
-        result = exec_stream(client, container, ["du", flags, root])
+        result = exec_stream(container, ["du", flags, root])
         match = re.match(r"\s*(\d+)", result.stdout)
         if result.exit_code == 0 and match:
             return int(match.group(1)) * factor
     return None
+
+
+# --- The container's configuration: save, recreate, compare (garbage collection) -----
 
 
 def container_env(attrs: dict[str, Any]) -> dict[str, str]:
@@ -250,7 +301,7 @@ def create_config(attrs: dict[str, Any], *, extra_env: list[str] | None = None) 
     Built from the inspected Config and HostConfig themselves rather than re-derived
     options, so every setting (limits, log config, restart policy, links, ...) comes back.
     """
-    config = copy.deepcopy(attrs["Config"])
+    config: dict[str, Any] = copy.deepcopy(attrs["Config"])
     host_config = copy.deepcopy(attrs["HostConfig"])
     if extra_env:
         keys = {e.partition("=")[0] for e in extra_env}
@@ -346,6 +397,110 @@ def recreate(client: docker.DockerClient, attrs: dict[str, Any], *, extra_env: l
     return container
 
 
+# --- Images: pull, look up, tag (updating the registry) ---------------------------------
+
+#: The label an image may carry with its release; OCI's standard key.
+VERSION_LABEL = "org.opencontainers.image.version"
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """An image on the engine: its id (the config's digest), the registry digests, its config."""
+
+    id: str
+    repo_digests: tuple[str, ...]
+    created: str
+    labels: dict[str, str]
+    config: dict[str, Any]
+
+    @property
+    def repo_digest(self) -> str:
+        """``registry@sha256:...`` when the image came from a registry, else ''."""
+        return self.repo_digests[0] if self.repo_digests else ""
+
+
+def image_facts(client: docker.DockerClient, reference: str) -> ImageFacts | None:
+    """What ``reference`` (a tag or an image id) is on the engine, or None when it is not there."""
+    try:
+        image = client.images.get(reference)
+    except docker.errors.ImageNotFound:
+        return None
+    except docker.errors.APIError as e:
+        raise EngineError(f"The Docker engine failed to look up the image '{reference}': {e.explanation or e}") from e
+    attrs = image.attrs
+    config = attrs.get("Config") or {}
+    return ImageFacts(
+        id=str(attrs.get("Id", "")),
+        repo_digests=tuple(attrs.get("RepoDigests") or ()),
+        created=str(attrs.get("Created", "")),
+        labels=dict(config.get("Labels") or {}),
+        config=config,
+    )
+
+
+def pull_image(client: docker.DockerClient, reference: str) -> ImageFacts:
+    """``docker pull reference`` through the engine; EngineError saying why it failed (offline...)."""
+    repository, tag = split_reference(reference)
+    try:
+        # Streamed: progress lines keep arriving within the client's read timeout on a long pull.
+        for message in client.api.pull(repository, tag=tag, stream=True, decode=True):
+            if isinstance(message, dict) and message.get("error"):
+                raise EngineError(f"Pulling '{reference}' failed: {str(message['error'])[:300]}")
+    except EngineError:
+        raise
+    except docker.errors.APIError as e:
+        raise EngineError(f"Pulling '{reference}' failed: {e.explanation or e}") from e
+    except Exception as e:  # transport errors: a timeout, a reset connection
+        raise EngineError(f"Pulling '{reference}' failed: {type(e).__name__}: {str(e)[:200]}") from e
+    facts = image_facts(client, reference)
+    if facts is None:
+        raise EngineError(f"The engine pulled '{reference}' but does not list it.")
+    return facts
+
+
+def tag_image(client: docker.DockerClient, image_id: str, reference: str) -> None:
+    """Point ``reference`` (``registry:3``) at ``image_id`` again, as ``docker tag`` does."""
+    repository, tag = split_reference(reference)
+    try:
+        client.images.get(image_id).tag(repository, tag=tag)
+    except docker.errors.APIError as e:
+        raise EngineError(f"Tagging {image_id[:19]} as '{reference}' failed: {e.explanation or e}") from e
+
+
+def split_reference(reference: str) -> tuple[str, str]:
+    """``registry:3`` -> (``registry``, ``3``); ``host:5000/r`` -> (``host:5000/r``, ``latest``)."""
+    if "@" in reference:
+        repository, _, digest = reference.partition("@")
+        return repository, digest
+    head, sep, tag = reference.rpartition(":")
+    if sep and "/" not in tag:
+        return head, tag
+    return reference, "latest"
+
+
+def without_image_defaults(attrs: dict[str, Any], image_config: dict[str, Any]) -> dict[str, Any]:
+    """``attrs`` minus what its container inherited from its image (``image_config``).
+
+    docker inspect shows a container's configuration merged with its image's: the image's
+    Env, Labels, Cmd, Entrypoint, ports and volumes. Recreating from it with a newer image
+    would keep the old image's defaults over the new one's; without them, the new image's
+    own defaults apply and only what the operator set (docker run -e, -l, a command) is kept.
+    """
+    result = copy.deepcopy(attrs)
+    config = result.setdefault("Config", {})
+    image_env = set(image_config.get("Env") or [])
+    config["Env"] = [e for e in config.get("Env") or [] if e not in image_env]
+    image_labels = image_config.get("Labels") or {}
+    config["Labels"] = {k: v for k, v in (config.get("Labels") or {}).items() if image_labels.get(k) != v}
+    for key in ("Cmd", "Entrypoint", "WorkingDir", "User", "Healthcheck", "StopSignal"):
+        if key in config and config.get(key) == image_config.get(key):
+            config[key] = None
+    for key in ("ExposedPorts", "Volumes"):
+        inherited = image_config.get(key) or {}
+        config[key] = {k: v for k, v in (config.get(key) or {}).items() if k not in inherited} or None
+    return result
+
+
 def remove_container(client: docker.DockerClient, name: str) -> None:
     container = get_container(client, name)
     if container is None:
@@ -371,14 +526,6 @@ def start_container(container: Any) -> None:
         container.reload()
     except docker.errors.APIError as e:
         raise EngineError(f"Starting the container '{container.name}' failed: {e.explanation or e}") from e
-
-
-def restart_container(container: Any) -> None:
-    try:
-        container.restart(timeout=STOP_TIMEOUT)
-        container.reload()
-    except docker.errors.APIError as e:
-        raise EngineError(f"Restarting the container '{container.name}' failed: {e.explanation or e}") from e
 
 
 def start_helper(client: docker.DockerClient, attrs: dict[str, Any], name: str) -> Any:
@@ -447,85 +594,6 @@ def linked_address(client: docker.DockerClient, attrs: dict[str, Any], alias: st
         if network.get("IPAddress"):
             return str(network["IPAddress"])
     return None
-
-
-# === Statistics, logs, pause/unpause/restart (issue 6) =================================
-#
-# Everything the statistics job, the container panel, the snapshot pause and the
-# diagnostics need from the engine. Workers call these; results are plain dataclasses and
-# dicts the web process reads back from the cache or the database.
-
-DEFAULT_DATA_ROOT = "/var/lib/registry"
-BLOBS_UNDER_DATA_ROOT = "docker/registry/v2/blobs"
-DEFAULT_REGISTRY_PORT = 5000
-
-# Env names whose values are never shown nor logged (REGISTRY_HTTP_SECRET, REGISTRY_REDIS_PASSWORD,
-# S3 keys...). Notification endpoints and headers can carry Authorization values too.
-SECRET_NAME_PARTS = ("SECRET", "PASSWORD", "PASSWD", "TOKEN", "KEY", "CREDENTIAL", "NOTIFICATIONS", "HEADERS")
-MASK = "••••••"
-
-# registry:3 without OTEL_TRACES_EXPORTER=none logs an exporter error every few seconds
-# (distribution#4270); such lines are noise on the panel.
-OTEL_NOISE_MARKERS = ("traces export", "localhost:4318")
-
-PAUSED_MESSAGE = (
-    "The registry container '{name}' is paused (prepare for snapshot): commands cannot run in a paused "
-    "container. Resume it on the Registry page (or wait for the automatic resume), then try again."
-)
-
-
-@dataclass(frozen=True)
-class ResourceUsage:
-    """One reading of ``docker stats``, computed the way the docker CLI computes it."""
-
-    cpu_percent: float
-    memory_bytes: int
-    memory_limit_bytes: int
-    net_rx_bytes: int
-    net_tx_bytes: int
-    block_read_bytes: int
-    block_write_bytes: int
-    pids: int
-
-
-@dataclass(frozen=True)
-class StorageUsage:
-    """What the registry's data root holds on disk (``du -sk``) and how many blobs it stores."""
-
-    bytes: int
-    blob_count: int
-
-
-def is_paused(client: docker.DockerClient) -> bool:
-    """Whether the registry container is paused (``docker pause``)."""
-    container = get_registry_container(client)
-    return bool(container.attrs.get("State", {}).get("Paused"))
-
-
-def ensure_not_paused(client: docker.DockerClient) -> None:
-    """Raise EngineError with a message a user can act on when the registry is paused.
-
-    GC and anything else that execs into the container calls this first: the engine
-    answers an exec into a paused container with a bare 409.
-    """
-    if is_paused(client):
-        raise EngineError(PAUSED_MESSAGE.format(name=settings.REGISTRY_CONTAINER))
-
-
-def exec_output(container: Container, command: list[str]) -> str:
-    """Run a short command in the container; its stdout, or EngineError saying why not."""
-    try:
-        code, output = container.exec_run(command, stdout=True, stderr=True, demux=True)
-    except docker.errors.APIError as e:
-        if e.status_code == 409 and "paused" in str(e.explanation or e):
-            raise EngineError(PAUSED_MESSAGE.format(name=container.name)) from e
-        raise EngineError(f"Cannot run '{command[0]}' in '{container.name}': {e.explanation or e}") from e
-    stdout, stderr = output if isinstance(output, tuple) else (output, b"")
-    text = (stdout or b"").decode(errors="replace")
-    if code != 0:
-        detail = ((stderr or b"").decode(errors="replace") or text).strip()[:300]
-        raise EngineError(f"'{' '.join(command)}' in '{container.name}' exited with {code}: {detail}")
-    return text
 
 
 # --- Resource usage -----------------------------------------------------------------
@@ -627,12 +695,15 @@ def inspect_registry(client: docker.DockerClient, log_lines: int) -> dict[str, A
     if can_exec:
         try:
             version_raw = exec_output(container, ["registry", "--version"]).strip()
-            registry_config = read_registry_config(container)
+            with contextlib.suppress(EngineError):  # no config file found: judged from the environment
+                registry_config = read_registry_config(container, config_path(container))
         except EngineError as e:
             exec_error = e.message
     effective = effective_config(registry_config or {}, env)
     started_at = state.get("StartedAt") or ""
     engine_info = _engine_info(client)
+    running_image = image_facts(client, attrs.get("Image", ""))
+    tagged = image_facts(client, config.get("Image", "")) if config.get("Image") else None
     return {
         "name": container.name,
         "id": container.id,
@@ -641,6 +712,14 @@ def inspect_registry(client: docker.DockerClient, log_lines: int) -> dict[str, A
         "paused": bool(state.get("Paused")),
         "image": config.get("Image", ""),
         "image_id": attrs.get("Image", ""),
+        "image_created": running_image.created if running_image else "",
+        "image_version_label": running_image.labels.get(VERSION_LABEL, "") if running_image else "",
+        # What the container's tag points to on the engine now (a newer pull moves it).
+        "tag_image": (
+            {"id": tagged.id, "created": tagged.created, "version_label": tagged.labels.get(VERSION_LABEL, "")}
+            if tagged
+            else None
+        ),
         "version_raw": version_raw,
         "version": parse_version(version_raw) if version_raw else None,
         "started_at": started_at if not started_at.startswith("0001-") else None,
@@ -684,9 +763,42 @@ def is_secret_name(name: str) -> bool:
     return any(part in upper for part in SECRET_NAME_PARTS)
 
 
+_QUERY_SECRET = re.compile(
+    r"(?i)([?&;][\w.-]*(?:password|passwd|secret|token|apikey|api[_-]key|access[_-]?key|credential|signature|sig|auth)[\w.-]*=)[^&#\s\"']+"
+)
+
+
 def mask_url(url: str) -> str:
-    """``scheme://user:pass@host`` -> ``scheme://••••••@host``."""
-    return re.sub(r"(://)[^/@\s]+@", rf"\1{MASK}@", url)
+    """``scheme://user:pass@host/?token=x`` -> ``scheme://••••••@host/?token=••••••``."""
+    return _QUERY_SECRET.sub(rf"\1{MASK}", re.sub(r"(://)[^/@\s]+@", rf"\1{MASK}@", url))
+
+
+# Credentials as the registry (Go, logrus) prints them in its log: notification endpoints'
+# headers (``headers=map[Authorization:[Bearer <token>]]``), auth schemes, key=value pairs
+# whose key names a secret, tokens in URL queries, and user:password@ in URLs.
+_SECRET_WORDS = r"(?:password|passwd|secret|token|apikey|api[_-]key|access[_-]?key|credential|signature)"  # noqa: S105 - the words, not a value
+_LOG_SECRETS = (
+    # Go's map of header lists: Authorization:[...], Cookie:[...], X-Auth-Token:[...]
+    re.compile(
+        r"(?i)\b((?:proxy-)?authorization|cookie|set-cookie|x-[\w-]*(?:token|key|secret|auth)[\w-]*)(\s*[:=]\s*)\[[^\]]*\]"
+    ),
+    # A header printed as a plain value: Authorization: Bearer abc, "Authorization":"Basic abc"
+    re.compile(r'(?i)\b((?:proxy-)?authorization"?\s*[:=]\s*"?)(?!\[)[^",\]\n]+'),
+    re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{4,}"),
+    # key=value, key: value, "key":"value" where the key names a secret (query strings included)
+    re.compile(
+        r"(?i)\b([\w.-]*" + _SECRET_WORDS + r'[\w.-]*"?)(\s*[=:]\s*"?)(?!' + re.escape(MASK) + r')[^\s"&,;\]}\[]+'
+    ),
+)
+
+
+def mask_log_line(line: str) -> str:
+    """A registry log line fit for a page: credentials and tokens replaced, as the env panel does."""
+    first, plain, scheme, pairs = _LOG_SECRETS
+    masked = first.sub(rf"\1\2[{MASK}]", mask_url(line))
+    masked = plain.sub(rf"\1{MASK}", masked)
+    masked = scheme.sub(rf"\1\2{MASK}", masked)
+    return pairs.sub(rf"\1\2{MASK}", masked)
 
 
 def masked_env(env: dict[str, str]) -> list[list[str]]:
@@ -694,10 +806,10 @@ def masked_env(env: dict[str, str]) -> list[list[str]]:
     return [[name, MASK if is_secret_name(name) and value else mask_url(value)] for name, value in sorted(env.items())]
 
 
-def read_registry_config(container: Container) -> dict[str, Any] | None:
-    """The registry's config file (REGISTRY_CONFIG_PATH) parsed, or None if it cannot be read."""
+def read_registry_config(container: Container, path: str) -> dict[str, Any] | None:
+    """The registry's config file at ``path`` (``config_path``) parsed, or None if it cannot be read."""
     try:
-        text = exec_output(container, ["cat", settings.REGISTRY_CONFIG_PATH])
+        text = exec_output(container, ["cat", path])
     except EngineError:
         return None
     try:
@@ -750,9 +862,8 @@ def _dig(data: Any, *keys: str) -> Any:
 
 
 def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "on")
-    return bool(value)
+    """A YAML value (true, "true", 1, "yes") or an environment word, as the registry reads it."""
+    return parse_bool(str(value)) is True
 
 
 def config_summary(config: dict[str, Any]) -> dict[str, Any]:
@@ -835,28 +946,20 @@ def registry_logs(container: Container, tail: int) -> list[str]:
         raw = container.logs(tail=tail, stdout=True, stderr=True)
     except docker.errors.APIError as e:
         raise EngineError(f"The engine gave no logs for '{container.name}': {e.explanation or e}") from e
-    return [line for line in raw.decode(errors="replace").splitlines() if line and not is_noise(line)]
+    return [mask_log_line(line) for line in raw.decode(errors="replace").splitlines() if line and not is_noise(line)]
 
 
 def startup_log(container: Container, started_at: str, seconds: int = 120) -> list[str]:
     """The lines logged in the first minutes after the last start, where ``listening on`` appears."""
-    start = _parse_docker_time(started_at)
+    start = parse_docker_time(started_at)
     if start is None:
         return []
     try:
         raw = container.logs(since=start, until=start + timedelta(seconds=seconds), stdout=True, stderr=True)
     except docker.errors.APIError:
         return []
-    return [line for line in raw.decode(errors="replace").splitlines()[:200] if line and not is_noise(line)]
-
-
-def _parse_docker_time(value: str) -> datetime | None:
-    """Docker's RFC 3339 times carry nanoseconds; Python takes microseconds."""
-    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?", value or "")
-    if not match or value.startswith("0001-"):
-        return None
-    fraction = (match.group(2) or ".0")[:7]
-    return datetime.fromisoformat(match.group(1) + fraction).replace(tzinfo=UTC)
+    lines = raw.decode(errors="replace").splitlines()[:200]
+    return [mask_log_line(line) for line in lines if line and not is_noise(line)]
 
 
 # --- Pause, unpause, restart ----------------------------------------------------------
@@ -883,12 +986,17 @@ def unpause_registry(client: docker.DockerClient) -> bool:
     return True
 
 
-def restart_registry(client: docker.DockerClient, stop_timeout: int = 10) -> None:
+def restart_registry(client: docker.DockerClient) -> None:
+    """``docker restart`` of the registry container (REGISTRY_CONTAINER)."""
+    restart(get_registry_container(client))
+
+
+def restart(container: Any) -> None:
     """``docker restart``: keeps the container's configuration; also resumes a paused one."""
-    container = get_registry_container(client)
     if (container.attrs.get("State") or {}).get("Paused"):
         _call(container, "unpause", container.unpause)
-    _call(container, "restart", lambda: container.restart(timeout=stop_timeout))
+    _call(container, "restart", lambda: container.restart(timeout=STOP_TIMEOUT))
+    container.reload()
 
 
 def _call(container: Container, verb: str, action: Any) -> None:

@@ -1,8 +1,6 @@
 from django import forms
 
-from maintenance import gc
-
-# === Garbage collection (issue 5) ======================================================
+from maintenance.gc_requests import GcParams
 
 MODE_CHOICES = [
     ("read-only", "Read-only (recommended): pulls keep working, pushes are refused while it runs"),
@@ -16,8 +14,8 @@ class GcForm(forms.Form):
     dry_run = forms.BooleanField(required=False, initial=True)
     delete_untagged = forms.BooleanField(required=False)
 
-    def params(self) -> gc.GcParams:
-        return gc.GcParams(
+    def params(self) -> GcParams:
+        return GcParams(
             dry_run=self.cleaned_data["dry_run"],
             delete_untagged=self.cleaned_data["delete_untagged"],
             mode=self.cleaned_data["mode"],
@@ -36,3 +34,9 @@ class ScheduleForm(GcForm):
             "enabled": self.cleaned_data["enabled"],
             "params": self.params().as_dict(),
         }
+
+
+class IntervalForm(forms.Form):
+    seconds = forms.IntegerField(
+        min_value=30, max_value=7 * 86400, label="Collect statistics every (seconds)", help_text="30 s to 7 days"
+    )

@@ -1,4 +1,4 @@
-"""Garbage collection of the registry: requested by a view or the scheduler, run by a worker.
+"""Garbage collection of the registry, as a worker runs it (requested in ``maintenance.gc_requests``).
 
 Why it is more than the seed's ``docker exec registry registry garbage-collect``:
 - a push during GC can lose its layers (distribution#3045, #2881), so real runs make the
@@ -18,219 +18,30 @@ import copy
 import datetime as dt
 import logging
 import re
-import threading
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from typing import Any
 
-import docker
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
-from django.http import HttpRequest
 from django.utils import timezone
 
 from catalog import registry
 from core import audit
-from maintenance import container, engine, jobs
+from maintenance import engine, jobs, lock, registry_cache, snapshot, stats_collector
+from maintenance.gc_requests import DELETE_UNTAGGED_ON_V2, GcError, GcParams, GcParamsInvalid
 from maintenance.models import Job, RegistryMaintenance
 
 logger = logging.getLogger(__name__)
 
-MODES = ("read-only", "stop", "online")
 SUMMARY = re.compile(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion")
+ELIGIBLE_BLOB = re.compile(r"blob eligible for deletion: (sha256:[0-9a-f]{64})")
 EMPTY_REGISTRY = re.compile(r"Path not found: \S*/docker/registry/v2/repositories\b")
-LOCK_KEY = "registry-admin:gc:lock"
-ENQUEUE_LOCK_KEY = "registry-admin:gc:enqueue"
 LOCK_WAIT_SECONDS = 15.0
-VERSION_CACHE_KEY = "gc:registry-version"
-DELETE_UNTAGGED_ON_V2 = (
-    "--delete-untagged is refused on Distribution 2.x: it deletes the platform manifests of "
-    "multi-arch images (distribution#3178, #3004), fixed in v3.0.0. Upgrade the registry to "
-    "registry:3 to use it."
-)
-
-
-class GcError(Exception):
-    """A GC request or run that cannot go on; the message says why and what to do."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class GcUnavailable(GcError):
-    """The broker is down: nothing can be queued."""
-
-
-class GcConflict(GcError):
-    """Another GC is queued or running."""
-
-    def __init__(self, job: Job | None) -> None:
-        self.job = job
-        name = f"job {job.pk} ({job.status})" if job else "a garbage collection whose lock is still held"
-        super().__init__(f"A garbage collection is already queued or running: {name}. Wait for it to finish.")
-
-
-@dataclass(frozen=True)
-class GcParams:
-    dry_run: bool = False
-    delete_untagged: bool = False
-    mode: str = "read-only"
-
-    @classmethod
-    def parse(cls, data: Any) -> GcParams:
-        """Validated parameters from a request body or schedule; ValueError({field: message})."""
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise GcParamsInvalid({"non_field_errors": "Expected a JSON object."})
-        errors: dict[str, str] = {}
-        unknown = sorted(set(data) - {"dry_run", "delete_untagged", "mode"})
-        for name in unknown:
-            errors[name] = "Unknown field: the parameters are dry_run, delete_untagged and mode."
-        values: dict[str, Any] = {}
-        for name in ("dry_run", "delete_untagged"):
-            value = data.get(name, False)
-            if not isinstance(value, bool):
-                errors[name] = "Must be true or false."
-            values[name] = value
-        mode = data.get("mode", "read-only")
-        if mode not in MODES:
-            errors["mode"] = f"Must be one of {', '.join(MODES)}."
-        values["mode"] = mode
-        if errors:
-            raise GcParamsInvalid(errors)
-        return cls(**values)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def command(self, config: str) -> list[str]:
-        # Never --quiet: 2.x does not know it and then prints usage and exits 0 (REGISTRY-FACTS.md).
-        flags = (["--dry-run"] if self.dry_run else []) + (["--delete-untagged"] if self.delete_untagged else [])
-        return ["registry", "garbage-collect", *flags, config]
-
-
-class GcParamsInvalid(ValueError):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-# --------------------------------------------------------------------------- requests
-
-
-def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
-
-
-def gc_lock(client: redis.Redis) -> redis.lock.Lock:
-    """The one-GC-at-a-time lock. Not thread-local: a heartbeat thread extends it."""
-    return client.lock(LOCK_KEY, timeout=settings.GC_LOCK_TIMEOUT, thread_local=False)
-
-
-def known_registry_version(ask_wait: float = 0.0) -> str:
-    """The registry's ``registry --version`` as a worker last saw it (a GC run or the Registry page).
-
-    With ``ask_wait`` > 0 and nothing known yet, a worker is asked for a fresh container
-    snapshot (the web process never opens the engine itself); '' when none answers.
-    """
-    version: str = cache.get(VERSION_CACHE_KEY) or ""
-    if not version:
-        snapshot = container.fresh_snapshot(max_age=3600, wait=ask_wait) if ask_wait else container.recorded_snapshot()
-        version = (snapshot or {}).get("version_raw") or ""
-    return version
-
-
-def registry_is_v2(ask_wait: float = 0.0) -> bool | None:
-    """True for Distribution 2.x, False for v3, None while no worker has told us."""
-    version = known_registry_version(ask_wait)
-    return engine.is_v2(version) if version else None
-
-
-def active_job() -> Job | None:
-    return Job.objects.filter(kind=Job.Kind.GC, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
-
-
-def request_gc(
-    params: GcParams,
-    *,
-    request: HttpRequest | None = None,
-    user: AbstractBaseUser | AnonymousUser | None = None,
-) -> Job:
-    """Queue a GC job, or GcConflict naming the one that is queued or running."""
-    from maintenance import tasks  # tasks imports this module
-
-    # Refused up front on 2.x; when no worker can say which version runs, the worker refuses
-    # the job before it changes anything.
-    if params.delete_untagged and registry_is_v2(ask_wait=5.0):
-        raise GcError(DELETE_UNTAGGED_ON_V2)
-    client = redis_client()
-    try:
-        # Check-then-create under a short lock, so two simultaneous requests cannot both pass.
-        with client.lock(ENQUEUE_LOCK_KEY, timeout=10, blocking_timeout=10):
-            # A job no worker took (none was running) must not block every later request.
-            jobs.expire_unclaimed(Job.Kind.GC, settings.GC_QUEUE_TIMEOUT)
-            running = active_job()
-            if running is not None or client.exists(LOCK_KEY):
-                raise GcConflict(running)
-            return jobs.enqueue(tasks.run_gc, Job.Kind.GC, params.as_dict(), request=request, user=user)
-    except redis.exceptions.LockError as e:
-        raise GcError("Another garbage collection request is being queued right now; try again.") from e
-    except redis.exceptions.ConnectionError as e:
-        raise GcUnavailable(f"Redis (REDIS_URL) does not answer, so no job can be queued: {e}") from e
-    finally:
-        client.close()
-
-
-def preview() -> Job | None:
-    """The newest successful dry run, if no real run came after it: what a real run would free."""
-    last_dry = (
-        Job.objects.filter(kind=Job.Kind.GC, status=Job.Status.SUCCEEDED, params__dry_run=True)
-        .order_by("-finished_at")
-        .first()
-    )
-    if last_dry is None:
-        return None
-    later_real = Job.objects.filter(
-        kind=Job.Kind.GC, status=Job.Status.SUCCEEDED, params__dry_run=False, finished_at__gt=last_dry.finished_at
-    ).exists()
-    return None if later_real else last_dry
-
-
-def eligible_blobs(job: Job) -> list[str]:
-    return re.findall(r"blob eligible for deletion: (\S+)", job.output)
-
-
-# --------------------------------------------------------------------------- the run
-
-
-class LockHeartbeat:
-    """Extends the GC lock while the run lasts, so it expires soon after a worker dies."""
-
-    def __init__(self, lock: redis.lock.Lock) -> None:
-        self.lock = lock
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="gc-lock-heartbeat", daemon=True)
-
-    def __enter__(self) -> LockHeartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-    def _beat(self) -> None:
-        interval = max(1.0, settings.GC_LOCK_TIMEOUT / 3)
-        while not self._stop.wait(interval):
-            try:
-                self.lock.reacquire()
-            except Exception:  # a lost lock is reported by release(); keep the GC going
-                logger.exception("could not extend the GC lock")
+#: ``RegistryMaintenance.mode`` of an update: the watchdog puts the saved image back too.
+UPDATE_MODE = "update"
 
 
 def run(job_id: int) -> None:
@@ -240,10 +51,10 @@ def run(job_id: int) -> None:
         logger.warning("GC job %s is not queued any more (expired or taken); not running it", job_id)
         return
     job = claimed
-    client = redis_client()
-    lock = gc_lock(client)
+    client = lock.redis_client()
+    gc_lock = lock.gc_lock(client)
     # Wait a little: the watchdog holds the lock for a moment every minute.
-    if not lock.acquire(blocking=True, blocking_timeout=LOCK_WAIT_SECONDS):
+    if not gc_lock.acquire(blocking=True, blocking_timeout=LOCK_WAIT_SECONDS):
         jobs.fail(job, "Another garbage collection holds the lock (a previous run is still ending); try later.")
         client.close()
         return
@@ -251,12 +62,12 @@ def run(job_id: int) -> None:
         params = GcParams.parse(job.params)
     except GcParamsInvalid as e:
         jobs.fail(job, f"Invalid parameters: {e.errors}")
-        lock.release()
+        gc_lock.release()
         client.close()
         return
     collection = GarbageCollection(job, params)
     try:
-        with LockHeartbeat(lock):
+        with lock.LockHeartbeat(gc_lock):
             result = collection.run()
     except GcError as e:
         jobs.log(job, f"ERROR: {e.message}")
@@ -276,8 +87,36 @@ def run(job_id: int) -> None:
         jobs.succeed(job, result)
     finally:
         with contextlib.suppress(redis.exceptions.LockError):
-            lock.release()
+            gc_lock.release()
         client.close()
+    if not params.dry_run:
+        refresh_statistics()
+
+
+def refresh_statistics() -> None:
+    """After a real run the storage figures on every page are stale: measure them again now."""
+    try:
+        stats_collector.collect()
+    except Exception:  # the next scheduled collection measures them anyway
+        logger.exception("could not collect statistics after the garbage collection")
+
+
+def blob_bytes(container: Any, root: str, digests: list[str]) -> int | None:
+    """The bytes the given blobs take in the registry's storage (``du`` in the container)."""
+    if not digests:
+        return 0
+    paths = [f"{root}/{engine.BLOBS_UNDER_DATA_ROOT}/sha256/{d[7:9]}/{d[7:]}/data" for d in digests]
+    total = 0
+    for start in range(0, len(paths), 200):
+        for flag, factor in (("-b", 1), ("-k", 1024)):
+            result = engine.exec_stream(container, ["du", flag, *paths[start : start + 200]])
+            sizes = re.findall(r"^(\d+)\s", result.stdout, flags=re.MULTILINE)
+            if result.exit_code == 0 and sizes:
+                total += sum(int(size) for size in sizes) * factor
+                break
+        else:
+            return None
+    return total
 
 
 class GarbageCollection:
@@ -288,9 +127,10 @@ class GarbageCollection:
         self.params = params
         self.result: dict[str, Any] = {}
         self.name = settings.REGISTRY_CONTAINER
+        self.eligible: list[str] = []
 
     def log(self, line: str) -> None:
-        jobs.log(self.job, line)
+        jobs.log(self.job, engine.mask_log_line(line))
 
     def run(self) -> dict[str, Any]:
         client = engine.connect()
@@ -299,33 +139,36 @@ class GarbageCollection:
         finally:
             client.close()
 
-    def _run(self, client: docker.DockerClient) -> dict[str, Any]:
+    def _run(self, client: engine.DockerClient) -> dict[str, Any]:
         container = engine.get_container(client, self.name)
         if container is None:
             raise GcError(f"No container named '{self.name}' on the Docker engine: set REGISTRY_CONTAINER.")
         engine.require_running(container)
-        version = engine.registry_version(client, container)
-        cache.set(VERSION_CACHE_KEY, version, timeout=None)
+        version = engine.registry_version(container)
+        cache.set(snapshot.VERSION_CACHE_KEY, version, timeout=None)
         self.log(f"Registry: {version}")
-        if self.params.delete_untagged and engine.is_v2(version):
+        if self.params.delete_untagged and snapshot.is_v2(version):
             raise GcError(DELETE_UNTAGGED_ON_V2)
-        config = engine.config_path(client, container)
-        root = engine.data_root(client, container, config)
+        config = engine.config_path(container)
+        root = engine.data_root(container, config)
         mode = "dry-run" if self.params.dry_run else self.params.mode
         self.result.update({"mode": mode, "version": version, "config": config, "data_root": root})
-        self.result["bytes_before"] = engine.storage_bytes(client, container, root)
+        self.result["bytes_before"] = engine.storage_bytes(container, root)
         command = self.params.command(config)
         self.log(f"Mode: {mode}. Running: {' '.join(command)}")
 
         if self.params.dry_run:
-            self._collect(client, container, command)
+            self._collect(container, command)
+            self.result["bytes_eligible"] = blob_bytes(container, root, self.eligible)
+            if not self.params.delete_untagged and not snapshot.is_v2(version):
+                self._untagged(container, config, root)
             after = container
         elif self.params.mode == "online":
             after = self._online(client, container, command)
         else:
             after = self._with_saved_configuration(client, container, command)
 
-        self.result["bytes_after"] = engine.storage_bytes(client, after, root)
+        self.result["bytes_after"] = engine.storage_bytes(after, root)
         if self.result["bytes_before"] is not None and self.result["bytes_after"] is not None:
             self.result["bytes_freed"] = max(0, self.result["bytes_before"] - self.result["bytes_after"])
         self.log(
@@ -335,17 +178,49 @@ class GarbageCollection:
         )
         return self.result
 
-    def _collect(self, client: docker.DockerClient, container: Any, command: list[str]) -> None:
+    def _untagged(self, container: Any, config: str, root: str) -> None:
+        """registry:3 keeps untagged manifests: say how many there are and what --delete-untagged frees.
+
+        A second dry run, with --delete-untagged, whose lines stay out of the job's output.
+        """
+        command = GcParams(dry_run=True, delete_untagged=True).command(config)
+        found: list[tuple[int, int, int]] = []
+        blobs: list[str] = []
+
+        def on_line(stream: str, line: str) -> None:
+            if stream != "stdout":
+                return
+            if match := SUMMARY.search(line):
+                found.append((int(match[1]), int(match[2]), int(match[3])))
+            elif match := ELIGIBLE_BLOB.search(line):
+                blobs.append(match[1])
+
+        outcome = engine.exec_stream(container, command, on_line)
+        if outcome.exit_code != 0 or not found:
+            return
+        _, blob_count, manifests = found[-1]
+        self.result["untagged"] = {
+            "manifests": manifests,
+            "blobs": blob_count,
+            "bytes": blob_bytes(container, root, blobs),
+        }
+        self.log(
+            f"Untagged manifests: {manifests}; a dry run with --delete-untagged finds {blob_count} blobs eligible."
+        )
+
+    def _collect(self, container: Any, command: list[str]) -> None:
         """Run the GC command; success needs exit 0 AND the summary line (2.8 exits 0 on bad flags)."""
         summary: list[tuple[int, int, int]] = []
 
         def on_line(stream: str, line: str) -> None:
             self.log(line if stream == "stdout" else f"[stderr] {line}")
+            if stream == "stdout" and (eligible := ELIGIBLE_BLOB.search(line)):
+                self.eligible.append(eligible[1])
             match = SUMMARY.search(line) if stream == "stdout" else None
             if match:
                 summary.append((int(match[1]), int(match[2]), int(match[3])))
 
-        outcome = engine.exec_stream(client, container, command, on_line)
+        outcome = engine.exec_stream(container, command, on_line)
         self.result["exit_code"] = outcome.exit_code
         if outcome.exit_code != 0 and EMPTY_REGISTRY.search(outcome.stderr):
             # A registry nobody pushed to has no repositories directory; 2.8 then fails to mark.
@@ -362,21 +237,21 @@ class GarbageCollection:
         marked, blobs, manifests = summary[-1]
         self.result.update({"blobs_marked": marked, "blobs_eligible": blobs, "manifests_eligible": manifests})
 
-    def _online(self, client: docker.DockerClient, container: Any, command: list[str]) -> Any:
+    def _online(self, client: engine.DockerClient, container: Any, command: list[str]) -> Any:
         """The seed's way: GC in the running registry, then a restart to drop the stale cache."""
         saved = container.attrs
-        self._collect(client, container, command)
+        self._collect(container, command)
         self._flush_redis_cache(client, saved)
         started = time.monotonic()
         self.log("Restarting the registry (drops its blob-descriptor cache, distribution#1803).")
-        engine.restart_container(container)
+        engine.restart(container)
         engine.wait_running(container)
         wait_answering()
         self.result["downtime_seconds"] = round(time.monotonic() - started, 2)
         self._check_identical(saved, container.attrs)
         return container
 
-    def _with_saved_configuration(self, client: docker.DockerClient, container: Any, command: list[str]) -> Any:
+    def _with_saved_configuration(self, client: engine.DockerClient, container: Any, command: list[str]) -> Any:
         """Read-only or stop mode: save the configuration, change the registry, GC, restore in finally."""
         saved = container.attrs
         record = RegistryMaintenance.objects.create(
@@ -402,7 +277,7 @@ class GarbageCollection:
         self.log("The registry is back with its original configuration (compared before and after).")
         return restored
 
-    def _read_only(self, client: docker.DockerClient, saved: dict[str, Any], command: list[str]) -> None:
+    def _read_only(self, client: engine.DockerClient, saved: dict[str, Any], command: list[str]) -> None:
         self.log(f"Recreating the registry read-only ({engine.READONLY_ENV}); pulls keep working.")
         readonly = engine.recreate(client, saved, extra_env=[engine.READONLY_ENV])
         engine.wait_running(readonly)
@@ -412,41 +287,74 @@ class GarbageCollection:
         diffs = engine.differences(expected, engine.normalized(readonly.attrs))
         if diffs:
             raise GcError("The read-only registry differs from the original beyond the switch: " + "; ".join(diffs))
-        self._collect(client, readonly, command)
+        self._collect(readonly, command)
 
-    def _stopped(self, client: docker.DockerClient, container: Any, saved: dict[str, Any], command: list[str]) -> None:
+    def _stopped(self, client: engine.DockerClient, container: Any, saved: dict[str, Any], command: list[str]) -> None:
         self.log("Stopping the registry; it answers nothing until the GC ends.")
         engine.stop_container(container)
         helper = engine.start_helper(client, saved, f"{self.name}-gc-{self.job.pk}")
         try:
             self.log(f"GC in the one-off container '{helper.name}' (same image, mounts and environment).")
-            self._collect(client, helper, command)
+            self._collect(helper, command)
         finally:
-            with contextlib.suppress(docker.errors.APIError):
-                helper.remove(force=True)
+            with contextlib.suppress(engine.EngineError):
+                engine.remove_container(client, helper.name)
 
     def _check_identical(self, saved: dict[str, Any], now: dict[str, Any]) -> None:
         diffs = engine.differences(engine.normalized(saved), engine.normalized(now))
         if diffs:
             raise GcError("The registry container's configuration changed during the GC: " + "; ".join(diffs))
 
-    def _flush_redis_cache(self, client: docker.DockerClient, saved: dict[str, Any]) -> None:
-        deleted = flush_redis_cache(client, saved)
-        if deleted is not None:
-            self.result["redis_keys_deleted"] = deleted
-            self.log(f"Deleted {deleted} blobs::* and repository::* keys from the registry's Redis cache.")
+    def _flush_redis_cache(self, client: engine.DockerClient, saved: dict[str, Any]) -> None:
+        """Delete the registry's ``blobs::*`` and ``repository::*`` keys when it caches in Redis."""
+        try:
+            version = self.result.get("version") or ""
+            v3 = not snapshot.is_v2(version) if version else None
+            server = registry_cache.configured_server(engine.container_env(saved), v3)
+            if server is None:
+                return
+            # The worker may not resolve a name only the registry's network knows: try its address too.
+            hosts = [server.host]
+            linked = engine.linked_address(client, saved, server.host)
+            if linked:
+                hosts.append(linked)
+            deleted = registry_cache.flush(server, hosts)
+        except registry_cache.RegistryCacheError as e:
+            raise GcError(e.message) from e
+        self.result["redis_keys_deleted"] = deleted
+        self.log(f"Deleted {deleted} blobs::* and repository::* keys from the registry's Redis cache.")
 
 
-def restore(client: docker.DockerClient, saved: dict[str, Any], log: Any = None) -> Any:
+def restore(
+    client: engine.DockerClient,
+    saved: dict[str, Any],
+    log: Callable[[str], None] | None = None,
+    *,
+    pin_image: bool = False,
+) -> Any:
     """Bring the container back running with exactly ``saved``'s configuration; EngineError if not.
 
     Idempotent: a container already identical is only started when stopped; one that differs
     (read-only switch) or is missing is recreated; leftover one-off GC containers are removed.
+    With ``pin_image`` (an update's way back) the image must be the saved one too: its tag
+    (``registry:3``) is pointed at the saved image id again before the container is rebuilt.
     """
     name = saved["Name"].lstrip("/")
     engine.remove_helpers(client, name)
+    if pin_image:
+        reference = saved["Config"]["Image"]
+        tagged = engine.image_facts(client, reference)
+        if tagged is None or tagged.id != saved["Image"]:
+            if log:
+                log(f"Pointing '{reference}' at the saved image {saved['Image']} again.")
+            engine.tag_image(client, saved["Image"], reference)
     current = engine.get_container(client, name)
-    if current is not None and not engine.differences(engine.normalized(saved), engine.normalized(current.attrs)):
+    same_image = current is not None and (not pin_image or current.attrs.get("Image") == saved["Image"])
+    if (
+        current is not None
+        and same_image
+        and not engine.differences(engine.normalized(saved), engine.normalized(current.attrs))
+    ):
         if not current.attrs.get("State", {}).get("Running"):
             if log:
                 log(f"Starting '{name}'.")
@@ -457,6 +365,8 @@ def restore(client: docker.DockerClient, saved: dict[str, Any], log: Any = None)
         current = engine.recreate(client, saved)
     engine.wait_running(current)
     diffs = engine.differences(engine.normalized(saved), engine.normalized(current.attrs))
+    if pin_image and current.attrs.get("Image") != saved["Image"]:
+        diffs.append(f"Image: {saved['Image']} -> {current.attrs.get('Image')}")
     if not wait_answering() and log:
         log(f"Warning: {settings.REGISTRY_URL}/v2/ does not answer yet; check the registry's logs.")
     if diffs:
@@ -483,58 +393,6 @@ def wait_answering(timeout: float = 30.0) -> bool:
             time.sleep(0.2)
 
 
-def flush_redis_cache(client: docker.DockerClient, attrs: dict[str, Any]) -> int | None:
-    """Delete the registry's ``blobs::*`` and ``repository::*`` keys when it caches in Redis.
-
-    None when the registry does not use the Redis blob-descriptor cache (configured by
-    environment; a cache configured only in the config file is not seen here).
-    """
-    env = engine.container_env(attrs)
-    if env.get("REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR", "").strip() != "redis":
-        return None
-    address = env.get("REGISTRY_REDIS_ADDR") or env.get("REGISTRY_REDIS_ADDRS", "").strip("[]").split(",")[0]
-    host, _, port = address.strip().strip("'\"").rpartition(":")
-    if not host:
-        raise GcError(
-            "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=redis but REGISTRY_REDIS_ADDR is missing: cannot clear the cache."
-        )
-    candidates = [host]
-    linked = engine.linked_address(client, attrs, host)
-    if linked:
-        candidates.append(linked)
-    last_error: Exception | None = None
-    for candidate in candidates:
-        cache_redis = redis.Redis(
-            host=candidate,
-            port=int(port or 6379),
-            db=int(env.get("REGISTRY_REDIS_DB") or 0),
-            password=env.get("REGISTRY_REDIS_PASSWORD") or None,
-            socket_connect_timeout=3,
-            socket_timeout=10,
-        )
-        try:
-            deleted = 0
-            for pattern in ("blobs::*", "repository::*"):
-                batch: list[bytes] = []
-                for key in cache_redis.scan_iter(pattern, count=1000):
-                    batch.append(key)
-                    if len(batch) >= 500:
-                        deleted += cache_redis.delete(*batch)
-                        batch = []
-                if batch:
-                    deleted += cache_redis.delete(*batch)
-            return deleted
-        except (redis.exceptions.RedisError, OSError) as e:
-            last_error = e
-        finally:
-            cache_redis.close()
-    raise GcError(
-        f"Could not clear the registry's Redis cache at {address} ({last_error}). Delete its keys by hand "
-        "(redis-cli --scan --pattern 'blobs::*' | xargs redis-cli del, same for 'repository::*') "
-        "before pushing again, or restart that Redis."
-    )
-
-
 # --------------------------------------------------------------------------- watchdog
 
 
@@ -543,9 +401,9 @@ def watchdog() -> list[str]:
 
     Does nothing while the GC lock is held (a live worker is on it). Returns what it did.
     """
-    client = redis_client()
-    lock = gc_lock(client)
-    if not lock.acquire(blocking=False):
+    client = lock.redis_client()
+    gc_lock = lock.gc_lock(client)
+    if not gc_lock.acquire(blocking=False):
         client.close()
         return []
     done: list[str] = []
@@ -553,27 +411,30 @@ def watchdog() -> list[str]:
         for record in RegistryMaintenance.objects.filter(ended_at__isnull=True).order_by("started_at"):
             docker_client = engine.connect()
             try:
-                restore(docker_client, record.attrs)
+                restore(docker_client, record.attrs, pin_image=record.mode == UPDATE_MODE)
             finally:
                 docker_client.close()
             record.ended_at = timezone.now()
             record.restored_by = "watchdog"
             record.save(update_fields=["ended_at", "restored_by"])
+            what = "update" if record.mode == UPDATE_MODE else f"{record.mode} garbage collection"
             message = (
                 f"Restored '{record.container_name}' with its original configuration after an interrupted "
-                f"{record.mode} garbage collection (job {record.job_id})."
+                f"{what} (job {record.job_id})."
             )
             audit.record(action="gc-watchdog-restored", outcome="succeeded", via="watchdog", detail=message)
             done.append(message)
         done += _leave_read_only_without_record()
         cutoff = timezone.now() - dt.timedelta(seconds=2 * settings.GC_LOCK_TIMEOUT)
-        for job in Job.objects.filter(kind=Job.Kind.GC, status=Job.Status.RUNNING, started_at__lt=cutoff):
+        holding = (Job.Kind.GC, Job.Kind.UPDATE)  # the jobs that hold the lock while they run
+        for job in Job.objects.filter(kind__in=holding, status=Job.Status.RUNNING, started_at__lt=cutoff):
             jobs.log(job, "ERROR: the worker running this job stopped (its lock expired).")
-            jobs.fail(job, "The worker running this garbage collection died; the watchdog restored the registry.")
+            what = "registry update" if job.kind == Job.Kind.UPDATE else "garbage collection"
+            jobs.fail(job, f"The worker running this {what} died; the watchdog restored the registry.")
             done.append(f"Failed orphaned job {job.pk}.")
     finally:
         with contextlib.suppress(redis.exceptions.LockError):
-            lock.release()
+            gc_lock.release()
         client.close()
     return done
 

@@ -15,6 +15,8 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         GC = "gc", "Garbage collection"
         STATS = "stats", "Statistics"
+        UPDATE = "update", "Registry update"
+        VERIFY = "verify", "Registry verification"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -32,6 +34,9 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Renewed by the worker while the job runs (maintenance.jobs): a job whose heartbeat is
+    # older than JOB_HEARTBEAT_TIMEOUT lost its worker, and the watchdog fails it.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -58,7 +63,7 @@ class Job(models.Model):
 
 
 class RegistryMaintenance(models.Model):
-    """The registry container's full configuration, saved before a GC changes anything.
+    """The registry container's full configuration, saved before a GC or an update changes anything.
 
     Written before the container is stopped or recreated and closed (``ended_at``) once it is
     back as it was, so that a worker killed in between leaves enough for the watchdog to
@@ -80,7 +85,7 @@ class RegistryMaintenance(models.Model):
         return f"{self.container_name} {self.mode} ({'open' if self.ended_at is None else 'closed'})"
 
 
-# === Statistics and the snapshot pause (issue 6) =======================================
+# --- Statistics and the snapshot pause ----------------------------------------------------
 
 
 class StatsSample(models.Model):

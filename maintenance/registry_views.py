@@ -1,7 +1,8 @@
 """The Registry page (container panel, actions, charts) and the Diagnostics page.
 
-Everything about the container comes from a worker (``maintenance.container``): these
-views read its snapshot, or send a task and wait a few seconds for its answer.
+Everything about the container comes from a worker: these views read its snapshot
+(``maintenance.snapshot``), or ask one through ``maintenance.services`` and wait a few
+seconds for its answer.
 """
 
 from __future__ import annotations
@@ -9,33 +10,21 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from celery import Task
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from core import audit
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
-from maintenance import container, diagnostics, jobs, stats, tasks
+from maintenance import registry_jobs, services, snapshot, stats
+from maintenance.forms import IntervalForm
 from maintenance.models import Job
 
 PANEL_MAX_AGE = 20.0
 PANEL_WAIT = 4.0
-ACTIONS: dict[str, tuple[Task, float]] = {
-    "pause": (tasks.pause_registry, 10.0),
-    "unpause": (tasks.unpause_registry, 10.0),
-    "restart": (tasks.restart_registry, 15.0),
-}
-
-
-class IntervalForm(forms.Form):
-    seconds = forms.IntegerField(
-        min_value=30, max_value=7 * 86400, label="Collect statistics every (seconds)", help_text="30 s to 7 days"
-    )
+COLLECT_WAIT = 10.0
 
 
 @role_required(Role.VIEWER)
@@ -47,7 +36,7 @@ def registry(request: HtmxHttpRequest) -> HttpResponse:
     """
     if request.htmx:
         max_age = 0.0 if request.GET.get("fresh") else PANEL_MAX_AGE
-        return _render_panel(request, container.fresh_snapshot(max_age=max_age, wait=PANEL_WAIT))
+        return _render_panel(request, services.container_snapshot(max_age=max_age, wait=PANEL_WAIT))
     range_name = request.GET.get("range", "24h")
     if range_name not in stats.CHART_RANGES:
         range_name = "24h"
@@ -64,18 +53,35 @@ def registry(request: HtmxHttpRequest) -> HttpResponse:
         "is_operator": has_role(request.user, Role.OPERATOR),
         "is_admin": has_role(request.user, Role.ADMIN),
         "retention_days": settings.STATS_RETENTION_DAYS,
+        **_registry_jobs_context(),
     }
     return render(request, "maintenance/registry.html", context)
 
 
-def _render_panel(request: HtmxHttpRequest, snapshot: dict[str, Any] | None, status: int = 200) -> HttpResponse:
+def pause_choices(default: int) -> list[tuple[int, str]]:
+    """Durations offered for a snapshot pause, SNAPSHOT_PAUSE_SECONDS among them."""
+    choices = sorted({60, 300, 600, 900, 1800, 3600, default})
+
+    def label(seconds: int) -> str:
+        if seconds % 60:
+            return f"{seconds} seconds"
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+    return [(seconds, label(seconds)) for seconds in choices]
+
+
+def _render_panel(request: HtmxHttpRequest, seen: snapshot.Snapshot | None, status: int = 200) -> HttpResponse:
     context = {
-        "snapshot": snapshot,
-        "started_at": container.started_at(snapshot),
-        "checked_ago": int(time.time() - snapshot["checked_at"]) if snapshot else None,
-        "pause": container.active_pause(),
+        "snapshot": seen,
+        "started_at": snapshot.started_at(seen),
+        "checked_ago": int(time.time() - seen["checked_at"]) if seen else None,
+        "pause": snapshot.active_pause(),
         "is_operator": has_role(request.user, Role.OPERATOR),
-        "pause_seconds": container.pause_seconds(None),
+        "pause_seconds": snapshot.pause_seconds(None),
+        "newer_image": snapshot.newer_image(seen),
+        "release_notes": snapshot.release_notes_url((seen or {}).get("version")),
+        "pause_choices": pause_choices(snapshot.pause_seconds(None)),
     }
     return render(request, "maintenance/_container.html", context, status=status)
 
@@ -84,20 +90,19 @@ def _render_panel(request: HtmxHttpRequest, snapshot: dict[str, Any] | None, sta
 @role_required(Role.OPERATOR)
 def registry_action(request: HtmxHttpRequest, action: str) -> HttpResponse:
     """Pause (prepare for snapshot), unpause (Resume) or restart, done by a worker."""
-    if action not in ACTIONS:
+    if action not in services.ACTION_TASKS:
         messages.error(request, f"Unknown action '{action}': pause, unpause or restart.")
         return redirect("registry")
-    task, wait = ACTIONS[action]
-    args: list[object] = [request.user.pk]
+    args: list[object] = []
     if action == "pause":
         try:
-            args.append(container.pause_seconds(request.POST.get("seconds")))
+            args.append(snapshot.pause_seconds(request.POST.get("seconds")))
         except ValueError as e:
             messages.error(request, str(e))
             return redirect("registry")
-    reply = container.ask_worker(task, *args, audit.via_of(request), wait=wait, expires=container.ACTION_EXPIRES)
+    reply = services.container_action(action, request, *args)
     if reply.result is None:
-        messages.warning(request, container.NO_WORKER.format(wait=wait))
+        messages.warning(request, snapshot.NO_WORKER.format(wait=services.ACTION_WAIT[action]))
     elif not reply.result.get("ok"):
         messages.error(request, reply.result.get("error", ""))
     else:
@@ -118,8 +123,21 @@ def _done_message(action: str, result: dict[str, Any]) -> str:
 @require_POST
 @role_required(Role.OPERATOR)
 def collect_now(request: HtmxHttpRequest) -> HttpResponse:
-    job = jobs.enqueue(tasks.collect_stats, Job.Kind.STATS, {}, request=request)
-    return redirect(job)
+    """Collect a sample now and come back to the Registry page with its figures (not to a job page)."""
+    job = services.collect_stats(request)
+    deadline = time.monotonic() + COLLECT_WAIT
+    while job.is_active and time.monotonic() < deadline:
+        time.sleep(0.25)
+        job.refresh_from_db()
+    if job.status == Job.Status.SUCCEEDED:
+        messages.success(request, "Statistics collected: the figures and charts below include them.")
+    elif job.status == Job.Status.FAILED:
+        messages.error(request, f"Collecting failed: {job.error}")
+    else:
+        messages.warning(
+            request, f"Collection #{job.pk} is queued: no worker finished it within {COLLECT_WAIT:g} s. Reload later."
+        )
+    return redirect("registry")
 
 
 @require_POST
@@ -130,13 +148,7 @@ def stats_interval(request: HtmxHttpRequest) -> HttpResponse:
         messages.error(request, "; ".join(str(e) for errors in form.errors.values() for e in errors))
         return redirect("registry")
     seconds = form.cleaned_data["seconds"]
-    stats.set_interval(seconds)
-    audit.record(
-        action="schedule-changed",
-        outcome="succeeded",
-        request=request,
-        detail=f"{stats.SCHEDULE_NAME}: every {seconds} s",
-    )
+    services.set_stats_interval(seconds, request)
     messages.success(request, f"Statistics are now collected every {seconds} s.")
     return redirect("registry")
 
@@ -145,5 +157,29 @@ def stats_interval(request: HtmxHttpRequest) -> HttpResponse:
 def diagnostics_page(request: HtmxHttpRequest) -> HttpResponse:
     """The page shell; its htmx fragment runs the checks (which wait for a worker)."""
     if request.htmx:
-        return render(request, "maintenance/_diagnostics.html", {"report": diagnostics.run()})
+        return render(request, "maintenance/_diagnostics.html", {"report": services.diagnostics_report()})
     return render(request, "maintenance/diagnostics.html")
+
+
+def _registry_jobs_context() -> dict[str, Any]:
+    return {"last_update": registry_jobs.latest(Job.Kind.UPDATE)}
+
+
+#: The registry jobs an operator starts from the Registry page, by the name in the URL.
+REGISTRY_JOBS = {"update": services.queue_update}
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def registry_job(request: HtmxHttpRequest, kind: str) -> HttpResponse:
+    """Queue an update (or a verification) and show its job; a conflict comes back as a message."""
+    queue = REGISTRY_JOBS.get(kind)
+    if queue is None:
+        messages.error(request, f"Unknown registry job '{kind}': {', '.join(REGISTRY_JOBS)}.")
+        return redirect("registry")
+    try:
+        job = queue(request)
+    except registry_jobs.RegistryJobError as e:
+        messages.error(request, e.message)
+        return redirect("registry")
+    return redirect(job)

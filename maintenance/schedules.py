@@ -1,7 +1,8 @@
 """GC schedules: django-celery-beat's PeriodicTask + CrontabSchedule, seen as {task, cron, params}.
 
 Beat (``CELERY_BEAT_SCHEDULER`` = the database scheduler) fires ``scheduled_gc``, which
-queues a Job like a user would, with no user: the audit log says "scheduler".
+queues a Job like a user would, with no user: the audit log says "scheduler". Creating,
+changing and deleting a schedule goes through ``maintenance.services``, which audits it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from core import audit
-from maintenance import gc
+from maintenance import task_names
+from maintenance.gc_requests import GcError, GcParams, GcParamsInvalid, request_gc
 
-TASKS = {"gc": "maintenance.tasks.scheduled_gc"}
+TASKS = {"gc": task_names.SCHEDULED_GC}
 TASK_NAMES = {v: k for k, v in TASKS.items()}
 
 
@@ -31,7 +33,10 @@ class ScheduleInvalid(ValueError):
 
 
 def all_schedules() -> QuerySet[PeriodicTask]:
-    return PeriodicTask.objects.filter(task__in=TASKS.values()).select_related("crontab").order_by("id")
+    tasks: QuerySet[PeriodicTask] = (
+        PeriodicTask.objects.filter(task__in=TASKS.values()).select_related("crontab").order_by("id")
+    )
+    return tasks
 
 
 def parse_cron(cron: Any) -> dict[str, str]:
@@ -76,7 +81,7 @@ def next_run(task: PeriodicTask, now: dt.datetime | None = None) -> dt.datetime 
         return None
     now = now or timezone.now()
     schedule = task.crontab.schedule
-    estimate = now + schedule.remaining_estimate(now)
+    estimate: dt.datetime = now + schedule.remaining_estimate(now)
     # Cron fires on whole minutes; celery's estimate lands a few microseconds before one.
     return (estimate + dt.timedelta(seconds=30)).replace(second=0, microsecond=0)
 
@@ -104,8 +109,8 @@ def _validated(data: dict[str, Any], partial: bool) -> dict[str, Any]:
         clean["enabled"] = data["enabled"]
     if "params" in data or not partial:
         try:
-            clean["params"] = gc.GcParams.parse(data.get("params") or {}).as_dict()
-        except gc.GcParamsInvalid as e:
+            clean["params"] = GcParams.parse(data.get("params") or {}).as_dict()
+        except GcParamsInvalid as e:
             errors["params"] = "; ".join(f"{k}: {v}" for k, v in e.errors.items())
     if errors:
         raise ScheduleInvalid(errors)
@@ -146,10 +151,9 @@ def update(task: PeriodicTask, data: dict[str, Any]) -> PeriodicTask:
 def fire(params: dict[str, Any]) -> None:
     """Beat fired a GC schedule: queue it, or note in the audit log why not."""
     try:
-        job = gc.request_gc(gc.GcParams.parse(params))
-    except (gc.GcError, gc.GcParamsInvalid) as e:
-        detail = e.message if isinstance(e, gc.GcError) else str(e.errors)
+        request_gc(GcParams.parse(params))
+    except (GcError, GcParamsInvalid) as e:
+        detail = e.message if isinstance(e, GcError) else str(e.errors)
         audit.record(action="gc-scheduled", outcome="refused", via="scheduler", detail=detail)
         return
-    # jobs.enqueue has written the "gc-queued" entry, via "scheduler" (no request, no user).
-    del job
+    # Queued: jobs.enqueue has written the "gc-queued" entry, via "scheduler" (no request, no user).

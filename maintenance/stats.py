@@ -1,17 +1,11 @@
-"""Statistics of the registry: collected by a worker, stored as samples, read by pages and the API.
+"""Statistics of the registry as pages and the API read them: samples, charts, the schedule.
 
-A sample joins three sources: the engine (``docker stats`` of the container, computed as
-the docker CLI does), the container's data root (``du`` and a blob count, run inside the
-container) and the registry's content (repositories, tags, compressed bytes) through the
-catalog service's cache.
+Workers collect the samples (``maintenance.stats_collector``); this module never opens
+the engine.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,15 +16,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from catalog.registry import RegistryError, RegistryNotFound, get_client
-from catalog.services import content_blobs
-from maintenance import container, engine
+from maintenance import snapshot, task_names
 from maintenance.models import StatsSample
 
-logger = logging.getLogger(__name__)
-
 SCHEDULE_NAME = "registry-statistics"
-SCHEDULE_TASK = "maintenance.tasks.collect_stats_on_schedule"
+SCHEDULE_TASK = task_names.COLLECT_STATS_ON_SCHEDULE
 
 # What GET /api/v1/stats/history/?fields= may ask for, and what "latest" shows.
 SAMPLE_FIELDS = (
@@ -51,140 +41,6 @@ SAMPLE_FIELDS = (
 )
 LATEST_FIELDS = SAMPLE_FIELDS[:12]
 CHART_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
-LARGEST_KEPT = 10
-
-
-# --- Content: repositories, tags and the bytes they reference ---------------------------
-
-
-@dataclass
-class ContentSummary:
-    repository_count: int = 0
-    tag_count: int = 0
-    total_bytes: int = 0
-    unique_bytes: int = 0
-    largest_repositories: list[dict[str, Any]] = field(default_factory=list)
-    # Every repository's figures, largest first; the sample keeps only the top LARGEST_KEPT.
-    repositories: list[dict[str, Any]] = field(default_factory=list)
-
-
-def content_summary() -> ContentSummary:
-    """Count repositories and tags and add up the compressed bytes their manifests reference.
-
-    ``total_bytes`` adds each tag's blobs; ``unique_bytes`` counts each blob once across the
-    registry, as the data root stores it. The blobs are the catalog's (``content_blobs``:
-    attestations left out, as in the sizes the catalog shows), through its caches and thread
-    pool. The repository names come from the registry itself rather than the catalog's
-    repository list, which is served stale: a sample counts what is there now.
-    """
-    summary = ContentSummary()
-    everywhere: dict[str, int] = {}
-    per_repository: list[dict[str, Any]] = []
-    for name in get_client().catalog():
-        try:
-            tags = content_blobs(name)
-        except RegistryNotFound:
-            continue  # listed in _catalog but gone (its directory removed by hand)
-        summary.repository_count += 1
-        summary.tag_count += len(tags)
-        in_repository: dict[str, int] = {}
-        for blobs in tags.values():
-            summary.total_bytes += sum(blobs.values())
-            in_repository.update(blobs)
-        everywhere.update(in_repository)
-        per_repository.append({"name": name, "unique_bytes": sum(in_repository.values()), "tags": len(tags)})
-    summary.unique_bytes = sum(everywhere.values())
-    per_repository.sort(key=lambda r: (-r["unique_bytes"], r["name"]))
-    summary.repositories = per_repository
-    summary.largest_repositories = per_repository[:LARGEST_KEPT]
-    return summary
-
-
-# --- Collecting a sample -------------------------------------------------------------------
-
-
-def collect(log: Callable[[str], None] = lambda line: None) -> StatsSample:
-    """Measure everything that can be measured now and store it as one sample.
-
-    Runs in a worker. Each source fails on its own: its fields stay null and ``errors``
-    says why, so a paused container still gives CPU and memory.
-    """
-    sample = StatsSample(collected_at=timezone.now())
-    errors: list[str] = []
-    try:
-        client = engine.connect()
-    except engine.EngineError as e:
-        client = None
-        errors.append(e.message)
-        log(f"engine: {e.message}")
-    if client is not None:
-        try:
-            _measure_container(client, sample, errors, log)
-        finally:
-            client.close()
-    paused = bool((container.recorded_snapshot() or {}).get("paused"))
-    if paused:
-        errors.append("The registry is paused: repositories and tags were not counted.")
-        log("registry: paused, content not counted")
-    else:
-        try:
-            content = content_summary()
-        except RegistryError as e:
-            errors.append(f"registry: {e.message}")
-            log(f"registry: {e.message}")
-        else:
-            sample.repository_count = content.repository_count
-            sample.tag_count = content.tag_count
-            sample.total_bytes = content.total_bytes
-            sample.unique_bytes = content.unique_bytes
-            sample.largest_repositories = content.largest_repositories
-            log(
-                f"content: {content.repository_count} repositories, {content.tag_count} tags, "
-                f"{content.unique_bytes} unique bytes ({content.total_bytes} by tag)"
-            )
-    sample.errors = errors
-    sample.save()
-    return sample
-
-
-def _measure_container(client: Any, sample: StatsSample, errors: list[str], log: Callable[[str], None]) -> None:
-    snapshot = container.record_snapshot(client)
-    if not snapshot.get("ok"):
-        errors.append(snapshot["error"])
-        log(f"container: {snapshot['error']}")
-        return
-    log(f"container: {snapshot['name']} {snapshot['status']} ({snapshot['image']}, {snapshot.get('version')})")
-    try:
-        usage = engine.resource_usage(client)
-    except engine.EngineError as e:
-        errors.append(e.message)
-        log(f"stats: {e.message}")
-    else:
-        for name, value in usage.__dict__.items():
-            setattr(sample, name, value)
-        log(
-            f"stats: cpu {usage.cpu_percent:.2f} %, memory {usage.memory_bytes} of {usage.memory_limit_bytes} bytes, "
-            f"{usage.pids} processes"
-        )
-    if snapshot.get("paused"):
-        errors.append("The registry is paused: its storage was not measured (no exec into a paused container).")
-        return
-    try:
-        storage = engine.measure_storage(client, (snapshot.get("config") or {}).get("data_root") or "/var/lib/registry")
-    except engine.EngineError as e:
-        errors.append(e.message)
-        log(f"storage: {e.message}")
-    else:
-        sample.storage_bytes = storage.bytes
-        sample.blob_count = storage.blob_count
-        log(f"storage: {storage.bytes} bytes, {storage.blob_count} blobs")
-
-
-def prune(now: datetime | None = None) -> int:
-    """Delete samples older than STATS_RETENTION_DAYS; the number deleted."""
-    cutoff = (now or timezone.now()) - timedelta(days=settings.STATS_RETENTION_DAYS)
-    deleted, _ = StatsSample.objects.filter(collected_at__lt=cutoff).delete()
-    return deleted
 
 
 # --- Reading samples --------------------------------------------------------------------
@@ -253,11 +109,18 @@ def chart_data(range_name: str) -> dict[str, Any]:
         "range": range_name,
         "points": [{**p, "t": int(datetime.fromisoformat(p["collected_at"]).timestamp() * 1000)} for p in points],
         "largest": (newest.largest_repositories if newest else []),
+        # The container's own memory limit; 0 when it has none: docker then reports the host's
+        # memory as the limit, which would flatten the use to 0, so the chart draws the use alone.
+        # None while no worker has described the container yet.
+        "memory_limit": _memory_limit(),
     }
 
 
-def chart_json(range_name: str) -> str:
-    return json.dumps(chart_data(range_name))
+def _memory_limit() -> int | None:
+    seen = snapshot.recorded_snapshot()
+    if not seen or not seen.get("ok", True) or "limits" not in seen:
+        return None
+    return int((seen.get("limits") or {}).get("memory_bytes") or 0)
 
 
 # --- The schedule admins edit ------------------------------------------------------------

@@ -1,3 +1,10 @@
+"""Maintenance's Celery tasks: thin entry points that take primitive ids and delegate to the run side.
+
+Registered under the names in ``maintenance.task_names``; the web side sends them by those
+names and never imports this module (it loads the Docker engine client). Tasks the web
+waits for take a call id first and leave their answer for it (``core.worker.answer``).
+"""
+
 import logging
 from typing import Any
 
@@ -5,18 +12,19 @@ from celery import shared_task
 from celery.signals import beat_init
 from django.conf import settings
 
-from maintenance import container, gc, jobs, schedules, services, stats
+from core.worker import answer
+from maintenance import container_actions, gc, jobs, schedules, stats, stats_collector, update
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
-def check_engine() -> None:
+def check_engine(call_id: str | None = None) -> None:
     """Record whether the Docker engine and the registry container answer (every minute, and on demand)."""
-    services.record_engine_health()
+    answer(call_id, dict(container_actions.record_engine_health()))
 
 
-# === Garbage collection (issue 5) ======================================================
+# --- Garbage collection ----------------------------------------------------------------
 
 
 # No automatic retry and no late ack: a real GC recreates or stops the registry, so a task
@@ -45,10 +53,18 @@ def gc_watchdog() -> None:
     gc.watchdog()
 
 
-# === Statistics (issue 6) ==============================================================
-#
-# Tasks take primitive ids; the logic is in maintenance.stats and maintenance.container.
-# Actions the web waits for take a call id first and leave their answer in the cache.
+# --- Updating and verifying the registry ---------------------------------------------------
+
+
+# Like a GC: no retry and no late ack (it recreates the registry); the watchdog puts the old
+# container back when a worker dies midway.
+@shared_task(ignore_result=True, acks_late=False, max_retries=0, soft_time_limit=900, time_limit=1200)
+def update_registry(job_id: int) -> None:
+    """Update the registry container to the newest image of its tag (POST /api/v1/registry/update/)."""
+    update.run(job_id)
+
+
+# --- Statistics ---------------------------------------------------------------------------
 
 
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
@@ -56,7 +72,7 @@ def collect_stats(job_id: int) -> None:
     """A statistics job started from the page or POST /api/v1/stats/collect/."""
     job = jobs.start(job_id)
     try:
-        sample = stats.collect(log=lambda line: jobs.log(job, line))
+        sample = stats_collector.collect(log=lambda line: jobs.log(job, line))
     except Exception as e:
         jobs.fail(job, f"Statistics could not be collected: {e}")
         raise
@@ -69,52 +85,65 @@ def collect_stats(job_id: int) -> None:
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
 def collect_stats_on_schedule() -> None:
     """The scheduled sample (beat entry "registry-statistics"); the sample is its own record."""
-    sample = stats.collect()
+    sample = stats_collector.collect()
     for error in sample.errors:
         logger.warning("statistics: %s", error)
 
 
 @shared_task(ignore_result=True, soft_time_limit=300, time_limit=360)
 def prune_stats() -> None:
-    deleted = stats.prune()
+    deleted = stats_collector.prune()
     if deleted:
         logger.info("statistics: deleted %d samples older than %d days", deleted, settings.STATS_RETENTION_DAYS)
+
+
+# --- The registry container -------------------------------------------------------------
 
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
 def refresh_container(call_id: str | None = None) -> None:
     """Record a fresh container snapshot (status, version, config, logs) for the panel."""
-    container.answer(call_id, container.record_snapshot())
+    answer(call_id, dict(container_actions.record_snapshot()))
 
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
 def pause_registry(call_id: str | None, user_id: int | None, seconds: int, via: str) -> None:
-    container.answer(call_id, container.pause(user_id, seconds, via))
+    answer(call_id, container_actions.pause(user_id, seconds, via))
 
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
 def unpause_registry(call_id: str | None, user_id: int | None, via: str) -> None:
-    container.answer(call_id, container.resume(user_id, "button", via))
+    answer(call_id, container_actions.resume(user_id, "button", via))
 
 
 @shared_task(ignore_result=True, soft_time_limit=120, time_limit=150)
 def restart_registry(call_id: str | None, user_id: int | None, via: str) -> None:
-    container.answer(call_id, container.restart(user_id, via))
+    answer(call_id, container_actions.restart(user_id, via))
 
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
 def resume_after_pause(pause_id: int) -> None:
     """The countdown sent with a pause: resume that pause if it is still on."""
-    container.resume(None, "timer", "scheduler", pause_id=pause_id)
+    container_actions.resume(None, "timer", "scheduler", pause_id=pause_id)
 
 
 @shared_task(ignore_result=True, soft_time_limit=120, time_limit=150)
 def resume_overdue_pause() -> None:
     """Beat watchdog: resume pauses past their deadline whose countdown task was lost."""
-    container.resume_overdue()
+    container_actions.resume_overdue()
 
 
 @beat_init.connect
 def ensure_statistics_schedule(**kwargs: object) -> None:
     """Beat starts: make sure the admin-editable statistics entry exists."""
     stats.schedule()
+
+
+# === Faults: jobs whose worker died ===================================================
+
+
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def job_watchdog() -> None:
+    """Every minute: fail jobs whose worker died (no heartbeat) or that no worker took."""
+    for job in jobs.fail_orphaned():
+        logger.warning("job watchdog: %s #%s failed: %s", job.kind, job.pk, job.error)

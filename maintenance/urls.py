@@ -9,4 +9,5 @@ urlpatterns = [
     path("schedules/<int:schedule_id>/toggle/", views.schedule_toggle, name="gc-schedule-toggle"),
     path("schedules/<int:schedule_id>/delete/", views.schedule_delete, name="gc-schedule-delete"),
     path("jobs/<int:job_id>/", views.job_detail, name="job"),
+    path("summary/", views.dashboard_summary, name="dashboard-summary"),
 ]

@@ -33,15 +33,28 @@ def env(name: str, default: str = "") -> str:
     return os.environ.get(name) or default
 
 
+def parse_bool(raw: str) -> bool | None:
+    """True or False for the words in TRUE_WORDS and FALSE_WORDS (any case); None for anything else.
+
+    The one true/false parser: settings, the registry's configuration values and query
+    parameters (``?force=``) all read booleans through it.
+    """
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    return None
+
+
 def envbool(name: str, default: bool) -> bool:
     raw = env(name, "").strip().lower()
     if raw == "":
         return default
-    if raw in TRUE_WORDS:
-        return True
-    if raw in FALSE_WORDS:
-        return False
-    raise ImproperlyConfigured(f"{name}={raw!r}: expected true or false")
+    value = parse_bool(raw)
+    if value is None:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected true or false")
+    return value
 
 
 def envint(name: str, default: int, minimum: int | None = None) -> int:

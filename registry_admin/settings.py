@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "core.middleware.ServiceFaultMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout answer.
     "axes.middleware.AxesMiddleware",
@@ -106,6 +107,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.dashboard",
+                "core.context_processors.navigation",
+                "maintenance.context_processors.registry_pause",
             ],
         },
     },
@@ -124,10 +127,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache, off while Redis does not answer (core/cache.py): Redis is a
+        # cache and a broker, the pages are served from the database and the registry.
+        "BACKEND": "core.cache.DegradingRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "registry-admin",
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 3},
     }
 }
 
@@ -161,6 +166,7 @@ STORAGES = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads no cookie: the token travels in hx-headers
 X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "core.error_views.csrf_failure"  # JSON under /api/
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
 REST_FRAMEWORK = {
@@ -171,8 +177,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.IsViewer"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONWithWarningsRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
@@ -201,7 +208,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- Garbage collection (issue 5) -----------------------------------------------------
+# --- Garbage collection --------------------------------------------------------------------
 # Soft time limit of one GC job in seconds; the hard limit kills the worker 5 minutes later
 # (the watchdog then restores the registry).
 GC_TIME_LIMIT = envint("GC_TIME_LIMIT", 3600, minimum=60)
@@ -210,11 +217,15 @@ GC_TIME_LIMIT = envint("GC_TIME_LIMIT", 3600, minimum=60)
 GC_LOCK_TIMEOUT = envint("GC_LOCK_TIMEOUT", 60, minimum=10)
 # A GC job that no worker has taken after this many seconds is cancelled when the next is asked for.
 GC_QUEUE_TIMEOUT = envint("GC_QUEUE_TIMEOUT", 600, minimum=30)
+# An update waits this many seconds for the new registry to answer /v2/, else puts the old one back.
+UPDATE_ANSWER_TIMEOUT = envint("UPDATE_ANSWER_TIMEOUT", 60, minimum=5)
+# Parallel HEAD requests of a verification (manifests and blobs).
+VERIFY_CONCURRENCY = envint("VERIFY_CONCURRENCY", 8, minimum=1)
 CELERY_BEAT_SCHEDULE["gc-watchdog"] = {
     "task": "maintenance.tasks.gc_watchdog",
     "schedule": float(envint("GC_WATCHDOG_INTERVAL", 60, minimum=10)),
 }
-# --- Statistics, the container panel, the snapshot pause (issue 6) ---------------------
+# --- Statistics, the container panel, the snapshot pause ------------------------------------
 # The first interval of the statistics schedule; admins change it afterwards on /registry/
 # (a django-celery-beat entry named "registry-statistics").
 STATS_INTERVAL_SECONDS = envint("STATS_INTERVAL_SECONDS", 300, minimum=30)
@@ -228,13 +239,21 @@ CELERY_BEAT_SCHEDULE.update(
         "prune-statistics": {"task": "maintenance.tasks.prune_stats", "schedule": 3600.0},
     }
 )
-# --- Catalog (issue 3) -------------------------------------------------------------------
+# --- Catalog: browsing and its caches -------------------------------------------------------
 # Manifests and config blobs are addressed by digest, so they are cached without expiry;
 # what a tag points to, and the repository list, only briefly.
 CATALOG_TAG_TTL = envint("CATALOG_TAG_TTL", 30, minimum=0)
 CATALOG_LIST_TTL = envint("CATALOG_LIST_TTL", 60, minimum=0)
 CATALOG_CONCURRENCY = envint("CATALOG_CONCURRENCY", 8, minimum=1)
 CATALOG_CACHE_MAX_KB = envint("CATALOG_CACHE_MAX_KB", 256, minimum=0)
+# --- Faults: dead workers ----------------------------------------------------------------
+# A running job whose worker has not renewed its heartbeat for this many seconds (killed,
+# out of memory, its host restarted) is marked failed by the job watchdog.
+JOB_HEARTBEAT_TIMEOUT = envint("JOB_HEARTBEAT_TIMEOUT", GC_LOCK_TIMEOUT, minimum=5)
+CELERY_BEAT_SCHEDULE["job-watchdog"] = {
+    "task": "maintenance.tasks.job_watchdog",
+    "schedule": float(envint("JOB_WATCHDOG_INTERVAL", 60, minimum=5)),
+}
 
 # --- API schema, logins, tokens, HTTPS and CSP (issue 12) -------------------------------
 # Kept together in this block so other changes to the settings merge around it.
@@ -298,7 +317,8 @@ for _name, _rate in (("API_THROTTLE_RATE", API_THROTTLE_RATE), ("API_ANON_THROTT
         )
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     "core.tokens.ApiTokenAuthentication",
-    *REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"],
+    "rest_framework.authentication.TokenAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
 ]
 # The API speaks JSON: a form-encoded body is a 415, not strings read as booleans.
 REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["rest_framework.parsers.JSONParser"]

@@ -1,8 +1,12 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", include("core.urls")),
+    # Browsers ask for /favicon.ico where a page names no icon (error pages): the static file.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("maintenance/", include("maintenance.urls")),
@@ -12,3 +16,9 @@ urlpatterns = [
     path("api/v1/", include("maintenance.api.urls")),
     path("api/v1/", include("catalog.api.urls")),
 ]
+
+# Under /api/ every error is {"detail": ...} (core.error_views), elsewhere the HTML pages.
+handler400 = "core.error_views.bad_request"
+handler403 = "core.error_views.permission_denied"
+handler404 = "core.error_views.page_not_found"
+handler500 = "core.error_views.server_error"

@@ -22,16 +22,22 @@ from catalog.api import schema, views
 from catalog.references import TAG_PATTERN
 from core.api.schema import REGISTRY_ERRORS, errors, query
 from core.permissions import IsOperator
+from registry_admin.env import parse_bool
 
-_TRUE = {"true", "1", "yes", "on"}
+
+def _flag(request: Request, name: str) -> bool:
+    """A true/false query parameter (parse_bool's words), validated by the schema's DeleteQuerySerializer."""
+    try:
+        value = query(schema.TagDeleteQuerySerializer, request).get(name, "false")
+    except ValidationError as e:
+        bad = next(iter(e.detail)) if isinstance(e.detail, dict) else name
+        raw = request.query_params.get(str(bad), "")
+        raise deletion.InvalidRequest(f"{bad} must be true or false, not {raw[:20]!r}.") from None
+    return parse_bool(value) is True
 
 
 def _force(request: Request) -> bool:
-    try:
-        return query(schema.DeleteQuerySerializer, request)["force"] in _TRUE
-    except ValidationError:
-        value = request.query_params.get("force", "")
-        raise deletion.InvalidReference(f"force must be true or false, not {value[:20]!r}.") from None
+    return _flag(request, "force")
 
 
 def _error(error: deletion.DeletionError) -> Response:
@@ -52,17 +58,23 @@ def _delete_responses() -> dict[int, object]:
 
 
 class TagDetail(views.TagDetail):
-    """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/tags/{tag}/?force=true"""
+    """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/tags/{tag}/?force=true&prune=true
+
+    ``prune=true`` (registry:3): also delete the manifest the tag delete left untagged, so the
+    next garbage collection frees it; ``deleted_manifest`` then names it, as a manifest delete does.
+    """
 
     @extend_schema(
         summary="Delete a tag",
         operation_id="repositories_tag_destroy",
-        parameters=[schema.NAME_PARAMETER, schema.TAG_PARAMETER, schema.DeleteQuerySerializer],
+        parameters=[schema.NAME_PARAMETER, schema.TAG_PARAMETER, schema.TagDeleteQuerySerializer],
         responses=_delete_responses(),
     )
     def delete(self, request: Request, name: str, tag: str) -> Response:
         try:
-            result = deletion.delete_tag(name, tag, force=_force(request), request=request)
+            result = deletion.delete_tag(
+                name, tag, force=_force(request), prune=_flag(request, "prune"), request=request
+            )
         except deletion.DeletionError as e:
             return _error(e)
         return Response(result.as_dict())
@@ -100,10 +112,14 @@ class BulkDeleteSerializer(serializers.Serializer):
     )
     dry_run = serializers.BooleanField(default=False)
     force = serializers.BooleanField(default=False)
+    prune = serializers.BooleanField(default=False)
 
 
 class BulkDelete(APIView):
-    """POST /api/v1/repositories/{name}/bulk-delete/ {"tags": [...], "dry_run": bool, "force": bool}
+    """POST /api/v1/repositories/{name}/bulk-delete/ {"tags": [...], "dry_run": bool, "force": bool, "prune": bool}
+
+    ``prune`` (registry:3): also delete the manifests the tag deletes leave untagged
+    (``prunable_manifests`` in the dry run); they are then listed in ``deleted_manifests``.
 
     Answers 200 with one result per tag (removed, refused, not_found, failed) whether or not
     some were refused: the request as a whole was carried out as planned.
@@ -128,7 +144,12 @@ class BulkDelete(APIView):
         values: dict[str, Any] = data.validated_data
         try:
             plan = deletion.bulk_delete(
-                name, values["tags"], dry_run=values["dry_run"], force=values["force"], request=request
+                name,
+                values["tags"],
+                dry_run=values["dry_run"],
+                force=values["force"],
+                prune=values["prune"],
+                request=request,
             )
         except deletion.DeletionError as e:
             return _error(e)

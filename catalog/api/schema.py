@@ -13,6 +13,7 @@ from rest_framework import serializers
 from catalog.references import COMPONENT_MAX_LENGTH, DIGEST_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN, TAG_PATTERN
 from catalog.services import ORDERINGS
 from core.api.schema import paginated
+from registry_admin.env import FALSE_WORDS, TRUE_WORDS
 
 NAME_PARAMETER = OpenApiParameter(
     "name",
@@ -49,12 +50,22 @@ class TagQuerySerializer(serializers.Serializer):
     )
 
 
+_BOOLEAN_WORDS = sorted(TRUE_WORDS | FALSE_WORDS)
+
+
 class DeleteQuerySerializer(serializers.Serializer):
     force = serializers.ChoiceField(
         required=False,
-        choices=["true", "false", "1", "0", "yes", "no", "on", "off"],
-        default="false",
-        help_text="true deletes even when other tags share the manifest (they go too)",
+        choices=_BOOLEAN_WORDS,
+        help_text="true deletes even when other tags share the manifest (they go too); default false",
+    )
+
+
+class TagDeleteQuerySerializer(DeleteQuerySerializer):
+    prune = serializers.ChoiceField(
+        required=False,
+        choices=_BOOLEAN_WORDS,
+        help_text="registry:3: also delete the manifest the tag delete left untagged; default false",
     )
 
 

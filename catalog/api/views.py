@@ -47,7 +47,10 @@ class RepositoryList(RegistryAPIView):
         params = query(schema.RepositoryQuerySerializer, request)
         repositories = services.list_repositories(search=params.get("search", ""))
         page = self.paginate_queryset(repositories)  # type: ignore[arg-type]
-        return self.get_paginated_response([serializers.repository(repo) for repo in page or []])
+        response = self.get_paginated_response([serializers.repository(repo) for repo in page or []])
+        if stale := services.repositories_stale_notice():
+            response.data["warnings"] = [stale]
+        return response
 
 
 class TagList(RegistryAPIView):

@@ -36,7 +36,10 @@ def _no_nul_in_free_text(operation: dict[str, Any]) -> None:
 
 
 def add_common_errors(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """401, 403 and 429 on every operation, each a ``{"detail"}`` body (the Error component)."""
+    """401, 403, 429 and 503 on every operation, each a ``{"detail"}`` body (the Error component).
+
+    503 is core.api.exceptions' answer when the database is locked or full or Redis refuses a task.
+    """
     _tidy_any_or_null(result)
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.setdefault(
@@ -47,7 +50,7 @@ def add_common_errors(result: dict[str, Any], generator: Any, request: Any, publ
         for operation in path_item.values():
             _no_nul_in_free_text(operation)
             responses = operation.setdefault("responses", {})
-            for status in SECURITY_ERRORS:
+            for status in (*SECURITY_ERRORS, 503):  # 503: the database is locked or the broker refuses
                 responses.setdefault(
                     str(status),
                     {"content": {"application/json": {"schema": ERROR_REF}}, "description": DESCRIPTIONS[status]},

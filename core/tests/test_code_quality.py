@@ -1,4 +1,4 @@
-"""ruff and a migrations check run with the tests, so `make test` fails on either."""
+"""ruff, mypy, the import contracts and a migrations check run with the tests, so `make test` fails on any."""
 
 import subprocess
 import sys
@@ -15,6 +15,26 @@ def test_ruff_finds_nothing() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "check", "."], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_finds_nothing() -> None:
+    """disallow_untyped_defs and warn_return_any on the application (pyproject.toml, [tool.mypy])."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "core", "catalog", "maintenance", "registry_admin"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_imports_keep_the_layers() -> None:
+    """The import-linter contracts in pyproject.toml: layers, docker only in the engine client, the web
+    process never reaching the engine or the tasks, no import cycles."""
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -5,7 +5,7 @@ import socket
 import pytest
 from django.test import Client
 
-from core import health
+from maintenance import health as maintenance_health
 
 
 def closed_port() -> int:
@@ -16,7 +16,7 @@ def closed_port() -> int:
 
 @pytest.fixture
 def quick_engine_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(health, "ENGINE_ANSWER_WAIT", 1.0)
+    monkeypatch.setattr(maintenance_health, "ENGINE_ANSWER_WAIT", 1.0)
 
 
 @pytest.mark.django_db

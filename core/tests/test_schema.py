@@ -14,7 +14,12 @@ from drf_spectacular.validation import validate_schema
 # The one route under /api/v1/ that is a page for people, not an API operation.
 NOT_OPERATIONS = {"/api/v1/docs/"}
 # POSTs that take no body: they start or ask for something.
-BODYLESS = {"/api/v1/stats/collect/", "/api/v1/registry/unpause/", "/api/v1/registry/restart/"}
+BODYLESS = {
+    "/api/v1/stats/collect/",
+    "/api/v1/registry/unpause/",
+    "/api/v1/registry/restart/",
+    "/api/v1/registry/update/",
+}
 METHODS = {"get", "post", "put", "patch", "delete"}
 
 

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from core.api.schema import errors
 from core.pagination import PageNumberPagination
 from core.permissions import IsOperator, ViewerReadsAdminWrites
-from maintenance import gc, schedules
+from maintenance import gc_requests, schedules, services
 from maintenance.api import schema
 from maintenance.models import Job
 
@@ -51,19 +51,19 @@ class GarbageCollectionView(APIView):
         if request.data is None:  # a JSON null body; no body at all is {} (the defaults)
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            params = gc.GcParams.parse(request.data)
-        except gc.GcParamsInvalid as e:
+            params = gc_requests.GcParams.parse(request.data)
+        except gc_requests.GcParamsInvalid as e:
             return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
         try:
-            job = gc.request_gc(params, request=request)
-        except gc.GcConflict as e:
+            job = services.queue_gc(params, request)
+        except gc_requests.GcConflict as e:
             body: dict[str, Any] = {"detail": e.message}
             if e.job is not None:
                 body["job"] = job_reference(request, e.job)
             return Response(body, status=status.HTTP_409_CONFLICT)
-        except gc.GcUnavailable as e:
+        except gc_requests.GcUnavailable as e:
             return Response({"detail": e.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        except gc.GcError as e:
+        except gc_requests.GcError as e:
             if params.delete_untagged and "--delete-untagged" in e.message:
                 # A well-formed request this registry's version cannot carry out: a conflict, not bad input.
                 body = {"detail": e.message, "delete_untagged": e.message}
@@ -138,7 +138,7 @@ class ScheduleViewSet(viewsets.ViewSet):
         if data is None:
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            task = schedules.create(data)
+            task = services.create_schedule(data, request)
         except schedules.ScheduleInvalid as e:
             return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(schedule_dict(request, task), status=status.HTTP_201_CREATED)
@@ -149,7 +149,7 @@ class ScheduleViewSet(viewsets.ViewSet):
         if data is None:
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            task = schedules.update(task, data)
+            task = services.change_schedule(task, data, request)
         except schedules.ScheduleInvalid as e:
             return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(schedule_dict(request, task))
@@ -158,7 +158,7 @@ class ScheduleViewSet(viewsets.ViewSet):
         return self.partial_update(request, pk)
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
-        self._get(pk).delete()
+        services.delete_schedule(self._get(pk), request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _get(self, pk: str | None) -> PeriodicTask:

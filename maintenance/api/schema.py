@@ -7,7 +7,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from core.api.schema import StrictSerializer
-from maintenance import container, diagnostics, gc, schedules, stats
+from core.checks import ERROR, OK, WARNING
+from maintenance import gc_requests, schedules, snapshot, stats
 from maintenance.models import Job
 
 
@@ -21,7 +22,7 @@ class GcRequestSerializer(StrictSerializer):
     delete_untagged = serializers.BooleanField(
         default=False, help_text="also remove manifests no tag points to (refused on Distribution 2.x)"
     )
-    mode = serializers.ChoiceField(choices=list(gc.MODES), default="read-only")
+    mode = serializers.ChoiceField(choices=list(gc_requests.MODES), default="read-only")
 
 
 class JobReferenceSerializer(serializers.Serializer):
@@ -40,7 +41,7 @@ class GcConflictSerializer(serializers.Serializer):
 class ScheduleParamsSerializer(StrictSerializer):
     dry_run = serializers.BooleanField(default=False)
     delete_untagged = serializers.BooleanField(default=False)
-    mode = serializers.ChoiceField(choices=list(gc.MODES), default="read-only")
+    mode = serializers.ChoiceField(choices=list(gc_requests.MODES), default="read-only")
 
 
 class ScheduleRequestSerializer(StrictSerializer):
@@ -95,7 +96,9 @@ class StatsSerializer(serializers.Serializer):
 
 class HistorySerializer(serializers.Serializer):
     since = serializers.DateTimeField()
-    fields = serializers.ListField(child=serializers.ChoiceField(choices=list(stats.SAMPLE_FIELDS)))
+    fields = serializers.ListField(  # type: ignore[assignment]  # the API's field name; DRF's metaclass takes it
+        child=serializers.ChoiceField(choices=list(stats.SAMPLE_FIELDS))
+    )
     count = serializers.IntegerField(min_value=0)
     results = HistorySampleSerializer(many=True)
 
@@ -104,7 +107,7 @@ class PauseRequestSerializer(StrictSerializer):
     seconds = serializers.IntegerField(
         required=False,
         min_value=1,
-        max_value=container.MAX_PAUSE_SECONDS,
+        max_value=snapshot.MAX_PAUSE_SECONDS,
         help_text="resume by itself after this long; default SNAPSHOT_PAUSE_SECONDS",
     )
 
@@ -120,7 +123,7 @@ class DiagnosticCheckSerializer(serializers.Serializer):
     id = serializers.CharField()
     title = serializers.CharField()
     ok = serializers.BooleanField()
-    level = serializers.ChoiceField(choices=[diagnostics.OK, diagnostics.WARNING, diagnostics.ERROR])
+    level = serializers.ChoiceField(choices=[OK, WARNING, ERROR])
     detail = serializers.CharField(allow_blank=True)
     advice = serializers.CharField(allow_blank=True)
     snippet = serializers.CharField(allow_blank=True)
@@ -130,7 +133,7 @@ class DiagnosticsSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     checked_at = serializers.FloatField()
     container = serializers.CharField()
-    errors = serializers.IntegerField(min_value=0)
+    errors = serializers.IntegerField(min_value=0)  # type: ignore[assignment]  # the API's field name
     warnings = serializers.IntegerField(min_value=0)
     checks = DiagnosticCheckSerializer(many=True)
 
@@ -166,7 +169,9 @@ class SampleFieldsField(serializers.Field):
 
 class HistoryQuerySerializer(serializers.Serializer):
     since = TimestampField(required=False, help_text="ISO 8601; default 24 hours ago")
-    fields = SampleFieldsField(required=False, help_text="comma-separated; default all")
+    fields = SampleFieldsField(  # type: ignore[assignment]  # the parameter's name; DRF's metaclass takes it
+        required=False, help_text="comma-separated; default all"
+    )
 
 
 HISTORY_FIELDS_PARAMETER = OpenApiParameter(

@@ -22,15 +22,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.schema import body, errors, query
-from core.audit import via_of
 from core.permissions import IsOperator
-from maintenance import container, diagnostics, jobs, stats, tasks
+from maintenance import services, snapshot, stats
 from maintenance.api import schema
 from maintenance.api.serializers import JobSerializer
-from maintenance.models import Job
 
-# How long a request waits for the worker to do an action before answering 202.
-ACTION_WAIT = {"pause": 10.0, "unpause": 10.0, "restart": 15.0}
 CONTAINER_FIELDS = ("name", "status", "image", "version", "started_at")
 
 
@@ -45,7 +41,7 @@ _ACTION_RESPONSES = {
 @api_view(["POST"])
 @permission_classes([IsOperator])
 def collect(request: Request) -> Response:
-    job = jobs.enqueue(tasks.collect_stats, Job.Kind.STATS, {}, request=request)
+    job = services.collect_stats(request)
     return Response(JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -55,24 +51,24 @@ def collect(request: Request) -> Response:
 @api_view(["GET"])
 def latest(request: Request) -> Response:
     """The container as a worker last saw it (asked afresh when older than a minute) and the newest sample."""
-    snapshot = container.fresh_snapshot(max_age=60, wait=3)
+    seen = services.container_snapshot(max_age=60, wait=3)
     sample = stats.latest()
     return Response(
         {
-            "container": container_summary(snapshot),
+            "container": container_summary(seen),
             "latest": stats.sample_as_dict(sample, stats.LATEST_FIELDS) if sample else None,
         }
     )
 
 
-def container_summary(snapshot: dict[str, Any] | None) -> dict[str, Any]:
-    if snapshot is None:
+def container_summary(seen: snapshot.Snapshot | None) -> dict[str, Any]:
+    if seen is None:
         return {"name": None, "status": "unknown", "image": None, "version": None, "started_at": None}
-    summary = {name: snapshot.get(name) for name in CONTAINER_FIELDS}
-    if not snapshot.get("ok"):
+    summary = {name: seen.get(name) for name in CONTAINER_FIELDS}
+    if not seen.get("ok"):
         summary["status"] = "missing"
-        summary["error"] = snapshot.get("error", "")
-    summary["checked_at"] = snapshot.get("checked_at")
+        summary["error"] = seen.get("error", "")
+    summary["checked_at"] = seen.get("checked_at")
     return summary
 
 
@@ -130,36 +126,32 @@ def pause(request: Request) -> Response:
     """
     values = body(schema.PauseRequestSerializer, request)
     try:
-        seconds = container.pause_seconds(values.get("seconds"))
+        seconds = snapshot.pause_seconds(values.get("seconds"))
     except ValueError as e:
         raise ValidationError({"seconds": str(e)}) from None
-    return _act("pause", tasks.pause_registry, request, seconds)
+    return _act("pause", request, seconds)
 
 
 @extend_schema(summary="Resume the paused registry", request=None, responses=_ACTION_RESPONSES)
 @api_view(["POST"])
 @permission_classes([IsOperator])
 def unpause(request: Request) -> Response:
-    return _act("unpause", tasks.unpause_registry, request)
+    return _act("unpause", request)
 
 
 @extend_schema(summary="Restart the registry container", request=None, responses=_ACTION_RESPONSES)
 @api_view(["POST"])
 @permission_classes([IsOperator])
 def restart(request: Request) -> Response:
-    return _act("restart", tasks.restart_registry, request)
+    return _act("restart", request)
 
 
-def _act(action: str, task: Any, request: Request, *args: Any) -> Response:
+def _act(action: str, request: Request, *args: Any) -> Response:
     """Ask a worker to act; 200 with its answer, 409 when the engine refused, 202 while no worker answered."""
-    wait = ACTION_WAIT[action]
-    reply = container.ask_worker(
-        task, request.user.pk, *args, via_of(request), wait=wait, expires=container.ACTION_EXPIRES
-    )
+    reply = services.container_action(action, request, *args)
     if reply.result is None:
-        return Response(
-            {"status": "requested", "detail": container.NO_WORKER.format(wait=wait)}, status=status.HTTP_202_ACCEPTED
-        )
+        detail = snapshot.NO_WORKER.format(wait=services.ACTION_WAIT[action])
+        return Response({"status": "requested", "detail": detail}, status=status.HTTP_202_ACCEPTED)
     if not reply.result.get("ok"):
         return Response({"detail": reply.result.get("error", "")}, status=status.HTTP_409_CONFLICT)
     return Response({key: value for key, value in reply.result.items() if key != "ok"})
@@ -168,7 +160,7 @@ def _act(action: str, task: Any, request: Request, *args: Any) -> Response:
 @extend_schema(summary="Check the registry's configuration", responses={200: schema.DiagnosticsSerializer})
 @api_view(["GET"])
 def diagnostics_view(request: Request) -> Response:
-    return Response(diagnostics.run().as_dict())
+    return Response(services.diagnostics_report().as_dict())
 
 
 urlpatterns = [

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from maintenance import container
+from maintenance import container_actions, snapshot
 from maintenance.models import Job, RegistryPause
+
+# Database-heavy: make test runs these on SQLite and again on PostgreSQL.
+pytestmark = pytest.mark.database
 
 
 @pytest.mark.django_db
@@ -18,11 +21,11 @@ def test_a_malformed_pause_is_refused_and_pauses_nothing(operator_client: Client
 
 
 def test_whole_seconds_may_come_as_digits_from_a_form() -> None:
-    assert container.pause_seconds("90") == 90
-    assert container.pause_seconds(90) == 90
+    assert snapshot.pause_seconds("90") == 90
+    assert snapshot.pause_seconds(90) == 90
     for bad in ("²", "-5", "1.5", 0, 10**9):
         with pytest.raises(ValueError, match="second"):
-            container.pause_seconds(bad)
+            snapshot.pause_seconds(bad)
 
 
 @pytest.mark.django_db
@@ -50,7 +53,7 @@ def test_non_ascii_digits_in_ids_are_not_found_not_a_crash(admin_client_role: Cl
 @pytest.mark.django_db
 def test_the_registry_is_not_paused_or_restarted_during_a_garbage_collection(operator: object) -> None:
     job = Job.objects.create(kind=Job.Kind.GC, status=Job.Status.RUNNING, params={"mode": "read-only"})
-    for answer in (container.pause(None, 60, "session"), container.restart(None, "session")):
+    for answer in (container_actions.pause(None, 60, "session"), container_actions.restart(None, "session")):
         assert answer["ok"] is False
         assert f"job {job.pk}" in answer["error"] and "garbage collection" in answer["error"]
     assert RegistryPause.objects.count() == 0

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from maintenance import container, engine
+from maintenance import engine, snapshot
 from testenv.registry_image import DEFAULT_IMAGE
 
 
@@ -23,7 +23,8 @@ def test_the_panel_shows_the_container_without_its_secrets(
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-testid="container-status" class="status-running">running<' in html
-    assert "registry:3-test" in html and "2.8.2" in html
+    version = "3.1.1" if private_registry.major == 3 else "2.8.2"  # type: ignore[attr-defined]
+    assert private_registry.image in html and version in html  # type: ignore[attr-defined]
     assert "always" in html and "host network" in html
     assert "json-file" in html and "max-size=10m" in html
     assert "inmemory" in html and "enabled" in html
@@ -38,15 +39,16 @@ def test_the_panel_shows_the_container_without_its_secrets(
 def test_the_stats_api_names_the_container_and_the_latest_sample(
     viewer_client: Client, services: object, celery_worker: object
 ) -> None:
-    from maintenance import stats
+    from maintenance import stats_collector
 
-    stats.collect()
+    stats_collector.collect()
     body = viewer_client.get("/api/v1/stats/").json()
 
     assert body["container"]["name"] == "registry"
     assert body["container"]["status"] == "running"
-    assert body["container"]["image"] == "registry:3-test"
-    assert body["container"]["version"] == "2.8.2"
+    primary = services.registry  # type: ignore[attr-defined]
+    assert body["container"]["image"] == primary.image
+    assert body["container"]["version"] == ("3.1.1" if primary.major == 3 else "2.8.2")
     assert body["container"]["started_at"].startswith("20")
     latest = body["latest"]
     assert set(latest) == {
@@ -125,6 +127,6 @@ def test_it_reads_the_version_of_registry_2_and_3() -> None:
 
 
 def test_it_parses_docker_start_times_with_nanoseconds() -> None:
-    started = container.started_at({"started_at": "2026-11-27T01:47:34.130531501Z"})
+    started = snapshot.started_at({"started_at": "2026-11-27T01:47:34.130531501Z"})
     assert started is not None and started.microsecond == 130531 and started.utcoffset().total_seconds() == 0
-    assert container.started_at({"started_at": None}) is None
+    assert snapshot.started_at({"started_at": None}) is None

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 from django_celery_beat.models import PeriodicTask
 
 from conftest import browser_login
-from maintenance import gc, schedules
+from core.models import AuditEntry
+from maintenance import gc_requests, schedules
 from maintenance.models import Job
 from maintenance.tests.gc_helpers import delete_image, unique
 from testenv.images import push_oci_image
@@ -88,20 +92,58 @@ def test_admins_add_toggle_and_delete_schedules_on_the_page(admin_client_role, o
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_a_dry_run_started_in_the_browser_shows_its_output_as_it_arrives(
-    transactional_db, page, live_server, operator, private_registry, celery_worker
+@pytest.mark.parametrize("width", [1400, 390])
+def test_a_dry_run_then_the_confirmed_real_run_read_as_sentences(
+    transactional_db, page, live_server, operator, private_registry, celery_worker, width
 ):
     repo = unique("browser")
-    digest = push_oci_image(private_registry.url, repo, "v1")
+    digest = push_oci_image(private_registry.url, repo, "v1", layers=[os.urandom(50_000)])
     delete_image(private_registry, repo, digest)
+    AuditEntry.objects.create(
+        action="delete-manifest",
+        outcome="succeeded",
+        repository=repo,
+        digest=digest,
+        detail=f"Deleted manifest {digest}",
+    )
+    page.set_viewport_size({"width": width, "height": 900})
     browser_login(page, live_server, operator)
     page.goto(f"{live_server.url}/maintenance/")
     page.check("input[name=dry_run]")
+    page.check("#gc-form input[name=mode][value=stop]")
     page.click("[data-testid=gc-run]")
     page.wait_for_url("**/maintenance/?job=*")
-    output = page.locator("#current-job [data-testid=job-output]")
-    output.filter(has_text="blobs marked").wait_for(timeout=30_000)
     status = page.locator("#current-job [data-testid=job-status]")
     status.filter(has_text="succeeded").wait_for(timeout=30_000)
+    # One source of truth: the recent runs say what the card says.
+    page.locator("[data-testid=gc-recent-status]", has_text="succeeded").first.wait_for()
+    outcome = page.inner_text("#current-job [data-testid=job-outcome]")
+    assert re.match(r"Dry run: a real run would free 5\d\.\d\xa0KB \(3 blobs\)", outcome), outcome
+    assert f"from 1 image in {repo}" in outcome
+    # The raw log is folded; opened, it is searchable.
+    page.click("#current-job [data-testid=job-log] summary")
+    output = page.locator("#current-job [data-testid=job-output]")
     assert "blob eligible for deletion" in output.inner_text()
-    assert gc.preview() is not None
+    if page.locator("[data-testid=job-log-search]").count():
+        page.fill("[data-testid=job-log-search]", "eligible")
+        assert all("eligible" in line for line in output.inner_text().splitlines() if line.strip())
+    assert gc_requests.preview() is not None
+    # The form kept the dry run's options.
+    assert page.locator("#gc-form input[name=mode][value=stop]").is_checked()
+    if width == 390:
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        return
+
+    # Run it for real with the same options: a confirmation says the registry stops first.
+    page.click("[data-testid=gc-rerun] button")
+    confirm = page.locator("[data-testid=gc-confirm]")
+    confirm.wait_for()
+    assert "The registry is stopped for the run" in confirm.inner_text()
+    assert Job.objects.count() == 1  # nothing queued before the confirmation
+    page.click("[data-testid=gc-confirm-run]")
+    page.wait_for_url("**/maintenance/?job=*")
+    page.locator("#current-job [data-testid=job-status]", has_text="succeeded").wait_for(timeout=60_000)
+    real = Job.objects.order_by("-pk").first()
+    assert real.params == {"dry_run": False, "delete_untagged": False, "mode": "stop"}
+    outcome = page.inner_text("#current-job [data-testid=job-outcome]")
+    assert outcome.startswith("Freed ") and f"from 1 image in {repo}" in outcome, outcome

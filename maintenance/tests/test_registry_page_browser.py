@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -71,24 +73,44 @@ def test_it_draws_the_charts_and_shows_the_container(
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_an_operator_prepares_for_a_snapshot_sees_the_countdown_and_resumes(
-    page: object, live_server: object, operator: User, services: object, celery_worker: object
+@pytest.mark.parametrize("width", [1400, 390])
+def test_an_operator_confirms_a_snapshot_pause_sees_the_banner_everywhere_and_resumes(
+    page: Any, live_server: Any, operator: User, services: Any, celery_worker: object, width: int
 ) -> None:
-    registry = services.registry  # type: ignore[attr-defined]
+    registry = services.registry
+    page.set_viewport_size({"width": width, "height": 900})
     browser_login(page, live_server, operator)
     try:
-        page.goto(f"{live_server.url}/registry/")  # type: ignore[attr-defined]
-        page.click("[data-testid=prepare-snapshot]")  # type: ignore[attr-defined]
-        countdown = page.locator("[data-testid=countdown]")  # type: ignore[attr-defined]
+        page.goto(f"{live_server.url}/registry/")
+        page.click("[data-testid=prepare-snapshot]")
+        steps = page.locator("[data-testid=snapshot-steps]")
+        steps.wait_for()
+        assert "Storage & Snapshots" in steps.inner_text() and "Take a Snapshot" in steps.inner_text()
+        assert registry.container.attrs["State"]["Paused"] is False  # nothing before the confirmation
+        if os.environ.get("UX_SHOTS"):
+            page.screenshot(path=os.path.join(os.environ["UX_SHOTS"], f"snapshot-confirm-{width}.png"), full_page=True)
+        page.select_option("[data-testid=snapshot-seconds]", "300")
+        page.click("[data-testid=pause-now]")
+        countdown = page.locator("[data-testid=countdown]")
         countdown.wait_for()
         assert registry.container.attrs["State"]["Paused"] is True
         first = countdown.inner_text()
-        page.wait_for_timeout(2100)  # type: ignore[attr-defined]
-        assert countdown.inner_text() != first and countdown.inner_text().startswith("9:")  # 10 minutes, ticking
+        page.wait_for_timeout(2100)
+        assert countdown.inner_text() != first and countdown.inner_text().startswith("4:")  # 5 minutes, ticking
 
-        page.click("[data-testid=resume]")  # type: ignore[attr-defined]
-        page.locator("text=The registry is running again.").wait_for()  # type: ignore[attr-defined]
+        # Every page shows the banner with its countdown and Resume now.
+        page.goto(f"{live_server.url}/audit/")  # (the catalog waits for the paused registry)
+        banner = page.locator("[data-testid=pause-banner]")
+        assert banner.is_visible() and "paused for a snapshot" in banner.inner_text()
+        page.wait_for_timeout(1100)
+        assert page.inner_text("[data-testid=pause-countdown]").startswith("4:")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        if os.environ.get("UX_SHOTS"):
+            page.screenshot(path=os.path.join(os.environ["UX_SHOTS"], f"snapshot-banner-{width}.png"))
+        page.click("[data-testid=resume-now]")
+        page.locator("text=The registry is running again.").wait_for()
         assert registry.container.attrs["State"]["Paused"] is False
+        assert page.locator("[data-testid=pause-banner]").count() == 0
     finally:
         if registry.container.attrs["State"]["Paused"]:
             registry.container.unpause()

@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from core.models import AuditEntry
-from maintenance import container, engine
+from maintenance import engine, snapshot
 from maintenance.models import RegistryPause
 from maintenance.tasks import resume_overdue_pause
 
@@ -102,11 +102,11 @@ def test_a_paused_registry_refuses_exec_with_a_clear_message(services: object, s
     client = engine.connect()
     try:
         assert engine.is_paused(client) is False
-        engine.ensure_not_paused(client)  # running: no error
+        engine.require_running(engine.get_registry_container(client))  # running: no error
         shared_registry.pause()  # type: ignore[attr-defined]
         assert engine.is_paused(client) is True
         with pytest.raises(engine.EngineError) as refused:
-            engine.ensure_not_paused(client)
+            engine.require_running(engine.get_registry_container(client))
         assert "is paused" in refused.value.message and "Resume it" in refused.value.message
         with pytest.raises(engine.EngineError) as exec_refused:
             engine.measure_storage(client, "/var/lib/registry")
@@ -130,23 +130,23 @@ def test_it_refuses_a_pause_length_out_of_range(operator_client: Client) -> None
         response = operator_client.post("/api/v1/registry/pause/", {"seconds": bad}, content_type="application/json")
         assert response.status_code == 400
         assert "seconds" in response.json()
-    assert container.pause_seconds("42") == 42
+    assert snapshot.pause_seconds("42") == 42
 
 
 @pytest.mark.django_db(transaction=True)
 def test_statistics_of_a_paused_registry_keep_memory_and_say_what_was_skipped(
     services: object, shared_registry: object
 ) -> None:
-    from maintenance import stats
+    from maintenance import stats_collector
 
     shared_registry.pause()  # type: ignore[attr-defined]
-    sample = stats.collect()
+    sample = stats_collector.collect()
 
     assert sample.memory_bytes and sample.memory_bytes > 0
     assert sample.storage_bytes is None and sample.tag_count is None
     assert any("paused" in error for error in sample.errors)
-    snapshot = container.recorded_snapshot()
-    assert snapshot is not None and snapshot["status"] == "paused"
+    seen = snapshot.recorded_snapshot()
+    assert seen is not None and seen["status"] == "paused"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from maintenance import engine, stats
+from maintenance import engine, stats_collector
 from maintenance.models import Job, StatsSample
 from testenv.images import push_oci_image, tag_existing
 
@@ -67,7 +67,7 @@ def test_it_counts_shared_layers_once_in_unique_bytes(services: object) -> None:
     repo = f"stats-dedup-{uuid.uuid4().hex[:8]}"
     digest = push_oci_image(url, repo, "a", layers=[b"layer one" * 1000, b"layer two" * 1000])
     tag_existing(url, repo, "b", digest)
-    before = stats.content_summary()
+    before = stats_collector.content_summary()
     mine = next(r for r in before.repositories if r["name"] == repo)
 
     assert mine["tags"] == 2

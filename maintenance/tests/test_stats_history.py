@@ -11,6 +11,9 @@ from django.utils import timezone
 from maintenance.models import StatsSample
 from maintenance.tasks import prune_stats
 
+# Database-heavy: make test runs these on SQLite and again on PostgreSQL.
+pytestmark = pytest.mark.database
+
 
 def _sample(age: timedelta, **values: object) -> StatsSample:
     return StatsSample.objects.create(collected_at=timezone.now() - age, **values)
@@ -61,11 +64,11 @@ def test_history_refuses_a_bad_since_or_field_with_400(viewer_client: Client, pa
 def test_stats_without_samples_gives_null_latest(viewer_client: Client) -> None:
     from django.core.cache import cache
 
-    from maintenance import container
+    from maintenance import snapshot as snapshots
 
     # A recorded snapshot (as a worker leaves it) answers without waiting for one.
     snapshot = {"ok": True, "name": "registry", "status": "running", "image": "registry:3", "version": "3.1.1"}
-    cache.set(container.SNAPSHOT_KEY.format("registry"), {**snapshot, "started_at": None, "checked_at": 9e12})
+    cache.set(snapshots.SNAPSHOT_KEY.format("registry"), {**snapshot, "started_at": None, "checked_at": 9e12})
     body = viewer_client.get("/api/v1/stats/").json()
     assert body["latest"] is None
     assert body["container"]["version"] == "3.1.1"
@@ -111,14 +114,30 @@ def test_admins_change_the_interval_and_others_may_not(admin_client_role: Client
 
 
 @pytest.mark.django_db
-def test_collect_now_on_the_page_queues_a_job_and_shows_it(operator_client: Client) -> None:
+def test_collect_now_without_a_worker_comes_back_saying_it_is_queued(
+    operator_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from maintenance import registry_views
     from maintenance.models import Job
 
-    response = operator_client.post("/registry/stats/collect/")
+    monkeypatch.setattr(registry_views, "COLLECT_WAIT", 0.5)
+    response = operator_client.post("/registry/stats/collect/", follow=True)
 
     job = Job.objects.get(kind="stats")
-    assert response.status_code == 302 and response.url == f"/maintenance/jobs/{job.pk}/"
+    assert response.redirect_chain[-1][0] == "/registry/"
+    assert f"Collection #{job.pk} is queued" in response.content.decode()
     assert job.user is not None and job.user.get_username() == "otto"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_collect_now_updates_the_page_in_place(operator_client: Client, celery_worker: object) -> None:
+    from maintenance.models import StatsSample
+
+    response = operator_client.post("/registry/stats/collect/", follow=True)
+
+    assert response.redirect_chain[-1][0] == "/registry/"
+    assert "Statistics collected" in response.content.decode()
+    assert StatsSample.objects.count() == 1 and 'data-testid="no-samples"' not in response.content.decode()
 
 
 @pytest.mark.django_db
@@ -131,3 +150,16 @@ def test_the_page_without_samples_says_so_and_shows_viewers_no_buttons(viewer_cl
     assert 'aria-current="page" data-range="24h"' in html  # an unknown range falls back to 24 h
     assert "Collect now" not in html and "Save interval" not in html
     assert "vendor/chart-4.6.1.umd.min.js" in html
+
+
+@pytest.mark.django_db
+def test_the_memory_chart_uses_the_containers_limit_or_none(viewer_client: Client) -> None:
+    from maintenance import snapshot, stats
+
+    assert stats.chart_data("24h")["memory_limit"] is None  # no worker has described the container
+    snapshot.store_snapshot({"ok": True, "name": "registry", "limits": {"memory_bytes": 0}})  # type: ignore[typeddict-unknown-key]
+    assert stats.chart_data("24h")["memory_limit"] == 0
+    assert "no container limit: the use alone" in viewer_client.get("/registry/").content.decode()
+    snapshot.store_snapshot({"ok": True, "name": "registry", "limits": {"memory_bytes": 2**30}})  # type: ignore[typeddict-unknown-key]
+    assert stats.chart_data("24h")["memory_limit"] == 2**30
+    assert "the container's limit (1.0\xa0GB)" in viewer_client.get("/registry/").content.decode()

@@ -73,10 +73,10 @@
   }
 
   lineChart("chart-cpu", [{ label: "CPU %", data: series("cpu_percent") }], (v) => `${Number(v).toFixed(1)} %`);
-  lineChart("chart-memory", [
-    { label: "Memory used", data: series("memory_bytes") },
-    { label: "Limit", data: series("memory_limit_bytes"), dash: [6, 4] },
-  ], bytes);
+  // Against the container's limit; without one (docker reports the host's memory) the use alone, scaled to it.
+  const memory = [{ label: "Memory used", data: series("memory_bytes") }];
+  if (data.memory_limit > 0) memory.push({ label: "Container limit", data: series("memory_limit_bytes"), dash: [6, 4] });
+  lineChart("chart-memory", memory, bytes);
   lineChart("chart-storage", [
     { label: "Data root on disk", data: series("storage_bytes") },
     { label: "Unique bytes referenced by tags", data: series("unique_bytes") },

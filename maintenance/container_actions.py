@@ -1,77 +1,73 @@
-"""The registry container as the dashboard sees it: a snapshot, the snapshot pause, restarts.
+"""What workers do to the registry container: inspect it, pause it for a snapshot, resume, restart.
 
-Two halves, because the web process never opens the engine's socket:
-
-- Worker side (called from ``maintenance.tasks``): ``record_snapshot`` inspects the container
-  through ``maintenance.engine`` and stores the result in the cache; ``pause``, ``resume``,
-  ``restart`` act on it and record each act in the audit log and, for a pause, a
-  ``RegistryPause`` row with its deadline.
-- Web side: ``recorded_snapshot`` reads the cache; ``fresh_snapshot`` and ``ask_worker`` send a
-  task and wait a few seconds for its answer, which the task writes to the cache under a
-  call id (Celery's result backend is not used: see settings.CELERY_TASK_IGNORE_RESULT).
+Called from ``maintenance.tasks`` only (they open the Docker engine). Each act is recorded
+in the audit log and, for a pause, a ``RegistryPause`` row with its deadline; the web side
+reads the result from ``maintenance.snapshot``.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
-import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Any, cast
 
-from celery import Task
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from core import audit
-from maintenance import engine
+from core import audit, worker
+from maintenance import engine, lock, snapshot, task_names
 from maintenance.models import Job, RegistryPause
+from maintenance.snapshot import EngineHealth, Snapshot
 
 logger = logging.getLogger(__name__)
 
-SNAPSHOT_KEY = "registry:container:{}"
-ANSWER_KEY = "registry:answer:{}"
-ANSWER_TTL = 600
-# A pause or restart nobody picked up within this long is dropped: acting minutes later,
-# after the operator has gone, would surprise more than help.
-ACTION_EXPIRES = 60
 
-
-# --- Worker side --------------------------------------------------------------------------
-
-
-def record_snapshot(client: Any | None = None) -> dict[str, Any]:
+def record_snapshot(client: engine.DockerClient | None = None) -> Snapshot:
     """Inspect the registry container and store what the panel and diagnostics show."""
-    previous = recorded_snapshot() or {}
+    previous: Snapshot = snapshot.recorded_snapshot() or {}
     try:
         own_client = client is None
         client = client or engine.connect()
         try:
-            snapshot = {"ok": True, "error": "", **engine.inspect_registry(client, settings.REGISTRY_LOG_LINES)}
+            facts = engine.inspect_registry(client, settings.REGISTRY_LOG_LINES)
+            current = cast(Snapshot, {"ok": True, "error": "", **facts})
         finally:
             if own_client:
                 client.close()
     except engine.EngineError as e:
-        snapshot = {"ok": False, "error": e.message, "name": settings.REGISTRY_CONTAINER}
-    if snapshot.get("ok") and snapshot.get("version") is None and previous.get("id") == snapshot.get("id"):
+        current = Snapshot(ok=False, error=e.message, name=settings.REGISTRY_CONTAINER)
+    if current.get("ok") and current.get("version") is None and previous.get("id") == current.get("id"):
         # Paused containers cannot run `registry --version` nor show their config file:
         # keep what the same container said before.
         for key in ("version", "version_raw", "config", "config_read"):
-            snapshot[key] = previous.get(key)
-    snapshot["checked_at"] = time.time()
-    cache.set(SNAPSHOT_KEY.format(settings.REGISTRY_CONTAINER), snapshot, timeout=None)
-    return snapshot
+            current[key] = previous.get(key)  # type: ignore[typeddict-item]
+    current["checked_at"] = time.time()
+    snapshot.store_snapshot(current)
+    return current
 
 
-def answer(call_id: str | None, result: dict[str, Any]) -> None:
-    """Leave a task's answer where the waiting web request looks for it."""
-    if call_id:
-        cache.set(ANSWER_KEY.format(call_id), result, timeout=ANSWER_TTL)
+def record_engine_health() -> EngineHealth:
+    """Reach the engine and the registry container, and store the answer for the health check."""
+    host = engine.describe_host()
+    try:
+        client = engine.connect()
+        try:
+            container = engine.registry_container(client)
+        finally:
+            client.close()
+    except engine.EngineError as e:
+        health = EngineHealth(ok=False, host=host, detail=e.message)
+    else:
+        ok = container.status == "running"
+        detail = f"Container '{container.name}' is {container.status} ({container.image})."
+        if not ok:
+            detail += " Start it (docker start) or check its logs."
+        health = EngineHealth(ok=ok, host=host, detail=detail, container=container.name)
+    health["checked_at"] = time.time()
+    snapshot.store_engine_health(health)
+    return health
 
 
 def pause(user_id: int | None, seconds: int, via: str) -> dict[str, Any]:
@@ -81,8 +77,6 @@ def pause(user_id: int | None, seconds: int, via: str) -> dict[str, Any]:
     even if this worker dies right after ``docker pause``; the countdown task is the quick
     path, the watchdog the safety net.
     """
-    from maintenance.tasks import resume_after_pause
-
     user = _user(user_id)
     now = timezone.now()
     if busy := _gc_running():
@@ -92,7 +86,7 @@ def pause(user_id: int | None, seconds: int, via: str) -> dict[str, Any]:
     except engine.EngineError as e:
         return _refused("registry-pause", e.message, user, via)
     try:
-        current = active_pause()
+        current = snapshot.active_pause()
         if current is not None and engine.is_paused(client):
             return {"ok": True, "status": "paused", "paused_until": current.deadline.isoformat(), "already": True}
         if current is not None:  # resumed outside the dashboard (docker unpause)
@@ -105,7 +99,7 @@ def pause(user_id: int | None, seconds: int, via: str) -> dict[str, Any]:
         except engine.EngineError as e:
             _close(pause, "failed", None)
             return _refused("registry-pause", e.message, user, via, outcome="failed")
-        resume_after_pause.apply_async((pause.pk,), countdown=seconds)
+        worker.send(task_names.RESUME_AFTER_PAUSE, pause.pk, countdown=seconds)
         record_snapshot(client)
     finally:
         client.close()
@@ -191,10 +185,8 @@ def _gc_running() -> str:
 
     Pausing or restarting mid-collection would break the GC's exec or its recreate.
     """
-    from maintenance import gc  # gc imports this module
-
     job = Job.objects.filter(kind=Job.Kind.GC, status=Job.Status.RUNNING).first()
-    if job is None and not gc.redis_client().exists(gc.LOCK_KEY):
+    if job is None and not lock.gc_lock_held():
         return ""
     named = f" (job {job.pk})" if job is not None else ""
     return f"A garbage collection{named} is running: wait until it ends (see /maintenance/), then try again."
@@ -216,88 +208,3 @@ def _user(user_id: int | None) -> Any:
     if user_id is None:
         return None
     return get_user_model().objects.filter(pk=user_id).first()
-
-
-# --- Web side -----------------------------------------------------------------------------
-
-
-MAX_PAUSE_SECONDS = 24 * 3600
-
-
-def pause_seconds(raw: Any) -> int:
-    """How long a pause lasts: SNAPSHOT_PAUSE_SECONDS, or what the operator asked (1 s to 24 h)."""
-    if raw is None or raw == "":
-        return int(settings.SNAPSHOT_PAUSE_SECONDS)
-    # A whole number, or its ASCII digits (a form field): not true, 2.7, 1e400 or "²".
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        seconds = raw
-    elif isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
-        seconds = int(raw.strip())
-    else:
-        raise ValueError(f"{raw!r} is not a whole number of seconds.")
-    if not 1 <= seconds <= MAX_PAUSE_SECONDS:
-        raise ValueError(f"A pause lasts from 1 to {MAX_PAUSE_SECONDS} seconds, not {seconds}.")
-    return seconds
-
-
-def recorded_snapshot() -> dict[str, Any] | None:
-    value: dict[str, Any] | None = cache.get(SNAPSHOT_KEY.format(settings.REGISTRY_CONTAINER))
-    return value
-
-
-def started_at(snapshot: dict[str, Any] | None) -> datetime | None:
-    """The container's start time from the snapshot (docker's nanoseconds cut to microseconds)."""
-    raw = (snapshot or {}).get("started_at") or ""
-    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d{1,6})?\d*(Z|[+-]\d\d:\d\d)?$", raw)
-    if not match:
-        return None
-    return parse_datetime(match.group(1) + (match.group(2) or "") + (match.group(3) or "Z"))
-
-
-def active_pause() -> RegistryPause | None:
-    return RegistryPause.objects.filter(resumed_at=None).select_related("paused_by").first()
-
-
-@dataclass
-class WorkerAnswer:
-    """What a task answered, or ``None`` when no worker answered within the wait."""
-
-    result: dict[str, Any] | None
-    waited: float
-
-    @property
-    def answered(self) -> bool:
-        return self.result is not None
-
-
-def ask_worker(task: Task, *args: Any, wait: float, expires: float = ACTION_EXPIRES) -> WorkerAnswer:
-    """Send ``task(call_id, *args)`` and wait up to ``wait`` seconds for its answer."""
-    call_id = uuid.uuid4().hex
-    started = time.monotonic()
-    task.apply_async((call_id, *args), expires=expires)
-    key = ANSWER_KEY.format(call_id)
-    while time.monotonic() - started < wait:
-        result = cache.get(key)
-        if result is not None:
-            cache.delete(key)
-            return WorkerAnswer(result, time.monotonic() - started)
-        time.sleep(0.2)
-    return WorkerAnswer(None, wait)
-
-
-def fresh_snapshot(max_age: float, wait: float) -> dict[str, Any] | None:
-    """The recorded snapshot if younger than ``max_age`` s, else ask a worker for a new one."""
-    from maintenance.tasks import refresh_container
-
-    snapshot = recorded_snapshot()
-    if snapshot is not None and time.time() - snapshot.get("checked_at", 0) <= max_age:
-        return snapshot
-    reply = ask_worker(refresh_container, wait=wait, expires=ACTION_EXPIRES)
-    return reply.result if reply.answered else snapshot
-
-
-NO_WORKER = (
-    "No Celery worker answered within {wait:g} s: only workers reach the Docker engine. "
-    "Start one (make run starts web, worker and beat); the request was queued and expires in "
-    f"{ACTION_EXPIRES} s."
-)

@@ -1,0 +1,119 @@
+"""The registry stopped or silent for real: 503/504 naming REGISTRY_URL (and REGISTRY_TIMEOUT), never
+500; the repository list the dashboard already knows is still served, marked stale."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from testenv import images
+from testenv.services import RegistryService, start_registry
+
+
+@pytest.fixture
+def own_registry(services: Any, settings: Any) -> Iterator[RegistryService]:
+    """A registry of this test's own, so stopping it leaves the session's registry up."""
+    registry = start_registry(services.engine, name=f"fault-{uuid.uuid4().hex[:6]}")
+    settings.REGISTRY_URL = registry.url
+    settings.CATALOG_LIST_TTL = 0  # every visit refreshes the list in the background
+    try:
+        yield registry
+    finally:
+        registry.remove()
+
+
+@pytest.fixture
+def silent_registry(settings: Any) -> Iterator[str]:
+    """Accepts connections and never answers, like a registry stuck on its storage."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    settings.REGISTRY_URL = url
+    settings.REGISTRY_TIMEOUT = 1
+    try:
+        yield url
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in accepted:
+            conn.close()
+        server.close()
+
+
+def wait_for_stale(client: Client, timeout: float = 15) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        body = client.get("/api/v1/repositories/").json()
+        if body.get("warnings"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"no stale warning: {body}")
+
+
+def test_a_stopped_registry_answers_503_and_the_known_list_is_served_as_stale(
+    own_registry: RegistryService, viewer_client: Client
+) -> None:
+    images.push_oci_image(own_registry.url, "team/app", "1.0")
+    assert [r["name"] for r in viewer_client.get("/api/v1/repositories/").json()["results"]] == ["team/app"]
+
+    own_registry.stop()
+    tags = viewer_client.get("/api/v1/repositories/team/app/tags/")
+    assert tags.status_code == 503
+    assert own_registry.url in tags.json()["detail"] and "REGISTRY_URL" in tags.json()["detail"]
+    assert "Connection refused" in tags.json()["detail"]
+
+    body = wait_for_stale(viewer_client)  # the background refresh found the registry gone
+    assert [r["name"] for r in body["results"]] == ["team/app"]
+    assert body["warnings"][0].startswith("Stale:") and own_registry.url in body["warnings"][0]
+    page = viewer_client.get("/catalog/")
+    html = page.content.decode()
+    assert page.status_code == 200 and 'data-testid="stale-banner"' in html and "team/app" in html
+    tag_page = viewer_client.get("/catalog/r/team/app/")
+    assert tag_page.status_code == 503 and "REGISTRY_URL" in tag_page.content.decode()
+    for url in ("/", "/maintenance/", "/audit/"):  # what does not need the registry keeps working
+        assert viewer_client.get(url).status_code == 200, url
+    health = viewer_client.get("/api/v1/health/")
+    assert health.status_code == 503 and own_registry.url in health.json()["registry"]["detail"]
+
+    own_registry.container.start()
+    deadline = time.monotonic() + 30
+    while viewer_client.get("/api/v1/repositories/team/app/tags/").status_code != 200:
+        assert time.monotonic() < deadline, "the registry did not come back"
+        time.sleep(0.5)
+    deadline = time.monotonic() + 15
+    while "warnings" in viewer_client.get("/api/v1/repositories/").json():
+        assert time.monotonic() < deadline, "the stale mark stayed after the registry came back"
+        time.sleep(0.2)
+
+
+def test_a_silent_registry_answers_504_naming_registry_timeout(silent_registry: str, viewer_client: Client) -> None:
+    for url in ("/api/v1/repositories/", "/api/v1/repositories/team/app/tags/"):
+        answer = viewer_client.get(url)
+        assert answer.status_code == 504, (url, answer.content[:300])
+        detail = answer.json()["detail"]
+        assert silent_registry in detail and "REGISTRY_URL" in detail and "REGISTRY_TIMEOUT" in detail
+        assert "within 1 s" in detail
+    page = viewer_client.get("/catalog/r/team/app/")
+    assert page.status_code == 504 and "REGISTRY_TIMEOUT" in page.content.decode()

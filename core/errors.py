@@ -1,0 +1,64 @@
+"""Failures of the services the dashboard depends on, as answers a user can act on.
+
+``ServiceUnavailable`` carries a message naming the setting to check; ``core.middleware``
+and ``core.api.exceptions`` turn it (and a locked or full database) into a 503 page or
+``{"detail": ...}``, never a traceback.
+"""
+
+from __future__ import annotations
+
+from django.db import OperationalError
+
+
+class ServiceUnavailable(Exception):
+    """Something the dashboard needs does not answer; ``message`` says what to do."""
+
+    status = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# SQLite's answers when another process holds the write lock past the busy timeout, or the
+# disk (the NAS volume) is full; PostgreSQL's for a full disk.
+_DATABASE_FAULTS = {
+    "database is locked": (
+        "The database is busy (another process holds its write lock): nothing was changed, try again "
+        "in a moment. If it lasts, check that only one dashboard uses DATA_DIR's db.sqlite3."
+    ),
+    "database table is locked": (
+        "The database is busy (another process holds its write lock): nothing was changed, try again in a moment."
+    ),
+    "database or disk is full": (
+        "The database cannot grow: the disk holding DATA_DIR (or DATABASE_URL's server) is full. "
+        "Nothing was changed; free space there, then try again."
+    ),
+    "no space left on device": (
+        "The disk holding the database is full. Nothing was changed; free space there, then try again."
+    ),
+    "disk i/o error": (
+        "The database could not be read or written (disk I/O error): check the disk holding DATA_DIR. "
+        "Nothing was changed."
+    ),
+    "could not connect to server": "The database server does not answer: check DATABASE_URL and that it runs.",
+    "connection refused": "The database server does not answer: check DATABASE_URL and that it runs.",
+}
+
+
+def database_fault(error: BaseException) -> str | None:
+    """The user's message for a database that is locked, full or away; None for other errors."""
+    if not isinstance(error, OperationalError):
+        return None
+    text = str(error).lower()
+    for needle, message in _DATABASE_FAULTS.items():
+        if needle in text:
+            return message
+    return None
+
+
+def service_fault(error: BaseException) -> str | None:
+    """The message for any fault answered with 503, or None."""
+    if isinstance(error, ServiceUnavailable):
+        return error.message
+    return database_fault(error)

@@ -1,0 +1,233 @@
+"""Asking for a garbage collection: its parameters, one at a time, the queued job, what a dry run found.
+
+The page, the API and the schedules (``maintenance.schedules.fire``) queue a GC here; a
+worker runs it (``maintenance.gc``). Nothing here touches the Docker engine.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import HttpRequest
+from django.template.defaultfilters import filesizeformat
+
+from core.models import AuditEntry
+from maintenance import jobs, lock, snapshot, task_names
+from maintenance.models import Job
+
+MODES = ("read-only", "stop", "online")
+DELETE_UNTAGGED_ON_V2 = (
+    "--delete-untagged is refused on Distribution 2.x: it deletes the platform manifests of "
+    "multi-arch images (distribution#3178, #3004), fixed in v3.0.0. Upgrade the registry to "
+    "registry:3 to use it."
+)
+
+
+class GcError(Exception):
+    """A GC request or run that cannot go on; the message says why and what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class GcUnavailable(GcError):
+    """The broker is down: nothing can be queued."""
+
+
+class GcConflict(GcError):
+    """Another GC is queued or running."""
+
+    def __init__(self, job: Job | None) -> None:
+        self.job = job
+        name = f"job {job.pk} ({job.status})" if job else "a garbage collection whose lock is still held"
+        super().__init__(f"A garbage collection is already queued or running: {name}. Wait for it to finish.")
+
+
+class GcParamsInvalid(ValueError):
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class GcParams:
+    dry_run: bool = False
+    delete_untagged: bool = False
+    mode: str = "read-only"
+
+    @classmethod
+    def parse(cls, data: Any) -> GcParams:
+        """Validated parameters from a request body or schedule; GcParamsInvalid({field: message})."""
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise GcParamsInvalid({"non_field_errors": "Expected a JSON object."})
+        errors: dict[str, str] = {}
+        unknown = sorted(set(data) - {"dry_run", "delete_untagged", "mode"})
+        for name in unknown:
+            errors[name] = "Unknown field: the parameters are dry_run, delete_untagged and mode."
+        values: dict[str, Any] = {}
+        for name in ("dry_run", "delete_untagged"):
+            value = data.get(name, False)
+            if not isinstance(value, bool):
+                errors[name] = "Must be true or false."
+            values[name] = value
+        mode = data.get("mode", "read-only")
+        if mode not in MODES:
+            errors["mode"] = f"Must be one of {', '.join(MODES)}."
+        values["mode"] = mode
+        if errors:
+            raise GcParamsInvalid(errors)
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def command(self, config: str) -> list[str]:
+        # Never --quiet: 2.x does not know it and then prints usage and exits 0 (REGISTRY-FACTS.md).
+        flags = (["--dry-run"] if self.dry_run else []) + (["--delete-untagged"] if self.delete_untagged else [])
+        return ["registry", "garbage-collect", *flags, config]
+
+
+def active_job() -> Job | None:
+    return Job.objects.filter(kind=Job.Kind.GC, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
+
+
+def request_gc(
+    params: GcParams,
+    *,
+    request: HttpRequest | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+) -> Job:
+    """Queue a GC job, or GcConflict naming the one that is queued or running."""
+    # Refused up front on 2.x; when no worker can say which version runs, the worker refuses
+    # the job before it changes anything.
+    if params.delete_untagged and snapshot.registry_is_v2(ask_wait=5.0):
+        raise GcError(DELETE_UNTAGGED_ON_V2)
+    client = lock.redis_client()
+    try:
+        # Check-then-create under a short lock, so two simultaneous requests cannot both pass.
+        with lock.enqueue_lock(client):
+            # A job no worker took (none was running) must not block every later request.
+            jobs.expire_unclaimed(Job.Kind.GC, settings.GC_QUEUE_TIMEOUT)
+            running = active_job()
+            if running is not None or lock.gc_lock_held(client):
+                raise GcConflict(running)
+            return jobs.enqueue(task_names.RUN_GC, Job.Kind.GC, params.as_dict(), request=request, user=user)
+    except redis.exceptions.LockError as e:
+        raise GcError("Another garbage collection request is being queued right now; try again.") from e
+    except redis.exceptions.ConnectionError as e:
+        raise GcUnavailable(f"Redis (REDIS_URL) does not answer, so no job can be queued: {e}") from e
+    finally:
+        client.close()
+
+
+def preview() -> Job | None:
+    """The newest successful dry run, if no real run came after it: what a real run would free."""
+    last_dry = (
+        Job.objects.filter(kind=Job.Kind.GC, status=Job.Status.SUCCEEDED, params__dry_run=True)
+        .order_by("-finished_at")
+        .first()
+    )
+    if last_dry is None:
+        return None
+    later_real = Job.objects.filter(
+        kind=Job.Kind.GC, status=Job.Status.SUCCEEDED, params__dry_run=False, finished_at__gt=last_dry.finished_at
+    ).exists()
+    return None if later_real else last_dry
+
+
+def eligible_blobs(job: Job) -> list[str]:
+    return re.findall(r"blob eligible for deletion: (\S+)", job.output)
+
+
+# --- The results for people (issue 17) ---------------------------------------------------
+
+
+def _size(value: int | None) -> str:
+    return str(filesizeformat(value)) if value is not None else "an unknown amount"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def deleted_images(job: Job) -> dict[str, int]:
+    """Manifests deleted through the dashboard since the previous real run: {repository: count}.
+
+    What a collection frees comes from these deletes (and from untagged manifests with
+    --delete-untagged); the audit log names them, the registry's GC output does not.
+    """
+    until = job.started_at or job.created_at
+    previous = (
+        Job.objects.filter(kind=Job.Kind.GC, status=Job.Status.SUCCEEDED, params__dry_run=False, finished_at__lt=until)
+        .exclude(pk=job.pk)
+        .order_by("-finished_at")
+        .first()
+    )
+    entries = AuditEntry.objects.filter(
+        action__in=["delete-tag", "delete-manifest"], outcome="succeeded", created_at__lte=until
+    ).exclude(digest="")
+    if previous is not None and previous.finished_at is not None:
+        entries = entries.filter(created_at__gt=previous.finished_at)
+    seen: dict[str, set[str]] = {}
+    for repository, digest, detail in entries.values_list("repository", "digest", "detail"):
+        if "manifest" in detail.lower() and "stays" not in detail:
+            seen.setdefault(repository, set()).add(digest)
+    return {repository: len(digests) for repository, digests in sorted(seen.items())}
+
+
+def outcome(job: Job) -> str:
+    """The run's result in one sentence: "Freed 51 KB from 3 images in acc/many"."""
+    result = job.result or {}
+    if job.status == Job.Status.FAILED:
+        return f"Failed: {job.error}" if job.error else "Failed."
+    if job.status != Job.Status.SUCCEEDED or result.get("blobs_eligible") is None:
+        return "Queued." if job.status == Job.Status.QUEUED else "Running…"
+    blobs, manifests = result.get("blobs_eligible", 0), result.get("manifests_eligible", 0)
+    parts = _plural(blobs, "blob") + (f" and {_plural(manifests, 'untagged manifest')}" if manifests else "")
+    images = deleted_images(job)
+    where = ""
+    if images:
+        where = " from " + ", ".join(f"{_plural(count, 'image')} in {repo}" for repo, count in list(images.items())[:3])
+        if len(images) > 3:
+            where += f" and {len(images) - 3} more repositories"
+    if (job.params or {}).get("dry_run"):
+        if not blobs:
+            return "Dry run: nothing to free."
+        return f"Dry run: a real run would free {_size(result.get('bytes_eligible'))} ({parts}){where}."
+    if not blobs:
+        return "Nothing to free: every blob was still in use."
+    return f"Freed {_size(result.get('bytes_freed'))} ({parts}){where}."
+
+
+def why_nothing(job: Job) -> str:
+    """Why a successful run found nothing to free, and what would free something; '' otherwise."""
+    result = job.result or {}
+    if job.status != Job.Status.SUCCEEDED or result.get("blobs_eligible", 1) != 0:
+        return ""
+    untagged = result.get("untagged") or {}
+    if untagged.get("manifests"):
+        return (
+            f"Every blob belongs to a manifest, but {_plural(untagged['manifests'], 'manifest')} no tag names any "
+            f"more (tags deleted on registry:3 leave their manifest behind). A run with “Delete untagged "
+            f"manifests” would free {_size(untagged.get('bytes'))} ({_plural(untagged.get('blobs', 0), 'blob')})."
+        )
+    if (job.params or {}).get("delete_untagged"):
+        return "Every blob belongs to a tagged manifest: delete images in the catalog first, then collect."
+    version = str(result.get("version") or "")
+    if version and snapshot.is_v2(version):
+        return (
+            "Every blob belongs to a manifest. Deleting an image's last tag in the catalog deletes its manifest "
+            "on this registry; the next collection then frees its layers."
+        )
+    return (
+        "Every blob belongs to a manifest and no manifest is untagged: delete images in the catalog first "
+        "(with “Also delete the untagged manifest” ticked), then collect."
+    )

@@ -1,0 +1,72 @@
+"""The one-GC-at-a-time lock in the broker's Redis (REDIS_URL), shared by web and workers.
+
+Queueing takes a short lock (``ENQUEUE_LOCK_KEY``) so two requests cannot both pass the
+conflict check; a run holds ``LOCK_KEY`` while it lasts, extended by ``LockHeartbeat`` so
+that it expires soon after its worker dies, and the watchdog can then step in.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import redis
+import redis.lock
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+LOCK_KEY = "registry-admin:gc:lock"
+ENQUEUE_LOCK_KEY = "registry-admin:gc:enqueue"
+
+
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
+
+
+def gc_lock(client: redis.Redis) -> redis.lock.Lock:
+    """The one-GC-at-a-time lock. Not thread-local: a heartbeat thread extends it."""
+    lock: redis.lock.Lock = client.lock(LOCK_KEY, timeout=settings.GC_LOCK_TIMEOUT, thread_local=False)
+    return lock
+
+
+def enqueue_lock(client: redis.Redis) -> redis.lock.Lock:
+    """Held for the moment a GC request checks for a conflict and queues its job."""
+    lock: redis.lock.Lock = client.lock(ENQUEUE_LOCK_KEY, timeout=10, blocking_timeout=10)
+    return lock
+
+
+def gc_lock_held(client: redis.Redis | None = None) -> bool:
+    """Whether a GC run (or the watchdog) holds the lock now."""
+    own = client is None
+    client = client or redis_client()
+    try:
+        return bool(client.exists(LOCK_KEY))
+    finally:
+        if own:
+            client.close()
+
+
+class LockHeartbeat:
+    """Extends the GC lock while the run lasts, so it expires soon after a worker dies."""
+
+    def __init__(self, lock: redis.lock.Lock) -> None:
+        self.lock = lock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="gc-lock-heartbeat", daemon=True)
+
+    def __enter__(self) -> LockHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _beat(self) -> None:
+        interval = max(1.0, settings.GC_LOCK_TIMEOUT / 3)
+        while not self._stop.wait(interval):
+            try:
+                self.lock.reacquire()
+            except Exception:  # a lost lock is reported by release(); keep the GC going
+                logger.exception("could not extend the GC lock")

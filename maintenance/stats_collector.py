@@ -1,0 +1,166 @@
+"""Statistics of the registry as a worker collects them: one sample from three sources.
+
+A sample joins the engine (``docker stats`` of the container, computed as the docker CLI
+does), the container's data root (``du`` and a blob count, run inside the container) and
+the registry's content (repositories, tags, compressed bytes) through the catalog
+service's cache. Pages and the API read the samples through ``maintenance.stats``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from catalog.registry import RegistryError, RegistryNotFound, get_client
+from catalog.services import content_blobs
+from maintenance import container_actions, engine, snapshot
+from maintenance.models import StatsSample
+
+logger = logging.getLogger(__name__)
+
+LARGEST_KEPT = 10
+
+
+# --- Content: repositories, tags and the bytes they reference ---------------------------
+
+
+@dataclass
+class RegistryContent:
+    """What the registry holds: counts and the compressed bytes its tags reference."""
+
+    repository_count: int = 0
+    tag_count: int = 0
+    total_bytes: int = 0
+    unique_bytes: int = 0
+    largest_repositories: list[dict[str, Any]] = field(default_factory=list)
+    # Every repository's figures, largest first; the sample keeps only the top LARGEST_KEPT.
+    repositories: list[dict[str, Any]] = field(default_factory=list)
+
+
+def content_summary() -> RegistryContent:
+    """Count repositories and tags and add up the compressed bytes their manifests reference.
+
+    ``total_bytes`` adds each tag's blobs; ``unique_bytes`` counts each blob once across the
+    registry, as the data root stores it. The blobs are the catalog's (``content_blobs``:
+    attestations left out, as in the sizes the catalog shows), through its caches and thread
+    pool. The repository names come from the registry itself rather than the catalog's
+    repository list, which is served stale: a sample counts what is there now.
+    """
+    summary = RegistryContent()
+    everywhere: dict[str, int] = {}
+    per_repository: list[dict[str, Any]] = []
+    for name in get_client().catalog():
+        try:
+            tags = content_blobs(name)
+        except RegistryNotFound:
+            continue  # listed in _catalog but gone (its directory removed by hand)
+        summary.repository_count += 1
+        summary.tag_count += len(tags)
+        in_repository: dict[str, int] = {}
+        for blobs in tags.values():
+            summary.total_bytes += sum(blobs.values())
+            in_repository.update(blobs)
+        everywhere.update(in_repository)
+        per_repository.append({"name": name, "unique_bytes": sum(in_repository.values()), "tags": len(tags)})
+    summary.unique_bytes = sum(everywhere.values())
+    per_repository.sort(key=lambda r: (-r["unique_bytes"], r["name"]))
+    summary.repositories = per_repository
+    summary.largest_repositories = per_repository[:LARGEST_KEPT]
+    return summary
+
+
+# --- Collecting a sample -------------------------------------------------------------------
+
+
+def collect(log: Callable[[str], None] = lambda line: None) -> StatsSample:
+    """Measure everything that can be measured now and store it as one sample.
+
+    Runs in a worker. Each source fails on its own: its fields stay null and ``errors``
+    says why, so a paused container still gives CPU and memory.
+    """
+    sample = StatsSample(collected_at=timezone.now())
+    errors: list[str] = []
+    try:
+        client = engine.connect()
+    except engine.EngineError as e:
+        client = None
+        errors.append(e.message)
+        log(f"engine: {e.message}")
+    if client is not None:
+        try:
+            _measure_container(client, sample, errors, log)
+        finally:
+            client.close()
+    paused = bool((snapshot.recorded_snapshot() or {}).get("paused"))
+    if paused:
+        errors.append("The registry is paused: repositories and tags were not counted.")
+        log("registry: paused, content not counted")
+    else:
+        try:
+            content = content_summary()
+        except RegistryError as e:
+            errors.append(f"registry: {e.message}")
+            log(f"registry: {e.message}")
+        else:
+            sample.repository_count = content.repository_count
+            sample.tag_count = content.tag_count
+            sample.total_bytes = content.total_bytes
+            sample.unique_bytes = content.unique_bytes
+            sample.largest_repositories = content.largest_repositories
+            log(
+                f"content: {content.repository_count} repositories, {content.tag_count} tags, "
+                f"{content.unique_bytes} unique bytes ({content.total_bytes} by tag)"
+            )
+    sample.errors = errors
+    sample.save()
+    return sample
+
+
+def _measure_container(
+    client: engine.DockerClient, sample: StatsSample, errors: list[str], log: Callable[[str], None]
+) -> None:
+    seen = container_actions.record_snapshot(client)
+    if not seen.get("ok"):
+        errors.append(seen["error"])
+        log(f"container: {seen['error']}")
+        return
+    log(f"container: {seen['name']} {seen['status']} ({seen['image']}, {seen.get('version')})")
+    try:
+        usage = engine.resource_usage(client)
+    except engine.EngineError as e:
+        errors.append(e.message)
+        log(f"stats: {e.message}")
+    else:
+        for name, value in usage.__dict__.items():
+            setattr(sample, name, value)
+        log(
+            f"stats: cpu {usage.cpu_percent:.2f} %, memory {usage.memory_bytes} of {usage.memory_limit_bytes} bytes, "
+            f"{usage.pids} processes"
+        )
+    if seen.get("paused"):
+        errors.append("The registry is paused: its storage was not measured (no exec into a paused container).")
+        return
+    try:
+        storage = engine.measure_storage(
+            client, (seen.get("config") or {}).get("data_root") or engine.DEFAULT_DATA_ROOT
+        )
+    except engine.EngineError as e:
+        errors.append(e.message)
+        log(f"storage: {e.message}")
+    else:
+        sample.storage_bytes = storage.bytes
+        sample.blob_count = storage.blob_count
+        log(f"storage: {storage.bytes} bytes, {storage.blob_count} blobs")
+
+
+def prune(now: datetime | None = None) -> int:
+    """Delete samples older than STATS_RETENTION_DAYS; the number deleted."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.STATS_RETENTION_DAYS)
+    deleted, _ = StatsSample.objects.filter(collected_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,209 @@
+"""Delete, then reclaim: what the delete dialog and the API promise a garbage collection frees, it frees.
+
+registry:3 removes only the tag, so its manifest stays untagged and a default GC frees nothing;
+the dialog offers (ticked) to delete that manifest too and names the bytes. 2.x deletes the
+manifest with its last tag. Each promise is checked by running the real GC afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from catalog import deletion
+from catalog.registry import DeleteAnswer, RegistryClient, RegistryNotFound
+from core.models import AuditEntry
+from maintenance import gc, gc_requests
+from maintenance.models import Job
+from maintenance.tests.gc_helpers import blob_path, manifest_blobs
+from testenv import images
+from testenv.services import RegistryService
+
+HTMX = {"HX-Request": "true"}
+LAYER = 300_000  # random bytes: gzip cannot shrink them, so the figures are the layer's size
+
+
+def text(response: Any) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", response.content.decode()))
+
+
+def fingerprint(response: Any) -> str:
+    return re.search(r'name="confirm" value="([0-9a-f]+)"', response.content.decode())[1]  # type: ignore[index]
+
+
+def shown_bytes(response: Any) -> int:
+    return int(re.search(r'data-testid="delete-reclaim-bytes" data-bytes="(\d+)"', response.content.decode())[1])  # type: ignore[index]
+
+
+def as_registry_3(monkeypatch: pytest.MonkeyPatch, registry: RegistryService) -> list[str]:
+    """registry:3's tag delete on a 2.8 registry, at our client's boundary (see registry3.py)."""
+    original = RegistryClient.delete_manifest
+    sent: list[str] = []
+
+    def delete_manifest(self: RegistryClient, name: str, reference: str) -> DeleteAnswer:
+        sent.append(reference)
+        if reference.startswith("sha256:"):
+            return original(self, name, reference)
+        tag_dir = Path(registry.data_dir, "docker/registry/v2/repositories", name, "_manifests/tags", reference)
+        if not tag_dir.is_dir():
+            raise RegistryNotFound(f"{name}:{reference} does not exist in the registry.")
+        shutil.rmtree(tag_dir)
+        return DeleteAnswer(status=202)
+
+    monkeypatch.setattr(RegistryClient, "delete_manifest", delete_manifest)
+    return sent
+
+
+@pytest.fixture(params=["2.8", "3"])
+def version(request: pytest.FixtureRequest, private_registry: RegistryService, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "3":
+        as_registry_3(monkeypatch, private_registry)
+    return str(request.param)
+
+
+def push_image(registry: RegistryService, repo: str, tag: str) -> str:
+    return images.push_oci_image(registry.url, repo, tag, layers=[os.urandom(LAYER)])
+
+
+def run_gc(**params: Any) -> Job:
+    job = Job.objects.create(
+        kind=Job.Kind.GC, params={"dry_run": False, "delete_untagged": False, "mode": "online", **params}
+    )
+    gc.run(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+    return job
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_the_last_tag_through_the_dialog_frees_what_it_says(
+    operator_client: Client, private_registry: RegistryService, version: str
+) -> None:
+    repo = f"reclaim/{uuid.uuid4().hex[:8]}"
+    digest = push_image(private_registry, repo, "1.0")
+    push_image(private_registry, repo, "2.0")  # stays
+    going = manifest_blobs(private_registry, repo, "1.0")
+    url = f"/catalog/r/{repo}/-/delete/"
+
+    preview = operator_client.post(url, {"tags": ["1.0"]}, headers=HTMX)
+    assert preview.status_code == 200
+    promised = shown_bytes(preview)
+    assert LAYER < promised < LAYER + 5_000  # the layer and the config
+    if version == "3":
+        assert 'name="prune" value="1" checked' in preview.content.decode()  # offered, ticked
+        assert "Also delete the 1 manifest these tags leave untagged" in text(preview)
+    else:
+        assert 'name="prune"' not in preview.content.decode()  # 2.x deletes it anyway
+        assert "has no other tag and goes with it" in text(preview)
+
+    form = {"tags": ["1.0"], "confirm": fingerprint(preview), **({"prune": "1"} if version == "3" else {})}
+    done = operator_client.post(url, form, headers=HTMX)
+    assert done.status_code == 200
+    assert "next garbage collection frees up to" in text(done) and shown_bytes(done) == promised
+    assert images.manifest_digest(private_registry.url, repo, digest) is None  # the manifest went
+
+    job = run_gc()
+    assert job.result["bytes_freed"] >= promised
+    for blob in going[1:]:
+        assert not blob_path(private_registry, blob).exists()
+    assert images.manifest_digest(private_registry.url, repo, "2.0") is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_registry_3_without_pruning_the_manifest_stays_and_the_dialog_says_so(
+    operator_client: Client, private_registry: RegistryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_registry_3(monkeypatch, private_registry)
+    repo = f"reclaim/{uuid.uuid4().hex[:8]}"
+    digest = push_image(private_registry, repo, "1.0")
+    going = manifest_blobs(private_registry, repo, "1.0")
+    url = f"/catalog/r/{repo}/-/delete/"
+    preview = operator_client.post(url, {"tags": ["1.0"]}, headers=HTMX)
+    done = operator_client.post(url, {"tags": ["1.0"], "confirm": fingerprint(preview)}, headers=HTMX)  # unticked
+    assert "stay in the registry, untagged" in text(done) and "Delete untagged manifests" in text(done)
+    assert images.manifest_digest(private_registry.url, repo, digest) == digest
+
+    run_gc()  # what the note says: the default GC frees nothing of it
+    assert all(blob_path(private_registry, blob).exists() for blob in going[1:])
+
+
+@pytest.mark.django_db
+def test_the_api_prunes_on_request_and_answers_deleted_manifest(
+    operator_client: Client, registry: RegistryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = as_registry_3(monkeypatch, registry)
+    repo = f"reclaim/{uuid.uuid4().hex[:8]}"
+    digest = images.push_oci_image(registry.url, repo, "1.0")
+    images.tag_existing(registry.url, repo, "stable", digest)
+    other = images.push_oci_image(registry.url, repo, "2.0")
+
+    # A tag with a sibling: prune deletes nothing more.
+    shared = operator_client.delete(f"/api/v1/repositories/{repo}/tags/stable/?prune=true")
+    assert shared.status_code == 200
+    assert shared.json() == {"removed_tags": ["stable"], "deleted_manifest": None}
+    # The last tag: its manifest goes too, named as a manifest delete names it.
+    last = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/?prune=true")
+    assert last.json() == {"removed_tags": ["1.0"], "deleted_manifest": digest}
+    assert sent[-1] == digest
+    assert images.manifest_digest(registry.url, repo, digest) is None
+    # Without prune the contract is unchanged: the tag only.
+    plain = operator_client.delete(f"/api/v1/repositories/{repo}/tags/2.0/")
+    assert plain.json() == {"removed_tags": ["2.0"], "deleted_manifest": None}
+    assert images.manifest_digest(registry.url, repo, other) == other
+    entry = AuditEntry.objects.get(repository=repo, tag="1.0")
+    assert entry.detail == f"Deleted tag 1.0, then its manifest {digest}, which no tag named any more."
+    assert operator_client.delete(f"/api/v1/repositories/{repo}/tags/x/?prune=maybe").status_code == 400
+
+
+@pytest.mark.django_db
+def test_the_bulk_api_lists_what_it_can_prune_and_prunes_it(
+    operator_client: Client, registry: RegistryService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_registry_3(monkeypatch, registry)
+    repo = f"reclaim/{uuid.uuid4().hex[:8]}"
+    alone = images.push_oci_image(registry.url, repo, "1.0")
+    shared = images.push_oci_image(registry.url, repo, "2.0")
+    images.tag_existing(registry.url, repo, "latest", shared)
+    url = f"/api/v1/repositories/{repo}/bulk-delete/"
+    body = {"tags": ["1.0", "2.0"], "dry_run": True}
+    preview = operator_client.post(url, body, content_type="application/json").json()
+    assert preview["prunable_manifests"] == [alone] and preview["deleted_manifests"] == []
+    assert preview["reclaimable_bytes"] > 0
+    done = operator_client.post(url, {**body, "dry_run": False, "prune": True}, content_type="application/json").json()
+    assert done["deleted_manifests"] == [alone]
+    by_tag = {r["tag"]: r for r in done["results"]}
+    assert by_tag["1.0"]["deleted_manifest"] == alone and by_tag["2.0"]["deleted_manifest"] is None
+    assert images.manifest_digest(registry.url, repo, "latest") == shared
+
+
+def test_an_untagged_index_takes_its_untagged_platforms_along() -> None:
+    oci, index = "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json"
+    scan = deletion.RepositoryScan(
+        name="x",
+        refs={
+            "multi": deletion.ManifestRef("sha256:i", index, 1),
+            "other": deletion.ManifestRef("sha256:j", index, 1),
+            "amd64": deletion.ManifestRef("sha256:a", oci, 1),
+        },
+        children={"sha256:i": frozenset({"sha256:a", "sha256:b", "sha256:c"}), "sha256:j": frozenset({"sha256:c"})},
+    )
+    # b is only in the index; a keeps its own tag; c is also in the index that stays.
+    assert deletion.left_untagged(scan, ["multi"]) == ("sha256:i", "sha256:b")
+    assert deletion.left_untagged(scan, ["amd64"]) == ()  # still in the tagged index
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dry_run_that_finds_nothing_says_why(private_registry: RegistryService) -> None:
+    push_image(private_registry, f"reclaim/{uuid.uuid4().hex[:8]}", "1.0")
+    job = run_gc(dry_run=True)
+    assert job.result["blobs_eligible"] == 0 and job.result["bytes_eligible"] == 0
+    assert gc_requests.outcome(job) == "Dry run: nothing to free."
+    assert "Deleting an image's last tag in the catalog deletes its manifest" in gc_requests.why_nothing(job)
+    assert "untagged" not in job.result  # 2.x: --delete-untagged is refused, so not offered
