@@ -10,7 +10,8 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from catalog.references import COMPONENT_MAX_LENGTH, DIGEST_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN, TAG_PATTERN
+from catalog.references import DIGEST_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN, TAG_PATTERN
+from catalog.registry import COMPONENT_MAX_LENGTH
 from catalog.services import ORDERINGS
 from core.api.schema import paginated
 from registry_admin.env import FALSE_WORDS, TRUE_WORDS
