@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from catalog import deletion
 from catalog.api import schema, views
 from catalog.references import TAG_PATTERN
-from core.api.schema import REGISTRY_ERRORS, errors, query
+from core.api.schema import REGISTRY_ERRORS, JsonBooleanField, errors, query
 from core.permissions import IsOperator
 from registry_admin.env import parse_bool
 
@@ -110,9 +110,9 @@ class BulkDeleteSerializer(serializers.Serializer):
         min_length=1,
         max_length=1000,
     )
-    dry_run = serializers.BooleanField(default=False)
-    force = serializers.BooleanField(default=False)
-    prune = serializers.BooleanField(default=False)
+    dry_run = JsonBooleanField(default=False)
+    force = JsonBooleanField(default=False)
+    prune = JsonBooleanField(default=False)
 
 
 class BulkDelete(APIView):

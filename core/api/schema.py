@@ -91,6 +91,15 @@ def paginated(item: Any, name: str) -> Any:
     return Page
 
 
+class JsonBooleanField(serializers.BooleanField):
+    """true or false as JSON has them: DRF's BooleanField also takes 0, 1, "yes", "on"..."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class StrictSerializer(serializers.Serializer):
     """A request body that refuses fields it does not name (400), and says so in the schema
     (``additionalProperties: false``), so the description and the validation agree."""

@@ -25,10 +25,10 @@ from core import tokens
 from testenv import images
 from testenv.services import start_registry
 
-pytestmark = pytest.mark.timeout(480)
+pytestmark = pytest.mark.timeout(900)
 
 ST = str(Path(sys.executable).parent / "st")
-EXAMPLES = 12
+EXAMPLES = 10
 # The operations that act on the registry container or queue work for the worker.
 CONTAINER_OPERATIONS = r"^/api/v1/(registry/|gc/|stats/collect/|schedules/)"
 
