@@ -10,9 +10,9 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
+from catalog.reading import ORDERINGS
 from catalog.references import DIGEST_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN, TAG_PATTERN
 from catalog.registry import COMPONENT_MAX_LENGTH
-from catalog.services import ORDERINGS
 from core.api.schema import paginated
 from registry_admin.env import FALSE_WORDS, TRUE_WORDS
 

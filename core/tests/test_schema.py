@@ -19,6 +19,7 @@ BODYLESS = {
     "/api/v1/registry/unpause/",
     "/api/v1/registry/restart/",
     "/api/v1/registry/update/",
+    "/api/v1/sync/",
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 

@@ -2,8 +2,8 @@
 
 The run: a registry behind basic auth (REGISTRY_PASSWORD), a distinctive SECRET_KEY, a named
 API token and a drf_create_token token, a failed login; the pages and API answers a user
-sees, with a real worker behind the Registry and Diagnostics pages. (There is no events
-token yet: registry notifications are not built.)
+sees, with a real worker behind the Registry and Diagnostics pages. REGISTRY_EVENTS_TOKEN is set and
+events are posted with it.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def test_no_secret_is_shown_answered_audited_or_logged(
 ) -> None:
     registry, registry_password = secret_registry
     settings.SECRET_KEY = f"secret-key-{uuid.uuid4().hex}{uuid.uuid4().hex}"
+    settings.REGISTRY_EVENTS_TOKEN = f"events-{uuid.uuid4().hex}"
     caplog.set_level(logging.DEBUG)
     user = User.objects.create_superuser("root", "root@localhost", PASSWORD)
     browser = Client()
@@ -87,6 +88,14 @@ def test_no_secret_is_shown_answered_audited_or_logged(
     ]:
         seen[path] = api.get(path).content.decode()
     seen["delete"] = api.delete("/api/v1/repositories/private/app/tags/1.1/").content.decode()
+    posted = Client().post(
+        "/api/v1/events/",
+        {"events": []},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {settings.REGISTRY_EVENTS_TOKEN}",
+    )
+    assert posted.status_code == 200, posted.content
+    seen["events"] = posted.content.decode() + api.get("/api/v1/events/").content.decode()
     seen["drf token"] = Client().get("/api/v1/audit/", HTTP_AUTHORIZATION=f"Token {drf_token}").content.decode()
     assert '"tag":"1.1"' in seen["drf token"].replace(" ", "")  # the delete was audited and is listed
     settings.REGISTRY_PASSWORD = "not-the-password"  # a failing registry login, with its error message
@@ -103,6 +112,7 @@ def test_no_secret_is_shown_answered_audited_or_logged(
         "the drf_create_token token": drf_token,
         "a typed password": wrong_password,
         "the registry's REGISTRY_HTTP_SECRET": registry.env["REGISTRY_HTTP_SECRET"],
+        "REGISTRY_EVENTS_TOKEN": settings.REGISTRY_EVENTS_TOKEN,
     }
     assert AuditEntry.objects.filter(action="token-created").exists() and caplog.records
     for label, secret in secrets.items():
