@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from catalog import deletion
 from catalog.api import schema, views
 from catalog.references import TAG_PATTERN
-from core.api.schema import REGISTRY_ERRORS, JsonBooleanField, errors, query
+from core.api.schema import REGISTRY_ERRORS, JsonBooleanField, JsonCharField, errors, query
 from core.permissions import IsOperator
 from registry_admin.env import parse_bool
 
@@ -99,7 +99,7 @@ class ManifestDetail(views.ManifestDetail):
 
 class BulkDeleteSerializer(serializers.Serializer):
     tags = serializers.ListField(
-        child=serializers.CharField(
+        child=JsonCharField(
             validators=[
                 RegexValidator(
                     rf"^{TAG_PATTERN}\Z",

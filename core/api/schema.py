@@ -100,6 +100,15 @@ class JsonBooleanField(serializers.BooleanField):
         return data
 
 
+class JsonCharField(serializers.CharField):
+    """A JSON string: DRF's CharField also takes 0 and turns it into "0"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class StrictSerializer(serializers.Serializer):
     """A request body that refuses fields it does not name (400), and says so in the schema
     (``additionalProperties: false``), so the description and the validation agree."""

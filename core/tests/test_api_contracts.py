@@ -72,3 +72,12 @@ def test_bulk_delete_flags_are_json_booleans(operator_client: Client) -> None:
         "/api/v1/repositories/team/app/bulk-delete/", {"tags": ["1.0"], "prune": 0}, content_type="application/json"
     )
     assert response.status_code == 400 and "prune" in response.json()
+
+
+@pytest.mark.django_db
+def test_bulk_delete_tags_are_json_strings_and_events_answer_options(operator_client: Client) -> None:
+    response = operator_client.post(
+        "/api/v1/repositories/team/app/bulk-delete/", {"tags": [0]}, content_type="application/json"
+    )
+    assert response.status_code == 400 and "tags" in response.json()
+    assert operator_client.options("/api/v1/events/").status_code == 200

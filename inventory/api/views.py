@@ -76,6 +76,8 @@ class EventsView(GenericAPIView):  # type: ignore[type-arg]
     """POST: the registry's notifications (``Authorization: Bearer <REGISTRY_EVENTS_TOKEN>``).
     GET: ``?repository=&action=&since=`` the events kept, newest first, paginated (viewers)."""
 
+    serializer_class = EventSerializer  # what OPTIONS describes (without one it answered 500)
+
     def get_authenticators(self) -> list[Any]:
         # The registry sends its own bearer token, not a DRF token: POST checks it itself.
         method = getattr(self.request, "method", None)  # None while drf-spectacular reads the view
