@@ -40,6 +40,8 @@ def _run(args: list[str], https: str, tmp_path: Path) -> subprocess.CompletedPro
         **os.environ,
         "DJANGO_HTTPS": https,
         "DATA_DIR": str(tmp_path),
+        # The URLs name a static file at import, which the production storage finds in the manifest.
+        "STATIC_ROOT": str(_collected()),
         "DJANGO_ALLOWED_HOSTS": "nas.lan",
         "DJANGO_SETTINGS_MODULE": "registry_admin.settings",
     }
@@ -50,6 +52,27 @@ def _run(args: list[str], https: str, tmp_path: Path) -> subprocess.CompletedPro
     ):  # the tests' own, not a deployment's
         environment.pop(name, None)
     return subprocess.run(args, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
+
+
+_STATIC: list[Path] = []
+
+
+def _collected() -> Path:
+    """collectstatic once for this module's subprocesses (they run with the production storage)."""
+    if not _STATIC:
+        import tempfile
+
+        root = Path(tempfile.mkdtemp(prefix="ra-static-"))
+        environment = {**os.environ, "STATIC_ROOT": str(root), "DATA_DIR": str(root / "data")}
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=environment,
+            check=True,
+            timeout=300,
+        )
+        _STATIC.append(root)
+    return _STATIC[0]
 
 
 def test_check_deploy_reports_nothing_behind_https(tmp_path: Path) -> None:
