@@ -1,15 +1,18 @@
-.PHONY: run test deploy-test lint format benchmark clean
+.PHONY: run test deploy-test lint format benchmark benchmark-inventory clean
 
 # Start the whole dashboard (web on :$PORT, Celery worker and beat) in the foreground.
 run:
 	bash scripts/run.sh
 
-# Install what the tests need, then run them against a real registry, Docker engine and Redis,
-# which the test setup starts on private ports and stops at the end.
+# Install what the tests need, then run them against real registries (Distribution v3.1.1 and
+# 2.8.2), a Docker engine and Redis, which the test setup starts on private ports and stops at the
+# end: every test on the embedded SQLite, then the database-heavy ones (-m database) again on a
+# private PostgreSQL (TESTENV_DATABASE=postgres; testenv/postgres.py).
 test:
 	bash scripts/install-test-deps.sh
 	bash scripts/ensure-venv.sh requirements-dev.txt
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+	TESTENV_DATABASE=postgres .venv/bin/python -m pytest -m database $(PYTEST_ARGS)
 
 # Build the Docker image offline (debootstrap base) and boot web, worker and beat as
 # docker-compose.yml defines them against a private engine, registry and Redis; log in and run a
@@ -20,7 +23,7 @@ deploy-test:
 	TESTENV=off .venv/bin/python -m pytest deploy/tests -m deploy $(PYTEST_ARGS)
 
 lint:
-	.venv/bin/mypy core catalog maintenance registry_admin
+	.venv/bin/mypy core catalog maintenance inventory registry_admin
 	.venv/bin/lint-imports
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
@@ -33,6 +36,12 @@ benchmark:
 	bash scripts/install-test-deps.sh
 	bash scripts/ensure-venv.sh requirements-dev.txt
 	.venv/bin/python -m benchmarks
+
+# The inventory's benchmark (issue 13): 10,000 repositories and 5,000 tags, seeded once into .testenv/.
+benchmark-inventory:
+	bash scripts/install-test-deps.sh
+	bash scripts/ensure-venv.sh requirements-dev.txt
+	.venv/bin/python -m benchmarks.inventory $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv staticfiles .pytest_cache .ruff_cache

@@ -9,6 +9,7 @@ app_name = "catalog"
 
 urlpatterns = [
     path("", views.repositories, name="repositories"),
+    path("push-here/", views.push_here, name="push-here"),
     path("r/<path:name>/-/t/<str:tag>/", views.image_by_tag, name="image"),
     path("r/<path:name>/-/m/<str:digest>/", views.image_by_digest, name="manifest"),
     path("r/<path:name>/-/delete/", delete_views.delete_tags, name="delete-tags"),

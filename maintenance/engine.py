@@ -397,6 +397,110 @@ def recreate(client: docker.DockerClient, attrs: dict[str, Any], *, extra_env: l
     return container
 
 
+# --- Images: pull, look up, tag (updating the registry) ---------------------------------
+
+#: The label an image may carry with its release; OCI's standard key.
+VERSION_LABEL = "org.opencontainers.image.version"
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """An image on the engine: its id (the config's digest), the registry digests, its config."""
+
+    id: str
+    repo_digests: tuple[str, ...]
+    created: str
+    labels: dict[str, str]
+    config: dict[str, Any]
+
+    @property
+    def repo_digest(self) -> str:
+        """``registry@sha256:...`` when the image came from a registry, else ''."""
+        return self.repo_digests[0] if self.repo_digests else ""
+
+
+def image_facts(client: docker.DockerClient, reference: str) -> ImageFacts | None:
+    """What ``reference`` (a tag or an image id) is on the engine, or None when it is not there."""
+    try:
+        image = client.images.get(reference)
+    except docker.errors.ImageNotFound:
+        return None
+    except docker.errors.APIError as e:
+        raise EngineError(f"The Docker engine failed to look up the image '{reference}': {e.explanation or e}") from e
+    attrs = image.attrs
+    config = attrs.get("Config") or {}
+    return ImageFacts(
+        id=str(attrs.get("Id", "")),
+        repo_digests=tuple(attrs.get("RepoDigests") or ()),
+        created=str(attrs.get("Created", "")),
+        labels=dict(config.get("Labels") or {}),
+        config=config,
+    )
+
+
+def pull_image(client: docker.DockerClient, reference: str) -> ImageFacts:
+    """``docker pull reference`` through the engine; EngineError saying why it failed (offline...)."""
+    repository, tag = split_reference(reference)
+    try:
+        # Streamed: progress lines keep arriving within the client's read timeout on a long pull.
+        for message in client.api.pull(repository, tag=tag, stream=True, decode=True):
+            if isinstance(message, dict) and message.get("error"):
+                raise EngineError(f"Pulling '{reference}' failed: {str(message['error'])[:300]}")
+    except EngineError:
+        raise
+    except docker.errors.APIError as e:
+        raise EngineError(f"Pulling '{reference}' failed: {e.explanation or e}") from e
+    except Exception as e:  # transport errors: a timeout, a reset connection
+        raise EngineError(f"Pulling '{reference}' failed: {type(e).__name__}: {str(e)[:200]}") from e
+    facts = image_facts(client, reference)
+    if facts is None:
+        raise EngineError(f"The engine pulled '{reference}' but does not list it.")
+    return facts
+
+
+def tag_image(client: docker.DockerClient, image_id: str, reference: str) -> None:
+    """Point ``reference`` (``registry:3``) at ``image_id`` again, as ``docker tag`` does."""
+    repository, tag = split_reference(reference)
+    try:
+        client.images.get(image_id).tag(repository, tag=tag)
+    except docker.errors.APIError as e:
+        raise EngineError(f"Tagging {image_id[:19]} as '{reference}' failed: {e.explanation or e}") from e
+
+
+def split_reference(reference: str) -> tuple[str, str]:
+    """``registry:3`` -> (``registry``, ``3``); ``host:5000/r`` -> (``host:5000/r``, ``latest``)."""
+    if "@" in reference:
+        repository, _, digest = reference.partition("@")
+        return repository, digest
+    head, sep, tag = reference.rpartition(":")
+    if sep and "/" not in tag:
+        return head, tag
+    return reference, "latest"
+
+
+def without_image_defaults(attrs: dict[str, Any], image_config: dict[str, Any]) -> dict[str, Any]:
+    """``attrs`` minus what its container inherited from its image (``image_config``).
+
+    docker inspect shows a container's configuration merged with its image's: the image's
+    Env, Labels, Cmd, Entrypoint, ports and volumes. Recreating from it with a newer image
+    would keep the old image's defaults over the new one's; without them, the new image's
+    own defaults apply and only what the operator set (docker run -e, -l, a command) is kept.
+    """
+    result = copy.deepcopy(attrs)
+    config = result.setdefault("Config", {})
+    image_env = set(image_config.get("Env") or [])
+    config["Env"] = [e for e in config.get("Env") or [] if e not in image_env]
+    image_labels = image_config.get("Labels") or {}
+    config["Labels"] = {k: v for k, v in (config.get("Labels") or {}).items() if image_labels.get(k) != v}
+    for key in ("Cmd", "Entrypoint", "WorkingDir", "User", "Healthcheck", "StopSignal"):
+        if key in config and config.get(key) == image_config.get(key):
+            config[key] = None
+    for key in ("ExposedPorts", "Volumes"):
+        inherited = image_config.get(key) or {}
+        config[key] = {k: v for k, v in (config.get(key) or {}).items() if k not in inherited} or None
+    return result
+
+
 def remove_container(client: docker.DockerClient, name: str) -> None:
     container = get_container(client, name)
     if container is None:
@@ -598,6 +702,8 @@ def inspect_registry(client: docker.DockerClient, log_lines: int) -> dict[str, A
     effective = effective_config(registry_config or {}, env)
     started_at = state.get("StartedAt") or ""
     engine_info = _engine_info(client)
+    running_image = image_facts(client, attrs.get("Image", ""))
+    tagged = image_facts(client, config.get("Image", "")) if config.get("Image") else None
     return {
         "name": container.name,
         "id": container.id,
@@ -606,6 +712,14 @@ def inspect_registry(client: docker.DockerClient, log_lines: int) -> dict[str, A
         "paused": bool(state.get("Paused")),
         "image": config.get("Image", ""),
         "image_id": attrs.get("Image", ""),
+        "image_created": running_image.created if running_image else "",
+        "image_version_label": running_image.labels.get(VERSION_LABEL, "") if running_image else "",
+        # What the container's tag points to on the engine now (a newer pull moves it).
+        "tag_image": (
+            {"id": tagged.id, "created": tagged.created, "version_label": tagged.labels.get(VERSION_LABEL, "")}
+            if tagged
+            else None
+        ),
         "version_raw": version_raw,
         "version": parse_version(version_raw) if version_raw else None,
         "started_at": started_at if not started_at.startswith("0001-") else None,

@@ -40,6 +40,8 @@ SUMMARY = re.compile(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligi
 ELIGIBLE_BLOB = re.compile(r"blob eligible for deletion: (sha256:[0-9a-f]{64})")
 EMPTY_REGISTRY = re.compile(r"Path not found: \S*/docker/registry/v2/repositories\b")
 LOCK_WAIT_SECONDS = 15.0
+#: ``RegistryMaintenance.mode`` of an update: the watchdog puts the saved image back too.
+UPDATE_MODE = "update"
 
 
 def run(job_id: int) -> None:
@@ -306,7 +308,9 @@ class GarbageCollection:
     def _flush_redis_cache(self, client: engine.DockerClient, saved: dict[str, Any]) -> None:
         """Delete the registry's ``blobs::*`` and ``repository::*`` keys when it caches in Redis."""
         try:
-            server = registry_cache.configured_server(engine.container_env(saved))
+            version = self.result.get("version") or ""
+            v3 = not snapshot.is_v2(version) if version else None
+            server = registry_cache.configured_server(engine.container_env(saved), v3)
             if server is None:
                 return
             # The worker may not resolve a name only the registry's network knows: try its address too.
@@ -321,16 +325,36 @@ class GarbageCollection:
         self.log(f"Deleted {deleted} blobs::* and repository::* keys from the registry's Redis cache.")
 
 
-def restore(client: engine.DockerClient, saved: dict[str, Any], log: Callable[[str], None] | None = None) -> Any:
+def restore(
+    client: engine.DockerClient,
+    saved: dict[str, Any],
+    log: Callable[[str], None] | None = None,
+    *,
+    pin_image: bool = False,
+) -> Any:
     """Bring the container back running with exactly ``saved``'s configuration; EngineError if not.
 
     Idempotent: a container already identical is only started when stopped; one that differs
     (read-only switch) or is missing is recreated; leftover one-off GC containers are removed.
+    With ``pin_image`` (an update's way back) the image must be the saved one too: its tag
+    (``registry:3``) is pointed at the saved image id again before the container is rebuilt.
     """
     name = saved["Name"].lstrip("/")
     engine.remove_helpers(client, name)
+    if pin_image:
+        reference = saved["Config"]["Image"]
+        tagged = engine.image_facts(client, reference)
+        if tagged is None or tagged.id != saved["Image"]:
+            if log:
+                log(f"Pointing '{reference}' at the saved image {saved['Image']} again.")
+            engine.tag_image(client, saved["Image"], reference)
     current = engine.get_container(client, name)
-    if current is not None and not engine.differences(engine.normalized(saved), engine.normalized(current.attrs)):
+    same_image = current is not None and (not pin_image or current.attrs.get("Image") == saved["Image"])
+    if (
+        current is not None
+        and same_image
+        and not engine.differences(engine.normalized(saved), engine.normalized(current.attrs))
+    ):
         if not current.attrs.get("State", {}).get("Running"):
             if log:
                 log(f"Starting '{name}'.")
@@ -341,6 +365,8 @@ def restore(client: engine.DockerClient, saved: dict[str, Any], log: Callable[[s
         current = engine.recreate(client, saved)
     engine.wait_running(current)
     diffs = engine.differences(engine.normalized(saved), engine.normalized(current.attrs))
+    if pin_image and current.attrs.get("Image") != saved["Image"]:
+        diffs.append(f"Image: {saved['Image']} -> {current.attrs.get('Image')}")
     if not wait_answering() and log:
         log(f"Warning: {settings.REGISTRY_URL}/v2/ does not answer yet; check the registry's logs.")
     if diffs:
@@ -385,23 +411,26 @@ def watchdog() -> list[str]:
         for record in RegistryMaintenance.objects.filter(ended_at__isnull=True).order_by("started_at"):
             docker_client = engine.connect()
             try:
-                restore(docker_client, record.attrs)
+                restore(docker_client, record.attrs, pin_image=record.mode == UPDATE_MODE)
             finally:
                 docker_client.close()
             record.ended_at = timezone.now()
             record.restored_by = "watchdog"
             record.save(update_fields=["ended_at", "restored_by"])
+            what = "update" if record.mode == UPDATE_MODE else f"{record.mode} garbage collection"
             message = (
                 f"Restored '{record.container_name}' with its original configuration after an interrupted "
-                f"{record.mode} garbage collection (job {record.job_id})."
+                f"{what} (job {record.job_id})."
             )
             audit.record(action="gc-watchdog-restored", outcome="succeeded", via="watchdog", detail=message)
             done.append(message)
         done += _leave_read_only_without_record()
         cutoff = timezone.now() - dt.timedelta(seconds=2 * settings.GC_LOCK_TIMEOUT)
-        for job in Job.objects.filter(kind=Job.Kind.GC, status=Job.Status.RUNNING, started_at__lt=cutoff):
+        holding = (Job.Kind.GC, Job.Kind.UPDATE)  # the jobs that hold the lock while they run
+        for job in Job.objects.filter(kind__in=holding, status=Job.Status.RUNNING, started_at__lt=cutoff):
             jobs.log(job, "ERROR: the worker running this job stopped (its lock expired).")
-            jobs.fail(job, "The worker running this garbage collection died; the watchdog restored the registry.")
+            what = "registry update" if job.kind == Job.Kind.UPDATE else "garbage collection"
+            jobs.fail(job, f"The worker running this {what} died; the watchdog restored the registry.")
             done.append(f"Failed orphaned job {job.pk}.")
     finally:
         with contextlib.suppress(redis.exceptions.LockError):

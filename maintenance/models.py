@@ -15,6 +15,9 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         GC = "gc", "Garbage collection"
         STATS = "stats", "Statistics"
+        UPDATE = "update", "Registry update"
+        VERIFY = "verify", "Registry verification"
+        SYNC = "sync", "Inventory sync"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -61,7 +64,7 @@ class Job(models.Model):
 
 
 class RegistryMaintenance(models.Model):
-    """The registry container's full configuration, saved before a GC changes anything.
+    """The registry container's full configuration, saved before a GC or an update changes anything.
 
     Written before the container is stopped or recreated and closed (``ended_at``) once it is
     back as it was, so that a worker killed in between leaves enough for the watchdog to

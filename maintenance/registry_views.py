@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
-from maintenance import services, snapshot, stats
+from maintenance import registry_jobs, services, snapshot, stats
 from maintenance.forms import IntervalForm
 from maintenance.models import Job
 
@@ -53,6 +53,7 @@ def registry(request: HtmxHttpRequest) -> HttpResponse:
         "is_operator": has_role(request.user, Role.OPERATOR),
         "is_admin": has_role(request.user, Role.ADMIN),
         "retention_days": settings.STATS_RETENTION_DAYS,
+        **_registry_jobs_context(),
     }
     return render(request, "maintenance/registry.html", context)
 
@@ -78,6 +79,8 @@ def _render_panel(request: HtmxHttpRequest, seen: snapshot.Snapshot | None, stat
         "pause": snapshot.active_pause(),
         "is_operator": has_role(request.user, Role.OPERATOR),
         "pause_seconds": snapshot.pause_seconds(None),
+        "newer_image": snapshot.newer_image(seen),
+        "release_notes": snapshot.release_notes_url((seen or {}).get("version")),
         "pause_choices": pause_choices(snapshot.pause_seconds(None)),
     }
     return render(request, "maintenance/_container.html", context, status=status)
@@ -156,3 +159,27 @@ def diagnostics_page(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx:
         return render(request, "maintenance/_diagnostics.html", {"report": services.diagnostics_report()})
     return render(request, "maintenance/diagnostics.html")
+
+
+def _registry_jobs_context() -> dict[str, Any]:
+    return {"last_update": registry_jobs.latest(Job.Kind.UPDATE)}
+
+
+#: The registry jobs an operator starts from the Registry page, by the name in the URL.
+REGISTRY_JOBS = {"update": services.queue_update}
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def registry_job(request: HtmxHttpRequest, kind: str) -> HttpResponse:
+    """Queue an update (or a verification) and show its job; a conflict comes back as a message."""
+    queue = REGISTRY_JOBS.get(kind)
+    if queue is None:
+        messages.error(request, f"Unknown registry job '{kind}': {', '.join(REGISTRY_JOBS)}.")
+        return redirect("registry")
+    try:
+        job = queue(request)
+    except registry_jobs.RegistryJobError as e:
+        messages.error(request, e.message)
+        return redirect("registry")
+    return redirect(job)

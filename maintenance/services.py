@@ -18,7 +18,7 @@ from django_celery_beat.models import PeriodicTask
 
 from core import audit
 from core.worker import WorkerAnswer, ask_worker
-from maintenance import diagnostics, gc_requests, jobs, schedules, snapshot, stats, task_names
+from maintenance import diagnostics, gc_requests, jobs, registry_jobs, schedules, snapshot, stats, task_names
 from maintenance.models import Job
 
 #: How long a request waits for a worker to pause, resume or restart the registry before
@@ -102,6 +102,11 @@ def container_action(action: str, request: HttpRequest, *args: Any) -> WorkerAns
         wait=ACTION_WAIT[action],
         expires=snapshot.ACTION_EXPIRES,
     )
+
+
+def queue_update(request: HttpRequest) -> Job:
+    """An update of the registry container (RegistryBusy, RegistryJobError when it cannot be queued)."""
+    return registry_jobs.request_update(request=request)
 
 
 def diagnostics_report(wait: float = diagnostics.WORKER_WAIT) -> diagnostics.Report:

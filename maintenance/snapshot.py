@@ -29,6 +29,7 @@ VERSION_CACHE_KEY = "gc:registry-version"
 # after the operator has gone, would surprise more than help.
 ACTION_EXPIRES = 60
 MAX_PAUSE_SECONDS = 24 * 3600
+RELEASE_NOTES = "https://github.com/distribution/distribution/releases"
 NO_WORKER = (
     "No Celery worker answered within {wait:g} s: only workers reach the Docker engine. "
     "Start one (make run starts web, worker and beat); the request was queued and expires in "
@@ -54,6 +55,9 @@ class Snapshot(TypedDict, total=False):
     paused: bool
     image: str
     image_id: str
+    image_created: str
+    image_version_label: str
+    tag_image: dict[str, str] | None
     version_raw: str | None
     version: str | None
     started_at: str | None
@@ -161,3 +165,34 @@ def pause_seconds(raw: Any) -> int:
 
 def active_pause() -> RegistryPause | None:
     return RegistryPause.objects.filter(resumed_at=None).select_related("paused_by").first()
+
+
+def release_notes_url(version: str | None) -> str:
+    """Distribution's release notes for ``3.1.1`` (its tag ``v3.1.1``); the list for anything else."""
+    if version and re.fullmatch(r"\d+\.\d+\.\d+", version):
+        return f"{RELEASE_NOTES}/tag/v{version}"
+    return RELEASE_NOTES
+
+
+def newer_image(seen: Snapshot | None) -> dict[str, str] | None:
+    """The image the container's tag points to on the engine when it is newer than the running one.
+
+    ``version`` is the image's ``org.opencontainers.image.version`` label when it has one
+    (the official image has none: its version is known once it runs, after the update).
+    """
+    if not seen or not seen.get("ok"):
+        return None
+    tagged = seen.get("tag_image")
+    running_created = parse_docker_time(seen.get("image_created"))
+    if not tagged or tagged.get("id") == seen.get("image_id"):
+        return None
+    tagged_created = parse_docker_time(tagged.get("created"))
+    if running_created and tagged_created and tagged_created <= running_created:
+        return None
+    version = tagged.get("version_label") or ""
+    return {
+        "id": tagged.get("id", ""),
+        "created": tagged.get("created", ""),
+        "version": version,
+        "release_notes": release_notes_url(version.lstrip("v") if version else None),
+    }

@@ -53,8 +53,9 @@ def test_it_deletes_a_tag_through_the_dialog(
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_it_previews_a_selection_then_deletes_it(
-    page: Any, live_server: Any, operator: User, registry: RegistryService
+    page: Any, live_server: Any, operator: User, versioned_registry: RegistryService
 ) -> None:
+    registry = versioned_registry
     repo = f"browserdel/{uuid.uuid4().hex[:8]}"
     digest = images.push_oci_image(registry.url, repo, "1.0")
     images.tag_existing(registry.url, repo, "stable", digest)
@@ -68,13 +69,22 @@ def test_it_previews_a_selection_then_deletes_it(
     dialog = page.locator("[data-testid=delete-dialog]")
     dialog.wait_for()
     text = " ".join(dialog.inner_text().split())
-    assert "and with it tags 1.0, stable" in text and "2.0" not in text
+    if registry.major == 3:
+        assert "Removes 2 tags of manifest sha256:" in text and "only; the manifest stays" in text
+        assert "1.0" in text and "stable" in text and "2.0" not in text
+        assert dialog.locator("input[name=prune]").is_checked()
+    else:
+        assert "and with it tags 1.0, stable" in text and "2.0" not in text
     assert exists(registry, repo, "1.0")
 
     dialog.locator("[data-testid=delete-confirm]").click()
     page.locator("[data-testid=delete-gc-note]").wait_for()
     page.locator("tr[data-tag='stable']").wait_for(state="detached")
-    assert not exists(registry, repo, digest) and exists(registry, repo, "2.0")
+    assert not exists(registry, repo, "1.0") and not exists(registry, repo, "stable")
+    # 2.8 deleted their manifest by digest; registry:3 removed the two tags, then the manifest
+    # they left untagged (the dialog's "Also delete the manifest", ticked by default).
+    assert not exists(registry, repo, digest)
+    assert exists(registry, repo, "2.0")
 
 
 @pytest.mark.browser

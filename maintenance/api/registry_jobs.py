@@ -1,0 +1,42 @@
+"""POST /api/v1/registry/update/ (and verify/): queue a registry job, answer 202 with it, as GC does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.permissions import IsOperator
+from maintenance import registry_jobs, services
+from maintenance.api.gc import job_reference
+from maintenance.models import Job
+
+
+def _queued(request: Request, queue: Callable[[Request], Job]) -> Response:
+    """202 with the job; 409 naming what runs; 503 without Redis."""
+    try:
+        job = queue(request)
+    except registry_jobs.RegistryBusy as e:
+        body: dict[str, object] = {"detail": e.message}
+        if e.job is not None:
+            body["job"] = job_reference(request, e.job)
+        return Response(body, status=status.HTTP_409_CONFLICT)
+    except registry_jobs.RegistryJobUnavailable as e:
+        return Response({"detail": e.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    except registry_jobs.RegistryJobError as e:
+        return Response({"detail": e.message}, status=status.HTTP_409_CONFLICT)
+    return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)
+
+
+class RegistryUpdateView(APIView):
+    """POST (no body) -> 202 {"id", "url", "page", "status"}: pull the registry's image tag and
+    recreate the container on it, or put the old one back; 409 while a GC, retention run,
+    snapshot pause or another registry job is in progress."""
+
+    permission_classes = [IsOperator]
+
+    def post(self, request: Request) -> Response:
+        return _queued(request, services.queue_update)
