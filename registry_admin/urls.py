@@ -7,8 +7,8 @@ from django.views.generic import RedirectView
 urlpatterns = [
     path("", include("core.urls")),
     # Browsers ask for /favicon.ico where a page names no icon (error pages): the static file.
-    # Lazy: resolved on the first request, so importing the URLs (manage.py check, a fresh clone
-    # before collectstatic) needs no staticfiles manifest.
+    # Resolved lazily: the manifest storage has no entry before collectstatic, and `manage.py
+    # check` or `migrate` must not need one.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.svg"), permanent=True)),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
