@@ -13,7 +13,7 @@ from celery.signals import beat_init
 from django.conf import settings
 
 from core.worker import answer
-from maintenance import container_actions, gc, jobs, schedules, stats, stats_collector, update
+from maintenance import container_actions, gc, jobs, schedules, stats, stats_collector, update, verify
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,12 @@ def gc_watchdog() -> None:
 def update_registry(job_id: int) -> None:
     """Update the registry container to the newest image of its tag (POST /api/v1/registry/update/)."""
     update.run(job_id)
+
+
+@shared_task(ignore_result=True, acks_late=False, max_retries=0, soft_time_limit=3600, time_limit=3900)
+def verify_registry(job_id: int) -> None:
+    """Check every tag's manifest and blobs, then GC's dry run (POST /api/v1/registry/verify/)."""
+    verify.run(job_id)
 
 
 # --- Statistics ---------------------------------------------------------------------------
