@@ -4,12 +4,15 @@
 run:
 	bash scripts/run.sh
 
-# Install what the tests need, then run them against a real registry, Docker engine and Redis,
-# which the test setup starts on private ports and stops at the end.
+# Install what the tests need, then run them against real registries (Distribution v3.1.1 and
+# 2.8.2), a Docker engine and Redis, which the test setup starts on private ports and stops at the
+# end: every test on the embedded SQLite, then the database-heavy ones (-m database) again on a
+# private PostgreSQL (TESTENV_DATABASE=postgres; testenv/postgres.py).
 test:
 	bash scripts/install-test-deps.sh
 	bash scripts/ensure-venv.sh requirements-dev.txt
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+	TESTENV_DATABASE=postgres .venv/bin/python -m pytest -m database $(PYTEST_ARGS)
 
 # Build the Docker image offline (debootstrap base) and boot web, worker and beat as
 # docker-compose.yml defines them against a private engine, registry and Redis; log in and run a

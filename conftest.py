@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -30,6 +31,17 @@ def _static_files_without_collectstatic() -> Iterator[None]:
     }
     with override_settings(STORAGES=storages, WHITENOISE_AUTOREFRESH=True):
         yield
+
+
+@pytest.fixture
+def versioned_registry(each_registry: Any, settings: Any) -> Any:
+    """Runs a test on v3.1.1 and on 2.8.2: the dashboard's settings point at that registry.
+
+    For tests whose behaviour differs by version; ``versioned_registry.major`` is 3 or 2.
+    """
+    settings.REGISTRY_URL = each_registry.url
+    settings.REGISTRY_CONTAINER = each_registry.container_name
+    return each_registry
 
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - test users only

@@ -273,7 +273,12 @@ class RegistryClient:
             if response.status_code == 404:
                 raise RegistryNotFound(_not_found_message(path))
             _raise_for_rejection(response, "GET", next_path)
-            items.extend(response.json().get(key) or [])  # 2.8 answers "tags": null when all are deleted
+            page = response.json().get(key) or []  # 2.8 answers "tags": null when all are deleted
+            if not page:
+                # v3.1.1's Link after a page filled exactly leads to "tags": null: a null or empty
+                # page is the end, whatever its Link says (REGISTRY-FACTS).
+                break
+            items.extend(page)
             link = response.links.get("next", {}).get("url")
             next_path = urljoin(f"{self.config.url}/", link) if link else None
         return items

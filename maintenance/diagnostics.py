@@ -8,6 +8,7 @@ advice are the web process's own, through the registry client and the settings.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +20,11 @@ from catalog.registry import RegistryError, get_client
 from core.checks import ERROR, WARNING, Check, failed, passed, warned
 from maintenance.snapshot import Snapshot
 
-# Distribution 3.0.0 applies tag deletion even with storage.delete.enabled: false.
-VULNERABLE_VERSIONS = {"3.0.0": ("CVE-2026-41888", "tag deletion ignores storage.delete.enabled: false", "3.1.1")}
+# Distribution 3.0.x (up to the fix in 3.1.1) applies tag deletion even with storage.delete.enabled: false.
+# (first affected, first fixed, CVE, what): the version comes from the container's `registry --version`.
+VULNERABLE_RANGES = [
+    ((3, 0, 0), (3, 1, 1), "CVE-2026-41888", "tag deletion ignores storage.delete.enabled: false"),
+]
 SNAPSHOT_MAX_AGE = 10.0
 WORKER_WAIT = 8.0
 
@@ -164,6 +168,12 @@ def _deletes(snapshot: Snapshot, summary: dict[str, Any]) -> Check:
     if summary.get("delete_enabled"):
         return passed("deletes_enabled", title, "storage.delete.enabled is true: images can be deleted and collected.")
     where = "" if snapshot.get("config_read") else " (the config file could not be read; judged from the environment)"
+    known = vulnerability(snapshot.get("version"))
+    if known is not None:
+        where += (
+            f"; but Distribution {snapshot.get('version')} still deletes tags ({known[0]}): anyone who can push can "
+            f"untag images until it is upgraded to {known[2]}"
+        )
     return failed(
         "deletes_enabled",
         title,
@@ -172,6 +182,23 @@ def _deletes(snapshot: Snapshot, summary: dict[str, Any]) -> Check:
         "Intermediate and Production configurations do (docker restart keeps the old environment).",
         "-e REGISTRY_STORAGE_DELETE_ENABLED=true",
     )
+
+
+def _numbers(version: str | None) -> tuple[int, ...] | None:
+    """``3.0.2`` -> (3, 0, 2); None for what is not a version."""
+    parts = re.findall(r"\d+", (version or "").split("-")[0].split("+")[0])
+    return tuple(int(part) for part in parts[:3]) if parts else None
+
+
+def vulnerability(version: str | None) -> tuple[str, str, str] | None:
+    """(CVE, what, fixed-in) for a known-vulnerable registry version, else None."""
+    numbers = _numbers(version)
+    if numbers is None:
+        return None
+    for first, fixed, cve, what in VULNERABLE_RANGES:
+        if first <= numbers < fixed:
+            return cve, what, ".".join(map(str, fixed))
+    return None
 
 
 def _major(version: str | None) -> int | None:
@@ -224,8 +251,9 @@ def _version(snapshot: Snapshot) -> Check:
             "The version is unknown: registry --version could not run (paused or stopped container).",
             "Resume or start the container and run the diagnostics again.",
         )
-    if version in VULNERABLE_VERSIONS:
-        cve, what, fixed = VULNERABLE_VERSIONS[version]
+    known = vulnerability(version)
+    if known is not None:
+        cve, what, fixed = known
         return failed(
             "registry_version",
             title,
@@ -236,6 +264,8 @@ def _version(snapshot: Snapshot) -> Check:
     note = ""
     if _major(version) == 2:
         note = " (2.x: deleting a tag alone is unsupported; garbage collection refuses --delete-untagged)"
+    elif (_major(version) or 0) >= 3:
+        note = " (deletes a tag alone; garbage collection may use --delete-untagged and keeps multi-arch children)"
     return passed("registry_version", title, f"Distribution {version}{note}.")
 
 

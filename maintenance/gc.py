@@ -308,7 +308,9 @@ class GarbageCollection:
     def _flush_redis_cache(self, client: engine.DockerClient, saved: dict[str, Any]) -> None:
         """Delete the registry's ``blobs::*`` and ``repository::*`` keys when it caches in Redis."""
         try:
-            server = registry_cache.configured_server(engine.container_env(saved))
+            version = self.result.get("version") or ""
+            v3 = not snapshot.is_v2(version) if version else None
+            server = registry_cache.configured_server(engine.container_env(saved), v3)
             if server is None:
                 return
             # The worker may not resolve a name only the registry's network knows: try its address too.

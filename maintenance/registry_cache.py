@@ -35,26 +35,41 @@ class CacheServer:
     password: str | None
 
 
-def configured_server(env: dict[str, str]) -> CacheServer | None:
+def _settings_read_by(env: dict[str, str], v3: bool | None) -> tuple[str, str, str]:
+    """(address, db, password) of the registry's Redis as the running version reads them.
+
+    Distribution 3 reads ``redis.options.*`` (``REGISTRY_REDIS_OPTIONS_ADDRS=[host:6379]``,
+    ``..._OPTIONS_DB``, ``..._OPTIONS_PASSWORD``) and ignores the 2.x ``REGISTRY_REDIS_ADDR``/
+    ``_DB``/``_PASSWORD`` that docker-compose.yml sets beside them (distribution#4486); 2.x
+    reads only those. ``v3`` None (version unknown): whichever is set, v3's first.
+    """
+    v3_addrs = env.get("REGISTRY_REDIS_OPTIONS_ADDRS", "").strip().strip("[]").split(",")[0]
+    v3_values = (v3_addrs, env.get("REGISTRY_REDIS_OPTIONS_DB", ""), env.get("REGISTRY_REDIS_OPTIONS_PASSWORD", ""))
+    v2_addr = env.get("REGISTRY_REDIS_ADDR") or env.get("REGISTRY_REDIS_ADDRS", "").strip("[]").split(",")[0]
+    v2_values = (v2_addr, env.get("REGISTRY_REDIS_DB", ""), env.get("REGISTRY_REDIS_PASSWORD", ""))
+    if v3 is True:
+        return v3_values
+    if v3 is False:
+        return v2_values
+    return v3_values if v3_addrs.strip() else v2_values
+
+
+def configured_server(env: dict[str, str], v3: bool | None = None) -> CacheServer | None:
     """The Redis server of a registry configured (by REGISTRY_* variables) to cache in Redis; None otherwise.
 
-    A cache configured only in the config file is not seen here.
+    ``v3`` says which version's variables the registry reads (None: unknown). A cache
+    configured only in the config file is not seen here.
     """
     if env.get("REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR", "").strip() != "redis":
         return None
-    address = env.get("REGISTRY_REDIS_ADDR") or env.get("REGISTRY_REDIS_ADDRS", "").strip("[]").split(",")[0]
+    address, db, password = _settings_read_by(env, v3)
     host, _, port = address.strip().strip("'\"").rpartition(":")
     if not host:
+        variable = "REGISTRY_REDIS_OPTIONS_ADDRS" if v3 else "REGISTRY_REDIS_ADDR"
         raise RegistryCacheError(
-            "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=redis but REGISTRY_REDIS_ADDR is missing: cannot clear the cache."
+            f"REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=redis but {variable} is missing: cannot clear the cache."
         )
-    return CacheServer(
-        address=address,
-        host=host,
-        port=int(port or 6379),
-        db=int(env.get("REGISTRY_REDIS_DB") or 0),
-        password=env.get("REGISTRY_REDIS_PASSWORD") or None,
-    )
+    return CacheServer(address=address, host=host, port=int(port or 6379), db=int(db or 0), password=password or None)
 
 
 def flush(server: CacheServer, hosts: list[str]) -> int:

@@ -111,8 +111,16 @@ def chart_data(range_name: str) -> dict[str, Any]:
         "largest": (newest.largest_repositories if newest else []),
         # The container's own memory limit; 0 when it has none: docker then reports the host's
         # memory as the limit, which would flatten the use to 0, so the chart draws the use alone.
-        "memory_limit": int(((snapshot.recorded_snapshot() or {}).get("limits") or {}).get("memory_bytes") or 0),
+        # None while no worker has described the container yet.
+        "memory_limit": _memory_limit(),
     }
+
+
+def _memory_limit() -> int | None:
+    seen = snapshot.recorded_snapshot()
+    if not seen or not seen.get("ok", True) or "limits" not in seen:
+        return None
+    return int((seen.get("limits") or {}).get("memory_bytes") or 0)
 
 
 # --- The schedule admins edit ------------------------------------------------------------

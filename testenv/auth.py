@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from testenv.registry_image import V2_IMAGE
 from testenv.services import DockerEngine, RegistryService, start_registry
 
 
@@ -76,6 +77,22 @@ def libtrust_key_id(public_key: Any) -> str:
     return ":".join(encoded[i : i + 4] for i in range(0, len(encoded), 4))
 
 
+def rfc7638_key_id(public_key: Any) -> str:
+    """The ``kid`` Distribution v3 looks up: the RFC 7638 JWK thumbprint (SHA-256, base64url).
+
+    v3 keys ``rootcertbundle``'s certificates by this thumbprint (registry/auth/token/util.go),
+    2.8 by the libtrust key id (:func:`libtrust_key_id`).
+    """
+    numbers = public_key.public_numbers()
+
+    def b64(value: int) -> str:
+        raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    payload = f'{{"e":"{b64(numbers.e)}","kty":"RSA","n":"{b64(numbers.n)}"}}'
+    return base64.urlsafe_b64encode(hashlib.sha256(payload.encode()).digest()).decode().rstrip("=")
+
+
 @dataclass
 class TokenIssuer:
     """RSA key + self-signed certificate that signs registry bearer tokens (RS256)."""
@@ -99,6 +116,10 @@ class TokenIssuer:
             .sign(self.key, hashes.SHA256())
         )
         self.kid = libtrust_key_id(self.key.public_key())
+
+    def key_id_for(self, major: int) -> str:
+        """The ``kid`` a registry of that major version trusts for this key."""
+        return rfc7638_key_id(self.key.public_key()) if major >= 3 else libtrust_key_id(self.key.public_key())
 
     @property
     def cert_pem(self) -> bytes:
@@ -211,7 +232,12 @@ class TokenServer:
 
 
 def start_token_registry(engine: DockerEngine, name: str, server: TokenServer, **kwargs: Any) -> RegistryService:
-    """A registry using ``server`` for bearer-token auth."""
+    """A registry using ``server`` for bearer-token auth.
+
+    The tokens' ``kid`` follows the registry's version (v3: RFC 7638 thumbprint, 2.8: libtrust id).
+    """
+    image = kwargs.get("image") or engine.default_registry_image
+    server.issuer.kid = server.issuer.key_id_for(2 if image == V2_IMAGE else 3)
     env = {**server.registry_env(), **kwargs.pop("env", {})}
     files = {"/auth/token-ca.pem": server.issuer.cert_pem, **kwargs.pop("files", {})}
     return start_registry(engine, name, env=env, files=files, **kwargs)

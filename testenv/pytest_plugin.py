@@ -137,6 +137,20 @@ def pytest_configure(config: pytest.Config) -> None:
     on_ci = os.environ.get("CI", "").lower() == "true"
     if on_ci and _STATE.services is None and _STATE.reason and _skip_reason(config.option) is None:
         pytest.exit(f"testenv: services unavailable on CI: {_STATE.reason}", returncode=3)
+    if on_ci and _STATE.services is not None and _STATE.services.v3_missing:
+        pytest.exit(f"testenv: the v3 registry is required on CI: {_STATE.services.v3_missing}", returncode=3)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A run asked to use PostgreSQL never falls back to SQLite: without it, every test skips."""
+    if _STATE.services is None and _postgres_requested() and _skip_reason(config.option) is None:
+        marker = pytest.mark.skip(reason=f"TESTENV_DATABASE=postgres but: {_STATE.reason}")
+        for item in items:
+            item.add_marker(marker)
+
+
+def _postgres_requested() -> bool:
+    return os.environ.get("TESTENV_DATABASE", "").strip().lower() in ("postgres", "postgresql")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -154,6 +168,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             "registry {registry:.2f}s, total {total:.2f}s".format(**t)
             + f" ({services.workdir}, registry {services.registry_url})"
         )
+        second = services.registry_v2
+        if services.postgres is not None:
+            started = services.timings.get("postgres", 0.0)
+            lines.append(f"testenv: PostgreSQL on 127.0.0.1:{services.postgres.port} (DATABASE_URL), {started:.2f}s")
+        lines.append(
+            f"testenv: primary registry {services.registry_image}"
+            + (f", 2.8 registry {second.url}" if second is not None and second is not services.registry else "")
+            + (f"; v3 tests skipped: {services.v3_missing}" if services.v3_missing else "")
+        )
     elif _STATE.reason:
         lines.append(f"testenv: services unavailable: {_STATE.reason.splitlines()[0]}")
     if _STATE.late_for_django:
@@ -165,6 +188,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if _STATE.services is None and _STATE.reason and _skip_reason(config.option) is None:
         terminalreporter.section("testenv")
         terminalreporter.write_line(f"real services unavailable, dependent tests skipped:\n{_STATE.reason}")
+    if _STATE.services is not None and _STATE.services.v3_missing:
+        terminalreporter.section("testenv")
+        terminalreporter.write_line(f"v3 registry tests skipped: {_STATE.services.v3_missing}")
     if _STATE.late_for_django:
         terminalreporter.section("testenv")
         terminalreporter.write_line(_LATE_WARNING)
@@ -184,8 +210,36 @@ def services() -> Iterator[Services]:
 
 @pytest.fixture(scope="session")
 def registry(services: Services) -> RegistryService:
-    """The main registry container, named ``registry`` like in production."""
+    """The main registry container, named ``registry`` like in production (v3.1.1 when it exists)."""
     return services.registry
+
+
+@pytest.fixture(scope="session")
+def registry_v3(services: Services) -> RegistryService:
+    """The v3.1.1 registry (the primary one); skips with the reason when there is no v3 binary."""
+    if services.registry_v3 is None:
+        pytest.skip(services.v3_missing or "no v3 registry")
+    return services.registry_v3
+
+
+@pytest.fixture(scope="session")
+def registry_v2(services: Services) -> RegistryService:
+    """Debian's Distribution 2.8.2, running beside the primary registry as ``registry-v2``."""
+    if services.registry_v2 is None:
+        pytest.skip("no 2.8 registry")
+    return services.registry_v2
+
+
+@pytest.fixture(scope="session", params=["v3", "v2"])
+def each_registry(request: pytest.FixtureRequest, services: Services) -> RegistryService:
+    """Parametrised over both registries: a test using it runs on v3.1.1 and on 2.8.2.
+
+    ``each_registry.major`` (3 or 2) is what a test branches its expectations on.
+    """
+    found = services.registries().get(request.param)
+    if found is None:
+        pytest.skip(services.v3_missing or f"no {request.param} registry")
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,15 @@ from docker.types import LogConfig
 
 from testenv import _sys
 from testenv.errors import ServiceUnavailable
-from testenv.registry_image import CONFIG_PATH, DATA_PATH, DEFAULT_IMAGE, build_registry_image
+from testenv.postgres import PostgresService, start_postgres
+from testenv.registry_image import (
+    CONFIG_PATH,
+    DATA_PATH,
+    V2_IMAGE,
+    V3_IMAGE,
+    build_registry_image,
+    v3_binary_problem,
+)
 
 __all__ = [
     "DockerEngine",
@@ -157,6 +165,13 @@ class DockerEngine:
     process: subprocess.Popen[bytes]
     _client: docker.DockerClient | None = field(default=None, repr=False)
     cleanup_notes: list[str] = field(default_factory=list, repr=False)
+    #: The registry images built in this engine, by major version (see ``start_all``).
+    registry_images: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def default_registry_image(self) -> str:
+        """The primary registry image: v3 when it was built, else 2.8."""
+        return self.registry_images.get(3) or self.registry_images.get(2) or V3_IMAGE
 
     @property
     def host(self) -> str:
@@ -304,6 +319,16 @@ class RegistryService:
     env: dict[str, str]
 
     @property
+    def major(self) -> int:
+        """2 for the Debian 2.8.2 image, 3 for the v3.1.1 one."""
+        return 2 if self.image == V2_IMAGE else 3
+
+    @property
+    def version(self) -> str:
+        """``v3`` or ``v2``: the id the version-parametrised fixtures use."""
+        return f"v{self.major}"
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -381,7 +406,7 @@ def start_registry(
     env: Mapping[str, str] | None = None,
     data_dir: Path | str | None = None,
     files: Mapping[str, bytes | str | Path] | None = None,
-    image: str = DEFAULT_IMAGE,
+    image: str | None = None,
     delete_enabled: bool = True,
     mem_limit: str = "1g",
     timeout: float = 30.0,
@@ -392,7 +417,9 @@ def start_registry(
     the ``REGISTRY_AUTH*`` variables go there); ``files`` maps container paths to host
     paths or contents, bind-mounted read-only (htpasswd files, token CA bundles).
     The data root is bind-mounted from ``data_dir`` so tests can inspect and ``du`` it.
+    ``image`` defaults to the engine's primary registry image (v3.1.1 when it was built).
     """
+    image = image or engine.default_registry_image
     data = Path(data_dir) if data_dir is not None else engine.workdir / f"reg-{name}" / "data"
     data.mkdir(parents=True, exist_ok=True)
     volumes = {str(data.resolve()): {"bind": DATA_PATH, "mode": "rw"}}
@@ -451,6 +478,21 @@ class Services:
     registry: RegistryService
     timings: dict[str, float] = field(default_factory=dict)
     owns_workdir: bool = True
+    #: The second registry, Debian's 2.8.2 (the primary one is v3.1.1 when its binary exists).
+    registry_v2: RegistryService | None = None
+    #: Why there is no v3 registry (no binary at REGISTRY_V3_BINARY), or None when it runs.
+    v3_missing: str | None = None
+    #: The private PostgreSQL, when the session asked for it (``TESTENV_DATABASE=postgres``).
+    postgres: PostgresService | None = None
+
+    @property
+    def registry_v3(self) -> RegistryService | None:
+        return self.registry if self.registry.major == 3 else None
+
+    def registries(self) -> dict[str, RegistryService]:
+        """The session's registries by version id (``v3``, ``v2``)."""
+        found = {"v3": self.registry_v3, "v2": self.registry_v2}
+        return {key: reg for key, reg in found.items() if reg is not None}
 
     def environ(self) -> dict[str, str]:
         """The variables the dashboard's settings read, for ``os.environ.update``."""
@@ -461,14 +503,32 @@ class Services:
             "REGISTRY_CONTAINER": self.registry_container,
             "REGISTRY_CONFIG_PATH": self.registry_config_path,
             "TESTENV_REGISTRY_DATA_DIR": str(self.registry_data_dir),
+            **({"TESTENV_REGISTRY_V2_URL": self.registry_v2.url} if self.registry_v2 else {}),
+            **({"DATABASE_URL": self.postgres.url} if self.postgres else {}),
         }
 
 
-def start_all(workdir: Path | str | None = None) -> Services:
-    """Start redis, dockerd, build the registry image and run the main ``registry``.
+def wanted_database() -> str:
+    """``sqlite`` (the default) or ``postgres``, from ``TESTENV_DATABASE``."""
+    value = os.environ.get("TESTENV_DATABASE", "").strip().lower() or "sqlite"
+    if value in ("postgres", "postgresql"):
+        return "postgres"
+    if value != "sqlite":
+        raise ServiceUnavailable("database", f"TESTENV_DATABASE={value!r}: use sqlite or postgres")
+    return "sqlite"
 
-    On any failure, whatever already started is stopped again before re-raising.
+
+def start_all(workdir: Path | str | None = None, database: str | None = None) -> Services:
+    """Start redis, dockerd, build both registry images and run the two registries.
+
+    The primary registry (container ``registry``, REGISTRY_URL) is Distribution v3.1.1 from
+    ``REGISTRY_V3_BINARY``; Debian's 2.8.2 runs beside it as ``registry-v2``. Without the v3
+    binary the 2.8 registry is the primary one and ``Services.v3_missing`` says why.
+    ``database`` ``postgres`` (default: ``TESTENV_DATABASE``) also starts a private PostgreSQL
+    and exports its ``DATABASE_URL``. On any failure, whatever already started is stopped again
+    before re-raising.
     """
+    database = database or wanted_database()
     owns = workdir is None
     _sys.sweep_stale_workdirs()
     root = _sys.make_workdir() if workdir is None else Path(workdir)
@@ -476,6 +536,7 @@ def start_all(workdir: Path | str | None = None) -> Services:
     timings: dict[str, float] = {}
     redis_svc: RedisService | None = None
     engine: DockerEngine | None = None
+    postgres: PostgresService | None = None
     try:
         started = time.monotonic()
         redis_svc = start_redis(root)
@@ -484,13 +545,26 @@ def start_all(workdir: Path | str | None = None) -> Services:
         engine = start_dockerd(root)
         timings["dockerd"] = time.monotonic() - mark
         mark = time.monotonic()
-        build_registry_image(engine, DEFAULT_IMAGE)
+        v3_missing = v3_binary_problem()
+        if v3_missing is None:
+            build_registry_image(engine, V3_IMAGE, major=3)
+            engine.registry_images[3] = V3_IMAGE
+        build_registry_image(engine, V2_IMAGE, major=2)
+        engine.registry_images[2] = V2_IMAGE
         timings["image"] = time.monotonic() - mark
         mark = time.monotonic()
-        registry = start_registry(engine, "registry", image=DEFAULT_IMAGE)
+        primary = engine.default_registry_image
+        registry = start_registry(engine, "registry", image=primary)
+        registry_v2 = registry if primary == V2_IMAGE else start_registry(engine, "registry-v2", image=V2_IMAGE)
         timings["registry"] = time.monotonic() - mark
+        if database == "postgres":
+            mark = time.monotonic()
+            postgres = start_postgres(root)
+            timings["postgres"] = time.monotonic() - mark
         timings["total"] = time.monotonic() - started
     except BaseException:
+        if postgres is not None:
+            postgres.stop()
         if engine is not None:
             engine.stop()
         if redis_svc is not None:
@@ -506,19 +580,24 @@ def start_all(workdir: Path | str | None = None) -> Services:
         registry_container=registry.container_name,
         registry_config_path=CONFIG_PATH,
         registry_data_dir=registry.data_dir,
-        registry_image=DEFAULT_IMAGE,
+        registry_image=primary,
         engine=engine,
         workdir=root,
         redis=redis_svc,
         registry=registry,
         timings=timings,
         owns_workdir=owns,
+        registry_v2=registry_v2,
+        v3_missing=v3_missing,
+        postgres=postgres,
     )
 
 
 def stop_all(services: Services) -> None:
     """Stop everything ``start_all`` started; safe to call twice."""
     try:
+        if services.postgres is not None:
+            services.postgres.stop()
         services.engine.stop()
     finally:
         services.redis.stop()

@@ -1,37 +1,41 @@
-"""registry:3's tag delete at the boundary of our client (no v3 binary exists here).
+"""A spy on the DELETEs our client sends (no fake: the real v3.1.1 and 2.8.2 registries answer).
 
-registry:3 answers ``DELETE /v2/<name>/manifests/<tag>`` with 202 and removes only that tag
-(distribution PR #3427), or 404 MANIFEST_UNKNOWN for an unknown tag. The fake really removes
-the tag from the 2.8 registry's storage (``_manifests/tags/<tag>``), so what remains is what
-a v3 registry keeps. Digest deletes go to the real registry.
+The tests used to fake registry:3's tag delete here, when no v3 binary existed; the test
+environment now runs the real v3.1.1 as its primary registry. What remains is a spy that
+records the references sent to ``DELETE /v2/<name>/manifests/<ref>`` and passes every
+call through to the real registry, so a test can say "only tags were deleted, never a digest".
 """
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import pytest
 
-from catalog.registry import DeleteAnswer, RegistryClient, RegistryNotFound
-from testenv.services import RegistryService
+from catalog.registry import DeleteAnswer, RegistryClient
 
 
-@pytest.fixture
-def registry_v3_tag_delete(monkeypatch: pytest.MonkeyPatch, registry: RegistryService) -> list[str]:
-    """Returns the references our code sent to DELETE, in order."""
-    original = RegistryClient.delete_manifest
-    sent: list[str] = []
+@dataclass
+class DeleteSpy:
+    references: list[str] = field(default_factory=list)
 
-    def delete_manifest(self: RegistryClient, name: str, reference: str) -> DeleteAnswer:
-        sent.append(reference)
-        if reference.startswith("sha256:"):
+    @property
+    def digests(self) -> list[str]:
+        return [ref for ref in self.references if ref.startswith("sha256:")]
+
+    @property
+    def tags(self) -> list[str]:
+        """Tag deletes, without the dashboard's probe for whether the registry deletes tags."""
+        return [ref for ref in self.references if ":" not in ref and not ref.startswith("registry-admin-probe-")]
+
+    @classmethod
+    def install(cls, monkeypatch: pytest.MonkeyPatch) -> DeleteSpy:
+        spy = cls()
+        original = RegistryClient.delete_manifest
+
+        def delete_manifest(self: RegistryClient, name: str, reference: str) -> DeleteAnswer:
+            spy.references.append(reference)
             return original(self, name, reference)
-        tag_dir = Path(registry.data_dir, "docker/registry/v2/repositories", name, "_manifests/tags", reference)
-        if not tag_dir.is_dir():
-            raise RegistryNotFound(f"{name}:{reference} does not exist in the registry.")
-        shutil.rmtree(tag_dir)
-        return DeleteAnswer(status=202)
 
-    monkeypatch.setattr(RegistryClient, "delete_manifest", delete_manifest)
-    return sent
+        monkeypatch.setattr(RegistryClient, "delete_manifest", delete_manifest)
+        return spy

@@ -162,3 +162,24 @@ def test_users_without_a_role_are_refused(client: Client, services: Any, django_
     client.force_login(make_user("nobody", None))
     answer = client.get("/api/v1/repositories/")
     assert answer.status_code == 403 and "viewer role" in answer.json()["detail"]
+
+
+def test_a_repository_whose_tags_were_all_deleted_lists_no_tags(
+    viewer_client: Client, versioned_registry: Any, repo_prefix: str
+) -> None:
+    """It stays in _catalog (distribution#2314); tags/list then says "tags": null, on 3.1.1 too
+    (seen here; REGISTRY-FACTS expected [] from v3)."""
+    import requests
+
+    url, repo = versioned_registry.url, f"{repo_prefix}/emptied"
+    digest = images.push_oci_image(url, repo, "1.0")
+    assert requests.delete(f"{url}/v2/{repo}/manifests/{digest}", timeout=5).status_code == 202
+    raw = requests.get(f"{url}/v2/{repo}/tags/list", timeout=5)
+    assert raw.status_code == 200
+    assert raw.json()["tags"] is None
+    from catalog.registry import get_client
+
+    assert repo in get_client().catalog()  # every page of _catalog
+    response = viewer_client.get(f"/api/v1/repositories/{repo}/tags/")
+    assert response.status_code == 200
+    assert response.json()["results"] == []

@@ -1,4 +1,8 @@
-"""POST /api/v1/repositories/{name}/bulk-delete/: the preview is what the real run does."""
+"""POST /api/v1/repositories/{name}/bulk-delete/: the preview is what the real run does.
+
+Every test here runs on v3.1.1 (tags are deleted alone) and on 2.8.2 (by digest, refused
+where that would remove more than the selection).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,10 @@ import pytest
 from django.test import Client
 
 from catalog import deletion
-from catalog.tests import registry3
+from catalog.tests.registry3 import DeleteSpy
 from core.models import AuditEntry
 from testenv import images
 from testenv.services import RegistryService
-
-registry_v3_tag_delete = registry3.registry_v3_tag_delete  # the fixture, shared with other files
 
 
 @pytest.fixture
@@ -28,6 +30,12 @@ def bulk(client: Client, repo: str, **body: Any) -> Any:
 
 def exists(registry: RegistryService, repo: str, reference: str) -> bool:
     return images.manifest_digest(registry.url, repo, reference) is not None
+
+
+@pytest.fixture
+def registry(versioned_registry: RegistryService) -> RegistryService:
+    """This module's registry: v3.1.1, then 2.8.2 (the dashboard's settings point at it)."""
+    return versioned_registry
 
 
 @pytest.fixture
@@ -61,17 +69,28 @@ def test_the_preview_equals_the_real_outcome(
     done = real.json()
     assert done["dry_run"] is False
     assert done["results"] == planned["results"]
+    by_tag = {r["tag"]: r for r in done["results"]}
+    assert by_tag["gone"]["status"] == "not_found"
+
+    if registry.major == 3:
+        # Each selected tag goes alone; no manifest is deleted, nothing is refused.
+        assert done["removed_tags"] == planned["removed_tags"] == ["1.0", "2.0", "3.0", "multi-amd64", "stable"]
+        assert done["deleted_manifests"] == planned["deleted_manifests"] == []
+        assert all(by_tag[tag]["status"] == "removed" for tag in selection if tag != "gone")
+        for gone in ("1.0", "stable", "2.0", "3.0", "multi-amd64"):
+            assert not exists(registry, repo, gone)
+        for kept in ("latest", "multi", layout["pair"], layout["alone"], layout["amd64"]):
+            assert exists(registry, repo, kept)
+        return
+
     assert done["removed_tags"] == planned["removed_tags"] == ["1.0", "3.0", "stable"]
     assert done["deleted_manifests"] == planned["deleted_manifests"] == [layout["pair"], layout["alone"]]
-
-    by_tag = {r["tag"]: r for r in done["results"]}
     # Two selected tags on one manifest: nothing beyond the selection goes, so no refusal.
     assert by_tag["1.0"]["status"] == by_tag["stable"]["status"] == "removed"
     assert by_tag["1.0"]["removed_tags"] == ["1.0", "stable"]
     assert by_tag["2.0"]["status"] == "refused" and by_tag["2.0"]["shared_with"] == ["latest"]
     assert by_tag["multi-amd64"]["status"] == "refused"
     assert by_tag["multi-amd64"]["referenced_by"] == [{"digest": layout["index"], "tags": ["multi"]}]
-    assert by_tag["gone"]["status"] == "not_found"
 
     assert not exists(registry, repo, layout["pair"]) and not exists(registry, repo, "3.0")
     for kept in ("2.0", "latest", "multi", "multi-amd64"):
@@ -85,8 +104,14 @@ def test_forced_bulk_delete_removes_shared_tags_and_says_so(
     preview = bulk(operator_client, repo, tags=["2.0", "multi-amd64"], dry_run=True, force=True).json()
     done = bulk(operator_client, repo, tags=["2.0", "multi-amd64"], force=True).json()
     assert done["results"] == preview["results"]
-    assert done["removed_tags"] == ["2.0", "latest", "multi-amd64"]
-    assert not exists(registry, repo, "latest") and not exists(registry, repo, layout["amd64"])
+    if registry.major == 3:
+        # Forcing changes nothing on registry:3: the tags go alone, their manifests stay.
+        assert done["removed_tags"] == ["2.0", "multi-amd64"] and done["deleted_manifests"] == []
+        assert exists(registry, repo, "latest") and exists(registry, repo, layout["amd64"])
+    else:
+        assert done["removed_tags"] == ["2.0", "latest", "multi-amd64"]
+        assert not exists(registry, repo, "latest") and not exists(registry, repo, layout["amd64"])
+    assert not exists(registry, repo, "2.0") and not exists(registry, repo, "multi-amd64")
     assert exists(registry, repo, "multi")
 
 
@@ -96,7 +121,11 @@ def test_an_index_selected_with_its_platform_goes_first_and_both_go(
 ) -> None:
     done = bulk(operator_client, repo, tags=["multi-amd64", "multi"]).json()
     assert [r["status"] for r in done["results"]] == ["removed", "removed"]
-    assert done["deleted_manifests"] == [layout["index"], layout["amd64"]]
+    if registry.major == 3:
+        assert done["deleted_manifests"] == []
+        assert exists(registry, repo, layout["index"]) and exists(registry, repo, layout["amd64"])
+    else:
+        assert done["deleted_manifests"] == [layout["index"], layout["amd64"]]
     assert not exists(registry, repo, "multi") and not exists(registry, repo, "multi-amd64")
 
 
@@ -108,8 +137,12 @@ def test_every_selected_tag_gets_an_audit_entry(
     entries = {e.tag: e for e in AuditEntry.objects.filter(repository=repo)}
     assert set(entries) == {"1.0", "stable", "2.0"}
     assert entries["1.0"].outcome == "succeeded" and entries["1.0"].digest == layout["pair"]
-    assert "with tags 1.0, stable" in entries["1.0"].detail
-    assert entries["2.0"].outcome == "refused" and "latest" in entries["2.0"].detail
+    if registry.major == 3:
+        assert all(e.outcome == "succeeded" and "tag only" in e.detail for e in entries.values())
+        assert entries["2.0"].digest == layout["shared"]
+    else:
+        assert "with tags 1.0, stable" in entries["1.0"].detail
+        assert entries["2.0"].outcome == "refused" and "latest" in entries["2.0"].detail
     assert all(e.actor == "otto" and e.action == "delete-tag" for e in entries.values())
 
 
@@ -139,21 +172,24 @@ def test_a_bad_request_is_a_400(operator_client: Client, repo: str, body: dict[s
 
 
 @pytest.mark.django_db
-def test_on_registry_3_the_preview_and_the_run_remove_only_the_selected_tags(
-    operator_client: Client,
-    registry: RegistryService,
-    repo: str,
-    layout: dict[str, Any],
-    registry_v3_tag_delete: list[str],
+def test_the_run_sends_only_what_the_version_allows(
+    operator_client: Client, registry: RegistryService, repo: str, layout: dict[str, Any], monkeypatch: Any
 ) -> None:
     selection = ["2.0", "multi-amd64", "1.0"]
     preview = bulk(operator_client, repo, tags=selection, dry_run=True).json()
-    assert preview["registry_deletes_tags"] is True
+    assert preview["registry_deletes_tags"] is (registry.major == 3)
+    sent = DeleteSpy.install(monkeypatch)
     done = bulk(operator_client, repo, tags=selection).json()
     assert done["results"] == preview["results"]
-    assert [r["status"] for r in done["results"]] == ["removed"] * 3
-    assert done["removed_tags"] == ["1.0", "2.0", "multi-amd64"] and done["deleted_manifests"] == []
-    assert not any(ref.startswith("sha256:") for ref in registry_v3_tag_delete)  # only tag deletes
+    assert sent.digests == []  # never by digest: on 2.8 each of these would remove more than chosen
+    if registry.major == 3:
+        assert [r["status"] for r in done["results"]] == ["removed"] * 3
+        assert done["removed_tags"] == ["1.0", "2.0", "multi-amd64"] and done["deleted_manifests"] == []
+        assert sorted(sent.tags) == ["1.0", "2.0", "multi-amd64"]
+        assert not exists(registry, repo, "2.0") and not exists(registry, repo, "multi-amd64")
+    else:
+        assert [r["status"] for r in done["results"]] == ["refused"] * 3
+        assert done["removed_tags"] == [] and done["deleted_manifests"] == []
+        assert exists(registry, repo, "2.0") and exists(registry, repo, "multi-amd64")
     for kept in ("latest", "stable", "multi", layout["amd64"], layout["pair"], layout["shared"]):
         assert exists(registry, repo, kept)
-    assert not exists(registry, repo, "2.0") and not exists(registry, repo, "multi-amd64")

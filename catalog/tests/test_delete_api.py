@@ -1,4 +1,9 @@
-"""Deleting tags and manifests through the API, against the real 2.8 registry."""
+"""Deleting tags and manifests through the API, against the real v3.1.1 and 2.8.2 registries.
+
+v3 deletes a tag alone (202, distribution PR #3427); 2.8 answers DIGEST_INVALID and the
+dashboard deletes by digest only when no other tag shares the manifest. Tests whose outcome
+differs by version take ``versioned_registry`` and run on both.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from django.test import Client
 
 from catalog.registry import RegistryClient
-from catalog.tests import registry3
+from catalog.tests.registry3 import DeleteSpy
 from core.models import AuditEntry
 from testenv import images
 from testenv.services import RegistryService, start_registry
 
-registry_v3_tag_delete = registry3.registry_v3_tag_delete  # the fixture, shared with other files
+
+@pytest.fixture
+def deletes_sent(monkeypatch: pytest.MonkeyPatch) -> DeleteSpy:
+    return DeleteSpy.install(monkeypatch)
 
 
 @pytest.fixture
@@ -36,9 +45,21 @@ def shared_manifest(registry: RegistryService, repo: str, *tags: str) -> str:
 
 @pytest.mark.django_db
 def test_it_refuses_a_tag_that_shares_its_manifest_then_deletes_all_when_forced(
-    operator_client: Client, registry: RegistryService, repo: str
+    operator_client: Client, versioned_registry: RegistryService, repo: str, deletes_sent: DeleteSpy
 ) -> None:
+    registry = versioned_registry
     digest = shared_manifest(registry, repo, "1.0", "stable")
+
+    if registry.major == 3:
+        # registry:3 removes the tag alone: nothing to refuse, the other tag and the manifest stay.
+        response = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/")
+        assert response.status_code == 200
+        assert response.json() == {"removed_tags": ["1.0"], "deleted_manifest": None}
+        assert deletes_sent.references == ["1.0"]  # never by digest
+        assert not exists(registry, repo, "1.0")
+        assert images.manifest_digest(registry.url, repo, "stable") == digest
+        assert exists(registry, repo, digest)
+        return
 
     refused = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/")
     assert refused.status_code == 409
@@ -56,15 +77,22 @@ def test_it_refuses_a_tag_that_shares_its_manifest_then_deletes_all_when_forced(
 
 @pytest.mark.django_db
 def test_it_deletes_a_tag_alone_with_its_manifest(
-    operator_client: Client, registry: RegistryService, repo: str
+    operator_client: Client, versioned_registry: RegistryService, repo: str
 ) -> None:
+    registry = versioned_registry
     digest = images.push_oci_image(registry.url, repo, "1.0")
     other = images.push_oci_image(registry.url, repo, "2.0")
 
     response = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/")
     assert response.status_code == 200
-    assert response.json() == {"removed_tags": ["1.0"], "deleted_manifest": digest}
-    assert not exists(registry, repo, "1.0") and not exists(registry, repo, digest)
+    assert not exists(registry, repo, "1.0")
+    if registry.major == 3:
+        # Only the tag goes; the untagged manifest stays until a GC with --delete-untagged.
+        assert response.json() == {"removed_tags": ["1.0"], "deleted_manifest": None}
+        assert exists(registry, repo, digest)
+    else:
+        assert response.json() == {"removed_tags": ["1.0"], "deleted_manifest": digest}
+        assert not exists(registry, repo, digest)
     assert images.manifest_digest(registry.url, repo, "2.0") == other
 
 
@@ -84,8 +112,9 @@ def test_a_manifest_delete_lists_every_tag_it_removed(
 
 @pytest.mark.django_db
 def test_it_refuses_a_platform_of_an_index_unless_forced(
-    operator_client: Client, registry: RegistryService, repo: str
+    operator_client: Client, versioned_registry: RegistryService, repo: str
 ) -> None:
+    registry = versioned_registry
     index, children = images.push_oci_index(registry.url, repo, "multi")
     amd64 = children["linux/amd64"]
 
@@ -95,11 +124,18 @@ def test_it_refuses_a_platform_of_an_index_unless_forced(
     assert "multi-arch index" in refused.json()["detail"]
     assert exists(registry, repo, amd64)
 
-    # A tag on the platform manifest alone is refused too on 2.x (deleting it deletes the platform).
     images.tag_existing(registry.url, repo, "multi-amd64", amd64)
-    tag_refused = operator_client.delete(f"/api/v1/repositories/{repo}/tags/multi-amd64/")
-    assert tag_refused.status_code == 409 and tag_refused.json()["shared_with"] == []
-    assert exists(registry, repo, "multi-amd64")
+    tag_delete = operator_client.delete(f"/api/v1/repositories/{repo}/tags/multi-amd64/")
+    if registry.major == 3:
+        # registry:3 removes that tag alone: the platform manifest stays, the index stays whole.
+        assert tag_delete.status_code == 200
+        assert tag_delete.json() == {"removed_tags": ["multi-amd64"], "deleted_manifest": None}
+        assert not exists(registry, repo, "multi-amd64") and exists(registry, repo, amd64)
+        images.tag_existing(registry.url, repo, "multi-amd64", amd64)
+    else:
+        # A tag on the platform manifest alone is refused on 2.x (deleting it deletes the platform).
+        assert tag_delete.status_code == 409 and tag_delete.json()["shared_with"] == []
+        assert exists(registry, repo, "multi-amd64")
 
     forced = operator_client.delete(f"/api/v1/repositories/{repo}/manifests/{amd64}/?force=true")
     assert forced.status_code == 200
@@ -109,10 +145,16 @@ def test_it_refuses_a_platform_of_an_index_unless_forced(
 
 
 @pytest.mark.django_db
-def test_an_index_delete_leaves_its_platforms(operator_client: Client, registry: RegistryService, repo: str) -> None:
+def test_an_index_delete_leaves_its_platforms(
+    operator_client: Client, versioned_registry: RegistryService, repo: str
+) -> None:
+    registry = versioned_registry
     index, children = images.push_oci_index(registry.url, repo, "multi")
     response = operator_client.delete(f"/api/v1/repositories/{repo}/tags/multi/")
-    assert response.status_code == 200 and response.json()["deleted_manifest"] == index
+    assert response.status_code == 200
+    assert response.json()["deleted_manifest"] == (None if registry.major == 3 else index)
+    assert not exists(registry, repo, "multi")
+    assert exists(registry, repo, index) == (registry.major == 3)
     assert all(exists(registry, repo, child) for child in children.values())
 
 
@@ -182,33 +224,20 @@ def test_an_unreachable_registry_is_a_clear_error_in_the_log(operator_client: Cl
     assert entry.outcome == "failed" and "Cannot connect" in entry.registry_response
 
 
-# --- registry:3 (no v3 binary here: its documented answers at our client's boundary) ------
-
-
-@pytest.mark.django_db
-def test_on_registry_3_a_tag_delete_removes_only_that_tag(
-    operator_client: Client, registry: RegistryService, repo: str, registry_v3_tag_delete: list[str]
-) -> None:
-    digest = shared_manifest(registry, repo, "1.0", "stable")
-
-    response = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/")
-    assert response.status_code == 200
-    assert response.json() == {"removed_tags": ["1.0"], "deleted_manifest": None}
-    assert registry_v3_tag_delete == ["1.0"]  # never by digest, and no probe needed
-    assert not exists(registry, repo, "1.0")
-    assert images.manifest_digest(registry.url, repo, "stable") == digest
-    assert exists(registry, repo, digest)
-
-
 # --- A registry with deleting disabled ---------------------------------------------------
 
 
-@pytest.fixture
-def no_delete_registry(services: Any, settings: Any) -> Iterator[RegistryService]:
+@pytest.fixture(params=["v3", "v2"])
+def no_delete_registry(request: pytest.FixtureRequest, services: Any, settings: Any) -> Iterator[RegistryService]:
+    """A registry with deleting disabled, on 3.1.1 (which refuses tag deletes too) and 2.8."""
+    major = int(request.param[1:])
+    if major not in services.engine.registry_images:
+        pytest.skip(services.v3_missing or f"no {request.param} registry image")
     reg = start_registry(
         services.engine,
         f"registry-nodelete-{uuid.uuid4().hex[:6]}",
         env={"REGISTRY_STORAGE_DELETE_ENABLED": "false"},
+        image=services.engine.registry_images[major],
     )
     settings.REGISTRY_URL = reg.url
     try:
@@ -223,6 +252,7 @@ def test_a_registry_without_deletes_gets_the_advice_and_nothing_changes(
 ) -> None:
     digest = shared_manifest(no_delete_registry, repo, "1.0", "stable")
     answers = [
+        operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/"),
         operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/?force=true"),
         operator_client.delete(f"/api/v1/repositories/{repo}/manifests/{digest}/"),
         operator_client.post(
@@ -237,7 +267,7 @@ def test_a_registry_without_deletes_gets_the_advice_and_nothing_changes(
         assert "REGISTRY_STORAGE_DELETE_ENABLED=true" in detail and "recreate" in detail.lower()
     assert exists(no_delete_registry, repo, "1.0") and exists(no_delete_registry, repo, "stable")
     entries = AuditEntry.objects.filter(repository=repo)
-    assert [e.outcome for e in entries] == ["refused", "refused"]  # the dry run writes nothing
+    assert [e.outcome for e in entries] == ["refused", "refused", "refused"]  # the dry run writes nothing
     assert all("UNSUPPORTED" in e.registry_response for e in entries)
 
 
@@ -257,11 +287,15 @@ def test_the_catalog_forgets_a_deleted_tag_at_once(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("major", [3, 2])
 def test_a_read_only_registry_is_named_as_such_not_as_deletes_disabled(
-    operator_client: Client, services: Any, settings: Any, repo: str, tmp_path: Any
+    operator_client: Client, services: Any, settings: Any, repo: str, tmp_path: Any, major: int
 ) -> None:
-    """During a read-only GC the registry answers every write with a plain-text 405."""
-    writable = start_registry(services.engine, name=f"rw-{uuid.uuid4().hex[:6]}", data_dir=tmp_path)
+    """During a read-only GC the registry answers every write with a plain-text 405 (both versions)."""
+    if major not in services.engine.registry_images:
+        pytest.skip(services.v3_missing or "no such registry image")
+    image = services.engine.registry_images[major]
+    writable = start_registry(services.engine, name=f"rw-{uuid.uuid4().hex[:6]}", data_dir=tmp_path, image=image)
     digest = shared_manifest(writable, repo, "1.0", "stable")
     writable.remove()
     read_only = start_registry(
@@ -269,13 +303,24 @@ def test_a_read_only_registry_is_named_as_such_not_as_deletes_disabled(
         name=f"ro-{uuid.uuid4().hex[:6]}",
         data_dir=tmp_path,
         env={"REGISTRY_STORAGE_MAINTENANCE_READONLY": '{"enabled":true}'},
+        image=image,
     )
     settings.REGISTRY_URL = read_only.url
     try:
-        response = operator_client.delete(f"/api/v1/repositories/{repo}/manifests/{digest}/")
-        assert response.status_code == 409
-        detail = response.json()["detail"]
-        assert "read-only" in detail and "REGISTRY_STORAGE_DELETE_ENABLED" not in detail
+        for response in (
+            operator_client.delete(f"/api/v1/repositories/{repo}/manifests/{digest}/"),
+            operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/?force=true"),
+        ):
+            assert response.status_code == 409
+            detail = response.json()["detail"]
+            assert "read-only" in detail and "REGISTRY_STORAGE_DELETE_ENABLED" not in detail
         assert exists(read_only, repo, "1.0") and exists(read_only, repo, "stable")
+        # Reads keep working; a push is refused.
+        assert sorted(requests.get(f"{read_only.url}/v2/{repo}/tags/list", timeout=5).json()["tags"]) == [
+            "1.0",
+            "stable",
+        ]
+        with pytest.raises(RuntimeError, match="405"):
+            images.push_oci_image(read_only.url, repo, "new")
     finally:
         read_only.remove()

@@ -42,11 +42,23 @@ def pair(registry: RegistryService, repo: str) -> str:
 
 @pytest.mark.django_db
 def test_a_shared_tag_is_refused_then_the_forced_delete_says_what_goes(
-    operator_client: Client, registry: RegistryService, repo: str, pair: str
+    operator_client: Client, versioned_registry: RegistryService, repo: str
 ) -> None:
+    registry = versioned_registry
+    pair = images.push_oci_image(registry.url, repo, "1.0")
+    images.tag_existing(registry.url, repo, "stable", pair)
     url = f"/catalog/r/{repo}/-/delete/"
     preview = operator_client.post(url, {"tags": ["1.0"]}, headers=HTMX)
     assert preview.status_code == 200
+    if registry.major == 3:
+        # registry:3 deletes the tag alone: nothing shared to refuse, no name to type.
+        assert "Removes tag 1.0 only; its manifest and other tags stay" in text(preview)
+        assert 'name="typed_name"' not in preview.content.decode()
+        done = operator_client.post(url, {"tags": ["1.0"], "confirm": fingerprint(preview)}, headers=HTMX)
+        assert "Removed tag 1.0 only" in text(done)
+        assert not exists(registry, repo, "1.0")
+        assert images.manifest_digest(registry.url, repo, "stable") == pair
+        return
     assert "Keeps tag 1.0" in text(preview) and "stable" in text(preview)
     assert 'data-testid="delete-confirm"' not in preview.content.decode()
 
@@ -83,10 +95,20 @@ def test_a_tag_alone_goes_without_typing_and_says_tag_only(
 
 
 @pytest.mark.django_db
-def test_a_stale_preview_is_not_run(operator_client: Client, registry: RegistryService, repo: str) -> None:
+def test_a_stale_preview_is_not_run(operator_client: Client, versioned_registry: RegistryService, repo: str) -> None:
+    registry = versioned_registry
     digest = images.push_oci_image(registry.url, repo, "1.0")
     url = f"/catalog/r/{repo}/-/delete/"
     preview = operator_client.post(url, {"tags": ["1.0"]}, headers=HTMX)
+    if registry.major == 3:
+        # A tag delete on registry:3 removes the same whatever else is tagged; it changes when
+        # the tag is pushed again (another manifest) meanwhile.
+        newer = images.push_oci_image(registry.url, repo, "1.0", labels={"rebuilt": "yes"})
+        assert newer != digest
+        answer = operator_client.post(url, {"tags": ["1.0"], "confirm": fingerprint(preview)}, headers=HTMX)
+        assert answer.status_code == 409 and "The registry changed since the preview" in text(answer)
+        assert images.manifest_digest(registry.url, repo, "1.0") == newer
+        return
     images.tag_existing(registry.url, repo, "stable", digest)  # someone tags it meanwhile
     answer = operator_client.post(url, {"tags": ["1.0"], "confirm": fingerprint(preview)}, headers=HTMX)
     assert answer.status_code == 409 and "The registry changed since the preview" in text(answer)
@@ -96,13 +118,23 @@ def test_a_stale_preview_is_not_run(operator_client: Client, registry: RegistryS
 
 @pytest.mark.django_db
 def test_the_selection_preview_groups_tags_of_one_manifest(
-    operator_client: Client, registry: RegistryService, repo: str, pair: str
+    operator_client: Client, versioned_registry: RegistryService, repo: str
 ) -> None:
+    registry = versioned_registry
+    pair = images.push_oci_image(registry.url, repo, "1.0")
+    images.tag_existing(registry.url, repo, "stable", pair)
     images.push_oci_image(registry.url, repo, "2.0")
     preview = operator_client.post(f"/catalog/r/{repo}/-/delete/", {"tags": ["stable", "1.0", "2.0"]}, headers=HTMX)
     body = text(preview)
-    assert body.count("and with it tags 1.0, stable") == 1
-    assert "Removes tag 2.0 only" in body and "Delete 3 tags" in body
+    if registry.major == 3:
+        # Each tag goes alone on registry:3: no manifest is removed, so nothing to group.
+        assert "and with it" not in body and "Removes manifest" not in body
+        for tag in ("1.0", "stable", "2.0"):
+            assert f"Removes tag {tag} only" in body
+    else:
+        assert body.count("and with it tags 1.0, stable") == 1
+        assert "Removes tag 2.0 only" in body
+    assert "Delete 3 tags" in body
     assert 'name="typed_name"' not in preview.content.decode()  # nothing beyond the selection
 
 

@@ -68,3 +68,51 @@ def test_threads_share_one_client_and_its_connection_pool(client: RegistryClient
     for worker in workers:
         worker.join()
     assert all(other is client for other in seen)
+
+
+@pytest.mark.parametrize("count", [10, 12])
+def test_tags_follow_every_page_including_v3s_empty_last_one(
+    versioned_registry: object, monkeypatch: pytest.MonkeyPatch, count: int
+) -> None:
+    """v3 pages tags/list by ``n`` with a Link; when the tags fill the pages exactly, 3.1.1's last
+    Link leads to a page answering ``"tags": null`` (REGISTRY-FACTS). 2.8 ignores ``n``.
+
+    The page size is 5 here instead of 1000 so that a few tags show the same answers.
+    """
+    import requests
+
+    from catalog import registry as registry_module
+
+    url = versioned_registry.url  # type: ignore[attr-defined]
+    repo = f"client/paged-{count}-{versioned_registry.major}"  # type: ignore[attr-defined]
+    digest = images.push_oci_image(url, repo, "t00")
+    for i in range(1, count):
+        images.tag_existing(url, repo, f"t{i:02d}", digest)
+    expected = [f"t{i:02d}" for i in range(count)]
+
+    # What the registry itself answers, page by page.
+    pages, path = [], f"/v2/{repo}/tags/list?n=5"
+    while path and len(pages) < 10:
+        response = requests.get(url + path, timeout=5)
+        assert response.status_code == 200
+        pages.append(response.json()["tags"])
+        link = response.links.get("next", {}).get("url")
+        path = link if not link or link.startswith("/") else "/" + link
+    if versioned_registry.major == 3:  # type: ignore[attr-defined]
+        full = [expected[i : i + 5] for i in range(0, count, 5)]
+        assert pages == ([*full, None] if count % 5 == 0 else full)
+    else:
+        assert len(pages) == 1 and sorted(pages[0]) == expected
+
+    monkeypatch.setattr(registry_module, "MAX_PAGE", 5)
+    client = get_client()
+    seen: list[str] = []
+    real = RegistryClient.request
+
+    def spying(self: RegistryClient, method: str, path: str, **kwargs: object) -> object:
+        seen.append(path)
+        return real(self, method, path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RegistryClient, "request", spying)
+    assert sorted(client.tags(repo)) == expected
+    assert len(seen) == len(pages)

@@ -160,6 +160,13 @@ class Stack:
         )
         return int(self.run_python(code).strip().splitlines()[-1])
 
+    def enqueue_gc(self, **params: Any) -> int:
+        code = (
+            "from maintenance import gc_requests\n"
+            f"print(gc_requests.request_gc(gc_requests.GcParams.parse({params!r})).pk)"
+        )
+        return int(self.run_python(code).strip().splitlines()[-1])
+
     def wait_for(self, job_id: int, *statuses: str, timeout: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         row: dict[str, Any] = {}

@@ -8,6 +8,7 @@ from conftest import PASSWORD, make_user
 from core.roles import Role, has_role, role_of
 
 
+@pytest.mark.database
 @pytest.mark.django_db
 def test_the_three_role_groups_exist_after_migrating() -> None:
     assert set(Group.objects.values_list("name", flat=True)) >= {"viewer", "operator", "admin"}

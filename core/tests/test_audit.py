@@ -7,6 +7,9 @@ from django.test import Client, RequestFactory
 from core import audit
 from core.models import AuditEntry
 
+# Database-heavy: make test runs these on SQLite and again on PostgreSQL.
+pytestmark = pytest.mark.database
+
 
 @pytest.fixture
 def entries(operator: User) -> None:

@@ -128,3 +128,19 @@ def test_queueing_a_gc_is_audited_through_the_page_and_the_api(
     assert page.detail.startswith(f"job {jobs[0].pk} ") and api.detail.startswith(f"job {jobs[1].pk} ")
     assert "'dry_run': True" in page.detail and "'dry_run': True" in api.detail
     assert {page.actor, api.actor} == {operator.username}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_pause_is_audited_through_the_page_and_the_api(
+    operator_client: Client, operator: User, celery_worker: object
+) -> None:
+    # A running GC makes the worker refuse before it touches the engine: the shared registry stays as it is.
+    Job.objects.create(kind=Job.Kind.GC, status=Job.Status.RUNNING, params={"mode": "read-only"})
+    assert operator_client.post("/registry/actions/pause/", {"seconds": "60"}).status_code == 302
+    response = operator_client.post("/api/v1/registry/pause/", {"seconds": 60}, content_type="application/json")
+    assert response.status_code == 409, response.content
+
+    page, api = entries("registry-pause")
+    for entry in (page, api):
+        assert entry.outcome == "refused" and entry.actor == operator.username and entry.via == "session"
+        assert "garbage collection" in entry.detail

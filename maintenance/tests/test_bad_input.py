@@ -8,6 +8,9 @@ from django.test import Client
 from maintenance import container_actions, snapshot
 from maintenance.models import Job, RegistryPause
 
+# Database-heavy: make test runs these on SQLite and again on PostgreSQL.
+pytestmark = pytest.mark.database
+
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("body", ["[1]", '{"seconds": 1e400}', '{"seconds": true}', '{"seconds": 2.7}', '"600"'])

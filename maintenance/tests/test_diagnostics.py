@@ -18,7 +18,7 @@ def _checks(client: Client) -> dict[str, dict]:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_healthy_test_registry_passes_all_but_the_storage_driver_warning(
-    viewer_client: Client, celery_worker: object
+    viewer_client: Client, versioned_registry: object, celery_worker: object
 ) -> None:
     response = viewer_client.get("/api/v1/diagnostics/")
     report = response.json()
@@ -48,17 +48,31 @@ def test_the_healthy_test_registry_passes_all_but_the_storage_driver_warning(
     assert report["ok"] is True and report["errors"] == 0 and report["warnings"] == 1
     assert "inmemory" in checks["blob_cache"]["detail"] and "Restart the registry" in checks["blob_cache"]["detail"]
     assert '"insecure-registries"' in checks["insecure_registries"]["snippet"]
-    assert "2.8.2" in checks["registry_version"]["detail"]
+    if versioned_registry.major == 3:  # type: ignore[attr-defined]
+        assert checks["registry_version"]["detail"].startswith("Distribution 3.1.1")
+        assert "deletes a tag alone" in checks["registry_version"]["detail"]
+    else:
+        assert "2.8.2" in checks["registry_version"]["detail"]
+        assert "--delete-untagged" in checks["registry_version"]["detail"]
     assert "listening on" in checks["log_listening"]["detail"]
     assert all(set(c) >= {"ok", "advice", "level", "detail", "title"} for c in checks.values())
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("major", [3, 2])
 def test_a_registry_with_deletes_disabled_fails_that_check_with_its_advice(
-    viewer_client: Client, services: object, settings: object, celery_worker: object
+    viewer_client: Client, services: object, settings: object, celery_worker: object, major: int
 ) -> None:
+    images = services.engine.registry_images  # type: ignore[attr-defined]
+    if major not in images:
+        pytest.skip(services.v3_missing or "no such registry image")  # type: ignore[attr-defined]
     name = f"registry-nodelete-{uuid.uuid4().hex[:6]}"
-    other = start_registry(services.engine, name=name, env={"REGISTRY_STORAGE_DELETE_ENABLED": "false"})  # type: ignore[attr-defined]
+    other = start_registry(
+        services.engine,  # type: ignore[attr-defined]
+        name=name,
+        env={"REGISTRY_STORAGE_DELETE_ENABLED": "false"},
+        image=images[major],
+    )
     try:
         settings.REGISTRY_CONTAINER = name  # type: ignore[attr-defined]
         settings.REGISTRY_URL = other.url  # type: ignore[attr-defined]
@@ -70,8 +84,11 @@ def test_a_registry_with_deletes_disabled_fails_that_check_with_its_advice(
     assert deletes["ok"] is False and deletes["level"] == "error"
     assert "REGISTRY_STORAGE_DELETE_ENABLED=true" in deletes["advice"]
     assert "405" in deletes["detail"]
-    assert checks["container_exists"]["detail"].startswith("registry:3-test")
+    assert checks["container_exists"]["detail"].startswith(images[major])
     assert checks["v2_answers"]["ok"] is True  # the dashboard asked the other registry
+    # 3.1.1 (fixed) and 2.8 refuse tag deletes too: no CVE warning for them.
+    assert "still deletes tags" not in deletes["detail"]
+    assert checks["registry_version"]["ok"] is True
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from maintenance import diagnostics
+import pytest
+
+from maintenance import diagnostics, engine
+
+# What `registry --version` prints: the real 3.1.1 and 2.8.2 (seen in the test registries), and
+# 3.0.0 and 3.1.0 in the same format (distribution's version.go), which have CVE-2026-41888.
+V3_1_1 = "registry github.com/distribution/distribution/v3 v3.1.1"
+V2_8_2 = "registry github.com/docker/distribution 2.8.2+ds1"
 
 
 def _snapshot(**changes: Any) -> dict[str, Any]:
@@ -83,3 +90,26 @@ def test_a_paused_registry_is_a_warning_with_how_to_resume() -> None:
 def test_no_worker_means_one_failing_check_that_says_to_start_one() -> None:
     (check,) = diagnostics.container_checks(None)
     assert check.id == "worker" and not check.ok and "worker" in check.advice
+
+
+@pytest.mark.parametrize(
+    "raw", [V3_1_1.replace("v3.1.1", "v3.0.0"), V3_1_1.replace("v3.1.1", "v3.0.1"), V3_1_1.replace("v3.1.1", "v3.1.0")]
+)
+def test_3_0_x_and_3_1_0_are_flagged_from_their_version_string(raw: str) -> None:
+    version = engine.parse_version(raw)
+    checks = _checks(version=version, config={"delete_enabled": False, "cache_type": "inmemory"})
+    check = checks["registry_version"]
+    assert not check.ok and check.level == "error" and "CVE-2026-41888" in check.detail
+    assert "3.1.1" in check.advice and check.snippet == "docker pull registry:3"
+    # Deletes "disabled" on these versions still delete tags: the deletes check says so.
+    deletes = checks["deletes_enabled"]
+    assert not deletes.ok and "still deletes tags" in deletes.detail and "CVE-2026-41888" in deletes.detail
+
+
+def test_the_real_3_1_1_and_2_8_2_version_strings_get_their_own_advice() -> None:
+    v3 = _checks(version=engine.parse_version(V3_1_1))["registry_version"]
+    assert v3.ok and v3.detail.startswith("Distribution 3.1.1") and "deletes a tag alone" in v3.detail
+    v2 = _checks(version=engine.parse_version(V2_8_2))["registry_version"]
+    assert v2.ok and v2.detail.startswith("Distribution 2.8.2") and "--delete-untagged" in v2.detail
+    disabled = _checks(version="3.1.1", config={"delete_enabled": False, "cache_type": "inmemory"})["deletes_enabled"]
+    assert not disabled.ok and "still deletes tags" not in disabled.detail

@@ -8,6 +8,9 @@ from core.models import AuditEntry
 from maintenance.models import Job
 from testenv.images import push_oci_image
 
+# Database-heavy: make test runs these on SQLite and again on PostgreSQL.
+pytestmark = pytest.mark.database
+
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(

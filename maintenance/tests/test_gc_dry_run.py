@@ -4,12 +4,14 @@ import pytest
 
 from maintenance import gc, gc_requests
 from maintenance.models import Job
+from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import delete_image, gc_job, manifest_blobs, tree_hashes, unique
 from testenv.images import push_docker_image
 
 pytestmark = pytest.mark.django_db
 
 
+@BOTH_VERSIONS
 def test_it_reports_what_a_real_run_would_free_and_changes_no_file(services, private_registry):
     repo = unique("dry")
     digest = push_docker_image(services.engine, private_registry.url, repo, "v1", keep_local=False)

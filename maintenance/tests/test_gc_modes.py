@@ -11,15 +11,17 @@ from docker.types import LogConfig
 
 from maintenance import engine, gc
 from maintenance.models import Job, RegistryMaintenance
+from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import blob_path, delete_image, gc_job, manifest_blobs, unique
 from testenv._sys import free_port
-from testenv.images import push_docker_image, push_oci_image
+from testenv.images import pull_image, push_docker_image, push_oci_image
 from testenv.registry_image import DEFAULT_IMAGE
 from testenv.services import start_registry
 
 pytestmark = pytest.mark.django_db
 
 
+@BOTH_VERSIONS
 @pytest.mark.parametrize("mode", ["read-only", "stop", "online"])
 def test_it_frees_a_deleted_images_blobs_and_keeps_the_configuration(services, private_registry, mode):
     repo, kept_repo = unique("freed"), unique("kept")
@@ -52,6 +54,7 @@ def test_it_frees_a_deleted_images_blobs_and_keeps_the_configuration(services, p
     push_oci_image(private_registry.url, unique("after"), "v1")
 
 
+@BOTH_VERSIONS
 def test_the_re_push_after_gc_is_whole(services, private_registry):
     repo = unique("repush")
     ref = f"{private_registry.host_port}/{repo}"
@@ -110,27 +113,38 @@ def test_every_push_accepted_during_a_read_only_gc_is_whole(services, private_re
             assert blob_path(private_registry, digest_).exists(), (repo, digest_)
 
 
-def test_it_clears_the_registrys_redis_cache(services, redis_url):
+def _redis_cache_env(port: str, variant: str) -> dict[str, str]:
+    """The registry's Redis cache settings: as docker-compose.yml sets them (both versions'
+    variables, each version reads its own), or only v3's ``redis.options``."""
+    v3 = {"REGISTRY_REDIS_OPTIONS_ADDRS": f"[127.0.0.1:{port}]", "REGISTRY_REDIS_OPTIONS_DB": "7"}
+    v2 = {"REGISTRY_REDIS_ADDR": f"127.0.0.1:{port}", "REGISTRY_REDIS_DB": "7"}
+    chosen = v3 if variant == "options-only" else {**v2, **v3}
+    return {"REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR": "redis", **chosen}
+
+
+@pytest.mark.parametrize(
+    ("major", "variant"), [(3, "compose"), (3, "options-only"), (2, "compose")], ids=["v3", "v3-options-only", "v2"]
+)
+def test_it_clears_the_registrys_redis_cache(services, redis_url, major, variant):
     from django.conf import settings
 
+    if major not in services.engine.registry_images:
+        pytest.skip(services.v3_missing or "no such registry image")
     port = redis_url.rsplit(":", 1)[1].split("/")[0]
     name = unique("gcredis")
     registry = start_registry(
-        services.engine,
-        name=name,
-        env={
-            "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR": "redis",
-            "REGISTRY_REDIS_ADDR": f"127.0.0.1:{port}",
-            "REGISTRY_REDIS_DB": "7",
-        },
+        services.engine, name=name, env=_redis_cache_env(port, variant), image=services.engine.registry_images[major]
     )
     old = (settings.REGISTRY_CONTAINER, settings.REGISTRY_URL)
     settings.REGISTRY_CONTAINER, settings.REGISTRY_URL = name, registry.url
     cache_db = redis_lib.Redis.from_url(redis_url.rsplit("/", 1)[0] + "/7")
     try:
+        if major == 3:
+            assert "using redis blob descriptor cache" in registry.logs(200)
         repo = unique("cached")
         digest = push_docker_image(services.engine, registry.url, repo, "v1", keep_local=False)
         assert list(cache_db.scan_iter("blobs::*"))
+        assert list(cache_db.scan_iter(f"repository::{repo}::blobs*"))
         delete_image(registry, repo, digest)
         job = gc_job(mode="stop")
         gc.run(job.pk)
@@ -138,6 +152,9 @@ def test_it_clears_the_registrys_redis_cache(services, redis_url):
         assert job.status == Job.Status.SUCCEEDED, job.error + job.output
         assert job.result["redis_keys_deleted"] > 0
         assert not [k for k in cache_db.scan_iter("*") if k.startswith((b"blobs::", b"repository::"))]
+        # The re-push after GC uploads its layers again and pulls whole (no stale cache entry).
+        again = push_docker_image(services.engine, registry.url, repo, "v1", keep_local=False)
+        pull_image(services.engine, f"{registry.host_port}/{repo}@{again}")
     finally:
         settings.REGISTRY_CONTAINER, settings.REGISTRY_URL = old
         cache_db.flushdb()

@@ -11,12 +11,14 @@ from core.models import AuditEntry
 from maintenance import engine, gc, gc_requests, jobs, snapshot
 from maintenance import lock as locks
 from maintenance.models import Job, RegistryMaintenance
+from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import gc_job, unique
 from testenv.images import push_oci_image
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.mark.parametrize("private_registry", ["v2"], indirect=True)
 def test_it_refuses_delete_untagged_on_2x_with_the_reason(private_registry):
     container_id = private_registry.container.id
     job = gc_job(delete_untagged=True)
@@ -29,10 +31,13 @@ def test_it_refuses_delete_untagged_on_2x_with_the_reason(private_registry):
     assert "--delete-untagged" not in job.output.replace(job.error, "")
 
 
+@BOTH_VERSIONS
 def test_it_fails_when_the_gc_prints_no_summary_even_with_exit_0(private_registry, monkeypatch):
-    # 2.8 prints its usage and exits 0 for a flag it does not know (--quiet is v3 only).
+    # Both print their usage and exit 0 for a flag they do not know: 2.8 for --quiet (v3 only),
+    # v3.1.1 for any unknown flag (seen here).
+    flag = "--quiet" if private_registry.major == 2 else "--no-such-flag"
     monkeypatch.setattr(
-        gc_requests.GcParams, "command", lambda self, config: ["registry", "garbage-collect", "--quiet", config]
+        gc_requests.GcParams, "command", lambda self, config: ["registry", "garbage-collect", flag, config]
     )
     job = gc_job(dry_run=True)
     gc.run(job.pk)
@@ -55,6 +60,7 @@ def test_it_refuses_a_paused_registry(private_registry):
         private_registry.container.unpause()
 
 
+@pytest.mark.database  # jobs and their claims
 def test_a_second_job_does_not_run_while_the_lock_is_held(private_registry, monkeypatch):
     monkeypatch.setattr(gc, "LOCK_WAIT_SECONDS", 0.5)
     client = locks.redis_client()
@@ -91,6 +97,7 @@ def _leave_in_maintenance(private_registry, mode: str) -> tuple[dict, Job]:
     return saved, job
 
 
+@pytest.mark.database  # jobs and their claims
 @pytest.mark.parametrize("mode", ["read-only", "stop", "missing"])
 def test_the_watchdog_brings_back_a_registry_a_dead_worker_left(private_registry, settings, mode):
     settings.GC_LOCK_TIMEOUT = 1
@@ -124,6 +131,7 @@ def test_the_watchdog_brings_back_a_registry_a_dead_worker_left(private_registry
     client.close()
 
 
+@pytest.mark.database  # jobs and their claims
 def test_a_second_request_gets_409_naming_the_queued_job(operator_client):
     first = operator_client.post("/api/v1/gc/", {"dry_run": True}, content_type="application/json")
     assert first.status_code == 202, first.content
@@ -134,6 +142,7 @@ def test_a_second_request_gets_409_naming_the_queued_job(operator_client):
     assert f"job {first.json()['id']}" in body["detail"]
 
 
+@pytest.mark.database  # jobs and their claims
 def test_a_job_no_worker_took_does_not_block_the_next_request(operator_client, settings):
     stale = operator_client.post("/api/v1/gc/", {"dry_run": True}, content_type="application/json").json()
     old = timezone.now() - dt.timedelta(seconds=settings.GC_QUEUE_TIMEOUT + 5)
@@ -150,6 +159,7 @@ def test_a_job_no_worker_took_does_not_block_the_next_request(operator_client, s
     assert jobs.claim(fresh.json()["id"]) is not None
 
 
+@pytest.mark.database  # jobs and their claims
 def test_a_request_while_the_lock_is_held_gets_409(operator_client):
     client = locks.redis_client()
     lock = locks.gc_lock(client)
@@ -163,9 +173,18 @@ def test_a_request_while_the_lock_is_held_gets_409(operator_client):
     assert "already queued or running" in response.json()["detail"]
 
 
-def test_the_api_refuses_delete_untagged_once_the_registry_is_known_to_be_2x(operator_client):
-    cache.set(snapshot.VERSION_CACHE_KEY, "github.com/docker/distribution 2.8.2+ds1")
+@pytest.mark.database  # jobs and their claims
+@BOTH_VERSIONS
+def test_the_api_refuses_delete_untagged_once_the_registry_is_known_to_be_2x(operator_client, private_registry):
+    # The version as the registry itself prints it (`registry --version` in its container).
+    code, version = private_registry.exec("registry", "--version")
+    assert code == 0
+    cache.set(snapshot.VERSION_CACHE_KEY, version.strip())
     response = operator_client.post("/api/v1/gc/", {"delete_untagged": True}, content_type="application/json")
+    if private_registry.major == 3:
+        assert response.status_code == 202, response.content
+        assert Job.objects.get().params["delete_untagged"] is True
+        return
     assert response.status_code == 400
     assert "multi-arch" in response.json()["delete_untagged"]
     assert not Job.objects.exists()
@@ -210,3 +229,56 @@ def test_the_admin_hides_secrets_in_the_saved_configuration(superuser, client):
     text = client.get(f"/admin/maintenance/registrymaintenance/{record.pk}/change/").content.decode()
     assert "REGISTRY_HTTP_SECRET=***" in text and "hunter2" not in text
     assert "REGISTRY_STORAGE_DELETE_ENABLED=true" in text
+
+
+def _manifest_layers(registry, repo, ref):
+    import requests
+
+    from testenv.images import ACCEPT_ALL
+
+    response = requests.get(f"{registry.url}/v2/{repo}/manifests/{ref}", headers={"Accept": ACCEPT_ALL}, timeout=10)
+    response.raise_for_status()
+    return [layer["digest"] for layer in response.json()["layers"]]
+
+
+@BOTH_VERSIONS
+def test_delete_untagged_frees_untagged_manifests_and_keeps_an_indexs_children_on_v3(private_registry):
+    """v3 (PR #4285) keeps the platforms of a tagged index; 2.8's own --delete-untagged deletes
+    them (distribution#3178), which is why the dashboard refuses it there."""
+    import requests
+
+    from maintenance.tests.gc_helpers import blob_path
+    from testenv.images import OCI_MANIFEST, manifest_digest, push_oci_index
+
+    repo = unique("untagged")
+    index, children = push_oci_index(private_registry.url, repo, "multi")
+    child_layers = {digest: _manifest_layers(private_registry, repo, digest) for digest in children.values()}
+    old = push_oci_image(private_registry.url, repo, "old")
+    old_layers = _manifest_layers(private_registry, repo, old)
+    push_oci_image(private_registry.url, repo, "old", labels={"rebuilt": "yes"})  # "old" moves: the first is untagged
+
+    if private_registry.major == 3:
+        job = gc_job(delete_untagged=True, mode="read-only")
+        gc.run(job.pk)
+        job.refresh_from_db()
+        assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+        assert "--delete-untagged" in job.output
+    else:
+        code, output = private_registry.garbage_collect("--delete-untagged")
+        assert code == 0, output
+        private_registry.restart()
+
+    assert manifest_digest(private_registry.url, repo, "multi") == index
+    assert manifest_digest(private_registry.url, repo, old) is None  # the untagged manifest went
+    assert not any(blob_path(private_registry, layer).exists() for layer in old_layers)
+    kept = {
+        digest: requests.head(
+            f"{private_registry.url}/v2/{repo}/manifests/{digest}", headers={"Accept": OCI_MANIFEST}, timeout=10
+        ).status_code
+        for digest in children.values()
+    }
+    if private_registry.major == 3:
+        assert set(kept.values()) == {200}
+        assert all(blob_path(private_registry, layer).exists() for layers in child_layers.values() for layer in layers)
+    else:
+        assert set(kept.values()) == {404}  # the index now points at nothing: never offered on 2.x

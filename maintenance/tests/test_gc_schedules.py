@@ -15,6 +15,9 @@ from maintenance.models import Job
 from registry_admin.celery import app
 from testenv.images import push_oci_image
 
+# Database-heavy: make test runs these on SQLite and again on PostgreSQL.
+pytestmark = pytest.mark.database
+
 SCHEDULE = {"task": "gc", "cron": "0 3 * * 0", "enabled": True, "params": {"mode": "stop"}}
 
 

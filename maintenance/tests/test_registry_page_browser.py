@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -86,6 +87,8 @@ def test_an_operator_confirms_a_snapshot_pause_sees_the_banner_everywhere_and_re
         steps.wait_for()
         assert "Storage & Snapshots" in steps.inner_text() and "Take a Snapshot" in steps.inner_text()
         assert registry.container.attrs["State"]["Paused"] is False  # nothing before the confirmation
+        if os.environ.get("UX_SHOTS"):
+            page.screenshot(path=os.path.join(os.environ["UX_SHOTS"], f"snapshot-confirm-{width}.png"), full_page=True)
         page.select_option("[data-testid=snapshot-seconds]", "300")
         page.click("[data-testid=pause-now]")
         countdown = page.locator("[data-testid=countdown]")
@@ -102,6 +105,8 @@ def test_an_operator_confirms_a_snapshot_pause_sees_the_banner_everywhere_and_re
         page.wait_for_timeout(1100)
         assert page.inner_text("[data-testid=pause-countdown]").startswith("4:")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+        if os.environ.get("UX_SHOTS"):
+            page.screenshot(path=os.path.join(os.environ["UX_SHOTS"], f"snapshot-banner-{width}.png"))
         page.click("[data-testid=resume-now]")
         page.locator("text=The registry is running again.").wait_for()
         assert registry.container.attrs["State"]["Paused"] is False

@@ -36,7 +36,7 @@ class Releases:
 
     def build(self, version: str, *changes: str, check: bool = True) -> str:
         image_id = build_registry_image(
-            self.services.engine, self.reference, (f"LABEL {VERSION}={version}", *changes), check=check
+            self.services.engine, self.reference, extra_changes=(f"LABEL {VERSION}={version}", *changes), check=check
         )
         self.ids.append(image_id)
         return image_id

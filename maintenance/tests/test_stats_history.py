@@ -11,6 +11,9 @@ from django.utils import timezone
 from maintenance.models import StatsSample
 from maintenance.tasks import prune_stats
 
+# Database-heavy: make test runs these on SQLite and again on PostgreSQL.
+pytestmark = pytest.mark.database
+
 
 def _sample(age: timedelta, **values: object) -> StatsSample:
     return StatsSample.objects.create(collected_at=timezone.now() - age, **values)
@@ -147,3 +150,16 @@ def test_the_page_without_samples_says_so_and_shows_viewers_no_buttons(viewer_cl
     assert 'aria-current="page" data-range="24h"' in html  # an unknown range falls back to 24 h
     assert "Collect now" not in html and "Save interval" not in html
     assert "vendor/chart-4.6.1.umd.min.js" in html
+
+
+@pytest.mark.django_db
+def test_the_memory_chart_uses_the_containers_limit_or_none(viewer_client: Client) -> None:
+    from maintenance import snapshot, stats
+
+    assert stats.chart_data("24h")["memory_limit"] is None  # no worker has described the container
+    snapshot.store_snapshot({"ok": True, "name": "registry", "limits": {"memory_bytes": 0}})  # type: ignore[typeddict-unknown-key]
+    assert stats.chart_data("24h")["memory_limit"] == 0
+    assert "no container limit: the use alone" in viewer_client.get("/registry/").content.decode()
+    snapshot.store_snapshot({"ok": True, "name": "registry", "limits": {"memory_bytes": 2**30}})  # type: ignore[typeddict-unknown-key]
+    assert stats.chart_data("24h")["memory_limit"] == 2**30
+    assert "the container's limit (1.0\xa0GB)" in viewer_client.get("/registry/").content.decode()

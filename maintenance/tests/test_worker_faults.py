@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -125,3 +126,60 @@ def test_worker_and_beat_reconnect_when_redis_comes_back(
     finally:
         stack.stop()
     assert all(p.returncode is not None for p in stack.processes)
+
+
+def test_a_gc_whose_worker_is_killed_mid_run_is_failed_and_the_registry_restored(
+    services: Any, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    from maintenance import engine as engine_client
+    from testenv import images
+    from testenv.services import start_registry
+
+    registry = start_registry(services.engine, name=f"killgc-{uuid.uuid4().hex[:6]}")
+    images.push_oci_image(registry.url, "team/app", "1")
+    stack = Stack(
+        tmp_path / "stack",
+        private_redis.url,
+        REGISTRY_URL=registry.url,
+        REGISTRY_CONTAINER=registry.container_name,
+        JOB_HEARTBEAT_TIMEOUT=str(HEARTBEAT_TIMEOUT),
+        JOB_WATCHDOG_INTERVAL="5",
+        GC_LOCK_TIMEOUT="10",
+        GC_WATCHDOG_INTERVAL="10",
+    )
+    try:
+        worker = stack.start_worker()
+        job_id = stack.enqueue_gc(mode="read-only", dry_run=False)
+        deadline = time.monotonic() + 60
+        while "Saved the container's configuration" not in (stack.job(job_id).get("output") or ""):
+            assert time.monotonic() < deadline, stack.job(job_id)
+            time.sleep(0.05)
+        kill_group(worker)  # between saving the configuration and restoring it
+
+        stack.start_beat()
+        stack.start_worker(name="worker2")
+        failed = stack.wait_for(job_id, "failed", timeout=90)
+        assert "stopped" in failed["error"] or "died" in failed["error"], failed["error"]
+
+        deadline = time.monotonic() + 60  # the GC watchdog restores once the dead run's lock expired
+        restored = None
+        while time.monotonic() < deadline:
+            rows = stack.run_python(
+                "from maintenance.models import RegistryMaintenance as R\n"
+                "print(R.objects.filter(ended_at__isnull=True).count(), R.objects.count())"
+            ).split()
+            if rows == ["0", "1"]:
+                restored = True
+                break
+            time.sleep(2)
+        assert restored, stack.log("worker2")[-3000:]
+        held = stack.run_python("from maintenance import lock; print(lock.gc_lock_held())").strip()
+    finally:
+        stack.stop()
+    try:
+        container = registry.container  # looked up by name: the watchdog may have recreated it
+        assert container.status == "running"
+        assert engine_client.READONLY_ENV not in (container.attrs["Config"].get("Env") or [])
+    finally:
+        registry.remove()
+    assert held == "False"

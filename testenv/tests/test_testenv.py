@@ -6,6 +6,7 @@ Run: ``cd /work/wt-testenv && /work/main/.venv/bin/python -m pytest testenv -p n
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from testenv.auth import (
     start_token_registry,
     write_htpasswd,
 )
+from testenv.errors import ServiceUnavailable
 from testenv.images import (
     ACCEPT_ALL,
     DOCKER_MANIFEST,
@@ -34,8 +36,16 @@ from testenv.images import (
     push_oci_index,
     tag_existing,
 )
-from testenv.registry_image import registry_version
-from testenv.services import DockerEngine, RegistryService, start_dockerd, start_registry
+from testenv.registry_image import (
+    V2_IMAGE,
+    V3_IMAGE,
+    all_busybox_applets,
+    registry_v3_rootfs_tar,
+    registry_version,
+    v3_binary,
+    v3_binary_problem,
+)
+from testenv.services import DockerEngine, RegistryService, Services, start_dockerd, start_registry
 
 
 def _repo(prefix: str) -> str:
@@ -48,11 +58,64 @@ def test_registry_answers_empty_json(registry: RegistryService) -> None:
     assert resp.json() == {}
 
 
-def test_registry_version_in_container(registry: RegistryService, engine: DockerEngine) -> None:
-    code, output = registry.exec("registry", "--version")
+def test_registry_version_in_container(each_registry: RegistryService, engine: DockerEngine) -> None:
+    code, output = each_registry.exec("registry", "--version")
     assert code == 0
-    assert "github.com/docker/distribution 2.8.2" in output
-    assert "2.8.2" in registry_version(engine)
+    if each_registry.major == 3:
+        assert output.strip() == "registry github.com/distribution/distribution/v3 v3.1.1"
+        assert registry_version(engine, V3_IMAGE) == output.strip()
+    else:
+        assert output.strip() == "registry github.com/docker/distribution 2.8.2+ds1"
+        assert registry_version(engine, V2_IMAGE) == output.strip()
+
+
+def test_the_primary_registry_is_v3(services: Services, registry_v3: RegistryService) -> None:
+    assert services.registry is registry_v3 and registry_v3.container_name == "registry"
+    assert services.registry_image == V3_IMAGE == registry_v3.image
+    assert services.registry_v2 is not None and services.registry_v2.image == V2_IMAGE
+    assert services.registry_v2.container_name == "registry-v2"
+    assert os.environ["TESTENV_REGISTRY_V2_URL"] == services.registry_v2.url
+    assert requests.get(f"{services.registry_v2.url}/v2/", timeout=5).json() == {}
+
+
+def test_v3_image_has_every_busybox_applet(registry_v3: RegistryService) -> None:
+    """The official image is Alpine-based: every busybox applet is there, not a chosen few."""
+    wanted = all_busybox_applets()
+    assert {"wget", "test", "du", "sh", "nc", "vi", "tar"} <= set(wanted)
+    code, output = registry_v3.exec(
+        "sh", "-c", "for a in " + " ".join(wanted) + '; do [ -x "/bin/$a" ] || echo "$a"; done'
+    )
+    assert code == 0 and output.strip() == ""
+    code, output = registry_v3.exec("wget", "-q", "-O", "-", f"{registry_v3.url}/v2/")
+    assert code == 0 and output.strip() == "{}"
+    code, output = registry_v3.exec("test", "-d", "/var/lib/registry")
+    assert code == 0
+
+
+def test_v3_entrypoint_dispatches_like_the_official_image(engine: DockerEngine, registry_v3: RegistryService) -> None:
+    client = engine.client()
+    helped = client.containers.run(V3_IMAGE, ["help"], remove=True, network_mode="host", stdout=True, stderr=True)
+    assert b"garbage-collect" in helped and b"serve" in helped
+    # Any other command runs as is (e.g. a shell), as in the official image.
+    echoed = client.containers.run(V3_IMAGE, ["echo", "hello"], remove=True, network_mode="host")
+    assert echoed == b"hello\n"
+    attrs = registry_v3.container.attrs
+    assert attrs["Config"]["Entrypoint"] == ["/entrypoint.sh"]
+    assert attrs["Config"]["Cmd"] == ["/etc/distribution/config.yml"]
+    assert "/var/lib/registry" in attrs["Config"]["Volumes"]
+    assert "OTEL_TRACES_EXPORTER=none" in attrs["Config"]["Env"]
+    # OTEL_TRACES_EXPORTER=none: no 'traces export' errors towards localhost:4318 (distribution#4270).
+    assert "4318" not in registry_v3.logs(200)
+
+
+def test_v3_binary_comes_from_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("REGISTRY_V3_BINARY", raising=False)
+    assert v3_binary() == Path(__file__).resolve().parents[2].parent / "shared/registry-v3/registry"
+    monkeypatch.setenv("REGISTRY_V3_BINARY", str(tmp_path / "nowhere"))
+    problem = v3_binary_problem()
+    assert problem is not None and "nowhere" in problem and "REGISTRY_V3_BINARY" in problem
+    with pytest.raises(ServiceUnavailable, match="REGISTRY_V3_BINARY"):
+        registry_v3_rootfs_tar()
 
 
 def test_main_container_looks_like_production(registry: RegistryService) -> None:
@@ -159,18 +222,36 @@ def extra_registry(engine: DockerEngine) -> Iterator[list[RegistryService]]:
         reg.remove()
 
 
-def test_delete_disabled_answers_405(engine: DockerEngine, extra_registry: list[RegistryService]) -> None:
-    reg = start_registry(engine, "registry-nodelete", delete_enabled=False)
+@pytest.mark.parametrize("major", [3, 2])
+def test_delete_disabled_answers_405(engine: DockerEngine, extra_registry: list[RegistryService], major: int) -> None:
+    if major not in engine.registry_images:
+        pytest.skip(v3_binary_problem() or "no such registry image")
+    reg = start_registry(
+        engine, f"registry-nodelete-{major}", delete_enabled=False, image=engine.registry_images[major]
+    )
     extra_registry.append(reg)
     digest = push_oci_image(reg.url, "locked", "v1")
     resp = requests.delete(f"{reg.url}/v2/locked/manifests/{digest}", timeout=5)
     assert resp.status_code == 405
     assert resp.json()["errors"][0]["code"] == "UNSUPPORTED"
+    # 3.1.1 refuses the tag delete too (3.0.0 ignored delete.enabled for it: CVE-2026-41888);
+    # 2.8 checks delete.enabled before it looks at the reference.
+    resp = requests.delete(f"{reg.url}/v2/locked/manifests/v1", timeout=5)
+    assert resp.status_code == 405, resp.text
+    assert resp.json()["errors"][0]["code"] == "UNSUPPORTED"
+    assert manifest_digest(reg.url, "locked", "v1") == digest
 
 
-def test_htpasswd_registry(engine: DockerEngine, extra_registry: list[RegistryService], tmp_path: Path) -> None:
+@pytest.mark.parametrize("major", [3, 2])
+def test_htpasswd_registry(
+    engine: DockerEngine, extra_registry: list[RegistryService], tmp_path: Path, major: int
+) -> None:
+    if major not in engine.registry_images:
+        pytest.skip(v3_binary_problem() or "no such registry image")
     assert write_htpasswd(tmp_path / "htpasswd", "alice", "s3cret").read_text().startswith("alice:$2b$")
-    reg = start_htpasswd_registry(engine, "registry-basic", {"alice": "s3cret"})
+    reg = start_htpasswd_registry(
+        engine, f"registry-basic-{major}", {"alice": "s3cret"}, image=engine.registry_images[major]
+    )
     extra_registry.append(reg)
     assert requests.get(f"{reg.url}/v2/", timeout=5).status_code == 401
     assert requests.get(f"{reg.url}/v2/", auth=("alice", "wrong"), timeout=5).status_code == 401
@@ -181,10 +262,13 @@ def test_htpasswd_registry(engine: DockerEngine, extra_registry: list[RegistrySe
     assert manifest_digest(reg.url, "private/cli", "v1", auth=("alice", "s3cret")) == pushed
 
 
-def test_token_registry(engine: DockerEngine, extra_registry: list[RegistryService]) -> None:
+@pytest.mark.parametrize("major", [3, 2])
+def test_token_registry(engine: DockerEngine, extra_registry: list[RegistryService], major: int) -> None:
+    if major not in engine.registry_images:
+        pytest.skip(v3_binary_problem() or "no such registry image")
     server = TokenServer(users={"bob": "pw"})
     try:
-        reg = start_token_registry(engine, "registry-token", server)
+        reg = start_token_registry(engine, f"registry-token-{major}", server, image=engine.registry_images[major])
         extra_registry.append(reg)
         anonymous = requests.get(f"{reg.url}/v2/", timeout=5)
         assert anonymous.status_code == 401
@@ -256,3 +340,29 @@ def _busybox_tar() -> bytes:
     with tarfile.open(fileobj=buf, mode="w") as tar:
         add_busybox(tar, ("sh", "sleep"))
     return buf.getvalue()
+
+
+def test_a_private_postgres_starts_as_a_non_root_user_and_stops_cleanly() -> None:
+    import psycopg
+
+    from testenv.postgres import start_postgres
+
+    workdir = _sys.make_workdir("ra-t-")
+    try:
+        pg = start_postgres(workdir)
+        try:
+            assert pg.url.startswith("postgres://registry_admin:") and f"127.0.0.1:{pg.port}/" in pg.url
+            with psycopg.connect(pg.url.replace("postgres://", "postgresql://", 1), connect_timeout=5) as conn:
+                user, version = conn.execute("SELECT current_user, current_setting('server_version_num')").fetchone()
+                assert user == "registry_admin" and int(version) >= 130000
+            assert (pg.socket_dir / f".s.PGSQL.{pg.port}").exists()  # its socket is in the work dir
+            if os.geteuid() == 0:
+                assert Path(f"/proc/{pg.process.pid}").stat().st_uid != 0  # never as root
+            with pytest.raises(psycopg.OperationalError):  # a password is needed
+                psycopg.connect(f"postgresql://registry_admin:wrong@127.0.0.1:{pg.port}/registry_admin")
+        finally:
+            pg.stop()
+        assert pg.process.poll() is not None
+        assert not _sys.processes_mentioning([str(pg.data_dir)])
+    finally:
+        _sys.remove_tree(workdir)
