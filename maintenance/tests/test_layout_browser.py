@@ -44,6 +44,7 @@ def pages(content: dict[str, str]) -> list[str]:
         "/catalog/",
         f"/catalog/r/{repo}/",
         f"/catalog/r/{repo}/-/t/{tag}/",
+        "/catalog/push-here/",
         "/maintenance/",
         f"/maintenance/jobs/{content['job']}/",
         "/registry/",
