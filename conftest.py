@@ -33,6 +33,12 @@ def _static_files_without_collectstatic() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _no_sync_on_worker_start(settings: object) -> None:
+    """A test's Celery worker does not fill the inventory on start unless the test asks for it."""
+    settings.INVENTORY_SYNC_ON_START = False  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def versioned_registry(each_registry: Any, settings: Any) -> Any:
     """Runs a test on v3.1.1 and on 2.8.2: the dashboard's settings point at that registry.

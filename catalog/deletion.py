@@ -39,6 +39,7 @@ from catalog.registry import (
     get_client,
 )
 from core import audit
+from inventory import sync as inventory_sync
 
 DISABLED_ADVICE = (
     "The registry refuses deletes (405 UNSUPPORTED): deleting is disabled in its configuration. "
@@ -591,7 +592,7 @@ def execute(plan: DeletePlan, request: HttpRequest | None = None, *, prune: bool
                 outcomes[tag] = replace(outcome, deleted_manifest=outcome.digest)
     done = replace(plan, outcomes=tuple(outcomes[tag] for tag in plan.selected), executed=True, pruned=pruned)
     if done.removed_tags:
-        _after_delete(plan.repository)
+        _after_delete(plan.repository, done.removed_tags, *done.deleted_manifests)
     for outcome in done.outcomes:
         _record_outcome(done, outcome, request)
     return done
@@ -710,7 +711,7 @@ def delete_tag(
         pruned: tuple[str, ...] = ()
         if prune and digest:
             pruned = _prune_after_tag_delete(client, name, digest)
-        _after_delete(name)
+        _after_delete(name, [tag], *pruned)
         result = DeleteResult(name, digest, removed_tags=(tag,), deleted_manifest=digest if pruned else None)
         detail = (
             f"Deleted tag {tag}, then its manifest {digest}, which no tag named any more"
@@ -721,7 +722,7 @@ def delete_tag(
             )
             + "."
             if pruned
-            else f"Deleted tag {tag} only; its manifest {digest} stays."
+            else f"Deleted tag {tag}: the tag only, its manifest {digest} stays."
         )
         _record_result("delete-tag", request, name, tag, result, detail)
         return result
@@ -751,7 +752,7 @@ def delete_tag(
         raise _failure("delete-tag", request, name, tag, outcome.digest, e) from e
     except RegistryError as e:
         raise _failure("delete-tag", request, name, tag, outcome.digest, e) from e
-    _after_delete(name)
+    _after_delete(name, outcome.removed_tags, outcome.digest)
     result = DeleteResult(name, outcome.digest, removed_tags=outcome.removed_tags, deleted_manifest=outcome.digest)
     forced = [t for t in outcome.removed_tags if t != tag]
     _record_result(
@@ -791,7 +792,7 @@ def delete_manifest(name: str, digest: str, *, force: bool = False, request: Htt
         raise _failure("delete-manifest", request, name, "", digest, e) from e
     except RegistryError as e:
         raise _failure("delete-manifest", request, name, "", digest, e) from e
-    _after_delete(name)
+    _after_delete(name, scan.tags_of(digest), digest)
     result = DeleteResult(name, digest, removed_tags=scan.tags_of(digest), deleted_manifest=digest)
     tags = ", ".join(result.removed_tags) or "none"
     _record_result("delete-manifest", request, name, "", result, f"Deleted manifest {digest}; tags removed: {tags}.")
@@ -830,8 +831,10 @@ def preview_manifest(name: str, digest: str) -> ManifestPreview:
     return ManifestPreview(name, digest, scan.tags_of(digest), scan.indexes_referencing(digest))
 
 
-def _after_delete(name: str) -> None:
-    """Drop what the catalog caches about the repository: its pages show the registry as it is now."""
+def _after_delete(name: str, removed_tags: Sequence[str], *digests: str) -> None:
+    """Drop what the catalog caches and the inventory holds of what went: its pages show the
+    registry as it is now, without waiting for the registry's event or the next sync."""
+    inventory_sync.forget(name, removed_tags, digests)
     services.invalidate_repository(name)
 
 
@@ -913,7 +916,7 @@ def _describe(plan: DeletePlan, outcome: TagOutcome) -> str:
     elif outcome.deleted_manifest:
         sentence = f"deleted manifest {outcome.deleted_manifest} with tags {', '.join(outcome.removed_tags)}."
     else:
-        sentence = f"deleted tag {outcome.tag} only; its manifest stays."
+        sentence = f"deleted tag {outcome.tag}: the tag only, its manifest stays."
     return f"{prefix}: {sentence}" if prefix else sentence[:1].upper() + sentence[1:]
 
 

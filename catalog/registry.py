@@ -20,6 +20,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from registry_admin import __version__
+
 
 class RegistryError(Exception):
     """The registry could not answer as asked. ``status`` is the HTTP status to give our caller."""
@@ -62,6 +64,8 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 MANIFEST_TYPES = (OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST)
 INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 MANIFEST_ACCEPT = ", ".join(MANIFEST_TYPES)
+
+USER_AGENT = f"registry-admin/{__version__}"
 
 # The registries cap page sizes at 1000 (more: 400 PAGINATION_NUMBER_INVALID).
 MAX_PAGE = 1000
@@ -132,10 +136,15 @@ class RegistryClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.verify = config.verify
+        # Our own requests carry our name: the inventory never counts them as pulls.
+        self.session.headers["User-Agent"] = USER_AGENT
         # One client serves the catalog's thread pool: the Session's urllib3 pool is
         # thread-safe, the token cache is guarded by this lock.
         self._tokens: dict[str, _Token] = {}
         self._tokens_lock = threading.Lock()
+        # Requests sent (retries by urllib3 not counted): the reconcile reports its figures.
+        self.request_count = 0
+        self._count_lock = threading.Lock()
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Send a request to the registry; raise RegistryUnavailable when it cannot answer.
@@ -197,6 +206,8 @@ class RegistryClient:
         url = path if path.startswith(("http://", "https://")) else f"{self.config.url}{path}"
         kwargs.setdefault("timeout", self.config.timeout)
         kwargs["headers"] = {**kwargs.get("headers", {}), **auth_headers}
+        with self._count_lock:
+            self.request_count += 1
         try:
             return self.session.request(method, url, **kwargs)
         except requests.exceptions.SSLError as e:

@@ -24,16 +24,16 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
+from catalog import manifests
 from catalog.pool import bounded_map
 from catalog.references import attached_to, is_digest, validate_name, validate_reference
 from catalog.registry import INDEX_TYPES, Manifest, RegistryClient, RegistryError, RegistryNotFound, get_client
@@ -50,6 +50,10 @@ PREFIX = "catalog:v1"
 class Repository:
     name: str
     tag_count: int
+    # Known from the inventory only (None when the catalog asked the registry itself).
+    last_pushed: dt.datetime | None = None
+    pull_count: int | None = None
+    size: int | None = None
 
     @property
     def namespace(self) -> str:
@@ -133,6 +137,10 @@ class TagRow(_SummaryFields):
     name: str
     summary: ContentSummary
     attached: tuple[Attached, ...] = ()
+    # Known from the inventory only.
+    pushed: dt.datetime | None = None
+    last_pulled: dt.datetime | None = None
+    pull_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +220,9 @@ class ImageDetail(_SummaryFields):
     config: ImageConfig | None
     attached: tuple[Attached, ...]
     annotations: dict[str, str]
+    pushed: dt.datetime | None = None
+    last_pulled: dt.datetime | None = None
+    pull_count: int | None = None
 
     manifests = property(lambda self: self.summary.children)
 
@@ -438,6 +449,8 @@ def sort_rows(rows: list[TagRow], ordering: str) -> list[TagRow]:
     """Sort by ``name``, ``created`` or ``size``; a leading ``-`` reverses. Rows without a date go last."""
     key = ordering.lstrip("-")
     reverse = ordering.startswith("-")
+    if key not in ("created", "size"):  # pushed and last pulled are known to the inventory only
+        return sorted(rows, key=lambda row: row.name, reverse=reverse and key == "name")
     if key == "created":
         dated = [row for row in rows if row.created is not None]
         undated = [row for row in rows if row.created is None]
@@ -461,7 +474,7 @@ def _attached_by_digest(tags: Iterable[str]) -> dict[str, list[Attached]]:
 
 def _with_attached(row: TagRow, attached: dict[str, list[Attached]]) -> TagRow:
     items = attached.get(row.digest)
-    return TagRow(row.name, row.summary, tuple(items)) if items else row
+    return replace(row, attached=tuple(items)) if items else row
 
 
 # --- Images ----------------------------------------------------------------------------
@@ -644,11 +657,6 @@ def _manifest(client: RegistryClient, name: str, digest: str, writes: _Writes) -
     return manifest
 
 
-def _is_json(descriptor: dict[str, Any]) -> bool:
-    """Only JSON configs are read: artifacts (cosign signatures, SBOMs) may carry anything."""
-    return bool(descriptor.get("digest")) and "json" in str(descriptor.get("mediaType") or "json")
-
-
 def _config_blob(client: RegistryClient, name: str, descriptor: dict[str, Any], writes: _Writes) -> dict[str, Any]:
     digest = str(descriptor["digest"])
     cached: bytes | None = cache.get(_blob_key(digest))
@@ -708,19 +716,11 @@ def _summarise(client: RegistryClient, name: str, manifest: Manifest, writes: _W
 
 
 def _platform_entries(manifest: Manifest) -> list[tuple[str, str]]:
-    """``(os/arch[/variant], digest)`` of an index's platforms: what its size and platforms count."""
-    entries = []
-    for entry in manifest.body.get("manifests") or []:
-        platform = _platform(entry) if isinstance(entry, dict) else None
-        if platform is not None and entry.get("digest"):
-            entries.append((platform, str(entry["digest"])))
-    return entries
+    return manifests.platform_entries(manifest.body)
 
 
 def _blob_sizes(manifest: Manifest) -> dict[str, int]:
-    """Config and layer digests with their compressed sizes, from the manifest's descriptors."""
-    descriptors = [manifest.body.get("config") or {}, *(manifest.body.get("layers") or [])]
-    return {str(d["digest"]): int(d.get("size") or 0) for d in descriptors if isinstance(d, dict) and d.get("digest")}
+    return manifests.blob_sizes(manifest.body)
 
 
 def _layers(manifest: Manifest) -> list[Layer]:
@@ -731,35 +731,9 @@ def _layers(manifest: Manifest) -> list[Layer]:
     ]
 
 
-def _platform(entry: dict[str, Any]) -> str | None:
-    """``os/arch[/variant]`` of an index entry; None for BuildKit attestations (unknown/unknown)."""
-    annotations = entry.get("annotations") or {}
-    if annotations.get("vnd.docker.reference.type") == "attestation-manifest":
-        return None
-    platform = entry.get("platform") or {}
-    os_name = str(platform.get("os") or "unknown")
-    arch = str(platform.get("architecture") or "unknown")
-    if os_name == "unknown" and arch == "unknown":
-        return None
-    variant = platform.get("variant")
-    return f"{os_name}/{arch}" + (f"/{variant}" if variant else "")
-
-
-_FRACTION = re.compile(r"(\.\d{6})\d+")
-
-
-def parse_created(value: Any) -> dt.datetime | None:
-    """An image's ``created`` as an aware datetime; None when absent, unreadable or Go's zero time."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = _FRACTION.sub(r"\1", value.strip())  # Go writes nanoseconds; Python reads microseconds
-    try:
-        created = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=dt.UTC)
-    return None if created.year <= 1 else created
+_platform = manifests.platform
+parse_created = manifests.parse_created
+_is_json = manifests.is_json_config
 
 
 def _strings(value: Any) -> tuple[str, ...] | None:

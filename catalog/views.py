@@ -12,17 +12,25 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from catalog import connect, services
+from catalog import connect, reading, services
 from catalog.references import InvalidReference, validate_digest, validate_name, validate_tag
 from catalog.registry import RegistryError
 from core.roles import Role, role_required
 from core.types import HtmxHttpRequest
 
 REPOSITORIES_PER_PAGE = 100
+TAGS_PER_PAGE = 100
+# The tag table's sortable columns: (ordering, heading, the first click sorts descending).
+SORTABLE = {
+    "name": ("Tag", False),
+    "size": ("Size", True),
+    "created": ("Created", True),
+    "pushed": ("Pushed", True),
+    "pulled": ("Last pulled", True),
+}
 
 
 def registry_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -51,13 +59,13 @@ def repositories(request: HtmxHttpRequest) -> HttpResponse:
     """All repositories grouped by namespace, searchable; empty ones only when asked."""
     search = request.GET.get("q", "").strip()
     show_empty = request.GET.get("empty") == "1"
-    found = services.list_repositories(search=search, include_empty=show_empty)
-    page = Paginator(found, REPOSITORIES_PER_PAGE).get_page(request.GET.get("page"))
+    page = reading.repository_page(search, show_empty, request.GET.get("page"), REPOSITORIES_PER_PAGE)
     context = {
         "page": page,
         "namespaces": services.group_by_namespace(page.object_list),
         "search": search,
         "show_empty": show_empty,
+        "stored": reading.from_inventory(),
         "stale": services.repositories_stale_notice(),
     }
     template = "catalog/_repositories.html" if request.htmx else "catalog/repositories.html"
@@ -67,21 +75,23 @@ def repositories(request: HtmxHttpRequest) -> HttpResponse:
 @role_required(Role.VIEWER)
 @registry_errors
 def tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
-    """A repository's tags with size, created and platforms; sortable and filterable."""
+    """A repository's tags, TAGS_PER_PAGE a page, sorted and filtered across all of them."""
     validate_name(name)
     search = request.GET.get("q", "").strip()
     ordering = request.GET.get("sort", "name")
-    if ordering not in services.ORDERINGS:
+    if ordering not in reading.ORDERINGS:
         ordering = "name"
-    listing = services.list_tags(name)
-    rows = [row for row in listing.rows if search.lower() in row.name.lower()]
+    table = reading.tag_table(name, search, ordering, request.GET.get("page"), TAGS_PER_PAGE)
     context = {
         "name": name,
-        "rows": services.sort_rows(rows, ordering),
-        "total": len(listing.rows),
-        "orphans": listing.orphans,
+        "rows": table.rows,
+        "total": table.total,
+        "matched": table.matched,
+        "page": table.page,
+        "orphans": table.orphans,
         "search": search,
         "sort": ordering,
+        "columns": SORTABLE,
     }
     template = "catalog/_tag_table.html" if request.htmx else "catalog/tags.html"
     return render(request, template, context)
@@ -92,7 +102,7 @@ def tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
 def image_by_tag(request: HtmxHttpRequest, name: str, tag: str) -> HttpResponse:
     validate_name(name)
     validate_tag(tag)
-    return _image(request, services.image_detail(name, tag))
+    return _image(request, reading.image_detail(name, tag))
 
 
 @role_required(Role.VIEWER)
@@ -100,7 +110,7 @@ def image_by_tag(request: HtmxHttpRequest, name: str, tag: str) -> HttpResponse:
 def image_by_digest(request: HtmxHttpRequest, name: str, digest: str) -> HttpResponse:
     validate_name(name)
     validate_digest(digest)
-    return _image(request, services.image_detail(name, digest))
+    return _image(request, reading.image_detail(name, digest))
 
 
 def _image(request: HtmxHttpRequest, image: services.ImageDetail) -> HttpResponse:

@@ -28,6 +28,7 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
 NAV = (
     ("dashboard", "Dashboard"),
     ("catalog:repositories", "Catalog"),
+    ("inventory:activity", "Activity"),
     ("catalog:push-here", "Push here"),
     ("maintenance", "Maintenance"),
     ("registry", "Registry"),

@@ -17,6 +17,7 @@ class Job(models.Model):
         STATS = "stats", "Statistics"
         UPDATE = "update", "Registry update"
         VERIFY = "verify", "Registry verification"
+        SYNC = "sync", "Inventory sync"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from catalog.registry import RegistryError, RegistryNotFound, get_client
 from catalog.services import content_blobs
+from inventory import sync as inventory_sync
 from maintenance import container_actions, engine, snapshot
 from maintenance.models import StatsSample
 
@@ -51,7 +52,12 @@ def content_summary() -> RegistryContent:
     attestations left out, as in the sizes the catalog shows), through its caches and thread
     pool. The repository names come from the registry itself rather than the catalog's
     repository list, which is served stale: a sample counts what is there now.
+
+    Once the inventory has synced, the figures are the inventory's (kept current by the
+    registry's events and the periodic sync), without a registry request.
     """
+    if inventory_sync.synced_once():
+        return _inventory_summary()
     summary = RegistryContent()
     everywhere: dict[str, int] = {}
     per_repository: list[dict[str, Any]] = []
@@ -69,6 +75,21 @@ def content_summary() -> RegistryContent:
         everywhere.update(in_repository)
         per_repository.append({"name": name, "unique_bytes": sum(in_repository.values()), "tags": len(tags)})
     summary.unique_bytes = sum(everywhere.values())
+    per_repository.sort(key=lambda r: (-r["unique_bytes"], r["name"]))
+    summary.repositories = per_repository
+    summary.largest_repositories = per_repository[:LARGEST_KEPT]
+    return summary
+
+
+def _inventory_summary() -> RegistryContent:
+    figures = inventory_sync.content_figures()
+    summary = RegistryContent(unique_bytes=figures.unique_bytes)
+    per_repository = []
+    for repo in figures.repositories:
+        summary.repository_count += 1
+        summary.tag_count += repo["tags"]
+        summary.total_bytes += repo["total_bytes"]
+        per_repository.append({"name": repo["name"], "unique_bytes": repo["unique_bytes"], "tags": repo["tags"]})
     per_repository.sort(key=lambda r: (-r["unique_bytes"], r["name"]))
     summary.repositories = per_repository
     summary.largest_repositories = per_repository[:LARGEST_KEPT]

@@ -5,15 +5,20 @@ names and never imports this module (it loads the Docker engine client). Tasks t
 waits for take a call id first and leave their answer for it (``core.worker.answer``).
 """
 
+import contextlib
 import logging
 from typing import Any
 
 from celery import shared_task
-from celery.signals import beat_init
+from celery.signals import beat_init, worker_ready
 from django.conf import settings
 
 from core.worker import answer
-from maintenance import container_actions, gc, jobs, schedules, stats, stats_collector, update, verify
+from inventory import events as inventory_events
+from inventory import sync as inventory_sync
+from inventory.models import Repository
+from maintenance import container_actions, gc, jobs, schedules, stats, stats_collector, sync_requests, update, verify
+from maintenance.models import Job
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +148,59 @@ def resume_overdue_pause() -> None:
 def ensure_statistics_schedule(**kwargs: object) -> None:
     """Beat starts: make sure the admin-editable statistics entry exists."""
     stats.schedule()
+
+
+# === The inventory's sync and events ===================================================
+
+
+@shared_task(
+    ignore_result=True,
+    acks_late=False,
+    soft_time_limit=sync_requests.SYNC_TIME_LIMIT,
+    time_limit=sync_requests.SYNC_TIME_LIMIT + 60,
+)
+def run_sync(job_id: int) -> None:
+    """A sync job queued by the API, "Sync now", the schedule or a worker's start."""
+    job = jobs.claim(job_id)
+    if job is None:
+        return
+    try:
+        inventory_events.apply_pending()
+        figures = inventory_sync.reconcile(log=lambda line: jobs.log(job, line))
+        inventory_events.apply_pending()  # what arrived while the reconcile ran
+    except Exception as e:
+        message = getattr(e, "message", None) or str(e)
+        jobs.fail(job, f"The inventory sync failed: {message}")
+        raise
+    jobs.succeed(job, figures.as_dict())
+
+
+@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
+def scheduled_sync() -> None:
+    """Beat, every INVENTORY_SYNC_INTERVAL seconds: queue a sync unless one is queued or running."""
+    with contextlib.suppress(sync_requests.SyncRunning):
+        sync_requests.queue_sync(reason="schedule")
+
+
+@shared_task(ignore_result=True, soft_time_limit=300, time_limit=360)
+def prune_events() -> None:
+    deleted = inventory_events.prune()
+    if deleted:
+        logger.info("inventory: deleted %d events older than %d days", deleted, settings.EVENTS_RETENTION_DAYS)
+
+
+@worker_ready.connect
+def sync_when_empty(**kwargs: object) -> None:
+    """A worker starts and the inventory is empty (a new install): fill it now, not in 5 minutes."""
+    if not settings.INVENTORY_SYNC_ON_START:
+        return
+    try:
+        if not Repository.objects.exists() and not Job.objects.filter(kind=Job.Kind.SYNC).exists():
+            sync_requests.queue_sync(reason="first start")
+    except sync_requests.SyncRunning:
+        pass
+    except Exception:  # the database is not migrated yet: beat's schedule fills it later
+        logger.exception("inventory: could not queue the first sync")
 
 
 # === Faults: jobs whose worker died ===================================================

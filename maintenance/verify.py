@@ -25,6 +25,8 @@ from typing import Any
 from django.conf import settings
 
 from catalog import registry
+from inventory import sync as inventory_sync
+from inventory.models import Tag
 from maintenance import engine, gc, jobs, registry_jobs
 from maintenance.models import Job
 
@@ -59,12 +61,16 @@ class Missing:
     detail: str
 
 
-def tag_inventory(client: registry.RegistryClient) -> list[TagRef]:
-    """Every (repository, tag) the registry holds, walked through its catalog and tag lists.
+def tag_inventory(client: registry.RegistryClient) -> tuple[list[TagRef], str]:
+    """Every (repository, tag) to check, and where the list came from.
 
-    The one place the verification learns what exists: the inventory (issue "inventory")
-    replaces this walk when it lands.
+    The inventory once a sync has finished (after a restore it is the database restored from
+    the same snapshot); before the first sync the registry itself, walked through its
+    catalog and tag lists, so a dashboard that never synced still verifies everything.
     """
+    if inventory_sync.synced_once():
+        rows = Tag.objects.order_by("repository__name", "name").values_list("repository__name", "name")
+        return [TagRef(name, tag) for name, tag in rows], "the inventory"
     found: list[TagRef] = []
     for name in sorted(client.catalog()):
         try:
@@ -72,7 +78,7 @@ def tag_inventory(client: registry.RegistryClient) -> list[TagRef]:
         except registry.RegistryNotFound:  # deleted between the catalog and its tag list
             continue
         found += [TagRef(name, tag) for tag in sorted(tags)]
-    return found
+    return found, "the registry's catalog (the inventory has not been synced yet)"
 
 
 def run(job_id: int) -> None:
@@ -111,12 +117,14 @@ class Verification:
         jobs.log(self.job, line)
 
     def run(self) -> dict[str, Any]:
-        conflict = registry_jobs.busy(ignore=self.job)
+        # The GC lock is not checked here: the watchdog holds it a moment every minute; a GC
+        # that runs holds a running job, which busy() finds.
+        conflict = registry_jobs.busy(ignore=self.job, gc_lock_free=True)
         if conflict is not None:
             raise VerifyError(conflict.message)
-        refs = tag_inventory(self.client)
-        self.log(f"{len(refs)} tags to check, {settings.VERIFY_CONCURRENCY} at a time.")
-        self.result["tags_total"] = len(refs)
+        refs, source = tag_inventory(self.client)
+        self.log(f"{len(refs)} tags to check, from {source}, {settings.VERIFY_CONCURRENCY} at a time.")
+        self.result.update({"tags_total": len(refs), "source": source})
         missing: list[Missing] = []
         # The pool's threads only ask the registry; progress is written here, in the job's thread.
         with ThreadPoolExecutor(settings.VERIFY_CONCURRENCY, thread_name_prefix="verify") as pool:

@@ -6,11 +6,12 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
-from maintenance import diagnostics, gc_requests, schedules, services, snapshot, stats
+from maintenance import diagnostics, gc_requests, schedules, services, snapshot, stats, sync_requests
 from maintenance.forms import GcForm, ScheduleForm
 from maintenance.models import Job
 
@@ -139,3 +140,18 @@ def dashboard_summary(request: HtmxHttpRequest) -> HttpResponse:
         "last_real_gc": finished.filter(status=Job.Status.SUCCEEDED, params__dry_run=False).first(),
     }
     return render(request, "maintenance/_dashboard_summary.html", context)
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def sync_now(request: HtmxHttpRequest) -> HttpResponse:
+    """The pages' "Sync now": queue an inventory sync (or say which one runs), back to the page."""
+    try:
+        job = sync_requests.queue_sync(request=request)
+        messages.success(request, f"Sync job {job.pk} queued: the page shows when it ends.")
+    except sync_requests.SyncRunning as e:
+        messages.info(request, f"A sync is already {e.job.status} (job {e.job.pk}).")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("catalog:repositories")
+    return redirect(target)

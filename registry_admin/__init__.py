@@ -1,3 +1,6 @@
 from registry_admin.celery import app as celery_app
 
-__all__ = ("celery_app",)
+# Kept equal to pyproject.toml's version; the registry client sends it as registry-admin/<version>.
+__version__ = "0.1.0"
+
+__all__ = ("__version__", "celery_app")

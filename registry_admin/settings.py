@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "core",
     "catalog",
     "maintenance",
+    "inventory",
 ]
 
 MIDDLEWARE = [
@@ -247,3 +248,21 @@ CELERY_BEAT_SCHEDULE["job-watchdog"] = {
     "task": "maintenance.tasks.job_watchdog",
     "schedule": float(envint("JOB_WATCHDOG_INTERVAL", 60, minimum=5)),
 }
+# --- Inventory (issue 13) ------------------------------------------------------------------
+# The registry's content in the database, fed by its notifications and a periodic reconcile.
+# The token the registry sends as "Authorization: Bearer <token>" to POST /api/v1/events/;
+# empty: events are off and the inventory follows the registry through the reconcile alone.
+REGISTRY_EVENTS_TOKEN = env("REGISTRY_EVENTS_TOKEN")
+# Seconds between reconciles (beat); one also runs when a worker starts with an empty inventory.
+INVENTORY_SYNC_INTERVAL = envint("INVENTORY_SYNC_INTERVAL", 300, minimum=10)
+INVENTORY_SYNC_ON_START = envbool("INVENTORY_SYNC_ON_START", True)
+# With events arriving, a known tag is HEADed again only when not confirmed for this long.
+INVENTORY_VERIFY_AGE = envint("INVENTORY_VERIFY_AGE", 86400, minimum=0)
+# Events (the Activity page) are kept this many days.
+EVENTS_RETENTION_DAYS = envint("EVENTS_RETENTION_DAYS", 90, minimum=1)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "inventory-sync": {"task": "maintenance.tasks.scheduled_sync", "schedule": float(INVENTORY_SYNC_INTERVAL)},
+        "prune-events": {"task": "maintenance.tasks.prune_events", "schedule": 3600.0},
+    }
+)

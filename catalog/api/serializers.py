@@ -13,7 +13,13 @@ def _when(value: dt.datetime | None) -> str | None:
 
 
 def repository(repo: Repository) -> dict[str, Any]:
-    return {"name": repo.name, "tag_count": repo.tag_count}
+    return {
+        "name": repo.name,
+        "tag_count": repo.tag_count,
+        "last_pushed": _when(repo.last_pushed),
+        "pull_count": repo.pull_count,
+        "size": repo.size,
+    }
 
 
 def tag(row: TagRow) -> dict[str, Any]:
@@ -26,6 +32,9 @@ def tag(row: TagRow) -> dict[str, Any]:
         "created": _when(row.created),
         "platforms": list(row.platforms),
         "signatures": [{"tag": item.tag, "kind": item.kind} for item in row.attached],
+        "pushed": _when(row.pushed),
+        "last_pulled": _when(row.last_pulled),
+        "pull_count": row.pull_count,
     }
 
 
@@ -71,6 +80,9 @@ def image(detail: ImageDetail) -> dict[str, Any]:
         ],
         "config": config(detail.config) if detail.config is not None else {},
         "labels": dict(detail.config.labels) if detail.config is not None else {},
+        "pushed": _when(detail.pushed),
+        "last_pulled": _when(detail.last_pulled),
+        "pull_count": detail.pull_count,
     }
     if detail.kind == "index":
         data["manifests"] = [

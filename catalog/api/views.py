@@ -11,9 +11,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog import services
+from catalog import reading, services, stored
 from catalog.api import serializers
-from catalog.references import InvalidReference, attached_to, validate_digest, validate_name, validate_tag
+from catalog.references import InvalidReference, validate_digest, validate_name, validate_tag
 from catalog.registry import RegistryError
 from core.permissions import ViewerReadsOperatorWrites
 
@@ -35,37 +35,46 @@ class RegistryAPIView(GenericAPIView):  # type: ignore[type-arg]
 
 
 class RepositoryList(RegistryAPIView):
-    """GET /api/v1/repositories/?search=TEXT -> {"name", "tag_count"}, all registry pages."""
+    """GET /api/v1/repositories/?search=TEXT -> {"name", "tag_count", "last_pushed", "pull_count", "size"}."""
 
     def get(self, request: Request) -> Response:
-        repositories = services.list_repositories(search=request.query_params.get("search", ""))
-        page = self.paginate_queryset(repositories)  # type: ignore[arg-type]
-        response = self.get_paginated_response([serializers.repository(repo) for repo in page or []])
+        search = request.query_params.get("search", "")
+        if reading.from_inventory():
+            rows = self.paginate_queryset(stored.repository_rows(search))  # type: ignore[arg-type]
+            page = stored.as_repositories(rows or [])  # type: ignore[arg-type]
+            return self.get_paginated_response([serializers.repository(repo) for repo in page])
+        repositories = services.list_repositories(search=search)
+        live = self.paginate_queryset(repositories)  # type: ignore[arg-type]
+        response = self.get_paginated_response([serializers.repository(repo) for repo in live or []])
         if stale := services.repositories_stale_notice():
             response.data["warnings"] = [stale]
         return response
 
 
 class TagList(RegistryAPIView):
-    """GET /api/v1/repositories/{name}/tags/?ordering=name|created|size (- reverses).
+    """GET /api/v1/repositories/{name}/tags/?ordering=name|created|pushed|size|pulled (- reverses).
 
-    Ordered by name (the default), only the requested page's tags are looked up; ordering by
-    created or size needs them all. Signature tags are listed under their image.
+    From the inventory: sorted and paged in the database. Before its first sync (or for a
+    repository it does not know yet) from the registry: ordered by name, only the requested
+    page's tags are looked up; other orderings need them all. Signature tags are listed under
+    their image.
     """
 
     def get(self, request: Request, name: str) -> Response:
         validate_name(name)
         ordering = request.query_params.get("ordering", "name")
-        if ordering not in services.ORDERINGS:
-            raise ValidationError({"ordering": f"Use one of {', '.join(services.ORDERINGS)}."})
-        if ordering.lstrip("-") == "name":
-            tags = services.tag_names(name)
-            images = [tag for tag in tags if attached_to(tag) is None]
-            page = self.paginate_queryset(images[::-1] if ordering == "-name" else images)  # type: ignore[arg-type]
-            rows = services.describe_tags(name, page or [], attached_tags=tags)
+        if ordering not in reading.ORDERINGS:
+            raise ValidationError({"ordering": f"Use one of {', '.join(reading.ORDERINGS)}."})
+        found, stored_rows = reading.tag_rows_for_api(name, ordering)
+        if stored_rows:
+            page = self.paginate_queryset(found)  # type: ignore[arg-type]
+            rows = stored.rows(name, list(page or []))  # type: ignore[arg-type]
+        elif isinstance(found, tuple):
+            images, tags = found
+            page = self.paginate_queryset(images)  # type: ignore[arg-type]
+            rows = services.describe_tags(name, page or [], attached_tags=tags)  # type: ignore[arg-type]
         else:
-            everything = services.sort_rows(services.list_tags(name).rows, ordering)
-            rows = self.paginate_queryset(everything) or []  # type: ignore[arg-type]
+            rows = self.paginate_queryset(found) or []  # type: ignore[arg-type]
         return self.get_paginated_response([serializers.tag(row) for row in rows])
 
 
@@ -75,7 +84,7 @@ class TagDetail(RegistryAPIView):
     def get(self, request: Request, name: str, tag: str) -> Response:
         validate_name(name)
         validate_tag(tag)
-        return Response(serializers.image(services.image_detail(name, tag)))
+        return Response(serializers.image(reading.image_detail(name, tag)))
 
 
 class ManifestDetail(RegistryAPIView):
@@ -84,4 +93,4 @@ class ManifestDetail(RegistryAPIView):
     def get(self, request: Request, name: str, digest: str) -> Response:
         validate_name(name)
         validate_digest(digest)
-        return Response(serializers.image(services.image_detail(name, digest)))
+        return Response(serializers.image(reading.image_detail(name, digest)))

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import get_script_prefix, reverse
+from django.utils.html import format_html
 
 register = template.Library()
 
@@ -50,3 +51,23 @@ def image_url(name: str, tag: str) -> str:
 def manifest_url(name: str, digest: str) -> str:
     """The same as ``{% url 'catalog:manifest' name digest %}``."""
     return f"{_repository(name)}-/m/{quote(digest, safe=':')}/"
+
+
+@register.simple_tag
+def sort_header(key: str, heading: str, descending_first: bool, sort: str, search: str) -> str:
+    """A tag table's column heading: a link that sorts by it (again: the other way), with an arrow."""
+    if sort == key:
+        target, arrow = f"-{key}", " ▲"
+    elif sort == f"-{key}":
+        target, arrow = key, " ▼"
+    else:
+        target, arrow = (f"-{key}" if descending_first else key), ""
+    query = f"?q={quote(search)}&sort={target}"
+    return format_html(
+        '<a href="{}" hx-get="{}" hx-target="#tag-table" hx-push-url="true" data-sort="{}">{}{}</a>',
+        query,
+        query,
+        key,
+        heading,
+        arrow,
+    )

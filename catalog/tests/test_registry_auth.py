@@ -36,7 +36,9 @@ def test_it_browses_a_registry_behind_basic_auth(
     repositories = viewer_client.get("/api/v1/repositories/").json()["results"]
     rows = viewer_client.get("/api/v1/repositories/private/app/tags/").json()["results"]
 
-    assert repositories == [{"name": "private/app", "tag_count": 1}]
+    assert repositories == [
+        {"name": "private/app", "tag_count": 1, "last_pushed": None, "pull_count": None, "size": None}
+    ]
     assert rows[0]["digest"] == digest and rows[0]["platforms"] == ["linux/amd64"]
 
 
@@ -73,7 +75,9 @@ def test_it_browses_a_registry_behind_bearer_tokens_and_reuses_them(
         detail = viewer_client.get("/api/v1/repositories/tok/app/tags/v1/").json()
         again = viewer_client.get(f"/api/v1/repositories/tok/app/manifests/{index_digest}/")
 
-        assert repositories == [{"name": "tok/app", "tag_count": 1}]
+        assert repositories == [
+            {"name": "tok/app", "tag_count": 1, "last_pushed": None, "pull_count": None, "size": None}
+        ]
         assert detail["digest"] == index_digest and detail["platforms"] == ["linux/amd64", "linux/arm64/v8"]
         assert again.status_code == 200
         assert all(request["user"] == "bob" for request in server.requests)

@@ -140,8 +140,12 @@ def stack(engine: DockerEngine, dashboard_image: dict[str, float], workdir: Path
         # The registry with the compose file's environment; only its addresses change for the
         # host network (the stand-in sets REGISTRY_HTTP_ADDR to a free loopback port itself).
         build_registry_image(engine, DEFAULT_IMAGE)
-        seed_env = compose.service("registry", {"REGISTRY_HTTP_SECRET": "deploy-test-secret"})["environment"]
-        registry_env = {k: str(v) for k, v in seed_env.items() if k != "REGISTRY_HTTP_ADDR"}
+        seed_env = compose.service(
+            "registry", {"REGISTRY_HTTP_SECRET": "deploy-test-secret", "REGISTRY_EVENTS_TOKEN": "deploy-test-token"}
+        )["environment"]
+        # web:8000 is a name on compose's network only: the boot test's registry sends no events.
+        skipped = ("REGISTRY_HTTP_ADDR", "REGISTRY_NOTIFICATIONS_ENDPOINTS")
+        registry_env = {k: str(v) for k, v in seed_env.items() if k not in skipped}
         registry_env["REGISTRY_REDIS_ADDR"] = f"127.0.0.1:{registry_redis.port}"
         registry_env["REGISTRY_REDIS_OPTIONS_ADDRS"] = f"[127.0.0.1:{registry_redis.port}]"
         registry = start_registry(engine, "registry", env=registry_env, data_dir=workdir / "registry-data")
@@ -156,6 +160,7 @@ def stack(engine: DockerEngine, dashboard_image: dict[str, float], workdir: Path
             "DOCKER_SOCKET": str(engine.socket_path),
             "DOCKER_GID": str(engine.socket_path.stat().st_gid),
             "REGISTRY_HTTP_SECRET": "deploy-test-secret",
+            "REGISTRY_EVENTS_TOKEN": "deploy-test-token",
             "REGISTRY_PUBLIC_HOST": registry.host_port,
             # Narrowed on purpose: the web health check must still find a Host Django accepts.
             "DJANGO_ALLOWED_HOSTS": "nas.example.lan,127.0.0.1",
@@ -232,7 +237,9 @@ def test_web_refuses_a_data_dir_it_cannot_write_and_says_how_to_fix_it(engine: D
 
 
 def test_the_registry_runs_with_the_seeds_production_environment(stack: Stack) -> None:
-    health_check = compose.service("registry", {"REGISTRY_HTTP_SECRET": "x"})["healthcheck"]["test"]
+    health_check = compose.service("registry", {"REGISTRY_HTTP_SECRET": "x", "REGISTRY_EVENTS_TOKEN": "x"})[
+        "healthcheck"
+    ]["test"]
     assert health_check[0] == "CMD-SHELL"
     # On the host network the stand-in listens on a free port instead of 5000.
     code, output = stack.registry.exec("sh", "-c", health_check[1].replace(":5000/", f":{stack.registry.port}/"))

@@ -9,7 +9,7 @@ from deploy.tests import compose
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ("web", "worker", "beat")
-VARIABLES = {"REGISTRY_HTTP_SECRET": "s3cret"}
+VARIABLES = {"REGISTRY_HTTP_SECRET": "s3cret", "REGISTRY_EVENTS_TOKEN": "ev3nts"}
 
 
 def services() -> dict[str, dict]:
@@ -74,6 +74,7 @@ def test_the_registry_is_the_seeds_production_configuration() -> None:
         "REGISTRY_REDIS_ADDR": "registry-redis:6379",
         # Distribution 3's spelling of the same address (distribution#4486).
         "REGISTRY_REDIS_OPTIONS_ADDRS": "[registry-redis:6379]",
+        "REGISTRY_NOTIFICATIONS_ENDPOINTS": registry["environment"]["REGISTRY_NOTIFICATIONS_ENDPOINTS"],
     }
     assert services()["registry-redis"]["mem_limit"] == "256m"
     assert services()["registry-redis"]["image"] == "redis:alpine"
@@ -81,7 +82,20 @@ def test_the_registry_is_the_seeds_production_configuration() -> None:
 
 def test_the_registry_secret_must_be_set() -> None:
     with pytest.raises(compose.ComposeError, match="REGISTRY_HTTP_SECRET"):
-        compose.interpolate(compose.load()["services"], {})
+        compose.interpolate(compose.load()["services"], {"REGISTRY_EVENTS_TOKEN": "x"})
+
+
+def test_the_registry_sends_its_events_to_web_with_the_token() -> None:
+    import json
+
+    from inventory.services import notifications_setting
+
+    registry = services()["registry"]
+    endpoints = json.loads(registry["environment"]["REGISTRY_NOTIFICATIONS_ENDPOINTS"])
+    assert endpoints == json.loads(notifications_setting("http://web:8000/api/v1/events/", "ev3nts"))
+    assert services()["web"]["environment"]["REGISTRY_EVENTS_TOKEN"] == "ev3nts"
+    with pytest.raises(compose.ComposeError, match="REGISTRY_EVENTS_TOKEN"):
+        compose.interpolate(compose.load()["services"], {"REGISTRY_HTTP_SECRET": "s3cret"})
 
 
 def test_every_variable_the_compose_file_reads_is_in_env_example() -> None:

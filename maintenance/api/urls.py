@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from maintenance.api import gc, registry_jobs, stats, views
+from maintenance.api import gc, registry_jobs, stats, sync, views
 
 router = SimpleRouter()
 router.register("jobs", views.JobViewSet, basename="api-job")
@@ -9,6 +9,7 @@ router.register("schedules", gc.ScheduleViewSet, basename="api-schedule")
 
 urlpatterns = [
     path("gc/", gc.GarbageCollectionView.as_view(), name="api-gc"),
+    path("sync/", sync.SyncView.as_view(), name="api-sync"),
     path("registry/update/", registry_jobs.RegistryUpdateView.as_view(), name="api-registry-update"),
     path("registry/verify/", registry_jobs.RegistryVerifyView.as_view(), name="api-registry-verify"),
     *router.urls,

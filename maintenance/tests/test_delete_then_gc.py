@@ -2,26 +2,26 @@
 
 registry:3 removes only the tag, so its manifest stays untagged and a default GC frees nothing;
 the dialog offers (ticked) to delete that manifest too and names the bytes. 2.x deletes the
-manifest with its last tag. Each promise is checked by running the real GC afterwards.
+manifest with its last tag. Each promise is checked by running the real GC afterwards, on the
+real v3.1.1 and 2.8.2 registries.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from catalog import deletion
-from catalog.registry import DeleteAnswer, RegistryClient, RegistryNotFound
+from catalog.tests.registry3 import DeleteSpy
 from core.models import AuditEntry
 from maintenance import gc, gc_requests
 from maintenance.models import Job
+from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import blob_path, manifest_blobs
 from testenv import images
 from testenv.services import RegistryService
@@ -42,30 +42,10 @@ def shown_bytes(response: Any) -> int:
     return int(re.search(r'data-testid="delete-reclaim-bytes" data-bytes="(\d+)"', response.content.decode())[1])  # type: ignore[index]
 
 
-def as_registry_3(monkeypatch: pytest.MonkeyPatch, registry: RegistryService) -> list[str]:
-    """registry:3's tag delete on a 2.8 registry, at our client's boundary (see registry3.py)."""
-    original = RegistryClient.delete_manifest
-    sent: list[str] = []
-
-    def delete_manifest(self: RegistryClient, name: str, reference: str) -> DeleteAnswer:
-        sent.append(reference)
-        if reference.startswith("sha256:"):
-            return original(self, name, reference)
-        tag_dir = Path(registry.data_dir, "docker/registry/v2/repositories", name, "_manifests/tags", reference)
-        if not tag_dir.is_dir():
-            raise RegistryNotFound(f"{name}:{reference} does not exist in the registry.")
-        shutil.rmtree(tag_dir)
-        return DeleteAnswer(status=202)
-
-    monkeypatch.setattr(RegistryClient, "delete_manifest", delete_manifest)
-    return sent
-
-
-@pytest.fixture(params=["2.8", "3"])
-def version(request: pytest.FixtureRequest, private_registry: RegistryService, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "3":
-        as_registry_3(monkeypatch, private_registry)
-    return str(request.param)
+@pytest.fixture
+def version(private_registry: RegistryService) -> str:
+    """The private registry's version: the tests taking it run on the real v3.1.1 and 2.8.2."""
+    return "3" if private_registry.major == 3 else "2.8"
 
 
 def push_image(registry: RegistryService, repo: str, tag: str) -> str:
@@ -83,6 +63,7 @@ def run_gc(**params: Any) -> Job:
 
 
 @pytest.mark.django_db(transaction=True)
+@BOTH_VERSIONS
 def test_deleting_the_last_tag_through_the_dialog_frees_what_it_says(
     operator_client: Client, private_registry: RegistryService, version: str
 ) -> None:
@@ -117,10 +98,10 @@ def test_deleting_the_last_tag_through_the_dialog_frees_what_it_says(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("private_registry", ["v3"], indirect=True)
 def test_on_registry_3_without_pruning_the_manifest_stays_and_the_dialog_says_so(
-    operator_client: Client, private_registry: RegistryService, monkeypatch: pytest.MonkeyPatch
+    operator_client: Client, private_registry: RegistryService
 ) -> None:
-    as_registry_3(monkeypatch, private_registry)
     repo = f"reclaim/{uuid.uuid4().hex[:8]}"
     digest = push_image(private_registry, repo, "1.0")
     going = manifest_blobs(private_registry, repo, "1.0")
@@ -136,9 +117,11 @@ def test_on_registry_3_without_pruning_the_manifest_stays_and_the_dialog_says_so
 
 @pytest.mark.django_db
 def test_the_api_prunes_on_request_and_answers_deleted_manifest(
-    operator_client: Client, registry: RegistryService, monkeypatch: pytest.MonkeyPatch
+    operator_client: Client, registry_v3: RegistryService, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent = as_registry_3(monkeypatch, registry)
+    registry = registry_v3
+    settings.REGISTRY_URL = registry.url
+    sent = DeleteSpy.install(monkeypatch).references
     repo = f"reclaim/{uuid.uuid4().hex[:8]}"
     digest = images.push_oci_image(registry.url, repo, "1.0")
     images.tag_existing(registry.url, repo, "stable", digest)
@@ -164,9 +147,10 @@ def test_the_api_prunes_on_request_and_answers_deleted_manifest(
 
 @pytest.mark.django_db
 def test_the_bulk_api_lists_what_it_can_prune_and_prunes_it(
-    operator_client: Client, registry: RegistryService, monkeypatch: pytest.MonkeyPatch
+    operator_client: Client, registry_v3: RegistryService, settings: Any
 ) -> None:
-    as_registry_3(monkeypatch, registry)
+    registry = registry_v3
+    settings.REGISTRY_URL = registry.url
     repo = f"reclaim/{uuid.uuid4().hex[:8]}"
     alone = images.push_oci_image(registry.url, repo, "1.0")
     shared = images.push_oci_image(registry.url, repo, "2.0")
@@ -200,6 +184,7 @@ def test_an_untagged_index_takes_its_untagged_platforms_along() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("private_registry", ["v2"], indirect=True)
 def test_a_dry_run_that_finds_nothing_says_why(private_registry: RegistryService) -> None:
     push_image(private_registry, f"reclaim/{uuid.uuid4().hex[:8]}", "1.0")
     job = run_gc(dry_run=True)

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from inventory.sync import reconcile
 from maintenance import verify
 from maintenance.models import Job
 from maintenance.tests.gc_helpers import blob_path, manifest_blobs, unique
@@ -39,7 +40,10 @@ def test_an_intact_registry_reports_nothing(services: Services, private_registry
     assert job.result["manifests_checked"] >= 5  # two images, an index and its platforms
     assert job.result["blobs_checked"] >= 6
     assert job.result["gc_dry_run"]["ok"] is True and job.result["gc_dry_run"]["exit_code"] == 0
-    assert "Checked 3/3 tags, 0 missing so far." in job.output and "Verified: nothing is missing" in job.output
+    assert "Checked 3/3 tags, 0 missing so far." in job.output
+    assert job.result["source"].startswith(
+        "the registry's catalog"
+    )  # never synced: the registry walked and "Verified: nothing is missing" in job.output
 
 
 def test_a_blob_removed_on_disk_is_reported_with_its_tag(
@@ -48,6 +52,9 @@ def test_a_blob_removed_on_disk_is_reported_with_its_tag(
     broken, intact = unique("broken"), unique("intact")
     push_docker_image(services.engine, private_registry.url, broken, "v1", keep_local=False)
     push_docker_image(services.engine, private_registry.url, intact, "v1", keep_local=False)
+    # The tags come from the inventory once it was synced: an image pushed later is not checked.
+    reconcile()
+    push_oci_image(private_registry.url, unique("after-sync"), "v1")
     _manifest, _config, *layers = manifest_blobs(private_registry, broken, "v1")
     blob_path(private_registry, layers[-1]).unlink()
     # A restore recreates the container: it starts without the blob cache that still knows the blob.
@@ -57,6 +64,7 @@ def test_a_blob_removed_on_disk_is_reported_with_its_tag(
 
     assert job.status == Job.Status.SUCCEEDED, job.error + job.output
     assert job.result["ok"] is False and job.result["missing_count"] == 1
+    assert job.result["source"] == "the inventory" and job.result["tags_checked"] == 2
     missing = job.result["missing"][0]
     assert (missing["repository"], missing["tag"], missing["digest"], missing["kind"]) == (
         broken,
@@ -116,3 +124,12 @@ def test_the_registry_page_offers_verify_to_operators(operator_client: Client, v
     )
     page = viewer_client.get("/registry/").content.decode()
     assert f"job {finished.pk}</a>" in page and "2 missing" in page
+
+
+def test_a_worker_refuses_a_verification_when_a_gc_started_meanwhile(private_registry: RegistryService) -> None:
+    gc_job = Job.objects.create(kind=Job.Kind.GC, status=Job.Status.RUNNING, started_at=timezone.now())
+
+    job = _verify_job()
+
+    assert job.status == Job.Status.FAILED
+    assert f"garbage collection is in progress (job {gc_job.pk}" in job.error

@@ -1,0 +1,88 @@
+"""What the catalog's pages and API read: the inventory once it has synced, else the registry.
+
+A new install has an empty inventory until its first sync ends (a worker starts one at once):
+meanwhile the catalog asks the registry as before (``catalog.services``), and the pages say a
+sync runs. Afterwards everything comes from the database (``catalog.stored``); a repository or
+tag the inventory does not know yet (pushed since the last sync, with events off) is still
+looked up in the registry rather than answered 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+
+from catalog import services, stored
+from catalog.references import attached_to, validate_name
+from inventory import sync
+
+ORDERINGS = stored.orderings()
+
+
+def from_inventory() -> bool:
+    return sync.synced_once()
+
+
+def repository_page(search: str, include_empty: bool, page: str | int | None, per_page: int) -> Page:
+    """One page of repositories; from the inventory only that page's rows are read."""
+    if from_inventory():
+        current = Paginator(stored.repository_rows(search, include_empty), per_page).get_page(page)
+        current.object_list = stored.as_repositories(current.object_list)  # type: ignore[assignment]
+        return current
+    return Paginator(services.list_repositories(search, include_empty), per_page).get_page(page)
+
+
+@dataclass(frozen=True)
+class TagTable:
+    """One page of a repository's tag table, sorted and filtered across all its tags."""
+
+    rows: list[services.TagRow]
+    total: int  # image tags in the repository
+    matched: int  # those the filter matches
+    orphans: list[services.Attached]
+    page: Page | None  # None when everything is on one page (the registry's path)
+
+
+def tag_table(name: str, search: str, ordering: str, page: str | int | None, per_page: int) -> TagTable:
+    validate_name(name)
+    if from_inventory() and stored.known_repository(name):
+        paginator = Paginator(stored.image_tags(name, search, ordering), per_page)
+        current = paginator.get_page(page)
+        return TagTable(
+            rows=stored.rows(name, list(current.object_list)),
+            total=stored.tag_count(name) if search else paginator.count,
+            matched=paginator.count,
+            orphans=stored.orphans(name),
+            page=current,
+        )
+    listing = services.list_tags(name)
+    needle = search.lower()
+    rows = [row for row in listing.rows if needle in row.name.lower()]
+    return TagTable(
+        rows=services.sort_rows(rows, ordering),
+        total=len(listing.rows),
+        matched=len(rows),
+        orphans=listing.orphans,
+        page=None,
+    )
+
+
+def tag_rows_for_api(name: str, ordering: str) -> tuple[object, bool]:
+    """(a queryset of the inventory's image tags, True) or (the registry's sorted rows, False)."""
+    validate_name(name)
+    if from_inventory() and stored.known_repository(name):
+        return stored.image_tags(name, "", ordering), True
+    if ordering.lstrip("-") == "name":
+        tags = services.tag_names(name)
+        images = [tag for tag in tags if attached_to(tag) is None]
+        return (images[::-1] if ordering == "-name" else images, tags), False
+    return services.sort_rows(services.list_tags(name).rows, ordering), False
+
+
+def image_detail(name: str, reference: str) -> services.ImageDetail:
+    if from_inventory():
+        found = stored.image_detail(name, reference)
+        if found is not None:
+            return found
+    return services.image_detail(name, reference)

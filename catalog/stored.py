@@ -1,0 +1,186 @@
+"""The catalog read from the inventory (``inventory.models``): no registry request.
+
+``catalog.services`` uses this once the inventory has finished its first sync; before that
+(a new install) it asks the registry as it always did. Everything here returns the
+catalog's own dataclasses, so the pages and the API do not know where the data came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Count, F, OrderBy, QuerySet
+
+from catalog import services
+from catalog.references import is_digest
+from inventory.models import Manifest, ManifestChild, Repository, Tag
+
+# Tag orderings the tables and the API offer; a leading "-" reverses.
+ORDERINGS = ("name", "created", "pushed", "size", "pulled")
+_COLUMNS = {"name": "name", "created": "created", "pushed": "pushed_at", "size": "size", "pulled": "last_pulled"}
+
+
+def orderings() -> tuple[str, ...]:
+    return tuple(o for name in ORDERINGS for o in (name, f"-{name}"))
+
+
+def repository_rows(search: str = "", include_empty: bool = True) -> QuerySet[Repository]:
+    """Repositories by name with their tag counts, filtered in the database (page it, then ``as_repositories``)."""
+    found = Repository.objects.annotate(tag_count=Count("tags")).order_by("name")
+    needle = search.strip().lower()
+    if needle:
+        found = found.filter(name__contains=needle)
+    if not include_empty:
+        found = found.filter(tag_count__gt=0)
+    return found.only("name", "last_pushed", "pull_count", "size")
+
+
+def as_repositories(rows: Iterable[Repository]) -> list[services.Repository]:
+    return [
+        services.Repository(
+            name=row.name,
+            tag_count=row.tag_count,  # type: ignore[attr-defined]
+            last_pushed=row.last_pushed,
+            pull_count=row.pull_count,
+            size=row.size,
+        )
+        for row in rows
+    ]
+
+
+def known_repository(name: str) -> bool:
+    return Repository.objects.filter(name=name).exists()
+
+
+def image_tags(name: str, search: str = "", ordering: str = "name") -> QuerySet[Tag]:
+    """The repository's image tags (signature tags left out), filtered and ordered in the database."""
+    key = ordering.lstrip("-")
+    column = _COLUMNS.get(key, "name")
+    descending = ordering.startswith("-")
+    tags = Tag.objects.filter(repository__name=name, attached_to="")
+    if search.strip():
+        tags = tags.filter(name__icontains=search.strip())
+    order: OrderBy = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
+    return tags.select_related("manifest").order_by(order, "name")
+
+
+def tag_count(name: str) -> int:
+    return Tag.objects.filter(repository__name=name, attached_to="").count()
+
+
+def rows(name: str, tags: list[Tag]) -> list[services.TagRow]:
+    """Table rows for tags of ``image_tags``, with their signature tags attached."""
+    digests = {tag.digest for tag in tags}
+    attached: dict[str, list[services.Attached]] = {}
+    for tag, subject in (
+        Tag.objects.filter(repository__name=name, attached_to__in=digests)
+        .order_by("name")
+        .values_list("name", "attached_to")
+    ):
+        attached.setdefault(subject, []).append(services.Attached(tag=tag, kind=tag.rsplit(".", 1)[-1]))
+    return [
+        services.TagRow(
+            name=tag.name,
+            summary=summary(tag.manifest, with_children=False),
+            attached=tuple(attached.get(tag.digest, ())),
+            pushed=tag.pushed_at,
+            last_pulled=tag.last_pulled,
+            pull_count=tag.manifest.pull_count,
+        )
+        for tag in tags
+    ]
+
+
+def orphans(name: str) -> list[services.Attached]:
+    """Signature tags whose image has no tag in the repository."""
+    tags = Tag.objects.filter(repository__name=name)
+    present = set(tags.filter(attached_to="").values_list("digest", flat=True))
+    return [
+        services.Attached(tag=tag, kind=tag.rsplit(".", 1)[-1])
+        for tag, subject in tags.exclude(attached_to="").order_by("name").values_list("name", "attached_to")
+        if subject not in present
+    ]
+
+
+def summary(manifest: Manifest, with_children: bool = True) -> services.ContentSummary:
+    children: tuple[services.PlatformImage, ...] = ()
+    if with_children and manifest.kind == Manifest.Kind.INDEX:
+        links = list(ManifestChild.objects.filter(parent=manifest).order_by("position"))
+        found = {m.digest: m for m in Manifest.objects.filter(digest__in=[link.digest for link in links])}
+        children = tuple(
+            services.PlatformImage(
+                platform=link.platform,
+                digest=link.digest,
+                size=found[link.digest].size,
+                media_type=found[link.digest].media_type,
+            )
+            for link in links
+            if link.digest in found
+        )
+    return services.ContentSummary(
+        digest=manifest.digest,
+        media_type=manifest.media_type,
+        size=manifest.size,
+        created=manifest.created,
+        platforms=tuple(manifest.platforms or ()),
+        children=children,
+    )
+
+
+@dataclass(frozen=True)
+class Found:
+    manifest: Manifest
+    tag: Tag | None
+
+
+def find(name: str, reference: str) -> Found | None:
+    """The inventory's manifest of ``name:reference`` (a tag, or a digest a tag or tagged index of
+    the repository reaches); None when the inventory does not know it."""
+    if not is_digest(reference):
+        tag = Tag.objects.select_related("manifest").filter(repository__name=name, name=reference).first()
+        return Found(tag.manifest, tag) if tag is not None else None
+    manifest = Manifest.objects.filter(digest=reference).first()
+    if manifest is None:
+        return None
+    tags = Tag.objects.filter(repository__name=name)
+    reached = (
+        tags.filter(digest=reference).exists()
+        or ManifestChild.objects.filter(digest=reference, parent__tags__in=tags).exists()
+    )
+    return Found(manifest, None) if reached else None
+
+
+def image_detail(name: str, reference: str) -> services.ImageDetail | None:
+    found = find(name, reference)
+    if found is None:
+        return None
+    manifest = found.manifest
+    body = manifest.body or {}
+    config = services.ImageConfig.from_blob(manifest.config) if manifest.kind == "image" and manifest.config else None
+    attached = [
+        services.Attached(tag=tag, kind=tag.rsplit(".", 1)[-1])
+        for tag in Tag.objects.filter(repository__name=name, attached_to=manifest.digest)
+        .order_by("name")
+        .values_list("name", flat=True)
+    ]
+    return services.ImageDetail(
+        repository=name,
+        reference=reference,
+        tag=None if is_digest(reference) else reference,
+        summary=summary(manifest),
+        layers=tuple(
+            services.Layer(
+                digest=str(d.get("digest", "")), size=int(d.get("size") or 0), media_type=str(d.get("mediaType", ""))
+            )
+            for d in body.get("layers") or []
+            if isinstance(d, dict)
+        ),
+        config_digest=manifest.config_digest,
+        config=config,
+        attached=tuple(attached),
+        annotations={str(k): str(v) for k, v in (body.get("annotations") or {}).items()},
+        pushed=found.tag.pushed_at if found.tag else None,
+        last_pulled=found.tag.last_pulled if found.tag else manifest.last_pulled,
+        pull_count=manifest.pull_count,
+    )

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from inventory.api import views
+
+urlpatterns = [
+    path("events/", views.EventsView.as_view(), name="api-events"),
+]

@@ -1,0 +1,190 @@
+"""Fetching a manifest's content from the registry and keeping it in the inventory.
+
+Content addressed by digest never changes: ``fetch`` asks the registry only for digests the
+inventory does not hold (an index's children included), ``store`` writes them once.
+Fetching runs in the reconcile's threads (HTTP only); storing runs in the caller's thread.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from catalog import manifests
+from catalog.registry import INDEX_TYPES, RegistryClient, RegistryNotFound
+from catalog.registry import Manifest as RegistryManifest
+from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild
+
+
+@dataclass
+class Content:
+    """A manifest as fetched: its body, its config (images) and its fetched children (indexes)."""
+
+    digest: str
+    media_type: str
+    body: dict[str, Any]
+    config: dict[str, Any] = field(default_factory=dict)
+    children: list[Content] = field(default_factory=list)
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_TYPES
+
+
+def fetch(
+    client: RegistryClient,
+    repository: str,
+    digest: str,
+    known: set[str] | frozenset[str] = frozenset(),
+    manifest: RegistryManifest | None = None,
+) -> Content | None:
+    """The content of ``digest`` and of its children not in ``known``; None when the registry lacks it."""
+    try:
+        manifest = manifest or client.get_manifest(repository, digest)
+    except RegistryNotFound:
+        return None
+    content = Content(digest=manifest.digest or digest, media_type=manifest.media_type, body=manifest.body)
+    if content.is_index:
+        for _, child_digest in manifests.platform_entries(manifest.body):
+            if child_digest in known:
+                continue
+            child = fetch(client, repository, child_digest, known)
+            if child is not None and not child.is_index:
+                content.children.append(child)
+        return content
+    descriptor = manifest.body.get("config") or {}
+    if (
+        manifests.is_json_config(descriptor)
+        and int(descriptor.get("size") or 0) <= settings.CATALOG_CACHE_MAX_KB * 1024
+    ):
+        try:
+            raw = client.get_blob(repository, str(descriptor["digest"]))
+            config = json.loads(raw)
+            content.config = config if isinstance(config, dict) else {}
+        except (RegistryNotFound, ValueError):
+            content.config = {}
+    return content
+
+
+def store(content: Content) -> Manifest:
+    """Write a fetched manifest (children first); an existing row is returned as it is."""
+    existing = Manifest.objects.filter(digest=content.digest).first()
+    if existing is not None:
+        return existing
+    for child in content.children:
+        store(child)
+    try:
+        with transaction.atomic():
+            return _create(content)
+    except IntegrityError:  # stored meanwhile by the events thread or another reconcile
+        return Manifest.objects.get(digest=content.digest)
+
+
+def store_many(contents: list[Content]) -> int:
+    """Write many fetched manifests in a few queries (images in bulk, indexes one by one after);
+    the number of manifests written, children included."""
+    images: dict[str, Content] = {}
+    indexes: list[Content] = []
+    for item in contents:
+        for image in [*item.children, item] if item.is_index else [item]:
+            if not image.is_index:
+                images.setdefault(image.digest, image)
+        if item.is_index:
+            indexes.append(item)
+    existing = set(Manifest.objects.filter(digest__in=list(images)).values_list("digest", flat=True))
+    fresh = [image for digest, image in images.items() if digest not in existing]
+    descriptors = {image.digest: manifests.blob_descriptors(image.body) for image in fresh}
+    blobs = _blobs([d for found in descriptors.values() for d in found])
+    rows = []
+    for image in fresh:
+        config_descriptor = image.body.get("config") or {}
+        platform = manifests.config_platform(image.config)
+        rows.append(
+            Manifest(
+                digest=image.digest,
+                media_type=image.media_type,
+                kind=Manifest.Kind.IMAGE,
+                size=sum(manifests.blob_sizes(image.body).values()),
+                created=manifests.parse_created(image.config.get("created")),
+                platforms=[platform] if platform else [],
+                config_digest=str(config_descriptor.get("digest") or ""),
+                config=image.config,
+                body=image.body,
+            )
+        )
+    Manifest.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    ids = dict(Manifest.objects.filter(digest__in=[image.digest for image in fresh]).values_list("digest", "id"))
+    linked = set(
+        ManifestBlob.objects.filter(manifest_id__in=list(ids.values())).values_list("manifest_id", flat=True).distinct()
+    )
+    ManifestBlob.objects.bulk_create(
+        [
+            ManifestBlob(manifest_id=ids[digest], blob=blobs[blob_digest], position=i)
+            for digest, found in descriptors.items()
+            if digest in ids and ids[digest] not in linked
+            for i, (blob_digest, _, _) in enumerate(found)
+        ],
+        batch_size=1000,
+    )
+    for index in indexes:
+        store(index)
+    return len(fresh) + len(indexes)
+
+
+def _create(content: Content) -> Manifest:
+    if content.is_index:
+        entries = manifests.platform_entries(content.body)
+        children = {m.digest: m for m in Manifest.objects.filter(digest__in=[d for _, d in entries])}
+        sizes: dict[str, int] = {}
+        for link in ManifestBlob.objects.filter(manifest__in=children.values()).select_related("blob"):
+            sizes[link.blob.digest] = link.blob.size
+        created = [child.created for child in children.values() if child.created is not None]
+        manifest = Manifest.objects.create(
+            digest=content.digest,
+            media_type=content.media_type,
+            kind=Manifest.Kind.INDEX,
+            size=sum(sizes.values()),
+            created=max(created) if created else None,
+            platforms=[name for name, digest in entries if digest in children],
+            body=content.body,
+        )
+        ManifestChild.objects.bulk_create(
+            ManifestChild(parent=manifest, digest=digest, platform=name, position=i)
+            for i, (name, digest) in enumerate(entries)
+        )
+        return manifest
+    descriptors = manifests.blob_descriptors(content.body)
+    config_descriptor = content.body.get("config") or {}
+    platform = manifests.config_platform(content.config)
+    manifest = Manifest.objects.create(
+        digest=content.digest,
+        media_type=content.media_type,
+        kind=Manifest.Kind.IMAGE,
+        size=sum(manifests.blob_sizes(content.body).values()),
+        created=manifests.parse_created(content.config.get("created")),
+        platforms=[platform] if platform else [],
+        config_digest=str(config_descriptor.get("digest") or ""),
+        config=content.config,
+        body=content.body,
+    )
+    blobs = _blobs(descriptors)
+    ManifestBlob.objects.bulk_create(
+        ManifestBlob(manifest=manifest, blob=blobs[digest], position=i) for i, (digest, _, _) in enumerate(descriptors)
+    )
+    return manifest
+
+
+def _blobs(descriptors: list[tuple[str, int, str]]) -> dict[str, Blob]:
+    wanted = {digest: (size, media_type) for digest, size, media_type in descriptors}
+    if not wanted:
+        return {}
+    Blob.objects.bulk_create(
+        [Blob(digest=d, size=size, media_type=media_type) for d, (size, media_type) in wanted.items()],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    return {blob.digest: blob for blob in Blob.objects.filter(digest__in=list(wanted)).only("id", "digest")}

@@ -1,0 +1,182 @@
+"""The registry's content in our database: what the pages and the API read.
+
+One registry per deployment. Manifests and blobs are keyed by digest: content addressed by
+digest never changes, so a manifest is fetched once and kept as long as a tag (or an index
+with a tag) references it. Tags move: ``Tag.digest`` is what the last event or reconcile saw.
+``Tag.size`` and ``Tag.created`` copy their manifest's figures so tag tables sort in the
+database without a join.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Repository(models.Model):
+    name = models.CharField(max_length=255, unique=True)
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_pushed = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Kept current by the sync, the events and the dashboard's deletes (refresh_repositories).
+    size = models.BigIntegerField(default=0, help_text="compressed bytes of the distinct blobs its tags reference")
+    pull_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "repositories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Blob(models.Model):
+    digest = models.CharField(max_length=100, unique=True)
+    size = models.BigIntegerField(default=0)
+    media_type = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return self.digest
+
+
+class Manifest(models.Model):
+    """An image manifest or an index, by digest, with what the catalog shows of it.
+
+    ``size`` is the catalog's total size (config + layers; for an index the distinct blobs of
+    its platforms, attestations left out). ``body`` is the manifest as the registry gave it,
+    ``config`` the image's config blob (JSON configs up to CATALOG_CACHE_MAX_KB; {} otherwise).
+    """
+
+    class Kind(models.TextChoices):
+        IMAGE = "image"
+        INDEX = "index"
+
+    digest = models.CharField(max_length=100, unique=True)
+    media_type = models.CharField(max_length=255)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    size = models.BigIntegerField(default=0)
+    created = models.DateTimeField(null=True, blank=True)
+    platforms = models.JSONField(default=list, blank=True)
+    config_digest = models.CharField(max_length=100, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    body = models.JSONField(default=dict, blank=True)
+    blobs = models.ManyToManyField(Blob, through="ManifestBlob", related_name="manifests")
+    pull_count = models.PositiveIntegerField(default=0)
+    last_pulled = models.DateTimeField(null=True, blank=True)
+    first_seen = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.digest
+
+
+class ManifestBlob(models.Model):
+    """A blob an image manifest references (config and layers), in manifest order."""
+
+    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="blob_links")
+    blob = models.ForeignKey(Blob, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["manifest", "position"]
+        constraints = [models.UniqueConstraint(fields=["manifest", "position"], name="manifest_blob_position")]
+
+    def __str__(self) -> str:
+        return f"{self.manifest_id} #{self.position}"
+
+
+class ManifestChild(models.Model):
+    """A platform of an index: the child's digest (the child may be missing from the registry)."""
+
+    parent = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="child_links")
+    digest = models.CharField(max_length=100, db_index=True)
+    platform = models.CharField(max_length=100)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["parent", "position"]
+        constraints = [models.UniqueConstraint(fields=["parent", "position"], name="manifest_child_position")]
+
+    def __str__(self) -> str:
+        return f"{self.platform} {self.digest}"
+
+
+class Tag(models.Model):
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=128)
+    digest = models.CharField(max_length=100)
+    manifest = models.ForeignKey(Manifest, on_delete=models.PROTECT, related_name="tags")
+    # For a cosign-style sha256-<hex>.sig|.att|.sbom tag: the digest it belongs to; "" for an image tag.
+    attached_to = models.CharField(max_length=100, blank=True, default="")
+    # Copies of the manifest's figures, for sorting in the database.
+    size = models.BigIntegerField(default=0)
+    created = models.DateTimeField(null=True, blank=True)
+    first_seen = models.DateTimeField(auto_now_add=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    pushed_by = models.CharField(max_length=255, blank=True)
+    last_pulled = models.DateTimeField(null=True, blank=True)
+    # When a HEAD (or a GET) last confirmed the digest, and the timestamp of the newest event
+    # applied: an older event arriving late changes nothing.
+    checked_at = models.DateTimeField(null=True, blank=True)
+    event_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["repository", "name"]
+        constraints = [models.UniqueConstraint(fields=["repository", "name"], name="tag_unique_name")]
+        indexes = [
+            models.Index(fields=["repository", "created"], name="tag_repo_created"),
+            models.Index(fields=["repository", "pushed_at"], name="tag_repo_pushed"),
+            models.Index(fields=["repository", "size"], name="tag_repo_size"),
+            models.Index(fields=["repository", "last_pulled"], name="tag_repo_pulled"),
+            models.Index(fields=["repository", "digest"], name="tag_repo_digest"),
+            models.Index(fields=["repository", "attached_to"], name="tag_repo_attached"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repository.name}:{self.name}"
+
+
+class Event(models.Model):
+    """A registry notification (push, pull, mount, delete), kept EVENTS_RETENTION_DAYS days.
+
+    ``processed`` is set once the inventory has applied it; a crash in between leaves it for
+    the next reconcile.
+    """
+
+    event_id = models.CharField(max_length=100, unique=True)
+    timestamp = models.DateTimeField(db_index=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=20, db_index=True)
+    repository = models.CharField(max_length=255, db_index=True, blank=True)
+    tag = models.CharField(max_length=128, blank=True)
+    digest = models.CharField(max_length=100, blank=True)
+    media_type = models.CharField(max_length=255, blank=True)
+    size = models.BigIntegerField(null=True, blank=True)
+    actor = models.CharField(max_length=255, blank=True)
+    address = models.CharField(max_length=255, blank=True)
+    host = models.CharField(max_length=255, blank=True, help_text="the address without its port")
+    method = models.CharField(max_length=10, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    counted = models.BooleanField(default=False, help_text="a pull counted in its manifest's pull count")
+    processed = models.BooleanField(default=False, db_index=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.repository}:{self.tag or self.digest}"
+
+
+class SyncState(models.Model):
+    """The reconcile's last start and end (one row): the pages' "synced 40 s ago".
+
+    The job that ran it (progress, output, who asked) is a maintenance Job of kind sync.
+    """
+
+    last_started = models.DateTimeField(null=True, blank=True)
+    last_finished = models.DateTimeField(null=True, blank=True)
+    last_result = models.JSONField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Inventory synced {self.last_finished}"
+
+    @classmethod
+    def current(cls) -> SyncState:
+        return cls.objects.get_or_create(pk=1)[0]

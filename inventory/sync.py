@@ -1,0 +1,405 @@
+"""The reconcile: make the inventory match the registry, asking it only about what changed.
+
+1. the catalog and every tag list (``Link`` pages of n=1000; v3.1.1's null last page ends it);
+2. a GET by tag for each tag the inventory does not know (one request gives the digest and the
+   manifest), a HEAD for each known tag whose digest may have moved: every known tag when
+   events are not arriving, otherwise only those not confirmed for INVENTORY_VERIFY_AGE seconds;
+3. a GET of each manifest and config never seen (each distinct digest once, an index's
+   children included);
+4. tags, repositories and manifests gone from the registry are removed. A tag an event
+   created while the reconcile ran is kept.
+
+Registry requests run CATALOG_CONCURRENCY at a time; the database is written from the
+calling thread only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from catalog.references import attached_to
+from catalog.registry import Manifest as RegistryManifest
+from catalog.registry import RegistryClient, RegistryNotFound, get_client
+from inventory import content
+from inventory.models import Blob, Event, Manifest, ManifestBlob, ManifestChild, Repository, SyncState, Tag
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+@dataclass
+class Figures:
+    """What a reconcile did: the job's result."""
+
+    repositories: int = 0
+    tags: int = 0
+    requests: dict[str, int] = field(default_factory=lambda: {"catalog": 0, "tag_lists": 0, "head": 0, "get": 0})
+    added_tags: int = 0
+    moved_tags: int = 0
+    removed_tags: int = 0
+    added_repositories: int = 0
+    removed_repositories: int = 0
+    fetched_manifests: int = 0
+    removed_manifests: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "repositories": self.repositories,
+            "tags": self.tags,
+            "requests": dict(self.requests),
+            "added_tags": self.added_tags,
+            "moved_tags": self.moved_tags,
+            "removed_tags": self.removed_tags,
+            "added_repositories": self.added_repositories,
+            "removed_repositories": self.removed_repositories,
+            "fetched_manifests": self.fetched_manifests,
+            "removed_manifests": self.removed_manifests,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def parallel(function: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    """``function`` over ``items``, CATALOG_CONCURRENCY at a time, in order; the first error is raised."""
+    if len(items) <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(min(settings.CATALOG_CONCURRENCY, len(items)), thread_name_prefix="inventory") as pool:
+        return list(pool.map(function, items))
+
+
+def attached_digest(tag: str) -> str:
+    subject = attached_to(tag)
+    return subject[0] if subject else ""
+
+
+def synced_once() -> bool:
+    """Whether a sync has finished: from then on the catalog reads the inventory."""
+    return SyncState.objects.filter(pk=1, last_finished__isnull=False).exists()
+
+
+def events_trusted() -> bool:
+    """Whether the registry's events keep tags current: events are on and at least one arrived."""
+    return bool(settings.REGISTRY_EVENTS_TOKEN) and Event.objects.exists()
+
+
+def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient | None = None) -> Figures:
+    client = client or get_client()
+    figures = Figures()
+    sent_before = client.request_count
+    began = time.monotonic()
+    started_at = timezone.now()
+    SyncState.objects.update_or_create(pk=1, defaults={"last_started": started_at})
+
+    names = sorted(set(client.catalog()))
+    figures.requests["catalog"] = client.request_count - sent_before
+    log(f"The registry lists {len(names)} repositories; reading their tag lists.")
+
+    def tag_list(name: str) -> list[str] | None:
+        try:
+            return sorted(set(client.tags(name)))
+        except RegistryNotFound:  # listed in _catalog but gone (its directory removed by hand)
+            return None
+
+    lists = {name: tags for name, tags in zip(names, parallel(tag_list, names), strict=True) if tags is not None}
+    figures.requests["tag_lists"] = client.request_count - sent_before - figures.requests["catalog"]
+    figures.repositories = len(lists)
+    figures.tags = sum(len(tags) for tags in lists.values())
+
+    known: dict[tuple[str, str], tuple[str, datetime | None]] = {
+        (repo, name): (digest, checked)
+        for repo, name, digest, checked in Tag.objects.values_list("repository__name", "name", "digest", "checked_at")
+    }
+    trusted = events_trusted()
+    stale_before = timezone.now() - timedelta(seconds=settings.INVENTORY_VERIFY_AGE)
+    unknown = [(repo, tag) for repo, tags in lists.items() for tag in tags if (repo, tag) not in known]
+    to_check = [
+        (repo, tag)
+        for repo, tags in lists.items()
+        for tag in tags
+        if (repo, tag) in known and (not trusted or (known[repo, tag][1] or stale_before) <= stale_before)
+    ]
+    log(f"{figures.tags} tags: {len(unknown)} new, {len(to_check)} to check with a HEAD.")
+
+    # Each task resolves one tag (a GET for an unknown tag brings the manifest too, a HEAD for a
+    # known one) and, if its digest is new to the inventory and to every other task, fetches
+    # its content at once; this thread stores results as they come, overlapping the writes
+    # with the requests still running.
+    claimed = set(Manifest.objects.values_list("digest", flat=True))
+    claim_lock = threading.Lock()
+
+    def resolve(job: tuple[str, str, bool]) -> tuple[str | None, content.Content | None]:
+        repo, tag, is_new = job
+        manifest: RegistryManifest | None = None
+        try:
+            if is_new:
+                manifest = client.get_manifest(repo, tag)
+                digest = manifest.digest
+            else:
+                digest = client.head_manifest(repo, tag).digest
+        except RegistryNotFound:
+            return None, None
+        if not digest:
+            return None, None
+        with claim_lock:
+            if digest in claimed:
+                return digest, None
+            claimed.add(digest)
+        return digest, content.fetch(client, repo, digest, known=claimed, manifest=manifest)
+
+    jobs = [(repo, tag, True) for repo, tag in unknown] + [(repo, tag, False) for repo, tag in to_check]
+    log(f"Tag lists read in {time.monotonic() - began:.1f} s; resolving {len(jobs)} tags.")
+    resolved: dict[tuple[str, str], str] = {}
+    for repo, tags in lists.items():
+        for tag in tags:
+            if (repo, tag) in known:
+                resolved[repo, tag] = known[repo, tag][0]
+    checked: set[tuple[str, str]] = set()
+    pending: list[content.Content] = []
+    with ThreadPoolExecutor(settings.CATALOG_CONCURRENCY, thread_name_prefix="inventory") as pool:
+        futures = {pool.submit(resolve, job): job for job in jobs}
+        for future in as_completed(futures):
+            repo, tag, is_new = futures[future]
+            digest, fetched = future.result()
+            if not is_new:
+                checked.add((repo, tag))
+            if digest is None:
+                resolved.pop((repo, tag), None)  # deleted since the tag list was read
+                continue
+            resolved[repo, tag] = digest
+            if fetched is not None:
+                pending.append(fetched)
+            if len(pending) >= 200:
+                _store(pending, figures)
+    _store(pending, figures)
+    figures.requests["head"] = len(to_check)
+    figures.requests["get"] = (
+        client.request_count - sent_before - figures.requests["catalog"] - figures.requests["tag_lists"] - len(to_check)
+    )
+    log(f"{figures.fetched_manifests} manifests fetched and stored.")
+
+    applied_at = time.monotonic()
+    _apply(lists, resolved, known, checked, started_at, figures)
+    log(f"Tags and repositories written in {time.monotonic() - applied_at:.1f} s.")
+    figures.removed_manifests = prune_manifests()
+    figures.seconds = time.monotonic() - began
+    figures.requests["total"] = client.request_count - sent_before
+    SyncState.objects.filter(pk=1).update(last_finished=timezone.now(), last_result=figures.as_dict())
+    log(
+        f"Done in {figures.seconds:.1f} s: {figures.added_tags} tags added, {figures.moved_tags} moved, "
+        f"{figures.removed_tags} removed; {figures.fetched_manifests} manifests fetched."
+    )
+    return figures
+
+
+def _store(pending: list[content.Content], figures: Figures) -> None:
+    with transaction.atomic():  # one commit per batch: SQLite's commits are the slow part
+        figures.fetched_manifests += content.store_many(pending)
+    pending.clear()
+
+
+def _apply(
+    lists: dict[str, list[str]],
+    resolved: dict[tuple[str, str], str],
+    known: dict[tuple[str, str], tuple[str, datetime | None]],
+    checked: set[tuple[str, str]],
+    started_at: datetime,
+    figures: Figures,
+) -> None:
+    now = timezone.now()
+    manifests = {
+        m.digest: m
+        for m in Manifest.objects.filter(digest__in=set(resolved.values())).only("id", "digest", "size", "created")
+    }
+    with transaction.atomic():
+        existing = {repo.name: repo for repo in Repository.objects.all()}
+        new = [Repository(name=name) for name in lists if name not in existing]
+        Repository.objects.bulk_create(new, ignore_conflicts=True)
+        figures.added_repositories = len(new)
+        if new:
+            existing = {repo.name: repo for repo in Repository.objects.all()}
+        gone = [repo.pk for name, repo in existing.items() if name not in lists and repo.first_seen < started_at]
+        # A repository stays while an event made during the reconcile put a tag in it.
+        gone = list(
+            Repository.objects.filter(pk__in=gone)
+            .exclude(tags__first_seen__gte=started_at)
+            .values_list("pk", flat=True)
+        )
+        figures.removed_repositories = len(gone)
+        Tag.objects.filter(repository_id__in=gone).delete()
+        Repository.objects.filter(pk__in=gone).delete()
+
+        creating = []
+        for (repo, tag), digest in resolved.items():
+            manifest = manifests.get(digest)
+            if manifest is None:  # the manifest vanished between the HEAD and the GET
+                continue
+            if (repo, tag) not in known:
+                creating.append(
+                    Tag(
+                        repository=existing[repo],
+                        name=tag,
+                        digest=digest,
+                        manifest=manifest,
+                        size=manifest.size,
+                        created=manifest.created,
+                        checked_at=now,
+                        attached_to=attached_digest(tag),
+                    )
+                )
+            elif known[repo, tag][0] != digest:
+                figures.moved_tags += Tag.objects.filter(
+                    Q(event_at__isnull=True) | Q(event_at__lt=started_at), repository=existing[repo], name=tag
+                ).update(digest=digest, manifest=manifest, size=manifest.size, created=manifest.created, checked_at=now)
+        Tag.objects.bulk_create(creating, ignore_conflicts=True, batch_size=500)
+        figures.added_tags = len(creating)
+        for repo, tags in _by_repository(sorted(checked & set(resolved))).items():
+            Tag.objects.filter(repository=existing[repo], name__in=tags).update(checked_at=now)
+
+        # Tags the registry no longer lists, unless an event made them while we were listing.
+        for name, repository in existing.items():
+            if name not in lists:
+                continue
+            present = {tag for tag in lists[name] if (name, tag) in resolved}
+            stale_ids = [
+                pk
+                for pk, tag in Tag.objects.filter(repository=repository, first_seen__lt=started_at)
+                .filter(Q(event_at__isnull=True) | Q(event_at__lt=started_at))
+                .values_list("pk", "name")
+                if tag not in present
+            ]
+            for start in range(0, len(stale_ids), 500):
+                figures.removed_tags += Tag.objects.filter(pk__in=stale_ids[start : start + 500]).delete()[0]
+        refresh_repositories(None if len(existing) > 500 else list(existing))
+
+
+def _by_repository(items: list[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for repo, tag in items:
+        grouped.setdefault(repo, []).append(tag)
+    return grouped
+
+
+def blob_sets(repo_ids: list[int] | None = None) -> tuple[dict[int, set[int]], dict[int, int], dict[int, datetime]]:
+    """Per repository the blob ids its tags reach (index platforms included), every blob's size,
+    and the newest push time; a handful of queries for any number of repositories."""
+    tags = Tag.objects.all() if repo_ids is None else Tag.objects.filter(repository_id__in=repo_ids)
+    manifests_of: dict[int, set[int]] = {}
+    pushed: dict[int, datetime] = {}
+    for repo_id, manifest_id, pushed_at in tags.values_list("repository_id", "manifest_id", "pushed_at"):
+        manifests_of.setdefault(repo_id, set()).add(manifest_id)
+        if pushed_at is not None and (repo_id not in pushed or pushed[repo_id] < pushed_at):
+            pushed[repo_id] = pushed_at
+    tagged = set().union(*manifests_of.values()) if manifests_of else set()
+    child_rows = list(ManifestChild.objects.filter(parent_id__in=tagged).values_list("parent_id", "digest"))
+    ids_by_digest = dict(Manifest.objects.filter(digest__in={d for _, d in child_rows}).values_list("digest", "id"))
+    children: dict[int, set[int]] = {}
+    for parent_id, digest in child_rows:
+        if digest in ids_by_digest:
+            children.setdefault(parent_id, set()).add(ids_by_digest[digest])
+    every = tagged | set(ids_by_digest.values())
+    blobs_of: dict[int, set[int]] = {}
+    sizes: dict[int, int] = {}
+    for manifest_id, blob_id, size in ManifestBlob.objects.filter(manifest_id__in=every).values_list(
+        "manifest_id", "blob_id", "blob__size"
+    ):
+        blobs_of.setdefault(manifest_id, set()).add(blob_id)
+        sizes[blob_id] = size
+    reached_blobs: dict[int, set[int]] = {}
+    for repo_id, manifest_ids in manifests_of.items():
+        reached = set(manifest_ids)
+        for manifest_id in manifest_ids:
+            reached |= children.get(manifest_id, set())
+        reached_blobs[repo_id] = set().union(*(blobs_of.get(m, set()) for m in reached)) if reached else set()
+    return reached_blobs, sizes, pushed
+
+
+def refresh_repositories(names: list[str] | None = None) -> None:
+    """Recompute ``size`` (distinct blobs of the tags' manifests, index platforms included) and
+    ``last_pushed`` of the named repositories (all when None)."""
+    repos = Repository.objects.all() if names is None else Repository.objects.filter(name__in=names)
+    repos_by_id = {repo.pk: repo for repo in repos.only("id", "size", "last_pushed")}
+    if not repos_by_id:
+        return
+    reached, sizes, pushed = blob_sets(None if names is None else list(repos_by_id))
+    changed = []
+    for repo_id, repo in repos_by_id.items():
+        size = sum(sizes[b] for b in reached.get(repo_id, ()))
+        last = pushed.get(repo_id) or repo.last_pushed
+        if size != repo.size or last != repo.last_pushed:
+            repo.size, repo.last_pushed = size, last
+            changed.append(repo)
+    Repository.objects.bulk_update(changed, ["size", "last_pushed"], batch_size=500)
+
+
+@dataclass(frozen=True)
+class ContentFigures:
+    """What the statistics count: per repository its tags, their summed and distinct bytes."""
+
+    repositories: list[dict[str, Any]]  # {"name", "tags", "total_bytes", "unique_bytes"}
+    unique_bytes: int  # every blob once across the registry
+
+
+def content_figures() -> ContentFigures:
+    reached, sizes, _ = blob_sets()
+    totals: dict[int, tuple[int, int]] = {}
+    for repo_id, count, total in (
+        Tag.objects.values_list("repository_id")
+        .annotate(n=Count("id"), total=Sum("size"))
+        .values_list("repository_id", "n", "total")
+    ):
+        totals[repo_id] = (count, int(total or 0))
+    repositories = []
+    everywhere: set[int] = set()
+    for repo_id, name in Repository.objects.values_list("id", "name"):
+        blobs = reached.get(repo_id, set())
+        everywhere |= blobs
+        count, total = totals.get(repo_id, (0, 0))
+        repositories.append(
+            {"name": name, "tags": count, "total_bytes": total, "unique_bytes": sum(sizes[b] for b in blobs)}
+        )
+    return ContentFigures(repositories=repositories, unique_bytes=sum(sizes[b] for b in everywhere))
+
+
+def forget(repository: str, tags: Sequence[str] = (), digests: Sequence[str] = ()) -> int:
+    """A delete through the dashboard succeeded: drop those tags (and every tag on ``digests``) now."""
+    found = Tag.objects.filter(repository__name=repository)
+    removed = found.filter(name__in=list(tags)).delete()[0] if tags else 0
+    if digests:
+        removed += found.filter(digest__in=list(digests)).delete()[0]
+    refresh_repositories([repository])
+    return removed
+
+
+def prune_manifests() -> int:
+    """Remove manifests no tag reaches (directly or as a child of a tagged index), then unused blobs."""
+    tagged = set(Tag.objects.values_list("manifest_id", flat=True).distinct())
+    reachable_digests = set(ManifestChild.objects.filter(parent_id__in=tagged).values_list("digest", flat=True))
+    reachable = tagged | set(Manifest.objects.filter(digest__in=reachable_digests).values_list("id", flat=True))
+    orphans = [pk for pk in Manifest.objects.values_list("id", flat=True) if pk not in reachable]
+    removed = 0
+    for start in range(0, len(orphans), 500):
+        removed += Manifest.objects.filter(pk__in=orphans[start : start + 500]).delete()[1].get("inventory.Manifest", 0)
+    if removed:
+        _prune_blobs()
+    return removed
+
+
+def _prune_blobs() -> None:
+    used = set(ManifestBlob.objects.values_list("blob_id", flat=True).distinct())
+    unused = [pk for pk in Blob.objects.values_list("id", flat=True) if pk not in used]
+    for start in range(0, len(unused), 500):
+        Blob.objects.filter(pk__in=unused[start : start + 500]).delete()

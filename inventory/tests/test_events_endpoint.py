@@ -1,0 +1,153 @@
+"""POST /api/v1/events/: the token, the body, idempotence and order (events applied in-process)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from catalog.registry import OCI_MANIFEST
+from inventory import events
+from inventory.models import Event, Tag
+from testenv import images
+
+pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the inventory: also on PostgreSQL
+TOKEN = "s3cret-events-token"
+V2 = "application/vnd.docker.distribution.events.v2+json"
+V1 = "application/vnd.docker.distribution.events.v1+json"
+
+
+@pytest.fixture(autouse=True)
+def _token(settings: Any) -> None:
+    settings.REGISTRY_EVENTS_TOKEN = TOKEN
+
+
+def event(action: str, repo: str, tag: str = "", digest: str = "", when: datetime | None = None, **extra: Any) -> dict:
+    when = when or datetime.now(UTC)
+    return {
+        "id": extra.pop("id", str(uuid.uuid4())),
+        "timestamp": when.isoformat().replace("+00:00", "Z"),
+        "action": action,
+        "target": {
+            "mediaType": extra.pop("media_type", OCI_MANIFEST),
+            "repository": repo,
+            "tag": tag,
+            "digest": digest,
+        },
+        "request": {"addr": "10.0.0.5:4242", "method": extra.pop("method", "PUT"), "useragent": "docker/24"},
+        "actor": {"name": "ci"},
+        **extra,
+    }
+
+
+def post(body: Any, content_type: str = V2, token: str | None = TOKEN) -> Any:
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token is not None else {}
+    data = body if isinstance(body, str | bytes) else json.dumps(body)
+    answer = Client().post("/api/v1/events/", data=data, content_type=content_type, **headers)
+    events.apply_pending()  # what the events thread does right after the answer
+    return answer
+
+
+def test_a_missing_or_wrong_token_is_401_and_stores_nothing(registry: Any, repo_prefix: str) -> None:
+    digest = images.push_oci_image(registry.url, repo_prefix, "v1")
+    body = {"events": [event("push", repo_prefix, "v1", digest)]}
+    for token in (None, "wrong", ""):
+        answer = post(body, token=token)
+        assert answer.status_code == 401
+        assert "detail" in answer.json()
+    assert not Event.objects.exists()
+    assert not Tag.objects.exists()
+
+
+def test_events_off_is_401(settings: Any) -> None:
+    settings.REGISTRY_EVENTS_TOKEN = ""
+    answer = post({"events": []}, token="")
+    assert answer.status_code == 401
+    assert "REGISTRY_EVENTS_TOKEN" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        '{"events": {}}',
+        '{"events": [1]}',
+        '{"events": [{"id": "a", "action": "push"}]}',  # no timestamp
+        '{"events": [{"timestamp": "2026-01-01T00:00:00Z", "action": "push"}]}',  # no id
+    ],
+)
+def test_malformed_bodies_are_400_and_store_nothing(body: str) -> None:
+    answer = post(body)
+    assert answer.status_code == 400
+    assert answer.json()["detail"]
+    assert not Event.objects.exists()
+
+
+def test_a_malformed_event_among_good_ones_stores_none_of_them(registry: Any, repo_prefix: str) -> None:
+    digest = images.push_oci_image(registry.url, repo_prefix, "v1")
+    answer = post({"events": [event("push", repo_prefix, "v1", digest), "nonsense"]})
+    assert answer.status_code == 400
+    assert not Event.objects.exists()
+
+
+def test_an_unknown_content_type_is_415() -> None:
+    assert post({"events": []}, content_type="text/plain").status_code == 415
+
+
+def test_both_versions_push_a_tag_and_duplicates_change_nothing(registry: Any, repo_prefix: str) -> None:
+    digest = images.push_oci_image(registry.url, repo_prefix, "v1")
+    push = event("push", repo_prefix, "v1", digest)
+    first = post({"events": [push]}, content_type=V1)
+    assert first.status_code == 200
+    assert first.json() == {"stored": 1, "duplicates": 0, "ignored": 0}
+    tag = Tag.objects.get(repository__name=repo_prefix, name="v1")
+    assert tag.digest == digest and tag.pushed_by == "ci"
+    again = post({"events": [push]}, content_type=f"{V2}; charset=utf-8")
+    assert again.json() == {"stored": 0, "duplicates": 1, "ignored": 0}
+    assert Event.objects.count() == 1
+    assert Tag.objects.filter(repository__name=repo_prefix).count() == 1
+
+
+def test_unusable_events_are_200_and_change_nothing(registry: Any, repo_prefix: str) -> None:
+    body = {
+        "events": [
+            event("push", repo_prefix, media_type="application/octet-stream", digest="sha256:" + "0" * 64),
+            event("frobnicate", repo_prefix, "v1"),
+            event("push", "", "v1"),
+        ]
+    }
+    answer = post(body)
+    assert answer.status_code == 200
+    assert answer.json()["ignored"] == 1  # the unknown action; the others are kept for the Activity page
+    assert not Tag.objects.exists()
+
+
+def test_out_of_order_events_keep_the_newest_state(registry: Any, repo_prefix: str) -> None:
+    old = images.push_oci_image(registry.url, repo_prefix, "v1")
+    new = images.push_oci_image(registry.url, repo_prefix, "v1")
+    now = datetime.now(UTC)
+    # The newer push arrives first, the older one after it: the tag stays on the newer digest.
+    post({"events": [event("push", repo_prefix, "v1", new, when=now)]})
+    post({"events": [event("push", repo_prefix, "v1", old, when=now - timedelta(seconds=5))]})
+    assert Tag.objects.get(repository__name=repo_prefix, name="v1").digest == new
+    # A delete older than the push that made the tag changes nothing.
+    post({"events": [event("delete", repo_prefix, digest=new, when=now - timedelta(seconds=1), method="DELETE")]})
+    assert Tag.objects.filter(repository__name=repo_prefix, name="v1").exists()
+    # A later delete by digest removes it; the push before it, arriving late, does not bring it back.
+    post({"events": [event("delete", repo_prefix, digest=new, when=now + timedelta(seconds=2), method="DELETE")]})
+    assert not Tag.objects.filter(repository__name=repo_prefix, name="v1").exists()
+    post({"events": [event("push", repo_prefix, "v1", new, when=now + timedelta(seconds=1))]})
+    assert not Tag.objects.filter(repository__name=repo_prefix, name="v1").exists()
+
+
+def test_a_body_too_large_is_413_json(settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    answer = post({"events": [], "padding": "x" * 2000})
+    assert answer.status_code == 413
+    assert "detail" in answer.json()
+    assert not Event.objects.exists()

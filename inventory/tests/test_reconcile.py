@@ -1,0 +1,118 @@
+"""The reconcile against the real registry: what it stores, what it asks, what it removes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from catalog import services
+from catalog.registry import get_client
+from inventory import sync
+from inventory.models import Manifest, Repository, Tag
+from testenv import images
+
+pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the inventory: also on PostgreSQL
+
+
+def _tags(repo: str) -> dict[str, Tag]:
+    return {tag.name: tag for tag in Tag.objects.filter(repository__name=repo).select_related("manifest")}
+
+
+def test_it_stores_what_the_catalog_shows_and_fetches_each_digest_once(
+    versioned_registry: Any, repo_prefix: str
+) -> None:
+    index, children = images.push_oci_index(versioned_registry.url, repo_prefix, "multi", with_attestation=True)
+    image = images.push_oci_image(versioned_registry.url, repo_prefix, "single", layer_count=2, labels={"a": "b"})
+    images.tag_existing(versioned_registry.url, repo_prefix, "again", image)
+
+    figures = sync.reconcile()
+
+    tags = _tags(repo_prefix)
+    assert set(tags) == {"again", "multi", "single"}
+    assert tags["single"].digest == tags["again"].digest == image
+    assert tags["multi"].digest == index
+    # The figures are the catalog's own (computed live from the registry).
+    rows = {row.name: row for row in services.describe_tags(repo_prefix, ["again", "multi", "single"])}
+    for name, row in rows.items():
+        assert tags[name].manifest.size == row.size == tags[name].size
+        assert tags[name].manifest.created == row.created
+        assert tuple(tags[name].manifest.platforms) == row.platforms
+        assert tags[name].manifest.kind == row.kind
+        assert tags[name].manifest.media_type == row.media_type
+    multi = tags["multi"].manifest
+    assert {c.platform: c.digest for c in multi.child_links.all()} == {
+        "linux/amd64": children["linux/amd64"],
+        "linux/arm64/v8": children["linux/arm64/v8"],
+    }
+    single = tags["single"].manifest
+    body = get_client().get_manifest(repo_prefix, image).body
+    assert [(link.blob.digest, link.blob.size) for link in single.blob_links.select_related("blob")] == [
+        (d["digest"], d["size"]) for d in [body["config"], *body["layers"]]
+    ]
+    assert single.config["config"]["Labels"] == {"a": "b"}
+    assert figures.fetched_manifests >= 4  # the index, its two platforms, the image
+    assert Manifest.objects.filter(digest=children["linux/amd64"]).exists()
+
+    # Nothing changed: no manifest or config fetched again; tags only HEADed.
+    again = sync.reconcile()
+    assert again.fetched_manifests == 0
+    assert again.added_tags == again.removed_tags == again.moved_tags == 0
+    assert again.requests["get"] == 0
+    # Events are off here: every known tag is HEADed (the only way to see a tag move).
+    assert again.requests["head"] == again.tags
+    assert again.requests["catalog"] >= 1 and again.requests["tag_lists"] >= again.repositories
+    assert again.requests["total"] == again.requests["catalog"] + again.requests["tag_lists"] + again.requests["head"]
+
+
+def test_it_follows_a_push_a_move_and_a_delete_it_missed(versioned_registry: Any, repo_prefix: str) -> None:
+    first = images.push_oci_image(versioned_registry.url, repo_prefix, "v1")
+    sync.reconcile()
+    assert _tags(repo_prefix)["v1"].digest == first
+
+    second = images.push_oci_image(versioned_registry.url, repo_prefix, "v1")  # the tag moves
+    images.push_oci_image(versioned_registry.url, repo_prefix, "v2")
+    get_client().delete_manifest(repo_prefix, first)  # nothing points there any more
+
+    figures = sync.reconcile()
+
+    tags = _tags(repo_prefix)
+    assert tags["v1"].digest == second
+    assert set(tags) == {"v1", "v2"}
+    assert figures.moved_tags >= 1
+    assert not Manifest.objects.filter(digest=first).exists()  # unreferenced: pruned
+
+    third = images.push_oci_image(versioned_registry.url, repo_prefix, "v3")
+    get_client().delete_manifest(repo_prefix, third)
+    get_client().delete_manifest(repo_prefix, second)
+    sync.reconcile()
+    assert set(_tags(repo_prefix)) == {"v2"}
+
+
+def test_a_repository_gone_from_the_catalog_is_removed(versioned_registry: Any, repo_prefix: str) -> None:
+    images.push_oci_image(versioned_registry.url, repo_prefix, "v1")
+    sync.reconcile()
+    Repository.objects.create(name=f"{repo_prefix}-gone")  # as if a directory was removed by hand
+    Repository.objects.filter(name=f"{repo_prefix}-gone").update(first_seen="2000-01-01T00:00:00Z")
+    sync.reconcile()
+    assert Repository.objects.filter(name=repo_prefix).exists()
+    assert not Repository.objects.filter(name=f"{repo_prefix}-gone").exists()
+
+
+def test_with_events_arriving_known_tags_are_not_headed_again(
+    versioned_registry: Any, repo_prefix: str, settings: Any
+) -> None:
+    from django.utils import timezone
+
+    from inventory.models import Event
+
+    images.push_oci_image(versioned_registry.url, repo_prefix, "v1")
+    sync.reconcile()
+    settings.REGISTRY_EVENTS_TOKEN = "t"
+    Event.objects.create(event_id="e", timestamp=timezone.now(), action="push", repository=repo_prefix, processed=True)
+    quiet = sync.reconcile()
+    assert quiet.requests["head"] == 0 and quiet.requests["get"] == 0
+    # A tag not confirmed for INVENTORY_VERIFY_AGE is checked again all the same.
+    settings.INVENTORY_VERIFY_AGE = 0
+    checked = sync.reconcile()
+    assert checked.requests["head"] == checked.tags

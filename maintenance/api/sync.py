@@ -1,0 +1,34 @@
+"""POST/GET /api/v1/sync/: the inventory's sync as a job (maintenance.sync_requests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import status
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.permissions import IsOperator, IsViewer
+from maintenance import sync_requests
+from maintenance.api.gc import job_reference
+
+
+class SyncView(APIView):
+    """GET: {"running", "last_started", "last_finished", "last_result"} (viewers).
+    POST: queue a sync -> 202 with the job, 409 with the queued or running one (operators)."""
+
+    def get_permissions(self) -> list[Any]:
+        return [IsViewer()] if self.request.method in SAFE_METHODS else [IsOperator()]
+
+    def get(self, request: Request) -> Response:
+        return Response(sync_requests.sync_status())
+
+    def post(self, request: Request) -> Response:
+        try:
+            job = sync_requests.queue_sync(request=request)
+        except sync_requests.SyncRunning as e:
+            body = {"detail": f"A sync is already {e.job.status}.", "job": job_reference(request, e.job)}
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,106 @@
+"""The inventory's sync as a Job (web side): queue one, at most one at a time, and how fresh it is.
+
+The reconcile itself is ``inventory.sync``; the worker's task (``maintenance.tasks.run_sync``)
+runs it for a job queued here, by the API, the pages' "Sync now", the beat schedule, or a
+worker starting on an empty inventory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import HttpRequest
+from django.utils import timezone
+
+from inventory import events
+from inventory.models import SyncState
+from maintenance import jobs, task_names
+from maintenance.models import Job
+
+# A sync job's soft time limit; a job "running" for longer than this plus a margin was left
+# by a dead worker.
+SYNC_TIME_LIMIT = 3600
+
+
+class SyncRunning(Exception):
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"Inventory sync job {job.pk} is already {job.status}.")
+        self.job = job
+
+
+def active_sync() -> Job | None:
+    """The queued or running sync, after failing those no worker took or a dead worker left running."""
+    jobs.expire_unclaimed(Job.Kind.SYNC, settings.GC_QUEUE_TIMEOUT)
+    cutoff = timezone.now() - timedelta(seconds=SYNC_TIME_LIMIT + 300)
+    for job in Job.objects.filter(kind=Job.Kind.SYNC, status=Job.Status.RUNNING, started_at__lt=cutoff):
+        jobs.fail(job, "The worker running this sync stopped before it ended (time limit passed).")
+    return Job.objects.filter(kind=Job.Kind.SYNC, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
+
+
+def queue_sync(
+    *, request: HttpRequest | None = None, user: AbstractBaseUser | AnonymousUser | None = None, reason: str = "manual"
+) -> Job:
+    """Queue a reconcile; SyncRunning with the active job when one is queued or running."""
+    running = active_sync()
+    if running is not None:
+        raise SyncRunning(running)
+    return jobs.enqueue(task_names.RUN_SYNC, Job.Kind.SYNC, {"reason": reason}, request=request, user=user)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How current the inventory is, for the pages' "synced 40 s ago" / "live" line."""
+
+    running: Job | None
+    last_failed: Job | None  # the last sync job, when it failed
+    last_synced: datetime | None
+    live: bool
+
+    @property
+    def synced_once(self) -> bool:
+        return self.last_synced is not None
+
+    @property
+    def age_seconds(self) -> int | None:
+        if self.last_synced is None:
+            return None
+        return max(int((timezone.now() - self.last_synced).total_seconds()), 0)
+
+
+def freshness() -> Freshness:
+    syncs = Job.objects.filter(kind=Job.Kind.SYNC)
+    running = syncs.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
+    last = syncs.filter(status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED]).order_by("-finished_at").first()
+    state = SyncState.objects.filter(pk=1).first()
+    return Freshness(
+        running=running,
+        last_failed=last if last is not None and last.status == Job.Status.FAILED else None,
+        last_synced=state.last_finished if state else None,
+        live=events.is_live(),
+    )
+
+
+def sync_status() -> dict[str, Any]:
+    """``GET /api/v1/sync/``: whether one runs, and the last one's times and figures."""
+    state = SyncState.objects.filter(pk=1).first()
+    last_job = (
+        Job.objects.filter(kind=Job.Kind.SYNC, status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED])
+        .order_by("-finished_at")
+        .first()
+    )
+    result: dict[str, Any] | None = state.last_result if state else None
+    started = state.last_started if state else None
+    finished = state.last_finished if state else None
+    if last_job is not None and last_job.status == Job.Status.FAILED:
+        result = {"error": last_job.error}
+        started, finished = last_job.started_at, last_job.finished_at
+    return {
+        "running": active_sync() is not None,
+        "last_started": started.isoformat() if started else None,
+        "last_finished": finished.isoformat() if finished else None,
+        "last_result": result,
+    }
