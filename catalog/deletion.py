@@ -722,7 +722,7 @@ def delete_tag(
             )
             + "."
             if pruned
-            else f"Deleted tag {tag}: the tag only, its manifest {digest} stays."
+            else f"Deleted tag {tag} only; its manifest {digest} stays."
         )
         _record_result("delete-tag", request, name, tag, result, detail)
         return result
@@ -916,7 +916,7 @@ def _describe(plan: DeletePlan, outcome: TagOutcome) -> str:
     elif outcome.deleted_manifest:
         sentence = f"deleted manifest {outcome.deleted_manifest} with tags {', '.join(outcome.removed_tags)}."
     else:
-        sentence = f"deleted tag {outcome.tag}: the tag only, its manifest stays."
+        sentence = f"deleted tag {outcome.tag} only; its manifest stays."
     return f"{prefix}: {sentence}" if prefix else sentence[:1].upper() + sentence[1:]
 
 
