@@ -39,13 +39,9 @@ def fingerprint(response: Any) -> str:
 
 
 def shown_bytes(response: Any) -> int:
-    return int(re.search(r'data-testid="delete-reclaim-bytes" data-bytes="(\d+)"', response.content.decode())[1])  # type: ignore[index]
-
-
-@pytest.fixture
-def version(private_registry: RegistryService) -> str:
-    """The private registry's version: the tests taking it run on the real v3.1.1 and 2.8.2."""
-    return "3" if private_registry.major == 3 else "2.8"
+    found = re.search(r'data-testid="delete-reclaim-bytes" data-bytes="(\d+)"', response.content.decode())
+    assert found, text(response)
+    return int(found[1])
 
 
 def push_image(registry: RegistryService, repo: str, tag: str) -> str:
@@ -62,10 +58,10 @@ def run_gc(**params: Any) -> Job:
     return job
 
 
-@pytest.mark.django_db(transaction=True)
 @BOTH_VERSIONS
+@pytest.mark.django_db(transaction=True)
 def test_deleting_the_last_tag_through_the_dialog_frees_what_it_says(
-    operator_client: Client, private_registry: RegistryService, version: str
+    operator_client: Client, private_registry: RegistryService
 ) -> None:
     repo = f"reclaim/{uuid.uuid4().hex[:8]}"
     digest = push_image(private_registry, repo, "1.0")
@@ -77,14 +73,14 @@ def test_deleting_the_last_tag_through_the_dialog_frees_what_it_says(
     assert preview.status_code == 200
     promised = shown_bytes(preview)
     assert LAYER < promised < LAYER + 5_000  # the layer and the config
-    if version == "3":
+    if private_registry.major == 3:
         assert 'name="prune" value="1" checked' in preview.content.decode()  # offered, ticked
         assert "Also delete the 1 manifest these tags leave untagged" in text(preview)
     else:
         assert 'name="prune"' not in preview.content.decode()  # 2.x deletes it anyway
         assert "has no other tag and goes with it" in text(preview)
 
-    form = {"tags": ["1.0"], "confirm": fingerprint(preview), **({"prune": "1"} if version == "3" else {})}
+    form = {"tags": ["1.0"], "confirm": fingerprint(preview), **({"prune": "1"} if private_registry.major == 3 else {})}
     done = operator_client.post(url, form, headers=HTMX)
     assert done.status_code == 200
     assert "next garbage collection frees up to" in text(done) and shown_bytes(done) == promised
@@ -97,9 +93,9 @@ def test_deleting_the_last_tag_through_the_dialog_frees_what_it_says(
     assert images.manifest_digest(private_registry.url, repo, "2.0") is not None
 
 
-@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("private_registry", ["v3"], indirect=True)
-def test_on_registry_3_without_pruning_the_manifest_stays_and_the_dialog_says_so(
+@pytest.mark.django_db(transaction=True)
+def test_on_registry_3_without_pruning_the_manifest_stays_and_every_page_says_so(
     operator_client: Client, private_registry: RegistryService
 ) -> None:
     repo = f"reclaim/{uuid.uuid4().hex[:8]}"
@@ -107,25 +103,34 @@ def test_on_registry_3_without_pruning_the_manifest_stays_and_the_dialog_says_so
     going = manifest_blobs(private_registry, repo, "1.0")
     url = f"/catalog/r/{repo}/-/delete/"
     preview = operator_client.post(url, {"tags": ["1.0"]}, headers=HTMX)
+    promised = shown_bytes(preview)
     done = operator_client.post(url, {"tags": ["1.0"], "confirm": fingerprint(preview)}, headers=HTMX)  # unticked
     assert "stay in the registry, untagged" in text(done) and "Delete untagged manifests" in text(done)
     assert images.manifest_digest(private_registry.url, repo, digest) == digest
 
-    run_gc()  # what the note says: the default GC frees nothing of it
+    # What the note says: a default dry run finds nothing, says why, and counts the untagged manifest.
+    dry = run_gc(dry_run=True)
+    assert dry.result["blobs_eligible"] == 0
+    assert dry.result["untagged"]["manifests"] == 1 and dry.result["untagged"]["bytes"] >= promised
+    assert "1 manifest no tag names any more" in gc_requests.why_nothing(dry)
+    page = operator_client.get("/maintenance/").content.decode()
+    assert 'data-testid="gc-untagged"' in page and 'data-testid="gc-why-nothing"' in page
+    run_gc()  # the default real run frees nothing of it
     assert all(blob_path(private_registry, blob).exists() for blob in going[1:])
+    run_gc(delete_untagged=True)  # ... and --delete-untagged frees what the page said
+    assert not any(blob_path(private_registry, blob).exists() for blob in going[1:])
 
 
 @pytest.mark.django_db
 def test_the_api_prunes_on_request_and_answers_deleted_manifest(
     operator_client: Client, registry_v3: RegistryService, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registry = registry_v3
-    settings.REGISTRY_URL = registry.url
-    sent = DeleteSpy.install(monkeypatch).references
+    settings.REGISTRY_URL = registry_v3.url
+    sent = DeleteSpy.install(monkeypatch)
     repo = f"reclaim/{uuid.uuid4().hex[:8]}"
-    digest = images.push_oci_image(registry.url, repo, "1.0")
-    images.tag_existing(registry.url, repo, "stable", digest)
-    other = images.push_oci_image(registry.url, repo, "2.0")
+    digest = images.push_oci_image(registry_v3.url, repo, "1.0")
+    images.tag_existing(registry_v3.url, repo, "stable", digest)
+    other = images.push_oci_image(registry_v3.url, repo, "2.0")
 
     # A tag with a sibling: prune deletes nothing more.
     shared = operator_client.delete(f"/api/v1/repositories/{repo}/tags/stable/?prune=true")
@@ -134,12 +139,12 @@ def test_the_api_prunes_on_request_and_answers_deleted_manifest(
     # The last tag: its manifest goes too, named as a manifest delete names it.
     last = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/?prune=true")
     assert last.json() == {"removed_tags": ["1.0"], "deleted_manifest": digest}
-    assert sent[-1] == digest
-    assert images.manifest_digest(registry.url, repo, digest) is None
+    assert sent.digests == [digest]
+    assert images.manifest_digest(registry_v3.url, repo, digest) is None
     # Without prune the contract is unchanged: the tag only.
     plain = operator_client.delete(f"/api/v1/repositories/{repo}/tags/2.0/")
     assert plain.json() == {"removed_tags": ["2.0"], "deleted_manifest": None}
-    assert images.manifest_digest(registry.url, repo, other) == other
+    assert images.manifest_digest(registry_v3.url, repo, other) == other
     entry = AuditEntry.objects.get(repository=repo, tag="1.0")
     assert entry.detail == f"Deleted tag 1.0, then its manifest {digest}, which no tag named any more."
     assert operator_client.delete(f"/api/v1/repositories/{repo}/tags/x/?prune=maybe").status_code == 400
@@ -149,12 +154,11 @@ def test_the_api_prunes_on_request_and_answers_deleted_manifest(
 def test_the_bulk_api_lists_what_it_can_prune_and_prunes_it(
     operator_client: Client, registry_v3: RegistryService, settings: Any
 ) -> None:
-    registry = registry_v3
-    settings.REGISTRY_URL = registry.url
+    settings.REGISTRY_URL = registry_v3.url
     repo = f"reclaim/{uuid.uuid4().hex[:8]}"
-    alone = images.push_oci_image(registry.url, repo, "1.0")
-    shared = images.push_oci_image(registry.url, repo, "2.0")
-    images.tag_existing(registry.url, repo, "latest", shared)
+    alone = images.push_oci_image(registry_v3.url, repo, "1.0")
+    shared = images.push_oci_image(registry_v3.url, repo, "2.0")
+    images.tag_existing(registry_v3.url, repo, "latest", shared)
     url = f"/api/v1/repositories/{repo}/bulk-delete/"
     body = {"tags": ["1.0", "2.0"], "dry_run": True}
     preview = operator_client.post(url, body, content_type="application/json").json()
@@ -164,7 +168,8 @@ def test_the_bulk_api_lists_what_it_can_prune_and_prunes_it(
     assert done["deleted_manifests"] == [alone]
     by_tag = {r["tag"]: r for r in done["results"]}
     assert by_tag["1.0"]["deleted_manifest"] == alone and by_tag["2.0"]["deleted_manifest"] is None
-    assert images.manifest_digest(registry.url, repo, "latest") == shared
+    assert images.manifest_digest(registry_v3.url, repo, "latest") == shared
+    assert images.manifest_digest(registry_v3.url, repo, alone) is None
 
 
 def test_an_untagged_index_takes_its_untagged_platforms_along() -> None:
@@ -183,12 +188,22 @@ def test_an_untagged_index_takes_its_untagged_platforms_along() -> None:
     assert deletion.left_untagged(scan, ["amd64"]) == ()  # still in the tagged index
 
 
-@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("private_registry", ["v2"], indirect=True)
-def test_a_dry_run_that_finds_nothing_says_why(private_registry: RegistryService) -> None:
+@pytest.mark.django_db(transaction=True)
+def test_on_2_8_a_dry_run_that_finds_nothing_says_why(private_registry: RegistryService) -> None:
     push_image(private_registry, f"reclaim/{uuid.uuid4().hex[:8]}", "1.0")
     job = run_gc(dry_run=True)
     assert job.result["blobs_eligible"] == 0 and job.result["bytes_eligible"] == 0
     assert gc_requests.outcome(job) == "Dry run: nothing to free."
     assert "Deleting an image's last tag in the catalog deletes its manifest" in gc_requests.why_nothing(job)
     assert "untagged" not in job.result  # 2.x: --delete-untagged is refused, so not offered
+
+
+@pytest.mark.parametrize("private_registry", ["v3"], indirect=True)
+@pytest.mark.django_db(transaction=True)
+def test_on_registry_3_a_dry_run_that_finds_nothing_says_why(private_registry: RegistryService) -> None:
+    push_image(private_registry, f"reclaim/{uuid.uuid4().hex[:8]}", "1.0")
+    job = run_gc(dry_run=True)
+    assert job.result["blobs_eligible"] == 0 and job.result["untagged"]["manifests"] == 0
+    assert gc_requests.outcome(job) == "Dry run: nothing to free."
+    assert "no manifest is untagged: delete images in the catalog first" in gc_requests.why_nothing(job)
