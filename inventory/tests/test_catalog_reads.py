@@ -14,7 +14,7 @@ from inventory import sync
 from inventory.models import Tag
 from testenv import images
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the inventory: also on PostgreSQL
 
 
 def synced() -> None:

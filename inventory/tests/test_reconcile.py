@@ -12,7 +12,7 @@ from inventory import sync
 from inventory.models import Manifest, Repository, Tag
 from testenv import images
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the inventory: also on PostgreSQL
 
 
 def _tags(repo: str) -> dict[str, Tag]:
