@@ -93,8 +93,8 @@ def timed(function: Callable[[], object], runs: int) -> list[float]:
     return seconds
 
 
-def seed(url: str, repositories: int, tags: int) -> str:
-    mark = SEED_DIR / "seeded.json"
+def seed(url: str, repositories: int, tags: int, seed_dir: Path) -> str:
+    mark = seed_dir / "seeded.json"
     wanted = {"repositories": repositories, "tags": tags}
     if mark.exists() and json.loads(mark.read_text()) == wanted:
         return "kept from an earlier run"
@@ -113,6 +113,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--tags", type=int, default=5000)
     parser.add_argument("--repositories", type=int, default=10000)
+    parser.add_argument("--seed-dir", default=str(SEED_DIR), help="where the seeded registry's data is kept")
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args()
     print("Starting Redis, dockerd and the registry ...", flush=True)
@@ -131,7 +132,7 @@ def _run(services: Any, args: argparse.Namespace) -> int:
     url = registry.url
     version = registry.exec("registry", "--version")[1].strip()
     print(f"Registry {version} at {url}; seeding ...", flush=True)
-    seeded = seed(url, args.repositories, args.tags)
+    seeded = seed(url, args.repositories, args.tags, seed_dir)
     print(f"Seed: {seeded}", flush=True)
 
     os.environ.update(services.environ())
@@ -169,6 +170,7 @@ def _run(services: Any, args: argparse.Namespace) -> int:
     print("Raw client ...", flush=True)
     raw_client_run(url, session)  # warm the registry's caches and our connections once
     raw = timed(lambda: raw_client_run(url, session), max(1, min(args.runs, 3)))
+    print(f"Raw client: {[round(x, 2) for x in raw]} s", flush=True)
     print("First reconcile ...", flush=True)
     started = time.perf_counter()
     first = sync.reconcile(
@@ -179,6 +181,7 @@ def _run(services: Any, args: argparse.Namespace) -> int:
     started = time.perf_counter()
     unchanged = sync.reconcile(log=lambda line: None, client=get_client())
     unchanged_seconds = time.perf_counter() - started
+    print(f"Unchanged reconcile: {unchanged_seconds:.1f} s, {unchanged.requests}", flush=True)
 
     asked: list[str] = []
 
