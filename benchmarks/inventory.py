@@ -125,9 +125,10 @@ def main() -> int:
 
 
 def _run(services: Any, args: argparse.Namespace) -> int:
-    (SEED_DIR / "data").mkdir(parents=True, exist_ok=True)
+    seed_dir = Path(args.seed_dir)
+    (seed_dir / "data").mkdir(parents=True, exist_ok=True)
     registry = start_registry(
-        services.engine, "bench-inventory", data_dir=SEED_DIR / "data", image=services.registry_image
+        services.engine, "bench-inventory", data_dir=seed_dir / "data", image=services.registry_image
     )
     url = registry.url
     version = registry.exec("registry", "--version")[1].strip()
