@@ -249,9 +249,10 @@ def _run(services: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-INTRO = """`make benchmark-inventory` (`python -m benchmarks.inventory`): a registry of 10,000
-repositories (one small image each) and `bench/big` with 5,000 tags (each its own manifest),
-seeded once into `.testenv/bench-inventory/` and kept between runs. The raw client fetches the
+INTRO = """`make benchmark-inventory` (`python -m benchmarks.inventory`): by default a registry of
+10,000 repositories (one small image each) and `bench/big` with 5,000 tags (each its own
+manifest), seeded once into `.testenv/bench-inventory/` and kept between runs (`--repositories`,
+`--tags`, `--seed-dir` change that; the run's line below says what was measured). The raw client fetches the
 same details the inventory holds (catalog, every tag list, manifest and config of every tag,
 16 in parallel); the reconcile runs with CATALOG_CONCURRENCY=16. Page and API timings go
 through Django's full stack (session auth, middleware, DRF) with the registry client refusing
