@@ -105,9 +105,15 @@ class ContentSummary:
     created: dt.datetime | None
     platforms: tuple[str, ...]
     children: tuple[PlatformImage, ...] = ()
+    # catalog.manifests.classify's answer; "" in summaries cached before kinds existed.
+    classified: str = ""
+    artifact_type: str = ""
 
     @property
     def kind(self) -> str:
+        """image, index, helm-chart, signature, attestation, sbom or artifact (see artifact_type)."""
+        if self.classified:
+            return self.classified
         return "index" if self.media_type in INDEX_TYPES else "image"
 
 
@@ -127,6 +133,7 @@ class _SummaryFields:
     digest = property(lambda self: self.summary.digest)
     media_type = property(lambda self: self.summary.media_type)
     kind = property(lambda self: self.summary.kind)
+    artifact_type = property(lambda self: self.summary.artifact_type)
     size = property(lambda self: self.summary.size)
     created = property(lambda self: self.summary.created)
     platforms = property(lambda self: self.summary.platforms)
@@ -208,6 +215,26 @@ class ImageConfig:
 
 
 @dataclass(frozen=True)
+class HelmChart:
+    """What a Helm chart's config (its Chart.yaml as JSON) says of it."""
+
+    name: str
+    version: str
+    app_version: str
+    description: str
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> HelmChart:
+        found = manifests.helm_chart(config)
+        return cls(
+            name=found["name"],
+            version=found["version"],
+            app_version=found["appVersion"],
+            description=found["description"],
+        )
+
+
+@dataclass(frozen=True)
 class ImageDetail(_SummaryFields):
     """An image page: a tag or a digest, with its layers and config (an image) or platforms (an index)."""
 
@@ -223,6 +250,7 @@ class ImageDetail(_SummaryFields):
     pushed: dt.datetime | None = None
     last_pulled: dt.datetime | None = None
     pull_count: int | None = None
+    chart: HelmChart | None = None
 
     manifests = property(lambda self: self.summary.children)
 
@@ -491,9 +519,13 @@ def image_detail(name: str, reference: str) -> ImageDetail:
     summary = _summary(client, name, digest, writes, manifest)
     config_descriptor = manifest.body.get("config") or {}
     config: ImageConfig | None = None
+    chart: HelmChart | None = None
     if not manifest.is_index and _is_json(config_descriptor):
         blob = _config_blob(client, name, config_descriptor, writes)
-        config = ImageConfig.from_blob(blob) if blob else None
+        if summary.kind == "helm-chart":
+            chart = HelmChart.from_config(blob)
+        elif summary.kind == "image":
+            config = ImageConfig.from_blob(blob) if blob else None
     writes.flush()
     attached = _attached_by_digest(_tag_names(client, name)).get(digest, [])
     return ImageDetail(
@@ -506,6 +538,7 @@ def image_detail(name: str, reference: str) -> ImageDetail:
         config=config,
         attached=tuple(attached),
         annotations={str(k): str(v) for k, v in (manifest.body.get("annotations") or {}).items()},
+        chart=chart,
     )
 
 
@@ -575,7 +608,8 @@ def _ref_key(name: str, generation: int, reference: str) -> str:
 
 
 def _summary_key(digest: str) -> str:
-    return f"{_registry()}:summary:{digest}"
+    # v2: summaries carry their kind (issue 15); those cached before are not read again.
+    return f"{_registry()}:summary2:{digest}"
 
 
 def _manifest_key(digest: str) -> str:
@@ -702,16 +736,21 @@ def _summarise(client: RegistryClient, name: str, manifest: Manifest, writes: _W
             created=max(created) if created else None,
             platforms=tuple(child.platform for child in children),
             children=tuple(children),
+            classified="index",
+            artifact_type=str(manifest.body.get("artifactType") or ""),
         )
     descriptor = manifest.body.get("config") or {}
     config = _config_blob(client, name, descriptor, writes) if _is_json(descriptor) else {}
     platform = _platform({"platform": config}) if config.get("os") else None
+    kind, artifact_type = manifests.classify(manifest.media_type, manifest.body)
     return ContentSummary(
         digest=manifest.digest,
         media_type=manifest.media_type,
         size=sum(_blob_sizes(manifest).values()),
         created=parse_created(config.get("created")),
         platforms=(platform,) if platform else (),
+        classified=kind,
+        artifact_type=artifact_type,
     )
 
 

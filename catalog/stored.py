@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Count, F, OrderBy, QuerySet
 
 from catalog import services
-from catalog.references import is_digest
+from catalog.references import attached_to, is_digest
 from inventory.models import Manifest, ManifestChild, Repository, Tag
 
 # Tag orderings the tables and the API offer; a leading "-" reverses.
@@ -53,14 +53,17 @@ def known_repository(name: str) -> bool:
     return Repository.objects.filter(name=name).exists()
 
 
-def image_tags(name: str, search: str = "", ordering: str = "name") -> QuerySet[Tag]:
-    """The repository's image tags (signature tags left out), filtered and ordered in the database."""
+def image_tags(name: str, search: str = "", ordering: str = "name", kind: str = "") -> QuerySet[Tag]:
+    """The repository's image tags (signature tags left out), filtered (by name, by their
+    manifest's kind) and ordered in the database."""
     key = ordering.lstrip("-")
     column = _COLUMNS.get(key, "name")
     descending = ordering.startswith("-")
     tags = Tag.objects.filter(repository__name=name, attached_to="")
     if search.strip():
         tags = tags.filter(name__icontains=search.strip())
+    if kind:
+        tags = tags.filter(manifest__kind=kind)
     order: OrderBy = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
     return tags.select_related("manifest").order_by(order, "name")
 
@@ -78,7 +81,7 @@ def rows(name: str, tags: list[Tag]) -> list[services.TagRow]:
         .order_by("name")
         .values_list("name", "attached_to")
     ):
-        attached.setdefault(subject, []).append(services.Attached(tag=tag, kind=tag.rsplit(".", 1)[-1]))
+        attached.setdefault(subject, []).append(services.Attached(tag=tag, kind=_suffix(tag)))
     return [
         services.TagRow(
             name=tag.name,
@@ -97,7 +100,7 @@ def orphans(name: str) -> list[services.Attached]:
     tags = Tag.objects.filter(repository__name=name)
     present = set(tags.filter(attached_to="").values_list("digest", flat=True))
     return [
-        services.Attached(tag=tag, kind=tag.rsplit(".", 1)[-1])
+        services.Attached(tag=tag, kind=_suffix(tag))
         for tag, subject in tags.exclude(attached_to="").order_by("name").values_list("name", "attached_to")
         if subject not in present
     ]
@@ -125,6 +128,8 @@ def summary(manifest: Manifest, with_children: bool = True) -> services.ContentS
         created=manifest.created,
         platforms=tuple(manifest.platforms or ()),
         children=children,
+        classified=manifest.kind,
+        artifact_type=manifest.artifact_type,
     )
 
 
@@ -158,8 +163,9 @@ def image_detail(name: str, reference: str) -> services.ImageDetail | None:
     manifest = found.manifest
     body = manifest.body or {}
     config = services.ImageConfig.from_blob(manifest.config) if manifest.kind == "image" and manifest.config else None
+    chart = services.HelmChart.from_config(manifest.config) if manifest.kind == Manifest.Kind.HELM_CHART else None
     attached = [
-        services.Attached(tag=tag, kind=tag.rsplit(".", 1)[-1])
+        services.Attached(tag=tag, kind=_suffix(tag))
         for tag in Tag.objects.filter(repository__name=name, attached_to=manifest.digest)
         .order_by("name")
         .values_list("name", flat=True)
@@ -183,4 +189,10 @@ def image_detail(name: str, reference: str) -> services.ImageDetail | None:
         pushed=found.tag.pushed_at if found.tag else None,
         last_pulled=found.tag.last_pulled if found.tag else manifest.last_pulled,
         pull_count=manifest.pull_count,
+        chart=chart,
     )
+
+
+def _suffix(tag: str) -> str:
+    found = attached_to(tag)
+    return found[1] if found else ""

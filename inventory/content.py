@@ -103,11 +103,14 @@ def store_many(contents: list[Content]) -> int:
     for image in fresh:
         config_descriptor = image.body.get("config") or {}
         platform = manifests.config_platform(image.config)
+        kind, artifact_type = manifests.classify(image.media_type, image.body)
         rows.append(
             Manifest(
                 digest=image.digest,
                 media_type=image.media_type,
-                kind=Manifest.Kind.IMAGE,
+                kind=kind,
+                artifact_type=artifact_type,
+                subject=manifests.subject_digest(image.body),
                 size=sum(manifests.blob_sizes(image.body).values()),
                 created=manifests.parse_created(image.config.get("created")),
                 platforms=[platform] if platform else [],
@@ -147,6 +150,8 @@ def _create(content: Content) -> Manifest:
             digest=content.digest,
             media_type=content.media_type,
             kind=Manifest.Kind.INDEX,
+            artifact_type=str(content.body.get("artifactType") or ""),
+            subject=manifests.subject_digest(content.body),
             size=sum(sizes.values()),
             created=max(created) if created else None,
             platforms=[name for name, digest in entries if digest in children],
@@ -160,10 +165,13 @@ def _create(content: Content) -> Manifest:
     descriptors = manifests.blob_descriptors(content.body)
     config_descriptor = content.body.get("config") or {}
     platform = manifests.config_platform(content.config)
+    kind, artifact_type = manifests.classify(content.media_type, content.body)
     manifest = Manifest.objects.create(
         digest=content.digest,
         media_type=content.media_type,
-        kind=Manifest.Kind.IMAGE,
+        kind=kind,
+        artifact_type=artifact_type,
+        subject=manifests.subject_digest(content.body),
         size=sum(manifests.blob_sizes(content.body).values()),
         created=manifests.parse_created(content.config.get("created")),
         platforms=[platform] if platform else [],

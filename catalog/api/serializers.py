@@ -28,6 +28,7 @@ def tag(row: TagRow) -> dict[str, Any]:
         "digest": row.digest,
         "media_type": row.media_type,
         "kind": row.kind,
+        "artifact_type": row.artifact_type,
         "size": row.size,
         "created": _when(row.created),
         "platforms": list(row.platforms),
@@ -71,6 +72,7 @@ def image(detail: ImageDetail) -> dict[str, Any]:
         "digest": detail.digest,
         "media_type": detail.media_type,
         "kind": detail.kind,
+        "artifact_type": detail.artifact_type,
         "size": detail.size,
         "created": _when(detail.created),
         "platforms": list(detail.platforms),
@@ -84,6 +86,13 @@ def image(detail: ImageDetail) -> dict[str, Any]:
         "last_pulled": _when(detail.last_pulled),
         "pull_count": detail.pull_count,
     }
+    if detail.chart is not None:
+        data["chart"] = {
+            "name": detail.chart.name,
+            "version": detail.chart.version,
+            "app_version": detail.chart.app_version,
+            "description": detail.chart.description,
+        }
     if detail.kind == "index":
         data["manifests"] = [
             {"digest": child.digest, "platform": child.platform, "size": child.size, "media_type": child.media_type}
