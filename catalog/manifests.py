@@ -50,6 +50,20 @@ def platform_entries(body: dict[str, Any]) -> list[tuple[str, str]]:
     return entries
 
 
+def referrer_entries(body: dict[str, Any]) -> list[str]:
+    """Digests of an index's entries that are artifacts, not platforms: what an OCI 1.1 referrers
+    index (the ``sha256-<hex>`` tag) lists, each entry with its ``artifactType``."""
+    platforms = {digest for _, digest in platform_entries(body)}
+    return [
+        str(entry["digest"])
+        for entry in body.get("manifests") or []
+        if isinstance(entry, dict)
+        and entry.get("digest")
+        and entry.get("artifactType")
+        and str(entry["digest"]) not in platforms
+    ]
+
+
 def blob_descriptors(body: dict[str, Any]) -> list[tuple[str, int, str]]:
     """``(digest, compressed size, media type)`` of an image manifest's config and layers, in order."""
     descriptors = [body.get("config") or {}, *(body.get("layers") or [])]

@@ -35,7 +35,7 @@ from django.core.cache import cache
 
 from catalog import manifests
 from catalog.pool import bounded_map
-from catalog.references import attached_to, is_digest, validate_name, validate_reference
+from catalog.references import REFERRERS, attached_to, is_digest, validate_name, validate_reference
 from catalog.registry import INDEX_TYPES, Manifest, RegistryClient, RegistryError, RegistryNotFound, get_client
 
 logger = logging.getLogger(__name__)
@@ -125,6 +125,19 @@ class Attached:
     kind: str
 
 
+@dataclass(frozen=True)
+class Referrer:
+    """An artifact attached to an image: a signature, attestation or SBOM tag, an entry of its
+    referrers index (sha256-<hex>), or a tagged manifest whose ``subject`` is the image."""
+
+    digest: str
+    kind: str
+    artifact_type: str
+    size: int
+    created: dt.datetime | None
+    tag: str = ""  # "" for an artifact pushed by digest, opened by its digest
+
+
 class _SummaryFields:
     """What a tag row and an image page show of their manifest, read from its ContentSummary."""
 
@@ -144,6 +157,7 @@ class TagRow(_SummaryFields):
     name: str
     summary: ContentSummary
     attached: tuple[Attached, ...] = ()
+    referrers: tuple[Referrer, ...] = ()
     # Known from the inventory only.
     pushed: dt.datetime | None = None
     last_pulled: dt.datetime | None = None
@@ -251,6 +265,7 @@ class ImageDetail(_SummaryFields):
     last_pulled: dt.datetime | None = None
     pull_count: int | None = None
     chart: HelmChart | None = None
+    referrers: tuple[Referrer, ...] = ()
 
     manifests = property(lambda self: self.summary.children)
 
@@ -374,7 +389,7 @@ def list_tags(name: str) -> TagList:
     tags = tag_names(name)
     rows = describe_tags(name, [tag for tag in tags if attached_to(tag) is None])
     attached = _attached_by_digest(tags)
-    rows = [_with_attached(row, attached) for row in rows]
+    rows = _with_referrers(name, [_with_attached(row, attached) for row in rows])
     present = {row.digest for row in rows}
     orphans = [item for digest, items in attached.items() if digest not in present for item in items]
     return TagList(repository=name, rows=rows, orphans=orphans)
@@ -422,7 +437,34 @@ def describe_tags(name: str, tags: Sequence[str], attached_tags: Sequence[str] =
         summary = known(tag) or fetched.get(tag)
         if summary is not None:
             rows.append(_with_attached(TagRow(tag, summary), attached))
-    return rows
+    return _with_referrers(name, rows) if attached else rows
+
+
+def _referrers_of(name: str, items: Iterable[Attached]) -> dict[str, Referrer]:
+    """The sig/att/sbom tags among ``items`` described as attached artifacts, by tag. A referrers
+    index tag (sha256-<hex>) is left to the inventory, which reads the artifacts it lists."""
+    tags = sorted({item.tag for item in items if item.kind != REFERRERS})
+    return {
+        row.name: Referrer(
+            digest=row.digest,
+            kind=row.kind,
+            artifact_type=row.artifact_type,
+            size=row.size,
+            created=row.created,
+            tag=row.name,
+        )
+        for row in (describe_tags(name, tags) if tags else [])
+    }
+
+
+def _with_referrers(name: str, rows: list[TagRow]) -> list[TagRow]:
+    described = _referrers_of(name, [item for row in rows for item in row.attached])
+    return [
+        replace(row, referrers=tuple(described[item.tag] for item in row.attached if item.tag in described))
+        if row.attached
+        else row
+        for row in rows
+    ]
 
 
 def content_blobs(name: str) -> dict[str, dict[str, int]]:
@@ -539,6 +581,7 @@ def image_detail(name: str, reference: str) -> ImageDetail:
         attached=tuple(attached),
         annotations={str(k): str(v) for k, v in (manifest.body.get("annotations") or {}).items()},
         chart=chart,
+        referrers=tuple(_referrers_of(name, attached).values()),
     )
 
 

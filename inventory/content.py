@@ -49,7 +49,10 @@ def fetch(
         return None
     content = Content(digest=manifest.digest or digest, media_type=manifest.media_type, body=manifest.body)
     if content.is_index:
-        for _, child_digest in manifests.platform_entries(manifest.body):
+        # Platforms, and the artifacts a referrers index (the sha256-<hex> tag) lists.
+        wanted = [digest for _, digest in manifests.platform_entries(manifest.body)]
+        wanted += manifests.referrer_entries(manifest.body)
+        for child_digest in wanted:
             if child_digest in known:
                 continue
             child = fetch(client, repository, child_digest, known)
@@ -157,9 +160,12 @@ def _create(content: Content) -> Manifest:
             platforms=[name for name, digest in entries if digest in children],
             body=content.body,
         )
+        # Referrers are children without a platform: kept while the index is, counted in the
+        # repository's size, never shown as platforms.
+        referrers = [("", digest) for digest in manifests.referrer_entries(content.body)]
         ManifestChild.objects.bulk_create(
             ManifestChild(parent=manifest, digest=digest, platform=name, position=i)
-            for i, (name, digest) in enumerate(entries)
+            for i, (name, digest) in enumerate([*entries, *referrers])
         )
         return manifest
     descriptors = manifests.blob_descriptors(content.body)

@@ -93,7 +93,10 @@ class ManifestBlob(models.Model):
 
 
 class ManifestChild(models.Model):
-    """A platform of an index: the child's digest (the child may be missing from the registry)."""
+    """A platform of an index: the child's digest (the child may be missing from the registry).
+
+    ``platform`` is "" for an artifact a referrers index lists (OCI 1.1 fallback tag schema).
+    """
 
     parent = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="child_links")
     digest = models.CharField(max_length=100, db_index=True)

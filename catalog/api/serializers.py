@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from catalog.services import ImageConfig, ImageDetail, Repository, TagRow
+from catalog.services import ImageConfig, ImageDetail, Referrer, Repository, TagRow
 
 
 def _when(value: dt.datetime | None) -> str | None:
@@ -22,6 +22,17 @@ def repository(repo: Repository) -> dict[str, Any]:
     }
 
 
+def referrer(item: Referrer) -> dict[str, Any]:
+    return {
+        "digest": item.digest,
+        "kind": item.kind,
+        "artifact_type": item.artifact_type,
+        "size": item.size,
+        "created": _when(item.created),
+        "tag": item.tag or None,
+    }
+
+
 def tag(row: TagRow) -> dict[str, Any]:
     return {
         "name": row.name,
@@ -33,6 +44,7 @@ def tag(row: TagRow) -> dict[str, Any]:
         "created": _when(row.created),
         "platforms": list(row.platforms),
         "signatures": [{"tag": item.tag, "kind": item.kind} for item in row.attached],
+        "attached": [referrer(item) for item in row.referrers],
         "pushed": _when(row.pushed),
         "last_pulled": _when(row.last_pulled),
         "pull_count": row.pull_count,
@@ -77,6 +89,7 @@ def image(detail: ImageDetail) -> dict[str, Any]:
         "created": _when(detail.created),
         "platforms": list(detail.platforms),
         "signatures": [{"tag": item.tag, "kind": item.kind} for item in detail.attached],
+        "attached": [referrer(item) for item in detail.referrers],
         "layers": [
             {"digest": layer.digest, "size": layer.size, "media_type": layer.media_type} for layer in detail.layers
         ],

@@ -10,7 +10,7 @@ from django.test import Client
 
 from catalog import manifests
 from inventory import sync
-from inventory.models import Manifest
+from inventory.models import Manifest, Repository
 from testenv import images
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +127,42 @@ def test_a_helm_chart_shows_its_chart_and_a_helm_pull(
         assert HOSTILE not in page and "&lt;script&gt;alert(&quot;chart&quot;)&lt;/script&gt; &amp; &lt;b&gt;" in page
         assert 'data-testid="chart-app-version">2.4<' in page
         sync.reconcile()
+
+
+def test_signatures_sboms_and_referrers_are_attached_to_their_image(
+    versioned_registry: Any, repo_prefix: str, viewer_client: Client
+) -> None:
+    repo = f"{repo_prefix}-{versioned_registry.major}"
+    pushed = _push_everything(versioned_registry.url, repo)
+    sync.reconcile()
+
+    rows = _tags(viewer_client, repo)
+
+    attached = {item["digest"]: item for item in rows["1.0"]["attached"]}
+    assert set(attached) == {pushed["signature"].digest, pushed["sbom"].digest}
+    assert attached[pushed["sbom"].digest] == {
+        "digest": pushed["sbom"].digest,
+        "kind": "sbom",
+        "artifact_type": images.SPDX_JSON,
+        "size": 2 + len(json.dumps({"spdxVersion": "SPDX-2.3", "name": repo}).encode()),
+        "created": None,
+        "tag": None,
+    }
+    assert attached[pushed["signature"].digest]["kind"] == "signature"
+    assert attached[pushed["signature"].digest]["tag"] == f"sha256-{pushed['image'][7:]}.sig"
+    assert rows["thing"]["attached"] == [] and rows["0.3.1"]["attached"] == []
+    detail = viewer_client.get(f"/api/v1/repositories/{repo}/tags/1.0/").json()
+    assert {item["digest"] for item in detail["attached"]} == set(attached)
+    # The SBOM pushed by digest opens by its digest, as an SBOM.
+    sbom = viewer_client.get(f"/api/v1/repositories/{repo}/manifests/{pushed['sbom'].digest}/")
+    assert sbom.status_code == 200 and sbom.json()["kind"] == "sbom"
+
+    table = viewer_client.get(f"/catalog/r/{repo}/").content.decode()
+    assert 'data-testid="attached-count"' in table and "2 attached" in table
+    page = viewer_client.get(f"/catalog/r/{repo}/-/t/1.0/").content.decode()
+    assert page.count('data-testid="attached-kind"') == 2
+    assert f"/catalog/r/{repo}/-/m/{pushed['sbom'].digest}/" in page
+    # The repository's size counts the attached artifacts with their image (the SBOM and the
+    # unknown artifact share the empty config "{}": once).
+    sizes = [rows[name]["size"] for name in rows] + [item["size"] for item in attached.values()]
+    assert Repository.objects.get(name=repo).size == sum(sizes) - 2
