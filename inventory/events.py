@@ -22,12 +22,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import OperationalError, close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -147,12 +148,18 @@ def _run() -> None:
         _queue.get()
         while not _queue.empty():  # one pass serves every wake-up queued meanwhile
             _queue.get_nowait()
-        try:
-            apply_pending()
-        except Exception:
-            logger.exception("Applying registry events failed; the next reconcile applies them.")
-        finally:
-            close_old_connections()
+        for attempt in range(20):
+            try:
+                apply_pending()
+                break
+            except OperationalError as e:  # SQLite busy beyond its timeout: try again shortly
+                logger.warning("Applying registry events: %s (attempt %d)", e, attempt + 1)
+                time.sleep(0.1)
+            except Exception:
+                logger.exception("Applying registry events failed; the next reconcile applies them.")
+                break
+            finally:
+                close_old_connections()
 
 
 def apply_pending(limit: int = 1000) -> int:

@@ -70,7 +70,9 @@ def test_it_previews_a_selection_then_deletes_it(
     dialog.wait_for()
     text = " ".join(dialog.inner_text().split())
     if registry.major == 3:
-        assert "Removes tag 1.0 only" in text and "Removes tag stable only" in text and "2.0" not in text
+        assert "Removes 2 tags of manifest sha256:" in text and "only; the manifest stays" in text
+        assert "1.0" in text and "stable" in text and "2.0" not in text
+        assert dialog.locator("input[name=prune]").is_checked()
     else:
         assert "and with it tags 1.0, stable" in text and "2.0" not in text
     assert exists(registry, repo, "1.0")
@@ -79,8 +81,9 @@ def test_it_previews_a_selection_then_deletes_it(
     page.locator("[data-testid=delete-gc-note]").wait_for()
     page.locator("tr[data-tag='stable']").wait_for(state="detached")
     assert not exists(registry, repo, "1.0") and not exists(registry, repo, "stable")
-    # registry:3 removed the two tags only; 2.8 deleted their manifest by digest.
-    assert exists(registry, repo, digest) == (registry.major == 3)
+    # 2.8 deleted their manifest by digest; registry:3 removed the two tags, then the manifest
+    # they left untagged (the dialog's "Also delete the manifest", ticked by default).
+    assert not exists(registry, repo, digest)
     assert exists(registry, repo, "2.0")
 
 

@@ -12,7 +12,7 @@ from django.test import Client
 from inventory import services
 from inventory.models import Event
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the inventory: also on PostgreSQL
 
 FIELDS = {
     "id",

@@ -15,7 +15,7 @@ from inventory import events
 from inventory.models import Event, Tag
 from testenv import images
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the inventory: also on PostgreSQL
 TOKEN = "s3cret-events-token"
 V2 = "application/vnd.docker.distribution.events.v2+json"
 V1 = "application/vnd.docker.distribution.events.v1+json"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+from django.db import OperationalError
 
 from catalog.registry import MANIFEST_ACCEPT, get_client
 from inventory import services
@@ -23,18 +24,29 @@ def within(seconds: float, check: Callable[[], bool]) -> float:
     """Seconds until ``check`` holds; fails after ``seconds``."""
     began = time.monotonic()
     while True:
-        if check():
-            return time.monotonic() - began
+        try:
+            if check():
+                return time.monotonic() - began
+        except OperationalError:  # the test database (SQLite, shared cache) is locked by the events thread
+            pass
         if time.monotonic() - began > seconds:
             raise AssertionError(f"not within {seconds} s")
         time.sleep(0.05)
 
 
-@pytest.fixture
-def notifying_registry(engine: Any, live_server: Any, settings: Any) -> Iterator[RegistryService]:
+@pytest.fixture(params=[3, 2], ids=["v3", "v2"])
+def notifying_registry(
+    request: pytest.FixtureRequest, engine: Any, live_server: Any, settings: Any
+) -> Iterator[RegistryService]:
+    """A registry of its own (v3.1.1, then Debian's 2.8.2) sending its events to the live server."""
+    image = engine.registry_images.get(request.param)
+    if image is None:
+        pytest.skip(f"no v{request.param} registry image")
     settings.REGISTRY_EVENTS_TOKEN = TOKEN
     value = services.notifications_setting(f"{live_server.url}/api/v1/events/", TOKEN)
-    registry = start_registry(engine, f"notify-{uuid.uuid4().hex[:8]}", env={"REGISTRY_NOTIFICATIONS_ENDPOINTS": value})
+    registry = start_registry(
+        engine, f"notify-{uuid.uuid4().hex[:8]}", env={"REGISTRY_NOTIFICATIONS_ENDPOINTS": value}, image=image
+    )
     settings.REGISTRY_URL = registry.url
     try:
         yield registry

@@ -12,17 +12,19 @@ from inventory import sync
 from inventory.models import Manifest, Repository, Tag
 from testenv import images
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the inventory: also on PostgreSQL
 
 
 def _tags(repo: str) -> dict[str, Tag]:
     return {tag.name: tag for tag in Tag.objects.filter(repository__name=repo).select_related("manifest")}
 
 
-def test_it_stores_what_the_catalog_shows_and_fetches_each_digest_once(registry: Any, repo_prefix: str) -> None:
-    index, children = images.push_oci_index(registry.url, repo_prefix, "multi", with_attestation=True)
-    image = images.push_oci_image(registry.url, repo_prefix, "single", layer_count=2, labels={"a": "b"})
-    images.tag_existing(registry.url, repo_prefix, "again", image)
+def test_it_stores_what_the_catalog_shows_and_fetches_each_digest_once(
+    versioned_registry: Any, repo_prefix: str
+) -> None:
+    index, children = images.push_oci_index(versioned_registry.url, repo_prefix, "multi", with_attestation=True)
+    image = images.push_oci_image(versioned_registry.url, repo_prefix, "single", layer_count=2, labels={"a": "b"})
+    images.tag_existing(versioned_registry.url, repo_prefix, "again", image)
 
     figures = sync.reconcile()
 
@@ -63,13 +65,13 @@ def test_it_stores_what_the_catalog_shows_and_fetches_each_digest_once(registry:
     assert again.requests["total"] == again.requests["catalog"] + again.requests["tag_lists"] + again.requests["head"]
 
 
-def test_it_follows_a_push_a_move_and_a_delete_it_missed(registry: Any, repo_prefix: str) -> None:
-    first = images.push_oci_image(registry.url, repo_prefix, "v1")
+def test_it_follows_a_push_a_move_and_a_delete_it_missed(versioned_registry: Any, repo_prefix: str) -> None:
+    first = images.push_oci_image(versioned_registry.url, repo_prefix, "v1")
     sync.reconcile()
     assert _tags(repo_prefix)["v1"].digest == first
 
-    second = images.push_oci_image(registry.url, repo_prefix, "v1")  # the tag moves
-    images.push_oci_image(registry.url, repo_prefix, "v2")
+    second = images.push_oci_image(versioned_registry.url, repo_prefix, "v1")  # the tag moves
+    images.push_oci_image(versioned_registry.url, repo_prefix, "v2")
     get_client().delete_manifest(repo_prefix, first)  # nothing points there any more
 
     figures = sync.reconcile()
@@ -80,15 +82,15 @@ def test_it_follows_a_push_a_move_and_a_delete_it_missed(registry: Any, repo_pre
     assert figures.moved_tags >= 1
     assert not Manifest.objects.filter(digest=first).exists()  # unreferenced: pruned
 
-    third = images.push_oci_image(registry.url, repo_prefix, "v3")
+    third = images.push_oci_image(versioned_registry.url, repo_prefix, "v3")
     get_client().delete_manifest(repo_prefix, third)
     get_client().delete_manifest(repo_prefix, second)
     sync.reconcile()
     assert set(_tags(repo_prefix)) == {"v2"}
 
 
-def test_a_repository_gone_from_the_catalog_is_removed(registry: Any, repo_prefix: str) -> None:
-    images.push_oci_image(registry.url, repo_prefix, "v1")
+def test_a_repository_gone_from_the_catalog_is_removed(versioned_registry: Any, repo_prefix: str) -> None:
+    images.push_oci_image(versioned_registry.url, repo_prefix, "v1")
     sync.reconcile()
     Repository.objects.create(name=f"{repo_prefix}-gone")  # as if a directory was removed by hand
     Repository.objects.filter(name=f"{repo_prefix}-gone").update(first_seen="2000-01-01T00:00:00Z")
@@ -97,12 +99,14 @@ def test_a_repository_gone_from_the_catalog_is_removed(registry: Any, repo_prefi
     assert not Repository.objects.filter(name=f"{repo_prefix}-gone").exists()
 
 
-def test_with_events_arriving_known_tags_are_not_headed_again(registry: Any, repo_prefix: str, settings: Any) -> None:
+def test_with_events_arriving_known_tags_are_not_headed_again(
+    versioned_registry: Any, repo_prefix: str, settings: Any
+) -> None:
     from django.utils import timezone
 
     from inventory.models import Event
 
-    images.push_oci_image(registry.url, repo_prefix, "v1")
+    images.push_oci_image(versioned_registry.url, repo_prefix, "v1")
     sync.reconcile()
     settings.REGISTRY_EVENTS_TOKEN = "t"
     Event.objects.create(event_id="e", timestamp=timezone.now(), action="push", repository=repo_prefix, processed=True)

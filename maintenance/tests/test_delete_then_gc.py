@@ -2,26 +2,26 @@
 
 registry:3 removes only the tag, so its manifest stays untagged and a default GC frees nothing;
 the dialog offers (ticked) to delete that manifest too and names the bytes. 2.x deletes the
-manifest with its last tag. Each promise is checked by running the real GC afterwards.
+manifest with its last tag. Each promise is checked by running the real GC afterwards, on the
+real v3.1.1 and 2.8.2 registries.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from catalog import deletion
-from catalog.registry import DeleteAnswer, RegistryClient, RegistryNotFound
+from catalog.tests.registry3 import DeleteSpy
 from core.models import AuditEntry
 from maintenance import gc, gc_requests
 from maintenance.models import Job
+from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import blob_path, manifest_blobs
 from testenv import images
 from testenv.services import RegistryService
@@ -39,33 +39,9 @@ def fingerprint(response: Any) -> str:
 
 
 def shown_bytes(response: Any) -> int:
-    return int(re.search(r'data-testid="delete-reclaim-bytes" data-bytes="(\d+)"', response.content.decode())[1])  # type: ignore[index]
-
-
-def as_registry_3(monkeypatch: pytest.MonkeyPatch, registry: RegistryService) -> list[str]:
-    """registry:3's tag delete on a 2.8 registry, at our client's boundary (see registry3.py)."""
-    original = RegistryClient.delete_manifest
-    sent: list[str] = []
-
-    def delete_manifest(self: RegistryClient, name: str, reference: str) -> DeleteAnswer:
-        sent.append(reference)
-        if reference.startswith("sha256:"):
-            return original(self, name, reference)
-        tag_dir = Path(registry.data_dir, "docker/registry/v2/repositories", name, "_manifests/tags", reference)
-        if not tag_dir.is_dir():
-            raise RegistryNotFound(f"{name}:{reference} does not exist in the registry.")
-        shutil.rmtree(tag_dir)
-        return DeleteAnswer(status=202)
-
-    monkeypatch.setattr(RegistryClient, "delete_manifest", delete_manifest)
-    return sent
-
-
-@pytest.fixture(params=["2.8", "3"])
-def version(request: pytest.FixtureRequest, private_registry: RegistryService, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "3":
-        as_registry_3(monkeypatch, private_registry)
-    return str(request.param)
+    found = re.search(r'data-testid="delete-reclaim-bytes" data-bytes="(\d+)"', response.content.decode())
+    assert found, text(response)
+    return int(found[1])
 
 
 def push_image(registry: RegistryService, repo: str, tag: str) -> str:
@@ -82,9 +58,10 @@ def run_gc(**params: Any) -> Job:
     return job
 
 
+@BOTH_VERSIONS
 @pytest.mark.django_db(transaction=True)
 def test_deleting_the_last_tag_through_the_dialog_frees_what_it_says(
-    operator_client: Client, private_registry: RegistryService, version: str
+    operator_client: Client, private_registry: RegistryService
 ) -> None:
     repo = f"reclaim/{uuid.uuid4().hex[:8]}"
     digest = push_image(private_registry, repo, "1.0")
@@ -96,14 +73,14 @@ def test_deleting_the_last_tag_through_the_dialog_frees_what_it_says(
     assert preview.status_code == 200
     promised = shown_bytes(preview)
     assert LAYER < promised < LAYER + 5_000  # the layer and the config
-    if version == "3":
+    if private_registry.major == 3:
         assert 'name="prune" value="1" checked' in preview.content.decode()  # offered, ticked
         assert "Also delete the 1 manifest these tags leave untagged" in text(preview)
     else:
         assert 'name="prune"' not in preview.content.decode()  # 2.x deletes it anyway
         assert "has no other tag and goes with it" in text(preview)
 
-    form = {"tags": ["1.0"], "confirm": fingerprint(preview), **({"prune": "1"} if version == "3" else {})}
+    form = {"tags": ["1.0"], "confirm": fingerprint(preview), **({"prune": "1"} if private_registry.major == 3 else {})}
     done = operator_client.post(url, form, headers=HTMX)
     assert done.status_code == 200
     assert "next garbage collection frees up to" in text(done) and shown_bytes(done) == promised
@@ -116,33 +93,44 @@ def test_deleting_the_last_tag_through_the_dialog_frees_what_it_says(
     assert images.manifest_digest(private_registry.url, repo, "2.0") is not None
 
 
+@pytest.mark.parametrize("private_registry", ["v3"], indirect=True)
 @pytest.mark.django_db(transaction=True)
-def test_on_registry_3_without_pruning_the_manifest_stays_and_the_dialog_says_so(
-    operator_client: Client, private_registry: RegistryService, monkeypatch: pytest.MonkeyPatch
+def test_on_registry_3_without_pruning_the_manifest_stays_and_every_page_says_so(
+    operator_client: Client, private_registry: RegistryService
 ) -> None:
-    as_registry_3(monkeypatch, private_registry)
     repo = f"reclaim/{uuid.uuid4().hex[:8]}"
     digest = push_image(private_registry, repo, "1.0")
     going = manifest_blobs(private_registry, repo, "1.0")
     url = f"/catalog/r/{repo}/-/delete/"
     preview = operator_client.post(url, {"tags": ["1.0"]}, headers=HTMX)
+    promised = shown_bytes(preview)
     done = operator_client.post(url, {"tags": ["1.0"], "confirm": fingerprint(preview)}, headers=HTMX)  # unticked
     assert "stay in the registry, untagged" in text(done) and "Delete untagged manifests" in text(done)
     assert images.manifest_digest(private_registry.url, repo, digest) == digest
 
-    run_gc()  # what the note says: the default GC frees nothing of it
+    # What the note says: a default dry run finds nothing, says why, and counts the untagged manifest.
+    dry = run_gc(dry_run=True)
+    assert dry.result["blobs_eligible"] == 0
+    assert dry.result["untagged"]["manifests"] == 1 and dry.result["untagged"]["bytes"] >= promised
+    assert "1 manifest no tag names any more" in gc_requests.why_nothing(dry)
+    page = operator_client.get("/maintenance/").content.decode()
+    assert 'data-testid="gc-untagged"' in page and 'data-testid="gc-why-nothing"' in page
+    run_gc()  # the default real run frees nothing of it
     assert all(blob_path(private_registry, blob).exists() for blob in going[1:])
+    run_gc(delete_untagged=True)  # ... and --delete-untagged frees what the page said
+    assert not any(blob_path(private_registry, blob).exists() for blob in going[1:])
 
 
 @pytest.mark.django_db
 def test_the_api_prunes_on_request_and_answers_deleted_manifest(
-    operator_client: Client, registry: RegistryService, monkeypatch: pytest.MonkeyPatch
+    operator_client: Client, registry_v3: RegistryService, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent = as_registry_3(monkeypatch, registry)
+    settings.REGISTRY_URL = registry_v3.url
+    sent = DeleteSpy.install(monkeypatch)
     repo = f"reclaim/{uuid.uuid4().hex[:8]}"
-    digest = images.push_oci_image(registry.url, repo, "1.0")
-    images.tag_existing(registry.url, repo, "stable", digest)
-    other = images.push_oci_image(registry.url, repo, "2.0")
+    digest = images.push_oci_image(registry_v3.url, repo, "1.0")
+    images.tag_existing(registry_v3.url, repo, "stable", digest)
+    other = images.push_oci_image(registry_v3.url, repo, "2.0")
 
     # A tag with a sibling: prune deletes nothing more.
     shared = operator_client.delete(f"/api/v1/repositories/{repo}/tags/stable/?prune=true")
@@ -151,12 +139,12 @@ def test_the_api_prunes_on_request_and_answers_deleted_manifest(
     # The last tag: its manifest goes too, named as a manifest delete names it.
     last = operator_client.delete(f"/api/v1/repositories/{repo}/tags/1.0/?prune=true")
     assert last.json() == {"removed_tags": ["1.0"], "deleted_manifest": digest}
-    assert sent[-1] == digest
-    assert images.manifest_digest(registry.url, repo, digest) is None
+    assert sent.digests == [digest]
+    assert images.manifest_digest(registry_v3.url, repo, digest) is None
     # Without prune the contract is unchanged: the tag only.
     plain = operator_client.delete(f"/api/v1/repositories/{repo}/tags/2.0/")
     assert plain.json() == {"removed_tags": ["2.0"], "deleted_manifest": None}
-    assert images.manifest_digest(registry.url, repo, other) == other
+    assert images.manifest_digest(registry_v3.url, repo, other) == other
     entry = AuditEntry.objects.get(repository=repo, tag="1.0")
     assert entry.detail == f"Deleted tag 1.0, then its manifest {digest}, which no tag named any more."
     assert operator_client.delete(f"/api/v1/repositories/{repo}/tags/x/?prune=maybe").status_code == 400
@@ -164,13 +152,13 @@ def test_the_api_prunes_on_request_and_answers_deleted_manifest(
 
 @pytest.mark.django_db
 def test_the_bulk_api_lists_what_it_can_prune_and_prunes_it(
-    operator_client: Client, registry: RegistryService, monkeypatch: pytest.MonkeyPatch
+    operator_client: Client, registry_v3: RegistryService, settings: Any
 ) -> None:
-    as_registry_3(monkeypatch, registry)
+    settings.REGISTRY_URL = registry_v3.url
     repo = f"reclaim/{uuid.uuid4().hex[:8]}"
-    alone = images.push_oci_image(registry.url, repo, "1.0")
-    shared = images.push_oci_image(registry.url, repo, "2.0")
-    images.tag_existing(registry.url, repo, "latest", shared)
+    alone = images.push_oci_image(registry_v3.url, repo, "1.0")
+    shared = images.push_oci_image(registry_v3.url, repo, "2.0")
+    images.tag_existing(registry_v3.url, repo, "latest", shared)
     url = f"/api/v1/repositories/{repo}/bulk-delete/"
     body = {"tags": ["1.0", "2.0"], "dry_run": True}
     preview = operator_client.post(url, body, content_type="application/json").json()
@@ -180,7 +168,8 @@ def test_the_bulk_api_lists_what_it_can_prune_and_prunes_it(
     assert done["deleted_manifests"] == [alone]
     by_tag = {r["tag"]: r for r in done["results"]}
     assert by_tag["1.0"]["deleted_manifest"] == alone and by_tag["2.0"]["deleted_manifest"] is None
-    assert images.manifest_digest(registry.url, repo, "latest") == shared
+    assert images.manifest_digest(registry_v3.url, repo, "latest") == shared
+    assert images.manifest_digest(registry_v3.url, repo, alone) is None
 
 
 def test_an_untagged_index_takes_its_untagged_platforms_along() -> None:
@@ -199,11 +188,22 @@ def test_an_untagged_index_takes_its_untagged_platforms_along() -> None:
     assert deletion.left_untagged(scan, ["amd64"]) == ()  # still in the tagged index
 
 
+@pytest.mark.parametrize("private_registry", ["v2"], indirect=True)
 @pytest.mark.django_db(transaction=True)
-def test_a_dry_run_that_finds_nothing_says_why(private_registry: RegistryService) -> None:
+def test_on_2_8_a_dry_run_that_finds_nothing_says_why(private_registry: RegistryService) -> None:
     push_image(private_registry, f"reclaim/{uuid.uuid4().hex[:8]}", "1.0")
     job = run_gc(dry_run=True)
     assert job.result["blobs_eligible"] == 0 and job.result["bytes_eligible"] == 0
     assert gc_requests.outcome(job) == "Dry run: nothing to free."
     assert "Deleting an image's last tag in the catalog deletes its manifest" in gc_requests.why_nothing(job)
     assert "untagged" not in job.result  # 2.x: --delete-untagged is refused, so not offered
+
+
+@pytest.mark.parametrize("private_registry", ["v3"], indirect=True)
+@pytest.mark.django_db(transaction=True)
+def test_on_registry_3_a_dry_run_that_finds_nothing_says_why(private_registry: RegistryService) -> None:
+    push_image(private_registry, f"reclaim/{uuid.uuid4().hex[:8]}", "1.0")
+    job = run_gc(dry_run=True)
+    assert job.result["blobs_eligible"] == 0 and job.result["untagged"]["manifests"] == 0
+    assert gc_requests.outcome(job) == "Dry run: nothing to free."
+    assert "no manifest is untagged: delete images in the catalog first" in gc_requests.why_nothing(job)

@@ -14,6 +14,9 @@ from core.models import AuditEntry
 from maintenance import jobs
 from maintenance.models import Job
 
+# Database-heavy (jobs, their heartbeats and claims): make test runs these on SQLite and again on PostgreSQL.
+pytestmark = pytest.mark.database
+
 
 @shared_task(ignore_result=True)
 def _starts_and_forgets(job_id: int) -> None:

@@ -22,12 +22,12 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_inventory_gives_the_figures_the_registry_walk_gives(
-    registry: Any, repo_prefix: str, monkeypatch: pytest.MonkeyPatch
+    versioned_registry: Any, repo_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    images.push_oci_index(registry.url, repo_prefix, "multi", with_attestation=True)
-    image = images.push_oci_image(registry.url, repo_prefix, "single", layer_count=2)
-    images.tag_existing(registry.url, repo_prefix, "again", image)
-    images.push_oci_image(registry.url, f"{repo_prefix}/other", "x", layer_count=1)
+    images.push_oci_index(versioned_registry.url, repo_prefix, "multi", with_attestation=True)
+    image = images.push_oci_image(versioned_registry.url, repo_prefix, "single", layer_count=2)
+    images.tag_existing(versioned_registry.url, repo_prefix, "again", image)
+    images.push_oci_image(versioned_registry.url, f"{repo_prefix}/other", "x", layer_count=1)
     walked = stats.content_summary()
 
     sync.reconcile()
