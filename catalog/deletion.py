@@ -381,7 +381,50 @@ def _index_message(digest: str, parents: Sequence[IndexRef]) -> str:
 
 
 def plan_from_scan(scan: RepositoryScan, selected: Sequence[str], *, force: bool, deletes_tags: bool) -> DeletePlan:
-    """Decide, without touching the registry, what deleting the selected tags does."""
+    """Decide, without touching the registry, what deleting the selected tags does.
+
+    Attached artifacts are part of their subject (issue 15): the ``sha256-<hex>.sig|.att|.sbom``
+    and ``sha256-<hex>`` referrers tags of a manifest the plan leaves without a tag join the
+    plan, each outcome saying so. They never keep their subject alive (they point at their
+    own digests), and a subject the plan refuses or keeps keeps them.
+    """
+    plan = _plan_tags(scan, selected, force=force, deletes_tags=deletes_tags)
+    notes: dict[str, str] = {}
+    for _ in range(3):  # a signature's signature: a few levels, not a loop
+        added = _attached_to_untagged(scan, plan, notes)
+        if not added:
+            break
+        plan = _plan_tags(scan, (*plan.selected, *added), force=force, deletes_tags=deletes_tags)
+    if not notes:
+        return plan
+    return replace(
+        plan,
+        outcomes=tuple(
+            replace(o, detail=f"{notes[o.tag]} {o.detail}".strip())
+            if o.tag in notes and o.status == Status.REMOVED
+            else o
+            for o in plan.outcomes
+        ),
+    )
+
+
+def _attached_to_untagged(scan: RepositoryScan, plan: DeletePlan, notes: dict[str, str]) -> list[str]:
+    """Attached tags not yet in ``plan`` whose subject loses every tag by it (noted in ``notes``)."""
+    removed = {tag for o in plan.outcomes if o.status == Status.REMOVED for tag in o.removed_tags}
+    untagged = {
+        ref.digest for tag, ref in scan.refs.items() if tag in removed and set(scan.tags_of(ref.digest)) <= removed
+    }
+    added = []
+    for tag in sorted(scan.refs):
+        subject = references.attached_to(tag)
+        if subject is not None and subject[0] in untagged and tag not in plan.selected and tag not in removed:
+            subject_tags = ", ".join(scan.tags_of(subject[0]))
+            notes[tag] = f"Attached to {subject_tags} ({subject[0][:19]}): deleted with it."
+            added.append(tag)
+    return added
+
+
+def _plan_tags(scan: RepositoryScan, selected: Sequence[str], *, force: bool, deletes_tags: bool) -> DeletePlan:
     selection = _unique(selected)
     outcomes: dict[str, TagOutcome] = {}
     steps: list[Step] = []

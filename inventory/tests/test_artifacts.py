@@ -166,3 +166,58 @@ def test_signatures_sboms_and_referrers_are_attached_to_their_image(
     # unknown artifact share the empty config "{}": once).
     sizes = [rows[name]["size"] for name in rows] + [item["size"] for item in attached.values()]
     assert Repository.objects.get(name=repo).size == sum(sizes) - 2
+
+
+def test_deleting_an_image_deletes_its_attached_artifacts_and_says_so(
+    versioned_registry: Any, repo_prefix: str, operator_client: Client
+) -> None:
+    url = versioned_registry.url
+    repo = f"{repo_prefix}-{versioned_registry.major}"
+    pushed = _push_everything(url, repo)
+    other = images.push_oci_image(url, repo, "2.0")
+    images.push_cosign_signature(url, repo, other)
+    sync.reconcile()
+    hex_digits = pushed["image"][7:]
+    attached_tags = {f"sha256-{hex_digits}", f"sha256-{hex_digits}.sig"}
+
+    def bulk(**body: Any) -> dict[str, Any]:
+        answer = operator_client.post(
+            f"/api/v1/repositories/{repo}/bulk-delete/", body, content_type="application/json"
+        )
+        assert answer.status_code == 200, answer.content
+        return answer.json()
+
+    preview = bulk(tags=["1.0"], dry_run=True)
+    by_tag = {row["tag"]: row for row in preview["results"]}
+    assert set(by_tag) == {"1.0", *attached_tags}
+    assert all(by_tag[tag]["status"] == "removed" for tag in by_tag)
+    for tag in attached_tags:
+        assert by_tag[tag]["detail"].startswith("Attached to 1.0 (")
+    assert images.manifest_digest(url, repo, f"sha256-{hex_digits}.sig") is not None  # a preview changes nothing
+
+    done = bulk(tags=["1.0"])
+    assert done["results"] == preview["results"]
+    for reference in ("1.0", *attached_tags):
+        assert images.manifest_digest(url, repo, reference) is None
+    # The other image and its signature, the chart and the artifact stay.
+    for reference in ("2.0", f"sha256-{other[7:]}.sig", "0.3.1", "thing"):
+        assert images.manifest_digest(url, repo, reference) is not None
+    rows = _tags(operator_client, repo)
+    assert sorted(rows) == ["0.3.1", "2.0", "thing"] and len(rows["2.0"]["attached"]) == 1
+
+
+def test_an_attached_artifact_alone_does_not_take_its_image(
+    versioned_registry: Any, repo_prefix: str, operator_client: Client
+) -> None:
+    url = versioned_registry.url
+    repo = f"{repo_prefix}-{versioned_registry.major}"
+    image = images.push_oci_image(url, repo, "1.0")
+    signature = f"sha256-{image[7:]}.sig"
+    images.push_cosign_signature(url, repo, image)
+    answer = operator_client.post(
+        f"/api/v1/repositories/{repo}/bulk-delete/", {"tags": [signature]}, content_type="application/json"
+    )
+    assert answer.status_code == 200, answer.content
+    assert [row["tag"] for row in answer.json()["results"]] == [signature]
+    assert images.manifest_digest(url, repo, signature) is None
+    assert images.manifest_digest(url, repo, "1.0") == image
