@@ -835,8 +835,24 @@ def delete_manifest(name: str, digest: str, *, force: bool = False, request: Htt
         raise _failure("delete-manifest", request, name, "", digest, e) from e
     except RegistryError as e:
         raise _failure("delete-manifest", request, name, "", digest, e) from e
-    _after_delete(name, scan.tags_of(digest), digest)
-    result = DeleteResult(name, digest, removed_tags=scan.tags_of(digest), deleted_manifest=digest)
+    removed = list(scan.tags_of(digest))
+    gone = [digest]
+    # Its attached artifacts go with it (issue 15), each by its own digest.
+    for tag in attached_tags(scan, digest):
+        if tag in removed:
+            continue
+        other = scan.refs[tag].digest
+        try:
+            client.delete_manifest(name, other)
+        except RegistryNotFound:
+            pass
+        except RegistryError as e:
+            _after_delete(name, removed, *gone)
+            raise _failure("delete-manifest", request, name, tag, other, e) from e
+        removed.extend(t for t in scan.tags_of(other) if t not in removed)
+        gone.append(other)
+    _after_delete(name, removed, *gone)
+    result = DeleteResult(name, digest, removed_tags=tuple(removed), deleted_manifest=digest)
     tags = ", ".join(result.removed_tags) or "none"
     _record_result("delete-manifest", request, name, "", result, f"Deleted manifest {digest}; tags removed: {tags}.")
     return result
@@ -850,10 +866,11 @@ class ManifestPreview:
     digest: str
     tags: tuple[str, ...]
     referenced_by: tuple[IndexRef, ...]
+    attached: tuple[str, ...] = ()  # its signature, attestation, SBOM and referrers tags: they go too
 
     @property
     def fingerprint(self) -> str:
-        document = [self.digest, self.tags, [ref.as_dict() for ref in self.referenced_by]]
+        document = [self.digest, self.tags, [ref.as_dict() for ref in self.referenced_by], self.attached]
         return hashlib.sha256(json.dumps(document).encode()).hexdigest()[:32]
 
 
@@ -871,7 +888,16 @@ def preview_manifest(name: str, digest: str) -> ManifestPreview:
         scan = scan_repository(client, name)
     except RegistryError as e:
         raise _failed(e) from e
-    return ManifestPreview(name, digest, scan.tags_of(digest), scan.indexes_referencing(digest))
+    tags = scan.tags_of(digest)
+    attached = tuple(tag for tag in attached_tags(scan, digest) if tag not in tags)
+    return ManifestPreview(name, digest, tags, scan.indexes_referencing(digest), attached)
+
+
+def attached_tags(scan: RepositoryScan, digest: str) -> tuple[str, ...]:
+    """The sha256-<hex>.sig|.att|.sbom and sha256-<hex> tags attached to ``digest``."""
+    return tuple(
+        tag for tag in sorted(scan.refs) if (found := references.attached_to(tag)) is not None and found[0] == digest
+    )
 
 
 def _after_delete(name: str, removed_tags: Sequence[str], *digests: str) -> None:

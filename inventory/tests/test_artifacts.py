@@ -221,3 +221,22 @@ def test_an_attached_artifact_alone_does_not_take_its_image(
     assert [row["tag"] for row in answer.json()["results"]] == [signature]
     assert images.manifest_digest(url, repo, signature) is None
     assert images.manifest_digest(url, repo, "1.0") == image
+
+
+def test_deleting_a_manifest_by_digest_takes_its_attached_tags(
+    versioned_registry: Any, repo_prefix: str, operator_client: Client
+) -> None:
+    url = versioned_registry.url
+    repo = f"{repo_prefix}-{versioned_registry.major}"
+    pushed = _push_everything(url, repo)
+    hex_digits = pushed["image"][7:]
+    dialog = operator_client.post(f"/catalog/r/{repo}/-/delete/m/{pushed['image']}/").content.decode()
+    assert 'data-testid="delete-attached"' in dialog and f"sha256-{hex_digits}.sig" in dialog
+
+    answer = operator_client.delete(f"/api/v1/repositories/{repo}/manifests/{pushed['image']}/")
+
+    assert answer.status_code == 200, answer.content
+    assert set(answer.json()["removed_tags"]) == {"1.0", f"sha256-{hex_digits}", f"sha256-{hex_digits}.sig"}
+    for reference in (pushed["image"], f"sha256-{hex_digits}", f"sha256-{hex_digits}.sig"):
+        assert images.manifest_digest(url, repo, reference) is None
+    assert images.manifest_digest(url, repo, "0.3.1") == pushed["chart"].digest
