@@ -52,7 +52,8 @@ class RepositoryList(RegistryAPIView):
 
 
 class TagList(RegistryAPIView):
-    """GET /api/v1/repositories/{name}/tags/?ordering=name|created|pushed|size|pulled (- reverses).
+    """GET /api/v1/repositories/{name}/tags/?ordering=name|created|pushed|size|pulled (- reverses)
+    &kind=image|index|helm-chart|signature|attestation|sbom|artifact.
 
     From the inventory: sorted and paged in the database. Before its first sync (or for a
     repository it does not know yet) from the registry: ordered by name, only the requested
@@ -65,7 +66,10 @@ class TagList(RegistryAPIView):
         ordering = request.query_params.get("ordering", "name")
         if ordering not in reading.ORDERINGS:
             raise ValidationError({"ordering": f"Use one of {', '.join(reading.ORDERINGS)}."})
-        found, stored_rows = reading.tag_rows_for_api(name, ordering)
+        kind = request.query_params.get("kind", "")
+        if kind not in ("", *reading.KINDS):
+            raise ValidationError({"kind": f"Use one of {', '.join(reading.KINDS)}."})
+        found, stored_rows = reading.tag_rows_for_api(name, ordering, kind)
         if stored_rows:
             page = self.paginate_queryset(found)  # type: ignore[arg-type]
             rows = stored.rows(name, list(page or []))  # type: ignore[arg-type]
