@@ -22,7 +22,23 @@ def test_it_accepts_names_of_the_grammar(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["", "App", "team//app", "/app", "app/", "-app", "app-", "a___b", "a..b", "a/-/b", "x" * 256, "a b"]
+    "name",
+    [
+        "",
+        "App",
+        "team//app",
+        "/app",
+        "app/",
+        "-app",
+        "app-",
+        "a___b",
+        "a..b",
+        "a/-/b",
+        "x" * 256,
+        "a b",
+        "x" * 238,
+        "a/" + "x" * 238,
+    ],
 )
 def test_it_refuses_other_names(name: str) -> None:
     with pytest.raises(InvalidReference):
