@@ -353,6 +353,15 @@ class RegistryClient:
         _raise_for_rejection(response, "GET", path)
         return response.content
 
+    def blob_exists(self, name: str, digest: str) -> bool:
+        """``HEAD /v2/<name>/blobs/<digest>``: True on 200 (or a redirect to storage), False on 404."""
+        path = f"/v2/{name}/blobs/{digest}"
+        response = self.request("HEAD", path, allow_redirects=False)
+        if response.status_code == 404:
+            return False
+        _raise_for_rejection(response, "HEAD", path)
+        return True
+
     # --- Deleting ----------------------------------------------------------------------
 
     def delete_manifest(self, name: str, reference: str) -> DeleteAnswer:

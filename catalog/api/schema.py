@@ -10,7 +10,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from catalog.reading import ORDERINGS
+from catalog.reading import KINDS, ORDERINGS
 from catalog.references import DIGEST_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN, TAG_PATTERN
 from catalog.registry import COMPONENT_MAX_LENGTH
 from core.api.schema import paginated
@@ -48,6 +48,9 @@ class RepositoryQuerySerializer(serializers.Serializer):
 class TagQuerySerializer(serializers.Serializer):
     ordering = serializers.ChoiceField(
         required=False, choices=list(ORDERINGS), default="name", help_text="- reverses; name is the fastest"
+    )
+    kind = serializers.ChoiceField(
+        required=False, choices=["", *KINDS], default="", help_text="only tags of this kind; empty for every kind"
     )
 
 

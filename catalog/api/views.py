@@ -58,7 +58,8 @@ class RepositoryList(RegistryAPIView):
 
 
 class TagList(RegistryAPIView):
-    """GET /api/v1/repositories/{name}/tags/?ordering=name|created|pushed|size|pulled (- reverses).
+    """GET /api/v1/repositories/{name}/tags/?ordering=name|created|pushed|size|pulled (- reverses)
+    &kind=image|index|helm-chart|signature|attestation|sbom|artifact.
 
     From the inventory: sorted and paged in the database. Before its first sync (or for a
     repository it does not know yet) from the registry: ordered by name, only the requested
@@ -74,8 +75,8 @@ class TagList(RegistryAPIView):
     )
     def get(self, request: Request, name: str) -> Response:
         validate_name(name)
-        ordering = query(schema.TagQuerySerializer, request)["ordering"]
-        found, stored_rows = reading.tag_rows_for_api(name, ordering)
+        params = query(schema.TagQuerySerializer, request)
+        found, stored_rows = reading.tag_rows_for_api(name, params["ordering"], params["kind"])
         if stored_rows:
             page = self.paginate_queryset(found)  # type: ignore[arg-type]
             rows = stored.rows(name, list(page or []))  # type: ignore[arg-type]

@@ -54,3 +54,14 @@ class RegistryUpdateView(APIView):
     )
     def post(self, request: Request) -> Response:
         return _queued(request, services.queue_update)
+
+
+class RegistryVerifyView(APIView):
+    """POST (no body) -> 202 {"id", "url", "page", "status"}: HEAD every tag's manifest and blobs,
+    run garbage-collect --dry-run; the job's result lists what is missing (repository, tag,
+    digest). 409 while a GC, retention run, snapshot pause or another registry job is in progress."""
+
+    permission_classes = [IsOperator]
+
+    def post(self, request: Request) -> Response:
+        return _queued(request, services.queue_verify)
