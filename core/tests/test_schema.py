@@ -20,6 +20,7 @@ BODYLESS = {
     "/api/v1/registry/restart/",
     "/api/v1/registry/update/",
     "/api/v1/sync/",
+    "/api/v1/registry/verify/",
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 

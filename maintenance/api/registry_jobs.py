@@ -63,5 +63,16 @@ class RegistryVerifyView(APIView):
 
     permission_classes = [IsOperator]
 
+    @extend_schema(
+        summary="Verify the registry's content (every tag's manifest and blobs, a dry-run GC)",
+        request=None,
+        responses={
+            202: schema.JobReferenceSerializer,
+            409: OpenApiResponse(
+                schema.GcConflictSerializer, description="A GC, retention run, pause or registry job is in progress."
+            ),
+            **errors(503),
+        },
+    )
     def post(self, request: Request) -> Response:
         return _queued(request, services.queue_verify)
