@@ -80,18 +80,38 @@ class RepositorySerializer(serializers.Serializer):
 
 class AttachedSerializer(serializers.Serializer):
     tag = serializers.CharField()
-    kind = serializers.CharField(help_text="signature, attestation or sbom: a tag attached to the image")
+    kind = serializers.CharField(help_text="sig, att, sbom or referrers: the suffix of a tag attached to the image")
+
+
+class ReferrerSerializer(serializers.Serializer):
+    """An artifact attached to the image: a sig/att/sbom tag, a referrers-tag entry, a subject's manifest."""
+
+    digest = serializers.CharField()
+    kind = serializers.ChoiceField(choices=list(KINDS))
+    artifact_type = serializers.CharField(allow_blank=True)
+    size = serializers.IntegerField(min_value=0)
+    created = serializers.DateTimeField(allow_null=True)
+    tag = serializers.CharField(allow_null=True, help_text="null for an artifact pushed by digest")
+
+
+class HelmChartSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True)
+    version = serializers.CharField(allow_blank=True)
+    app_version = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(allow_blank=True)
 
 
 class TagSerializer(serializers.Serializer):
     name = serializers.CharField()
     digest = serializers.CharField()
     media_type = serializers.CharField()
-    kind = serializers.CharField(help_text="image or index (multi-arch)")
+    kind = serializers.ChoiceField(choices=list(KINDS), help_text="worked out from artifactType, config and layers")
+    artifact_type = serializers.CharField(allow_blank=True, help_text="the OCI artifact type; empty for images")
     size = serializers.IntegerField(min_value=0)
     created = serializers.DateTimeField(allow_null=True)
     platforms = serializers.ListField(child=serializers.CharField())
     signatures = AttachedSerializer(many=True)
+    attached = ReferrerSerializer(many=True)
 
 
 class LayerSerializer(serializers.Serializer):
@@ -138,11 +158,14 @@ class ImageSerializer(serializers.Serializer):
     repository = serializers.CharField()
     digest = serializers.CharField()
     media_type = serializers.CharField()
-    kind = serializers.CharField()
+    kind = serializers.ChoiceField(choices=list(KINDS))
+    artifact_type = serializers.CharField(allow_blank=True)
     size = serializers.IntegerField(min_value=0)
     created = serializers.DateTimeField(allow_null=True)
     platforms = serializers.ListField(child=serializers.CharField())
     signatures = AttachedSerializer(many=True)
+    attached = ReferrerSerializer(many=True)
+    chart = HelmChartSerializer(required=False, help_text="a Helm chart's Chart.yaml fields")
     layers = LayerSerializer(many=True)
     config = ImageConfigSerializer()
     labels = serializers.DictField(child=serializers.CharField(allow_blank=True))

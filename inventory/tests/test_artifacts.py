@@ -102,7 +102,7 @@ def test_each_artifact_is_listed_with_its_kind(
     assert list(_tags(viewer_client, repo, kind="helm-chart")) == ["0.3.1"]
     assert list(_tags(viewer_client, repo, kind="artifact")) == ["thing"]
     refused = viewer_client.get(f"/api/v1/repositories/{repo}/tags/", {"kind": "photo"})
-    assert refused.status_code == 400 and "helm-chart" in refused.json()["kind"]
+    assert refused.status_code == 400 and "photo" in str(refused.json()["kind"])
 
     page = viewer_client.get(f"/catalog/r/{repo}/", {"kind": "helm-chart"}).content.decode()
     assert 'data-tag="0.3.1"' in page and 'data-tag="1.0"' not in page and "of kind helm-chart" in page
