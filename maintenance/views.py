@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
+from inventory import services as inventory_services
 from maintenance import diagnostics, gc_requests, schedules, services, snapshot, stats, sync_requests
 from maintenance.forms import GcForm, ScheduleForm
 from maintenance.models import Job
@@ -138,6 +139,10 @@ def dashboard_summary(request: HtmxHttpRequest) -> HttpResponse:
         "sample": stats.latest(),
         "last_gc": finished.filter(status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED]).select_related("user").first(),
         "last_real_gc": finished.filter(status=Job.Status.SUCCEEDED, params__dry_run=False).first(),
+        # Tag pushes and deletes the registry reported (not pulls, nor the push of every blob): the last few.
+        "activity": list(
+            inventory_services.recent_events({}).exclude(action="pull").exclude(action="push", tag="")[:5]
+        ),
     }
     return render(request, "maintenance/_dashboard_summary.html", context)
 

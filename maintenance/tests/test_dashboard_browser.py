@@ -56,4 +56,5 @@ def test_the_dashboard_puts_a_failed_diagnostic_on_top_and_the_figures_after_a_g
     content = page.inner_text("[data-testid=dashboard-content]")
     assert "1 tag" in content  # v2 only: v1's manifest was deleted
     assert "Freed " in page.inner_text("[data-testid=dashboard-last-gc]")
+    assert "Recent activity" in page.inner_text("[data-testid=dashboard-activity]")
     assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -69,6 +69,8 @@ def test_no_page_is_wider_than_its_window(
         page.wait_for_load_state("networkidle")
         if SHOTS:
             page.screenshot(path=os.path.join(SHOTS, f"page-{number}-{width}.png"), full_page=True)
+        title = page.title()
+        assert title.endswith(" · registry-admin") and "<" not in title, (path, title)
         overflow = page.evaluate("document.documentElement.scrollWidth")
         assert overflow <= width, f"{path} is {overflow} px wide at {width} px"
         body = page.inner_text("body")
