@@ -381,7 +381,50 @@ def _index_message(digest: str, parents: Sequence[IndexRef]) -> str:
 
 
 def plan_from_scan(scan: RepositoryScan, selected: Sequence[str], *, force: bool, deletes_tags: bool) -> DeletePlan:
-    """Decide, without touching the registry, what deleting the selected tags does."""
+    """Decide, without touching the registry, what deleting the selected tags does.
+
+    Attached artifacts are part of their subject (issue 15): the ``sha256-<hex>.sig|.att|.sbom``
+    and ``sha256-<hex>`` referrers tags of a manifest the plan leaves without a tag join the
+    plan, each outcome saying so. They never keep their subject alive (they point at their
+    own digests), and a subject the plan refuses or keeps keeps them.
+    """
+    plan = _plan_tags(scan, selected, force=force, deletes_tags=deletes_tags)
+    notes: dict[str, str] = {}
+    for _ in range(3):  # a signature's signature: a few levels, not a loop
+        added = _attached_to_untagged(scan, plan, notes)
+        if not added:
+            break
+        plan = _plan_tags(scan, (*plan.selected, *added), force=force, deletes_tags=deletes_tags)
+    if not notes:
+        return plan
+    return replace(
+        plan,
+        outcomes=tuple(
+            replace(o, detail=f"{notes[o.tag]} {o.detail}".strip())
+            if o.tag in notes and o.status == Status.REMOVED
+            else o
+            for o in plan.outcomes
+        ),
+    )
+
+
+def _attached_to_untagged(scan: RepositoryScan, plan: DeletePlan, notes: dict[str, str]) -> list[str]:
+    """Attached tags not yet in ``plan`` whose subject loses every tag by it (noted in ``notes``)."""
+    removed = {tag for o in plan.outcomes if o.status == Status.REMOVED for tag in o.removed_tags}
+    untagged = {
+        ref.digest for tag, ref in scan.refs.items() if tag in removed and set(scan.tags_of(ref.digest)) <= removed
+    }
+    added = []
+    for tag in sorted(scan.refs):
+        subject = references.attached_to(tag)
+        if subject is not None and subject[0] in untagged and tag not in plan.selected and tag not in removed:
+            subject_tags = ", ".join(scan.tags_of(subject[0]))
+            notes[tag] = f"Attached to {subject_tags} ({subject[0][:19]}): deleted with it."
+            added.append(tag)
+    return added
+
+
+def _plan_tags(scan: RepositoryScan, selected: Sequence[str], *, force: bool, deletes_tags: bool) -> DeletePlan:
     selection = _unique(selected)
     outcomes: dict[str, TagOutcome] = {}
     steps: list[Step] = []
@@ -792,8 +835,24 @@ def delete_manifest(name: str, digest: str, *, force: bool = False, request: Htt
         raise _failure("delete-manifest", request, name, "", digest, e) from e
     except RegistryError as e:
         raise _failure("delete-manifest", request, name, "", digest, e) from e
-    _after_delete(name, scan.tags_of(digest), digest)
-    result = DeleteResult(name, digest, removed_tags=scan.tags_of(digest), deleted_manifest=digest)
+    removed = list(scan.tags_of(digest))
+    gone = [digest]
+    # Its attached artifacts go with it (issue 15), each by its own digest.
+    for tag in attached_tags(scan, digest):
+        if tag in removed:
+            continue
+        other = scan.refs[tag].digest
+        try:
+            client.delete_manifest(name, other)
+        except RegistryNotFound:
+            pass
+        except RegistryError as e:
+            _after_delete(name, removed, *gone)
+            raise _failure("delete-manifest", request, name, tag, other, e) from e
+        removed.extend(t for t in scan.tags_of(other) if t not in removed)
+        gone.append(other)
+    _after_delete(name, removed, *gone)
+    result = DeleteResult(name, digest, removed_tags=tuple(removed), deleted_manifest=digest)
     tags = ", ".join(result.removed_tags) or "none"
     _record_result("delete-manifest", request, name, "", result, f"Deleted manifest {digest}; tags removed: {tags}.")
     return result
@@ -807,10 +866,11 @@ class ManifestPreview:
     digest: str
     tags: tuple[str, ...]
     referenced_by: tuple[IndexRef, ...]
+    attached: tuple[str, ...] = ()  # its signature, attestation, SBOM and referrers tags: they go too
 
     @property
     def fingerprint(self) -> str:
-        document = [self.digest, self.tags, [ref.as_dict() for ref in self.referenced_by]]
+        document = [self.digest, self.tags, [ref.as_dict() for ref in self.referenced_by], self.attached]
         return hashlib.sha256(json.dumps(document).encode()).hexdigest()[:32]
 
 
@@ -828,7 +888,16 @@ def preview_manifest(name: str, digest: str) -> ManifestPreview:
         scan = scan_repository(client, name)
     except RegistryError as e:
         raise _failed(e) from e
-    return ManifestPreview(name, digest, scan.tags_of(digest), scan.indexes_referencing(digest))
+    tags = scan.tags_of(digest)
+    attached = tuple(tag for tag in attached_tags(scan, digest) if tag not in tags)
+    return ManifestPreview(name, digest, tags, scan.indexes_referencing(digest), attached)
+
+
+def attached_tags(scan: RepositoryScan, digest: str) -> tuple[str, ...]:
+    """The sha256-<hex>.sig|.att|.sbom and sha256-<hex> tags attached to ``digest``."""
+    return tuple(
+        tag for tag in sorted(scan.refs) if (found := references.attached_to(tag)) is not None and found[0] == digest
+    )
 
 
 def _after_delete(name: str, removed_tags: Sequence[str], *digests: str) -> None:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
 
-from catalog import services, stored
-from catalog.references import attached_to, validate_name
+from catalog import manifests, services, stored
+from catalog.references import InvalidReference, attached_to, validate_name
 from inventory import sync
 
 ORDERINGS = stored.orderings()
@@ -44,21 +44,32 @@ class TagTable:
     page: Page | None  # None when everything is on one page (the registry's path)
 
 
-def tag_table(name: str, search: str, ordering: str, page: str | int | None, per_page: int) -> TagTable:
+KINDS = manifests.KINDS
+
+
+def validate_kind(kind: str) -> str:
+    """ "" (every kind) or one of KINDS."""
+    if kind and kind not in KINDS:
+        raise InvalidReference(f"{kind!r} is not a kind: use one of {', '.join(KINDS)}.")
+    return kind
+
+
+def tag_table(name: str, search: str, ordering: str, page: str | int | None, per_page: int, kind: str = "") -> TagTable:
     validate_name(name)
+    validate_kind(kind)
     if from_inventory() and stored.known_repository(name):
-        paginator = Paginator(stored.image_tags(name, search, ordering), per_page)
+        paginator = Paginator(stored.image_tags(name, search, ordering, kind), per_page)
         current = paginator.get_page(page)
         return TagTable(
             rows=stored.rows(name, list(current.object_list)),
-            total=stored.tag_count(name) if search else paginator.count,
+            total=stored.tag_count(name) if search or kind else paginator.count,
             matched=paginator.count,
             orphans=stored.orphans(name),
             page=current,
         )
     listing = services.list_tags(name)
     needle = search.lower()
-    rows = [row for row in listing.rows if needle in row.name.lower()]
+    rows = [row for row in listing.rows if needle in row.name.lower() and (not kind or row.kind == kind)]
     return TagTable(
         rows=services.sort_rows(rows, ordering),
         total=len(listing.rows),
@@ -68,11 +79,14 @@ def tag_table(name: str, search: str, ordering: str, page: str | int | None, per
     )
 
 
-def tag_rows_for_api(name: str, ordering: str) -> tuple[object, bool]:
+def tag_rows_for_api(name: str, ordering: str, kind: str = "") -> tuple[object, bool]:
     """(a queryset of the inventory's image tags, True) or (the registry's sorted rows, False)."""
     validate_name(name)
+    validate_kind(kind)
     if from_inventory() and stored.known_repository(name):
-        return stored.image_tags(name, "", ordering), True
+        return stored.image_tags(name, "", ordering, kind), True
+    if kind:  # a kind is known once each tag is looked up: all of them
+        return [row for row in services.sort_rows(services.list_tags(name).rows, ordering) if row.kind == kind], False
     if ordering.lstrip("-") == "name":
         tags = services.tag_names(name)
         images = [tag for tag in tags if attached_to(tag) is None]

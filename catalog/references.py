@@ -20,8 +20,11 @@ _NAME = re.compile(NAME_PATTERN)
 _TAG = re.compile(TAG_PATTERN)
 _DIGEST = re.compile(DIGEST_PATTERN)
 
-# Cosign-style tags that sign or attest the image with that digest, not images of their own.
-_ATTACHED = re.compile(r"sha256-(?P<hex>[a-f0-9]{64})\.(?P<kind>sig|att|sbom)")
+# Cosign-style tags that sign or attest the image with that digest, not images of their own, and
+# OCI 1.1's referrers tag schema (sha256-<hex>, no suffix): the index of the artifacts whose
+# subject is that digest, for registries without the referrers API (distribution v3 has none).
+_ATTACHED = re.compile(r"sha256-(?P<hex>[a-f0-9]{64})(?:\.(?P<kind>sig|att|sbom))?")
+REFERRERS = "referrers"
 
 
 class InvalidReference(ValueError):
@@ -67,8 +70,9 @@ def validate_reference(reference: str) -> str:
 
 
 def attached_to(tag: str) -> tuple[str, str] | None:
-    """For ``sha256-<hex>.sig|.att|.sbom``: (the signed digest, the kind); else None."""
+    """For ``sha256-<hex>.sig|.att|.sbom``: (the signed digest, sig|att|sbom); for the referrers
+    tag ``sha256-<hex>``: (that digest, "referrers"); else None."""
     match = _ATTACHED.fullmatch(tag)
     if match is None:
         return None
-    return f"sha256:{match['hex']}", match["kind"]
+    return f"sha256:{match['hex']}", match["kind"] or REFERRERS

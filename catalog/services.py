@@ -35,7 +35,7 @@ from django.core.cache import cache
 
 from catalog import manifests
 from catalog.pool import bounded_map
-from catalog.references import attached_to, is_digest, validate_name, validate_reference
+from catalog.references import REFERRERS, attached_to, is_digest, validate_name, validate_reference
 from catalog.registry import INDEX_TYPES, Manifest, RegistryClient, RegistryError, RegistryNotFound, get_client
 
 logger = logging.getLogger(__name__)
@@ -105,9 +105,15 @@ class ContentSummary:
     created: dt.datetime | None
     platforms: tuple[str, ...]
     children: tuple[PlatformImage, ...] = ()
+    # catalog.manifests.classify's answer; "" in summaries cached before kinds existed.
+    classified: str = ""
+    artifact_type: str = ""
 
     @property
     def kind(self) -> str:
+        """image, index, helm-chart, signature, attestation, sbom or artifact (see artifact_type)."""
+        if self.classified:
+            return self.classified
         return "index" if self.media_type in INDEX_TYPES else "image"
 
 
@@ -119,6 +125,19 @@ class Attached:
     kind: str
 
 
+@dataclass(frozen=True)
+class Referrer:
+    """An artifact attached to an image: a signature, attestation or SBOM tag, an entry of its
+    referrers index (sha256-<hex>), or a tagged manifest whose ``subject`` is the image."""
+
+    digest: str
+    kind: str
+    artifact_type: str
+    size: int
+    created: dt.datetime | None
+    tag: str = ""  # "" for an artifact pushed by digest, opened by its digest
+
+
 class _SummaryFields:
     """What a tag row and an image page show of their manifest, read from its ContentSummary."""
 
@@ -127,6 +146,7 @@ class _SummaryFields:
     digest = property(lambda self: self.summary.digest)
     media_type = property(lambda self: self.summary.media_type)
     kind = property(lambda self: self.summary.kind)
+    artifact_type = property(lambda self: self.summary.artifact_type)
     size = property(lambda self: self.summary.size)
     created = property(lambda self: self.summary.created)
     platforms = property(lambda self: self.summary.platforms)
@@ -137,6 +157,7 @@ class TagRow(_SummaryFields):
     name: str
     summary: ContentSummary
     attached: tuple[Attached, ...] = ()
+    referrers: tuple[Referrer, ...] = ()
     # Known from the inventory only.
     pushed: dt.datetime | None = None
     last_pulled: dt.datetime | None = None
@@ -208,6 +229,26 @@ class ImageConfig:
 
 
 @dataclass(frozen=True)
+class HelmChart:
+    """What a Helm chart's config (its Chart.yaml as JSON) says of it."""
+
+    name: str
+    version: str
+    app_version: str
+    description: str
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> HelmChart:
+        found = manifests.helm_chart(config)
+        return cls(
+            name=found["name"],
+            version=found["version"],
+            app_version=found["appVersion"],
+            description=found["description"],
+        )
+
+
+@dataclass(frozen=True)
 class ImageDetail(_SummaryFields):
     """An image page: a tag or a digest, with its layers and config (an image) or platforms (an index)."""
 
@@ -223,6 +264,8 @@ class ImageDetail(_SummaryFields):
     pushed: dt.datetime | None = None
     last_pulled: dt.datetime | None = None
     pull_count: int | None = None
+    chart: HelmChart | None = None
+    referrers: tuple[Referrer, ...] = ()
 
     manifests = property(lambda self: self.summary.children)
 
@@ -346,7 +389,7 @@ def list_tags(name: str) -> TagList:
     tags = tag_names(name)
     rows = describe_tags(name, [tag for tag in tags if attached_to(tag) is None])
     attached = _attached_by_digest(tags)
-    rows = [_with_attached(row, attached) for row in rows]
+    rows = _with_referrers(name, [_with_attached(row, attached) for row in rows])
     present = {row.digest for row in rows}
     orphans = [item for digest, items in attached.items() if digest not in present for item in items]
     return TagList(repository=name, rows=rows, orphans=orphans)
@@ -394,7 +437,34 @@ def describe_tags(name: str, tags: Sequence[str], attached_tags: Sequence[str] =
         summary = known(tag) or fetched.get(tag)
         if summary is not None:
             rows.append(_with_attached(TagRow(tag, summary), attached))
-    return rows
+    return _with_referrers(name, rows) if attached else rows
+
+
+def _referrers_of(name: str, items: Iterable[Attached]) -> dict[str, Referrer]:
+    """The sig/att/sbom tags among ``items`` described as attached artifacts, by tag. A referrers
+    index tag (sha256-<hex>) is left to the inventory, which reads the artifacts it lists."""
+    tags = sorted({item.tag for item in items if item.kind != REFERRERS})
+    return {
+        row.name: Referrer(
+            digest=row.digest,
+            kind=row.kind,
+            artifact_type=row.artifact_type,
+            size=row.size,
+            created=row.created,
+            tag=row.name,
+        )
+        for row in (describe_tags(name, tags) if tags else [])
+    }
+
+
+def _with_referrers(name: str, rows: list[TagRow]) -> list[TagRow]:
+    described = _referrers_of(name, [item for row in rows for item in row.attached])
+    return [
+        replace(row, referrers=tuple(described[item.tag] for item in row.attached if item.tag in described))
+        if row.attached
+        else row
+        for row in rows
+    ]
 
 
 def content_blobs(name: str) -> dict[str, dict[str, int]]:
@@ -491,9 +561,13 @@ def image_detail(name: str, reference: str) -> ImageDetail:
     summary = _summary(client, name, digest, writes, manifest)
     config_descriptor = manifest.body.get("config") or {}
     config: ImageConfig | None = None
+    chart: HelmChart | None = None
     if not manifest.is_index and _is_json(config_descriptor):
         blob = _config_blob(client, name, config_descriptor, writes)
-        config = ImageConfig.from_blob(blob) if blob else None
+        if summary.kind == "helm-chart":
+            chart = HelmChart.from_config(blob)
+        elif summary.kind == "image":
+            config = ImageConfig.from_blob(blob) if blob else None
     writes.flush()
     attached = _attached_by_digest(_tag_names(client, name)).get(digest, [])
     return ImageDetail(
@@ -506,6 +580,8 @@ def image_detail(name: str, reference: str) -> ImageDetail:
         config=config,
         attached=tuple(attached),
         annotations={str(k): str(v) for k, v in (manifest.body.get("annotations") or {}).items()},
+        chart=chart,
+        referrers=tuple(_referrers_of(name, attached).values()),
     )
 
 
@@ -575,7 +651,8 @@ def _ref_key(name: str, generation: int, reference: str) -> str:
 
 
 def _summary_key(digest: str) -> str:
-    return f"{_registry()}:summary:{digest}"
+    # v2: summaries carry their kind (issue 15); those cached before are not read again.
+    return f"{_registry()}:summary2:{digest}"
 
 
 def _manifest_key(digest: str) -> str:
@@ -702,16 +779,21 @@ def _summarise(client: RegistryClient, name: str, manifest: Manifest, writes: _W
             created=max(created) if created else None,
             platforms=tuple(child.platform for child in children),
             children=tuple(children),
+            classified="index",
+            artifact_type=str(manifest.body.get("artifactType") or ""),
         )
     descriptor = manifest.body.get("config") or {}
     config = _config_blob(client, name, descriptor, writes) if _is_json(descriptor) else {}
     platform = _platform({"platform": config}) if config.get("os") else None
+    kind, artifact_type = manifests.classify(manifest.media_type, manifest.body)
     return ContentSummary(
         digest=manifest.digest,
         media_type=manifest.media_type,
         size=sum(_blob_sizes(manifest).values()),
         created=parse_created(config.get("created")),
         platforms=(platform,) if platform else (),
+        classified=kind,
+        artifact_type=artifact_type,
     )
 
 

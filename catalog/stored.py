@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, F, OrderBy, QuerySet
+from django.db.models import Count, F, OrderBy, Q, QuerySet
 
 from catalog import services
-from catalog.references import is_digest
+from catalog.references import REFERRERS, attached_to, is_digest
 from inventory.models import Manifest, ManifestChild, Repository, Tag
 
 # Tag orderings the tables and the API offer; a leading "-" reverses.
@@ -53,20 +53,67 @@ def known_repository(name: str) -> bool:
     return Repository.objects.filter(name=name).exists()
 
 
-def image_tags(name: str, search: str = "", ordering: str = "name") -> QuerySet[Tag]:
-    """The repository's image tags (signature tags left out), filtered and ordered in the database."""
+def image_tags(name: str, search: str = "", ordering: str = "name", kind: str = "") -> QuerySet[Tag]:
+    """The repository's image tags (signature tags left out), filtered (by name, by their
+    manifest's kind) and ordered in the database."""
     key = ordering.lstrip("-")
     column = _COLUMNS.get(key, "name")
     descending = ordering.startswith("-")
-    tags = Tag.objects.filter(repository__name=name, attached_to="")
+    tags = image_rows(name)
     if search.strip():
         tags = tags.filter(name__icontains=search.strip())
+    if kind:
+        tags = tags.filter(manifest__kind=kind)
     order: OrderBy = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
     return tags.select_related("manifest").order_by(order, "name")
 
 
+def image_rows(name: str) -> QuerySet[Tag]:
+    """The repository's tags that are rows of their own: not a cosign-style or referrers tag, not
+    a manifest whose ``subject`` is tagged here (those are listed with their subject)."""
+    tags = Tag.objects.filter(repository__name=name)
+    subjects = tags.values("digest")
+    return tags.filter(attached_to="").exclude(~Q(manifest__subject="") & Q(manifest__subject__in=subjects))
+
+
 def tag_count(name: str) -> int:
-    return Tag.objects.filter(repository__name=name, attached_to="").count()
+    return image_rows(name).count()
+
+
+def referrers(name: str, digests: Iterable[str]) -> dict[str, list[services.Referrer]]:
+    """Per subject digest the artifacts attached to it in repository ``name``: its sig/att/sbom
+    tags, the entries of its referrers index tag, tagged manifests naming it as ``subject``."""
+    wanted = set(digests)
+    found: dict[str, dict[str, services.Referrer]] = {}
+
+    def add(subject: str, manifest: Manifest, tag: str = "") -> None:
+        found.setdefault(subject, {}).setdefault(
+            manifest.digest,
+            services.Referrer(
+                digest=manifest.digest,
+                kind=manifest.kind,
+                artifact_type=manifest.artifact_type,
+                size=manifest.size,
+                created=manifest.created,
+                tag=tag,
+            ),
+        )
+
+    tags = Tag.objects.filter(repository__name=name).select_related("manifest")
+    indexes: dict[int, str] = {}
+    for tag in tags.filter(attached_to__in=wanted).order_by("name"):
+        if tag.manifest.kind == Manifest.Kind.INDEX and _suffix(tag.name) == REFERRERS:
+            indexes[tag.manifest_id] = tag.attached_to
+        else:
+            add(tag.attached_to, tag.manifest, tag.name)
+    links = list(ManifestChild.objects.filter(parent_id__in=list(indexes), platform="").order_by("position"))
+    children = {m.digest: m for m in Manifest.objects.filter(digest__in=[link.digest for link in links])}
+    for link in links:
+        if link.digest in children:
+            add(indexes[link.parent_id], children[link.digest])
+    for tag in tags.filter(attached_to="", manifest__subject__in=wanted).order_by("name"):
+        add(tag.manifest.subject, tag.manifest, tag.name)
+    return {subject: list(items.values()) for subject, items in found.items()}
 
 
 def rows(name: str, tags: list[Tag]) -> list[services.TagRow]:
@@ -78,12 +125,14 @@ def rows(name: str, tags: list[Tag]) -> list[services.TagRow]:
         .order_by("name")
         .values_list("name", "attached_to")
     ):
-        attached.setdefault(subject, []).append(services.Attached(tag=tag, kind=tag.rsplit(".", 1)[-1]))
+        attached.setdefault(subject, []).append(services.Attached(tag=tag, kind=_suffix(tag)))
+    attached_artifacts = referrers(name, digests)
     return [
         services.TagRow(
             name=tag.name,
             summary=summary(tag.manifest, with_children=False),
             attached=tuple(attached.get(tag.digest, ())),
+            referrers=tuple(attached_artifacts.get(tag.digest, ())),
             pushed=tag.pushed_at,
             last_pulled=tag.last_pulled,
             pull_count=tag.manifest.pull_count,
@@ -97,7 +146,7 @@ def orphans(name: str) -> list[services.Attached]:
     tags = Tag.objects.filter(repository__name=name)
     present = set(tags.filter(attached_to="").values_list("digest", flat=True))
     return [
-        services.Attached(tag=tag, kind=tag.rsplit(".", 1)[-1])
+        services.Attached(tag=tag, kind=_suffix(tag))
         for tag, subject in tags.exclude(attached_to="").order_by("name").values_list("name", "attached_to")
         if subject not in present
     ]
@@ -106,7 +155,7 @@ def orphans(name: str) -> list[services.Attached]:
 def summary(manifest: Manifest, with_children: bool = True) -> services.ContentSummary:
     children: tuple[services.PlatformImage, ...] = ()
     if with_children and manifest.kind == Manifest.Kind.INDEX:
-        links = list(ManifestChild.objects.filter(parent=manifest).order_by("position"))
+        links = list(ManifestChild.objects.filter(parent=manifest).exclude(platform="").order_by("position"))
         found = {m.digest: m for m in Manifest.objects.filter(digest__in=[link.digest for link in links])}
         children = tuple(
             services.PlatformImage(
@@ -125,6 +174,8 @@ def summary(manifest: Manifest, with_children: bool = True) -> services.ContentS
         created=manifest.created,
         platforms=tuple(manifest.platforms or ()),
         children=children,
+        classified=manifest.kind,
+        artifact_type=manifest.artifact_type,
     )
 
 
@@ -158,8 +209,9 @@ def image_detail(name: str, reference: str) -> services.ImageDetail | None:
     manifest = found.manifest
     body = manifest.body or {}
     config = services.ImageConfig.from_blob(manifest.config) if manifest.kind == "image" and manifest.config else None
+    chart = services.HelmChart.from_config(manifest.config) if manifest.kind == Manifest.Kind.HELM_CHART else None
     attached = [
-        services.Attached(tag=tag, kind=tag.rsplit(".", 1)[-1])
+        services.Attached(tag=tag, kind=_suffix(tag))
         for tag in Tag.objects.filter(repository__name=name, attached_to=manifest.digest)
         .order_by("name")
         .values_list("name", flat=True)
@@ -183,4 +235,11 @@ def image_detail(name: str, reference: str) -> services.ImageDetail | None:
         pushed=found.tag.pushed_at if found.tag else None,
         last_pulled=found.tag.last_pulled if found.tag else manifest.last_pulled,
         pull_count=manifest.pull_count,
+        chart=chart,
+        referrers=tuple(referrers(name, [manifest.digest]).get(manifest.digest, ())),
     )
+
+
+def _suffix(tag: str) -> str:
+    found = attached_to(tag)
+    return found[1] if found else ""

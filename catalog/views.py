@@ -81,7 +81,10 @@ def tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
     ordering = request.GET.get("sort", "name")
     if ordering not in reading.ORDERINGS:
         ordering = "name"
-    table = reading.tag_table(name, search, ordering, request.GET.get("page"), TAGS_PER_PAGE)
+    kind = request.GET.get("kind", "")
+    if kind not in reading.KINDS:
+        kind = ""
+    table = reading.tag_table(name, search, ordering, request.GET.get("page"), TAGS_PER_PAGE, kind)
     context = {
         "name": name,
         "rows": table.rows,
@@ -91,6 +94,8 @@ def tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
         "orphans": table.orphans,
         "search": search,
         "sort": ordering,
+        "kind": kind,
+        "kinds": reading.KINDS,
         "columns": SORTABLE,
     }
     template = "catalog/_tag_table.html" if request.htmx else "catalog/tags.html"
@@ -115,7 +120,12 @@ def image_by_digest(request: HtmxHttpRequest, name: str, digest: str) -> HttpRes
 
 def _image(request: HtmxHttpRequest, image: services.ImageDetail) -> HttpResponse:
     host = settings.REGISTRY_PUBLIC_HOST
-    pull = f"docker pull {host}/{image.repository}" + (f":{image.tag}" if image.tag else f"@{image.digest}")
+    if image.kind == "helm-chart":  # `docker pull` cannot pull a chart (issue 15)
+        pull = f"helm pull oci://{host}/{image.repository}" + (
+            f" --version {image.tag}" if image.tag else f"@{image.digest}"
+        )
+    else:
+        pull = f"docker pull {host}/{image.repository}" + (f":{image.tag}" if image.tag else f"@{image.digest}")
     context = {"name": image.repository, "image": image, "pull": pull, "host": host}
     return render(request, "catalog/image.html", context)
 

@@ -24,3 +24,6 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(ensure_role_groups, sender=self)
+        from core import logins
+
+        logins.connect()

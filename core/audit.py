@@ -21,8 +21,9 @@ def client_ip(request: HttpRequest | None) -> str | None:
 def via_of(request: HttpRequest | None) -> str:
     if request is None:
         return "scheduler"
-    auth = getattr(request, "auth", None)  # DRF's request.auth is the Token for token logins
-    return "token" if auth is not None and hasattr(auth, "key") else "session"
+    # DRF's request.auth is the Token (drf_create_token) or the ApiToken (core.tokens) of a token call.
+    auth = getattr(request, "auth", None)
+    return "token" if auth is not None and (hasattr(auth, "key") or hasattr(auth, "key_hash")) else "session"
 
 
 def record(

@@ -34,6 +34,7 @@ NAV = (
     ("registry", "Registry"),
     ("diagnostics", "Diagnostics"),
     ("audit", "Audit log"),
+    ("tokens", "Tokens"),
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from core.cache import redis_location
 from core.checks import Check
 
 HealthCheck = Callable[[dict[str, Check]], Check]
@@ -42,24 +43,15 @@ class HealthReport:
         return {name: check.as_health_dict() for name, check in self.checks.items()}
 
 
-def _redis_location() -> str:
-    """REDIS_URL without a password, for display."""
-    url = settings.REDIS_URL
-    if "@" in url:
-        scheme, rest = url.split("://", 1)
-        url = f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
-
-
 def check_broker() -> Check:
-    extra = {"url": _redis_location()}
+    extra = {"url": redis_location()}
     try:
         client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
         client.ping()
         client.close()
     except redis.RedisError as e:
         return Check(
-            False, f"Cannot reach Redis at {_redis_location()} ({e}): start redis-server or set REDIS_URL.", extra=extra
+            False, f"Cannot reach Redis at {redis_location()} ({e}): start redis-server or set REDIS_URL.", extra=extra
         )
     return Check(True, "Redis answers.", extra=extra)
 

@@ -35,3 +35,33 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         target = f"{self.repository}:{self.tag}" if self.tag else self.repository or self.digest
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {target} {self.outcome}"
+
+
+class ApiToken(models.Model):
+    """A named API token of one user, with a role no higher than the user's.
+
+    Only a SHA-256 of the token is kept (tokens are 256 random bits, so a fast hash suffices);
+    ``prefix`` is its first characters, shown so the owner can tell tokens apart.
+    """
+
+    class Role(models.IntegerChoices):
+        VIEWER = 1, "viewer"
+        OPERATOR = 2, "operator"
+        ADMIN = 3, "admin"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    role = models.PositiveSmallIntegerField(choices=Role.choices)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="api_token_unique_name_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} / {self.name} ({self.get_role_display()})"

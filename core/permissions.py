@@ -15,6 +15,9 @@ class _RolePermission(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if not request.user or not request.user.is_authenticated:
+            from core.tokens import throttle_anonymous
+
+            throttle_anonymous(request, view)  # DRF's own throttles run only after permissions
             return False  # DRF answers 401 (token) or 403 (session) with its own message
         if has_role(request.user, self.role):
             return True

@@ -31,6 +31,15 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
     """The highest role the user holds, or None for anonymous users and users without one."""
     if not user.is_authenticated or not user.is_active:
         return None
+    role = _held_role(user)
+    # A named API token (core.tokens) caps the role of the request it authenticated.
+    cap: Role | None = getattr(user, "_registry_admin_role_cap", None)
+    if role is not None and cap is not None:
+        role = min(role, cap)
+    return role
+
+
+def _held_role(user: AbstractBaseUser) -> Role | None:
     if getattr(user, "is_superuser", False):
         return Role.ADMIN
     cached: Role | bool | None = getattr(user, "_registry_admin_role", False)

@@ -1,13 +1,17 @@
+from datetime import timedelta
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core import audit, health
-from core.forms import AuditFilterForm
-from core.models import AuditEntry
+from core import audit, health, tokens
+from core.forms import AuditFilterForm, TokenForm
+from core.models import ApiToken, AuditEntry
 from core.roles import Role, role_required
 from core.types import HtmxHttpRequest
 
@@ -48,3 +52,49 @@ def alive(request: HttpRequest) -> HttpResponse:
     engine or database state (that is ``/api/v1/health/``, behind a login).
     """
     return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def token_list(request: HttpRequest) -> HttpResponse:
+    """The user's API tokens; a POST makes one and shows its secret on this answer only."""
+    roles = [role.group_name for role in tokens.allowed_roles(request.user)]  # type: ignore[arg-type]
+    form = TokenForm(request.POST or None, roles=roles)
+    new_token = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            days = form.cleaned_data["expires_in_days"]
+            expires_at = timezone.now() + timedelta(days=days) if days else None
+            try:
+                _token, new_token = tokens.create(
+                    request.user,  # type: ignore[arg-type]
+                    form.cleaned_data["name"],
+                    form.cleaned_data["role"],
+                    expires_at=expires_at,
+                    request=request,
+                )
+            except tokens.TokenInvalid as e:
+                for field, message in e.errors.items():
+                    form.add_error(field if field in form.fields else None, message)
+            else:
+                form = TokenForm(roles=roles)
+        if new_token is None:
+            status = 400
+    context = {
+        "form": form,
+        "new_token": new_token,
+        "tokens": ApiToken.objects.filter(user=request.user),  # type: ignore[misc]
+        "roles": roles,
+        "now": timezone.now(),
+    }
+    return render(request, "core/tokens.html", context, status=status)
+
+
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)  # type: ignore[misc]
+    name = token.name
+    tokens.revoke(token, request=request)
+    messages.success(request, f"Token {name!r} revoked: scripts using it now get 401.")
+    return redirect("tokens")

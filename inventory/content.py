@@ -49,7 +49,10 @@ def fetch(
         return None
     content = Content(digest=manifest.digest or digest, media_type=manifest.media_type, body=manifest.body)
     if content.is_index:
-        for _, child_digest in manifests.platform_entries(manifest.body):
+        # Platforms, and the artifacts a referrers index (the sha256-<hex> tag) lists.
+        wanted = [digest for _, digest in manifests.platform_entries(manifest.body)]
+        wanted += manifests.referrer_entries(manifest.body)
+        for child_digest in wanted:
             if child_digest in known:
                 continue
             child = fetch(client, repository, child_digest, known)
@@ -103,11 +106,14 @@ def store_many(contents: list[Content]) -> int:
     for image in fresh:
         config_descriptor = image.body.get("config") or {}
         platform = manifests.config_platform(image.config)
+        kind, artifact_type = manifests.classify(image.media_type, image.body)
         rows.append(
             Manifest(
                 digest=image.digest,
                 media_type=image.media_type,
-                kind=Manifest.Kind.IMAGE,
+                kind=kind,
+                artifact_type=artifact_type,
+                subject=manifests.subject_digest(image.body),
                 size=sum(manifests.blob_sizes(image.body).values()),
                 created=manifests.parse_created(image.config.get("created")),
                 platforms=[platform] if platform else [],
@@ -147,23 +153,31 @@ def _create(content: Content) -> Manifest:
             digest=content.digest,
             media_type=content.media_type,
             kind=Manifest.Kind.INDEX,
+            artifact_type=str(content.body.get("artifactType") or ""),
+            subject=manifests.subject_digest(content.body),
             size=sum(sizes.values()),
             created=max(created) if created else None,
             platforms=[name for name, digest in entries if digest in children],
             body=content.body,
         )
+        # Referrers are children without a platform: kept while the index is, counted in the
+        # repository's size, never shown as platforms.
+        referrers = [("", digest) for digest in manifests.referrer_entries(content.body)]
         ManifestChild.objects.bulk_create(
             ManifestChild(parent=manifest, digest=digest, platform=name, position=i)
-            for i, (name, digest) in enumerate(entries)
+            for i, (name, digest) in enumerate([*entries, *referrers])
         )
         return manifest
     descriptors = manifests.blob_descriptors(content.body)
     config_descriptor = content.body.get("config") or {}
     platform = manifests.config_platform(content.config)
+    kind, artifact_type = manifests.classify(content.media_type, content.body)
     manifest = Manifest.objects.create(
         digest=content.digest,
         media_type=content.media_type,
-        kind=Manifest.Kind.IMAGE,
+        kind=kind,
+        artifact_type=artifact_type,
+        subject=manifests.subject_digest(content.body),
         size=sum(manifests.blob_sizes(content.body).values()),
         created=manifests.parse_created(content.config.get("created")),
         platforms=[platform] if platform else [],

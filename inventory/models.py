@@ -46,12 +46,22 @@ class Manifest(models.Model):
     """
 
     class Kind(models.TextChoices):
+        # Worked out once when the manifest enters the inventory (catalog.manifests.classify).
         IMAGE = "image"
         INDEX = "index"
+        HELM_CHART = "helm-chart"
+        SIGNATURE = "signature"
+        ATTESTATION = "attestation"
+        SBOM = "sbom"
+        ARTIFACT = "artifact"
 
     digest = models.CharField(max_length=100, unique=True)
     media_type = models.CharField(max_length=255)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices, db_index=True)
+    # OCI 1.1: artifactType, else the config's media type when it is not an image's ("" for images).
+    artifact_type = models.CharField(max_length=255, blank=True, default="")
+    # The digest an OCI 1.1 ``subject`` names: the manifest this one signs, describes or attests.
+    subject = models.CharField(max_length=100, blank=True, default="", db_index=True)
     size = models.BigIntegerField(default=0)
     created = models.DateTimeField(null=True, blank=True)
     platforms = models.JSONField(default=list, blank=True)
@@ -83,7 +93,10 @@ class ManifestBlob(models.Model):
 
 
 class ManifestChild(models.Model):
-    """A platform of an index: the child's digest (the child may be missing from the registry)."""
+    """A platform of an index: the child's digest (the child may be missing from the registry).
+
+    ``platform`` is "" for an artifact a referrers index lists (OCI 1.1 fallback tag schema).
+    """
 
     parent = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="child_links")
     digest = models.CharField(max_length=100, db_index=True)

@@ -185,9 +185,13 @@ def _gc_running() -> str:
 
     Pausing or restarting mid-collection would break the GC's exec or its recreate.
     """
-    job = Job.objects.filter(kind=Job.Kind.GC, status=Job.Status.RUNNING).first()
+    job = Job.objects.filter(kind__in=(Job.Kind.GC, Job.Kind.UPDATE), status=Job.Status.RUNNING).first()
     if job is None and not lock.gc_lock_held():
         return ""
+    if job is not None and job.kind == Job.Kind.UPDATE:
+        return (
+            f"A registry update (job {job.pk}) is running: wait until it ends (see the Registry page), then try again."
+        )
     named = f" (job {job.pk})" if job is not None else ""
     return f"A garbage collection{named} is running: wait until it ends (see /maintenance/), then try again."
 

@@ -49,6 +49,18 @@ class GcConflict(GcError):
         super().__init__(f"A garbage collection is already queued or running: {name}. Wait for it to finish.")
 
 
+class RegistryJobInProgress(GcConflict):
+    """A registry update or verification is queued or running: a GC would pull the registry from under it."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.message = (
+            f"A {job.get_kind_display().lower()} is in progress (job {job.pk}, {job.status}): wait until it ends "
+            "(see the Registry page), then run the garbage collection."
+        )
+        Exception.__init__(self, self.message)
+
+
 class GcParamsInvalid(ValueError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(errors)
@@ -119,6 +131,11 @@ def request_gc(
             running = active_job()
             if running is not None or lock.gc_lock_held(client):
                 raise GcConflict(running)
+            registry_job = Job.objects.filter(
+                kind__in=(Job.Kind.UPDATE, Job.Kind.VERIFY), status__in=(Job.Status.QUEUED, Job.Status.RUNNING)
+            ).first()
+            if registry_job is not None:
+                raise RegistryJobInProgress(registry_job)
             return jobs.enqueue(task_names.RUN_GC, Job.Kind.GC, params.as_dict(), request=request, user=user)
     except redis.exceptions.LockError as e:
         raise GcError("Another garbage collection request is being queued right now; try again.") from e

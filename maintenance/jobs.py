@@ -204,7 +204,10 @@ def _task_ended(task_id: str | None = None, **kwargs: object) -> None:
 def fail_orphaned() -> list[Job]:
     """The job watchdog: fail running jobs whose worker stopped beating, and queued jobs no
     worker took within GC_QUEUE_TIMEOUT. Returns the jobs it failed."""
-    close_old_connections()
+    if not connection.in_atomic_block:
+        # Drop a broken or expired connection (a worker's long sleep). Never inside a transaction:
+        # closing would abort the caller's work (on PostgreSQL the connection really closes).
+        close_old_connections()
     timeout = settings.JOB_HEARTBEAT_TIMEOUT
     cutoff = timezone.now() - timedelta(seconds=timeout)
     stale = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)

@@ -7,6 +7,8 @@ conflicts again before it changes anything. Nothing here touches the Docker engi
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
@@ -85,6 +87,11 @@ def request_update(*, request: HttpRequest | None = None, user: AbstractBaseUser
     return _request(task_names.UPDATE_REGISTRY, Job.Kind.UPDATE, request, user)
 
 
+def request_verify(*, request: HttpRequest | None = None, user: AbstractBaseUser | AnonymousUser | None = None) -> Job:
+    """Queue a verification: every tag's manifest and blobs answer, and GC's dry run finds nothing broken."""
+    return _request(task_names.VERIFY_REGISTRY, Job.Kind.VERIFY, request, user)
+
+
 def _request(
     task_name: str, kind: str, request: HttpRequest | None, user: AbstractBaseUser | AnonymousUser | None
 ) -> Job:
@@ -109,3 +116,41 @@ def _request(
 def latest(kind: str) -> Job | None:
     """The newest job of ``kind`` (update or verify), for the Registry page."""
     return Job.objects.filter(kind=kind).select_related("user").first()
+
+
+# --- What a finished job says -----------------------------------------------------------------
+
+
+def outcome(job: Job) -> str:
+    """The job page's sentence for an update or a verification."""
+    result = job.result or {}
+    if job.kind == Job.Kind.VERIFY and result.get("gc_dry_run") is not None:
+        return verify_sentence(result)
+    if job.kind == Job.Kind.UPDATE and job.status == Job.Status.SUCCEEDED:
+        if result.get("status") == "up-to-date":
+            return f"Already up to date: {result.get('image', 'the image')} is the image the registry runs."
+        old, new = result.get("old") or {}, result.get("new") or {}
+        return (
+            f"Updated {result.get('image', 'the registry')}: {old.get('version', '?')} "
+            f"({old.get('image_id', '')[:19]}) -> {new.get('version', '?')} ({new.get('image_id', '')[:19]})."
+        )
+    if job.status == Job.Status.FAILED:
+        return job.error or "Failed."
+    return str(job.get_status_display())
+
+
+def verify_sentence(result: dict[str, Any]) -> str:
+    """One sentence for a verification's report (its log and the job page)."""
+    checked = (
+        f"{result.get('tags_checked', 0)} tags, {result.get('manifests_checked', 0)} manifests and "
+        f"{result.get('blobs_checked', 0)} blobs checked"
+    )
+    dry = result.get("gc_dry_run") or {}
+    problems = []
+    if result.get("missing_count"):
+        problems.append(f"{result['missing_count']} missing")
+    if dry and not dry.get("ok"):
+        problems.append(f"garbage-collect --dry-run failed (exit {dry.get('exit_code')})")
+    if problems:
+        return f"Verification found problems: {', '.join(problems)} ({checked})."
+    return f"Verified: nothing is missing ({checked}); garbage-collect --dry-run finds nothing broken."

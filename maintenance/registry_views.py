@@ -162,11 +162,11 @@ def diagnostics_page(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _registry_jobs_context() -> dict[str, Any]:
-    return {"last_update": registry_jobs.latest(Job.Kind.UPDATE)}
+    return {"last_update": registry_jobs.latest(Job.Kind.UPDATE), "last_verify": registry_jobs.latest(Job.Kind.VERIFY)}
 
 
 #: The registry jobs an operator starts from the Registry page, by the name in the URL.
-REGISTRY_JOBS = {"update": services.queue_update}
+REGISTRY_JOBS = {"update": services.queue_update, "verify": services.queue_verify}
 
 
 @require_POST

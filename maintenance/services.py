@@ -109,6 +109,11 @@ def queue_update(request: HttpRequest) -> Job:
     return registry_jobs.request_update(request=request)
 
 
+def queue_verify(request: HttpRequest) -> Job:
+    """A verification of every tag's manifest and blobs (RegistryBusy, RegistryJobError when it cannot be queued)."""
+    return registry_jobs.request_verify(request=request)
+
+
 def diagnostics_report(wait: float = diagnostics.WORKER_WAIT) -> diagnostics.Report:
     """Every diagnostic check, from a worker's fresh snapshot and the web process's own."""
     return diagnostics.run(snapshot.fresh_snapshot(max_age=diagnostics.SNAPSHOT_MAX_AGE, wait=wait), wait)

@@ -17,7 +17,7 @@ from core.worker import answer
 from inventory import events as inventory_events
 from inventory import sync as inventory_sync
 from inventory.models import Repository
-from maintenance import container_actions, gc, jobs, schedules, stats, stats_collector, sync_requests, update
+from maintenance import container_actions, gc, jobs, schedules, stats, stats_collector, sync_requests, update, verify
 from maintenance.models import Job
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,12 @@ def gc_watchdog() -> None:
 def update_registry(job_id: int) -> None:
     """Update the registry container to the newest image of its tag (POST /api/v1/registry/update/)."""
     update.run(job_id)
+
+
+@shared_task(ignore_result=True, acks_late=False, max_retries=0, soft_time_limit=3600, time_limit=3900)
+def verify_registry(job_id: int) -> None:
+    """Check every tag's manifest and blobs, then GC's dry run (POST /api/v1/registry/verify/)."""
+    verify.run(job_id)
 
 
 # --- Statistics ---------------------------------------------------------------------------

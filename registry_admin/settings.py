@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
     "django_htmx",
     "django_celery_beat",
     "core",
@@ -86,6 +89,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "core.middleware.ServiceFaultMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "registry_admin.urls"
@@ -175,6 +181,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONWithWarningsRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
 # --- Celery ---------------------------------------------------------------------------
@@ -266,3 +273,108 @@ CELERY_BEAT_SCHEDULE.update(
         "prune-events": {"task": "maintenance.tasks.prune_events", "schedule": 3600.0},
     }
 )
+
+# --- API schema, logins, tokens, HTTPS and CSP (issue 12) -------------------------------
+# Kept together in this block so other changes to the settings merge around it.
+import datetime as _dt  # noqa: E402
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "registry-admin API",
+    "DESCRIPTION": (
+        "The REST API of registry-admin, a dashboard for a private Docker registry. "
+        "Authenticate with `Authorization: Token <token>` (a token from the Tokens page, "
+        "`manage.py create_token` or `manage.py drf_create_token`) or a logged-in session. "
+        'Every error is JSON: `{"detail": ...}`, or field names mapped to messages for a 400.'
+    ),
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": True,
+    "SERVE_PERMISSIONS": ["core.permissions.IsViewer"],
+    # Named tokens (core.tokens) travel in the same "Authorization: Token ..." header as DRF's.
+    "AUTHENTICATION_WHITELIST": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.openapi.add_common_errors"],
+    # Swagger UI's files come from drf-spectacular-sidecar's static files: no CDN, the NAS may be offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False},
+}
+
+# Failed logins (django-axes): limited per username and address together, so nobody can lock a
+# user out from another machine. The pair is refused, even with the right password, until
+# LOGIN_LOCKOUT_MINUTES after the last failure; admins unlock on the admin site (Axes > Access attempts).
+LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = _dt.timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True  # the message's "try again after" holds
+AXES_LOCKOUT_CALLABLE = "core.logins.lockout_response"
+# The address as the server saw it, like the audit log (X-Forwarded-For can be forged).
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+AXES_VERBOSE = False
+
+# API tokens (core.tokens) and DRF's throttling: per token (or per user for a session), and
+# per address for anonymous calls. Rates are DRF's "N/second|minute|hour|day".
+API_THROTTLE_RATE = env("API_THROTTLE_RATE", "1200/minute")
+API_ANON_THROTTLE_RATE = env("API_ANON_THROTTLE_RATE", "60/minute")
+for _name, _rate in (("API_THROTTLE_RATE", API_THROTTLE_RATE), ("API_ANON_THROTTLE_RATE", API_ANON_THROTTLE_RATE)):
+    _count, _, _period = _rate.partition("/")
+    if not (_count.isascii() and _count.isdigit() and int(_count) > 0 and _period[:1] in ("s", "m", "h", "d")):
+        raise ImproperlyConfigured(
+            f"{_name}={_rate!r}: expected calls/period, e.g. 600/minute (second, minute, hour, day)"
+        )
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "core.tokens.ApiTokenAuthentication",
+    "rest_framework.authentication.TokenAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
+# The API speaks JSON: a form-encoded body is a 415, not strings read as booleans.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["rest_framework.parsers.JSONParser"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["core.tokens.TokenRateThrottle", "core.tokens.AnonAddressThrottle"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"token": API_THROTTLE_RATE, "anon": API_ANON_THROTTLE_RATE}
+
+# Sessions end after SESSION_COOKIE_AGE seconds (two weeks) and, Django's default, when the
+# password changes (the session keeps a hash of it).
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 14 * 24 * 3600, minimum=60)
+
+# Behind a TLS-terminating reverse proxy (QNAP's, Traefik, Caddy): DJANGO_HTTPS=true. Plain
+# HTTP on the LAN stays the default: these settings would lock a plain-HTTP browser out.
+HTTPS = envbool("DJANGO_HTTPS", False)
+if HTTPS:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = envbool("DJANGO_HSTS_PRELOAD", True)
+    # The health checks of web's container call plain http://127.0.0.1 inside it.
+    SECURE_REDIRECT_EXEMPT = [r"^-/alive$", r"^api/v1/health/$"]
+
+# Content-Security-Policy (django-csp): scripts only from our own static files; htmx's
+# indicator style is turned off in base.html's htmx-config meta, so no inline style is needed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}

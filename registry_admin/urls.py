@@ -1,8 +1,15 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", include("core.urls")),
+    # Browsers ask for /favicon.ico where a page names no icon (error pages): the static file.
+    # Resolved lazily: the manifest storage has no entry before collectstatic, and `manage.py
+    # check` or `migrate` must not need one.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.svg"), permanent=True)),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("maintenance/", include("maintenance.urls")),

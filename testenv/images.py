@@ -520,3 +520,124 @@ def pull_image(engine: DockerEngine, ref: str, auth: tuple[str, str] | None = No
     if "/" in tag or not repository:  # no tag given, the colon was the port's
         repository, tag = ref, "latest"
     return engine.client().images.pull(repository, tag=tag, auth_config=auth_config)
+
+
+# --- OCI artifacts (issue 15): Helm charts, signatures, SBOMs, anything with an artifactType ---
+
+HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
+HELM_CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+COSIGN_SIGNATURE_LAYER = "application/vnd.dev.cosign.simplesigning.v1+json"
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+SPDX_JSON = "application/spdx+json"
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """A manifest as pushed: what an index descriptor or a ``subject`` names."""
+
+    digest: str
+    size: int
+    media_type: str = OCI_MANIFEST
+
+    def descriptor(self, **extra: Any) -> dict[str, Any]:
+        return {"mediaType": self.media_type, "digest": self.digest, "size": self.size, **extra}
+
+
+def push_artifact(
+    url: str,
+    repo: str,
+    reference: str | None,
+    *,
+    config: bytes,
+    config_media_type: str,
+    layers: Sequence[tuple[bytes, str]],
+    artifact_type: str | None = None,
+    subject: Pushed | None = None,
+    annotations: Mapping[str, str] | None = None,
+    auth: Auth = None,
+) -> Pushed:
+    """An OCI image manifest with any config and layer media types, as helm, cosign and oras
+    write them; ``reference=None`` pushes it by digest."""
+    session = _session(auth)
+    config_digest = push_blob(url, repo, config, session)
+    layer_descriptors = []
+    for data, media_type in layers:
+        layer_descriptors.append(
+            {"mediaType": media_type, "digest": push_blob(url, repo, data, session), "size": len(data)}
+        )
+    document: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": config_media_type, "digest": config_digest, "size": len(config)},
+        "layers": layer_descriptors,
+    }
+    if artifact_type:
+        document["artifactType"] = artifact_type
+    if subject is not None:
+        document["subject"] = subject.descriptor()
+    if annotations:
+        document["annotations"] = dict(annotations)
+    body = _json_bytes(document)
+    digest = push_manifest(url, repo, reference or sha256_digest(body), body, OCI_MANIFEST, session)
+    return Pushed(digest, len(body))
+
+
+def helm_chart_tgz(name: str, version: str) -> bytes:
+    """A chart archive as `helm package` writes it: <name>/Chart.yaml inside a .tgz."""
+    chart = f"apiVersion: v2\nname: {name}\nversion: {version}\n".encode()
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as archive:
+        info = tarfile.TarInfo(f"{name}/Chart.yaml")
+        info.size = len(chart)
+        archive.addfile(info, io.BytesIO(chart))
+    return raw.getvalue()
+
+
+def push_helm_chart(
+    url: str, repo: str, version: str, *, name: str, app_version: str = "", description: str = "", auth: Auth = None
+) -> Pushed:
+    """A chart as `helm push chart.tgz oci://host/<namespace>` writes it: tag = version."""
+    config: dict[str, Any] = {"name": name, "version": version, "apiVersion": "v2", "type": "application"}
+    if app_version:
+        config["appVersion"] = app_version
+    if description:
+        config["description"] = description
+    return push_artifact(
+        url,
+        repo,
+        version,
+        config=json.dumps(config).encode(),
+        config_media_type=HELM_CONFIG,
+        layers=[(helm_chart_tgz(name, version), HELM_CHART_LAYER)],
+        annotations={"org.opencontainers.image.title": name, "org.opencontainers.image.version": version},
+        auth=auth,
+    )
+
+
+def push_cosign_signature(url: str, repo: str, image_digest: str, auth: Auth = None) -> Pushed:
+    """A signature as `cosign sign` writes it (tag schema): tag sha256-<hex>.sig, simple signing payload."""
+    payload = json.dumps(
+        {"critical": {"identity": {"docker-reference": repo}, "image": {"docker-manifest-digest": image_digest}}}
+    ).encode()
+    return push_artifact(
+        url,
+        repo,
+        f"sha256-{image_digest.split(':', 1)[1]}.sig",
+        config=json.dumps({"architecture": "", "os": "", "rootfs": {"type": "layers", "diff_ids": []}}).encode(),
+        config_media_type=OCI_CONFIG,
+        layers=[(payload, COSIGN_SIGNATURE_LAYER)],
+        auth=auth,
+    )
+
+
+def push_referrers_index(url: str, repo: str, subject_digest: str, referrers: Sequence[tuple[Pushed, str]]) -> Pushed:
+    """The OCI 1.1 referrers fallback: an index tagged sha256-<hex> listing (manifest, artifactType)."""
+    body = _json_bytes(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [pushed.descriptor(artifactType=artifact_type) for pushed, artifact_type in referrers],
+        }
+    )
+    digest = push_manifest(url, repo, f"sha256-{subject_digest.split(':', 1)[1]}", body, OCI_INDEX)
+    return Pushed(digest, len(body), OCI_INDEX)

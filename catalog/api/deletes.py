@@ -9,23 +9,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import deletion
-from catalog.api import views
+from catalog.api import schema, views
+from catalog.references import TAG_PATTERN
+from core.api.schema import REGISTRY_ERRORS, JsonBooleanField, JsonCharField, errors, query
 from core.permissions import IsOperator
 from registry_admin.env import parse_bool
 
 
 def _flag(request: Request, name: str) -> bool:
-    value = request.query_params.get(name, "").lower()
-    flag = parse_bool(value) if value else False
-    if flag is None:
-        raise deletion.InvalidRequest(f"{name} must be true or false, not {value[:20]!r}.")
-    return flag
+    """A true/false query parameter (parse_bool's words), validated by the schema's DeleteQuerySerializer."""
+    try:
+        value = query(schema.TagDeleteQuerySerializer, request).get(name, "false")
+    except ValidationError as e:
+        bad = next(iter(e.detail)) if isinstance(e.detail, dict) else name
+        raw = request.query_params.get(str(bad), "")
+        raise deletion.InvalidRequest(f"{bad} must be true or false, not {raw[:20]!r}.") from None
+    return parse_bool(value) is True
 
 
 def _force(request: Request) -> bool:
@@ -36,6 +44,19 @@ def _error(error: deletion.DeletionError) -> Response:
     return Response(error.as_dict(), status=error.status)
 
 
+def _delete_responses() -> dict[int, object]:
+    return {
+        200: schema.DeleteResultSerializer,
+        **errors(404, *REGISTRY_ERRORS),
+        400: OpenApiResponse(schema.DeletionErrorSerializer, description="A bad name, tag, digest or force."),
+        405: OpenApiResponse(schema.DeletionErrorSerializer, description="The registry refuses deletes."),
+        409: OpenApiResponse(
+            schema.DeleteRefusedSerializer,
+            description="Refused: other tags share the manifest, or an index references it. Nothing was deleted.",
+        ),
+    }
+
+
 class TagDetail(views.TagDetail):
     """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/tags/{tag}/?force=true&prune=true
 
@@ -43,6 +64,12 @@ class TagDetail(views.TagDetail):
     next garbage collection frees it; ``deleted_manifest`` then names it, as a manifest delete does.
     """
 
+    @extend_schema(
+        summary="Delete a tag",
+        operation_id="repositories_tag_destroy",
+        parameters=[schema.NAME_PARAMETER, schema.TAG_PARAMETER, schema.TagDeleteQuerySerializer],
+        responses=_delete_responses(),
+    )
     def delete(self, request: Request, name: str, tag: str) -> Response:
         try:
             result = deletion.delete_tag(
@@ -56,6 +83,12 @@ class TagDetail(views.TagDetail):
 class ManifestDetail(views.ManifestDetail):
     """GET (the catalog's image detail) and DELETE /api/v1/repositories/{name}/manifests/{digest}/?force=true"""
 
+    @extend_schema(
+        summary="Delete a manifest",
+        operation_id="repositories_manifest_destroy",
+        parameters=[schema.NAME_PARAMETER, schema.DIGEST_PARAMETER, schema.DeleteQuerySerializer],
+        responses=_delete_responses(),
+    )
     def delete(self, request: Request, name: str, digest: str) -> Response:
         try:
             result = deletion.delete_manifest(name, digest, force=_force(request), request=request)
@@ -65,10 +98,21 @@ class ManifestDetail(views.ManifestDetail):
 
 
 class BulkDeleteSerializer(serializers.Serializer):
-    tags = serializers.ListField(child=serializers.CharField(max_length=200), min_length=1, max_length=1000)
-    dry_run = serializers.BooleanField(default=False)
-    force = serializers.BooleanField(default=False)
-    prune = serializers.BooleanField(default=False)
+    tags = serializers.ListField(
+        child=JsonCharField(
+            validators=[
+                RegexValidator(
+                    rf"^{TAG_PATTERN}\Z",
+                    "Not a tag: at most 128 letters, digits, _, . and -, not starting with . or -.",
+                )
+            ]
+        ),
+        min_length=1,
+        max_length=1000,
+    )
+    dry_run = JsonBooleanField(default=False)
+    force = JsonBooleanField(default=False)
+    prune = JsonBooleanField(default=False)
 
 
 class BulkDelete(APIView):
@@ -83,6 +127,17 @@ class BulkDelete(APIView):
 
     permission_classes = [IsOperator]
 
+    @extend_schema(
+        summary="Delete several tags of a repository",
+        operation_id="repositories_bulk_delete",
+        parameters=[schema.NAME_PARAMETER],
+        request=BulkDeleteSerializer,
+        responses={
+            200: schema.BulkDeleteResultSerializer,
+            **errors(400, 404, *REGISTRY_ERRORS),
+            405: OpenApiResponse(schema.DeletionErrorSerializer, description="The registry refuses deletes."),
+        },
+    )
     def post(self, request: Request, name: str) -> Response:
         data = BulkDeleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from catalog.services import ImageConfig, ImageDetail, Repository, TagRow
+from catalog.services import ImageConfig, ImageDetail, Referrer, Repository, TagRow
 
 
 def _when(value: dt.datetime | None) -> str | None:
@@ -22,16 +22,29 @@ def repository(repo: Repository) -> dict[str, Any]:
     }
 
 
+def referrer(item: Referrer) -> dict[str, Any]:
+    return {
+        "digest": item.digest,
+        "kind": item.kind,
+        "artifact_type": item.artifact_type,
+        "size": item.size,
+        "created": _when(item.created),
+        "tag": item.tag or None,
+    }
+
+
 def tag(row: TagRow) -> dict[str, Any]:
     return {
         "name": row.name,
         "digest": row.digest,
         "media_type": row.media_type,
         "kind": row.kind,
+        "artifact_type": row.artifact_type,
         "size": row.size,
         "created": _when(row.created),
         "platforms": list(row.platforms),
         "signatures": [{"tag": item.tag, "kind": item.kind} for item in row.attached],
+        "attached": [referrer(item) for item in row.referrers],
         "pushed": _when(row.pushed),
         "last_pulled": _when(row.last_pulled),
         "pull_count": row.pull_count,
@@ -71,10 +84,12 @@ def image(detail: ImageDetail) -> dict[str, Any]:
         "digest": detail.digest,
         "media_type": detail.media_type,
         "kind": detail.kind,
+        "artifact_type": detail.artifact_type,
         "size": detail.size,
         "created": _when(detail.created),
         "platforms": list(detail.platforms),
         "signatures": [{"tag": item.tag, "kind": item.kind} for item in detail.attached],
+        "attached": [referrer(item) for item in detail.referrers],
         "layers": [
             {"digest": layer.digest, "size": layer.size, "media_type": layer.media_type} for layer in detail.layers
         ],
@@ -84,6 +99,13 @@ def image(detail: ImageDetail) -> dict[str, Any]:
         "last_pulled": _when(detail.last_pulled),
         "pull_count": detail.pull_count,
     }
+    if detail.chart is not None:
+        data["chart"] = {
+            "name": detail.chart.name,
+            "version": detail.chart.version,
+            "app_version": detail.chart.app_version,
+            "description": detail.chart.description,
+        }
     if detail.kind == "index":
         data["manifests"] = [
             {"digest": child.digest, "platform": child.platform, "size": child.size, "media_type": child.media_type}

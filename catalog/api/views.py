@@ -6,15 +6,16 @@ names, tags and digests that break the OCI grammar answer 400 before any registr
 
 from __future__ import annotations
 
-from rest_framework.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import reading, services, stored
-from catalog.api import serializers
+from catalog.api import schema, serializers
 from catalog.references import InvalidReference, validate_digest, validate_name, validate_tag
 from catalog.registry import RegistryError
+from core.api.schema import REGISTRY_ERRORS, errors, query
 from core.permissions import ViewerReadsOperatorWrites
 
 
@@ -37,8 +38,13 @@ class RegistryAPIView(GenericAPIView):  # type: ignore[type-arg]
 class RepositoryList(RegistryAPIView):
     """GET /api/v1/repositories/?search=TEXT -> {"name", "tag_count", "last_pushed", "pull_count", "size"}."""
 
+    @extend_schema(
+        summary="List repositories",
+        parameters=[schema.RepositoryQuerySerializer],
+        responses={200: schema.RepositoryPage, **errors(400, 404, *REGISTRY_ERRORS)},
+    )
     def get(self, request: Request) -> Response:
-        search = request.query_params.get("search", "")
+        search = query(schema.RepositoryQuerySerializer, request).get("search", "")
         if reading.from_inventory():
             rows = self.paginate_queryset(stored.repository_rows(search))  # type: ignore[arg-type]
             page = stored.as_repositories(rows or [])  # type: ignore[arg-type]
@@ -52,7 +58,8 @@ class RepositoryList(RegistryAPIView):
 
 
 class TagList(RegistryAPIView):
-    """GET /api/v1/repositories/{name}/tags/?ordering=name|created|pushed|size|pulled (- reverses).
+    """GET /api/v1/repositories/{name}/tags/?ordering=name|created|pushed|size|pulled (- reverses)
+    &kind=image|index|helm-chart|signature|attestation|sbom|artifact.
 
     From the inventory: sorted and paged in the database. Before its first sync (or for a
     repository it does not know yet) from the registry: ordered by name, only the requested
@@ -60,12 +67,16 @@ class TagList(RegistryAPIView):
     their image.
     """
 
+    @extend_schema(
+        summary="List a repository's tags",
+        operation_id="repositories_tags_list",
+        parameters=[schema.NAME_PARAMETER, schema.TagQuerySerializer],
+        responses={200: schema.TagPage, **errors(400, 404, *REGISTRY_ERRORS)},
+    )
     def get(self, request: Request, name: str) -> Response:
         validate_name(name)
-        ordering = request.query_params.get("ordering", "name")
-        if ordering not in reading.ORDERINGS:
-            raise ValidationError({"ordering": f"Use one of {', '.join(reading.ORDERINGS)}."})
-        found, stored_rows = reading.tag_rows_for_api(name, ordering)
+        params = query(schema.TagQuerySerializer, request)
+        found, stored_rows = reading.tag_rows_for_api(name, params["ordering"], params["kind"])
         if stored_rows:
             page = self.paginate_queryset(found)  # type: ignore[arg-type]
             rows = stored.rows(name, list(page or []))  # type: ignore[arg-type]
@@ -81,6 +92,12 @@ class TagList(RegistryAPIView):
 class TagDetail(RegistryAPIView):
     """GET /api/v1/repositories/{name}/tags/{tag}/ (issue 4 adds DELETE here)."""
 
+    @extend_schema(
+        summary="Describe a tag",
+        operation_id="repositories_tag_retrieve",
+        parameters=[schema.NAME_PARAMETER, schema.TAG_PARAMETER],
+        responses={200: schema.ImageSerializer, **errors(400, 404, *REGISTRY_ERRORS)},
+    )
     def get(self, request: Request, name: str, tag: str) -> Response:
         validate_name(name)
         validate_tag(tag)
@@ -90,6 +107,12 @@ class TagDetail(RegistryAPIView):
 class ManifestDetail(RegistryAPIView):
     """GET /api/v1/repositories/{name}/manifests/{digest}/ (issue 4 adds DELETE here)."""
 
+    @extend_schema(
+        summary="Describe a manifest",
+        operation_id="repositories_manifest_retrieve",
+        parameters=[schema.NAME_PARAMETER, schema.DIGEST_PARAMETER],
+        responses={200: schema.ImageSerializer, **errors(400, 404, *REGISTRY_ERRORS)},
+    )
     def get(self, request: Request, name: str, digest: str) -> Response:
         validate_name(name)
         validate_digest(digest)

@@ -54,7 +54,7 @@ def manifest_url(name: str, digest: str) -> str:
 
 
 @register.simple_tag
-def sort_header(key: str, heading: str, descending_first: bool, sort: str, search: str) -> str:
+def sort_header(key: str, heading: str, descending_first: bool, sort: str, search: str, kind: str = "") -> str:
     """A tag table's column heading: a link that sorts by it (again: the other way), with an arrow."""
     if sort == key:
         target, arrow = f"-{key}", " ▲"
@@ -62,7 +62,7 @@ def sort_header(key: str, heading: str, descending_first: bool, sort: str, searc
         target, arrow = key, " ▼"
     else:
         target, arrow = (f"-{key}" if descending_first else key), ""
-    query = f"?q={quote(search)}&sort={target}"
+    query = f"?q={quote(search)}&sort={target}" + (f"&kind={quote(kind)}" if kind else "")
     return format_html(
         '<a href="{}" hx-get="{}" hx-target="#tag-table" hx-push-url="true" data-sort="{}">{}{}</a>',
         query,

@@ -39,7 +39,8 @@ def test_a_delete_records_who_from_where_what_and_how(
         (entry,) = AuditEntry.objects.filter(repository=repo)
         assert (entry.user, entry.actor, entry.via, entry.ip) == (operator, "otto", "token", "192.0.2.44")
         assert (entry.action, entry.repository, entry.tag, entry.digest) == ("delete-tag", repo, "1.0", digest)
-        assert entry.outcome == "succeeded" and entry.detail == f"Deleted tag 1.0 only; its manifest {digest} stays."
+        assert entry.outcome == "succeeded" and entry.detail.startswith("Deleted tag 1.0")
+        assert "only" in entry.detail and f"its manifest {digest} stays" in entry.detail
         return
 
     assert api.delete(f"/api/v1/repositories/{repo}/tags/1.0/").status_code == 409

@@ -129,7 +129,7 @@ def test_a_person_picks_a_repository_and_copies_the_push_line(
     page.fill("input[name=tag]", "v2")
     page.click("text=Fill in the commands")
     page.wait_for_url(re.compile(r"repository="))
-    row = page.locator("[data-testid=docker-commands] tr", has_text="Push it")
+    row = page.locator("[data-testid=docker-commands] li", has_text="Push it")
     row.locator("button").click()
 
     assert page.evaluate("navigator.clipboard.readText()") == f"docker push nas.lan:5000/{repo_prefix}/web:v2"
@@ -138,5 +138,5 @@ def test_a_person_picks_a_repository_and_copies_the_push_line(
         "[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)"
         ".map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"
     )
-    assert wide == []
+    assert wide == [], "; ".join(wide)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

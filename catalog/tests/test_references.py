@@ -22,7 +22,23 @@ def test_it_accepts_names_of_the_grammar(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["", "App", "team//app", "/app", "app/", "-app", "app-", "a___b", "a..b", "a/-/b", "x" * 256, "a b"]
+    "name",
+    [
+        "",
+        "App",
+        "team//app",
+        "/app",
+        "app/",
+        "-app",
+        "app-",
+        "a___b",
+        "a..b",
+        "a/-/b",
+        "x" * 256,
+        "a b",
+        "x" * 238,
+        "a/" + "x" * 238,
+    ],
 )
 def test_it_refuses_other_names(name: str) -> None:
     with pytest.raises(InvalidReference):
@@ -53,4 +69,5 @@ def test_signature_attestation_and_sbom_tags_name_their_image() -> None:
     assert attached_to(f"sha256-{hex_digits}.sig") == (f"sha256:{hex_digits}", "sig")
     assert attached_to(f"sha256-{hex_digits}.att") == (f"sha256:{hex_digits}", "att")
     assert attached_to(f"sha256-{hex_digits}.sbom") == (f"sha256:{hex_digits}", "sbom")
-    assert attached_to(f"sha256-{hex_digits}") is None and attached_to("sha256-ab.sig") is None
+    assert attached_to(f"sha256-{hex_digits}") == (f"sha256:{hex_digits}", "referrers")
+    assert attached_to("sha256-ab.sig") is None and attached_to(f"sha256-{hex_digits}.txt") is None

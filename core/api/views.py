@@ -1,16 +1,39 @@
 from django.db.models import QuerySet
-from rest_framework import generics
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import generics, serializers
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core import audit, health
+from core.api.schema import errors, query
 from core.api.serializers import AuditEntrySerializer
-from core.forms import AuditFilterForm
 from core.models import AuditEntry
 
 
+class HealthCheckSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    detail = serializers.CharField(allow_blank=True)
+
+
+class HealthSerializer(serializers.Serializer):
+    """Each part's ``ok`` and ``detail``, with the part's own extra fields (the registry's url, ...)."""
+
+    registry = HealthCheckSerializer()
+    docker = HealthCheckSerializer()
+    broker = HealthCheckSerializer()
+
+
+@extend_schema(
+    summary="The dashboard's health",
+    responses={
+        200: HealthSerializer,
+        503: OpenApiResponse(HealthSerializer, description="At least one part is not ok: see its detail."),
+    },
+)
 @api_view(["GET"])
 def health_view(request: Request) -> Response:
     """200 when the registry, the engine (via the workers) and the broker are all fine, 503 otherwise."""
@@ -18,13 +41,50 @@ def health_view(request: Request) -> Response:
     return Response(report.as_dict(), status=200 if report.ok else 503)
 
 
+class AuditQuerySerializer(serializers.Serializer):
+    """The audit log's filters (the page's AuditFilterForm, strict: a given filter is not empty)."""
+
+    action = serializers.CharField(required=False, max_length=50, help_text="e.g. delete-tag, gc-queued")
+    outcome = serializers.ChoiceField(required=False, choices=AuditEntry.Outcome.values)
+    repository = serializers.CharField(required=False, max_length=255, help_text="names starting with this")
+    actor = serializers.CharField(required=False, max_length=150, help_text="a user name, or system")
+    since = serializers.DateField(required=False, help_text="on or after this day (YYYY-MM-DD)")
+    until = serializers.DateField(required=False, help_text="on or before this day (YYYY-MM-DD)")
+
+
+@extend_schema(
+    summary="The audit log, newest first",
+    parameters=[AuditQuerySerializer],
+    responses={200: AuditEntrySerializer(many=True), **errors(400, 404)},
+)
 class AuditList(generics.ListAPIView):
     """GET /api/v1/audit/?action=&outcome=&repository=&actor=&since=&until= (paginated)."""
 
     serializer_class = AuditEntrySerializer
 
     def get_queryset(self) -> QuerySet[AuditEntry]:
-        form = AuditFilterForm(self.request.query_params)
-        if not form.is_valid():
-            raise ValidationError({name: [str(e) for e in errors] for name, errors in form.errors.items()})
-        return audit.filtered(form.cleaned_data)
+        return audit.filtered(query(AuditQuerySerializer, self.request))
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI description: YAML, or JSON by ``Accept`` or ``?format=json``; the lang parameter is not offered."""
+
+    @extend_schema(
+        summary="This API's OpenAPI 3.1 description",
+        parameters=[
+            OpenApiParameter("lang", exclude=True),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "yaml"], description="default yaml"),
+        ],
+        responses={
+            (200, "application/vnd.oai.openapi"): OpenApiTypes.OBJECT,
+            (200, "application/yaml"): OpenApiTypes.OBJECT,
+            (200, "application/vnd.oai.openapi+json"): OpenApiTypes.OBJECT,
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            404: OpenApiResponse(description="A format other than json or yaml."),
+        },
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        if request.query_params.get("format", "json") not in ("json", "yaml"):
+            raise NotFound("Ask for format=json or format=yaml.")  # DRF would ignore an empty one
+        response: Response = super().get(request, *args, **kwargs)
+        return response

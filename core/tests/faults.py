@@ -132,8 +132,9 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def start_worker(self, name: str = "worker") -> subprocess.Popen[bytes]:
-        return self.start("worker", "--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO", name=name)
+    def start_worker(self, name: str = "worker", concurrency: int = 1) -> subprocess.Popen[bytes]:
+        pool = ["--pool", "prefork", "--concurrency", str(concurrency)]
+        return self.start("worker", *pool, "--loglevel", "INFO", name=name)
 
     def start_beat(self) -> subprocess.Popen[bytes]:
         schedule = self.workdir / "beat-schedule"

@@ -30,6 +30,9 @@ def run_check(**overrides: str) -> subprocess.CompletedProcess[str]:
         ("REGISTRY_VERIFY_TLS", "/no/such/ca.pem"),
         ("REGISTRY_TIMEOUT", "0"),
         ("DOCKER_HOST", "/var/run/docker.sock"),
+        ("API_THROTTLE_RATE", "fast"),
+        ("LOGIN_FAILURE_LIMIT", "0"),
+        ("DJANGO_HTTPS", "perhaps"),
     ],
 )
 def test_a_bad_value_stops_the_start_naming_the_variable(name: str, value: str, tmp_path: Path) -> None:

@@ -9,13 +9,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from django.utils.dateparse import parse_datetime
-from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.schema import errors, query
 from core.permissions import IsViewer
 from inventory import events, services
 from inventory.models import Event
@@ -37,36 +38,78 @@ def event_dict(event: Event) -> dict[str, Any]:
     }
 
 
+class EventQuerySerializer(serializers.Serializer):
+    """The events' filters, validated as the schema lists them (core.api.schema.query)."""
+
+    repository = serializers.CharField(required=False, max_length=255)
+    tag = serializers.CharField(required=False, max_length=128)
+    action = serializers.ChoiceField(required=False, choices=list(events.ACTIONS))
+    actor = serializers.CharField(required=False, max_length=255)
+    address = serializers.CharField(required=False, max_length=255)
+    since = serializers.DateTimeField(required=False, help_text="ISO 8601, e.g. 2026-01-31T12:00:00Z")
+    until = serializers.DateTimeField(required=False, help_text="ISO 8601")
+
+
+class EventSerializer(serializers.Serializer):
+    """Documentation of event_dict."""
+
+    id = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    action = serializers.CharField()
+    repository = serializers.CharField()
+    tag = serializers.CharField(allow_null=True)
+    digest = serializers.CharField(allow_null=True)
+    media_type = serializers.CharField(allow_null=True)
+    size = serializers.IntegerField(allow_null=True)
+    actor = serializers.CharField(allow_null=True)
+    address = serializers.CharField(allow_null=True)
+    user_agent = serializers.CharField(allow_null=True)
+
+
+class ReceivedSerializer(serializers.Serializer):
+    stored = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    ignored = serializers.IntegerField()
+
+
 class EventsView(GenericAPIView):  # type: ignore[type-arg]
     """POST: the registry's notifications (``Authorization: Bearer <REGISTRY_EVENTS_TOKEN>``).
     GET: ``?repository=&action=&since=`` the events kept, newest first, paginated (viewers)."""
 
+    serializer_class = EventSerializer  # what OPTIONS describes (without one it answered 500)
+
     def get_authenticators(self) -> list[Any]:
         # The registry sends its own bearer token, not a DRF token: POST checks it itself.
-        return [] if self.request.method == "POST" else super().get_authenticators()
+        method = getattr(self.request, "method", None)  # None while drf-spectacular reads the view
+        return [] if method == "POST" else super().get_authenticators()
 
     def get_permissions(self) -> list[Any]:
-        return [] if self.request.method == "POST" else [IsViewer()]
+        return [] if getattr(self.request, "method", None) == "POST" else [IsViewer()]
 
+    @extend_schema(
+        summary="The registry's events, newest first",
+        parameters=[EventQuerySerializer],
+        responses={200: EventSerializer(many=True), **errors(400, 404)},
+    )
     def get(self, request: Request) -> Response:
-        filters: dict[str, Any] = {}
-        for name in ("repository", "tag", "action", "actor", "address"):
-            filters[name] = request.query_params.get(name, "").strip()
-        if filters["action"] and filters["action"] not in events.ACTIONS:
-            raise ValidationError({"action": f"Use one of {', '.join(events.ACTIONS)}."})
-        for name in ("since", "until"):
-            value = request.query_params.get(name, "").strip()
-            if value:
-                try:
-                    parsed = parse_datetime(value)
-                except ValueError:
-                    parsed = None
-                if parsed is None:
-                    raise ValidationError({name: "Use an ISO 8601 date and time, e.g. 2026-01-31T12:00:00Z."})
-                filters[name] = parsed
+        given = query(EventQuerySerializer, request)
+        filters: dict[str, Any] = {
+            name: given.get(name, "") for name in ("repository", "tag", "action", "actor", "address")
+        }
+        filters.update({name: given[name] for name in ("since", "until") if name in given})
         page = self.paginate_queryset(services.recent_events(filters))  # type: ignore[arg-type]
         return self.get_paginated_response([event_dict(event) for event in page or []])
 
+    @extend_schema(
+        summary="The registry's notifications (Authorization: Bearer REGISTRY_EVENTS_TOKEN)",
+        request=OpenApiTypes.OBJECT,
+        responses={
+            200: ReceivedSerializer,
+            **errors(400, 401),
+            413: OpenApiResponse(description="The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE."),
+            415: OpenApiResponse(description="Not application/json or the registry's events type."),
+        },
+    )
     def post(self, request: Request) -> Response:
         token = settings.REGISTRY_EVENTS_TOKEN
         header = request.META.get("HTTP_AUTHORIZATION", "")

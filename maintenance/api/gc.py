@@ -6,14 +6,18 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django_celery_beat.models import PeriodicTask
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.schema import errors
 from core.pagination import PageNumberPagination
 from core.permissions import IsOperator, ViewerReadsAdminWrites
 from maintenance import gc_requests, schedules, services
+from maintenance.api import schema
 from maintenance.models import Job
 
 
@@ -31,7 +35,21 @@ class GarbageCollectionView(APIView):
 
     permission_classes = [IsOperator]
 
+    @extend_schema(
+        summary="Start a garbage collection",
+        request=schema.GcRequestSerializer,
+        responses={
+            202: schema.JobReferenceSerializer,
+            **errors(400, 503),
+            409: OpenApiResponse(
+                schema.GcConflictSerializer,
+                description="A GC is already queued or running, or delete_untagged on a Distribution 2.x registry.",
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
+        if request.data is None:  # a JSON null body; no body at all is {} (the defaults)
+            return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
         try:
             params = gc_requests.GcParams.parse(request.data)
         except gc_requests.GcParamsInvalid as e:
@@ -46,8 +64,11 @@ class GarbageCollectionView(APIView):
         except gc_requests.GcUnavailable as e:
             return Response({"detail": e.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         except gc_requests.GcError as e:
-            field = "delete_untagged" if params.delete_untagged and "--delete-untagged" in e.message else "detail"
-            return Response({field: e.message}, status=status.HTTP_400_BAD_REQUEST)
+            if params.delete_untagged and "--delete-untagged" in e.message:
+                # A well-formed request this registry's version cannot carry out: a conflict, not bad input.
+                body = {"detail": e.message, "delete_untagged": e.message}
+                return Response(body, status=status.HTTP_409_CONFLICT)
+            return Response({"detail": e.message}, status=status.HTTP_400_BAD_REQUEST)
         return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)
 
 
@@ -66,13 +87,46 @@ def schedule_dict(request: Request, task: PeriodicTask) -> dict[str, Any]:
     }
 
 
+_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The schedule's id.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List GC schedules", responses={200: schema.ScheduleSerializer(many=True), **errors(400, 404)}
+    ),
+    retrieve=extend_schema(
+        summary="A GC schedule", parameters=[_ID], responses={200: schema.ScheduleSerializer, **errors(404)}
+    ),
+    create=extend_schema(
+        summary="Schedule garbage collections (admins)",
+        request=schema.ScheduleRequestSerializer,
+        responses={201: schema.ScheduleSerializer, **errors(400)},
+    ),
+    update=extend_schema(
+        summary="Change a GC schedule (admins)",
+        parameters=[_ID],
+        request=schema.ScheduleRequestSerializer,
+        responses={200: schema.ScheduleSerializer, **errors(400, 404)},
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a GC schedule (admins)",
+        parameters=[_ID],
+        request=schema.ScheduleRequestSerializer(partial=True),
+        responses={200: schema.ScheduleSerializer, **errors(400, 404)},
+    ),
+    destroy=extend_schema(
+        summary="Remove a GC schedule (admins)", parameters=[_ID], responses={204: None, **errors(404)}
+    ),
+)
 class ScheduleViewSet(viewsets.ViewSet):
     """GET/POST /api/v1/schedules/, GET/PATCH/PUT/DELETE /api/v1/schedules/{id}/ (admins change)."""
 
     permission_classes = [ViewerReadsAdminWrites]
+    pagination_class = PageNumberPagination  # what list() pages with; the schema reads it here
+    lookup_value_regex = "[^/]+"  # any id reaches _get: not a number is a JSON 404, not the HTML page
 
     def list(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(schedules.all_schedules(), request, view=self)
         return paginator.get_paginated_response([schedule_dict(request, t) for t in page or []])
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.schema import errors
 from core.permissions import IsOperator
 from maintenance import registry_jobs, services
+from maintenance.api import schema
 from maintenance.api.gc import job_reference
 from maintenance.models import Job
 
@@ -38,5 +41,38 @@ class RegistryUpdateView(APIView):
 
     permission_classes = [IsOperator]
 
+    @extend_schema(
+        summary="Update the registry container to its image tag's newest image",
+        request=None,
+        responses={
+            202: schema.JobReferenceSerializer,
+            409: OpenApiResponse(
+                schema.GcConflictSerializer, description="A GC, retention run, pause or registry job is in progress."
+            ),
+            **errors(503),
+        },
+    )
     def post(self, request: Request) -> Response:
         return _queued(request, services.queue_update)
+
+
+class RegistryVerifyView(APIView):
+    """POST (no body) -> 202 {"id", "url", "page", "status"}: HEAD every tag's manifest and blobs,
+    run garbage-collect --dry-run; the job's result lists what is missing (repository, tag,
+    digest). 409 while a GC, retention run, snapshot pause or another registry job is in progress."""
+
+    permission_classes = [IsOperator]
+
+    @extend_schema(
+        summary="Verify the registry's content (every tag's manifest and blobs, a dry-run GC)",
+        request=None,
+        responses={
+            202: schema.JobReferenceSerializer,
+            409: OpenApiResponse(
+                schema.GcConflictSerializer, description="A GC, retention run, pause or registry job is in progress."
+            ),
+            **errors(503),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        return _queued(request, services.queue_verify)

@@ -14,19 +14,30 @@ from typing import Any
 
 from django.urls import path
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.schema import body, errors, query
 from core.permissions import IsOperator
 from maintenance import services, snapshot, stats
+from maintenance.api import schema
 from maintenance.api.serializers import JobSerializer
 
 CONTAINER_FIELDS = ("name", "status", "image", "version", "started_at")
 
 
+_ACTION_RESPONSES = {
+    200: schema.ContainerActionSerializer,
+    202: OpenApiResponse(schema.ContainerActionSerializer, description="No worker answered in time; it may still act."),
+    **errors(409),
+}
+
+
+@extend_schema(summary="Collect statistics now", request=None, responses={202: JobSerializer})
 @api_view(["POST"])
 @permission_classes([IsOperator])
 def collect(request: Request) -> Response:
@@ -34,6 +45,9 @@ def collect(request: Request) -> Response:
     return Response(JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema(
+    summary="The registry container and the newest statistics sample", responses={200: schema.StatsSerializer}
+)
 @api_view(["GET"])
 def latest(request: Request) -> Response:
     """The container as a worker last saw it (asked afresh when older than a minute) and the newest sample."""
@@ -58,11 +72,17 @@ def container_summary(seen: snapshot.Snapshot | None) -> dict[str, Any]:
     return summary
 
 
+@extend_schema(
+    summary="Statistics samples since a time",
+    parameters=[schema.HistoryQuerySerializer, schema.HISTORY_FIELDS_PARAMETER],
+    responses={200: schema.HistorySerializer, **errors(400)},
+)
 @api_view(["GET"])
 def history(request: Request) -> Response:
     """Samples since ``since`` (ISO 8601; default 24 hours ago), oldest first, with ``fields`` only."""
-    since = parse_since(request.query_params.get("since"))
-    fields = parse_fields(request.query_params.get("fields"))
+    params = query(schema.HistoryQuerySerializer, request)
+    since = params.get("since") or parse_since(None)
+    fields = params.get("fields") or parse_fields(None)
     results = stats.history(since, fields)
     return Response({"since": since.isoformat(), "fields": fields, "count": len(results), "results": results})
 
@@ -92,6 +112,11 @@ def parse_fields(raw: str | None) -> list[str]:
     return list(dict.fromkeys(fields))
 
 
+@extend_schema(
+    summary="Prepare for snapshot: pause the registry",
+    request=schema.PauseRequestSerializer,
+    responses={**_ACTION_RESPONSES, **errors(400)},
+)
 @api_view(["POST"])
 @permission_classes([IsOperator])
 def pause(request: Request) -> Response:
@@ -99,21 +124,22 @@ def pause(request: Request) -> Response:
 
     ``seconds`` defaults to SNAPSHOT_PAUSE_SECONDS.
     """
-    if not isinstance(request.data, dict):
-        raise ValidationError({"non_field_errors": 'Expected a JSON object, e.g. {"seconds": 600}.'})
+    values = body(schema.PauseRequestSerializer, request)
     try:
-        seconds = snapshot.pause_seconds(request.data.get("seconds"))
+        seconds = snapshot.pause_seconds(values.get("seconds"))
     except ValueError as e:
         raise ValidationError({"seconds": str(e)}) from None
     return _act("pause", request, seconds)
 
 
+@extend_schema(summary="Resume the paused registry", request=None, responses=_ACTION_RESPONSES)
 @api_view(["POST"])
 @permission_classes([IsOperator])
 def unpause(request: Request) -> Response:
     return _act("unpause", request)
 
 
+@extend_schema(summary="Restart the registry container", request=None, responses=_ACTION_RESPONSES)
 @api_view(["POST"])
 @permission_classes([IsOperator])
 def restart(request: Request) -> Response:
@@ -131,6 +157,7 @@ def _act(action: str, request: Request, *args: Any) -> Response:
     return Response({key: value for key, value in reply.result.items() if key != "ok"})
 
 
+@extend_schema(summary="Check the registry's configuration", responses={200: schema.DiagnosticsSerializer})
 @api_view(["GET"])
 def diagnostics_view(request: Request) -> Response:
     return Response(services.diagnostics_report().as_dict())

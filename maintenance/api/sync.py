@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import status
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,7 +13,17 @@ from rest_framework.views import APIView
 
 from core.permissions import IsOperator, IsViewer
 from maintenance import sync_requests
+from maintenance.api import schema
 from maintenance.api.gc import job_reference
+
+
+class SyncStatusSerializer(serializers.Serializer):
+    """Documentation of sync_requests.sync_status()."""
+
+    running = serializers.BooleanField()
+    last_started = serializers.DateTimeField(allow_null=True)
+    last_finished = serializers.DateTimeField(allow_null=True)
+    last_result = serializers.JSONField(allow_null=True)
 
 
 class SyncView(APIView):
@@ -20,11 +31,20 @@ class SyncView(APIView):
     POST: queue a sync -> 202 with the job, 409 with the queued or running one (operators)."""
 
     def get_permissions(self) -> list[Any]:
-        return [IsViewer()] if self.request.method in SAFE_METHODS else [IsOperator()]
+        return [IsViewer()] if getattr(self.request, "method", "GET") in SAFE_METHODS else [IsOperator()]
 
+    @extend_schema(summary="The inventory sync's state", responses={200: SyncStatusSerializer})
     def get(self, request: Request) -> Response:
         return Response(sync_requests.sync_status())
 
+    @extend_schema(
+        summary="Sync the inventory with the registry now",
+        request=None,
+        responses={
+            202: schema.JobReferenceSerializer,
+            409: OpenApiResponse(schema.GcConflictSerializer, description="A sync is already queued or running."),
+        },
+    )
     def post(self, request: Request) -> Response:
         try:
             job = sync_requests.queue_sync(request=request)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("gc/", gc.GarbageCollectionView.as_view(), name="api-gc"),
     path("sync/", sync.SyncView.as_view(), name="api-sync"),
     path("registry/update/", registry_jobs.RegistryUpdateView.as_view(), name="api-registry-update"),
+    path("registry/verify/", registry_jobs.RegistryVerifyView.as_view(), name="api-registry-verify"),
     *router.urls,
     # Statistics, the registry container's actions and the diagnostics.
     *stats.urlpatterns,

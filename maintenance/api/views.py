@@ -1,22 +1,29 @@
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
-from rest_framework.exceptions import ValidationError
 
+from core.api.schema import errors, query
+from maintenance.api import schema
 from maintenance.api.serializers import JobSerializer
 from maintenance.models import Job
 
 
+@extend_schema_view(
+    list=extend_schema(
+        summary="List jobs (GC, statistics), newest first",
+        parameters=[schema.JobQuerySerializer],
+        responses={200: JobSerializer(many=True), **errors(400, 404)},
+    ),
+    retrieve=extend_schema(summary="A job, with its output so far", responses={200: JobSerializer, **errors(404)}),
+)
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
     """GET /api/v1/jobs/?kind=gc&status=running and GET /api/v1/jobs/{id}/."""
 
     serializer_class = JobSerializer
+    lookup_value_regex = "[^/]+"  # any id reaches the view: not a number is a JSON 404, not the HTML page
 
     def get_queryset(self) -> QuerySet[Job]:
         jobs = Job.objects.select_related("user")
-        for name, choices in (("kind", Job.Kind.values), ("status", Job.Status.values)):
-            value = self.request.query_params.get(name)
-            if value:
-                if value not in choices:
-                    raise ValidationError({name: f"'{value}' is not one of {', '.join(choices)}"})
-                jobs = jobs.filter(**{name: value})
+        if self.action == "list":
+            jobs = jobs.filter(**query(schema.JobQuerySerializer, self.request))
         return jobs

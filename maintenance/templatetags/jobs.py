@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 from django.template.defaultfilters import filesizeformat
 
-from maintenance import gc_requests
+from maintenance import gc_requests, registry_jobs
 from maintenance.models import Job
 
 register = template.Library()
@@ -30,6 +30,8 @@ SECONDS = {"read_only_seconds", "downtime_seconds"}
 
 @register.filter
 def job_outcome(job: Job) -> str:
+    if job.kind in (Job.Kind.UPDATE, Job.Kind.VERIFY):
+        return registry_jobs.outcome(job)
     return gc_requests.outcome(job) if job.kind == Job.Kind.GC else str(job.get_status_display())
 
 

@@ -46,6 +46,7 @@ def pages(content: dict[str, str]) -> list[str]:
         reverse("catalog:push-here"),
         f"/catalog/r/{repo}/",
         f"/catalog/r/{repo}/-/t/{tag}/",
+        "/catalog/push-here/",
         "/maintenance/",
         f"/maintenance/jobs/{content['job']}/",
         "/registry/",

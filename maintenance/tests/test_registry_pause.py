@@ -66,7 +66,7 @@ def test_it_pauses_then_resumes_by_itself_at_the_deadline(
 def test_the_resume_button_ends_the_pause_early(
     operator_client: Client, services: object, shared_registry: object, celery_worker: object
 ) -> None:
-    assert operator_client.post("/api/v1/registry/pause/").status_code == 200
+    assert operator_client.post("/api/v1/registry/pause/", content_type="application/json").status_code == 200
     pause = RegistryPause.objects.get()
     assert (pause.deadline - pause.paused_at).total_seconds() == pytest.approx(600, abs=2)  # SNAPSHOT_PAUSE_SECONDS
 

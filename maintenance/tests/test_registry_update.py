@@ -261,3 +261,19 @@ def test_the_registry_page_offers_the_update_to_operators(operator_client: Clien
     answer = operator_client.post("/registry/jobs/update/")
     job = Job.objects.get(kind=Job.Kind.UPDATE)
     assert answer.status_code == 302 and answer["Location"] == job.get_absolute_url()
+
+
+@pytest.mark.parametrize("kind", [Job.Kind.UPDATE, Job.Kind.VERIFY])
+def test_a_gc_is_refused_while_an_update_or_verification_is_in_progress(operator_client: Client, kind: str) -> None:
+    other = Job.objects.create(kind=kind, status=Job.Status.RUNNING, started_at=timezone.now())
+    answer = operator_client.post("/api/v1/gc/", {"dry_run": True}, content_type="application/json")
+    assert answer.status_code == 409, answer.content
+    assert f"(job {other.pk}" in answer.json()["detail"] and answer.json()["job"]["id"] == other.pk
+    assert not Job.objects.filter(kind=Job.Kind.GC).exists()
+
+
+def test_a_pause_is_refused_while_an_update_runs(db: None) -> None:
+    job = Job.objects.create(kind=Job.Kind.UPDATE, status=Job.Status.RUNNING, started_at=timezone.now())
+    answer = container_actions.pause(None, 60, "api")
+    assert answer["ok"] is False and f"registry update (job {job.pk})" in answer["error"]
+    assert not RegistryPause.objects.exists()

@@ -84,7 +84,9 @@ def test_a_job_whose_worker_is_killed_is_failed_with_the_reason(
         assert stack.job(job_id)["status"] == "running"
 
         stack.start_beat()
-        stack.start_worker(name="worker2")  # the watchdog runs on whatever worker is up
+        # The watchdog runs on whatever worker is up; two processes, as compose runs, since the
+        # inventory's sync that beat also sends waits on the silent registry meanwhile.
+        stack.start_worker(name="worker2", concurrency=2)
         failed = stack.wait_for(job_id, "failed", timeout=HEARTBEAT_TIMEOUT + 60)
         took = time.monotonic() - killed_at
     finally:

@@ -116,3 +116,9 @@ document.addEventListener("input", (event) => {
   }
   document.addEventListener("DOMContentLoaded", () => { tick(); setInterval(tick, 1000); });
 })();
+
+// <form data-confirm="question"> asks before submitting (no inline onsubmit: the CSP forbids it).
+document.addEventListener("submit", (event) => {
+  const form = event.target.closest("form[data-confirm]");
+  if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+});

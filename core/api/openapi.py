@@ -1,0 +1,58 @@
+"""drf-spectacular hooks: the responses every API operation can give, added in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.api.schema import DESCRIPTIONS, SECURITY_ERRORS
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+
+def _tidy_any_or_null(node: Any) -> None:
+    """``oneOf: [{}, {"type": "null"}]`` (a nullable JSONField) matches null twice, which a
+    ``oneOf`` forbids: the value is any JSON, null included, so it becomes ``{}``."""
+    if isinstance(node, dict):
+        one_of = node.get("oneOf")
+        if isinstance(one_of, list) and len(one_of) == 2 and {} in one_of and {"type": "null"} in one_of:
+            del node["oneOf"]
+        for value in node.values():
+            _tidy_any_or_null(value)
+    elif isinstance(node, list):
+        for value in node:
+            _tidy_any_or_null(value)
+
+
+# DRF's CharField refuses NUL characters (400): free-text query parameters say so.
+NO_NUL = "^[^\\u0000]*$"
+
+
+def _no_nul_in_free_text(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        free_text = schema.get("type") == "string" and not {"pattern", "enum", "format"} & set(schema)
+        if parameter.get("in") == "query" and free_text:
+            schema["pattern"] = NO_NUL
+
+
+def add_common_errors(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """401, 403, 429 and 503 on every operation, each a ``{"detail"}`` body (the Error component).
+
+    503 is core.api.exceptions' answer when the database is locked or full or Redis refuses a task.
+    """
+    _tidy_any_or_null(result)
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "Error",
+        {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]},
+    )
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            _no_nul_in_free_text(operation)
+            responses = operation.setdefault("responses", {})
+            for status in (*SECURITY_ERRORS, 503):  # 503: the database is locked or the broker refuses
+                responses.setdefault(
+                    str(status),
+                    {"content": {"application/json": {"schema": ERROR_REF}}, "description": DESCRIPTIONS[status]},
+                )
+    return result

@@ -1,0 +1,184 @@
+"""Documentation serializers for maintenance's hand-built JSON (GC, schedules, statistics,
+the registry container's actions, diagnostics); see ``core.api.schema`` for the pattern."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
+from rest_framework import serializers
+
+from core.api.schema import StrictSerializer
+from core.checks import ERROR, OK, WARNING
+from maintenance import gc_requests, schedules, snapshot, stats
+from maintenance.models import Job
+
+
+class JobQuerySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(required=False, choices=Job.Kind.values)
+    status = serializers.ChoiceField(required=False, choices=Job.Status.values)
+
+
+class GcRequestSerializer(StrictSerializer):
+    dry_run = serializers.BooleanField(default=False, help_text="report what would be freed, free nothing")
+    delete_untagged = serializers.BooleanField(
+        default=False, help_text="also remove manifests no tag points to (refused on Distribution 2.x)"
+    )
+    mode = serializers.ChoiceField(choices=list(gc_requests.MODES), default="read-only")
+
+
+class JobReferenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField(help_text="the job in the API")
+    page = serializers.URLField(help_text="the job's page in the dashboard")
+    status = serializers.CharField()
+
+
+class GcConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    job = JobReferenceSerializer(required=False, help_text="the GC that is already queued or running")
+    delete_untagged = serializers.CharField(required=False, help_text="why this registry cannot delete untagged")
+
+
+class ScheduleParamsSerializer(StrictSerializer):
+    dry_run = serializers.BooleanField(default=False)
+    delete_untagged = serializers.BooleanField(default=False)
+    mode = serializers.ChoiceField(choices=list(gc_requests.MODES), default="read-only")
+
+
+class ScheduleRequestSerializer(StrictSerializer):
+    task = serializers.ChoiceField(choices=list(schedules.TASKS), default="gc")
+    cron = serializers.CharField(help_text="five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * 0'")
+    enabled = serializers.BooleanField(default=True)
+    params = ScheduleParamsSerializer(required=False)
+
+
+class ScheduleSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.URLField()
+    task = serializers.CharField()
+    cron = serializers.CharField(allow_blank=True)
+    enabled = serializers.BooleanField()
+    params = serializers.DictField()
+    next_run = serializers.DateTimeField(allow_null=True)
+    last_run = serializers.DateTimeField(allow_null=True)
+    total_run_count = serializers.IntegerField(min_value=0)
+
+
+class ContainerSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_null=True)
+    status = serializers.CharField(help_text="running, paused, exited, ...; missing or unknown when not seen")
+    image = serializers.CharField(allow_null=True)
+    version = serializers.CharField(allow_null=True)
+    started_at = serializers.CharField(allow_null=True)
+    error = serializers.CharField(required=False)
+    checked_at = serializers.FloatField(allow_null=True, required=False)
+
+
+def _sample_serializer(name: str, fields: tuple[str, ...], required: bool, doc: str) -> type[serializers.Serializer]:
+    """A sample: ``collected_at`` and the figures (null when they could not be read)."""
+    attrs: dict[str, object] = {"__doc__": doc, "collected_at": serializers.DateTimeField()}
+    for field in fields:
+        attrs[field] = serializers.FloatField(allow_null=True, required=required)
+    return type(name, (serializers.Serializer,), attrs)
+
+
+LatestSampleSerializer = _sample_serializer(
+    "LatestSampleSerializer", stats.LATEST_FIELDS, True, "The newest sample's figures, null where not read."
+)
+HistorySampleSerializer = _sample_serializer(
+    "HistorySampleSerializer", stats.SAMPLE_FIELDS, False, "One sample: collected_at and the fields asked for."
+)
+
+
+class StatsSerializer(serializers.Serializer):
+    container = ContainerSerializer()
+    latest = LatestSampleSerializer(allow_null=True)
+
+
+class HistorySerializer(serializers.Serializer):
+    since = serializers.DateTimeField()
+    fields = serializers.ListField(  # type: ignore[assignment]  # the API's field name; DRF's metaclass takes it
+        child=serializers.ChoiceField(choices=list(stats.SAMPLE_FIELDS))
+    )
+    count = serializers.IntegerField(min_value=0)
+    results = HistorySampleSerializer(many=True)
+
+
+class PauseRequestSerializer(StrictSerializer):
+    seconds = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=snapshot.MAX_PAUSE_SECONDS,
+        help_text="resume by itself after this long; default SNAPSHOT_PAUSE_SECONDS",
+    )
+
+
+class ContainerActionSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="paused, running, unchanged; requested while no worker answered")
+    detail = serializers.CharField(required=False)
+    paused_until = serializers.DateTimeField(required=False)
+    already = serializers.BooleanField(required=False)
+
+
+class DiagnosticCheckSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    title = serializers.CharField()
+    ok = serializers.BooleanField()
+    level = serializers.ChoiceField(choices=[OK, WARNING, ERROR])
+    detail = serializers.CharField(allow_blank=True)
+    advice = serializers.CharField(allow_blank=True)
+    snippet = serializers.CharField(allow_blank=True)
+
+
+class DiagnosticsSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    checked_at = serializers.FloatField()
+    container = serializers.CharField()
+    errors = serializers.IntegerField(min_value=0)  # type: ignore[assignment]  # the API's field name
+    warnings = serializers.IntegerField(min_value=0)
+    checks = DiagnosticCheckSerializer(many=True)
+
+
+@extend_schema_field({"type": "string", "format": "date-time"})
+class TimestampField(serializers.Field):
+    """ISO 8601 as ``stats.parse_timestamp`` reads it: a date alone, or a time with or without offset."""
+
+    def to_internal_value(self, data: object) -> object:
+        since = stats.parse_timestamp(data) if isinstance(data, str) and data else None
+        if since is None:
+            raise serializers.ValidationError(
+                f"{str(data)[:40]!r} is not an ISO 8601 date or time, e.g. 2026-01-31T12:00:00Z "
+                "(write a + in a UTC offset as %2B in the URL)."
+            )
+        return since
+
+
+@extend_schema_field(str)  # the schema's parameter is HISTORY_FIELDS_PARAMETER, an array
+class SampleFieldsField(serializers.Field):
+    """Comma-separated names from ``stats.SAMPLE_FIELDS``, each once."""
+
+    def to_internal_value(self, data: object) -> object:
+        names = [name.strip() for name in data.split(",") if name.strip()] if isinstance(data, str) else []
+        unknown = [name for name in names if name not in stats.SAMPLE_FIELDS]
+        if unknown or not names:
+            raise serializers.ValidationError(
+                f"Unknown field(s) {', '.join(unknown)[:200] or '(none)'}; "
+                f"choose from {', '.join(stats.SAMPLE_FIELDS)}."
+            )
+        return list(dict.fromkeys(names))
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    since = TimestampField(required=False, help_text="ISO 8601; default 24 hours ago")
+    fields = SampleFieldsField(  # type: ignore[assignment]  # the parameter's name; DRF's metaclass takes it
+        required=False, help_text="comma-separated; default all"
+    )
+
+
+HISTORY_FIELDS_PARAMETER = OpenApiParameter(
+    "fields",
+    {"type": "array", "items": {"type": "string", "enum": list(stats.SAMPLE_FIELDS)}, "minItems": 1},
+    OpenApiParameter.QUERY,
+    style="form",
+    explode=False,
+    description="Comma-separated sample fields; default all.",
+)
