@@ -7,10 +7,13 @@ waits for take a call id first and leave their answer for it (``core.worker.answ
 
 import contextlib
 import logging
+import threading
+import time
 from typing import Any
 
 from celery import shared_task
 from celery.signals import beat_init, worker_ready
+from django import db
 from django.conf import settings
 
 from core.worker import answer
@@ -211,3 +214,22 @@ def job_watchdog() -> None:
     """Every minute: fail jobs whose worker died (no heartbeat) or that no worker took."""
     for job in jobs.fail_orphaned():
         logger.warning("job watchdog: %s #%s failed: %s", job.kind, job.pk, job.error)
+
+
+@worker_ready.connect
+def watch_jobs_beside_the_pool(**kwargs: object) -> None:
+    """The beat task above waits for a free pool process; when every process waits on a slow
+    registry (a sync, a statistics run), a dead worker's job would stay "running" that long.
+    The worker's main process also runs the watchdog from a thread of its own."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(settings.JOB_WATCHDOG_INTERVAL)
+            try:
+                job_watchdog()
+            except Exception:  # a locked or unreachable database: the next round tries again
+                logger.exception("job watchdog: could not check the jobs")
+            finally:
+                db.connection.close()
+
+    threading.Thread(target=watch, name="job-watchdog", daemon=True).start()

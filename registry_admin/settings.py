@@ -251,9 +251,12 @@ CATALOG_CACHE_MAX_KB = envint("CATALOG_CACHE_MAX_KB", 256, minimum=0)
 # A running job whose worker has not renewed its heartbeat for this many seconds (killed,
 # out of memory, its host restarted) is marked failed by the job watchdog.
 JOB_HEARTBEAT_TIMEOUT = envint("JOB_HEARTBEAT_TIMEOUT", GC_LOCK_TIMEOUT, minimum=5)
+# How often the job watchdog looks: a beat task, and a thread in every worker's main process
+# (so that a pool whose processes all wait on long tasks cannot starve it).
+JOB_WATCHDOG_INTERVAL = envint("JOB_WATCHDOG_INTERVAL", 60, minimum=5)
 CELERY_BEAT_SCHEDULE["job-watchdog"] = {
     "task": "maintenance.tasks.job_watchdog",
-    "schedule": float(envint("JOB_WATCHDOG_INTERVAL", 60, minimum=5)),
+    "schedule": float(JOB_WATCHDOG_INTERVAL),
 }
 # --- Inventory (issue 13) ------------------------------------------------------------------
 # The registry's content in the database, fed by its notifications and a periodic reconcile.
