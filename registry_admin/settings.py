@@ -300,6 +300,11 @@ SPECTACULAR_SETTINGS = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two fields named "kind" with different choices: a manifest's and a job's, each named once.
+    "ENUM_NAME_OVERRIDES": {
+        "ManifestKindEnum": "catalog.manifests.KINDS",
+        "JobKindEnum": "maintenance.models.Job.Kind",
+    },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.openapi.add_common_errors"],
     # Swagger UI's files come from drf-spectacular-sidecar's static files: no CDN, the NAS may be offline.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -50,7 +50,11 @@ class TagQuerySerializer(serializers.Serializer):
         required=False, choices=list(ORDERINGS), default="name", help_text="- reverses; name is the fastest"
     )
     kind = serializers.ChoiceField(
-        required=False, choices=["", *KINDS], default="", help_text="only tags of this kind; empty for every kind"
+        required=False,
+        allow_blank=True,
+        choices=list(KINDS),
+        default="",
+        help_text="only tags of this kind; empty for every kind",
     )
 
 
