@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from playwright.sync_api import expect
 
 from conftest import browser_login
 from inventory.models import Event
@@ -38,9 +39,9 @@ def test_a_person_filters_the_activity(page: Any, live_server: Any, viewer: User
     assert "team/<script>" in page.inner_text("[data-testid=activity-table]")  # text, not markup
     page.select_option("select[name=action]", "push")
     page.wait_for_url(re.compile(r"action=push"))
-    page.wait_for_function("document.querySelectorAll('[data-testid=activity-table] tbody tr').length === 10")
+    expect(page.locator("[data-testid=activity-table] tbody tr")).to_have_count(10)
     page.fill("input[name=repository]", "team/app")
-    page.wait_for_function("document.querySelectorAll('[data-testid=activity-table] tbody tr').length === 5")
+    expect(page.locator("[data-testid=activity-table] tbody tr")).to_have_count(5)
     assert all(rows.nth(i).get_attribute("data-action") == "push" for i in range(5))
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert width == 390 or overflow <= 0

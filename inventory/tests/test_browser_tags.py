@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from playwright.sync_api import expect
 
 from conftest import browser_login
 from inventory import sync
@@ -47,7 +48,7 @@ def test_a_person_pages_and_sorts_a_large_tag_table(
     # The filter finds a tag that is on no page shown so far.
     page.fill("[data-testid=tag-filter]", "a22")
     page.wait_for_selector("tr[data-tag=a220]")
-    page.wait_for_function("document.querySelectorAll('[data-testid=tags] tbody tr').length === 10")
+    expect(page.locator("[data-testid=tags] tbody tr")).to_have_count(10)
     assert "10 of 230 tags" in page.inner_text("[data-testid=tag-count]")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert width == 390 or overflow <= 0
