@@ -171,11 +171,16 @@ def apply_pending(limit: int = 1000) -> int:
             if not batch:
                 return applied
             for event in batch:
-                try:
-                    _apply(event)
-                except RegistryError as e:  # the manifest could not be fetched: the reconcile will
-                    logger.warning("Event %s: %s", event.event_id, e.message)
-                Event.objects.filter(pk=event.pk).update(processed=True)
+                # Claimed and applied in one transaction: another process applying events at the
+                # same time (a sync on the worker) skips it, so no pull is counted twice; an
+                # unexpected error leaves it unapplied for the next round.
+                with transaction.atomic():
+                    if not Event.objects.filter(pk=event.pk, processed=False).update(processed=True):
+                        continue
+                    try:
+                        _apply(event)
+                    except RegistryError as e:  # the manifest could not be fetched: the reconcile will
+                        logger.warning("Event %s: %s", event.event_id, e.message)
                 applied += 1
 
 
@@ -255,23 +260,26 @@ def _delete(event: Event) -> None:
 
 
 def _pull(event: Event) -> None:
-    counted = True
-    if not event.tag:
-        counted = not (
-            Event.objects.filter(
-                action="pull",
-                repository=event.repository,
-                digest=event.digest,
-                host=event.host,
-                user_agent=event.user_agent,
-                counted=True,
-                timestamp__gte=event.timestamp - PULL_WINDOW,
-                timestamp__lte=event.timestamp,
-            )
-            .exclude(tag="")
-            .exclude(pk=event.pk)
-            .exists()
+    # A client pull is a HEAD by tag, then a GET by digest: whichever of the two is applied
+    # second is the same pull, also when the registry's notifications bring them in two posts
+    # and the GET is applied first.
+    same_client = Event.objects.filter(
+        action="pull",
+        repository=event.repository,
+        digest=event.digest,
+        host=event.host,
+        user_agent=event.user_agent,
+        counted=True,
+    ).exclude(pk=event.pk)
+    if event.tag:
+        partner = same_client.filter(
+            tag="", timestamp__gte=event.timestamp, timestamp__lte=event.timestamp + PULL_WINDOW
         )
+    else:
+        partner = same_client.exclude(tag="").filter(
+            timestamp__gte=event.timestamp - PULL_WINDOW, timestamp__lte=event.timestamp
+        )
+    counted = not partner.exists()
     when = event.timestamp
     if counted:
         Event.objects.filter(pk=event.pk).update(counted=True)

@@ -151,3 +151,22 @@ def test_a_body_too_large_is_413_json(settings: Any) -> None:
     assert answer.status_code == 413
     assert "detail" in answer.json()
     assert not Event.objects.exists()
+
+
+def test_a_client_pull_counts_once_whichever_of_its_two_events_arrives_first(registry: Any, repo_prefix: str) -> None:
+    from inventory.models import Manifest
+
+    digest = images.push_oci_image(registry.url, repo_prefix, "v1")
+    now = datetime.now(UTC)
+    post({"events": [event("push", repo_prefix, "v1", digest, when=now)]})
+    head = event("pull", repo_prefix, "v1", digest, when=now + timedelta(seconds=1), method="HEAD")
+    get = event("pull", repo_prefix, "", digest, when=now + timedelta(seconds=2), method="GET")
+    # The registry's notifications bring them in two posts, the GET by digest first.
+    post({"events": [get]})
+    post({"events": [head]})
+    assert Manifest.objects.get(digest=digest).pull_count == 1
+    # A second pull by the same client later on counts again, in the usual order.
+    post({"events": [event("pull", repo_prefix, "v1", digest, when=now + timedelta(seconds=90), method="HEAD")]})
+    post({"events": [event("pull", repo_prefix, "", digest, when=now + timedelta(seconds=91), method="GET")]})
+    assert Manifest.objects.get(digest=digest).pull_count == 2
+    assert Tag.objects.get(repository__name=repo_prefix, name="v1").last_pulled is not None
