@@ -1,8 +1,8 @@
 """Proof that the deployment boots: `make deploy-test`.
 
 Builds the Dockerfile with a private dockerd on an offline base image (deploy/tests/base_image.py),
-starts the registry with the compose file's environment (the testenv stand-in for registry:3,
-Distribution 2.8) and its Redis cache, the dashboard's Redis, and web, worker and beat from
+starts the registry with the compose file's environment (testenv's registry:3 image, built from
+the Distribution v3.1.1 binary) and its Redis cache, the dashboard's Redis, and web, worker and beat from
 docker-compose.yml (deploy/tests/compose.py: same image, commands, environment, volumes, socket,
 group and health checks; host networking instead of the compose network), waits for Docker to
 call each one healthy, logs in over HTTP, and runs a dry-run garbage collection through the
