@@ -12,8 +12,9 @@ to the image whose digest it names. A blob is *unique* to a repository (or a nam
 image) when nothing else references it: deleting that repository and collecting gives exactly
 these bytes back. *Shared* bytes are the rest; they stay as long as another user does.
 
-Every figure is aggregated in SQL over one set of common table expressions, whatever the
-number of repositories; the per-repository table is paged in SQL too.
+Every figure is aggregated in SQL, whatever the number of repositories: ``measured()`` fills a
+few temporary tables from the inventory once (one transaction), each figure is then one query
+on them, and the per-repository table is paged in SQL (LIMIT/OFFSET).
 """
 
 # The SQL below is put together from table names and fixed fragments only; every value (a
@@ -22,11 +23,12 @@ number of repositories; the per-repository table is paged in SQL too.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -48,21 +50,10 @@ ORDERINGS = {
 }
 
 
-def _tables() -> dict[str, str]:
-    return {
-        "tag": Tag._meta.db_table,
-        "manifest": Manifest._meta.db_table,
-        "manifestblob": ManifestBlob._meta.db_table,
-        "child": ManifestChild._meta.db_table,
-        "blob": Blob._meta.db_table,
-        "repository": Repository._meta.db_table,
-    }
-
-
 # unit_blob: each (repository, image) with the distinct blobs it references. An image is named
 # by its root digest: its own, or for an attached artifact the digest of its subject.
 _UNITS = """
-tag_root AS (
+WITH tag_root AS (
   SELECT t.repository_id AS repo, t.manifest_id AS manifest,
          CASE WHEN t.attached_to <> '' THEN t.attached_to
               WHEN m.subject <> '' THEN m.subject
@@ -75,18 +66,14 @@ unit_manifest AS (
   SELECT tr.repo, tr.root, cm.id FROM tag_root tr
     JOIN {child} c ON c.parent_id = tr.manifest
     JOIN {manifest} cm ON cm.digest = c.digest
-),
-unit_blob AS (
-  SELECT DISTINCT um.repo, um.root, mb.blob_id AS blob
-  FROM unit_manifest um JOIN {manifestblob} mb ON mb.manifest_id = um.manifest
-),
-repo_blob AS (SELECT DISTINCT repo, blob FROM unit_blob),
-blob_repos AS (SELECT blob, COUNT(*) AS users FROM repo_blob GROUP BY blob)
+)
+SELECT DISTINCT um.repo, um.root, mb.blob_id AS blob, b.size
+FROM unit_manifest um JOIN {manifestblob} mb ON mb.manifest_id = um.manifest JOIN {blob} b ON b.id = mb.blob_id
 """
 
-
-def _with(*more: str) -> str:
-    return "WITH " + ",\n".join([_UNITS.format(**_tables()), *more])
+# The temporary tables one measurement fills once and every figure then reads (a CTE would be
+# computed again by each query: seconds on 10,000 repositories).
+_TEMPORARY = ("st_unit_blob", "st_repo_blob", "st_blob_repos", "st_repo_usage")
 
 
 def _namespace_sql(column: str) -> str:
@@ -99,6 +86,57 @@ def _rows(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
         return list(cursor.fetchall())
+
+
+def _drop_temporary(cursor: Any) -> None:
+    schema = "pg_temp" if connection.vendor == "postgresql" else "temp"
+    for table in reversed(_TEMPORARY):
+        cursor.execute(f"DROP TABLE IF EXISTS {schema}.{table}")
+
+
+@contextmanager
+def measured() -> Iterator[Measurement]:
+    """Fill the temporary tables from the inventory (one transaction), yield, drop them.
+
+    Everything read from the yielded ``Measurement`` must be read inside the ``with``.
+    """
+    tables = _tables()
+    with transaction.atomic(), connection.cursor() as cursor:
+        _drop_temporary(cursor)  # a request that died before its cleanup, on a kept connection
+        try:
+            cursor.execute("CREATE TEMPORARY TABLE st_unit_blob AS " + _UNITS.format(**tables))
+            cursor.execute("CREATE INDEX st_unit_blob_unit ON st_unit_blob (repo, root)")
+            cursor.execute("CREATE INDEX st_unit_blob_blob ON st_unit_blob (blob)")
+            cursor.execute("CREATE TEMPORARY TABLE st_repo_blob AS SELECT DISTINCT repo, blob, size FROM st_unit_blob")
+            cursor.execute("CREATE INDEX st_repo_blob_blob ON st_repo_blob (blob)")
+            cursor.execute(
+                "CREATE TEMPORARY TABLE st_blob_repos AS SELECT blob, COUNT(*) AS users FROM st_repo_blob GROUP BY blob"
+            )
+            cursor.execute("CREATE UNIQUE INDEX st_blob_repos_blob ON st_blob_repos (blob)")
+            cursor.execute(
+                "CREATE TEMPORARY TABLE st_repo_usage AS"
+                f" SELECT r.id AS repo, r.name AS name, {_namespace_sql('r.name')} AS ns,"
+                " COALESCE(SUM(rb.size), 0) AS referenced,"
+                " COALESCE(SUM(CASE WHEN br.users = 1 THEN rb.size ELSE 0 END), 0) AS unique_bytes,"
+                " COALESCE(SUM(CASE WHEN br.users > 1 THEN rb.size ELSE 0 END), 0) AS shared"
+                f" FROM {tables['repository']} r JOIN st_repo_blob rb ON rb.repo = r.id"
+                " JOIN st_blob_repos br ON br.blob = rb.blob GROUP BY r.id, r.name"
+            )
+            cursor.execute("CREATE UNIQUE INDEX st_repo_usage_repo ON st_repo_usage (repo)")
+            yield Measurement()
+        finally:
+            _drop_temporary(cursor)
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "tag": Tag._meta.db_table,
+        "manifest": Manifest._meta.db_table,
+        "manifestblob": ManifestBlob._meta.db_table,
+        "child": ManifestChild._meta.db_table,
+        "blob": Blob._meta.db_table,
+        "repository": Repository._meta.db_table,
+    }
 
 
 # --- Per repository -------------------------------------------------------------------------
@@ -117,10 +155,6 @@ class Usage:
     def shared_bytes(self) -> int:
         return self.referenced_bytes - self.unique_bytes
 
-    @property
-    def namespace(self) -> str:
-        return self.name.split("/", 1)[0] if "/" in self.name else ""
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -135,23 +169,19 @@ class RepositoryUsages:
 
     def __init__(self, ordering: str = "referenced", search: str = "") -> None:
         self.order_by = ORDERINGS[ordering]
-        self.search = search
+        self.search = search.lower()
         self._count: int | None = None
 
     def _where(self) -> tuple[str, list[Any]]:
         if not self.search:
             return "", []
         escaped = self.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return "WHERE r.name LIKE %s ESCAPE '\\'", [f"%{escaped}%"]
+        return "WHERE name LIKE %s ESCAPE '\\'", [f"%{escaped}%"]
 
     def count(self) -> int:
         if self._count is None:
             where, params = self._where()
-            sql = _with() + (
-                f" SELECT COUNT(DISTINCT rb.repo) FROM repo_blob rb JOIN {_tables()['repository']} r ON r.id = rb.repo "
-                + where
-            )
-            self._count = int(_rows(sql, params)[0][0] or 0)
+            self._count = int(_rows(f"SELECT COUNT(*) FROM st_repo_usage {where}", params)[0][0] or 0)
         return self._count
 
     def __len__(self) -> int:
@@ -161,50 +191,12 @@ class RepositoryUsages:
         start = window.start or 0
         stop = window.stop if window.stop is not None else start + self.count()
         where, params = self._where()
-        sql = _with() + (
-            " SELECT r.name, SUM(b.size) AS referenced,"
-            " SUM(CASE WHEN br.users = 1 THEN b.size ELSE 0 END) AS unique_bytes,"
-            " SUM(CASE WHEN br.users > 1 THEN b.size ELSE 0 END) AS shared"
-            f" FROM repo_blob rb JOIN {_tables()['repository']} r ON r.id = rb.repo"
-            f" JOIN {_tables()['blob']} b ON b.id = rb.blob JOIN blob_repos br ON br.blob = rb.blob"
-            f" {where} GROUP BY r.id, r.name ORDER BY {self.order_by} LIMIT %s OFFSET %s"
+        rows = _rows(
+            f"SELECT name, referenced, unique_bytes FROM st_repo_usage {where} ORDER BY {self.order_by}"
+            " LIMIT %s OFFSET %s",
+            [*params, max(0, stop - start), start],
         )
-        rows = _rows(sql, [*params, max(0, stop - start), start])
-        return [Usage(name, int(referenced or 0), int(unique or 0)) for name, referenced, unique, _ in rows]
-
-
-def top_repositories(limit: int = TOP_REPOSITORIES) -> list[Usage]:
-    """The repositories that reference the most bytes."""
-    return RepositoryUsages("referenced")[0:limit]
-
-
-# --- Per namespace and in total --------------------------------------------------------------
-
-
-def namespaces(limit: int = NAMESPACES_SHOWN) -> tuple[list[Usage], int]:
-    """The namespaces referencing the most bytes (at most ``limit``) and how many there are.
-
-    A namespace's unique bytes are the blobs no repository outside it references: what
-    deleting the whole namespace would give back.
-    """
-    namespace = _namespace_sql("r.name")
-    sql = _with(
-        f"ns_blob AS (SELECT DISTINCT {namespace} AS ns, rb.blob FROM repo_blob rb "
-        f"JOIN {_tables()['repository']} r ON r.id = rb.repo)",
-        "blob_ns AS (SELECT blob, COUNT(*) AS users FROM ns_blob GROUP BY blob)",
-        f"ns_repos AS (SELECT {namespace} AS ns, COUNT(DISTINCT rb.repo) AS repositories FROM repo_blob rb "
-        f"JOIN {_tables()['repository']} r ON r.id = rb.repo GROUP BY {namespace})",
-        "ns_usage AS (SELECT nb.ns, SUM(b.size) AS referenced,"
-        " SUM(CASE WHEN bn.users = 1 THEN b.size ELSE 0 END) AS unique_bytes"
-        f" FROM ns_blob nb JOIN {_tables()['blob']} b ON b.id = nb.blob JOIN blob_ns bn ON bn.blob = nb.blob"
-        " GROUP BY nb.ns)",
-    ) + (
-        " SELECT u.ns, u.referenced, u.unique_bytes, nr.repositories, COUNT(*) OVER () AS total"
-        " FROM ns_usage u JOIN ns_repos nr ON nr.ns = u.ns ORDER BY u.referenced DESC, u.ns LIMIT %s"
-    )
-    rows = _rows(sql, [limit])
-    found = [Usage(ns, int(ref or 0), int(uniq or 0), int(repos)) for ns, ref, uniq, repos, _ in rows]
-    return found, int(rows[0][4]) if rows else 0
+        return [Usage(name, int(referenced), int(unique)) for name, referenced, unique in rows]
 
 
 @dataclass(frozen=True)
@@ -213,17 +205,6 @@ class Totals:
     blobs: int
     referenced_bytes: int  # distinct blobs referenced by any tag
     shared_bytes: int  # of those, referenced by more than one repository
-
-
-def totals() -> Totals:
-    sql = _with() + (
-        " SELECT COUNT(DISTINCT rb.repo), COUNT(DISTINCT rb.blob),"
-        " (SELECT COALESCE(SUM(b.size), 0) FROM blob_repos br JOIN {blob} b ON b.id = br.blob),"
-        " (SELECT COALESCE(SUM(b.size), 0) FROM blob_repos br JOIN {blob} b ON b.id = br.blob WHERE br.users > 1)"
-        " FROM repo_blob rb"
-    ).format(**_tables())
-    repositories, blobs, referenced, shared = _rows(sql)[0]
-    return Totals(int(repositories or 0), int(blobs or 0), int(referenced or 0), int(shared or 0))
 
 
 # --- Images nobody pulled ---------------------------------------------------------------------
@@ -269,58 +250,97 @@ def _when(value: Any) -> dt.datetime | None:
     return parsed
 
 
-def not_pulled(
-    days: int = NOT_PULLED_DAYS, limit: int = NOT_PULLED_SHOWN, now: dt.datetime | None = None
-) -> IdleImages:
-    """Images (a repository's image tags on one digest) with no pull in ``days`` days and older
-    than that, the biggest first by the bytes only they reference (their attached artifacts'
-    included), with their count and those bytes in total."""
-    cutoff = connection.ops.adapt_datetimefield_value((now or timezone.now()) - dt.timedelta(days=days))
-    pulled = (
-        "CASE WHEN MAX(t.last_pulled) IS NULL THEN MAX(m.last_pulled)"
-        " WHEN MAX(m.last_pulled) IS NULL THEN MAX(t.last_pulled)"
-        " WHEN MAX(t.last_pulled) > MAX(m.last_pulled) THEN MAX(t.last_pulled) ELSE MAX(m.last_pulled) END"
-    )
-    sql = _with(
-        "blob_units AS (SELECT blob, COUNT(*) AS users FROM unit_blob GROUP BY blob)",
-        f"image AS (SELECT t.repository_id AS repo, m.digest AS root, {pulled} AS last_pulled,"
-        " MIN(COALESCE(t.pushed_at, t.first_seen)) AS since"
-        f" FROM {_tables()['tag']} t JOIN {_tables()['manifest']} m ON m.id = t.manifest_id"
-        " WHERE t.attached_to = '' AND m.subject = '' GROUP BY t.repository_id, m.digest"
-        f" HAVING ({pulled} IS NULL OR {pulled} < %s) AND MIN(COALESCE(t.pushed_at, t.first_seen)) < %s)",
-        "idle AS (SELECT i.repo, i.root, i.last_pulled, i.since,"
-        " SUM(CASE WHEN bu.users = 1 THEN b.size ELSE 0 END) AS unique_bytes, SUM(b.size) AS referenced"
-        " FROM image i JOIN unit_blob ub ON ub.repo = i.repo AND ub.root = i.root"
-        f" JOIN {_tables()['blob']} b ON b.id = ub.blob JOIN blob_units bu ON bu.blob = ub.blob"
-        " GROUP BY i.repo, i.root, i.last_pulled, i.since)",
-    ) + (
-        " SELECT i.repo, r.name, i.root, i.last_pulled, i.since, i.unique_bytes, i.referenced,"
-        " COUNT(*) OVER (), SUM(i.unique_bytes) OVER ()"
-        f" FROM idle i JOIN {_tables()['repository']} r ON r.id = i.repo"
-        " ORDER BY i.unique_bytes DESC, r.name, i.root LIMIT %s"
-    )
-    rows = _rows(sql, [cutoff, cutoff, limit])
-    if not rows:
-        return IdleImages(days, 0, 0, [])
-    names: dict[tuple[int, str], list[str]] = {}
-    wanted = Tag.objects.filter(
-        repository_id__in={row[0] for row in rows}, manifest__digest__in={row[2] for row in rows}, attached_to=""
-    )
-    for repo_id, digest, tag in wanted.values_list("repository_id", "manifest__digest", "name").order_by("name"):
-        names.setdefault((repo_id, digest), []).append(tag)
-    shown = [
-        IdleImage(
-            repository=name,
-            digest=root,
-            tags=tuple(names.get((repo_id, root), [])),
-            last_pulled=_when(last_pulled),
-            since=_when(since),
-            unique_bytes=int(unique or 0),
-            referenced_bytes=int(referenced or 0),
+class Measurement:
+    """The figures of one measurement (``measured()``), each one query on its temporary tables."""
+
+    def repositories(self, ordering: str = "referenced", search: str = "") -> RepositoryUsages:
+        return RepositoryUsages(ordering, search)
+
+    def top_repositories(self, limit: int = TOP_REPOSITORIES) -> list[Usage]:
+        """The repositories that reference the most bytes."""
+        return RepositoryUsages("referenced")[0:limit]
+
+    def totals(self) -> Totals:
+        repositories, blobs, referenced, shared = _rows(
+            "SELECT (SELECT COUNT(*) FROM st_repo_usage), COUNT(*),"
+            " COALESCE(SUM(size), 0), COALESCE(SUM(CASE WHEN users > 1 THEN size ELSE 0 END), 0)"
+            " FROM (SELECT rb.blob, MAX(rb.size) AS size, MAX(br.users) AS users FROM st_repo_blob rb"
+            " JOIN st_blob_repos br ON br.blob = rb.blob GROUP BY rb.blob) blobs"
+        )[0]
+        return Totals(int(repositories or 0), int(blobs or 0), int(referenced or 0), int(shared or 0))
+
+    def namespaces(self, limit: int = NAMESPACES_SHOWN) -> tuple[list[Usage], int]:
+        """The namespaces referencing the most bytes (at most ``limit``) and how many there are.
+
+        A namespace's unique bytes are the blobs no repository outside it references: what
+        deleting the whole namespace would give back.
+        """
+        rows = _rows(
+            "WITH ns_blob AS (SELECT DISTINCT u.ns, rb.blob, rb.size FROM st_repo_blob rb"
+            " JOIN st_repo_usage u ON u.repo = rb.repo),"
+            " blob_ns AS (SELECT blob, COUNT(*) AS users FROM ns_blob GROUP BY blob),"
+            " ns_repos AS (SELECT ns, COUNT(*) AS repositories FROM st_repo_usage GROUP BY ns),"
+            " ns_usage AS (SELECT nb.ns, SUM(nb.size) AS referenced,"
+            " SUM(CASE WHEN bn.users = 1 THEN nb.size ELSE 0 END) AS unique_bytes"
+            " FROM ns_blob nb JOIN blob_ns bn ON bn.blob = nb.blob GROUP BY nb.ns)"
+            " SELECT u.ns, u.referenced, u.unique_bytes, nr.repositories, COUNT(*) OVER () AS total"
+            " FROM ns_usage u JOIN ns_repos nr ON nr.ns = u.ns ORDER BY u.referenced DESC, u.ns LIMIT %s",
+            [limit],
         )
-        for repo_id, name, root, last_pulled, since, unique, referenced, _, _ in rows
-    ]
-    return IdleImages(days, int(rows[0][7]), int(rows[0][8] or 0), shown)
+        found = [Usage(ns, int(ref or 0), int(uniq or 0), int(repos)) for ns, ref, uniq, repos, _ in rows]
+        return found, int(rows[0][4]) if rows else 0
+
+    def not_pulled(
+        self, days: int = NOT_PULLED_DAYS, limit: int = NOT_PULLED_SHOWN, now: dt.datetime | None = None
+    ) -> IdleImages:
+        """Images (a repository's image tags on one digest) with no pull in ``days`` days and older
+        than that, the biggest first by the bytes only they reference (their attached artifacts'
+        included), with their count and those bytes in total."""
+        cutoff = connection.ops.adapt_datetimefield_value((now or timezone.now()) - dt.timedelta(days=days))
+        pulled = (
+            "CASE WHEN MAX(t.last_pulled) IS NULL THEN MAX(m.last_pulled)"
+            " WHEN MAX(m.last_pulled) IS NULL THEN MAX(t.last_pulled)"
+            " WHEN MAX(t.last_pulled) > MAX(m.last_pulled) THEN MAX(t.last_pulled) ELSE MAX(m.last_pulled) END"
+        )
+        tables = _tables()
+        rows = _rows(
+            "WITH blob_units AS (SELECT blob, COUNT(*) AS users FROM st_unit_blob GROUP BY blob),"
+            " unit_usage AS (SELECT ub.repo, ub.root,"
+            " SUM(CASE WHEN bu.users = 1 THEN ub.size ELSE 0 END) AS unique_bytes, SUM(ub.size) AS referenced"
+            " FROM st_unit_blob ub JOIN blob_units bu ON bu.blob = ub.blob GROUP BY ub.repo, ub.root),"
+            f" image AS (SELECT t.repository_id AS repo, m.digest AS root, {pulled} AS last_pulled,"
+            " MIN(COALESCE(t.pushed_at, t.first_seen)) AS since"
+            f" FROM {tables['tag']} t JOIN {tables['manifest']} m ON m.id = t.manifest_id"
+            " WHERE t.attached_to = '' AND m.subject = '' GROUP BY t.repository_id, m.digest"
+            f" HAVING ({pulled} IS NULL OR {pulled} < %s) AND MIN(COALESCE(t.pushed_at, t.first_seen)) < %s)"
+            " SELECT i.repo, r.name, i.root, i.last_pulled, i.since, u.unique_bytes, u.referenced,"
+            " COUNT(*) OVER (), SUM(u.unique_bytes) OVER ()"
+            " FROM image i JOIN unit_usage u ON u.repo = i.repo AND u.root = i.root"
+            f" JOIN {tables['repository']} r ON r.id = i.repo"
+            " ORDER BY u.unique_bytes DESC, r.name, i.root LIMIT %s",
+            [cutoff, cutoff, limit],
+        )
+        if not rows:
+            return IdleImages(days, 0, 0, [])
+        names: dict[tuple[int, str], list[str]] = {}
+        wanted = Tag.objects.filter(
+            repository_id__in={row[0] for row in rows}, manifest__digest__in={row[2] for row in rows}, attached_to=""
+        )
+        for repo_id, digest, tag in wanted.values_list("repository_id", "manifest__digest", "name").order_by("name"):
+            names.setdefault((repo_id, digest), []).append(tag)
+        shown = [
+            IdleImage(
+                repository=name,
+                digest=root,
+                tags=tuple(names.get((repo_id, root), [])),
+                last_pulled=_when(last_pulled),
+                since=_when(since),
+                unique_bytes=int(unique or 0),
+                referenced_bytes=int(referenced or 0),
+            )
+            for repo_id, name, root, last_pulled, since, unique, referenced, _, _ in rows
+        ]
+        return IdleImages(days, int(rows[0][7]), int(rows[0][8] or 0), shown)
 
 
 # --- Disk, garbage collection, growth ---------------------------------------------------------

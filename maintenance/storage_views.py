@@ -26,22 +26,23 @@ def storage_page(request: HtmxHttpRequest) -> HttpResponse:
     if ordering not in storage.ORDERINGS:
         ordering = "referenced"
     search = request.GET.get("q", "").strip()[:255]
-    usages: Any = storage.RepositoryUsages(ordering, search)  # counted and sliced in SQL
-    page = Paginator(usages, REPOSITORIES_PER_PAGE).get_page(request.GET.get("page"))
-    context: dict[str, Any] = {"page": page, "sort": ordering, "search": search, "columns": COLUMNS}
-    if request.htmx:
-        return render(request, "maintenance/_storage_repositories.html", context)
-    points = storage.growth()
-    change = storage.growth_bytes(points)
-    found, namespace_count = storage.namespaces()
-    context.update(
-        sample=storage.latest_sample(),
-        totals=storage.totals(),
-        namespaces=found,
-        namespace_count=namespace_count,
-        top=storage.top_repositories(),
-        dry_run=storage.last_dry_run(),
-        growth={"points": points, "bytes": change, "shrunk": -change if change else 0, "days": storage.GROWTH_DAYS},
-        idle=storage.not_pulled(),
-    )
+    with storage.measured() as measure:
+        usages: Any = measure.repositories(ordering, search)  # counted and sliced in SQL
+        page = Paginator(usages, REPOSITORIES_PER_PAGE).get_page(request.GET.get("page"))
+        context: dict[str, Any] = {"page": page, "sort": ordering, "search": search, "columns": COLUMNS}
+        if request.htmx:
+            return render(request, "maintenance/_storage_repositories.html", context)
+        points = storage.growth()
+        change = storage.growth_bytes(points)
+        found, namespace_count = measure.namespaces()
+        context.update(
+            sample=storage.latest_sample(),
+            totals=measure.totals(),
+            namespaces=found,
+            namespace_count=namespace_count,
+            top=measure.top_repositories(),
+            dry_run=storage.last_dry_run(),
+            growth={"points": points, "bytes": change, "shrunk": -change if change else 0, "days": storage.GROWTH_DAYS},
+            idle=measure.not_pulled(),
+        )
     return render(request, "maintenance/storage.html", context)

@@ -68,13 +68,15 @@ class StorageView(APIView):
     )
     def get(self, request: Request) -> Response:
         params = query(schema.StorageQuerySerializer, request)
-        usages: Any = storage.RepositoryUsages(params["ordering"], params.get("search", ""))  # paged in SQL
-        paginator = self.pagination_class()
-        page: list[storage.Usage] | None = paginator.paginate_queryset(usages, request, view=self)
-        response = paginator.get_paginated_response([usage_dict(usage) for usage in page or []])
-        totals = storage.totals()
-        found, namespace_count = storage.namespaces()
-        idle = storage.not_pulled()
+        with storage.measured() as measure:
+            usages: Any = measure.repositories(params["ordering"], params.get("search", ""))  # paged in SQL
+            paginator = self.pagination_class()
+            page: list[storage.Usage] | None = paginator.paginate_queryset(usages, request, view=self)
+            response = paginator.get_paginated_response([usage_dict(usage) for usage in page or []])
+            totals = measure.totals()
+            found, namespace_count = measure.namespaces()
+            idle = measure.not_pulled()
+            top = measure.top_repositories()
         points = storage.growth()
         response.data.update(
             {
@@ -85,7 +87,7 @@ class StorageView(APIView):
                 "repositories": totals.repositories,
                 "namespaces": [namespace_dict(usage) for usage in found],
                 "namespace_count": namespace_count,
-                "top_repositories": [usage_dict(usage) for usage in storage.top_repositories()],
+                "top_repositories": [usage_dict(usage) for usage in top],
                 "gc_dry_run": _dry_run(request, storage.last_dry_run()),
                 "growth": {"days": storage.GROWTH_DAYS, "bytes": storage.growth_bytes(points), "points": points},
                 "not_pulled": {

@@ -222,12 +222,16 @@ def _fill(count: int, prefix: str) -> None:
 
 
 def test_the_number_of_queries_does_not_grow_with_the_repositories() -> None:
+    def measure() -> tuple[Any, ...]:
+        with storage.measured() as figures:
+            return figures.totals(), figures.namespaces(), figures.repositories()[0:10], figures.not_pulled()
+
     _fill(30, "small")
     with CaptureQueriesContext(connection) as few:
-        figures = (storage.totals(), storage.namespaces(), storage.RepositoryUsages()[0:10], storage.not_pulled())
+        figures = measure()
     _fill(300, "large")
     with CaptureQueriesContext(connection) as many:
-        storage.totals(), storage.namespaces(), storage.RepositoryUsages()[0:10], storage.not_pulled()
+        measure()
     assert len(many) == len(few)
     totals, (namespaces, count), page, _ = figures
     assert totals.referenced_bytes == 1000 + sum(10 + i for i in range(30))
