@@ -32,6 +32,7 @@ NAV = (
     ("catalog:push-here", "Push here"),
     ("maintenance", "Maintenance"),
     ("registry", "Registry"),
+    ("storage", "Storage"),
     ("diagnostics", "Diagnostics"),
     ("audit", "Audit log"),
     ("tokens", "Tokens"),
