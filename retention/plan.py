@@ -258,7 +258,7 @@ def _decide_repository(
     by_digest: dict[str, list[str]] = {}
     for row in ordinary:
         by_digest.setdefault(row.digest, []).append(row.name)
-    for digest, tags in by_digest.items():
+    for tags in by_digest.values():
         kept = [t for t in tags if not goes[t]]
         going = [t for t in tags if goes[t]]
         if not kept or not going:
@@ -321,9 +321,7 @@ def _decide_repository(
             reason[row.name] = f"attached to {_short(row.subject)}, which no tag names: deleted as untagged"
         else:
             goes[row.name] = False
-            reason[row.name] = (
-                f"attached to {_short(row.subject)}, which no tag names: turn on untagged to delete it"
-            )
+            reason[row.name] = f"attached to {_short(row.subject)}, which no tag names: turn on untagged to delete it"
     protect(r.name for r in attached)
 
     # 6. Manifests deleted by digest.
@@ -372,7 +370,9 @@ def freed_bytes(deleted: dict[int, set[str]]) -> int:
         return 0
     users: dict[int, set[int]] = {}  # manifest id -> candidate blobs it references
     for chunk in _chunks(sorted(candidates)):
-        for manifest_id, blob_id in ManifestBlob.objects.filter(blob_id__in=chunk).values_list("manifest_id", "blob_id"):
+        for manifest_id, blob_id in ManifestBlob.objects.filter(blob_id__in=chunk).values_list(
+            "manifest_id", "blob_id"
+        ):
             users.setdefault(manifest_id, set()).add(blob_id)
     # Where each of those manifests is before the run: tagged, or a platform of a tagged index.
     present: set[tuple[int, int]] = set()
@@ -394,7 +394,7 @@ def freed_bytes(deleted: dict[int, set[str]]) -> int:
         for repo in parent_repos.get(parent, ()):
             present.add((repo, id_by_digest[child]))
     kept: set[int] = set()
-    for repo, manifest_id in present - deleted_pairs:
+    for _repo, manifest_id in present - deleted_pairs:
         kept |= users.get(manifest_id, set())
     freed = sorted(candidates - kept)
     return sum(sum(Blob.objects.filter(id__in=chunk).values_list("size", flat=True)) for chunk in _chunks(freed))

@@ -73,7 +73,7 @@ def run(job_id: int) -> None:
     if job is None:
         return
     params = job.params or {}
-    policy = RetentionPolicy.objects.filter(pk=params.get("policy")).first()
+    policy = RetentionPolicy.objects.filter(pk=int(params.get("policy") or 0)).first()
     if policy is None:
         jobs.fail(job, f"Retention policy {params.get('policy')} no longer exists: nothing was deleted.")
         return

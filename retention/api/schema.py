@@ -17,7 +17,9 @@ def _regex(help_text: str) -> JsonCharField:
 
 
 def _number(help_text: str, maximum: int) -> serializers.IntegerField:
-    return serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=maximum, help_text=help_text)
+    return serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=maximum, help_text=help_text
+    )
 
 
 class PolicySerializer(serializers.ModelSerializer, StrictSerializer):
