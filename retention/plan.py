@@ -250,7 +250,7 @@ def _decide_repository(
     def protect(candidates: Iterable[str]) -> None:
         found = protection.protected(name, [t for t in candidates if goes.get(t)], rules=rules)
         for tag, rule in found.items():
-            goes[tag], reason[tag] = False, f"protected: {rule.describe()}"
+            goes[tag], reason[tag] = False, rule.describe()
 
     protect(r.name for r in ordinary)
 

@@ -30,7 +30,9 @@ _CONFLICT = OpenApiResponse(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List retention policies", responses={200: schema.PolicySerializer(many=True)}),
+    list=extend_schema(
+        summary="List retention policies", responses={200: schema.PolicySerializer(many=True), **errors(400, 404)}
+    ),
     retrieve=extend_schema(
         summary="A retention policy", parameters=[_ID], responses={200: schema.PolicySerializer, **errors(404)}
     ),
