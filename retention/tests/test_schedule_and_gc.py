@@ -58,9 +58,7 @@ def test_a_scheduled_run_fires_through_beat(
 
 @BOTH_VERSIONS
 @pytest.mark.django_db(transaction=True)
-def test_then_gc_frees_on_disk_the_bytes_the_preview_promised(
-    private_registry: Any, admin_client_role: Client
-) -> None:
+def test_then_gc_frees_on_disk_the_bytes_the_preview_promised(private_registry: Any, admin_client_role: Client) -> None:
     url, repo = private_registry.url, "team/app"
     images.push_oci_image(url, repo, "1.0", layers=[os.urandom(LAYER)], created=days_ago(30))
     images.push_oci_image(url, repo, "2.0", layers=[os.urandom(LAYER)], created=days_ago(20))
