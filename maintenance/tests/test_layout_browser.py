@@ -49,6 +49,7 @@ def pages(content: dict[str, str]) -> list[str]:
         "/catalog/push-here/",
         "/maintenance/",
         f"/maintenance/jobs/{content['job']}/",
+        "/retention/",
         "/registry/",
         "/registry/diagnostics/",
         "/audit/",
