@@ -30,7 +30,7 @@ TYPE_NAME_FROM = 10
 class Line:
     """One sentence of the dialog: what goes (or stays) and why."""
 
-    kind: str  # tag-only | manifest | refused | not_found | failed
+    kind: str  # tag-only | manifest | refused | protected | not_found | failed
     tags: tuple[str, ...]
     digest: str = ""
     removed_tags: tuple[str, ...] = ()
@@ -63,7 +63,8 @@ def lines_of(plan: deletion.DeletePlan) -> list[Line]:
             by_manifest[key] = len(lines)
             lines.append(Line("tag-only", (outcome.tag,), outcome.digest))
         else:
-            lines.append(Line(outcome.status, (outcome.tag,), outcome.digest, detail=outcome.detail))
+            kind = "protected" if outcome.protected_by else outcome.status
+            lines.append(Line(kind, (outcome.tag,), outcome.digest, detail=outcome.detail))
     return lines
 
 
@@ -94,7 +95,17 @@ def delete_tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
     except deletion.DeletionError as e:
         return _render(request, fragment, {**context, "error": e.message}, e.status)
     needs_name = plan.goes_beyond_selection or len(plan.removed_tags) >= TYPE_NAME_FROM
-    context.update(plan=plan, lines=lines_of(plan), needs_name=needs_name, type_name_from=TYPE_NAME_FROM)
+    # A selection holding a protected tag deletes nothing (as the API's bulk delete): the dialog
+    # says which and offers the preview of the rest.
+    protected = {o.tag for o in plan.protected if o.tag in tags}
+    context.update(
+        plan=plan,
+        lines=lines_of(plan),
+        needs_name=needs_name,
+        type_name_from=TYPE_NAME_FROM,
+        protected=sorted(protected),
+        unprotected=[tag for tag in tags if tag not in protected],
+    )
     confirm = request.POST.get("confirm")
     if not confirm:
         return _render(request, fragment, context)
@@ -103,6 +114,10 @@ def delete_tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
         return _render(request, fragment, {**context, "warning": warning}, 409)
     if needs_name and request.POST.get("typed_name", "").strip() != name:
         return _render(request, fragment, {**context, "warning": f"Type the repository name {name} to confirm."}, 400)
+    try:
+        deletion.refuse_protected(plan, tags, request)
+    except deletion.ProtectedTagRefused as e:
+        return _render(request, fragment, {**context, "warning": e.message}, e.status)
     done = deletion.execute(plan, request, prune=request.POST.get("prune") == "1")
     context.update(plan=done, lines=lines_of(done), done=True)
     return trigger_client_event(_render(request, fragment, context), CHANGED_EVENT, {"name": name})
@@ -131,6 +146,8 @@ def delete_manifest(request: HtmxHttpRequest, name: str, digest: str) -> HttpRes
     if confirm != preview.fingerprint:
         warning = "The registry changed since the preview. This is what goes now: check it and confirm again."
         return _render(request, fragment, {**context, "warning": warning}, 409)
+    if preview.protected:
+        return _render(request, fragment, context, 409)
     if request.POST.get("typed_name", "").strip() != name:
         return _render(request, fragment, {**context, "warning": f"Type the repository name {name} to confirm."}, 400)
     try:

@@ -14,6 +14,12 @@ the manifest and with it *every* tag pointing to it. registry:3 can delete a tag
 A manifest referenced by an index of the same repository (a platform of a multi-arch image)
 is never deleted on its own unless forced: the index would point at nothing. Every delete,
 refusal and failure is written to the audit log. Dry runs and previews write nothing.
+
+Protected tags (``catalog.protection``) are never deleted, forced or not: a plan marks them
+refused (``protected_by`` names the rule), a manifest delete that would take one is refused
+whole (409), and so is a bulk delete whose selection holds one. On 2.x, where a tag goes only
+with its manifest, a tag sharing its manifest with a protected tag is kept too. The registry
+itself knows nothing of these rules: a ``docker`` client or ``curl`` can still delete.
 """
 
 from __future__ import annotations
@@ -21,13 +27,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django.http import HttpRequest
 
-from catalog import references, services
+from catalog import protection, references, services
+from catalog.models import ProtectedTag
 from catalog.pool import bounded_map
 from catalog.registry import (
     INDEX_TYPES,
@@ -103,6 +110,29 @@ class SharedManifest(DeletionError):
 
 class ReferencedByIndex(DeletionError):
     """The manifest is a platform of a multi-arch index in the same repository."""
+
+
+class ProtectedTagRefused(DeletionError):
+    """A protected tag would go: the dashboard refuses the whole delete (409) and names the rule."""
+
+    def __init__(self, message: str, *, protected: Mapping[str, str], digest: str = "") -> None:
+        super().__init__(message, digest=digest)
+        self.protected = dict(protected)  # tag -> the rule's sentence
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **super().as_dict(),
+            "protected": [{"tag": tag, "protected_by": rule} for tag, rule in sorted(self.protected.items())],
+        }
+
+
+PROTECTION_ADVICE = (
+    "The dashboard never deletes a protected tag; an admin can change the rules on the Protected tags page."
+)
+
+
+def _protected_list(protected: Mapping[str, str]) -> str:
+    return "; ".join(f"{tag} is {rule}" for tag, rule in sorted(protected.items()))
 
 
 class DeletionDisabled(DeletionError):
@@ -258,6 +288,9 @@ class TagOutcome:
     shared_with: tuple[str, ...] = ()
     referenced_by: tuple[IndexRef, ...] = ()
     registry_response: str = ""
+    # Refused because of a protected-tag rule: the rule's sentence (its own, or the one
+    # protecting a tag it shares its manifest with on 2.x).
+    protected_by: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -269,6 +302,7 @@ class TagOutcome:
             "detail": self.detail,
             "shared_with": list(self.shared_with),
             "referenced_by": [ref.as_dict() for ref in self.referenced_by],
+            "protected_by": self.protected_by or None,
         }
 
 
@@ -323,8 +357,18 @@ class DeletePlan:
 
     @property
     def refused(self) -> list[TagOutcome]:
-        """Outcomes refused for shared tags or an index: forcing would change them."""
+        """Outcomes refused for shared tags, an index or a protected tag."""
         return [o for o in self.outcomes if o.status == Status.REFUSED]
+
+    @property
+    def forcible(self) -> list[TagOutcome]:
+        """Refusals that forcing would change (shared tags, an index); never a protected tag."""
+        return [o for o in self.refused if not o.protected_by]
+
+    @property
+    def protected(self) -> list[TagOutcome]:
+        """Outcomes refused because a protected-tag rule keeps the tag (or, on 2.x, its manifest)."""
+        return [o for o in self.outcomes if o.protected_by]
 
     @property
     def goes_beyond_selection(self) -> bool:
@@ -380,21 +424,32 @@ def _index_message(digest: str, parents: Sequence[IndexRef]) -> str:
     )
 
 
-def plan_from_scan(scan: RepositoryScan, selected: Sequence[str], *, force: bool, deletes_tags: bool) -> DeletePlan:
+def plan_from_scan(
+    scan: RepositoryScan,
+    selected: Sequence[str],
+    *,
+    force: bool,
+    deletes_tags: bool,
+    rules: Sequence[ProtectedTag] | None = None,
+) -> DeletePlan:
     """Decide, without touching the registry, what deleting the selected tags does.
+
+    Protected tags are refused whatever ``force`` says (``rules``: the protected-tag rules,
+    read once by a caller planning many repositories; else one query here).
 
     Attached artifacts are part of their subject (issue 15): the ``sha256-<hex>.sig|.att|.sbom``
     and ``sha256-<hex>`` referrers tags of a manifest the plan leaves without a tag join the
     plan, each outcome saying so. They never keep their subject alive (they point at their
     own digests), and a subject the plan refuses or keeps keeps them.
     """
-    plan = _plan_tags(scan, selected, force=force, deletes_tags=deletes_tags)
+    guarded = protection.protected(scan.name, scan.refs, rules=rules)
+    plan = _plan_tags(scan, selected, force=force, deletes_tags=deletes_tags, guarded=guarded)
     notes: dict[str, str] = {}
     for _ in range(3):  # a signature's signature: a few levels, not a loop
         added = _attached_to_untagged(scan, plan, notes)
         if not added:
             break
-        plan = _plan_tags(scan, (*plan.selected, *added), force=force, deletes_tags=deletes_tags)
+        plan = _plan_tags(scan, (*plan.selected, *added), force=force, deletes_tags=deletes_tags, guarded=guarded)
     if not notes:
         return plan
     return replace(
@@ -424,7 +479,24 @@ def _attached_to_untagged(scan: RepositoryScan, plan: DeletePlan, notes: dict[st
     return added
 
 
-def _plan_tags(scan: RepositoryScan, selected: Sequence[str], *, force: bool, deletes_tags: bool) -> DeletePlan:
+def _protected_outcome(tag: str, digest: str, rule: ProtectedTag) -> TagOutcome:
+    return TagOutcome(
+        tag,
+        Status.REFUSED,
+        digest=digest,
+        detail=f"Tag {tag} is {rule.describe()}. {PROTECTION_ADVICE}",
+        protected_by=rule.describe(),
+    )
+
+
+def _plan_tags(
+    scan: RepositoryScan,
+    selected: Sequence[str],
+    *,
+    force: bool,
+    deletes_tags: bool,
+    guarded: Mapping[str, ProtectedTag],
+) -> DeletePlan:
     selection = _unique(selected)
     outcomes: dict[str, TagOutcome] = {}
     steps: list[Step] = []
@@ -436,17 +508,42 @@ def _plan_tags(scan: RepositoryScan, selected: Sequence[str], *, force: bool, de
     if deletes_tags:
         # registry:3 removes only the tag: the manifest and its other tags stay, nothing can break.
         for tag in present:
+            if tag in guarded:
+                outcomes[tag] = _protected_outcome(tag, scan.refs[tag].digest, guarded[tag])
+                continue
             steps.append(Step(tag, (tag,)))
             outcomes[tag] = TagOutcome(tag, Status.REMOVED, digest=scan.refs[tag].digest, removed_tags=(tag,))
         plan = _plan(scan, selection, force, deletes_tags, steps, outcomes)
-        return replace(plan, prunable=left_untagged(scan, present))
+        return replace(plan, prunable=left_untagged(scan, [tag for tag in present if tag not in guarded]))
 
     groups: dict[str, list[str]] = {}
     for tag in present:
         groups.setdefault(scan.refs[tag].digest, []).append(tag)
 
     refusals: dict[str, TagOutcome] = {}
+    kept_by_rule: dict[str, TagOutcome] = {}
     for digest, tags in groups.items():
+        # 2.x deletes a tag only with its manifest: a protected tag on it keeps every tag on it.
+        keepers = {t: guarded[t] for t in scan.tags_of(digest) if t in guarded}
+        if keepers:
+            refusals[digest] = TagOutcome("", Status.REFUSED, digest=digest)
+            for tag in tags:
+                if tag in keepers:
+                    kept_by_rule[tag] = _protected_outcome(tag, digest, keepers[tag])
+                    continue
+                other, rule = next(iter(sorted(keepers.items())))
+                kept_by_rule[tag] = TagOutcome(
+                    tag,
+                    Status.REFUSED,
+                    digest=digest,
+                    detail=(
+                        f"Tag {tag} points to manifest {digest}, which tag {other} also points to, and {other} is "
+                        f"{rule.describe()}. This registry deletes a tag only with its manifest, so {tag} stays."
+                    ),
+                    shared_with=tuple(t for t in scan.tags_of(digest) if t not in selection),
+                    protected_by=rule.describe(),
+                )
+            continue
         others = tuple(t for t in scan.tags_of(digest) if t not in selection)
         if others and not force:
             refusals[digest] = TagOutcome(
@@ -498,6 +595,9 @@ def _plan_tags(scan: RepositoryScan, selected: Sequence[str], *, force: bool, de
             )
     for digest, refusal in refusals.items():
         for tag in groups[digest]:
+            if tag in kept_by_rule:
+                outcomes[tag] = kept_by_rule[tag]
+                continue
             outcomes[tag] = TagOutcome(
                 tag,
                 Status.REFUSED,
@@ -721,7 +821,31 @@ def bulk_delete(
                     registry_response=e.registry_response,
                 )
         raise
-    return plan if dry_run else execute(plan, request, prune=prune)
+    if dry_run:
+        return plan
+    refuse_protected(plan, tags, request)
+    return execute(plan, request, prune=prune)
+
+
+def refuse_protected(plan: DeletePlan, selected: Sequence[str], request: HttpRequest | None = None) -> None:
+    """Refuse a bulk delete whose selection holds a protected tag (or, on 2.x, a tag sharing its
+    manifest with one): ProtectedTagRefused (409), nothing deleted, each selected tag audited as
+    refused. The dry run lists them instead (``protected_by`` on their outcomes)."""
+    chosen = _unique(selected)
+    kept = {o.tag: o.protected_by for o in plan.protected if o.tag in chosen}
+    if not kept:
+        return
+    names = ", ".join(sorted(kept))
+    message = (
+        f"Nothing was deleted: the selection holds {len(kept)} protected tag{'s' if len(kept) > 1 else ''} "
+        f"({names}); {_protected_list(kept)}. Deselect {'them' if len(kept) > 1 else 'it'} to delete the rest. "
+        f"{PROTECTION_ADVICE}"
+    )
+    error = ProtectedTagRefused(message, protected=kept)
+    for tag in chosen:
+        outcome = next((o for o in plan.outcomes if o.tag == tag), None)
+        _record_error("delete-tag", "refused", request, plan.repository, tag, outcome.digest if outcome else "", error)
+    raise error
 
 
 def delete_tag(
@@ -738,6 +862,13 @@ def delete_tag(
     """
     validate_name(name)
     validate_tag(tag)
+    rule = protection.protecting_rule(name, tag)
+    if rule is not None:  # refused before any registry request: nothing can go
+        error: DeletionError = ProtectedTagRefused(
+            f"Tag {tag} is {rule.describe()}. Nothing was deleted. {PROTECTION_ADVICE}",
+            protected={tag: rule.describe()},
+        )
+        raise _refused("delete-tag", request, name, tag, "", error)
     client = get_client()
     digest = ""
     try:
@@ -778,6 +909,12 @@ def delete_tag(
     outcome = plan.outcomes[0]
     if outcome.status == Status.NOT_FOUND:
         raise _failure("delete-tag", request, name, tag, digest, RegistryNotFound(outcome.detail))
+    if outcome.status == Status.REFUSED and outcome.protected_by:
+        # Forced on 2.x: another tag of the manifest is protected.
+        error = ProtectedTagRefused(
+            f"{outcome.detail} Nothing was deleted.", protected={tag: outcome.protected_by}, digest=outcome.digest
+        )
+        raise _refused("delete-tag", request, name, tag, outcome.digest, error)
     if outcome.status == Status.REFUSED:
         error_type = SharedManifest if outcome.shared_with else ReferencedByIndex
         error = error_type(
@@ -823,6 +960,12 @@ def delete_manifest(name: str, digest: str, *, force: bool = False, request: Htt
         scan = scan_repository(client, name)
     except RegistryError as e:
         raise _failure("delete-manifest", request, name, "", digest, e) from e
+    guarded = _protected_with(scan, digest)
+    if guarded:
+        error: DeletionError = ProtectedTagRefused(
+            _protected_manifest_message(digest, guarded), protected=guarded, digest=digest
+        )
+        raise _refused("delete-manifest", request, name, "", digest, error)
     parents = scan.indexes_referencing(digest)
     if parents and not force:
         error = ReferencedByIndex(_index_message(digest, parents), digest=digest, referenced_by=parents)
@@ -858,6 +1001,19 @@ def delete_manifest(name: str, digest: str, *, force: bool = False, request: Htt
     return result
 
 
+def _protected_with(scan: RepositoryScan, digest: str) -> dict[str, str]:
+    """The protected tags a manifest delete would take (its tags and its attached tags), with their rules."""
+    going = (*scan.tags_of(digest), *attached_tags(scan, digest))
+    return {tag: rule.describe() for tag, rule in protection.protected(scan.name, going).items()}
+
+
+def _protected_manifest_message(digest: str, guarded: Mapping[str, str]) -> str:
+    return (
+        f"Deleting manifest {digest} would remove {'tags' if len(guarded) > 1 else 'tag'} "
+        f"{', '.join(sorted(guarded))}, and {_protected_list(guarded)}. Nothing was deleted. {PROTECTION_ADVICE}"
+    )
+
+
 @dataclass(frozen=True)
 class ManifestPreview:
     """What deleting a manifest by digest would remove, for the confirmation dialog."""
@@ -867,10 +1023,22 @@ class ManifestPreview:
     tags: tuple[str, ...]
     referenced_by: tuple[IndexRef, ...]
     attached: tuple[str, ...] = ()  # its signature, attestation, SBOM and referrers tags: they go too
+    protected: tuple[tuple[str, str], ...] = ()  # (tag, rule) of the protected tags it would take: refused
+
+    @property
+    def refusal(self) -> str:
+        """Why the delete is refused (a protected tag would go), or ""."""
+        return _protected_manifest_message(self.digest, dict(self.protected)) if self.protected else ""
 
     @property
     def fingerprint(self) -> str:
-        document = [self.digest, self.tags, [ref.as_dict() for ref in self.referenced_by], self.attached]
+        document = [
+            self.digest,
+            self.tags,
+            [ref.as_dict() for ref in self.referenced_by],
+            self.attached,
+            self.protected,
+        ]
         return hashlib.sha256(json.dumps(document).encode()).hexdigest()[:32]
 
 
@@ -890,7 +1058,8 @@ def preview_manifest(name: str, digest: str) -> ManifestPreview:
         raise _failed(e) from e
     tags = scan.tags_of(digest)
     attached = tuple(tag for tag in attached_tags(scan, digest) if tag not in tags)
-    return ManifestPreview(name, digest, tags, scan.indexes_referencing(digest), attached)
+    guarded = tuple(sorted(_protected_with(scan, digest).items()))
+    return ManifestPreview(name, digest, tags, scan.indexes_referencing(digest), attached, guarded)
 
 
 def attached_tags(scan: RepositoryScan, digest: str) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""Which tags the protected-tag rules keep from the dashboard's deletes.
+"""Which tags the protected-tag rules keep from the dashboard's deletes, and changing the rules.
 
 One query reads every rule; matching runs in Python on the cached compiled patterns, so a
 retention run over 5,000 tags (or 10,000 repositories, passing ``rules`` once) costs one query.
@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from django.http import HttpRequest
+
+from catalog import patterns
 from catalog.models import ProtectedTag
 from catalog.patterns import regex_matches
+from core import audit
 
 
 def load_rules() -> list[ProtectedTag]:
@@ -37,3 +41,52 @@ def protected(
 def protecting_rule(repository: str, tag: str) -> ProtectedTag | None:
     """The rule that protects ``tag`` of ``repository``, or None."""
     return protected(repository, [tag]).get(tag)
+
+
+# --- Changing the rules (admins): validated, audited -------------------------------------------
+
+
+class RuleInvalid(ValueError):
+    """A rule whose glob or regular expression is not valid: ``errors`` maps each field to its message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+        self.errors = errors
+
+
+def cleaned(repositories: str, tags: str) -> tuple[str, str]:
+    """Both patterns checked (``catalog.patterns``); RuleInvalid names every bad field."""
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for field, value, validate in (
+        ("repositories", repositories, patterns.validate_glob),
+        ("tags", tags, patterns.validate_regex),
+    ):
+        try:
+            values[field] = validate(value)
+        except ValueError as e:
+            errors[field] = str(e)
+    if errors:
+        raise RuleInvalid(errors)
+    return values["repositories"], values["tags"]
+
+
+def add_rule(repositories: str, tags: str, request: HttpRequest | None = None) -> ProtectedTag:
+    """Protect the tags matching ``tags`` in the repositories matching ``repositories``."""
+    repositories, tags = cleaned(repositories, tags)
+    user = getattr(request, "user", None)
+    rule = ProtectedTag.objects.create(
+        repositories=repositories,
+        tags=tags,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+    audit.record(action="protect-tags", outcome="succeeded", request=request, detail=f"Added: {rule.describe()}.")
+    return rule
+
+
+def remove_rule(rule: ProtectedTag, request: HttpRequest | None = None) -> None:
+    description = rule.describe()
+    rule.delete()
+    audit.record(
+        action="unprotect-tags", outcome="succeeded", request=request, detail=f"Removed the rule: {description}."
+    )

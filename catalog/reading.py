@@ -9,11 +9,11 @@ looked up in the registry rather than answered 404.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.core.paginator import Page, Paginator
 
-from catalog import manifests, services, stored
+from catalog import manifests, protection, services, stored
 from catalog.references import InvalidReference, attached_to, validate_name
 from inventory import sync
 
@@ -61,7 +61,7 @@ def tag_table(name: str, search: str, ordering: str, page: str | int | None, per
         paginator = Paginator(stored.image_tags(name, search, ordering, kind), per_page)
         current = paginator.get_page(page)
         return TagTable(
-            rows=stored.rows(name, list(current.object_list)),
+            rows=with_protection(name, stored.rows(name, list(current.object_list))),
             total=stored.tag_count(name) if search or kind else paginator.count,
             matched=paginator.count,
             orphans=stored.orphans(name),
@@ -71,12 +71,18 @@ def tag_table(name: str, search: str, ordering: str, page: str | int | None, per
     needle = search.lower()
     rows = [row for row in listing.rows if needle in row.name.lower() and (not kind or row.kind == kind)]
     return TagTable(
-        rows=services.sort_rows(rows, ordering),
+        rows=with_protection(name, services.sort_rows(rows, ordering)),
         total=len(listing.rows),
         matched=len(rows),
         orphans=listing.orphans,
         page=None,
     )
+
+
+def with_protection(name: str, rows: list[services.TagRow]) -> list[services.TagRow]:
+    """The rows, each protected one naming its rule (``protected_by``): one query for the page."""
+    found = protection.protected(name, [row.name for row in rows])
+    return [replace(row, protected_by=found[row.name].describe()) if row.name in found else row for row in rows]
 
 
 def tag_rows_for_api(name: str, ordering: str, kind: str = "") -> tuple[object, bool]:

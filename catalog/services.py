@@ -162,6 +162,9 @@ class TagRow(_SummaryFields):
     pushed: dt.datetime | None = None
     last_pulled: dt.datetime | None = None
     pull_count: int | None = None
+    # The sentence of the protected-tag rule that keeps it from the dashboard's deletes, or ""
+    # (set by ``reading.with_protection``).
+    protected_by: str = ""
 
 
 @dataclass(frozen=True)

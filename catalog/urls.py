@@ -3,13 +3,19 @@ name (every path component starts with a letter or digit), so the routes are una
 
 from django.urls import path
 
-from catalog import delete_views, views
+from catalog import delete_views, protection_views, views
 
 app_name = "catalog"
 
 urlpatterns = [
     path("", views.repositories, name="repositories"),
     path("push-here/", views.push_here, name="push-here"),
+    path("protected-tags/", protection_views.protected_tags, name="protected-tags"),
+    path(
+        "protected-tags/<int:rule_id>/delete/",
+        protection_views.delete_protected_tag,
+        name="delete-protected-tag",
+    ),
     path("r/<path:name>/-/t/<str:tag>/", views.image_by_tag, name="image"),
     path("r/<path:name>/-/m/<str:digest>/", views.image_by_digest, name="manifest"),
     path("r/<path:name>/-/delete/", delete_views.delete_tags, name="delete-tags"),

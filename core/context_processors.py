@@ -33,6 +33,7 @@ NAV = (
     ("retention:policies", "Retention"),
     ("maintenance", "Maintenance"),
     ("registry", "Registry"),
+    ("storage", "Storage"),
     ("diagnostics", "Diagnostics"),
     ("audit", "Audit log"),
     ("tokens", "Tokens"),

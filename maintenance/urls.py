@@ -1,6 +1,6 @@
 from django.urls import path
 
-from maintenance import views
+from maintenance import storage_views, views
 
 urlpatterns = [
     path("", views.maintenance, name="maintenance"),
@@ -11,4 +11,5 @@ urlpatterns = [
     path("jobs/<int:job_id>/", views.job_detail, name="job"),
     path("sync/", views.sync_now, name="sync-now"),
     path("summary/", views.dashboard_summary, name="dashboard-summary"),
+    path("storage/", storage_views.storage_page, name="storage"),
 ]

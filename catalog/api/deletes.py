@@ -2,7 +2,8 @@
 
 Viewers read (the catalog's GET), operators and admins delete. Every answer is JSON with
 ``detail`` on failure; the 409 refusals carry ``digest``, ``shared_with`` and ``referenced_by``
-so a client can decide.
+so a client can decide, and ``protected`` (each protected tag with its rule) when a
+protected-tag rule refused it: forcing does not change that.
 """
 
 from __future__ import annotations
@@ -52,7 +53,10 @@ def _delete_responses() -> dict[int, object]:
         405: OpenApiResponse(schema.DeletionErrorSerializer, description="The registry refuses deletes."),
         409: OpenApiResponse(
             schema.DeleteRefusedSerializer,
-            description="Refused: other tags share the manifest, or an index references it. Nothing was deleted.",
+            description=(
+                "Refused: other tags share the manifest, an index references it, or a protected tag would go "
+                "(protected names it and its rule). Nothing was deleted."
+            ),
         ),
     }
 
@@ -122,7 +126,9 @@ class BulkDelete(APIView):
     (``prunable_manifests`` in the dry run); they are then listed in ``deleted_manifests``.
 
     Answers 200 with one result per tag (removed, refused, not_found, failed) whether or not
-    some were refused: the request as a whole was carried out as planned.
+    some were refused: the request as a whole was carried out as planned. A selection holding
+    a protected tag (``protected_by`` in the dry run's results) is refused as a whole: 409,
+    nothing deleted.
     """
 
     permission_classes = [IsOperator]
@@ -136,6 +142,10 @@ class BulkDelete(APIView):
             200: schema.BulkDeleteResultSerializer,
             **errors(400, 404, *REGISTRY_ERRORS),
             405: OpenApiResponse(schema.DeletionErrorSerializer, description="The registry refuses deletes."),
+            409: OpenApiResponse(
+                schema.DeleteRefusedSerializer,
+                description="The selection holds protected tags (protected names each with its rule); nothing deleted.",
+            ),
         },
     )
     def post(self, request: Request, name: str) -> Response:

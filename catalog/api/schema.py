@@ -116,6 +116,8 @@ class TagSerializer(serializers.Serializer):
     platforms = serializers.ListField(child=serializers.CharField())
     signatures = AttachedSerializer(many=True)
     attached = ReferrerSerializer(many=True)
+    protected = serializers.BooleanField(help_text="a protected-tag rule keeps it from the dashboard's deletes")
+    protected_by = serializers.CharField(allow_null=True, help_text="that rule, e.g. protected by rule 3: ...")
 
 
 class LayerSerializer(serializers.Serializer):
@@ -188,6 +190,13 @@ class IndexRefSerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField())
 
 
+class ProtectedOutcomeSerializer(serializers.Serializer):
+    tag = serializers.CharField()
+    protected_by = serializers.CharField(
+        help_text='the rule, e.g. protected by rule 3: repositories "**", tags "^latest$"'
+    )
+
+
 class DeleteRefusedSerializer(serializers.Serializer):
     """409: deleting would remove more than was chosen (other tags share the manifest, or an
     index references it). Nothing was deleted; select those too, or repeat with ?force=true."""
@@ -196,6 +205,11 @@ class DeleteRefusedSerializer(serializers.Serializer):
     digest = serializers.CharField(required=False)
     shared_with = serializers.ListField(child=serializers.CharField(), help_text="other tags on the same manifest")
     referenced_by = IndexRefSerializer(many=True, help_text="multi-arch indexes that list this manifest")
+    protected = ProtectedOutcomeSerializer(
+        many=True,
+        required=False,
+        help_text="the protected tags the delete would remove, each with its rule: forcing cannot change this",
+    )
 
 
 class DeletionErrorSerializer(serializers.Serializer):
@@ -217,6 +231,10 @@ class TagOutcomeSerializer(serializers.Serializer):
     detail = serializers.CharField(allow_blank=True)
     shared_with = serializers.ListField(child=serializers.CharField())
     referenced_by = IndexRefSerializer(many=True)
+    protected_by = serializers.CharField(
+        allow_null=True,
+        help_text="refused because of this protected-tag rule (or, on 2.x, that of a tag on the same manifest)",
+    )
 
 
 class BulkDeleteResultSerializer(serializers.Serializer):

@@ -48,6 +48,8 @@ def tag(row: TagRow) -> dict[str, Any]:
         "pushed": _when(row.pushed),
         "last_pulled": _when(row.last_pulled),
         "pull_count": row.pull_count,
+        "protected": bool(row.protected_by),
+        "protected_by": row.protected_by or None,
     }
 
 

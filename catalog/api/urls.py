@@ -11,8 +11,12 @@ not end that way). ``api-tag`` and ``api-manifest`` answer GET (the catalog) and
 """
 
 from django.urls import path, re_path
+from rest_framework.routers import SimpleRouter
 
-from catalog.api import deletes, views
+from catalog.api import deletes, protection, views
+
+router = SimpleRouter()
+router.register("protected-tags", protection.ProtectedTagViewSet, basename="api-protected-tag")
 
 NAME = r"(?P<name>.+)"
 
@@ -24,4 +28,5 @@ urlpatterns = [
         rf"^repositories/{NAME}/manifests/(?P<digest>[^/]+)/$", deletes.ManifestDetail.as_view(), name="api-manifest"
     ),
     re_path(rf"^repositories/{NAME}/bulk-delete/$", deletes.BulkDelete.as_view(), name="api-bulk-delete"),
+    *router.urls,
 ]

@@ -86,6 +86,7 @@ class TagList(RegistryAPIView):
             rows = services.describe_tags(name, page or [], attached_tags=tags)  # type: ignore[arg-type]
         else:
             rows = self.paginate_queryset(found) or []  # type: ignore[arg-type]
+        rows = reading.with_protection(name, list(rows))
         return self.get_paginated_response([serializers.tag(row) for row in rows])
 
 

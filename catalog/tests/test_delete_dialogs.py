@@ -205,7 +205,7 @@ def test_lines_group_by_manifest() -> None:
     )
     from catalog.delete_views import lines_of
 
-    plan = deletion.plan_from_scan(scan, ["a", "b"], force=False, deletes_tags=False)
+    plan = deletion.plan_from_scan(scan, ["a", "b"], force=False, deletes_tags=False, rules=())
     assert [(line.kind, line.tags, line.removed_tags) for line in lines_of(plan)] == [
         ("manifest", ("a", "b"), ("a", "b"))
     ]

@@ -1,0 +1,48 @@
+"""The Storage page: where the registry's space goes, from the inventory and the stored statistics.
+
+One view serves the page and, for htmx, its per-repository table (paged and sorted in SQL).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from core.roles import Role, role_required
+from core.types import HtmxHttpRequest
+from maintenance import storage
+
+REPOSITORIES_PER_PAGE = 50
+# The table's sortable columns: ordering -> heading.
+COLUMNS = {"name": "Repository", "referenced": "Referenced", "unique": "Only here", "shared": "Shared"}
+
+
+@role_required(Role.VIEWER)
+def storage_page(request: HtmxHttpRequest) -> HttpResponse:
+    ordering = request.GET.get("sort", "referenced")
+    if ordering not in storage.ORDERINGS:
+        ordering = "referenced"
+    search = request.GET.get("q", "").strip()[:255]
+    with storage.measured() as measure:
+        usages: Any = measure.repositories(ordering, search)  # counted and sliced in SQL
+        page = Paginator(usages, REPOSITORIES_PER_PAGE).get_page(request.GET.get("page"))
+        context: dict[str, Any] = {"page": page, "sort": ordering, "search": search, "columns": COLUMNS}
+        if request.htmx:
+            return render(request, "maintenance/_storage_repositories.html", context)
+        points = storage.growth()
+        change = storage.growth_bytes(points)
+        found, namespace_count = measure.namespaces()
+        context.update(
+            sample=storage.latest_sample(),
+            totals=measure.totals(),
+            namespaces=found,
+            namespace_count=namespace_count,
+            top=measure.top_repositories(),
+            dry_run=storage.last_dry_run(),
+            growth={"points": points, "bytes": change, "shrunk": -change if change else 0, "days": storage.GROWTH_DAYS},
+            idle=measure.not_pulled(),
+        )
+    return render(request, "maintenance/storage.html", context)
