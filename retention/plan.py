@@ -120,7 +120,7 @@ class _Row:
 
 
 def _naive_utc(value: Any) -> dt.datetime | None:
-    """A timestamp as naive UTC: SQLite gives text, PostgreSQL aware datetimes (read raw, unconverted)."""
+    """A timestamp as naive UTC, read raw: SQLite gives naive UTC (its converter) or text, PostgreSQL aware values."""
     if value is None:
         return None
     parsed: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value

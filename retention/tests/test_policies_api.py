@@ -11,7 +11,7 @@ from django_celery_beat.models import PeriodicTask
 from core.models import AuditEntry
 from retention.models import RetentionPolicy
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.database]
 
 URL = "/api/v1/retention-policies/"
 POLICY = {
