@@ -20,8 +20,8 @@ MAX_DAYS = 36_500
 
 class RetentionPolicy(models.Model):
     class OrderBy(models.TextChoices):
-        PUSHED = "pushed", "push time (from the inventory)"
         CREATED = "created", "image creation date (from its config)"
+        PUSHED = "pushed", "push time (from the registry's events)"
 
     name = models.CharField(max_length=100, unique=True)
     enabled = models.BooleanField(default=True)
@@ -41,7 +41,9 @@ class RetentionPolicy(models.Model):
     keep_last = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(MAX_COUNT)]
     )
-    order_by = models.CharField(max_length=10, choices=OrderBy.choices, default=OrderBy.PUSHED)
+    # Created by default: push times come only with the registry's events (a sync alone leaves them
+    # empty, and tags without the date count as oldest).
+    order_by = models.CharField(max_length=10, choices=OrderBy.choices, default=OrderBy.CREATED)
     keep_days = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(MAX_DAYS)]
     )
