@@ -1,4 +1,4 @@
-.PHONY: run test deploy-test lint format benchmark benchmark-inventory clean
+.PHONY: run test deploy-test lint format benchmark benchmark-inventory benchmark-retention clean
 
 # Start the whole dashboard (web on :$PORT, Celery worker and beat) in the foreground.
 run:
@@ -23,7 +23,7 @@ deploy-test:
 	TESTENV=off .venv/bin/python -m pytest deploy/tests -m deploy $(PYTEST_ARGS)
 
 lint:
-	.venv/bin/mypy core catalog maintenance inventory registry_admin
+	.venv/bin/mypy core catalog maintenance inventory registry_admin retention
 	.venv/bin/lint-imports
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
@@ -42,6 +42,11 @@ benchmark-inventory:
 	bash scripts/install-test-deps.sh
 	bash scripts/ensure-venv.sh requirements-dev.txt
 	.venv/bin/python -m benchmarks.inventory $(BENCH_ARGS)
+
+# Retention previews (issue 14): 5,000 tags and 10,000 repositories, the inventory filled in the database.
+benchmark-retention:
+	bash scripts/ensure-venv.sh requirements-dev.txt
+	.venv/bin/python -m benchmarks.retention $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv staticfiles .pytest_cache .ruff_cache

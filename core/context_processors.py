@@ -30,6 +30,7 @@ NAV = (
     ("catalog:repositories", "Catalog"),
     ("inventory:activity", "Activity"),
     ("catalog:push-here", "Push here"),
+    ("retention:policies", "Retention"),
     ("maintenance", "Maintenance"),
     ("registry", "Registry"),
     ("storage", "Storage"),

@@ -181,13 +181,19 @@ def restart(user_id: int | None, via: str) -> dict[str, Any]:
 
 
 def _gc_running() -> str:
-    """Why the container must be left alone now ('' when it need not): a GC holds it.
+    """Why the container must be left alone now ('' when it need not): a GC, an update or a
+    retention run holds it.
 
     Pausing or restarting mid-collection would break the GC's exec or its recreate.
     """
-    job = Job.objects.filter(kind__in=(Job.Kind.GC, Job.Kind.UPDATE), status=Job.Status.RUNNING).first()
+    job = Job.objects.filter(
+        kind__in=(Job.Kind.GC, Job.Kind.UPDATE, Job.Kind.RETENTION), status=Job.Status.RUNNING
+    ).first()
     if job is None and not lock.gc_lock_held():
         return ""
+    if job is not None and job.kind == Job.Kind.RETENTION:
+        # Its deletes would fail against a paused or restarting registry, halfway through the plan.
+        return f"A retention run (job {job.pk}) is deleting tags: wait until it ends (see /retention/), then try again."
     if job is not None and job.kind == Job.Kind.UPDATE:
         return (
             f"A registry update (job {job.pk}) is running: wait until it ends (see the Registry page), then try again."

@@ -50,13 +50,15 @@ class GcConflict(GcError):
 
 
 class RegistryJobInProgress(GcConflict):
-    """A registry update or verification is queued or running: a GC would pull the registry from under it."""
+    """A registry update, verification or retention run is queued or running: a GC would pull the
+    registry from under it."""
 
     def __init__(self, job: Job) -> None:
         self.job = job
         self.message = (
             f"A {job.get_kind_display().lower()} is in progress (job {job.pk}, {job.status}): wait until it ends "
-            "(see the Registry page), then run the garbage collection."
+            f"({'see /retention/' if job.kind == Job.Kind.RETENTION else 'see the Registry page'}), then run the "
+            "garbage collection."
         )
         Exception.__init__(self, self.message)
 
@@ -131,8 +133,11 @@ def request_gc(
             running = active_job()
             if running is not None or lock.gc_lock_held(client):
                 raise GcConflict(running)
+            # A retention run deletes through the registry's API: a GC must not make it read-only
+            # or stop it meanwhile (and must not collect while manifests are being deleted).
             registry_job = Job.objects.filter(
-                kind__in=(Job.Kind.UPDATE, Job.Kind.VERIFY), status__in=(Job.Status.QUEUED, Job.Status.RUNNING)
+                kind__in=(Job.Kind.UPDATE, Job.Kind.VERIFY, Job.Kind.RETENTION),
+                status__in=(Job.Status.QUEUED, Job.Status.RUNNING),
             ).first()
             if registry_job is not None:
                 raise RegistryJobInProgress(registry_job)

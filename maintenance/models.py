@@ -18,6 +18,7 @@ class Job(models.Model):
         UPDATE = "update", "Registry update"
         VERIFY = "verify", "Registry verification"
         SYNC = "sync", "Inventory sync"
+        RETENTION = "retention", "Retention run"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

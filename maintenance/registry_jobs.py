@@ -18,7 +18,7 @@ from maintenance.models import Job
 
 #: The kind a retention run's job will have: it deletes tags, so neither an update nor a
 #: verification may run beside it.
-RETENTION_KIND = "retention"
+RETENTION_KIND = Job.Kind.RETENTION
 ACTIVE = (Job.Status.QUEUED, Job.Status.RUNNING)
 
 

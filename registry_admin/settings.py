@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "catalog",
     "maintenance",
     "inventory",
+    "retention",
 ]
 
 MIDDLEWARE = [

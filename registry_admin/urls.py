@@ -16,10 +16,12 @@ urlpatterns = [
     path("registry/", include("maintenance.registry_urls")),
     path("catalog/", include("catalog.urls")),
     path("activity/", include("inventory.urls")),
+    path("retention/", include("retention.urls")),
     path("api/v1/", include("core.api.urls")),
     path("api/v1/", include("maintenance.api.urls")),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("inventory.api.urls")),
+    path("api/v1/", include("retention.api.urls")),
 ]
 
 # Under /api/ every error is {"detail": ...} (core.error_views), elsewhere the HTML pages.

@@ -21,6 +21,7 @@ BODYLESS = {
     "/api/v1/registry/update/",
     "/api/v1/sync/",
     "/api/v1/registry/verify/",
+    "/api/v1/retention-policies/{id}/preview/",
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 

@@ -32,6 +32,11 @@ SECONDS = {"read_only_seconds", "downtime_seconds"}
 def job_outcome(job: Job) -> str:
     if job.kind in (Job.Kind.UPDATE, Job.Kind.VERIFY):
         return registry_jobs.outcome(job)
+    if job.kind == Job.Kind.RETENTION and (job.result or {}).get("summary"):
+        summary = str(job.result["summary"])  # type: ignore[index]
+        return f"Failed: {job.error}" if job.status == Job.Status.FAILED and job.error else summary
+    if job.kind == Job.Kind.RETENTION and job.status == Job.Status.FAILED:
+        return job.error or "Failed."
     return gc_requests.outcome(job) if job.kind == Job.Kind.GC else str(job.get_status_display())
 
 

@@ -51,6 +51,7 @@ def pages(content: dict[str, str]) -> list[str]:
         "/maintenance/",
         "/maintenance/storage/",
         f"/maintenance/jobs/{content['job']}/",
+        "/retention/",
         "/registry/",
         "/registry/diagnostics/",
         "/audit/",

@@ -1,0 +1,129 @@
+"""The retention API's bodies: the policy (validated by its serializer), the preview, the run."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.api.schema import JsonBooleanField, JsonCharField, StrictSerializer
+from retention import rules, schedules
+from retention.models import MAX_COUNT, MAX_DAYS, RetentionPolicy
+
+
+def _regex(help_text: str) -> JsonCharField:
+    return JsonCharField(
+        required=False, allow_blank=True, max_length=500, validators=[rules.validate_regex], help_text=help_text
+    )
+
+
+def _number(help_text: str, maximum: int) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=maximum, help_text=help_text
+    )
+
+
+class PolicySerializer(serializers.ModelSerializer, StrictSerializer):
+    """A retention policy; invalid globs, regular expressions, numbers or cron are 400s naming the field."""
+
+    url = serializers.SerializerMethodField()
+    enabled = JsonBooleanField(required=False)
+    repositories = serializers.ListField(
+        child=JsonCharField(),
+        validators=[rules.validate_some_globs],
+        help_text='Repository globs: "team/*" one level, "team/**" any depth, "**" every repository.',
+    )
+    exclude_repositories = serializers.ListField(
+        child=JsonCharField(), required=False, validators=[rules.validate_globs], help_text="Repository globs left out."
+    )
+    tags = _regex("A regular expression (re.search) selecting the tags considered; blank: every tag.")
+    exclude_tags = _regex("Tags matching this regular expression are not considered (kept).")
+    keep_last = _number("Keep the N newest by order_by (tags without that date count as oldest).", MAX_COUNT)
+    order_by = serializers.ChoiceField(choices=RetentionPolicy.OrderBy.values, required=False)
+    keep_days = _number("Keep tags newer than D days by order_by.", MAX_DAYS)
+    keep_pulled_days = _number("Keep tags pulled within D days.", MAX_DAYS)
+    keep_tags = _regex("Tags matching this regular expression are always kept.")
+    untagged = JsonBooleanField(required=False, help_text="Also delete the manifests the run leaves without a tag.")
+    schedule = JsonCharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        validators=[rules.validate_cron],
+        help_text="A cron expression ('0 3 * * 0'); blank: no schedule.",
+    )
+    then_gc = JsonBooleanField(required=False, help_text="Run a read-only GC after a run that deleted something.")
+    next_run = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RetentionPolicy
+        fields = [
+            "id",
+            "url",
+            "name",
+            "enabled",
+            "repositories",
+            "exclude_repositories",
+            "tags",
+            "exclude_tags",
+            "keep_last",
+            "order_by",
+            "keep_days",
+            "keep_pulled_days",
+            "keep_tags",
+            "untagged",
+            "schedule",
+            "then_gc",
+            "next_run",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def get_url(self, policy: RetentionPolicy) -> str:
+        request = self.context.get("request")
+        path = f"/api/v1/retention-policies/{policy.pk}/"
+        return request.build_absolute_uri(path) if request else path
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_next_run(self, policy: RetentionPolicy) -> str | None:
+        when = schedules.next_run(policy)
+        return when.isoformat() if when else None
+
+    def validate_repositories(self, value: list[str]) -> list[str]:
+        return [item.strip() for item in value]
+
+    def validate_exclude_repositories(self, value: list[str]) -> list[str]:
+        return [item.strip() for item in value]
+
+    def validate_schedule(self, value: str) -> str:
+        return value.strip()
+
+
+class EntrySerializer(serializers.Serializer):
+    tag = serializers.CharField()
+    digest = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class RepositoryPreviewSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    delete = EntrySerializer(many=True, help_text="the tags the run deletes")
+    keep = EntrySerializer(many=True, help_text="the tags that stay")
+
+
+class PreviewSerializer(serializers.Serializer):
+    repositories = RepositoryPreviewSerializer(many=True)
+    tags = serializers.IntegerField(help_text="tags deleted")
+    manifests = serializers.IntegerField(help_text="manifests deleted by digest")
+    bytes = serializers.IntegerField(help_text="what a garbage collection after the run frees")
+    fingerprint = serializers.CharField(help_text="send it to run/: a registry changed since is refused")
+
+
+class RunRequestSerializer(StrictSerializer):
+    fingerprint = JsonCharField(
+        required=False, allow_blank=True, max_length=64, help_text="the preview's: refused (409) if the plan changed"
+    )
+
+
+class RunConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    job = serializers.DictField(required=False, help_text="the job in the way: {id, url, page, status}")

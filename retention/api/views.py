@@ -1,0 +1,115 @@
+"""/api/v1/retention-policies/: policies (admins change, viewers read), their preview and run (operators)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from core.api.schema import body, errors
+from core.permissions import IsOperator, ViewerReadsAdminWrites
+from maintenance.api.gc import job_reference
+from maintenance.api.schema import JobReferenceSerializer
+from retention import plan, requests, services
+from retention.api import schema
+from retention.models import RetentionPolicy
+
+_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The policy's id.")
+_CONFLICT = OpenApiResponse(
+    schema.RunConflictSerializer,
+    description="The registry refuses deletes, the preview is stale (nothing deleted), or a GC, registry update, "
+    "snapshot pause or another retention run is in progress.",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List retention policies", responses={200: schema.PolicySerializer(many=True), **errors(400, 404)}
+    ),
+    retrieve=extend_schema(
+        summary="A retention policy", parameters=[_ID], responses={200: schema.PolicySerializer, **errors(404)}
+    ),
+    create=extend_schema(
+        summary="Create a retention policy (admins)",
+        responses={201: schema.PolicySerializer, **errors(400)},
+    ),
+    update=extend_schema(
+        summary="Replace a retention policy (admins)",
+        parameters=[_ID],
+        responses={200: schema.PolicySerializer, **errors(400, 404)},
+    ),
+    partial_update=extend_schema(
+        summary="Change some of a retention policy (admins)",
+        parameters=[_ID],
+        responses={200: schema.PolicySerializer, **errors(400, 404)},
+    ),
+    destroy=extend_schema(
+        summary="Delete a retention policy and its schedule (admins)",
+        parameters=[_ID],
+        responses={204: None, **errors(404)},
+    ),
+)
+class RetentionPolicyViewSet(viewsets.ModelViewSet):
+    """GET/POST /api/v1/retention-policies/, GET/PUT/PATCH/DELETE .../{id}/, POST .../{id}/preview/ and run/."""
+
+    serializer_class = schema.PolicySerializer
+    permission_classes = [ViewerReadsAdminWrites]
+    lookup_value_regex = "[^/]+"  # any id reaches the view: not a number is a JSON 404, not the HTML page
+
+    def get_queryset(self) -> QuerySet[RetentionPolicy]:
+        return RetentionPolicy.objects.select_related("periodic_task", "periodic_task__crontab")
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        policy = RetentionPolicy(**serializer.validated_data)
+        serializer.instance = services.save_policy(policy, self.request, created=True)
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        policy = serializer.instance
+        assert isinstance(policy, RetentionPolicy)
+        for name, value in serializer.validated_data.items():
+            setattr(policy, name, value)
+        serializer.instance = services.save_policy(policy, self.request, created=False)
+
+    def perform_destroy(self, instance: RetentionPolicy) -> None:
+        services.delete_policy(instance, self.request)
+
+    @extend_schema(
+        summary="Preview a retention policy: per repository what goes and what stays, and why (operators)",
+        parameters=[_ID],
+        request=None,
+        responses={200: schema.PreviewSerializer, **errors(404, 503), 409: _CONFLICT},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsOperator])
+    def preview(self, request: Request, pk: str | None = None) -> Response:
+        policy = self.get_object()
+        try:
+            found = services.preview(policy)
+        except plan.PlanUnavailable as e:
+            return Response({"detail": e.message}, status=e.status)
+        return Response(found.as_dict())
+
+    @extend_schema(
+        summary="Run a retention policy on a worker (operators)",
+        parameters=[_ID],
+        request=schema.RunRequestSerializer,
+        responses={202: JobReferenceSerializer, **errors(400, 404, 503), 409: _CONFLICT},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsOperator])
+    def run(self, request: Request, pk: str | None = None) -> Response:
+        policy = self.get_object()
+        data = body(schema.RunRequestSerializer, request) if request.data not in (None, {}) else {}
+        try:
+            job = services.queue_run(policy, data.get("fingerprint"), request)
+        except requests.RunRefused as e:
+            answer: dict[str, Any] = {"detail": e.message}
+            if e.job is not None:
+                answer["job"] = job_reference(request, e.job)
+            return Response(answer, status=e.status)
+        return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)

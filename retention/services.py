@@ -1,0 +1,72 @@
+"""What the Retention page and the API ask: policies saved (with their schedule) and audited,
+previews, runs queued. Nothing here deletes: runs happen on a worker (``retention.run``)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from core import audit
+from maintenance.models import Job
+from retention import plan, requests, schedules
+from retention.models import RetentionPolicy
+
+FIELDS = (
+    "name",
+    "enabled",
+    "repositories",
+    "exclude_repositories",
+    "tags",
+    "exclude_tags",
+    "keep_last",
+    "order_by",
+    "keep_days",
+    "keep_pulled_days",
+    "keep_tags",
+    "untagged",
+    "schedule",
+    "then_gc",
+)
+
+
+def describe(policy: RetentionPolicy) -> str:
+    return ", ".join(f"{name}={getattr(policy, name)!r}" for name in FIELDS)
+
+
+def save_policy(policy: RetentionPolicy, request: HttpRequest, *, created: bool) -> RetentionPolicy:
+    """Save a validated policy and its beat entry together, audited."""
+    with transaction.atomic():
+        policy.save()
+        schedules.sync(policy)
+        audit.record(
+            action="retention-policy-created" if created else "retention-policy-changed",
+            outcome="succeeded",
+            request=request,
+            detail=f"policy {policy.pk}: {describe(policy)}",
+        )
+    return policy
+
+
+def delete_policy(policy: RetentionPolicy, request: HttpRequest) -> None:
+    detail = f"policy {policy.pk}: {describe(policy)}"
+    with transaction.atomic():
+        schedules.remove(policy)
+        policy.delete()
+        audit.record(action="retention-policy-deleted", outcome="succeeded", request=request, detail=detail)
+
+
+def preview(policy: RetentionPolicy) -> plan.Plan:
+    """What a run of ``policy`` would delete now (PlanUnavailable when the registry cannot say)."""
+    return plan.build(policy)
+
+
+def queue_run(policy: RetentionPolicy, fingerprint: str | None, request: HttpRequest) -> Job:
+    """Queue a run for the user of ``request`` (RunRefused, StalePreview)."""
+    return requests.request_run(policy, fingerprint or None, request=request)
+
+
+def recent_runs(policy: RetentionPolicy | None = None, limit: int = 10) -> list[Job]:
+    runs = Job.objects.filter(kind=Job.Kind.RETENTION).select_related("user")
+    if policy is not None:
+        runs = runs.filter(params__policy=policy.pk)
+    return list(runs[:limit])
