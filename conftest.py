@@ -140,11 +140,21 @@ def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def celery_worker(services: object) -> Iterator[object]:
+def silent_registry() -> Iterator[str]:
+    """The URL of a "registry" that accepts connections and never answers: a request to it hangs."""
+    from core.tests.faults import silent_server
+
+    with silent_server() as url:
+        yield url
+
+
+@pytest.fixture
+def celery_worker(services: object, transactional_db: None) -> Iterator[object]:
     """A real Celery worker in threads of this process, consuming from the test Redis.
 
-    Tasks that touch the database need ``transactional_db``: the worker's threads use their
-    own connections and do not see a test's uncommitted transaction.
+    The test's database is transactional: the worker's threads use their own connections and
+    would not see a test's uncommitted transaction, and celery's Django fix-up closes the
+    calling thread's connection when the worker starts (a no-op only on an in-memory database).
     """
     from celery.contrib.testing.worker import start_worker
 
