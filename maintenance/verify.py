@@ -87,18 +87,7 @@ def run(job_id: int) -> None:
     if job is None:
         logger.warning("Verify job %s is not queued any more (expired or taken); not running it", job_id)
         return
-    verification = Verification(job)
-    try:
-        result = verification.run()
-    except (VerifyError, engine.EngineError, registry.RegistryError) as e:
-        jobs.log(job, f"ERROR: {e.message}")
-        jobs.fail(job, e.message, verification.result or None)
-    except Exception as e:
-        logger.exception("Verify job %s failed", job_id)
-        jobs.log(job, f"ERROR: {type(e).__name__}: {e}")
-        jobs.fail(job, f"Unexpected error: {type(e).__name__}: {e}", verification.result or None)
-    else:
-        jobs.succeed(job, result)
+    jobs.perform(job, Verification(job), (VerifyError, engine.EngineError, registry.RegistryError))
 
 
 class Verification:
