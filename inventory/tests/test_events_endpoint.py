@@ -127,6 +127,19 @@ def test_unusable_events_are_200_and_change_nothing(registry: Any, repo_prefix: 
     assert not Tag.objects.exists()
 
 
+def test_events_dated_at_the_ends_of_the_calendar_are_ignored_and_the_others_apply(
+    registry: Any, repo_prefix: str
+) -> None:
+    digest = images.push_oci_image(registry.url, repo_prefix, "v1")
+    edges = ("0001-01-01T00:00:00Z", "0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-01:00")
+    pulls = [event("pull", repo_prefix, "v1", digest, method="GET", timestamp=edge) for edge in edges]
+    answer = post({"events": [*pulls, event("push", repo_prefix, "v1", digest)]})
+    assert answer.status_code == 200
+    assert answer.json() == {"stored": 1, "duplicates": 0, "ignored": 3}
+    assert Tag.objects.get(repository__name=repo_prefix, name="v1").digest == digest
+    assert list(Event.objects.values_list("action", flat=True)) == ["push"]
+
+
 def test_out_of_order_events_keep_the_newest_state(registry: Any, repo_prefix: str) -> None:
     old = images.push_oci_image(registry.url, repo_prefix, "v1")
     new = images.push_oci_image(registry.url, repo_prefix, "v1")
