@@ -26,6 +26,25 @@ TASKS = {"gc": task_names.SCHEDULED_GC}
 TASK_NAMES = {v: k for k, v in TASKS.items()}
 
 
+def _cron_field(number: str) -> str:
+    """A list of ``*``, ``*/step``, ``N``, ``N-M`` or ``N-M/step`` (what celery's crontab reads)."""
+    step = r"/[1-9][0-9]{0,2}"
+    item = rf"(\*({step})?|({number})(-({number})({step})?)?)"
+    return rf"{item}(,{item})*"
+
+
+#: The cron expressions the API documents, each one valid for celery: minute 0-59, hour 0-23,
+#: day of month 1-28 (29-31 are taken too, in months that have them), month 1-12, weekday 0-6.
+CRON_PATTERN = (
+    "^"
+    + " ".join(
+        _cron_field(number)
+        for number in (r"[0-5]?[0-9]", r"[01]?[0-9]|2[0-3]", r"0?[1-9]|1[0-9]|2[0-8]", r"0?[1-9]|1[0-2]", r"[0-6]")
+    )
+    + "$"
+)
+
+
 class ScheduleInvalid(ValueError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(errors)
