@@ -127,10 +127,14 @@ def _validated(data: dict[str, Any], partial: bool) -> dict[str, Any]:
             errors["enabled"] = "Must be true or false."
         clean["enabled"] = data["enabled"]
     if "params" in data or not partial:
-        try:
-            clean["params"] = GcParams.parse(data.get("params") or {}).as_dict()
-        except GcParamsInvalid as e:
-            errors["params"] = "; ".join(f"{k}: {v}" for k, v in e.errors.items())
+        params = data.get("params", {})
+        if not isinstance(params, dict):
+            errors["params"] = 'Must be an object, e.g. {"mode": "read-only"}.'
+        else:
+            try:
+                clean["params"] = GcParams.parse(params).as_dict()
+            except GcParamsInvalid as e:
+                errors["params"] = "; ".join(f"{k}: {v}" for k, v in e.errors.items())
     if errors:
         raise ScheduleInvalid(errors)
     return clean
@@ -155,8 +159,12 @@ def create(data: dict[str, Any]) -> PeriodicTask:
 
 
 @transaction.atomic
-def update(task: PeriodicTask, data: dict[str, Any]) -> PeriodicTask:
-    clean = _validated(data, partial=True)
+def update(task: PeriodicTask, data: dict[str, Any], partial: bool = True) -> PeriodicTask:
+    """Change what ``data`` gives; ``partial`` False replaces the schedule (cron required, the
+    other fields back to their defaults when absent), as a PUT does."""
+    clean = _validated(data, partial=partial)
+    if not partial:
+        clean.setdefault("enabled", True)
     if "crontab" in clean:
         task.crontab = _crontab(clean["crontab"])
     if "params" in clean:
