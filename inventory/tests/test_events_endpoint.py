@@ -95,6 +95,15 @@ def test_a_malformed_event_among_good_ones_stores_none_of_them(registry: Any, re
     assert not Event.objects.exists()
 
 
+def test_a_method_the_endpoint_lacks_is_405_whoever_asks_and_reading_still_needs_a_login() -> None:
+    for headers in ({"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}, {}):
+        for method in ("put", "patch", "delete", "trace"):
+            answer = getattr(Client(), method)("/api/v1/events/", **headers)
+            assert answer.status_code == 405, (method, headers, answer.content[:200])
+    assert Client().get("/api/v1/events/").status_code in (401, 403)
+    assert Client().get("/api/v1/events/", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code in (401, 403)
+
+
 def test_an_unknown_content_type_is_415() -> None:
     assert post({"events": []}, content_type="text/plain").status_code == 415
 
