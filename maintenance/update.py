@@ -24,18 +24,15 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from core.errors import ActionableError
 from maintenance import container_actions, engine, gc, jobs, lock, registry_jobs, snapshot
 from maintenance.models import Job, RegistryMaintenance
 
 logger = logging.getLogger(__name__)
 
 
-class UpdateError(Exception):
+class UpdateError(ActionableError):
     """The update cannot go on or did not work; the message says why and what happened."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def run(job_id: int) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 
 from catalog import registry
+from core.errors import ActionableError
 from inventory import sync as inventory_sync
 from inventory.models import Tag
 from maintenance import engine, gc, jobs, registry_jobs
@@ -38,10 +39,8 @@ PROGRESS_EVERY = 25
 REPORT_LIMIT = 1000
 
 
-class VerifyError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class VerifyError(ActionableError):
+    """A verification that cannot go on; the message says why."""
 
 
 @dataclass(frozen=True)
