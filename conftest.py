@@ -33,6 +33,25 @@ def _static_files_without_collectstatic() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request: pytest.FixtureRequest) -> None:
+    """The test database is a SQLite file in WAL mode, as the product's, not Django's in-memory one.
+
+    Django's default test database for SQLite is an in-memory database in shared-cache mode.
+    Its locks are per table and answer SQLITE_LOCKED ("database table is locked") at once,
+    without waiting for the busy timeout: a live-server request that read a table while a worker
+    thread wrote it got a 503 ("database table is locked: inventory_tag"), which the product's
+    file database does not give (a reader sees the last commit, a writer waits up to the busy
+    timeout). Found by issue 12's fuzz; the tests now run on what the product runs on.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        worker = getattr(request.config, "workerinput", {}).get("workerid", "")  # pytest-xdist
+        database.setdefault("TEST", {})["NAME"] = os.path.join(settings.DATA_DIR, f"test-db{worker}.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _no_sync_on_worker_start(settings: object) -> None:
     """A test's Celery worker does not fill the inventory on start unless the test asks for it."""
@@ -121,11 +140,21 @@ def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def celery_worker(services: object) -> Iterator[object]:
+def silent_registry() -> Iterator[str]:
+    """The URL of a "registry" that accepts connections and never answers: a request to it hangs."""
+    from core.tests.faults import silent_server
+
+    with silent_server() as url:
+        yield url
+
+
+@pytest.fixture
+def celery_worker(services: object, transactional_db: None) -> Iterator[object]:
     """A real Celery worker in threads of this process, consuming from the test Redis.
 
-    Tasks that touch the database need ``transactional_db``: the worker's threads use their
-    own connections and do not see a test's uncommitted transaction.
+    The test's database is transactional: the worker's threads use their own connections and
+    would not see a test's uncommitted transaction, and celery's Django fix-up closes the
+    calling thread's connection when the worker starts (a no-op only on an in-memory database).
     """
     from celery.contrib.testing.worker import start_worker
 

@@ -12,18 +12,22 @@ from typing import Any
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
-def parse_created(value: Any) -> dt.datetime | None:
-    """An image's ``created`` as an aware datetime; None when absent, unreadable or Go's zero time."""
+def parse_timestamp(value: Any) -> dt.datetime | None:
+    """An RFC 3339 timestamp as an aware datetime (UTC when it names no offset); None when unreadable."""
     if not isinstance(value, str) or not value:
         return None
     text = _FRACTION.sub(r"\1", value.strip())  # Go writes nanoseconds; Python reads microseconds
     try:
-        created = dt.datetime.fromisoformat(text)
+        parsed = dt.datetime.fromisoformat(text)
     except ValueError:
         return None
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=dt.UTC)
-    return None if created.year <= 1 else created
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
+
+
+def parse_created(value: Any) -> dt.datetime | None:
+    """An image's ``created`` as an aware datetime; None when absent, unreadable or Go's zero time."""
+    created = parse_timestamp(value)
+    return None if created is None or created.year <= 1 else created
 
 
 def platform(entry: dict[str, Any]) -> str | None:

@@ -10,14 +10,18 @@ from __future__ import annotations
 from django.db import OperationalError
 
 
-class ServiceUnavailable(Exception):
-    """Something the dashboard needs does not answer; ``message`` says what to do."""
-
-    status = 503
+class ActionableError(Exception):
+    """An error whose ``message`` says what went wrong and what to do, shown to the user as it is."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class ServiceUnavailable(ActionableError):
+    """Something the dashboard needs does not answer; ``message`` says what to do."""
+
+    status = 503
 
 
 # SQLite's answers when another process holds the write lock past the busy timeout, or the

@@ -24,7 +24,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,7 +32,7 @@ from django.db import OperationalError, close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from catalog.manifests import parse_created
+from catalog.manifests import parse_timestamp
 from catalog.registry import MANIFEST_TYPES, RegistryError, get_client
 from inventory import content, sync
 from inventory.models import Event, Manifest, Repository, Tag
@@ -76,6 +76,16 @@ def _host(address: str) -> str:
     return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
 
 
+def _utc(when: datetime) -> datetime | None:
+    """``when`` in UTC, as the database keeps it; None in the calendar's first and last years, where
+    the pull window's arithmetic (and, with an offset, UTC itself) overflows."""
+    try:
+        utc = when.astimezone(UTC)
+    except OverflowError:
+        return None
+    return utc if 1 < utc.year < 9999 else None
+
+
 def parse(document: Any) -> list[Event]:
     """The events of a notification body, as unsaved rows; MalformedEvents when it is not one."""
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
@@ -85,11 +95,19 @@ def parse(document: Any) -> list[Event]:
         if not isinstance(item, dict):
             raise MalformedEvents(f"events[{position}] is not an object.")
         event_id = item.get("id")
-        when = parse_created(item.get("timestamp")) if isinstance(item.get("timestamp"), str) else None
+        stamped = parse_timestamp(item.get("timestamp"))
         if not isinstance(event_id, str) or not event_id or len(event_id) > 100:
             raise MalformedEvents(f"events[{position}] has no id.")
-        if when is None:
+        if stamped is None:
             raise MalformedEvents(f"events[{position}] has no readable timestamp (RFC 3339).")
+        if not isinstance(item.get("action", ""), str):
+            raise MalformedEvents(f"events[{position}].action is not a string.")
+        for key in ("target", "request", "actor"):
+            if key in item and not isinstance(item[key], dict):
+                raise MalformedEvents(f"events[{position}].{key} is not an object.")
+        when = _utc(stamped)
+        if when is None:  # readable, but no use: counted as ignored
+            continue
         target, request, actor = (_object(item, key) for key in ("target", "request", "actor"))
         size = target.get("size", target.get("length"))
         events.append(
@@ -122,7 +140,8 @@ def receive(document: Any) -> Received:
     Event.objects.bulk_create(fresh.values(), ignore_conflicts=True)
     if fresh:
         transaction.on_commit(wake)
-    return Received(stored=len(fresh), duplicates=len(useful) - len(fresh), ignored=len(events) - len(useful))
+    received = len(document["events"])  # parse() has checked the shape, and left out unusable times
+    return Received(stored=len(fresh), duplicates=len(useful) - len(fresh), ignored=received - len(useful))
 
 
 # --- Applying ------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import yaml
 from django.conf import settings
 from docker.models.containers import Container
 
+from core.errors import ActionableError
 from core.timestamps import parse_docker_time
 from registry_admin.env import parse_bool
 
@@ -56,12 +57,8 @@ PAUSED_MESSAGE = (
 )
 
 
-class EngineError(Exception):
+class EngineError(ActionableError):
     """The engine or the registry container cannot do what was asked; the message says why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
@@ -51,44 +50,18 @@ def run(job_id: int) -> None:
         logger.warning("GC job %s is not queued any more (expired or taken); not running it", job_id)
         return
     job = claimed
-    client = lock.redis_client()
-    gc_lock = lock.gc_lock(client)
     # Wait a little: the watchdog holds the lock for a moment every minute.
-    if not gc_lock.acquire(blocking=True, blocking_timeout=LOCK_WAIT_SECONDS):
-        jobs.fail(job, "Another garbage collection holds the lock (a previous run is still ending); try later.")
-        client.close()
-        return
-    try:
-        params = GcParams.parse(job.params)
-    except GcParamsInvalid as e:
-        jobs.fail(job, f"Invalid parameters: {e.errors}")
-        gc_lock.release()
-        client.close()
-        return
-    collection = GarbageCollection(job, params)
-    try:
-        with lock.LockHeartbeat(gc_lock):
-            result = collection.run()
-    except GcError as e:
-        jobs.log(job, f"ERROR: {e.message}")
-        jobs.fail(job, e.message, collection.result or None)
-    except engine.EngineError as e:
-        jobs.log(job, f"ERROR: {e.message}")
-        jobs.fail(job, e.message, collection.result or None)
-    except SoftTimeLimitExceeded:
-        message = f"The garbage collection exceeded its time limit ({settings.GC_TIME_LIMIT}s, GC_TIME_LIMIT)."
-        jobs.log(job, f"ERROR: {message}")
-        jobs.fail(job, message, collection.result or None)
-    except Exception as e:
-        logger.exception("GC job %s failed", job_id)
-        jobs.log(job, f"ERROR: {type(e).__name__}: {e}")
-        jobs.fail(job, f"Unexpected error: {type(e).__name__}: {e}", collection.result or None)
-    else:
-        jobs.succeed(job, result)
-    finally:
-        with contextlib.suppress(redis.exceptions.LockError):
-            gc_lock.release()
-        client.close()
+    with lock.holding_gc_lock(LOCK_WAIT_SECONDS) as held:
+        if not held:
+            jobs.fail(job, "Another garbage collection holds the lock (a previous run is still ending); try later.")
+            return
+        try:
+            params = GcParams.parse(job.params)
+        except GcParamsInvalid as e:
+            jobs.fail(job, f"Invalid parameters: {e.errors}")
+            return
+        timed_out = f"The garbage collection exceeded its time limit ({settings.GC_TIME_LIMIT}s, GC_TIME_LIMIT)."
+        jobs.perform(job, GarbageCollection(job, params), (GcError, engine.EngineError), timed_out)
     if not params.dry_run:
         refresh_statistics()
 

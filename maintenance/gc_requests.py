@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
+from core.errors import ActionableError
 from core.models import AuditEntry
 from maintenance import jobs, lock, snapshot, task_names
 from maintenance.models import Job
@@ -28,12 +29,8 @@ DELETE_UNTAGGED_ON_V2 = (
 )
 
 
-class GcError(Exception):
+class GcError(ActionableError):
     """A GC request or run that cannot go on; the message says why and what to do."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class GcUnavailable(GcError):

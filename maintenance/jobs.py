@@ -1,7 +1,8 @@
 """The life of a Job: queued by a view or the scheduler, run by a worker, ended with a result.
 
-Every start and end lands in the audit log. Tasks take the job's id and call ``start``,
-``log``, then ``succeed`` or ``fail``.
+Every start and end lands in the audit log. Tasks take the job's id and call ``start``
+(or ``claim``), ``log``, then ``succeed`` or ``fail``; ``perform`` does the last two for a
+piece of work that can fail in ways a user can act on.
 
 While a job runs, its worker renews ``heartbeat_at`` every third of JOB_HEARTBEAT_TIMEOUT
 from one thread per process. A worker that is killed (SIGKILL, out of memory, the NAS
@@ -16,9 +17,10 @@ import os
 import threading
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from celery import current_task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_postrun
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -122,6 +124,45 @@ def succeed(job: Job, result: dict[str, Any]) -> None:
 
 def fail(job: Job, error: str, result: dict[str, Any] | None = None) -> None:
     _finish(job, Job.Status.FAILED, result=result, error=error)
+
+
+class Work(Protocol):
+    """What a worker does for one job: ``run`` returns the result; ``result`` is what it has so far."""
+
+    result: dict[str, Any]
+
+    def run(self) -> dict[str, Any]: ...
+
+
+def perform(job: Job, work: Work, expected: tuple[type[Exception], ...], timed_out: str | None = None) -> None:
+    """Run ``work`` for ``job`` and end the job with its result; never raises.
+
+    An ``expected`` error carries the user's ``message`` and fails the job with it; hitting the
+    task's soft time limit fails it with ``timed_out`` (when given); anything else fails it
+    naming the error, logged with its traceback. What the work had found is kept either way.
+    """
+    try:
+        result = work.run()
+    except expected as e:
+        message = getattr(e, "message", str(e))
+        log(job, f"ERROR: {message}")
+        fail(job, message, work.result or None)
+    except SoftTimeLimitExceeded as e:
+        if timed_out is None:
+            _unexpected(job, work, e)
+        else:
+            log(job, f"ERROR: {timed_out}")
+            fail(job, timed_out, work.result or None)
+    except Exception as e:
+        _unexpected(job, work, e)
+    else:
+        succeed(job, result)
+
+
+def _unexpected(job: Job, work: Work, error: Exception) -> None:
+    logger.exception("%s job %s failed", job.get_kind_display(), job.pk)
+    log(job, f"ERROR: {type(error).__name__}: {error}")
+    fail(job, f"Unexpected error: {type(error).__name__}: {error}", work.result or None)
 
 
 def _finish(job: Job, status: str, result: dict[str, Any] | None = None, error: str = "") -> None:

@@ -7,8 +7,10 @@ that it expires soon after its worker dies, and the watchdog can then step in.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 
 import redis
 import redis.lock
@@ -34,6 +36,26 @@ def enqueue_lock(client: redis.Redis) -> redis.lock.Lock:
     """Held for the moment a GC request checks for a conflict and queues its job."""
     lock: redis.lock.Lock = client.lock(ENQUEUE_LOCK_KEY, timeout=10, blocking_timeout=10)
     return lock
+
+
+@contextlib.contextmanager
+def holding_gc_lock(wait: float) -> Iterator[bool]:
+    """Hold the GC lock for the block, extended by a heartbeat; False (and nothing held) when
+    another run still holds it after ``wait`` seconds."""
+    client = redis_client()
+    try:
+        held = gc_lock(client)
+        if not held.acquire(blocking=True, blocking_timeout=wait):
+            yield False
+            return
+        try:
+            with LockHeartbeat(held):
+                yield True
+        finally:
+            with contextlib.suppress(redis.exceptions.LockError):
+                held.release()
+    finally:
+        client.close()
 
 
 def gc_lock_held(client: redis.Redis | None = None) -> bool:

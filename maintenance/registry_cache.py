@@ -12,16 +12,14 @@ from dataclasses import dataclass
 
 import redis
 
+from core.errors import ActionableError
+
 PATTERNS = ("blobs::*", "repository::*")
 BATCH = 500
 
 
-class RegistryCacheError(Exception):
+class RegistryCacheError(ActionableError):
     """The registry's Redis cache cannot be cleared; the message says what to do by hand."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

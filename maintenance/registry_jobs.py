@@ -13,6 +13,7 @@ import redis
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 
+from core.errors import ActionableError
 from maintenance import gc_requests, jobs, lock, snapshot, task_names
 from maintenance.models import Job
 
@@ -22,12 +23,8 @@ RETENTION_KIND = Job.Kind.RETENTION
 ACTIVE = (Job.Status.QUEUED, Job.Status.RUNNING)
 
 
-class RegistryJobError(Exception):
+class RegistryJobError(ActionableError):
     """An update or verification that cannot be queued; the message says why and what to do."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class RegistryBusy(RegistryJobError):

@@ -26,6 +26,25 @@ TASKS = {"gc": task_names.SCHEDULED_GC}
 TASK_NAMES = {v: k for k, v in TASKS.items()}
 
 
+def _cron_field(number: str) -> str:
+    """A list of ``*``, ``*/step``, ``N``, ``N-M`` or ``N-M/step`` (what celery's crontab reads)."""
+    step = r"/[1-9][0-9]{0,2}"
+    item = rf"(\*({step})?|({number})(-({number})({step})?)?)"
+    return rf"{item}(,{item})*"
+
+
+#: The cron expressions the API documents, each one valid for celery: minute 0-59, hour 0-23,
+#: day of month 1-28 (29-31 are taken too, in months that have them), month 1-12, weekday 0-6.
+CRON_PATTERN = (
+    "^"
+    + " ".join(
+        _cron_field(number)
+        for number in (r"[0-5]?[0-9]", r"[01]?[0-9]|2[0-3]", r"0?[1-9]|1[0-9]|2[0-8]", r"0?[1-9]|1[0-2]", r"[0-6]")
+    )
+    + "$"
+)
+
+
 class ScheduleInvalid(ValueError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(errors)
@@ -108,10 +127,14 @@ def _validated(data: dict[str, Any], partial: bool) -> dict[str, Any]:
             errors["enabled"] = "Must be true or false."
         clean["enabled"] = data["enabled"]
     if "params" in data or not partial:
-        try:
-            clean["params"] = GcParams.parse(data.get("params") or {}).as_dict()
-        except GcParamsInvalid as e:
-            errors["params"] = "; ".join(f"{k}: {v}" for k, v in e.errors.items())
+        params = data.get("params", {})
+        if not isinstance(params, dict):
+            errors["params"] = 'Must be an object, e.g. {"mode": "read-only"}.'
+        else:
+            try:
+                clean["params"] = GcParams.parse(params).as_dict()
+            except GcParamsInvalid as e:
+                errors["params"] = "; ".join(f"{k}: {v}" for k, v in e.errors.items())
     if errors:
         raise ScheduleInvalid(errors)
     return clean
@@ -136,8 +159,12 @@ def create(data: dict[str, Any]) -> PeriodicTask:
 
 
 @transaction.atomic
-def update(task: PeriodicTask, data: dict[str, Any]) -> PeriodicTask:
-    clean = _validated(data, partial=True)
+def update(task: PeriodicTask, data: dict[str, Any], partial: bool = True) -> PeriodicTask:
+    """Change what ``data`` gives; ``partial`` False replaces the schedule (cron required, the
+    other fields back to their defaults when absent), as a PUT does."""
+    clean = _validated(data, partial=partial)
+    if not partial:
+        clean.setdefault("enabled", True)
     if "crontab" in clean:
         task.crontab = _crontab(clean["crontab"])
     if "params" in clean:

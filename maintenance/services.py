@@ -45,9 +45,12 @@ def create_schedule(data: dict[str, Any], request: HttpRequest) -> PeriodicTask:
     return task
 
 
-def change_schedule(task: PeriodicTask, data: dict[str, Any], request: HttpRequest) -> PeriodicTask:
-    """Change cron, params or enabled of a GC schedule (ScheduleInvalid when wrong), audited."""
-    task = schedules.update(task, data)
+def change_schedule(
+    task: PeriodicTask, data: dict[str, Any], request: HttpRequest, partial: bool = True
+) -> PeriodicTask:
+    """Change cron, params or enabled of a GC schedule (ScheduleInvalid when wrong), audited;
+    ``partial`` False replaces it (PUT)."""
+    task = schedules.update(task, data, partial=partial)
     changes = {key: value for key, value in data.items() if key != "enabled"}
     detail = f"schedule {task.pk} {'enabled' if task.enabled else 'disabled'}" + (f" {changes}" if changes else "")
     audit.record(action="gc-schedule-changed", outcome="succeeded", request=request, detail=detail)

@@ -16,28 +16,23 @@ It holds the GC lock while it runs: no GC starts meanwhile, and the watchdog wai
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
-import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from core.errors import ActionableError
 from maintenance import container_actions, engine, gc, jobs, lock, registry_jobs, snapshot
 from maintenance.models import Job, RegistryMaintenance
 
 logger = logging.getLogger(__name__)
 
 
-class UpdateError(Exception):
+class UpdateError(ActionableError):
     """The update cannot go on or did not work; the message says why and what happened."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def run(job_id: int) -> None:
@@ -46,29 +41,11 @@ def run(job_id: int) -> None:
     if job is None:
         logger.warning("Update job %s is not queued any more (expired or taken); not running it", job_id)
         return
-    client = lock.redis_client()
-    gc_lock = lock.gc_lock(client)
-    if not gc_lock.acquire(blocking=True, blocking_timeout=gc.LOCK_WAIT_SECONDS):
-        jobs.fail(job, "A garbage collection holds the maintenance lock: try the update again when it has ended.")
-        client.close()
-        return
-    update = RegistryUpdate(job)
-    try:
-        with lock.LockHeartbeat(gc_lock):
-            result = update.run()
-    except (UpdateError, engine.EngineError) as e:
-        jobs.log(job, f"ERROR: {e.message}")
-        jobs.fail(job, e.message, update.result or None)
-    except Exception as e:
-        logger.exception("Update job %s failed", job_id)
-        jobs.log(job, f"ERROR: {type(e).__name__}: {e}")
-        jobs.fail(job, f"Unexpected error: {type(e).__name__}: {e}", update.result or None)
-    else:
-        jobs.succeed(job, result)
-    finally:
-        with contextlib.suppress(redis.exceptions.LockError):
-            gc_lock.release()
-        client.close()
+    with lock.holding_gc_lock(gc.LOCK_WAIT_SECONDS) as held:
+        if not held:
+            jobs.fail(job, "A garbage collection holds the maintenance lock: try the update again when it has ended.")
+            return
+        jobs.perform(job, RegistryUpdate(job), (UpdateError, engine.EngineError))
 
 
 class RegistryUpdate:

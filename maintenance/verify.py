@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 
 from catalog import registry
+from core.errors import ActionableError
 from inventory import sync as inventory_sync
 from inventory.models import Tag
 from maintenance import engine, gc, jobs, registry_jobs
@@ -38,10 +39,8 @@ PROGRESS_EVERY = 25
 REPORT_LIMIT = 1000
 
 
-class VerifyError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class VerifyError(ActionableError):
+    """A verification that cannot go on; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -87,18 +86,7 @@ def run(job_id: int) -> None:
     if job is None:
         logger.warning("Verify job %s is not queued any more (expired or taken); not running it", job_id)
         return
-    verification = Verification(job)
-    try:
-        result = verification.run()
-    except (VerifyError, engine.EngineError, registry.RegistryError) as e:
-        jobs.log(job, f"ERROR: {e.message}")
-        jobs.fail(job, e.message, verification.result or None)
-    except Exception as e:
-        logger.exception("Verify job %s failed", job_id)
-        jobs.log(job, f"ERROR: {type(e).__name__}: {e}")
-        jobs.fail(job, f"Unexpected error: {type(e).__name__}: {e}", verification.result or None)
-    else:
-        jobs.succeed(job, result)
+    jobs.perform(job, Verification(job), (VerifyError, engine.EngineError, registry.RegistryError))
 
 
 class Verification:

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,38 +25,6 @@ def own_registry(services: Any, settings: Any) -> Iterator[RegistryService]:
         yield registry
     finally:
         registry.remove()
-
-
-@pytest.fixture
-def silent_registry(settings: Any) -> Iterator[str]:
-    """Accepts connections and never answers, like a registry stuck on its storage."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.getsockname()[1]}"
-    settings.REGISTRY_URL = url
-    settings.REGISTRY_TIMEOUT = 1
-    try:
-        yield url
-    finally:
-        stop.set()
-        thread.join(2)
-        for conn in accepted:
-            conn.close()
-        server.close()
 
 
 def wait_for_stale(client: Client, timeout: float = 15) -> dict[str, Any]:
@@ -108,7 +74,11 @@ def test_a_stopped_registry_answers_503_and_the_known_list_is_served_as_stale(
         time.sleep(0.2)
 
 
-def test_a_silent_registry_answers_504_naming_registry_timeout(silent_registry: str, viewer_client: Client) -> None:
+def test_a_silent_registry_answers_504_naming_registry_timeout(
+    silent_registry: str, viewer_client: Client, settings: Any
+) -> None:
+    settings.REGISTRY_URL = silent_registry
+    settings.REGISTRY_TIMEOUT = 1
     for url in ("/api/v1/repositories/", "/api/v1/repositories/team/app/tags/"):
         answer = viewer_client.get(url)
         assert answer.status_code == 504, (url, answer.content[:300])

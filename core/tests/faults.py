@@ -1,4 +1,5 @@
-"""Real faults for the tests: a private Redis that can be stopped and started again on its port.
+"""Real faults for the tests: a private Redis that can be stopped and started again on its port,
+a server that accepts connections and never answers.
 
 The session's shared Redis stays up; a test that needs Redis gone points the cache and
 Celery's broker at one of these and stops it.
@@ -10,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +59,35 @@ class PrivateRedis:
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A URL that accepts connections and never answers, like a registry stuck on its storage."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in accepted:
+            conn.close()
+        server.close()
 
 
 @contextmanager

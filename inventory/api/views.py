@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
@@ -66,6 +65,27 @@ class EventSerializer(serializers.Serializer):
     user_agent = serializers.CharField(allow_null=True)
 
 
+class NotificationEventSerializer(serializers.Serializer):
+    """One event of the registry's notification."""
+
+    # Documentation only: inventory.events.parse reads the body, the one place that validates it.
+
+    id = serializers.CharField(max_length=100)
+    timestamp = serializers.DateTimeField(help_text="RFC 3339; events dated in year 1 or 9999 are ignored")
+    action = serializers.CharField(
+        required=False, allow_blank=True, help_text="push, pull, mount or delete; others are ignored"
+    )
+    target = serializers.DictField(required=False, help_text="repository, tag, digest, mediaType, size")
+    request = serializers.DictField(required=False, help_text="addr, method, useragent")
+    actor = serializers.DictField(required=False, help_text="name")
+
+
+class NotificationSerializer(serializers.Serializer):
+    """What the registry POSTs to the endpoint its REGISTRY_NOTIFICATIONS_ENDPOINTS names."""
+
+    events = NotificationEventSerializer(many=True)
+
+
 class ReceivedSerializer(serializers.Serializer):
     stored = serializers.IntegerField()
     duplicates = serializers.IntegerField()
@@ -78,13 +98,17 @@ class EventsView(GenericAPIView):  # type: ignore[type-arg]
 
     serializer_class = EventSerializer  # what OPTIONS describes (without one it answered 500)
 
-    def get_authenticators(self) -> list[Any]:
-        # The registry sends its own bearer token, not a DRF token: POST checks it itself.
+    def _checks_itself(self) -> bool:
+        """POST checks the registry's bearer token itself (not a DRF token); a method this view lacks
+        answers 405 to anyone, as the schema says, rather than 401 to the registry's token."""
         method = getattr(self.request, "method", None)  # None while drf-spectacular reads the view
-        return [] if method == "POST" else super().get_authenticators()
+        return method is not None and (method == "POST" or method not in self.allowed_methods)
+
+    def get_authenticators(self) -> list[Any]:
+        return [] if self._checks_itself() else super().get_authenticators()
 
     def get_permissions(self) -> list[Any]:
-        return [] if getattr(self.request, "method", None) == "POST" else [IsViewer()]
+        return [] if self._checks_itself() else [IsViewer()]
 
     @extend_schema(
         summary="The registry's events, newest first",
@@ -102,7 +126,7 @@ class EventsView(GenericAPIView):  # type: ignore[type-arg]
 
     @extend_schema(
         summary="The registry's notifications (Authorization: Bearer REGISTRY_EVENTS_TOKEN)",
-        request=OpenApiTypes.OBJECT,
+        request=NotificationSerializer,
         responses={
             200: ReceivedSerializer,
             **errors(400, 401),

@@ -95,6 +95,15 @@ def test_a_malformed_event_among_good_ones_stores_none_of_them(registry: Any, re
     assert not Event.objects.exists()
 
 
+def test_a_method_the_endpoint_lacks_is_405_whoever_asks_and_reading_still_needs_a_login() -> None:
+    for headers in ({"HTTP_AUTHORIZATION": f"Bearer {TOKEN}"}, {}):
+        for method in ("put", "patch", "delete", "trace"):
+            answer = getattr(Client(), method)("/api/v1/events/", **headers)
+            assert answer.status_code == 405, (method, headers, answer.content[:200])
+    assert Client().get("/api/v1/events/").status_code in (401, 403)
+    assert Client().get("/api/v1/events/", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code in (401, 403)
+
+
 def test_an_unknown_content_type_is_415() -> None:
     assert post({"events": []}, content_type="text/plain").status_code == 415
 
@@ -125,6 +134,19 @@ def test_unusable_events_are_200_and_change_nothing(registry: Any, repo_prefix: 
     assert answer.status_code == 200
     assert answer.json()["ignored"] == 1  # the unknown action; the others are kept for the Activity page
     assert not Tag.objects.exists()
+
+
+def test_events_dated_at_the_ends_of_the_calendar_are_ignored_and_the_others_apply(
+    registry: Any, repo_prefix: str
+) -> None:
+    digest = images.push_oci_image(registry.url, repo_prefix, "v1")
+    edges = ("0001-01-01T00:00:00Z", "0001-01-01T00:30:00+01:00", "9999-12-31T23:59:59-01:00")
+    pulls = [event("pull", repo_prefix, "v1", digest, method="GET", timestamp=edge) for edge in edges]
+    answer = post({"events": [*pulls, event("push", repo_prefix, "v1", digest)]})
+    assert answer.status_code == 200
+    assert answer.json() == {"stored": 1, "duplicates": 0, "ignored": 3}
+    assert Tag.objects.get(repository__name=repo_prefix, name="v1").digest == digest
+    assert list(Event.objects.values_list("action", flat=True)) == ["push"]
 
 
 def test_out_of_order_events_keep_the_newest_state(registry: Any, repo_prefix: str) -> None:

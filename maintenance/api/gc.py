@@ -103,7 +103,7 @@ _ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, descriptio
         responses={201: schema.ScheduleSerializer, **errors(400)},
     ),
     update=extend_schema(
-        summary="Change a GC schedule (admins)",
+        summary="Replace a GC schedule (admins): cron is required, absent fields take their defaults",
         parameters=[_ID],
         request=schema.ScheduleRequestSerializer,
         responses={200: schema.ScheduleSerializer, **errors(400, 404)},
@@ -144,18 +144,21 @@ class ScheduleViewSet(viewsets.ViewSet):
         return Response(schedule_dict(request, task), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        return self._change(request, pk, partial=True)
+
+    def update(self, request: Request, pk: str | None = None) -> Response:
+        return self._change(request, pk, partial=False)
+
+    def _change(self, request: Request, pk: str | None, partial: bool) -> Response:
         task = self._get(pk)
         data = request.data if isinstance(request.data, dict) else None
         if data is None:
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
         try:
-            task = services.change_schedule(task, data, request)
+            task = services.change_schedule(task, data, request, partial=partial)
         except schedules.ScheduleInvalid as e:
             return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(schedule_dict(request, task))
-
-    def update(self, request: Request, pk: str | None = None) -> Response:
-        return self.partial_update(request, pk)
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         services.delete_schedule(self._get(pk), request)

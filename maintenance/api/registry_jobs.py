@@ -34,15 +34,10 @@ def _queued(request: Request, queue: Callable[[Request], Job]) -> Response:
     return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)
 
 
-class RegistryUpdateView(APIView):
-    """POST (no body) -> 202 {"id", "url", "page", "status"}: pull the registry's image tag and
-    recreate the container on it, or put the old one back; 409 while a GC, retention run,
-    snapshot pause or another registry job is in progress."""
-
-    permission_classes = [IsOperator]
-
-    @extend_schema(
-        summary="Update the registry container to its image tag's newest image",
+def _job_schema(summary: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """The schema both views share: no body; 202 with the job, 409 naming what runs, 503."""
+    return extend_schema(
+        summary=summary,
         request=None,
         responses={
             202: schema.JobReferenceSerializer,
@@ -52,6 +47,16 @@ class RegistryUpdateView(APIView):
             **errors(503),
         },
     )
+
+
+class RegistryUpdateView(APIView):
+    """POST (no body) -> 202 {"id", "url", "page", "status"}: pull the registry's image tag and
+    recreate the container on it, or put the old one back; 409 while a GC, retention run,
+    snapshot pause or another registry job is in progress."""
+
+    permission_classes = [IsOperator]
+
+    @_job_schema("Update the registry container to its image tag's newest image")
     def post(self, request: Request) -> Response:
         return _queued(request, services.queue_update)
 
@@ -63,16 +68,6 @@ class RegistryVerifyView(APIView):
 
     permission_classes = [IsOperator]
 
-    @extend_schema(
-        summary="Verify the registry's content (every tag's manifest and blobs, a dry-run GC)",
-        request=None,
-        responses={
-            202: schema.JobReferenceSerializer,
-            409: OpenApiResponse(
-                schema.GcConflictSerializer, description="A GC, retention run, pause or registry job is in progress."
-            ),
-            **errors(503),
-        },
-    )
+    @_job_schema("Verify the registry's content (every tag's manifest and blobs, a dry-run GC)")
     def post(self, request: Request) -> Response:
         return _queued(request, services.queue_verify)

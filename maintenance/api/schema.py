@@ -46,7 +46,13 @@ class ScheduleParamsSerializer(StrictSerializer):
 
 class ScheduleRequestSerializer(StrictSerializer):
     task = serializers.ChoiceField(choices=list(schedules.TASKS), default="gc")
-    cron = serializers.CharField(help_text="five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * 0'")
+    cron = serializers.RegexField(
+        schedules.CRON_PATTERN,
+        help_text=(
+            "five fields: minute hour day-of-month month day-of-week, e.g. '0 3 * * 0'; days of the month "
+            "29 to 31 are taken too, in months that have them"
+        ),
+    )
     enabled = serializers.BooleanField(default=True)
     params = ScheduleParamsSerializer(required=False)
 

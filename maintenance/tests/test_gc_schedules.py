@@ -51,6 +51,7 @@ def test_admins_create_read_change_and_delete_a_schedule(admin_client_role):
         ({**SCHEDULE, "task": "stats"}, "task"),
         ({**SCHEDULE, "params": {"mode": "never"}}, "params"),
         ({**SCHEDULE, "enabled": "on"}, "enabled"),
+        ({**SCHEDULE, "params": None}, "params"),
     ],
 )
 def test_it_answers_400_for_a_bad_schedule(admin_client_role, body, field):
@@ -58,6 +59,19 @@ def test_it_answers_400_for_a_bad_schedule(admin_client_role, body, field):
     assert response.status_code == 400
     assert field in response.json()
     assert not PeriodicTask.objects.filter(task="maintenance.tasks.scheduled_gc").exists()
+
+
+@pytest.mark.django_db
+def test_a_put_replaces_the_schedule_so_it_needs_a_cron_and_resets_what_it_leaves_out(admin_client_role):
+    task = schedules.create({**SCHEDULE, "enabled": False})
+    url = f"/api/v1/schedules/{task.pk}/"
+    empty = admin_client_role.put(url, {}, content_type="application/json")
+    assert empty.status_code == 400 and "cron" in empty.json()
+    replaced = admin_client_role.put(url, {"cron": "15 4 * * 1"}, content_type="application/json")
+    assert replaced.status_code == 200, replaced.content
+    body = replaced.json()
+    assert body["cron"] == "15 4 * * 1" and body["enabled"] is True
+    assert body["params"] == {"dry_run": False, "delete_untagged": False, "mode": "read-only"}
 
 
 @pytest.mark.django_db
