@@ -181,6 +181,7 @@ def summary(manifest: Manifest, with_children: bool = True) -> services.ContentS
         children=children,
         classified=manifest.kind,
         artifact_type=manifest.artifact_type,
+        subject=manifest.subject,
     )
 
 

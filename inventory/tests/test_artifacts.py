@@ -240,3 +240,40 @@ def test_deleting_a_manifest_by_digest_takes_its_attached_tags(
     for reference in (pushed["image"], f"sha256-{hex_digits}", f"sha256-{hex_digits}.sig"):
         assert images.manifest_digest(url, repo, reference) is None
     assert images.manifest_digest(url, repo, "0.3.1") == pushed["chart"].digest
+
+
+def test_before_the_first_sync_referrers_and_subject_manifests_are_attached_as_after_it(
+    versioned_registry: Any, repo_prefix: str, viewer_client: Client
+) -> None:
+    url = versioned_registry.url
+    repo = f"{repo_prefix}-{versioned_registry.major}"
+    pushed = _push_everything(url, repo)
+    image = images.Pushed(pushed["image"], len(images.get_manifest(url, repo, "1.0")[0]))
+    tagged = images.push_artifact(  # an artifact with a tag of its own and a subject
+        url,
+        repo,
+        "1.0-provenance",
+        config=b"{}",
+        config_media_type=images.OCI_EMPTY,
+        layers=[(b'{"predicateType": "https://slsa.dev/provenance/v1"}', "application/vnd.in-toto+json")],
+        artifact_type="application/vnd.in-toto+json",
+        subject=image,
+    )
+    expected = {pushed["signature"].digest, pushed["sbom"].digest, tagged.digest}
+
+    answers = []
+    for synced in (False, True):
+        assert sync.synced_once() is synced
+        rows = _tags(viewer_client, repo)
+        assert sorted(rows) == ["0.3.1", "1.0", "thing"]  # the artifacts are no rows of their own
+        assert {item["digest"] for item in rows["1.0"]["attached"]} == expected
+        detail = viewer_client.get(f"/api/v1/repositories/{repo}/tags/1.0/").json()
+        assert {item["digest"] for item in detail["attached"]} == expected
+        page = viewer_client.get(f"/catalog/r/{repo}/-/t/1.0/").content.decode()
+        assert page.count('data-testid="attached-kind"') == 3
+        assert f"/catalog/r/{repo}/-/m/{pushed['sbom'].digest}/" in page
+        table = viewer_client.get(f"/catalog/r/{repo}/").content.decode()
+        assert "3 attached" in table and 'data-tag="1.0-provenance"' not in table
+        answers.append(sorted((item["digest"], item["kind"], item["tag"]) for item in rows["1.0"]["attached"]))
+        sync.reconcile()
+    assert answers[0] == answers[1]
