@@ -462,9 +462,13 @@ def _attached_to_untagged(scan: RepositoryScan, plan: DeletePlan, notes: dict[st
     added = []
     for tag in sorted(scan.refs):
         subject = references.attached_to(tag)
-        if subject is not None and subject[0] in untagged and tag not in plan.selected and tag not in removed:
-            subject_tags = ", ".join(scan.tags_of(subject[0]))
-            notes[tag] = f"Attached to {subject_tags} ({subject[0][:19]}): deleted with it."
+        if subject is None or subject[0] not in untagged:
+            continue
+        # Noted when selected too: the dialog confirms with every tag of the preview selected,
+        # and the plan it runs must read (and fingerprint) as the preview did.
+        subject_tags = ", ".join(scan.tags_of(subject[0]))
+        notes[tag] = f"Attached to {subject_tags} ({subject[0][:19]}): deleted with it."
+        if tag not in plan.selected and tag not in removed:
             added.append(tag)
     return added
 

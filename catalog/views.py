@@ -124,8 +124,10 @@ def _image(request: HtmxHttpRequest, image: services.ImageDetail) -> HttpRespons
         pull = f"helm pull oci://{host}/{image.repository}" + (
             f" --version {image.tag}" if image.tag else f"@{image.digest}"
         )
-    else:
+    elif image.kind in ("image", "index"):
         pull = f"docker pull {host}/{image.repository}" + (f":{image.tag}" if image.tag else f"@{image.digest}")
+    else:  # a signature, SBOM or other artifact: no image to run, oras fetches its files
+        pull = f"oras pull {host}/{image.repository}" + (f":{image.tag}" if image.tag else f"@{image.digest}")
     context = {"name": image.repository, "image": image, "pull": pull, "host": host}
     return render(request, "catalog/image.html", context)
 
