@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -277,3 +278,30 @@ def test_before_the_first_sync_referrers_and_subject_manifests_are_attached_as_a
         answers.append(sorted((item["digest"], item["kind"], item["tag"]) for item in rows["1.0"]["attached"]))
         sync.reconcile()
     assert answers[0] == answers[1]
+
+
+def test_the_delete_dialog_confirms_an_image_with_its_attached_tags(
+    versioned_registry: Any, repo_prefix: str, operator_client: Client
+) -> None:
+    """The dialog's confirmation posts every tag of the preview, attached ones included: the plan
+    it runs must be the one shown (it was refused as "changed since the preview")."""
+    url = versioned_registry.url
+    repo = f"{repo_prefix}-{versioned_registry.major}"
+    pushed = _push_everything(url, repo)
+    action = f"/catalog/r/{repo}/-/delete/"
+    preview = operator_client.post(action, {"tags": ["1.0"]}, headers={"HX-Request": "true"})
+    assert preview.status_code == 200
+    html = preview.content.decode()
+    selected = re.findall(r'<input type="hidden" name="tags" value="([^"]+)">', html)
+    assert sorted(selected) == sorted(["1.0", f"sha256-{pushed['image'][7:]}", f"sha256-{pushed['image'][7:]}.sig"])
+    assert html.count('data-testid="delete-line-note"') == 2 and 'data-testid="delete-attached-by-digest"' in html
+    fingerprint = re.search(r'name="confirm" value="([0-9a-f]+)"', html)[1]  # type: ignore[index]
+
+    done = operator_client.post(
+        action, {"tags": selected, "confirm": fingerprint, "prune": "1"}, headers={"HX-Request": "true"}
+    )
+
+    assert done.status_code == 200, done.content.decode()
+    for digest in (pushed["image"], pushed["signature"].digest, pushed["referrers"].digest, pushed["sbom"].digest):
+        assert images.manifest_digest(url, repo, digest) is None, digest
+    assert images.manifest_digest(url, repo, "thing") == pushed["thing"].digest
