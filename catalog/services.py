@@ -537,7 +537,8 @@ def content_blobs(name: str) -> dict[str, dict[str, int]]:
     so ``sum(blobs.values())`` is the size its row shows. A platform the registry does not
     hold (an index pushed with some platforms only) adds nothing, the others still count
     (``describe_tags`` leaves such a tag out, having no summary for it).
-    Attached tags (signatures, SBOMs) are tags like any other here. A tag deleted meanwhile
+    Attached tags (signatures, SBOMs) are tags like any other here; a referrers index tag
+    (``sha256-<hex>``) references the blobs of the artifacts it lists. A tag deleted meanwhile
     is left out; 404 for an unknown repository.
 
     Through the catalog's caches (tag list and tag digests for ``CATALOG_TAG_TTL``, manifests
@@ -565,7 +566,9 @@ def content_blobs(name: str) -> dict[str, dict[str, int]]:
         if not manifest.is_index:
             return _blob_sizes(manifest)
         referenced: dict[str, int] = {}
-        for _, child in _platform_entries(manifest):
+        # A referrers index (sha256-<hex>) holds its artifacts' blobs, as the inventory counts them.
+        entries = [child for _, child in _platform_entries(manifest)] + manifests.referrer_entries(manifest.body)
+        for child in entries:
             try:
                 referenced.update(_blob_sizes(_manifest(client, name, child, writes)))
             except RegistryNotFound:
