@@ -212,7 +212,8 @@ def _by_digest(
         if attached is not None and attached[1] == references.REFERRERS:
             found.setdefault(attached[0], set()).update(children.get(ref.digest, frozenset()))
     tagged = {ref.digest for ref in refs.values()}
-    for subject, manifests in inventory_attachments.of_subjects(name, tagged).items():
+    platforms = {digest for members in children.values() for digest in members}  # an SBOM may describe one
+    for subject, manifests in inventory_attachments.of_subjects(name, tagged | platforms).items():
         found.setdefault(subject, set()).update(m.digest for m in manifests)
     return {subject: frozenset(d for d in digests if d not in tagged) for subject, digests in found.items()}
 

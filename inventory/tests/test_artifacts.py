@@ -123,7 +123,7 @@ def test_a_helm_chart_shows_its_chart_and_a_helm_pull(
 
         page = viewer_client.get(f"/catalog/r/{repo}/-/t/0.3.1/").content.decode()
         host = settings.REGISTRY_PUBLIC_HOST
-        assert f'data-testid="pull-command">helm pull oci://{host}/{repo} --version 0.3.1</code>' in page
+        assert f'data-testid="pull-command">helm pull oci://{host}/{repo} --version 0.3.1 --plain-http</code>' in page
         assert "docker pull" not in page
         assert HOSTILE not in page and "&lt;script&gt;alert(&quot;chart&quot;)&lt;/script&gt; &amp; &lt;b&gt;" in page
         assert 'data-testid="chart-app-version">2.4<' in page
@@ -302,6 +302,7 @@ def test_the_delete_dialog_confirms_an_image_with_its_attached_tags(
     )
 
     assert done.status_code == 200, done.content.decode()
+    assert done.content.decode().count('data-testid="delete-line-note"') == 2, done.content.decode()
     for digest in (pushed["image"], pushed["signature"].digest, pushed["referrers"].digest, pushed["sbom"].digest):
         assert images.manifest_digest(url, repo, digest) is None, digest
     assert images.manifest_digest(url, repo, "thing") == pushed["thing"].digest

@@ -53,7 +53,9 @@ def test_a_nas_owner_walks_a_chart_repository_and_a_signed_image_then_deletes_it
     page.wait_for_selector("[data-testid=chart-app-version]")
     _shot(page, f"{width}-chart")
     _no_overflow(page)
-    assert page.inner_text("[data-testid=pull-command]") == f"helm pull oci://{host}/{charts} --version 0.3.1"
+    assert (
+        page.inner_text("[data-testid=pull-command]") == f"helm pull oci://{host}/{charts} --version 0.3.1 --plain-http"
+    )
     assert HOSTILE in page.inner_text("main")  # shown as text, not run as markup
 
     page.goto(f"{live_server.url}/catalog/r/{app}/")
@@ -77,12 +79,14 @@ def test_a_nas_owner_walks_a_chart_repository_and_a_signed_image_then_deletes_it
     _shot(page, f"{width}-sbom")
     _no_overflow(page)
     assert page.inner_text("[data-testid=kind]") == "sbom"
-    assert page.inner_text("[data-testid=pull-command]") == f"oras pull {host}/{app}@{pushed['sbom'].digest}"
+    assert (
+        page.inner_text("[data-testid=pull-command]") == f"oras pull {host}/{app}@{pushed['sbom'].digest} --plain-http"
+    )
     page.goto(f"{live_server.url}/catalog/r/{app}/-/t/thing/")
     _shot(page, f"{width}-thing")
     _no_overflow(page)
     assert page.inner_text("[data-testid=kind]") == "artifact"
-    assert page.inner_text("[data-testid=pull-command]") == f"oras pull {host}/{app}:thing"
+    assert page.inner_text("[data-testid=pull-command]") == f"oras pull {host}/{app}:thing --plain-http"
 
     # Deleting the image from its row takes its signature, referrers index and SBOM along.
     page.goto(f"{live_server.url}/catalog/r/{app}/")
