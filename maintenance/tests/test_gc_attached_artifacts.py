@@ -43,6 +43,19 @@ def _within(seconds: float, check: Any) -> None:
     raise AssertionError(f"not within {seconds} s")
 
 
+def _reconcile() -> None:
+    """A reconcile once the events thread is idle: the test database (SQLite, shared cache)
+    fails rather than waits while another thread writes."""
+    for _ in range(50):
+        try:
+            _within(10.0, lambda: not Event.objects.filter(processed=False).exists())
+            sync.reconcile()
+            return
+        except OperationalError:
+            time.sleep(0.2)
+    raise AssertionError("the test database stayed locked")
+
+
 @pytest.fixture(params=["v3", "v2"])
 def notifying_private_registry(
     request: pytest.FixtureRequest, engine: Any, live_server: Any, settings: Any
@@ -100,8 +113,7 @@ def test_an_image_deleted_with_its_signature_and_sboms_is_collected_and_counted_
     images.push_referrers_index(url, repo, digest, [(listed, images.SPDX_JSON)])
     unlisted = _sbom(url, repo, image, "unlisted")  # known only from its push event
     _within(10.0, lambda: Attachment.objects.filter(manifest__digest=unlisted.digest).exists())
-    _within(10.0, lambda: not Event.objects.filter(processed=False).exists())
-    sync.reconcile()
+    _reconcile()
     artifact_blobs = _layer_digests(url, repo, listed.digest) + _layer_digests(url, repo, unlisted.digest)
     artifact_blobs += _layer_digests(url, repo, signature.digest)
 
