@@ -61,7 +61,7 @@ def lines_of(plan: deletion.DeletePlan) -> list[Line]:
                 lines[by_manifest[key]] = Line(line.kind, (*line.tags, outcome.tag), line.digest)
                 continue
             by_manifest[key] = len(lines)
-            lines.append(Line("tag-only", (outcome.tag,), outcome.digest))
+            lines.append(Line("tag-only", (outcome.tag,), outcome.digest, detail=outcome.detail))
         else:
             kind = "protected" if outcome.protected_by else outcome.status
             lines.append(Line(kind, (outcome.tag,), outcome.digest, detail=outcome.detail))

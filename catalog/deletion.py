@@ -28,7 +28,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.http import HttpRequest
@@ -46,6 +46,7 @@ from catalog.registry import (
     get_client,
 )
 from core import audit
+from inventory import attachments as inventory_attachments
 from inventory import sync as inventory_sync
 
 DISABLED_ADVICE = (
@@ -192,6 +193,9 @@ class RepositoryScan:
     name: str
     refs: dict[str, ManifestRef]
     children: dict[str, frozenset[str]]  # index digest -> digests of its manifests[]
+    # subject digest -> the artifacts attached to it by digest, no tag of their own: the entries
+    # of its referrers index tag (sha256-<hex>) and those the inventory knows from their push.
+    by_digest: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def tags_of(self, digest: str) -> tuple[str, ...]:
         return tuple(sorted(tag for tag, ref in self.refs.items() if ref.digest == digest))
@@ -224,7 +228,24 @@ def scan_repository(client: RegistryClient, name: str) -> RepositoryScan:
             return frozenset()
         return frozenset(str(entry.get("digest", "")) for entry in body.get("manifests") or [])
 
-    return RepositoryScan(name=name, refs=refs, children=dict(zip(indexes, bounded_map(members, indexes), strict=True)))
+    children = dict(zip(indexes, bounded_map(members, indexes), strict=True))
+    return RepositoryScan(name=name, refs=refs, children=children, by_digest=_by_digest(name, refs, children))
+
+
+def _by_digest(
+    name: str, refs: dict[str, ManifestRef], children: dict[str, frozenset[str]]
+) -> dict[str, frozenset[str]]:
+    """Per subject its untagged attached artifacts (see ``RepositoryScan.by_digest``)."""
+    found: dict[str, set[str]] = {}
+    for tag, ref in refs.items():
+        attached = references.attached_to(tag)
+        if attached is not None and attached[1] == references.REFERRERS:
+            found.setdefault(attached[0], set()).update(children.get(ref.digest, frozenset()))
+    tagged = {ref.digest for ref in refs.values()}
+    platforms = {digest for members in children.values() for digest in members}  # an SBOM may describe one
+    for subject, manifests in inventory_attachments.of_subjects(name, tagged | platforms).items():
+        found.setdefault(subject, set()).update(m.digest for m in manifests)
+    return {subject: frozenset(d for d in digests if d not in tagged) for subject, digests in found.items()}
 
 
 def registry_deletes_tags(client: RegistryClient, name: str) -> bool:
@@ -333,6 +354,10 @@ class DeletePlan:
     reclaim_bytes: int | None = None
     pruned: tuple[str, ...] = ()
     repository_tags: int = 0  # how many tags the repository had when planned
+    # (subject, artifact) for the artifacts attached by digest to a manifest the plan deletes
+    # (on registry:3: prunes): deleted with it, after it (issue 15); ``attached_deleted`` once done.
+    attached: tuple[tuple[str, str], ...] = ()
+    attached_deleted: tuple[str, ...] = ()
 
     @property
     def takes_every_tag(self) -> bool:
@@ -353,7 +378,13 @@ class DeletePlan:
         """Digests deleted (or to be deleted), in the order the requests are sent."""
         removed = {o.deleted_manifest for o in self.outcomes if o.status == Status.REMOVED}
         ordered = [step.reference for step in self.steps if step.reference in removed]
-        return ordered + [digest for digest in self.pruned if digest not in ordered]
+        ordered += [digest for digest in self.pruned if digest not in ordered]
+        return ordered + [digest for digest in self.attached_deleted if digest not in ordered]
+
+    @property
+    def attached_manifests(self) -> list[str]:
+        """The artifacts attached by digest that go with their subject (deleted, once executed)."""
+        return list(self.attached_deleted) if self.executed else [artifact for _, artifact in self.attached]
 
     @property
     def refused(self) -> list[TagOutcome]:
@@ -396,6 +427,7 @@ class DeletePlan:
             "removed_tags": self.removed_tags,
             "deleted_manifests": self.deleted_manifests,
             "prunable_manifests": list(self.prunable),
+            "attached_manifests": self.attached_manifests,
             "reclaimable_bytes": self.reclaim_bytes,
         }
 
@@ -450,6 +482,7 @@ def plan_from_scan(
         if not added:
             break
         plan = _plan_tags(scan, (*plan.selected, *added), force=force, deletes_tags=deletes_tags, guarded=guarded)
+    plan = replace(plan, attached=_attached_by_digest(scan, plan))
     if not notes:
         return plan
     return replace(
@@ -463,6 +496,19 @@ def plan_from_scan(
     )
 
 
+def _attached_by_digest(scan: RepositoryScan, plan: DeletePlan) -> tuple[tuple[str, str], ...]:
+    """(subject, artifact) for the untagged artifacts attached to the manifests the plan deletes."""
+    going = plan.prunable if plan.deletes_tags else tuple(plan.deleted_manifests)
+    seen = set(going) - set(plan.prunable)  # a referrers index's entries are prunable: still theirs
+    found: list[tuple[str, str]] = []
+    for subject in going:
+        for artifact in sorted(scan.by_digest.get(subject, ())):
+            if artifact not in seen:
+                seen.add(artifact)
+                found.append((subject, artifact))
+    return tuple(found)
+
+
 def _attached_to_untagged(scan: RepositoryScan, plan: DeletePlan, notes: dict[str, str]) -> list[str]:
     """Attached tags not yet in ``plan`` whose subject loses every tag by it (noted in ``notes``)."""
     removed = {tag for o in plan.outcomes if o.status == Status.REMOVED for tag in o.removed_tags}
@@ -472,9 +518,13 @@ def _attached_to_untagged(scan: RepositoryScan, plan: DeletePlan, notes: dict[st
     added = []
     for tag in sorted(scan.refs):
         subject = references.attached_to(tag)
-        if subject is not None and subject[0] in untagged and tag not in plan.selected and tag not in removed:
-            subject_tags = ", ".join(scan.tags_of(subject[0]))
-            notes[tag] = f"Attached to {subject_tags} ({subject[0][:19]}): deleted with it."
+        if subject is None or subject[0] not in untagged:
+            continue
+        # Noted when selected too: the dialog confirms with every tag of the preview selected,
+        # and the plan it runs must read (and fingerprint) as the preview did.
+        subject_tags = ", ".join(scan.tags_of(subject[0]))
+        notes[tag] = f"Attached to {subject_tags} ({subject[0][:19]}): deleted with it."
+        if tag not in plan.selected and tag not in removed:
             added.append(tag)
     return added
 
@@ -733,12 +783,41 @@ def execute(plan: DeletePlan, request: HttpRequest | None = None, *, prune: bool
         for tag, outcome in outcomes.items():
             if outcome.status == Status.REMOVED and outcome.digest in pruned:
                 outcomes[tag] = replace(outcome, deleted_manifest=outcome.digest)
-    done = replace(plan, outcomes=tuple(outcomes[tag] for tag in plan.selected), executed=True, pruned=pruned)
+    gone = {o.deleted_manifest for o in outcomes.values() if o.status == Status.REMOVED} | set(pruned)
+    going = [a for s, a in plan.attached if s in gone]
+    attached = tuple(a for a in going if a in pruned) + _delete_attached(
+        client, plan.repository, [a for a in going if a not in pruned and a not in plan.prunable]
+    )
+    done = replace(
+        plan,
+        outcomes=tuple(outcomes[tag] for tag in plan.selected),
+        executed=True,
+        pruned=pruned,
+        attached_deleted=attached,
+    )
     if done.removed_tags:
         _after_delete(plan.repository, done.removed_tags, *done.deleted_manifests)
     for outcome in done.outcomes:
         _record_outcome(done, outcome, request)
     return done
+
+
+def _delete_attached(client: RegistryClient, name: str, digests: Sequence[str]) -> tuple[str, ...]:
+    """Delete artifacts attached by digest whose subject went; the ones deleted (404: gone already).
+
+    A failure keeps that artifact: its subject is gone, so the next reconcile forgets it and a
+    garbage collection with "Delete untagged manifests" frees it.
+    """
+    deleted = []
+    for digest in digests:
+        try:
+            client.delete_manifest(name, digest)
+        except RegistryNotFound:
+            pass
+        except RegistryError:
+            continue
+        deleted.append(digest)
+    return tuple(deleted)
 
 
 def _prune(client: RegistryClient, plan: DeletePlan) -> tuple[str, ...]:
@@ -994,10 +1073,14 @@ def delete_manifest(name: str, digest: str, *, force: bool = False, request: Htt
             raise _failure("delete-manifest", request, name, tag, other, e) from e
         removed.extend(t for t in scan.tags_of(other) if t not in removed)
         gone.append(other)
+    gone.extend(_delete_attached(client, name, sorted(scan.by_digest.get(digest, ()))))
     _after_delete(name, removed, *gone)
     result = DeleteResult(name, digest, removed_tags=tuple(removed), deleted_manifest=digest)
     tags = ", ".join(result.removed_tags) or "none"
-    _record_result("delete-manifest", request, name, "", result, f"Deleted manifest {digest}; tags removed: {tags}.")
+    also = f" With it {_artifacts(gone[1:])}: {', '.join(gone[1:])}." if gone[1:] else ""
+    _record_result(
+        "delete-manifest", request, name, "", result, f"Deleted manifest {digest}; tags removed: {tags}.{also}"
+    )
     return result
 
 
@@ -1023,6 +1106,7 @@ class ManifestPreview:
     tags: tuple[str, ...]
     referenced_by: tuple[IndexRef, ...]
     attached: tuple[str, ...] = ()  # its signature, attestation, SBOM and referrers tags: they go too
+    attached_by_digest: tuple[str, ...] = ()  # its artifacts without a tag (scan.by_digest): they go too
     protected: tuple[tuple[str, str], ...] = ()  # (tag, rule) of the protected tags it would take: refused
 
     @property
@@ -1038,6 +1122,7 @@ class ManifestPreview:
             [ref.as_dict() for ref in self.referenced_by],
             self.attached,
             self.protected,
+            *([self.attached_by_digest] if self.attached_by_digest else []),
         ]
         return hashlib.sha256(json.dumps(document).encode()).hexdigest()[:32]
 
@@ -1059,7 +1144,10 @@ def preview_manifest(name: str, digest: str) -> ManifestPreview:
     tags = scan.tags_of(digest)
     attached = tuple(tag for tag in attached_tags(scan, digest) if tag not in tags)
     guarded = tuple(sorted(_protected_with(scan, digest).items()))
-    return ManifestPreview(name, digest, tags, scan.indexes_referencing(digest), attached, guarded)
+    by_digest = tuple(sorted(scan.by_digest.get(digest, ())))
+    return ManifestPreview(
+        name, digest, tags, scan.indexes_referencing(digest), attached, attached_by_digest=by_digest, protected=guarded
+    )
 
 
 def attached_tags(scan: RepositoryScan, digest: str) -> tuple[str, ...]:
@@ -1155,7 +1243,15 @@ def _describe(plan: DeletePlan, outcome: TagOutcome) -> str:
         sentence = f"deleted manifest {outcome.deleted_manifest} with tags {', '.join(outcome.removed_tags)}."
     else:
         sentence = f"deleted tag {outcome.tag} only; its manifest stays."
+    attached = [a for s, a in plan.attached if s == outcome.deleted_manifest and a in plan.attached_deleted]
+    if outcome.status == Status.REMOVED and attached:
+        sentence += f" With it {_artifacts(attached)} (by digest): {', '.join(attached)}."
     return f"{prefix}: {sentence}" if prefix else sentence[:1].upper() + sentence[1:]
+
+
+def _artifacts(digests: Sequence[str]) -> str:
+    """The audit's words for artifacts gone with their subject (read by maintenance.gc_requests)."""
+    return f"{len(digests)} attached artifact{'' if len(digests) == 1 else 's'}"
 
 
 def _record_outcome(plan: DeletePlan, outcome: TagOutcome, request: HttpRequest | None) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from django.core.paginator import Page, Paginator
 
 from catalog import manifests, protection, services, stored
-from catalog.references import InvalidReference, attached_to, validate_name
+from catalog.references import InvalidReference, validate_name
 from inventory import sync
 
 ORDERINGS = stored.orderings()
@@ -91,13 +91,10 @@ def tag_rows_for_api(name: str, ordering: str, kind: str = "") -> tuple[object, 
     validate_kind(kind)
     if from_inventory() and stored.known_repository(name):
         return stored.image_tags(name, "", ordering, kind), True
-    if kind:  # a kind is known once each tag is looked up: all of them
-        return [row for row in services.sort_rows(services.list_tags(name).rows, ordering) if row.kind == kind], False
-    if ordering.lstrip("-") == "name":
-        tags = services.tag_names(name)
-        images = [tag for tag in tags if attached_to(tag) is None]
-        return (images[::-1] if ordering == "-name" else images, tags), False
-    return services.sort_rows(services.list_tags(name).rows, ordering), False
+    # Every tag is looked up (through the caches), as the tag table does: which tags are rows
+    # of their own is known only then (an artifact whose subject is tagged here is not one).
+    rows = services.sort_rows(services.list_tags(name).rows, ordering)
+    return [row for row in rows if not kind or row.kind == kind], False
 
 
 def image_detail(name: str, reference: str) -> services.ImageDetail:

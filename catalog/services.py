@@ -108,6 +108,7 @@ class ContentSummary:
     # catalog.manifests.classify's answer; "" in summaries cached before kinds existed.
     classified: str = ""
     artifact_type: str = ""
+    subject: str = ""  # the digest an OCI 1.1 ``subject`` names: what this artifact belongs to
 
     @property
     def kind(self) -> str:
@@ -392,7 +393,7 @@ def list_tags(name: str) -> TagList:
     tags = tag_names(name)
     rows = describe_tags(name, [tag for tag in tags if attached_to(tag) is None])
     attached = _attached_by_digest(tags)
-    rows = _with_referrers(name, [_with_attached(row, attached) for row in rows])
+    rows = _with_subjects(_with_referrers(name, [_with_attached(row, attached) for row in rows]))
     present = {row.digest for row in rows}
     orphans = [item for digest, items in attached.items() if digest not in present for item in items]
     return TagList(repository=name, rows=rows, orphans=orphans)
@@ -443,31 +444,92 @@ def describe_tags(name: str, tags: Sequence[str], attached_tags: Sequence[str] =
     return _with_referrers(name, rows) if attached else rows
 
 
-def _referrers_of(name: str, items: Iterable[Attached]) -> dict[str, Referrer]:
-    """The sig/att/sbom tags among ``items`` described as attached artifacts, by tag. A referrers
-    index tag (sha256-<hex>) is left to the inventory, which reads the artifacts it lists."""
+def _referrers_of(name: str, items: Iterable[Attached]) -> dict[str, list[Referrer]]:
+    """The attached tags among ``items`` described as attached artifacts, by tag: a sig/att/sbom
+    tag is its own manifest; a referrers index tag (sha256-<hex>) stands for the artifacts it
+    lists, each opened by its digest (as the inventory shows them once synced)."""
+    items = list(items)
     tags = sorted({item.tag for item in items if item.kind != REFERRERS})
-    return {
-        row.name: Referrer(
-            digest=row.digest,
-            kind=row.kind,
-            artifact_type=row.artifact_type,
-            size=row.size,
-            created=row.created,
-            tag=row.name,
-        )
-        for row in (describe_tags(name, tags) if tags else [])
+    found: dict[str, list[Referrer]] = {
+        row.name: [_referrer(row.summary, row.name)] for row in (describe_tags(name, tags) if tags else [])
     }
+    indexes = sorted({item.tag for item in items if item.kind == REFERRERS})
+    if indexes:
+        found.update(_referrers_index_entries(name, indexes))
+    return found
+
+
+def _referrer(summary: ContentSummary, tag: str = "") -> Referrer:
+    return Referrer(
+        digest=summary.digest,
+        kind=summary.kind,
+        artifact_type=summary.artifact_type,
+        size=summary.size,
+        created=summary.created,
+        tag=tag,
+    )
+
+
+def _referrers_index_entries(name: str, tags: Sequence[str]) -> dict[str, list[Referrer]]:
+    """Per referrers index tag the artifacts it lists (through the caches; a missing one is left out)."""
+    client = get_client()
+    generation = _generation(name)
+    writes = _Writes()
+
+    def entries(tag: str) -> list[Referrer]:
+        try:
+            digest, fetched = _resolve(client, name, generation, tag, writes)
+            index = fetched or _manifest(client, name, digest, writes)
+        except RegistryNotFound:
+            return []
+        found = []
+        for entry in manifests.referrer_entries(index.body):
+            try:
+                found.append(_referrer(_summary(client, name, entry, writes)))
+            except RegistryNotFound:
+                continue
+        return found
+
+    described = dict(zip(tags, bounded_map(entries, tags), strict=True))
+    writes.flush()
+    return described
 
 
 def _with_referrers(name: str, rows: list[TagRow]) -> list[TagRow]:
     described = _referrers_of(name, [item for row in rows for item in row.attached])
     return [
-        replace(row, referrers=tuple(described[item.tag] for item in row.attached if item.tag in described))
+        replace(row, referrers=tuple(r for item in row.attached for r in described.get(item.tag, ())))
         if row.attached
         else row
         for row in rows
     ]
+
+
+def _with_subjects(rows: list[TagRow]) -> list[TagRow]:
+    """Tagged artifacts whose ``subject`` is another row's manifest join that row's attached
+    artifacts instead of being rows of their own (as ``catalog.stored.image_rows`` does)."""
+    present = {row.digest for row in rows}
+    artifacts: dict[str, list[Referrer]] = {}
+    for row in rows:
+        subject = row.summary.subject
+        if subject and subject in present and subject != row.digest:
+            artifacts.setdefault(subject, []).append(_referrer(row.summary, row.name))
+    if not artifacts:
+        return rows
+    kept = [row for row in rows if not (row.summary.subject in present and row.summary.subject != row.digest)]
+    return [
+        replace(row, referrers=_unique_referrers((*row.referrers, *artifacts[row.digest])))
+        if row.digest in artifacts
+        else row
+        for row in kept
+    ]
+
+
+def _unique_referrers(referrers: Iterable[Referrer]) -> tuple[Referrer, ...]:
+    seen: dict[str, Referrer] = {}
+    for referrer in referrers:
+        seen.setdefault(referrer.digest, referrer)
+    return tuple(seen.values())
 
 
 def content_blobs(name: str) -> dict[str, dict[str, int]]:
@@ -478,7 +540,8 @@ def content_blobs(name: str) -> dict[str, dict[str, int]]:
     so ``sum(blobs.values())`` is the size its row shows. A platform the registry does not
     hold (an index pushed with some platforms only) adds nothing, the others still count
     (``describe_tags`` leaves such a tag out, having no summary for it).
-    Attached tags (signatures, SBOMs) are tags like any other here. A tag deleted meanwhile
+    Attached tags (signatures, SBOMs) are tags like any other here; a referrers index tag
+    (``sha256-<hex>``) references the blobs of the artifacts it lists. A tag deleted meanwhile
     is left out; 404 for an unknown repository.
 
     Through the catalog's caches (tag list and tag digests for ``CATALOG_TAG_TTL``, manifests
@@ -506,7 +569,9 @@ def content_blobs(name: str) -> dict[str, dict[str, int]]:
         if not manifest.is_index:
             return _blob_sizes(manifest)
         referenced: dict[str, int] = {}
-        for _, child in _platform_entries(manifest):
+        # A referrers index (sha256-<hex>) holds its artifacts' blobs, as the inventory counts them.
+        entries = [child for _, child in _platform_entries(manifest)] + manifests.referrer_entries(manifest.body)
+        for child in entries:
             try:
                 referenced.update(_blob_sizes(_manifest(client, name, child, writes)))
             except RegistryNotFound:
@@ -572,7 +637,13 @@ def image_detail(name: str, reference: str) -> ImageDetail:
         elif summary.kind == "image":
             config = ImageConfig.from_blob(blob) if blob else None
     writes.flush()
-    attached = _attached_by_digest(_tag_names(client, name)).get(digest, [])
+    tags = _tag_names(client, name)
+    attached = _attached_by_digest(tags).get(digest, [])
+    referrers = [r for found in _referrers_of(name, attached).values() for r in found]
+    # Tagged artifacts naming it as their subject (through the caches the tag table fills).
+    for row in describe_tags(name, [tag for tag in tags if attached_to(tag) is None]):
+        if row.summary.subject == digest and row.digest != digest:
+            referrers.append(_referrer(row.summary, row.name))
     return ImageDetail(
         repository=name,
         reference=reference,
@@ -584,7 +655,7 @@ def image_detail(name: str, reference: str) -> ImageDetail:
         attached=tuple(attached),
         annotations={str(k): str(v) for k, v in (manifest.body.get("annotations") or {}).items()},
         chart=chart,
-        referrers=tuple(_referrers_of(name, attached).values()),
+        referrers=_unique_referrers(referrers),
     )
 
 
@@ -654,8 +725,8 @@ def _ref_key(name: str, generation: int, reference: str) -> str:
 
 
 def _summary_key(digest: str) -> str:
-    # v2: summaries carry their kind (issue 15); those cached before are not read again.
-    return f"{_registry()}:summary2:{digest}"
+    # v3: summaries carry their kind and subject (issue 15); those cached before are not read again.
+    return f"{_registry()}:summary3:{digest}"
 
 
 def _manifest_key(digest: str) -> str:
@@ -784,6 +855,7 @@ def _summarise(client: RegistryClient, name: str, manifest: Manifest, writes: _W
             children=tuple(children),
             classified="index",
             artifact_type=str(manifest.body.get("artifactType") or ""),
+            subject=manifests.subject_digest(manifest.body),
         )
     descriptor = manifest.body.get("config") or {}
     config = _config_blob(client, name, descriptor, writes) if _is_json(descriptor) else {}
@@ -797,6 +869,7 @@ def _summarise(client: RegistryClient, name: str, manifest: Manifest, writes: _W
         platforms=(platform,) if platform else (),
         classified=kind,
         artifact_type=artifact_type,
+        subject=manifests.subject_digest(manifest.body),
     )
 
 

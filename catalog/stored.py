@@ -14,6 +14,7 @@ from django.db.models import Count, F, OrderBy, Q, QuerySet
 
 from catalog import services
 from catalog.references import REFERRERS, attached_to, is_digest
+from inventory import attachments
 from inventory.models import Manifest, ManifestChild, Repository, Tag
 
 # Tag orderings the tables and the API offer; a leading "-" reverses.
@@ -82,7 +83,8 @@ def tag_count(name: str) -> int:
 
 def referrers(name: str, digests: Iterable[str]) -> dict[str, list[services.Referrer]]:
     """Per subject digest the artifacts attached to it in repository ``name``: its sig/att/sbom
-    tags, the entries of its referrers index tag, tagged manifests naming it as ``subject``."""
+    tags, the entries of its referrers index tag, tagged manifests naming it as ``subject``, and
+    manifests pushed by digest naming it (``inventory.attachments``, known from their push event)."""
     wanted = set(digests)
     found: dict[str, dict[str, services.Referrer]] = {}
 
@@ -113,6 +115,9 @@ def referrers(name: str, digests: Iterable[str]) -> dict[str, list[services.Refe
             add(indexes[link.parent_id], children[link.digest])
     for tag in tags.filter(attached_to="", manifest__subject__in=wanted).order_by("name"):
         add(tag.manifest.subject, tag.manifest, tag.name)
+    for subject, attached in attachments.of_subjects(name, wanted).items():
+        for manifest in attached:
+            add(subject, manifest)
     return {subject: list(items.values()) for subject, items in found.items()}
 
 
@@ -176,6 +181,7 @@ def summary(manifest: Manifest, with_children: bool = True) -> services.ContentS
         children=children,
         classified=manifest.kind,
         artifact_type=manifest.artifact_type,
+        subject=manifest.subject,
     )
 
 
@@ -198,6 +204,7 @@ def find(name: str, reference: str) -> Found | None:
     reached = (
         tags.filter(digest=reference).exists()
         or ManifestChild.objects.filter(digest=reference, parent__tags__in=tags).exists()
+        or attachments.is_attached(name, reference)
     )
     return Found(manifest, None) if reached else None
 

@@ -120,12 +120,18 @@ def image_by_digest(request: HtmxHttpRequest, name: str, digest: str) -> HttpRes
 
 def _image(request: HtmxHttpRequest, image: services.ImageDetail) -> HttpResponse:
     host = settings.REGISTRY_PUBLIC_HOST
+    # helm and oras speak HTTPS unless told otherwise (docker reads insecure-registries instead).
+    plain = " --plain-http" if connect.is_plain_http() else ""
     if image.kind == "helm-chart":  # `docker pull` cannot pull a chart (issue 15)
-        pull = f"helm pull oci://{host}/{image.repository}" + (
-            f" --version {image.tag}" if image.tag else f"@{image.digest}"
+        pull = (
+            f"helm pull oci://{host}/{image.repository}"
+            + (f" --version {image.tag}" if image.tag else f"@{image.digest}")
+            + plain
         )
-    else:
+    elif image.kind in ("image", "index"):
         pull = f"docker pull {host}/{image.repository}" + (f":{image.tag}" if image.tag else f"@{image.digest}")
+    else:  # a signature, SBOM or other artifact: no image to run, oras fetches its files
+        pull = f"oras pull {host}/{image.repository}" + (f":{image.tag}" if image.tag else f"@{image.digest}") + plain
     rule = protection.protecting_rule(image.repository, image.tag) if image.tag else None
     context = {
         "name": image.repository,

@@ -144,11 +144,14 @@ def store_many(contents: list[Content]) -> int:
 def _create(content: Content) -> Manifest:
     if content.is_index:
         entries = manifests.platform_entries(content.body)
-        children = {m.digest: m for m in Manifest.objects.filter(digest__in=[d for _, d in entries])}
+        # A referrers index (sha256-<hex>) holds the blobs of the artifacts it lists (issue 15).
+        listed = [d for _, d in entries] + manifests.referrer_entries(content.body)
+        children = {m.digest: m for m in Manifest.objects.filter(digest__in=listed)}
         sizes: dict[str, int] = {}
         for link in ManifestBlob.objects.filter(manifest__in=children.values()).select_related("blob"):
             sizes[link.blob.digest] = link.blob.size
-        created = [child.created for child in children.values() if child.created is not None]
+        platform_digests = {d for _, d in entries}
+        created = [c.created for d, c in children.items() if d in platform_digests and c.created is not None]
         manifest = Manifest.objects.create(
             digest=content.digest,
             media_type=content.media_type,

@@ -8,8 +8,13 @@ event stored by a process that died before applying it is not lost.
 
 - push of a manifest with a tag: the tag points at that digest from then on (the manifest
   is fetched once if the inventory lacks it); an older event arriving late changes nothing.
+- push of a manifest by digest (no tag; an index's platforms, an SBOM or signature pushed
+  with a ``subject``): fetched once and stored; one whose subject is in the same repository
+  is attached to it (``inventory.attachments``), the only way to know of it: the registry
+  lists no untagged manifest and distribution v3 has no referrers API.
 - delete: with a tag (v3), that tag goes; by digest, every tag of the repository on it goes
-  (distribution#1566).
+  (distribution#1566), and so does an attached artifact of that digest; artifacts whose
+  subject no tag reaches any more go with it.
 - pull of a manifest: the tag's and the image's last pull; counted once per client pull: a
   GET by digest right after a HEAD by tag of the same digest, from the same address and
   client, is the same pull. The dashboard's own requests (User-Agent registry-admin/...) are
@@ -34,7 +39,7 @@ from django.utils import timezone
 
 from catalog.manifests import parse_timestamp
 from catalog.registry import MANIFEST_TYPES, RegistryError, get_client
-from inventory import content, sync
+from inventory import attachments, content, sync
 from inventory.models import Event, Manifest, Repository, Tag
 
 logger = logging.getLogger(__name__)
@@ -208,6 +213,8 @@ def _apply(event: Event) -> None:
         return
     if event.action == "push" and event.tag and event.digest and event.media_type in MANIFEST_TYPES:
         _push(event)
+    elif event.action == "push" and event.digest and event.media_type in MANIFEST_TYPES:
+        _push_by_digest(event)
     elif event.action == "delete":
         _delete(event)
     elif event.action == "pull" and event.digest and event.media_type in MANIFEST_TYPES:
@@ -267,6 +274,16 @@ def _push(event: Event) -> None:
     set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor)
 
 
+def _push_by_digest(event: Event) -> None:
+    deleted_later = Event.objects.filter(
+        action="delete", repository=event.repository, digest=event.digest, timestamp__gt=event.timestamp, processed=True
+    )
+    if deleted_later.exists():
+        return
+    manifest = manifest_for(event.repository, event.digest)
+    attachments.attach(event.repository, manifest, event.timestamp, event.actor)
+
+
 def _delete(event: Event) -> None:
     tags = Tag.objects.filter(repository__name=event.repository)
     tags = tags.filter(Q(event_at__isnull=True) | Q(event_at__lte=event.timestamp))
@@ -274,6 +291,8 @@ def _delete(event: Event) -> None:
         tags.filter(name=event.tag).delete()
     elif event.digest:
         tags.filter(digest=event.digest).delete()
+        attachments.detach(event.repository, [event.digest])
+    attachments.drop_detached([event.repository])
     sync.refresh_repositories([event.repository])
     # Removing an unreferenced manifest waits for the reconcile (it may still be pulled by digest).
 

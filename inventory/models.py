@@ -146,6 +146,28 @@ class Tag(models.Model):
         return f"{self.repository.name}:{self.name}"
 
 
+class Attachment(models.Model):
+    """An artifact pushed by digest whose ``subject`` is in the same repository (issue 15).
+
+    No tag names it and distribution v3 has no referrers API, so the registry cannot list it:
+    its push event is the only sign of it. It belongs to its subject: kept while a tag of the
+    repository reaches the subject, removed when none does any more.
+    """
+
+    repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="attachments")
+    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="attachments")
+    subject = models.CharField(max_length=100, db_index=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    pushed_by = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["repository", "subject", "id"]
+        constraints = [models.UniqueConstraint(fields=["repository", "manifest"], name="attachment_unique_manifest")]
+
+    def __str__(self) -> str:
+        return f"{self.repository.name}@{self.manifest.digest} -> {self.subject}"
+
+
 class Event(models.Model):
     """A registry notification (push, pull, mount, delete), kept EVENTS_RETENTION_DAYS days.
 

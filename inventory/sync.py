@@ -32,8 +32,8 @@ from django.utils import timezone
 from catalog.references import attached_to
 from catalog.registry import Manifest as RegistryManifest
 from catalog.registry import RegistryClient, RegistryNotFound, get_client
-from inventory import content
-from inventory.models import Blob, Event, Manifest, ManifestBlob, ManifestChild, Repository, SyncState, Tag
+from inventory import attachments, content
+from inventory.models import Attachment, Blob, Event, Manifest, ManifestBlob, ManifestChild, Repository, SyncState, Tag
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +194,7 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
     applied_at = time.monotonic()
     _apply(lists, resolved, known, checked, started_at, figures)
     log(f"Tags and repositories written in {time.monotonic() - applied_at:.1f} s.")
+    attachments.drop_detached()  # pushed by digest, unlisted: they go when their subject goes
     figures.removed_manifests = prune_manifests()
     figures.seconds = time.monotonic() - began
     figures.requests["total"] = client.request_count - sent_before
@@ -303,6 +304,9 @@ def blob_sets(repo_ids: list[int] | None = None) -> tuple[dict[int, set[int]], d
         manifests_of.setdefault(repo_id, set()).add(manifest_id)
         if pushed_at is not None and (repo_id not in pushed or pushed[repo_id] < pushed_at):
             pushed[repo_id] = pushed_at
+    found = Attachment.objects.all() if repo_ids is None else Attachment.objects.filter(repository_id__in=repo_ids)
+    for repo_id, manifest_id in found.values_list("repository_id", "manifest_id"):
+        manifests_of.setdefault(repo_id, set()).add(manifest_id)
     tagged = set().union(*manifests_of.values()) if manifests_of else set()
     child_rows = list(ManifestChild.objects.filter(parent_id__in=tagged).values_list("parent_id", "digest"))
     ids_by_digest = dict(Manifest.objects.filter(digest__in={d for _, d in child_rows}).values_list("digest", "id"))
@@ -380,13 +384,16 @@ def forget(repository: str, tags: Sequence[str] = (), digests: Sequence[str] = (
     removed = found.filter(name__in=list(tags)).delete()[0] if tags else 0
     if digests:
         removed += found.filter(digest__in=list(digests)).delete()[0]
+        attachments.detach(repository, digests)
+    attachments.drop_detached([repository])
     refresh_repositories([repository])
     return removed
 
 
 def prune_manifests() -> int:
-    """Remove manifests no tag reaches (directly or as a child of a tagged index), then unused blobs."""
-    tagged = set(Tag.objects.values_list("manifest_id", flat=True).distinct())
+    """Remove manifests no tag reaches (directly or as a child of a tagged index) and no subject
+    holds (``inventory.attachments``), then unused blobs."""
+    tagged = set(Tag.objects.values_list("manifest_id", flat=True).distinct()) | attachments.attached_manifest_ids()
     reachable_digests = set(ManifestChild.objects.filter(parent_id__in=tagged).values_list("digest", flat=True))
     reachable = tagged | set(Manifest.objects.filter(digest__in=reachable_digests).values_list("id", flat=True))
     orphans = [pk for pk in Manifest.objects.values_list("id", flat=True) if pk not in reachable]

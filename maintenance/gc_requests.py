@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
+from catalog.references import attached_to
 from core.errors import ActionableError
 from core.models import AuditEntry
 from maintenance import jobs, lock, snapshot, task_names
@@ -177,11 +178,26 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def deleted_images(job: Job) -> dict[str, int]:
-    """Manifests deleted through the dashboard since the previous real run: {repository: count}.
+@dataclass(frozen=True)
+class Deleted:
+    """What the dashboard deleted in a repository since the previous real run: images (their
+    manifests' digests) and, counted with them, the artifacts attached to them (issue 15)."""
+
+    images: frozenset[str]
+    artifacts: frozenset[str]
+
+
+# An audit entry naming the artifacts that went with their subject by digest (catalog.deletion).
+_ATTACHED = re.compile(r"attached artifacts?(?: \(by digest\))?: ((?:sha256:[0-9a-f]{64}(?:, )?)+)")
+
+
+def deleted(job: Job) -> dict[str, Deleted]:
+    """Manifests deleted through the dashboard since the previous real run, by repository.
 
     What a collection frees comes from these deletes (and from untagged manifests with
-    --delete-untagged); the audit log names them, the registry's GC output does not.
+    --delete-untagged); the audit log names them, the registry's GC output does not. A
+    signature, attestation, SBOM or referrers tag (``sha256-<hex>[.sig|.att|.sbom]``) and an
+    artifact attached by digest belong to their image: counted with it, never as an image.
     """
     until = job.started_at or job.created_at
     previous = (
@@ -195,11 +211,36 @@ def deleted_images(job: Job) -> dict[str, int]:
     ).exclude(digest="")
     if previous is not None and previous.finished_at is not None:
         entries = entries.filter(created_at__gt=previous.finished_at)
-    seen: dict[str, set[str]] = {}
-    for repository, digest, detail in entries.values_list("repository", "digest", "detail"):
-        if "manifest" in detail.lower() and "stays" not in detail:
-            seen.setdefault(repository, set()).add(digest)
-    return {repository: len(digests) for repository, digests in sorted(seen.items())}
+    images: dict[str, set[str]] = {}
+    artifacts: dict[str, set[str]] = {}
+    for repository, tag, digest, detail in entries.values_list("repository", "tag", "digest", "detail"):
+        if "manifest" not in detail.lower() or "stays" in detail:
+            continue
+        by_digest = _ATTACHED.search(detail)
+        if by_digest:
+            artifacts.setdefault(repository, set()).update(by_digest[1].split(", "))
+        if attached_to(tag) is not None:
+            artifacts.setdefault(repository, set()).add(digest)
+        else:
+            images.setdefault(repository, set()).add(digest)
+    return {
+        repository: Deleted(frozenset(images.get(repository, ())), frozenset(artifacts.get(repository, ())))
+        for repository in sorted(set(images) | set(artifacts))
+    }
+
+
+def deleted_images(job: Job) -> dict[str, int]:
+    """Images deleted through the dashboard since the previous real run: {repository: count};
+    their attached artifacts are not images (see ``deleted``)."""
+    return {repository: len(found.images) for repository, found in deleted(job).items() if found.images}
+
+
+def _images_in(repository: str, found: Deleted) -> str:
+    images = _plural(len(found.images), "image")
+    if not found.artifacts:
+        return f"{images} in {repository}"
+    its = "its" if len(found.images) == 1 else "their"
+    return f"{images} in {repository} (with {its} {_plural(len(found.artifacts), 'attached artifact')})"
 
 
 def outcome(job: Job) -> str:
@@ -211,12 +252,12 @@ def outcome(job: Job) -> str:
         return "Queued." if job.status == Job.Status.QUEUED else "Running…"
     blobs, manifests = result.get("blobs_eligible", 0), result.get("manifests_eligible", 0)
     parts = _plural(blobs, "blob") + (f" and {_plural(manifests, 'untagged manifest')}" if manifests else "")
-    images = deleted_images(job)
+    found = {repo: item for repo, item in deleted(job).items() if item.images}
     where = ""
-    if images:
-        where = " from " + ", ".join(f"{_plural(count, 'image')} in {repo}" for repo, count in list(images.items())[:3])
-        if len(images) > 3:
-            where += f" and {len(images) - 3} more repositories"
+    if found:
+        where = " from " + ", ".join(_images_in(repo, item) for repo, item in list(found.items())[:3])
+        if len(found) > 3:
+            where += f" and {len(found) - 3} more repositories"
     if (job.params or {}).get("dry_run"):
         if not blobs:
             return "Dry run: nothing to free."

@@ -245,3 +245,7 @@ class BulkDeleteResultSerializer(serializers.Serializer):
     results = TagOutcomeSerializer(many=True)
     removed_tags = serializers.ListField(child=serializers.CharField())
     deleted_manifests = serializers.ListField(child=serializers.CharField())
+    attached_manifests = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="artifacts attached by digest (no tag) to a deleted manifest: they go with it, after it",
+    )

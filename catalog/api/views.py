@@ -62,9 +62,9 @@ class TagList(RegistryAPIView):
     &kind=image|index|helm-chart|signature|attestation|sbom|artifact.
 
     From the inventory: sorted and paged in the database. Before its first sync (or for a
-    repository it does not know yet) from the registry: ordered by name, only the requested
-    page's tags are looked up; other orderings need them all. Signature tags are listed under
-    their image.
+    repository it does not know yet) from the registry, every tag looked up through the caches
+    as the tag table does. Signatures, SBOMs, referrers and artifacts whose subject is tagged
+    here are listed under their image.
     """
 
     @extend_schema(
@@ -80,10 +80,6 @@ class TagList(RegistryAPIView):
         if stored_rows:
             page = self.paginate_queryset(found)  # type: ignore[arg-type]
             rows = stored.rows(name, list(page or []))  # type: ignore[arg-type]
-        elif isinstance(found, tuple):
-            images, tags = found
-            page = self.paginate_queryset(images)  # type: ignore[arg-type]
-            rows = services.describe_tags(name, page or [], attached_tags=tags)  # type: ignore[arg-type]
         else:
             rows = self.paginate_queryset(found) or []  # type: ignore[arg-type]
         rows = reading.with_protection(name, list(rows))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -122,7 +123,7 @@ def test_a_helm_chart_shows_its_chart_and_a_helm_pull(
 
         page = viewer_client.get(f"/catalog/r/{repo}/-/t/0.3.1/").content.decode()
         host = settings.REGISTRY_PUBLIC_HOST
-        assert f'data-testid="pull-command">helm pull oci://{host}/{repo} --version 0.3.1</code>' in page
+        assert f'data-testid="pull-command">helm pull oci://{host}/{repo} --version 0.3.1 --plain-http</code>' in page
         assert "docker pull" not in page
         assert HOSTILE not in page and "&lt;script&gt;alert(&quot;chart&quot;)&lt;/script&gt; &amp; &lt;b&gt;" in page
         assert 'data-testid="chart-app-version">2.4<' in page
@@ -240,3 +241,68 @@ def test_deleting_a_manifest_by_digest_takes_its_attached_tags(
     for reference in (pushed["image"], f"sha256-{hex_digits}", f"sha256-{hex_digits}.sig"):
         assert images.manifest_digest(url, repo, reference) is None
     assert images.manifest_digest(url, repo, "0.3.1") == pushed["chart"].digest
+
+
+def test_before_the_first_sync_referrers_and_subject_manifests_are_attached_as_after_it(
+    versioned_registry: Any, repo_prefix: str, viewer_client: Client
+) -> None:
+    url = versioned_registry.url
+    repo = f"{repo_prefix}-{versioned_registry.major}"
+    pushed = _push_everything(url, repo)
+    image = images.Pushed(pushed["image"], len(images.get_manifest(url, repo, "1.0")[0]))
+    tagged = images.push_artifact(  # an artifact with a tag of its own and a subject
+        url,
+        repo,
+        "1.0-provenance",
+        config=b"{}",
+        config_media_type=images.OCI_EMPTY,
+        layers=[(b'{"predicateType": "https://slsa.dev/provenance/v1"}', "application/vnd.in-toto+json")],
+        artifact_type="application/vnd.in-toto+json",
+        subject=image,
+    )
+    expected = {pushed["signature"].digest, pushed["sbom"].digest, tagged.digest}
+
+    answers = []
+    for synced in (False, True):
+        assert sync.synced_once() is synced
+        rows = _tags(viewer_client, repo)
+        assert sorted(rows) == ["0.3.1", "1.0", "thing"]  # the artifacts are no rows of their own
+        assert {item["digest"] for item in rows["1.0"]["attached"]} == expected
+        detail = viewer_client.get(f"/api/v1/repositories/{repo}/tags/1.0/").json()
+        assert {item["digest"] for item in detail["attached"]} == expected
+        page = viewer_client.get(f"/catalog/r/{repo}/-/t/1.0/").content.decode()
+        assert page.count('data-testid="attached-kind"') == 3
+        assert f"/catalog/r/{repo}/-/m/{pushed['sbom'].digest}/" in page
+        table = viewer_client.get(f"/catalog/r/{repo}/").content.decode()
+        assert "3 attached" in table and 'data-tag="1.0-provenance"' not in table
+        answers.append(sorted((item["digest"], item["kind"], item["tag"]) for item in rows["1.0"]["attached"]))
+        sync.reconcile()
+    assert answers[0] == answers[1]
+
+
+def test_the_delete_dialog_confirms_an_image_with_its_attached_tags(
+    versioned_registry: Any, repo_prefix: str, operator_client: Client
+) -> None:
+    """The dialog's confirmation posts every tag of the preview, attached ones included: the plan
+    it runs must be the one shown (it was refused as "changed since the preview")."""
+    url = versioned_registry.url
+    repo = f"{repo_prefix}-{versioned_registry.major}"
+    pushed = _push_everything(url, repo)
+    action = f"/catalog/r/{repo}/-/delete/"
+    preview = operator_client.post(action, {"tags": ["1.0"]}, headers={"HX-Request": "true"})
+    assert preview.status_code == 200
+    html = preview.content.decode()
+    selected = re.findall(r'<input type="hidden" name="tags" value="([^"]+)">', html)
+    assert sorted(selected) == sorted(["1.0", f"sha256-{pushed['image'][7:]}", f"sha256-{pushed['image'][7:]}.sig"])
+    assert html.count('data-testid="delete-line-note"') == 2 and 'data-testid="delete-attached-by-digest"' in html
+    fingerprint = re.search(r'name="confirm" value="([0-9a-f]+)"', html)[1]  # type: ignore[index]
+
+    done = operator_client.post(
+        action, {"tags": selected, "confirm": fingerprint, "prune": "1"}, headers={"HX-Request": "true"}
+    )
+
+    assert done.status_code == 200, done.content.decode()
+    assert done.content.decode().count('data-testid="delete-line-note"') == 2, done.content.decode()
+    for digest in (pushed["image"], pushed["signature"].digest, pushed["referrers"].digest, pushed["sbom"].digest):
+        assert images.manifest_digest(url, repo, digest) is None, digest
+    assert images.manifest_digest(url, repo, "thing") == pushed["thing"].digest
