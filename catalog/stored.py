@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, F, OrderBy, Q, QuerySet
+from django.db.models import Count, Exists, F, OrderBy, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from catalog import services
 from catalog.references import REFERRERS, attached_to, is_digest
@@ -26,13 +27,19 @@ def orderings() -> tuple[str, ...]:
 
 
 def repository_rows(search: str = "", include_empty: bool = True) -> QuerySet[Repository]:
-    """Repositories by name with their tag counts, filtered in the database (page it, then ``as_repositories``)."""
-    found = Repository.objects.annotate(tag_count=Count("tags")).order_by("name")
+    """Repositories by name with their tag counts, filtered in the database (page it, then ``as_repositories``).
+
+    The counts are subqueries, so the database counts the tags of the page's rows only (a
+    join and GROUP BY counted all 10,000 repositories' tags for every page).
+    """
+    tags = Tag.objects.filter(repository=OuterRef("pk")).order_by()
+    counted = tags.values("repository").annotate(n=Count("pk")).values("n")
+    found = Repository.objects.annotate(tag_count=Coalesce(Subquery(counted), 0)).order_by("name")
     needle = search.strip().lower()
     if needle:
         found = found.filter(name__contains=needle)
     if not include_empty:
-        found = found.filter(tag_count__gt=0)
+        found = found.filter(Exists(tags))
     return found.only("name", "last_pushed", "pull_count", "size")
 
 
@@ -65,7 +72,8 @@ def image_tags(name: str, search: str = "", ordering: str = "name", kind: str = 
     if kind:
         tags = tags.filter(manifest__kind=kind)
     order: OrderBy = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
-    return tags.select_related("manifest").order_by(order, "name")
+    # The rows need the manifest's figures, not its body and config (JSON to decode per row).
+    return tags.select_related("manifest").defer("manifest__body", "manifest__config").order_by(order, "name")
 
 
 def image_rows(name: str) -> QuerySet[Tag]:
