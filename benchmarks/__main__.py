@@ -39,6 +39,7 @@ from benchmarks.helpers import (
     raw_session,
     setup_django,
     timed,
+    write_block,
 )
 from benchmarks.seed import seed_repositories, seed_tags
 from testenv.services import start_all, stop_all
@@ -148,7 +149,7 @@ def _run(services: object, args: argparse.Namespace) -> int:
     report = render(figures, verdicts, context)
     print(report)
     if not args.no_readme:
-        README.write_text(readme(report))
+        write_block(README, "catalog-benchmark", report)
         print(f"Wrote {README}")
     return 0 if all(verdicts.values()) else 1
 
@@ -190,37 +191,6 @@ def render(figures: dict[str, float], verdicts: dict[str, bool], context: dict[s
         *(f"| {name} | {ms(seconds)} | {ratio} | {target} |" for name, seconds, ratio, target in rows),
     ]
     return "\n".join(lines)
-
-
-def readme(report: str) -> str:
-    return f"""# Benchmarks
-
-`make benchmark` (`python -m benchmarks`) starts its own Redis, dockerd and registry
-(`testenv.start_all`), seeds them through the raw v2 API (one shared layer mounted into every
-repository, a tiny config per image, so every tag has its own manifest and date), measures, and
-rewrites this file. Options: `--runs N`, `--tags N`, `--repositories N`, `--no-readme`.
-
-What is measured (issue 3, "Speed"):
-
-- **Raw client**: the fastest a hand-written client can get sizes, dates and platforms: the
-  tags list, then the manifest and the config blob of every tag, 16 requests in parallel on one
-  pooled session, against the same registry.
-- **Tag list API**: `GET /api/v1/repositories/bench/big/tags/?page_size=1000` through Django's
-  full stack (middleware, session auth, DRF). *Cold*: the catalog's Redis keys deleted before
-  each run, so every manifest and config is fetched (CATALOG_CONCURRENCY in parallel).
-  *Warm*: again within `CATALOG_TAG_TTL`. *TTL expired*: `CATALOG_TAG_TTL=0`, every tag
-  re-resolved with one manifest GET while configs and summaries come from the cache by digest.
-- **Catalog**: `GET /api/v1/repositories/` (first page of 100) and the `/catalog/` page, warm.
-  Cold, the catalog counts the tags of all 2,000 repositories (one tags list each).
-
-## Latest results
-
-The raw client and the API run against the same registry in the same run, so compare the
-ratios; absolute times depend on the machine's load (the recorded run shared 2 CPUs with other
-jobs).
-
-{report}
-"""
 
 
 if __name__ == "__main__":

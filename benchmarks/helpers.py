@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import statistics
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
@@ -104,6 +106,19 @@ def get_ok(client: Any, path: str, **params: str) -> bytes:
     if answer.status_code != 200:
         raise SystemExit(f"{path} answered {answer.status_code}: {answer.content[:300]!r}")
     return bytes(answer.content)
+
+
+def write_block(readme: Path, name: str, block: str) -> None:
+    """Replace the text between ``<!-- name -->`` and ``<!-- /name -->`` in ``readme`` (appended
+    when the markers are missing), leaving the rest of the file as it is."""
+    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+    text = readme.read_text()
+    marked = f"{start}\n{block}\n{end}"
+    if start in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: marked, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + marked + "\n"
+    readme.write_text(text)
 
 
 def machine(load: str = "") -> str:

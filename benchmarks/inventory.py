@@ -50,6 +50,7 @@ from benchmarks.helpers import (
     raw_session,
     setup_django,
     timed,
+    write_block,
 )
 from benchmarks.seed import seed_repositories, seed_tags
 from testenv.services import start_all, start_registry, stop_all
@@ -58,8 +59,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = ROOT / ".testenv" / "bench-inventory"
 BIG = "bench/big"
 README = Path(__file__).with_name("README.md")
-MARK_START = "<!-- inventory-benchmark -->"
-MARK_END = "<!-- /inventory-benchmark -->"
 
 
 def raw_client_run(url: str, session: requests.Session, parallel: int = 16) -> int:
@@ -257,29 +256,10 @@ def _run(services: Any, args: argparse.Namespace) -> int:
     report = render(statistics.median(raw), worker, web, context)
     print(report)
     if not args.no_readme:
-        text = README.read_text()
-        block = f"{MARK_START}\n{report}\n{MARK_END}"
-        if MARK_START in text:
-            text = re.sub(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), lambda m: block, text, flags=re.S)
-        else:
-            text = text.rstrip() + "\n\n## Inventory (issue 13)\n\n" + INTRO + "\n" + block + "\n"
-        README.write_text(text)
+        write_block(README, "inventory-benchmark", report)
         print(f"Wrote {README}")
     registry.remove()
     return 0
-
-
-INTRO = """`make benchmark-inventory` (`python -m benchmarks.inventory`, options through `BENCH_ARGS`): by
-default a registry of 10,000 repositories (one small image each) and `bench/big` with 5,000 tags
-(each its own manifest), seeded once into `.testenv/bench-inventory/` and kept between runs
-(`--repositories`, `--tags`, `--seed-dir` change that; `--keep-database PATH` keeps the synced
-SQLite database for profiling the pages). The raw client fetches the same details the inventory
-holds (catalog, every tag list, manifest and config of every tag, 16 in parallel). The syncs run
-in a worker process of their own as the worker runs them (a queued sync job, `run_sync`,
-CATALOG_CONCURRENCY=16, events off); the pages and the API in a web process of their own through
-Django's full stack (session auth, middleware, DRF) from SQLite, every registry request they
-make counted. Each process's RSS is read after its part.
-"""
 
 
 # The catalog's figures before the inventory, as issue 13 measured them on the same seed.
