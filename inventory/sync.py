@@ -170,6 +170,11 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
                 resolved[repo, tag] = known[repo, tag][0]
     checked: set[tuple[str, str]] = set()
     pending: list[content.Content] = []
+    # New tags are written as their manifests are, while the other requests run; _apply then
+    # has only the rest to do (writing 15,000 tags after the requests took 5-10 s).
+    repositories = _add_repositories(lists, figures)
+    new_tags: list[tuple[str, str, str]] = []
+    written: set[tuple[str, str]] = set()
     # This thread's writes hold the GIL between the requests' socket calls: a thread waiting on
     # a socket then waits up to the switch interval (5 ms) to run again, on each of its calls.
     # A shorter interval while the requests run keeps them moving (benchmarks/README.md).
@@ -189,13 +194,15 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
                     resolved.pop((repo, tag), None)  # deleted since the tag list was read
                     continue
                 resolved[repo, tag] = digest
+                if is_new:
+                    new_tags.append((repo, tag, digest))
                 if fetched is not None:
                     pending.append(fetched)
-                if len(pending) >= 200:
-                    _store(pending, figures)
+                if len(pending) >= 200 or len(new_tags) >= 1000:
+                    _store(pending, figures, new_tags, repositories, written)
     finally:
         sys.setswitchinterval(switch_interval)
-    _store(pending, figures)
+    _store(pending, figures, new_tags, repositories, written)
     figures.requests["head"] = len(to_check)
     figures.requests["get"] = (
         client.request_count - sent_before - figures.requests["catalog"] - figures.requests["tag_lists"] - len(to_check)
@@ -203,7 +210,7 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
     log(f"{figures.fetched_manifests} manifests fetched and stored.")
 
     applied_at = time.monotonic()
-    _apply(lists, resolved, known, checked, started_at, figures)
+    _apply(lists, resolved, known, checked, written, started_at, figures)
     log(f"Tags and repositories written in {time.monotonic() - applied_at:.1f} s.")
     figures.removed_manifests = prune_manifests()
     figures.seconds = time.monotonic() - began
@@ -216,9 +223,56 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
     return figures
 
 
-def _store(pending: list[content.Content], figures: Figures) -> None:
+def _add_repositories(lists: dict[str, list[str]], figures: Figures) -> dict[str, int]:
+    """Create the listed repositories the inventory lacks; every repository's id by name."""
+    existing = dict(Repository.objects.values_list("name", "pk"))
+    new = [Repository(name=name) for name in lists if name not in existing]
+    if new:
+        Repository.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+        figures.added_repositories += len(new)
+        existing = dict(Repository.objects.values_list("name", "pk"))
+    return existing
+
+
+def _store(
+    pending: list[content.Content],
+    figures: Figures,
+    new_tags: list[tuple[str, str, str]],
+    repositories: dict[str, int],
+    written: set[tuple[str, str]],
+) -> None:
+    """Write the fetched manifests, then the new tags whose manifests are stored (a tag whose
+    digest another task still fetches waits for a later batch, or for _apply)."""
     with transaction.atomic():  # one commit per batch: SQLite's commits are the slow part
         figures.fetched_manifests += content.store_many(pending)
+        stored = {
+            digest: (pk, size, created)
+            for digest, pk, size, created in Manifest.objects.filter(
+                digest__in={digest for _, _, digest in new_tags}
+            ).values_list("digest", "pk", "size", "created")
+        }
+        now = timezone.now()
+        ready = [(repo, tag, digest) for repo, tag, digest in new_tags if digest in stored and repo in repositories]
+        Tag.objects.bulk_create(
+            [
+                Tag(
+                    repository_id=repositories[repo],
+                    name=tag,
+                    digest=digest,
+                    manifest_id=stored[digest][0],
+                    size=stored[digest][1],
+                    created=stored[digest][2],
+                    checked_at=now,
+                    attached_to=attached_digest(tag),
+                )
+                for repo, tag, digest in ready
+            ],
+            ignore_conflicts=True,
+            batch_size=500,
+        )
+    figures.added_tags += len(ready)
+    written.update((repo, tag) for repo, tag, _ in ready)
+    new_tags[:] = [entry for entry in new_tags if entry[2] not in stored or entry[0] not in repositories]
     pending.clear()
 
 
@@ -227,9 +281,12 @@ def _apply(
     resolved: dict[tuple[str, str], str],
     known: dict[tuple[str, str], tuple[str, datetime | None]],
     checked: set[tuple[str, str]],
+    written: set[tuple[str, str]],
     started_at: datetime,
     figures: Figures,
 ) -> None:
+    """Everything the requests' loop left: the new tags it could not write yet, moved tags,
+    confirmations, what is gone, the repositories' sizes."""
     now = timezone.now()
     # Every stored manifest's figures, as tuples: the tags reach nearly all of them, and an IN
     # over 15,000 digests costs more (and SQLite caps a query's parameters at 32,766).
@@ -241,7 +298,7 @@ def _apply(
         existing = {repo.name: repo for repo in Repository.objects.all()}
         new = [Repository(name=name) for name in lists if name not in existing]
         Repository.objects.bulk_create(new, ignore_conflicts=True)
-        figures.added_repositories = len(new)
+        figures.added_repositories += len(new)
         if new:
             existing = {repo.name: repo for repo in Repository.objects.all()}
         gone = [repo.pk for name, repo in existing.items() if name not in lists and repo.first_seen < started_at]
@@ -257,6 +314,8 @@ def _apply(
 
         creating = []
         for (repo, tag), digest in resolved.items():
+            if (repo, tag) in written:  # by the requests' loop
+                continue
             if digest not in manifests:  # the manifest vanished between the HEAD and the GET
                 continue
             manifest_id, size, created = manifests[digest]
@@ -278,7 +337,7 @@ def _apply(
                     Q(event_at__isnull=True) | Q(event_at__lt=started_at), repository=existing[repo], name=tag
                 ).update(digest=digest, manifest_id=manifest_id, size=size, created=created, checked_at=now)
         Tag.objects.bulk_create(creating, ignore_conflicts=True, batch_size=500)
-        figures.added_tags = len(creating)
+        figures.added_tags += len(creating)
 
         # One read of every tag, then batched writes: a query per repository took 80 s at
         # 10,000 repositories (benchmarks/README.md).
