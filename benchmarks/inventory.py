@@ -234,11 +234,14 @@ def _run(services: Any, args: argparse.Namespace) -> int:
     session = raw_session()
     with LoadSampler() as load:
         print("Raw client ...", flush=True)
+        load.phase = "raw client"
         raw_client_run(url, session)  # warm the registry's caches and our connections once
         raw = timed(lambda: raw_client_run(url, session), max(1, args.raw_runs))
         print(f"Raw client: {[round(x, 2) for x in raw]} s", flush=True)
+        load.phase = "syncs"
         worker = in_process(worker_role, environ)
         print("Pages and API ...", flush=True)
+        load.phase = "pages"
         web = in_process(web_role, environ, args.runs, args.tags)
     if args.keep_database:
         shutil.copyfile(data_dir / "db.sqlite3", args.keep_database)
@@ -249,7 +252,7 @@ def _run(services: Any, args: argparse.Namespace) -> int:
         "registry": re.sub(r"^registry\s+", "", version),
         "seeded": seeded,
         "runs": args.runs,
-        "raw_runs": len(raw),
+        "raw_each": ", ".join(f"{x:.0f} s" for x in raw),
         "repositories": args.repositories,
         "tags": args.tags,
     }
@@ -277,7 +280,7 @@ def render(raw: float, worker: dict[str, Any], web: dict[str, Any], context: dic
     asked = len(web["asked"])
     rows = [
         (
-            f"Raw client: catalog, tag lists, manifest + config per tag, 16 parallel ({context['raw_runs']} runs)",
+            f"Raw client: catalog, tag lists, manifest + config per tag, 16 parallel ({context['raw_each']})",
             ms(raw),
             "",
             "reference",
