@@ -39,10 +39,10 @@ from benchmarks.helpers import (
     raw_session,
     setup_django,
     timed,
+    with_services,
     write_block,
 )
 from benchmarks.seed import seed_repositories, seed_tags
-from testenv.services import start_all, stop_all
 
 BIG = "bench/big"
 README = Path(__file__).with_name("README.md")
@@ -72,13 +72,7 @@ def main() -> int:
     parser.add_argument("--repositories", type=int, default=2000)
     parser.add_argument("--no-readme", action="store_true", help="print only, do not rewrite benchmarks/README.md")
     args = parser.parse_args()
-
-    print("Starting Redis, dockerd and the registry ...", flush=True)
-    services = start_all()
-    try:
-        return _run(services, args)
-    finally:
-        stop_all(services)
+    return with_services(_run, args)
 
 
 def _run(services: object, args: argparse.Namespace) -> int:

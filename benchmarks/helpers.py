@@ -25,6 +25,18 @@ STORAGES = {
 }
 
 
+def with_services(run: Callable[[Any, Any], int], args: Any) -> int:
+    """``run(services, args)`` with Redis, a private dockerd and the registries running, stopped after."""
+    from testenv.services import start_all, stop_all
+
+    print("Starting Redis, dockerd and the registry ...", flush=True)
+    services = start_all()
+    try:
+        return run(services, args)
+    finally:
+        stop_all(services)
+
+
 def timed(function: Callable[[], object], runs: int, before: Callable[[], None] | None = None) -> list[float]:
     """Seconds per run; ``before`` runs untimed ahead of each one (e.g. emptying a cache)."""
     seconds = []

@@ -50,10 +50,11 @@ from benchmarks.helpers import (
     raw_session,
     setup_django,
     timed,
+    with_services,
     write_block,
 )
 from benchmarks.seed import seed_repositories, seed_tags
-from testenv.services import start_all, start_registry, stop_all
+from testenv.services import start_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = ROOT / ".testenv" / "bench-inventory"
@@ -200,12 +201,7 @@ def main() -> int:
     parser.add_argument("--keep-database", metavar="PATH", help="copy the synced SQLite database there")
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args()
-    print("Starting Redis, dockerd and the registry ...", flush=True)
-    services = start_all()
-    try:
-        return _run(services, args)
-    finally:
-        stop_all(services)
+    return with_services(_run, args)
 
 
 def _run(services: Any, args: argparse.Namespace) -> int:
