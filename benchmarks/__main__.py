@@ -19,21 +19,30 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urljoin
 
 import requests
 
+from benchmarks.helpers import (
+    STORAGES,
+    fetch_manifest_and_config,
+    fetch_pages,
+    get_ok,
+    logged_in_client,
+    machine,
+    ms,
+    raw_session,
+    setup_django,
+    timed,
+    with_services,
+    write_block,
+)
 from benchmarks.seed import seed_repositories, seed_tags
-from testenv import images
-from testenv.services import start_all, stop_all
 
 BIG = "bench/big"
 README = Path(__file__).with_name("README.md")
@@ -41,38 +50,9 @@ README = Path(__file__).with_name("README.md")
 
 def raw_client_run(url: str, session: requests.Session, repository: str, parallel: int = 16) -> int:
     """What a hand-written client needs for sizes, dates and platforms: every manifest and config."""
-    tags: list[str] = []
-    next_url: str | None = f"{url}/v2/{repository}/tags/list?n=1000"
-    while next_url:
-        answer = session.get(next_url, timeout=30)
-        answer.raise_for_status()
-        tags.extend(answer.json()["tags"] or [])
-        link = answer.links.get("next", {}).get("url")
-        next_url = urljoin(f"{url}/", link) if link else None
-
-    def one(tag: str) -> int:
-        manifest = session.get(
-            f"{url}/v2/{repository}/manifests/{tag}", headers={"Accept": images.ACCEPT_ALL}, timeout=30
-        )
-        manifest.raise_for_status()
-        config = session.get(f"{url}/v2/{repository}/blobs/{manifest.json()['config']['digest']}", timeout=30)
-        config.raise_for_status()
-        return len(config.content)
-
+    tags = fetch_pages(session, url, f"/v2/{repository}/tags/list", "tags")
     with ThreadPoolExecutor(parallel) as pool:
-        return len(list(pool.map(one, tags)))
-
-
-def timed(function: Callable[[], object], runs: int, before: Callable[[], None] | None = None) -> list[float]:
-    """Seconds per run; ``before`` runs untimed ahead of each one (e.g. emptying the cache)."""
-    seconds = []
-    for _ in range(runs):
-        if before is not None:
-            before()
-        start = time.perf_counter()
-        function()
-        seconds.append(time.perf_counter() - start)
-    return seconds
+        return len(list(pool.map(lambda tag: fetch_manifest_and_config(session, url, repository, tag), tags)))
 
 
 def forget_catalog_cache(redis_url: str) -> None:
@@ -92,13 +72,7 @@ def main() -> int:
     parser.add_argument("--repositories", type=int, default=2000)
     parser.add_argument("--no-readme", action="store_true", help="print only, do not rewrite benchmarks/README.md")
     args = parser.parse_args()
-
-    print("Starting Redis, dockerd and the registry ...", flush=True)
-    services = start_all()
-    try:
-        return _run(services, args)
-    finally:
-        stop_all(services)
+    return with_services(_run, args)
 
 
 def _run(services: object, args: argparse.Namespace) -> int:
@@ -111,40 +85,25 @@ def _run(services: object, args: argparse.Namespace) -> int:
     repos_seconds = time.perf_counter() - started
     print(f"Seeded {args.tags} tags in {tags_seconds:.1f} s, {args.repositories} repositories in {repos_seconds:.1f} s")
 
-    os.environ.update(services.environ())  # type: ignore[attr-defined]
-    os.environ.pop("DATABASE_URL", None)
-    os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="bench-data-", dir=services.workdir)  # type: ignore[attr-defined]
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_admin.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    environ = services.environ()  # type: ignore[attr-defined]
+    environ.pop("DATABASE_URL", None)
+    environ["DATA_DIR"] = tempfile.mkdtemp(prefix="bench-data-", dir=services.workdir)  # type: ignore[attr-defined]
+    setup_django(environ)
     from django.conf import settings
-    from django.contrib.auth.models import User
     from django.core.management import call_command
-    from django.test import Client
     from django.test.utils import override_settings
 
     call_command("migrate", verbosity=0)
-    user = User.objects.create_superuser("bench", "bench@localhost", "bench-password-not-secret")
-    client = Client()
-    client.force_login(user)
-    storages = {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    client = logged_in_client()
     redis_url = services.redis_url  # type: ignore[attr-defined]
 
     def api(path: str, **params: str) -> None:
-        answer = client.get(path, params)
-        if answer.status_code != 200:
-            raise SystemExit(f"{path} answered {answer.status_code}: {answer.content[:300]!r}")
+        get_ok(client, path, **params)
 
     tag_list = f"/api/v1/repositories/{BIG}/tags/"
-    session = requests.Session()
-    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=16))
+    session = raw_session()
     runs = args.runs
-    with override_settings(STORAGES=storages):
+    with override_settings(STORAGES=STORAGES):
         raw_client_run(url, session, BIG)  # warm the registry's own caches and our connections once
         raw = timed(lambda: raw_client_run(url, session, BIG), runs)
         cold = timed(lambda: api(tag_list, page_size="1000"), runs, before=lambda: forget_catalog_cache(redis_url))
@@ -173,8 +132,7 @@ def _run(services: object, args: argparse.Namespace) -> int:
     }
     context = {
         "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}), "
-        f"Python {platform.python_version()}",
+        "machine": machine(f"load average {os.getloadavg()[0]:.1f}"),
         "runs": runs,
         "tags": args.tags,
         "repositories": args.repositories,
@@ -185,13 +143,9 @@ def _run(services: object, args: argparse.Namespace) -> int:
     report = render(figures, verdicts, context)
     print(report)
     if not args.no_readme:
-        README.write_text(readme(report))
+        write_block(README, "catalog-benchmark", report)
         print(f"Wrote {README}")
     return 0 if all(verdicts.values()) else 1
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.0f} ms" if seconds >= 0.01 else f"{seconds * 1000:.1f} ms"
 
 
 def render(figures: dict[str, float], verdicts: dict[str, bool], context: dict[str, object]) -> str:
@@ -228,40 +182,9 @@ def render(figures: dict[str, float], verdicts: dict[str, bool], context: dict[s
         "",
         "| Measurement | Median | vs raw | Target |",
         "|---|---:|---:|---|",
-        *(f"| {name} | {_ms(seconds)} | {ratio} | {target} |" for name, seconds, ratio, target in rows),
+        *(f"| {name} | {ms(seconds)} | {ratio} | {target} |" for name, seconds, ratio, target in rows),
     ]
     return "\n".join(lines)
-
-
-def readme(report: str) -> str:
-    return f"""# Benchmarks
-
-`make benchmark` (`python -m benchmarks`) starts its own Redis, dockerd and registry
-(`testenv.start_all`), seeds them through the raw v2 API (one shared layer mounted into every
-repository, a tiny config per image, so every tag has its own manifest and date), measures, and
-rewrites this file. Options: `--runs N`, `--tags N`, `--repositories N`, `--no-readme`.
-
-What is measured (issue 3, "Speed"):
-
-- **Raw client**: the fastest a hand-written client can get sizes, dates and platforms: the
-  tags list, then the manifest and the config blob of every tag, 16 requests in parallel on one
-  pooled session, against the same registry.
-- **Tag list API**: `GET /api/v1/repositories/bench/big/tags/?page_size=1000` through Django's
-  full stack (middleware, session auth, DRF). *Cold*: the catalog's Redis keys deleted before
-  each run, so every manifest and config is fetched (CATALOG_CONCURRENCY in parallel).
-  *Warm*: again within `CATALOG_TAG_TTL`. *TTL expired*: `CATALOG_TAG_TTL=0`, every tag
-  re-resolved with one manifest GET while configs and summaries come from the cache by digest.
-- **Catalog**: `GET /api/v1/repositories/` (first page of 100) and the `/catalog/` page, warm.
-  Cold, the catalog counts the tags of all 2,000 repositories (one tags list each).
-
-## Latest results
-
-The raw client and the API run against the same registry in the same run, so compare the
-ratios; absolute times depend on the machine's load (the recorded run shared 2 CPUs with other
-jobs).
-
-{report}
-"""
 
 
 if __name__ == "__main__":

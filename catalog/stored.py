@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, F, OrderBy, Q, QuerySet
+from django.db.models import Count, Exists, F, OrderBy, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from catalog import services
 from catalog.references import REFERRERS, attached_to, is_digest
@@ -22,18 +23,37 @@ ORDERINGS = ("name", "created", "pushed", "size", "pulled")
 _COLUMNS = {"name": "name", "created": "created", "pushed": "pushed_at", "size": "size", "pulled": "last_pulled"}
 
 
+# The fields ``rows`` reads of a tag and its manifest.
+ROW_FIELDS = (
+    "name",
+    "digest",
+    "pushed_at",
+    "last_pulled",
+    *(
+        f"manifest__{field}"
+        for field in ("digest", "media_type", "size", "created", "platforms", "kind", "artifact_type", "pull_count")
+    ),
+)
+
+
 def orderings() -> tuple[str, ...]:
     return tuple(o for name in ORDERINGS for o in (name, f"-{name}"))
 
 
 def repository_rows(search: str = "", include_empty: bool = True) -> QuerySet[Repository]:
-    """Repositories by name with their tag counts, filtered in the database (page it, then ``as_repositories``)."""
-    found = Repository.objects.annotate(tag_count=Count("tags")).order_by("name")
+    """Repositories by name with their tag counts, filtered in the database (page it, then ``as_repositories``).
+
+    The counts are subqueries, so the database counts the tags of the page's rows only (a
+    join and GROUP BY counted all 10,000 repositories' tags for every page).
+    """
+    tags = Tag.objects.filter(repository=OuterRef("pk")).order_by()
+    counted = tags.values("repository").annotate(n=Count("pk")).values("n")
+    found = Repository.objects.annotate(tag_count=Coalesce(Subquery(counted), 0)).order_by("name")
     needle = search.strip().lower()
     if needle:
         found = found.filter(name__contains=needle)
     if not include_empty:
-        found = found.filter(tag_count__gt=0)
+        found = found.filter(Exists(tags))
     return found.only("name", "last_pushed", "pull_count", "size")
 
 
@@ -66,7 +86,8 @@ def image_tags(name: str, search: str = "", ordering: str = "name", kind: str = 
     if kind:
         tags = tags.filter(manifest__kind=kind)
     order: OrderBy = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
-    return tags.select_related("manifest").order_by(order, "name")
+    # Only what the rows show: a manifest's body and config are JSON to decode per row.
+    return tags.select_related("manifest").only(*ROW_FIELDS).order_by(order, "name")
 
 
 def image_rows(name: str) -> QuerySet[Tag]:
@@ -81,10 +102,27 @@ def tag_count(name: str) -> int:
     return image_rows(name).count()
 
 
-def referrers(name: str, digests: Iterable[str]) -> dict[str, list[services.Referrer]]:
+def _attached_tags(name: str) -> list[tuple[str, str, int]]:
+    """The repository's cosign-style and referrers tags, ``(tag, subject digest, manifest id)`` by
+    tag name: few, so one read of them all beats looking up each row's digest."""
+    return list(
+        Tag.objects.filter(repository__name=name)
+        .exclude(attached_to="")
+        .order_by("name")
+        .values_list("name", "attached_to", "manifest_id")
+    )
+
+
+def referrers(
+    name: str, digests: Iterable[str], attached_tags: list[tuple[str, str, int]] | None = None
+) -> dict[str, list[services.Referrer]]:
     """Per subject digest the artifacts attached to it in repository ``name``: its sig/att/sbom
     tags, the entries of its referrers index tag, tagged manifests naming it as ``subject``, and
-    manifests pushed by digest naming it (``inventory.attachments``, known from their push event)."""
+    manifests pushed by digest naming it (``inventory.attachments``, known from their push event).
+
+    ``attached_tags`` is ``_attached_tags(name)`` when the caller has read it already. A
+    repository without any (the usual case) costs one indexed lookup of the subjects.
+    """
     wanted = set(digests)
     found: dict[str, dict[str, services.Referrer]] = {}
 
@@ -101,20 +139,31 @@ def referrers(name: str, digests: Iterable[str]) -> dict[str, list[services.Refe
             ),
         )
 
-    tags = Tag.objects.filter(repository__name=name).select_related("manifest")
+    figures = ("digest", "kind", "artifact_type", "size", "created", "subject")
+    tagged = [row for row in (attached_tags if attached_tags is not None else _attached_tags(name)) if row[1] in wanted]
+    by_id = Manifest.objects.only(*figures).in_bulk({manifest_id for _, _, manifest_id in tagged})
     indexes: dict[int, str] = {}
-    for tag in tags.filter(attached_to__in=wanted).order_by("name"):
-        if tag.manifest.kind == Manifest.Kind.INDEX and _suffix(tag.name) == REFERRERS:
-            indexes[tag.manifest_id] = tag.attached_to
+    for tag, subject, manifest_id in tagged:
+        manifest = by_id[manifest_id]
+        if manifest.kind == Manifest.Kind.INDEX and _suffix(tag) == REFERRERS:
+            indexes[manifest_id] = subject
         else:
-            add(tag.attached_to, tag.manifest, tag.name)
-    links = list(ManifestChild.objects.filter(parent_id__in=list(indexes), platform="").order_by("position"))
-    children = {m.digest: m for m in Manifest.objects.filter(digest__in=[link.digest for link in links])}
-    for link in links:
-        if link.digest in children:
-            add(indexes[link.parent_id], children[link.digest])
-    for tag in tags.filter(attached_to="", manifest__subject__in=wanted).order_by("name"):
-        add(tag.manifest.subject, tag.manifest, tag.name)
+            add(subject, manifest, tag)
+    if indexes:
+        links = list(ManifestChild.objects.filter(parent_id__in=list(indexes), platform="").order_by("position"))
+        children = {m.digest: m for m in Manifest.objects.only(*figures).filter(digest__in=[x.digest for x in links])}
+        for link in links:
+            if link.digest in children:
+                add(indexes[link.parent_id], children[link.digest])
+    # Manifests naming one of the digests as their subject: an indexed lookup, usually empty.
+    subjects = list(Manifest.objects.filter(subject__in=wanted).values_list("id", flat=True)) if wanted else []
+    if subjects:
+        for row in (
+            Tag.objects.filter(repository__name=name, attached_to="", manifest_id__in=subjects)
+            .select_related("manifest")
+            .order_by("name")
+        ):
+            add(row.manifest.subject, row.manifest, row.name)
     for subject, attached in attachments.of_subjects(name, wanted).items():
         for manifest in attached:
             add(subject, manifest)
@@ -124,14 +173,12 @@ def referrers(name: str, digests: Iterable[str]) -> dict[str, list[services.Refe
 def rows(name: str, tags: list[Tag]) -> list[services.TagRow]:
     """Table rows for tags of ``image_tags``, with their signature tags attached."""
     digests = {tag.digest for tag in tags}
+    attached_tags = _attached_tags(name)
     attached: dict[str, list[services.Attached]] = {}
-    for tag, subject in (
-        Tag.objects.filter(repository__name=name, attached_to__in=digests)
-        .order_by("name")
-        .values_list("name", "attached_to")
-    ):
-        attached.setdefault(subject, []).append(services.Attached(tag=tag, kind=_suffix(tag)))
-    attached_artifacts = referrers(name, digests)
+    for tag, subject, _ in attached_tags:
+        if subject in digests:
+            attached.setdefault(subject, []).append(services.Attached(tag=tag, kind=_suffix(tag)))
+    attached_artifacts = referrers(name, digests, attached_tags)
     return [
         services.TagRow(
             name=tag.name,
@@ -148,12 +195,13 @@ def rows(name: str, tags: list[Tag]) -> list[services.TagRow]:
 
 def orphans(name: str) -> list[services.Attached]:
     """Signature tags whose image has no tag in the repository."""
-    tags = Tag.objects.filter(repository__name=name)
-    present = set(tags.filter(attached_to="").values_list("digest", flat=True))
+    attached_tags = _attached_tags(name)
+    subjects = {subject for _, subject, _ in attached_tags}
+    present = set(
+        Tag.objects.filter(repository__name=name, attached_to="", digest__in=subjects).values_list("digest", flat=True)
+    )
     return [
-        services.Attached(tag=tag, kind=_suffix(tag))
-        for tag, subject in tags.exclude(attached_to="").order_by("name").values_list("name", "attached_to")
-        if subject not in present
+        services.Attached(tag=tag, kind=_suffix(tag)) for tag, subject, _ in attached_tags if subject not in present
     ]
 
 

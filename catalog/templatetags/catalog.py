@@ -1,9 +1,11 @@
 """Display helpers for the catalog pages: short digests, exact byte counts, and page links.
 
 The links are built from one ``reverse`` per process: ``{% url %}`` costs about a millisecond
-per call, which a 300-tag table or a 100-repository page would pay on every row.
+per call, which a 300-tag table or a 100-repository page would pay on every row. The times
+likewise: ``|date`` goes through the localisation machinery on every call.
 """
 
+from datetime import datetime
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -19,6 +21,18 @@ register = template.Library()
 def short_digest(digest: str) -> str:
     """``sha256:0123456789ab…`` -> ``0123456789ab`` (12 hex digits, like docker images)."""
     return digest.split(":", 1)[-1][:12]
+
+
+@register.filter(expects_localtime=True)
+def iso_time(value: datetime) -> str:
+    """The same as ``|date:'c'``, without the format machinery (a tag table has 300 of these)."""
+    return value.isoformat() if value else ""
+
+
+@register.filter(expects_localtime=True)
+def full_time(value: datetime) -> str:
+    """The same as ``|date:'Y-m-d H:i:s e'``: ``2024-07-27 07:00:00 UTC``."""
+    return f"{value:%Y-%m-%d %H:%M:%S} {value.tzname() or ''}" if value else ""
 
 
 @register.filter

@@ -116,3 +116,23 @@ def test_with_events_arriving_known_tags_are_not_headed_again(
     settings.INVENTORY_VERIFY_AGE = 0
     checked = sync.reconcile()
     assert checked.requests["head"] == checked.tags
+
+
+def test_a_sync_confirms_each_tag_it_heads_and_sizes_each_repository_by_its_distinct_blobs(
+    versioned_registry: Any, repo_prefix: str
+) -> None:
+    from django.utils import timezone
+
+    image = images.push_oci_image(versioned_registry.url, repo_prefix, "v1", layer_count=2)
+    images.tag_existing(versioned_registry.url, repo_prefix, "v2", image)
+    sync.reconcile()
+    assert set(_tags(repo_prefix)) == {"v1", "v2"}  # written once each, while the requests ran
+    before = timezone.now()
+
+    sync.reconcile()
+
+    tags = _tags(repo_prefix)
+    assert all(tag.checked_at is not None and tag.checked_at >= before for tag in tags.values())
+    body = get_client().get_manifest(repo_prefix, image).body
+    distinct = sum(d["size"] for d in [body["config"], *body["layers"]])  # two tags, one image
+    assert Repository.objects.get(name=repo_prefix).size == distinct
