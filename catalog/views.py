@@ -15,7 +15,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from catalog import connect, reading, services
+from catalog import connect, protection, reading, services
 from catalog.references import InvalidReference, validate_digest, validate_name, validate_tag
 from catalog.registry import RegistryError
 from core.roles import Role, role_required
@@ -126,7 +126,14 @@ def _image(request: HtmxHttpRequest, image: services.ImageDetail) -> HttpRespons
         )
     else:
         pull = f"docker pull {host}/{image.repository}" + (f":{image.tag}" if image.tag else f"@{image.digest}")
-    context = {"name": image.repository, "image": image, "pull": pull, "host": host}
+    rule = protection.protecting_rule(image.repository, image.tag) if image.tag else None
+    context = {
+        "name": image.repository,
+        "image": image,
+        "pull": pull,
+        "host": host,
+        "protected_by": rule.describe() if rule else "",
+    }
     return render(request, "catalog/image.html", context)
 
 

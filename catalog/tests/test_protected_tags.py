@@ -261,3 +261,5 @@ def test_tag_rows_say_whether_a_rule_protects_them(viewer_client: Client, regist
     assert html.count('data-testid="protected"') == 1
     latest_row = html[html.index('<tr data-tag="latest">') :].split("</tr>")[0]
     assert 'data-testid="protected"' in latest_row and f"rule {rule.pk}" in latest_row
+    assert 'data-testid="image-protected"' in viewer_client.get(f"/catalog/r/{repo}/-/t/latest/").content.decode()
+    assert 'data-testid="image-protected"' not in viewer_client.get(f"/catalog/r/{repo}/-/t/dev/").content.decode()

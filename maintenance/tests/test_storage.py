@@ -20,8 +20,9 @@ from django.utils import timezone
 from catalog.registry import RegistryClient
 from inventory import sync
 from inventory.models import Blob, Manifest, ManifestBlob, Repository, Tag
-from maintenance import storage
+from maintenance import gc, storage
 from maintenance.models import Job, StatsSample
+from maintenance.tests.gc_helpers import blob_path, delete_image, gc_job, manifest_blobs
 from testenv import images
 from testenv.services import start_registry
 
@@ -243,3 +244,24 @@ def test_the_number_of_queries_does_not_grow_with_the_repositories() -> None:
 def test_the_page_and_the_api_need_a_login(client: Client) -> None:
     assert client.get("/api/v1/storage/").status_code in (401, 403)
     assert client.get("/maintenance/storage/").status_code == 302
+
+
+def test_the_reclaimable_bytes_are_what_a_real_dry_run_found(viewer_client: Client, private_registry: Any) -> None:
+    digest = images.push_oci_image(private_registry.url, "gone", "1.0", layer_count=2)
+    images.push_oci_image(private_registry.url, "kept", "1.0")
+    blobs = manifest_blobs(private_registry, "gone", digest)
+    delete_image(private_registry, "gone", digest)
+    job = gc_job(dry_run=True, mode="read-only")
+    gc.run(job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+
+    found = viewer_client.get("/api/v1/storage/").json()["gc_dry_run"]
+
+    assert found["job"] == job.pk
+    # The config and both layers of the deleted image (their files on disk), at least.
+    assert found["blobs_eligible"] >= 3
+    assert found["bytes_eligible"] >= sum(blob_path(private_registry, blob).stat().st_size for blob in blobs[1:])
+    assert found["bytes_eligible"] == job.result["bytes_eligible"]
+    page = viewer_client.get("/maintenance/storage/").content.decode()
+    assert f'href="/maintenance/jobs/{job.pk}/"' in page and filesizeformat(found["bytes_eligible"]) in page
