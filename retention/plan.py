@@ -179,7 +179,9 @@ def _rows(policy: RetentionPolicy, repo_ids: list[int], every: bool) -> dict[int
     by_repo: dict[int, list[_Row]] = {}
     # Many repositories: every row, filtered here (an IN list of thousands costs more to build).
     many = every or len(repo_ids) > CHUNK
-    tags = Tag.objects.order_by() if many else Tag.objects.filter(repository_id__in=repo_ids).order_by()
+    # Ordered by the (repository, name) unique index: each repository's rows come sorted by name.
+    tags = Tag.objects.all() if many else Tag.objects.filter(repository_id__in=repo_ids)
+    tags = tags.order_by("repository_id", "name")
     pulled_at = -1 if policy.keep_pulled_days else None
     for values in _raw(tags.values_list(*fields)):
         repo_id, name, digest, manifest_id, attached, subject = values[:6]
@@ -376,7 +378,7 @@ def _decide_repository(
                     if child not in still_tagged and child not in listed_by_staying and child not in manifests:
                         manifests.append(child)
     plan = RepositoryPlan(name=name, manifests=manifests)
-    for row in sorted(rows, key=lambda r: r.name):
+    for row in rows:  # sorted by name (``_rows``)
         (plan.delete if goes[row.name] else plan.keep).append(Entry(row.name, row.digest, reason[row.name]))
     return plan
 
