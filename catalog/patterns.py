@@ -28,6 +28,11 @@ GLOB_MAX_LENGTH = 255
 REGEX_MAX_LENGTH = 500
 
 _GLOB_CHARACTERS = re.compile(r"[a-z0-9._/*-]+")
+# The grammar validate_glob enforces, as one expression for the OpenAPI schema (no look-arounds,
+# so schema-driven generators can use it): components with single "*" wildcards, and "**" as a
+# whole component, never twice in a row.
+_COMPONENT = r"(?:\*|\*?(?:[a-z0-9._-]+\*?)+)"
+GLOB_PATTERN = rf"^(?:\*\*|(?:\*\*/)?{_COMPONENT}(?:/(?:\*\*/)?{_COMPONENT})*(?:/\*\*)?)$"
 _STAR = "[^/]*"
 
 

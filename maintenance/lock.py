@@ -32,10 +32,20 @@ def gc_lock(client: redis.Redis) -> redis.lock.Lock:
     return lock
 
 
-def enqueue_lock(client: redis.Redis) -> redis.lock.Lock:
-    """Held for the moment a GC request checks for a conflict and queues its job."""
-    lock: redis.lock.Lock = client.lock(ENQUEUE_LOCK_KEY, timeout=10, blocking_timeout=10)
-    return lock
+@contextlib.contextmanager
+def enqueue_lock(client: redis.Redis) -> Iterator[None]:
+    """Held for the moment a request checks for a conflict and queues its job (LockError when
+    another request holds it for over 10 s)."""
+    held = client.lock(ENQUEUE_LOCK_KEY, timeout=30, blocking_timeout=10)
+    if not held.acquire():
+        raise redis.exceptions.LockError("Unable to acquire the enqueue lock")
+    try:
+        yield
+    finally:
+        # The block can outlast the lock (a busy database waits out its 20 s timeout): what went
+        # wrong in it is the error to report, not the release of an expired lock.
+        with contextlib.suppress(redis.exceptions.LockNotOwnedError):
+            held.release()
 
 
 @contextlib.contextmanager

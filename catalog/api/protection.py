@@ -17,8 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import patterns, protection
+from catalog.api.schema import GlobField, RequiredRegexField
 from catalog.models import ProtectedTag
-from core.api.schema import JsonCharField, StrictSerializer, body, errors
+from core.api.schema import StrictSerializer, body, errors
 from core.pagination import PageNumberPagination
 from core.permissions import ViewerReadsAdminWrites
 
@@ -31,11 +32,11 @@ def _checked(validate: Any, value: str) -> str:
 
 
 class ProtectedTagRequestSerializer(StrictSerializer):
-    repositories = JsonCharField(
+    repositories = GlobField(
         max_length=patterns.GLOB_MAX_LENGTH,
         help_text='a repository glob: a name, "team/*" (one level), "team/**" (any depth), "**" (all)',
     )
-    tags = JsonCharField(
+    tags = RequiredRegexField(
         max_length=patterns.REGEX_MAX_LENGTH,
         trim_whitespace=False,
         help_text='a regular expression, matched anywhere in the tag unless anchored ("^latest$")',

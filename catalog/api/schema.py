@@ -7,13 +7,17 @@ an ``@extend_schema`` on its view (see ``core.api.schema`` for the pattern).
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
+from catalog.patterns import GLOB_MAX_LENGTH, GLOB_PATTERN, REGEX_MAX_LENGTH
 from catalog.reading import KINDS, ORDERINGS
 from catalog.references import DIGEST_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN, TAG_PATTERN
 from catalog.registry import COMPONENT_MAX_LENGTH
-from core.api.schema import paginated
+from core.api.schema import NO_NUL, SOMETHING, JsonCharField, paginated
 from registry_admin.env import FALSE_WORDS, TRUE_WORDS
 
 NAME_PARAMETER = OpenApiParameter(
@@ -249,3 +253,45 @@ class BulkDeleteResultSerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text="artifacts attached by digest (no tag) to a deleted manifest: they go with it, after it",
     )
+
+
+@extend_schema_field({"type": "string", "pattern": GLOB_PATTERN, "maxLength": GLOB_MAX_LENGTH})
+class GlobField(JsonCharField):
+    """A repository glob (``catalog.patterns``): its grammar is in the schema, and a value outside
+    it is a 400 naming the field with ``validate_glob``'s message."""
+
+
+class RegexField(JsonCharField):
+    """A tag pattern (a Python regular expression); one that does not compile is a 400 naming the
+    field. Spaces are kept: they are part of what it matches."""
+
+    #: The request's pattern: no NUL (DRF refuses it); RequiredRegexField also wants a non-space.
+    schema_pattern = NO_NUL
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+
+class RequiredRegexField(RegexField):
+    """A tag pattern that must say something: not blank, not only spaces."""
+
+    schema_pattern = SOMETHING
+
+
+class RegexFieldExtension(OpenApiSerializerFieldExtension):
+    """Requests take a regular expression ("format": "regex"); answers give back what is stored.
+
+    minLength 1: where blank is allowed (allow_blank), drf-spectacular adds "" as a oneOf branch
+    of its own, and a regex format that admitted "" too would match both branches.
+    """
+
+    target_class = RegexField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "string", "maxLength": REGEX_MAX_LENGTH}
+        if direction == "request":
+            assert isinstance(self.target, RegexField)
+            schema |= {"format": "regex", "pattern": self.target.schema_pattern, "minLength": 1}
+        return schema

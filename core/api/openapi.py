@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.api.schema import DESCRIPTIONS, SECURITY_ERRORS
+from core.api.schema import DESCRIPTIONS, NO_NUL, SECURITY_ERRORS
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
@@ -21,10 +21,6 @@ def _tidy_any_or_null(node: Any) -> None:
     elif isinstance(node, list):
         for value in node:
             _tidy_any_or_null(value)
-
-
-# DRF's CharField refuses NUL characters (400): free-text query parameters say so.
-NO_NUL = "^[^\\u0000]*$"
 
 
 def _no_nul_in_free_text(operation: dict[str, Any]) -> None:

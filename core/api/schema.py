@@ -100,6 +100,12 @@ class JsonBooleanField(serializers.BooleanField):
         return data
 
 
+# DRF's CharField refuses NUL characters (400): free text says so in its schema.
+NO_NUL = "^[^\\u0000]*$"
+# Free text that must hold something besides spaces (DRF trims it and refuses it blank), no NUL.
+SOMETHING = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
 class JsonCharField(serializers.CharField):
     """A JSON string: DRF's CharField also takes 0 and turns it into "0"."""
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import APIException
 
-from core.api.schema import JsonBooleanField, JsonCharField, StrictSerializer
+from catalog.api.schema import GlobField, RegexField
+from core.api.schema import SOMETHING, JsonBooleanField, JsonCharField, StrictSerializer
+from maintenance.schedules import CRON_PATTERN
 from retention import rules, schedules
 from retention.models import MAX_COUNT, MAX_DAYS, RetentionPolicy
 
 
-def _regex(help_text: str) -> JsonCharField:
-    return JsonCharField(
+def _regex(help_text: str) -> RegexField:
+    return RegexField(
         required=False, allow_blank=True, max_length=500, validators=[rules.validate_regex], help_text=help_text
     )
 
@@ -22,18 +25,42 @@ def _number(help_text: str, maximum: int) -> serializers.IntegerField:
     )
 
 
+@extend_schema_field({"type": "string", "maxLength": 100, "pattern": CRON_PATTERN})
+class CronField(JsonCharField):
+    """Five cron fields as the GC schedules take them, or "" for no schedule."""
+
+
+_NAME_MAX_LENGTH = RetentionPolicy._meta.get_field("name").max_length
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": _NAME_MAX_LENGTH, "pattern": SOMETHING})
+class PolicyNameField(JsonCharField):
+    """A policy's name: a JSON string with something in it (DRF's model CharField takes 0 as "0")."""
+
+
+class NameTaken(APIException):
+    """Another policy has the name: a conflict with what exists (409), not a malformed request."""
+
+    status_code = 409
+    default_code = "conflict"
+
+
 class PolicySerializer(serializers.ModelSerializer, StrictSerializer):
-    """A retention policy; invalid globs, regular expressions, numbers or cron are 400s naming the field."""
+    """A retention policy; invalid globs, regular expressions, numbers or cron are 400s naming the
+    field, a name another policy has is a 409."""
 
     url = serializers.SerializerMethodField()
+    name = PolicyNameField(max_length=_NAME_MAX_LENGTH)  # unique: checked in validate_name (409)
     enabled = JsonBooleanField(required=False)
     repositories = serializers.ListField(
-        child=JsonCharField(),
+        child=GlobField(),
+        min_length=1,
+        error_messages={"min_length": 'Give at least one repository pattern ("**" matches every repository).'},
         validators=[rules.validate_some_globs],
         help_text='Repository globs: "team/*" one level, "team/**" any depth, "**" every repository.',
     )
     exclude_repositories = serializers.ListField(
-        child=JsonCharField(), required=False, validators=[rules.validate_globs], help_text="Repository globs left out."
+        child=GlobField(), required=False, validators=[rules.validate_globs], help_text="Repository globs left out."
     )
     tags = _regex("A regular expression (re.search) selecting the tags considered; blank: every tag.")
     exclude_tags = _regex("Tags matching this regular expression are not considered (kept).")
@@ -43,7 +70,7 @@ class PolicySerializer(serializers.ModelSerializer, StrictSerializer):
     keep_pulled_days = _number("Keep tags pulled within D days.", MAX_DAYS)
     keep_tags = _regex("Tags matching this regular expression are always kept.")
     untagged = JsonBooleanField(required=False, help_text="Also delete the manifests the run leaves without a tag.")
-    schedule = JsonCharField(
+    schedule = CronField(
         required=False,
         allow_blank=True,
         max_length=100,
@@ -87,6 +114,15 @@ class PolicySerializer(serializers.ModelSerializer, StrictSerializer):
     def get_next_run(self, policy: RetentionPolicy) -> str | None:
         when = schedules.next_run(policy)
         return when.isoformat() if when else None
+
+    def validate_name(self, value: str) -> str:
+        others = RetentionPolicy.objects.filter(name=value)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        taken = others.first()
+        if taken is not None:
+            raise NameTaken(f'A retention policy named "{value}" exists already (id {taken.pk}): choose another name.')
+        return value
 
     def validate_repositories(self, value: list[str]) -> list[str]:
         return [item.strip() for item in value]

@@ -38,17 +38,17 @@ _CONFLICT = OpenApiResponse(
     ),
     create=extend_schema(
         summary="Create a retention policy (admins)",
-        responses={201: schema.PolicySerializer, **errors(400)},
+        responses={201: schema.PolicySerializer, **errors(400, 409)},
     ),
     update=extend_schema(
         summary="Replace a retention policy (admins)",
         parameters=[_ID],
-        responses={200: schema.PolicySerializer, **errors(400, 404)},
+        responses={200: schema.PolicySerializer, **errors(400, 404, 409)},
     ),
     partial_update=extend_schema(
         summary="Change some of a retention policy (admins)",
         parameters=[_ID],
-        responses={200: schema.PolicySerializer, **errors(400, 404)},
+        responses={200: schema.PolicySerializer, **errors(400, 404, 409)},
     ),
     destroy=extend_schema(
         summary="Delete a retention policy and its schedule (admins)",

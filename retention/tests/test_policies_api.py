@@ -101,10 +101,12 @@ def test_invalid_fields_are_400s_naming_the_field(
     assert not RetentionPolicy.objects.exists()
 
 
-def test_a_name_is_unique_and_a_bad_patch_changes_nothing(admin_client_role: Client) -> None:
+def test_a_name_taken_is_a_conflict_and_a_bad_patch_changes_nothing(admin_client_role: Client) -> None:
     body = admin_client_role.post(URL, POLICY, content_type="application/json").json()
     again = admin_client_role.post(URL, POLICY, content_type="application/json")
-    assert again.status_code == 400 and "name" in again.json()
+    assert again.status_code == 409, again.content
+    assert POLICY["name"] in again.json()["detail"] and f"id {body['id']}" in again.json()["detail"]
+    assert RetentionPolicy.objects.count() == 1
     bad = admin_client_role.patch(f"{URL}{body['id']}/", {"tags": "("}, content_type="application/json")
     assert bad.status_code == 400 and "tags" in bad.json()
     assert RetentionPolicy.objects.get().tags == "^pr-"
