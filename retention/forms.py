@@ -2,7 +2,7 @@ from typing import Any
 
 from django import forms
 
-from retention.models import RetentionPolicy
+from retention.models import FIELDS, RetentionPolicy
 
 
 class GlobListField(forms.CharField):
@@ -26,22 +26,7 @@ class PolicyForm(forms.ModelForm):
 
     class Meta:
         model = RetentionPolicy
-        fields = [
-            "name",
-            "enabled",
-            "repositories",
-            "exclude_repositories",
-            "tags",
-            "exclude_tags",
-            "keep_last",
-            "order_by",
-            "keep_days",
-            "keep_pulled_days",
-            "keep_tags",
-            "untagged",
-            "schedule",
-            "then_gc",
-        ]
+        fields = list(FIELDS)
         labels = {
             "tags": "Tags considered (regular expression; blank: every tag)",
             "exclude_tags": "Tags left out (regular expression)",

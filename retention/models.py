@@ -17,6 +17,24 @@ from retention import rules
 MAX_COUNT = 1_000_000
 MAX_DAYS = 36_500
 
+#: What a policy says, in the order the API, the form and the audit log give it.
+FIELDS = (
+    "name",
+    "enabled",
+    "repositories",
+    "exclude_repositories",
+    "tags",
+    "exclude_tags",
+    "keep_last",
+    "order_by",
+    "keep_days",
+    "keep_pulled_days",
+    "keep_tags",
+    "untagged",
+    "schedule",
+    "then_gc",
+)
+
 
 class RetentionPolicy(models.Model):
     class OrderBy(models.TextChoices):

@@ -9,24 +9,7 @@ from django.http import HttpRequest
 from core import audit
 from maintenance.models import Job
 from retention import plan, requests, schedules
-from retention.models import RetentionPolicy
-
-FIELDS = (
-    "name",
-    "enabled",
-    "repositories",
-    "exclude_repositories",
-    "tags",
-    "exclude_tags",
-    "keep_last",
-    "order_by",
-    "keep_days",
-    "keep_pulled_days",
-    "keep_tags",
-    "untagged",
-    "schedule",
-    "then_gc",
-)
+from retention.models import FIELDS, RetentionPolicy
 
 
 def describe(policy: RetentionPolicy) -> str:

@@ -10,7 +10,7 @@ from catalog.api.schema import GlobField, RegexField
 from core.api.schema import SOMETHING, JsonBooleanField, JsonCharField, StrictSerializer
 from maintenance.schedules import CRON_PATTERN
 from retention import rules, schedules
-from retention.models import MAX_COUNT, MAX_DAYS, RetentionPolicy
+from retention.models import FIELDS, MAX_COUNT, MAX_DAYS, RetentionPolicy
 
 
 def _regex(help_text: str) -> RegexField:
@@ -85,20 +85,7 @@ class PolicySerializer(serializers.ModelSerializer, StrictSerializer):
         fields = [
             "id",
             "url",
-            "name",
-            "enabled",
-            "repositories",
-            "exclude_repositories",
-            "tags",
-            "exclude_tags",
-            "keep_last",
-            "order_by",
-            "keep_days",
-            "keep_pulled_days",
-            "keep_tags",
-            "untagged",
-            "schedule",
-            "then_gc",
+            *FIELDS,
             "next_run",
             "created_at",
             "updated_at",
