@@ -192,3 +192,56 @@ def test_a_client_pull_counts_once_whichever_of_its_two_events_arrives_first(reg
     post({"events": [event("pull", repo_prefix, "", digest, when=now + timedelta(seconds=91), method="GET")]})
     assert Manifest.objects.get(digest=digest).pull_count == 2
     assert Tag.objects.get(repository__name=repo_prefix, name="v1").last_pulled is not None
+
+
+def test_the_registry_is_never_throttled_while_a_wrong_token_still_is(
+    settings: Any, registry: Any, repo_prefix: str
+) -> None:
+    """The registry sends one request per event; the API's anonymous throttle refused it under CI
+    traffic (429) and events were lost. The right token is never throttled; a wrong one counts."""
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    rates = {"token": "3/minute", "anon": "2/minute"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    api_settings.reload()
+    old_rates = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = rates
+    try:
+        digest = images.push_oci_image(registry.url, repo_prefix, "v1")
+        answers = [
+            Client()
+            .post(
+                "/api/v1/events/",
+                data=json.dumps({"events": [event("push", repo_prefix, f"t{i}", digest)]}),
+                content_type=V2,
+                HTTP_AUTHORIZATION=f"Bearer {TOKEN}",
+                REMOTE_ADDR="10.7.7.7",
+            )
+            .status_code
+            for i in range(10)
+        ]
+        assert answers == [200] * 10
+        assert Event.objects.count() == 10
+        wrong = [
+            Client()
+            .post(
+                "/api/v1/events/", data="{}", content_type=V2, HTTP_AUTHORIZATION="Bearer wrong", REMOTE_ADDR="10.7.7.6"
+            )
+            .status_code
+            for _ in range(3)
+        ]
+        assert wrong == [401, 401, 429]
+        missing = Client().post("/api/v1/events/", data="{}", content_type=V2, REMOTE_ADDR="10.7.7.6")
+        assert missing.status_code == 429
+        right_from_the_same_address = Client().post(
+            "/api/v1/events/",
+            data=json.dumps({"events": []}),
+            content_type=V2,
+            HTTP_AUTHORIZATION=f"Bearer {TOKEN}",
+            REMOTE_ADDR="10.7.7.6",
+        )
+        assert right_from_the_same_address.status_code == 200
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = old_rates
+        api_settings.reload()
