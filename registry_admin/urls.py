@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("inventory.api.urls")),
     path("api/v1/", include("retention.api.urls")),
+    path("api/v1/", include("access.api.urls")),
 ]
 
 # Under /api/ every error is {"detail": ...} (core.error_views), elsewhere the HTML pages.

@@ -50,11 +50,13 @@ QUIET_SECONDS = 180
 QUIET_RESPONSE_SECONDS = 20
 
 # Operations are selected by their label, "METHOD /path".
-# Viewers read, only admins change (ViewerReadsAdminWrites): GC schedules, protected tags, retention policies.
+# Viewers read, only admins change (ViewerReadsAdminWrites): GC schedules, protected tags, retention policies;
+# robots and anonymous pulls only admins even read.
 ADMIN_OPERATIONS = (
     r"^[A-Z]+ /api/v1/schedules/"
     r"|^(POST|DELETE) /api/v1/protected-tags/"
     r"|^(POST|PUT|PATCH|DELETE) /api/v1/retention-policies/(\{id\}/)?$"
+    r"|^[A-Z]+ /api/v1/(robots|anonymous-pulls)/"  # admins only, reads too: the registry's access control
 )
 # Tag patterns are Python regular expressions; the schema's "regex" format is ECMA-262's, which
 # schemathesis checks with another engine. The dialects differ at the edges (a lone "]" is a
