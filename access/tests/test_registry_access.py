@@ -168,3 +168,11 @@ def test_wrong_passwords_lock_the_account_out_from_that_address(token_registry: 
     assert answers == [401, 401, 429]
     assert right.status_code == 429 and "Too many failed logins" in right.json()["detail"]
     assert TokenRequest.objects.filter(account=robot.login, outcome="locked-out").count() == 2
+
+
+def test_push_here_shows_docker_login_with_a_robot(token_registry: RegistryService, viewer_client: Client) -> None:
+    page = viewer_client.get("/catalog/push-here/").content.decode()
+
+    assert 'data-testid="robot-login"' in page
+    assert "docker login" in page and "-u 'robot$ci' --password-stdin" in page
+    assert "/access/" in page

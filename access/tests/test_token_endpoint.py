@@ -157,3 +157,26 @@ def test_only_get_is_answered_and_the_certificate_is_public() -> None:
     assert posted.status_code == 405
     assert certificate.status_code == 200
     assert x509.load_pem_x509_certificate(certificate.content) == signing.signing_key().certificate
+
+
+def test_the_certificate_command_makes_the_key_once_and_prints_where(tmp_path: Any, settings: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.DATA_DIR = tmp_path
+    signing.forget()
+    try:
+        out = StringIO()
+        call_command("registry_token_certificate", stdout=out)
+        first = (tmp_path / "registry-token" / "key.pem").read_bytes()
+        signing.forget()
+        pem = StringIO()
+        call_command("registry_token_certificate", "--pem", stdout=pem)
+
+        assert out.getvalue().strip() == str(tmp_path / "registry-token" / "cert.pem")
+        assert (tmp_path / "registry-token" / "key.pem").read_bytes() == first  # made once, then kept
+        assert (tmp_path / "registry-token" / "key.pem").stat().st_mode & 0o777 == 0o600
+        assert pem.getvalue().strip() == (tmp_path / "registry-token" / "cert.pem").read_text().strip()
+    finally:
+        signing.forget()
