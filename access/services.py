@@ -8,15 +8,20 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+import redis
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from access import task_names
 from access.models import ACTIONS, AnonymousPullRule, Robot, RobotRule, TokenRequest
 from access.tokens import ROBOT_PREFIX, secret_digest
-from catalog import patterns
+from catalog import patterns, registry
 from core import audit
+from maintenance import jobs, lock, registry_jobs
+from maintenance.models import Job
 
 NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,63}"
 _NAME = re.compile(NAME_PATTERN)
@@ -222,3 +227,74 @@ def token_requests(filters: Mapping[str, Any]) -> QuerySet[TokenRequest]:
 
 def robot_login(name: str) -> str:
     return f"{ROBOT_PREFIX}{name}"
+
+
+# --- The guided switch: require login for the registry (worker side: access/switch.py) ---------
+
+CERTIFICATE_FILE = "registry-admin/token.pem"  # under the registry's storage root, in its volume
+
+
+class SwitchRefused(Exception):
+    def __init__(self, message: str, status: int = 409, job: Job | None = None) -> None:
+        super().__init__(message)
+        self.message, self.status, self.job = message, status, job
+
+
+def token_env(root: str) -> list[str]:
+    """The registry settings that make it take the dashboard's tokens (``root``: its storage root)."""
+    return [
+        "REGISTRY_AUTH=token",
+        f"REGISTRY_AUTH_TOKEN_REALM={settings.REGISTRY_TOKEN_REALM}",
+        f"REGISTRY_AUTH_TOKEN_SERVICE={settings.REGISTRY_TOKEN_SERVICE}",
+        f"REGISTRY_AUTH_TOKEN_ISSUER={settings.REGISTRY_TOKEN_ISSUER}",
+        f"REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE={root.rstrip('/')}/{CERTIFICATE_FILE}",
+    ]
+
+
+def login_required() -> bool | None:
+    """Whether the registry asks clients for a login now (None: it does not answer)."""
+    try:
+        return registry.get_client().requires_login()
+    except registry.RegistryError:
+        return None
+
+
+def request_switch(enable: bool, request: HttpRequest | None = None) -> Job:
+    """Queue the switch (admins): SwitchRefused when something else is in progress or it cannot work."""
+    if enable and not settings.REGISTRY_TOKEN_REALM:
+        raise SwitchRefused(
+            "Set REGISTRY_TOKEN_REALM (this dashboard's /auth/token as docker clients reach it, e.g. "
+            "http://nas.lan:8000/auth/token) on web and worker first, and restart them.",
+            status=400,
+        )
+    client = lock.redis_client()
+    try:
+        with lock.enqueue_lock(client):
+            jobs.expire_unclaimed(Job.Kind.REGISTRY_LOGIN, 600)
+            conflict = registry_jobs.busy()
+            if conflict is not None:
+                raise SwitchRefused(conflict.message, job=conflict.job)
+            job = jobs.enqueue(
+                task_names.SWITCH_REGISTRY_LOGIN,
+                Job.Kind.REGISTRY_LOGIN,
+                {"enable": enable},
+                request=request,
+                user=getattr(request, "user", None),
+            )
+    except redis.exceptions.LockError as e:
+        raise SwitchRefused("Another maintenance request is being queued right now; try again.") from e
+    except redis.exceptions.ConnectionError as e:
+        raise SwitchRefused(f"Redis (REDIS_URL) does not answer, so no job can be queued: {e}", status=503) from e
+    finally:
+        client.close()
+    audit.record(
+        action="registry-login-on" if enable else "registry-login-off",
+        outcome="started",
+        request=request,
+        detail=f"Job {job.pk}: " + ("require login for the registry." if enable else "stop requiring login."),
+    )
+    return job
+
+
+def latest_switch() -> Job | None:
+    return Job.objects.filter(kind=Job.Kind.REGISTRY_LOGIN).first()

@@ -13,5 +13,6 @@ urlpatterns = [
     path("access/robots/<int:pk>/delete/", views.robot_delete, name="robot-delete"),
     path("access/anonymous/", views.anonymous_add, name="anonymous-add"),
     path("access/anonymous/<int:pk>/remove/", views.anonymous_remove, name="anonymous-remove"),
+    path("access/registry-login/", views.registry_login, name="registry-login"),
     path("activity/tokens/", views.token_requests, name="token-requests"),
 ]

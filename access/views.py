@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -60,6 +61,9 @@ def _access_context(**extra: Any) -> dict[str, Any]:
         "registry_public_host": settings.REGISTRY_PUBLIC_HOST,
         "robot_form": RobotForm(),
         "anonymous_form": AnonymousRuleForm(),
+        "login_required": services.login_required(),
+        "latest_switch": services.latest_switch(),
+        "token_env": services.token_env("<storage root>"),
         **extra,
     }
 
@@ -148,3 +152,16 @@ def token_requests(request: HtmxHttpRequest) -> HttpResponse:
     context = {"form": form, "page": page, "retention_days": settings.EVENTS_RETENTION_DAYS}
     template = "access/_token_requests_table.html" if request.htmx else "access/token_requests.html"
     return render(request, template, context, status=status)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def registry_login(request: HttpRequest) -> HttpResponse:
+    """Queue the guided switch ("enable": "true" requires login, "false" stops requiring it)."""
+    enable = request.POST.get("enable") == "true"
+    try:
+        job = services.request_switch(enable, request)
+    except services.SwitchRefused as e:
+        messages.error(request, e.message)
+        return redirect(f"{reverse('access:robots')}#registry-login")
+    return redirect(job.get_absolute_url())

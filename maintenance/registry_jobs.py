@@ -66,7 +66,7 @@ def busy(*, ignore: Job | None = None, gc_lock_free: bool = False) -> RegistryBu
             f"The registry is paused for a snapshot until {pause.deadline:%H:%M:%S}: resume it on the Registry "
             "page (or wait for the automatic resume), then try again."
         )
-    others = Job.objects.filter(kind__in=(Job.Kind.UPDATE, Job.Kind.VERIFY), status__in=ACTIVE)
+    others = Job.objects.filter(kind__in=(Job.Kind.UPDATE, Job.Kind.VERIFY, Job.Kind.REGISTRY_LOGIN), status__in=ACTIVE)
     if ignore is not None:
         others = others.exclude(pk=ignore.pk)
     other = others.first()
