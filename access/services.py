@@ -274,6 +274,16 @@ def request_switch(enable: bool, request: HttpRequest | None = None) -> Job:
             conflict = registry_jobs.busy()
             if conflict is not None:
                 raise SwitchRefused(conflict.message, job=conflict.job)
+            state = login_required()
+            if state is None:
+                raise SwitchRefused(
+                    f"The registry at {settings.REGISTRY_URL} does not answer: start it (Registry page), then switch.",
+                    status=503,
+                )
+            if state == enable:
+                raise SwitchRefused(
+                    "The registry requires a login already." if enable else "The registry requires no login already."
+                )
             job = jobs.enqueue(
                 task_names.SWITCH_REGISTRY_LOGIN,
                 Job.Kind.REGISTRY_LOGIN,

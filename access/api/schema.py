@@ -11,7 +11,7 @@ from access import services
 from access.models import ACTIONS, AnonymousPullRule, Robot, TokenRequest
 from catalog import patterns
 from catalog.api.schema import GlobField
-from core.api.schema import JsonCharField, StrictSerializer
+from core.api.schema import JsonBooleanField, JsonCharField, StrictSerializer
 
 
 def _checked(validate: Any, value: Any) -> Any:
@@ -121,3 +121,7 @@ class TokenRequestSerializer(serializers.ModelSerializer):
 class TokenRequestQuerySerializer(StrictSerializer):
     account = serializers.CharField(required=False, max_length=200, help_text="exactly this account")
     outcome = serializers.ChoiceField(required=False, choices=TokenRequest.Outcome.choices)
+
+
+class RegistryLoginRequestSerializer(StrictSerializer):
+    enabled = JsonBooleanField(help_text="true: require login (token auth by this dashboard); false: stop requiring it")

@@ -10,4 +10,5 @@ router.register("anonymous-pulls", views.AnonymousPullViewSet, basename="api-ano
 urlpatterns = [
     *router.urls,
     path("token-requests/", views.TokenRequestList.as_view(), name="api-token-requests"),
+    path("registry/login/", views.RegistryLogin.as_view(), name="api-registry-login"),
 ]

@@ -11,6 +11,7 @@ from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from access import services
 from access.api import schema
@@ -18,6 +19,8 @@ from access.models import AnonymousPullRule, Robot
 from core.api.schema import body, errors, query
 from core.pagination import PageNumberPagination
 from core.permissions import IsAdmin, IsViewer
+from maintenance.api.gc import job_reference
+from maintenance.api.schema import JobReferenceSerializer
 
 _ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The id.")
 
@@ -160,3 +163,25 @@ class TokenRequestList(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return services.token_requests(query(schema.TokenRequestQuerySerializer, self.request))
+
+
+class RegistryLogin(APIView):
+    """POST {"enabled": true|false} -> 202 with the queued switch job (admins); 409 while another job runs."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        summary="Require login for the registry, or stop requiring it: recreate, check, roll back on failure (admins)",
+        request=schema.RegistryLoginRequestSerializer,
+        responses={202: JobReferenceSerializer, **errors(400, 409, 503)},
+    )
+    def post(self, request: Request) -> Response:
+        values = body(schema.RegistryLoginRequestSerializer, request)
+        try:
+            job = services.request_switch(values["enabled"], request)
+        except services.SwitchRefused as e:
+            answer: dict[str, Any] = {"detail": e.message}
+            if e.job is not None:
+                answer["job"] = job_reference(request, e.job)
+            return Response(answer, status=e.status)
+        return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)

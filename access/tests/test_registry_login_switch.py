@@ -111,3 +111,38 @@ def test_admins_queue_the_switch_from_the_access_page(
     assert queued.status_code == 302 and queued["Location"] == job.get_absolute_url()
     assert "in progress" in again.content.decode()
     assert refused.status_code == 403
+
+
+def test_the_api_queues_the_switch_for_admins_only(
+    admin_client_role: Client, operator_client: Client, settings: Any
+) -> None:
+    settings.REGISTRY_TOKEN_REALM = ""
+    without_realm = admin_client_role.post(
+        "/api/v1/registry/login/", {"enabled": True}, content_type="application/json"
+    )
+    settings.REGISTRY_TOKEN_REALM = "http://nas.lan:8000/auth/token"
+    unknown = admin_client_role.post(
+        "/api/v1/registry/login/", {"enabled": True, "force": 1}, content_type="application/json"
+    )
+    not_boolean = admin_client_role.post("/api/v1/registry/login/", {"enabled": "yes"}, content_type="application/json")
+    queued = admin_client_role.post("/api/v1/registry/login/", {"enabled": True}, content_type="application/json")
+    busy = admin_client_role.post("/api/v1/registry/login/", {"enabled": False}, content_type="application/json")
+    refused = operator_client.post("/api/v1/registry/login/", {"enabled": True}, content_type="application/json")
+
+    assert without_realm.status_code == 400 and "REGISTRY_TOKEN_REALM" in without_realm.json()["detail"]
+    assert unknown.status_code == 400 and "force" in unknown.json()
+    assert not_boolean.status_code == 400 and "enabled" in not_boolean.json()
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    assert busy.status_code == 409 and busy.json()["job"]["id"] == queued.json()["id"]
+    assert refused.status_code == 403
+
+
+def test_a_switch_to_the_state_the_registry_is_in_is_refused(
+    admin_client_role: Client, registry: Any, settings: Any
+) -> None:
+    settings.REGISTRY_URL = registry.url  # the session's registry, without login
+
+    answer = admin_client_role.post("/api/v1/registry/login/", {"enabled": False}, content_type="application/json")
+
+    assert answer.status_code == 409 and answer.json()["detail"] == "The registry requires no login already."
+    assert not Job.objects.filter(kind=Job.Kind.REGISTRY_LOGIN).exists()
