@@ -83,8 +83,9 @@ def clean_rules(rules: Any) -> list[tuple[str, str]]:
 
 
 def validate_expiry(value: datetime | None) -> datetime | None:
-    if value is not None and value <= timezone.now():
-        raise ValueError("The expiry must be in the future (or empty: never).")
+    """Any time, or None for never: a time already past makes a robot that gets no token (state expired)."""
+    if value is not None and not isinstance(value, datetime):
+        raise ValueError("Give the expiry as a date and time (or empty: never).")
     return value
 
 
@@ -264,8 +265,7 @@ def request_switch(enable: bool, request: HttpRequest | None = None) -> Job:
     if enable and not settings.REGISTRY_TOKEN_REALM:
         raise SwitchRefused(
             "Set REGISTRY_TOKEN_REALM (this dashboard's /auth/token as docker clients reach it, e.g. "
-            "http://nas.lan:8000/auth/token) on web and worker first, and restart them.",
-            status=400,
+            "http://nas.lan:8000/auth/token) on web and worker first, and restart them."
         )
     client = lock.redis_client()
     try:

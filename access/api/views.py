@@ -30,11 +30,15 @@ def _pk(pk: str | None) -> int:
 
 
 def _refused(e: services.AccessInvalid) -> Response:
-    return Response(e.errors, status=status.HTTP_409_CONFLICT if isinstance(e, services.NameTaken) else 400)
+    if isinstance(e, services.NameTaken):  # a conflict with what exists: {"detail"} like every 409, and the field
+        return Response({"detail": str(e.errors[next(iter(e.errors))]), **e.errors}, status=status.HTTP_409_CONFLICT)
+    return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List robot accounts (admins)", responses={200: schema.RobotSerializer(many=True)}),
+    list=extend_schema(
+        summary="List robot accounts (admins)", responses={200: schema.RobotSerializer(many=True), **errors(400, 404)}
+    ),
     retrieve=extend_schema(
         summary="A robot account (admins)", parameters=[_ID], responses={200: schema.RobotSerializer, **errors(404)}
     ),
@@ -117,7 +121,7 @@ class RobotViewSet(viewsets.ViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="List the repositories anyone may pull (admins)",
-        responses={200: schema.AnonymousRuleSerializer(many=True)},
+        responses={200: schema.AnonymousRuleSerializer(many=True), **errors(400, 404)},
     ),
     create=extend_schema(
         summary="Let anyone pull the repositories matching a glob (admins)",
@@ -154,7 +158,7 @@ class AnonymousPullViewSet(viewsets.ViewSet):
 @extend_schema(
     summary="The token endpoint's requests, newest first: account, address, scopes asked, granted, refused",
     parameters=[schema.TokenRequestQuerySerializer],
-    responses={200: schema.TokenRequestSerializer(many=True), **errors(400)},
+    responses={200: schema.TokenRequestSerializer(many=True), **errors(400, 404)},
 )
 class TokenRequestList(generics.ListAPIView):
     permission_classes = [IsViewer]

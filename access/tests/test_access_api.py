@@ -50,7 +50,7 @@ def test_an_admin_makes_a_robot_and_sees_its_secret_once(admin_client_role: Clie
         ({"name": "ci", "rules": [{"repositories": "ci/**", "actions": ["fly"]}]}, "rules", ""),
         ({"name": "ci", "rules": [{"repositories": "ci/***", "actions": ["pull"]}]}, "rules", ""),
         ({"name": "ci", "rules": [{"repositories": "ci/**", "actions": ["pull"], "x": 1}]}, "rules", ""),
-        ({"name": "ci", "rules": RULES, "expires_at": "2000-01-01T00:00:00Z"}, "expires_at", "in the future"),
+        ({"name": "ci", "rules": RULES, "expires_at": "tomorrow"}, "expires_at", ""),
     ],
 )
 def test_bad_robot_bodies_are_400_naming_the_field(
@@ -69,7 +69,13 @@ def test_a_name_taken_is_409(admin_client_role: Client) -> None:
 
     again = post(admin_client_role, "/api/v1/robots/", {"name": "ci", "rules": RULES})
 
-    assert again.status_code == 409 and "ci" in again.json()["name"]
+    assert again.status_code == 409 and "ci" in again.json()["name"] and again.json()["detail"] == again.json()["name"]
+
+
+def test_a_robot_made_with_an_expiry_already_past_is_expired(admin_client_role: Client) -> None:
+    made = post(admin_client_role, "/api/v1/robots/", {"name": "ci", "rules": RULES, "expires_at": "2000-01-01T00:00"})
+
+    assert made.status_code == 201 and made.json()["state"] == "expired"
 
 
 def test_an_admin_changes_revokes_and_deletes_a_robot(admin_client_role: Client) -> None:

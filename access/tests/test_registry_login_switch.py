@@ -109,6 +109,7 @@ def test_admins_queue_the_switch_from_the_access_page(
     job = Job.objects.get(kind=Job.Kind.REGISTRY_LOGIN)
     assert job.params == {"enable": True}
     assert queued.status_code == 302 and queued["Location"] == job.get_absolute_url()
+    assert "Registry login switch" in admin_client_role.get(job.get_absolute_url()).content.decode()
     assert "in progress" in again.content.decode()
     assert refused.status_code == 403
 
@@ -129,7 +130,7 @@ def test_the_api_queues_the_switch_for_admins_only(
     busy = admin_client_role.post("/api/v1/registry/login/", {"enabled": False}, content_type="application/json")
     refused = operator_client.post("/api/v1/registry/login/", {"enabled": True}, content_type="application/json")
 
-    assert without_realm.status_code == 400 and "REGISTRY_TOKEN_REALM" in without_realm.json()["detail"]
+    assert without_realm.status_code == 409 and "REGISTRY_TOKEN_REALM" in without_realm.json()["detail"]
     assert unknown.status_code == 400 and "force" in unknown.json()
     assert not_boolean.status_code == 400 and "enabled" in not_boolean.json()
     assert queued.status_code == 202 and queued.json()["status"] == "queued"
