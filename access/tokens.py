@@ -4,7 +4,6 @@ get, the signed token, and the record of every request (the Activity page's toke
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import logging
@@ -60,7 +59,7 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
         raise Refused(401, TokenRequest.Outcome.BAD_CREDENTIALS, "Log in with HTTP Basic (docker login).", "anonymous")
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # binascii.Error, and non-ASCII text (ValueError)
         raise Refused(
             401,
             TokenRequest.Outcome.BAD_CREDENTIALS,
