@@ -33,10 +33,13 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from catalog import protection, references, services
+from catalog import protection, services
 from catalog.models import ProtectedTag
-from catalog.pool import bounded_map
-from catalog.registry import (
+from core import audit
+from inventory import attachments as inventory_attachments
+from inventory import sync as inventory_sync
+from registry_client import references
+from registry_client.client import (
     INDEX_TYPES,
     ManifestRef,
     RegistryClient,
@@ -45,9 +48,7 @@ from catalog.registry import (
     RegistryRejected,
     get_client,
 )
-from core import audit
-from inventory import attachments as inventory_attachments
-from inventory import sync as inventory_sync
+from registry_client.pool import bounded_map
 
 DISABLED_ADVICE = (
     "The registry refuses deletes (405 UNSUPPORTED): deleting is disabled in its configuration. "

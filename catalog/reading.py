@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 
 from django.core.paginator import Page, Paginator
 
-from catalog import manifests, protection, services, stored
-from catalog.references import InvalidReference, validate_name
+from catalog import protection, services, stored
 from inventory import sync
+from registry_client import manifests
+from registry_client.references import InvalidReference, validate_name
 
 ORDERINGS = stored.orderings()
 

@@ -1,6 +1,6 @@
 """Browsing the registry: repositories, tags and images, cached and fetched in parallel.
 
-What the pages and the API show, computed from the v2 API through ``catalog.registry``.
+What the pages and the API show, computed from the v2 API through ``registry_client.client``.
 
 Caching (Django's cache, i.e. Redis), keys under ``catalog:v1:<registry URL hash>:``:
 
@@ -33,10 +33,10 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from catalog import manifests
-from catalog.pool import bounded_map
-from catalog.references import REFERRERS, attached_to, is_digest, validate_name, validate_reference
-from catalog.registry import INDEX_TYPES, Manifest, RegistryClient, RegistryError, RegistryNotFound, get_client
+from registry_client import manifests
+from registry_client.client import INDEX_TYPES, Manifest, RegistryClient, RegistryError, RegistryNotFound, get_client
+from registry_client.pool import bounded_map
+from registry_client.references import REFERRERS, attached_to, is_digest, validate_name, validate_reference
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class ContentSummary:
     created: dt.datetime | None
     platforms: tuple[str, ...]
     children: tuple[PlatformImage, ...] = ()
-    # catalog.manifests.classify's answer; "" in summaries cached before kinds existed.
+    # registry_client.manifests.classify's answer; "" in summaries cached before kinds existed.
     classified: str = ""
     artifact_type: str = ""
     subject: str = ""  # the digest an OCI 1.1 ``subject`` names: what this artifact belongs to

@@ -14,9 +14,9 @@ from django.db.models import Count, Exists, F, OrderBy, OuterRef, Q, QuerySet, S
 from django.db.models.functions import Coalesce
 
 from catalog import services
-from catalog.references import REFERRERS, attached_to, is_digest
 from inventory import attachments
 from inventory.models import Manifest, ManifestChild, Repository, Tag
+from registry_client.references import REFERRERS, attached_to, is_digest
 
 # Tag orderings the tables and the API offer; a leading "-" reverses.
 ORDERINGS = ("name", "created", "pushed", "size", "pulled")

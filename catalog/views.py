@@ -16,10 +16,10 @@ from django.http import HttpResponse
 from django.shortcuts import render
 
 from catalog import connect, protection, reading, services
-from catalog.references import InvalidReference, validate_digest, validate_name, validate_tag
-from catalog.registry import RegistryError
 from core.roles import Role, role_required
 from core.types import HtmxHttpRequest
+from registry_client.client import RegistryError
+from registry_client.references import InvalidReference, validate_digest, validate_name, validate_tag
 
 REPOSITORIES_PER_PAGE = 100
 TAGS_PER_PAGE = 100

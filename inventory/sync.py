@@ -30,11 +30,11 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from catalog.references import attached_to
-from catalog.registry import Manifest as RegistryManifest
-from catalog.registry import RegistryClient, RegistryNotFound, get_client
 from inventory import attachments, content
 from inventory.models import Attachment, Blob, Event, Manifest, ManifestBlob, ManifestChild, Repository, SyncState, Tag
+from registry_client.client import Manifest as RegistryManifest
+from registry_client.client import RegistryClient, RegistryNotFound, get_client
+from registry_client.references import attached_to
 
 logger = logging.getLogger(__name__)
 

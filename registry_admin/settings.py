@@ -303,7 +303,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Two fields named "kind" with different choices: a manifest's and a job's, each named once.
     "ENUM_NAME_OVERRIDES": {
-        "ManifestKindEnum": "catalog.manifests.KINDS",
+        "ManifestKindEnum": "registry_client.manifests.KINDS",
         "JobKindEnum": "maintenance.models.Job.Kind",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.openapi.add_common_errors"],

@@ -13,10 +13,10 @@ from rest_framework.response import Response
 
 from catalog import reading, services, stored
 from catalog.api import schema, serializers
-from catalog.references import InvalidReference, validate_digest, validate_name, validate_tag
-from catalog.registry import RegistryError
 from core.api.schema import REGISTRY_ERRORS, errors, query
 from core.permissions import ViewerReadsOperatorWrites
+from registry_client.client import RegistryError
+from registry_client.references import InvalidReference, validate_digest, validate_name, validate_tag
 
 
 class RegistryAPIView(GenericAPIView):  # type: ignore[type-arg]

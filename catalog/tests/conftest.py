@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from catalog.registry import RegistryClient
+from registry_client.client import RegistryClient
 
 
 @pytest.fixture

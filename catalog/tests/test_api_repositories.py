@@ -9,7 +9,7 @@ from django.test import Client
 
 from benchmarks.seed import seed_repositories
 from catalog import services
-from catalog.registry import get_client
+from registry_client.client import get_client
 from testenv import images
 
 

@@ -53,7 +53,7 @@ def test_a_moved_tag_shows_its_new_image_after_invalidation(registry: Any, repo_
 
 
 def test_invalidation_rechecks_digests_and_the_repository_list(registry: Any, repo_prefix: str) -> None:
-    from catalog.registry import RegistryNotFound, get_client
+    from registry_client.client import RegistryNotFound, get_client
 
     digest = images.push_oci_image(registry.url, repo_prefix, "1.0")
     assert services.image_detail(repo_prefix, digest).digest == digest

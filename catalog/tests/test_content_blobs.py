@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from catalog import services
-from catalog.references import InvalidReference
-from catalog.registry import RegistryNotFound, get_client
 from catalog.tests.conftest import RequestLog
+from registry_client.client import RegistryNotFound, get_client
+from registry_client.references import InvalidReference
 from testenv import images
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from benchmarks.seed import seed_repositories
-from catalog.registry import get_client
+from registry_client.client import get_client
 from testenv import images
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.test import Client
 
-from catalog.registry import RegistryClient
+from registry_client.client import RegistryClient
 
 DOWN = "http://127.0.0.1:9"  # discard port: nothing listens
 

@@ -9,9 +9,9 @@ from django.test import Client
 
 from catalog import services
 from catalog.api import serializers
-from catalog.registry import RegistryClient, get_client
 from inventory import sync
 from inventory.models import Tag
+from registry_client.client import RegistryClient, get_client
 from testenv import images
 
 pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the inventory: also on PostgreSQL

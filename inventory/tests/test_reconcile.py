@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from catalog import services
-from catalog.registry import get_client
 from inventory import sync
 from inventory.models import Manifest, Repository, Tag
+from registry_client.client import get_client
 from testenv import images
 
 pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the inventory: also on PostgreSQL
