@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 
 from django.core.paginator import Page, Paginator
 
-from catalog import protection, services, stored
+from catalog import protection, services
+from inventory import queries as stored
 from inventory import sync
 from registry_client import manifests
 from registry_client.references import InvalidReference, validate_name

@@ -11,10 +11,11 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog import reading, services, stored
+from catalog import reading, services
 from catalog.api import schema, serializers
 from core.api.schema import REGISTRY_ERRORS, errors, query
 from core.permissions import ViewerReadsOperatorWrites
+from inventory import queries as stored
 from registry_client.client import RegistryError
 from registry_client.references import InvalidReference, validate_digest, validate_name, validate_tag
 
