@@ -234,15 +234,18 @@ class Found:
     tag: Tag | None
 
 
-def find(name: str, reference: str) -> Found | None:
+def find(name: str, reference: str, present: bool = False) -> Found | None:
     """The inventory's manifest of ``name:reference`` (a tag, or a digest a tag or tagged index of
-    the repository reaches); None when the inventory does not know it."""
+    the repository reaches, or any digest when the registry has just confirmed it is ``present``
+    there); None when the inventory does not know it."""
     if not is_digest(reference):
         tag = Tag.objects.select_related("manifest").filter(repository__name=name, name=reference).first()
         return Found(tag.manifest, tag) if tag is not None else None
     manifest = Manifest.objects.filter(digest=reference).first()
     if manifest is None:
         return None
+    if present:
+        return Found(manifest, None)
     tags = Tag.objects.filter(repository__name=name)
     reached = (
         tags.filter(digest=reference).exists()
@@ -252,8 +255,8 @@ def find(name: str, reference: str) -> Found | None:
     return Found(manifest, None) if reached else None
 
 
-def image_detail(name: str, reference: str) -> types.ImageDetail | None:
-    found = find(name, reference)
+def image_detail(name: str, reference: str, present: bool = False) -> types.ImageDetail | None:
+    found = find(name, reference, present)
     if found is None:
         return None
     manifest = found.manifest

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from registry_client import manifests
@@ -17,7 +17,6 @@ from registry_client.client import INDEX_TYPES
 class Repository:
     name: str
     tag_count: int
-    # Known from the inventory only (None when the catalog asked the registry itself).
     last_pushed: dt.datetime | None = None
     pull_count: int | None = None
     size: int | None = None
@@ -30,12 +29,6 @@ class Repository:
     @property
     def is_empty(self) -> bool:
         return self.tag_count == 0
-
-
-@dataclass(frozen=True)
-class Namespace:
-    name: str
-    repositories: list[Repository]
 
 
 @dataclass(frozen=True)
@@ -57,7 +50,7 @@ class PlatformImage:
 
 @dataclass(frozen=True)
 class ContentSummary:
-    """What a manifest's content tells, cached forever by its digest.
+    """What a manifest's content tells.
 
     ``size`` is the compressed size: config + layers for an image; for an index, the sum of
     the distinct blobs of its platforms (shared layers counted once, attestations left
@@ -72,7 +65,7 @@ class ContentSummary:
     created: dt.datetime | None
     platforms: tuple[str, ...]
     children: tuple[PlatformImage, ...] = ()
-    # registry_client.manifests.classify's answer; "" in summaries cached before kinds existed.
+    # registry_client.manifests.classify's answer, stored with the manifest.
     classified: str = ""
     artifact_type: str = ""
     subject: str = ""  # the digest an OCI 1.1 ``subject`` names: what this artifact belongs to
@@ -126,22 +119,12 @@ class TagRow(_SummaryFields):
     summary: ContentSummary
     attached: tuple[Attached, ...] = ()
     referrers: tuple[Referrer, ...] = ()
-    # Known from the inventory only.
     pushed: dt.datetime | None = None
     last_pulled: dt.datetime | None = None
     pull_count: int | None = None
     # The sentence of the protected-tag rule that keeps it from the dashboard's deletes, or ""
-    # (set by ``reading.with_protection``).
+    # (set by ``catalog.services.tag_rows``).
     protected_by: str = ""
-
-
-@dataclass(frozen=True)
-class TagList:
-    """A repository's images (one row per tag) and the attached tags whose image has no tag here."""
-
-    repository: str
-    rows: list[TagRow]
-    orphans: list[Attached] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from catalog.services import content_blobs
+from catalog.blobs import content_blobs
 from inventory import sync as inventory_sync
 from maintenance import container_actions, engine, snapshot
 from maintenance.models import StatsSample

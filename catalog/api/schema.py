@@ -14,7 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from catalog.patterns import GLOB_MAX_LENGTH, GLOB_PATTERN, REGEX_MAX_LENGTH
-from catalog.reading import KINDS, ORDERINGS
+from catalog.services import KINDS, ORDERINGS
 from core.api.schema import NO_NUL, SOMETHING, JsonCharField, paginated
 from registry_admin.env import FALSE_WORDS, TRUE_WORDS
 from registry_client.client import COMPONENT_MAX_LENGTH
