@@ -129,5 +129,6 @@ def image_detail(name: str, reference: str) -> ImageDetail:
         # In the registry, yet no tag reaches it: an untagged manifest, shown by its digest.
         found = queries.image_detail(name, reference, present=True)
     if found is None:
-        raise RegistryNotFound(f"/v2/{name}/manifests/{reference} does not exist in the registry.")
+        separator = "@" if is_digest(reference) else ":"
+        raise RegistryNotFound(f"{name}{separator}{reference} does not exist in the registry.")
     return found
