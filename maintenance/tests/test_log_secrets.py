@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from maintenance import engine
+from core import masking
 from testenv.services import Services, start_registry
 
 TOKEN = f"tok{uuid.uuid4().hex}"
@@ -55,7 +55,7 @@ def test_a_token_in_the_registrys_configuration_appears_on_no_page(
             assert TOKEN not in html, (path, [line for line in html.splitlines() if TOKEN in line])
         panel = pages["/registry/?fresh=1True"]
         assert "configuring endpoint dash" in panel  # the line is shown, masked
-        assert f"Authorization:[{engine.MASK}]" in panel
+        assert f"Authorization:[{masking.MASK}]" in panel
     finally:
         registry.remove()
 
@@ -75,8 +75,8 @@ def test_a_token_in_the_registrys_configuration_appears_on_no_page(
     ],
 )
 def test_secrets_in_log_lines_are_masked(line: str, kept: str) -> None:
-    masked = engine.mask_log_line(line)
-    assert kept not in masked and engine.MASK in masked
+    masked = masking.mask_log_line(line)
+    assert kept not in masked and masking.MASK in masked
 
 
 def test_ordinary_lines_are_left_alone() -> None:
@@ -85,4 +85,4 @@ def test_ordinary_lines_are_left_alone() -> None:
         "repo/x: marking manifest sha256:abc",
         "blob eligible for deletion: sha256:abc",
     ]:
-        assert engine.mask_log_line(line) == line
+        assert masking.mask_log_line(line) == line
