@@ -18,4 +18,4 @@ class RegistryMaintenanceAdmin(admin.ModelAdmin):
 
     @admin.display(description="docker inspect (secrets hidden)")
     def configuration(self, record: RegistryMaintenance) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(masked_inspect(record.attrs), indent=2))
+        return format_html("<pre>{}</pre>", json.dumps(masked_inspect(record.attrs), indent=2, ensure_ascii=False))
