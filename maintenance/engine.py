@@ -207,10 +207,18 @@ def exec_output(container: Any, command: list[str]) -> str:
 
 
 def create_container(
-    client: docker.DockerClient, config: dict[str, Any], name: str, networks: dict[str, Any] | None = None
+    client: docker.DockerClient,
+    config: dict[str, Any],
+    name: str,
+    networks: dict[str, Any] | None = None,
+    *,
+    doing: str = "",
 ) -> Any:
     """Create ``name`` from a /containers/create body, join it to ``networks`` (name -> endpoint
-    as inspect shows it) it is not on yet, and start it. Returns the started container."""
+    as inspect shows it) it is not on yet, and start it. Returns the started container.
+
+    ``doing`` begins the error's message (``Recreating the container 'registry'``).
+    """
     try:
         created = client.api.create_container_from_config(config, name=name)
         container = client.containers.get(created["Id"])
@@ -222,7 +230,7 @@ def create_container(
         container.start()
         container.reload()
     except docker.errors.APIError as e:
-        raise EngineError(f"Creating the container '{name}' failed: {e.explanation or e}") from e
+        raise EngineError(f"{doing or f'Creating the container {name!r}'} failed: {e.explanation or e}") from e
     return container
 
 

@@ -219,10 +219,8 @@ def recreate(client: DockerClient, attrs: dict[str, Any], *, extra_env: list[str
     name = attrs["Name"].lstrip("/")
     engine.remove_container(client, name)
     networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
-    try:
-        return engine.create_container(client, create_config(attrs, extra_env=extra_env), name, networks)
-    except EngineError as e:
-        raise EngineError(f"Recreating the container '{name}' failed: {e.message}") from e
+    config = create_config(attrs, extra_env=extra_env)
+    return engine.create_container(client, config, name, networks, doing=f"Recreating the container '{name}'")
 
 
 def without_image_defaults(attrs: dict[str, Any], image_config: dict[str, Any]) -> dict[str, Any]:
@@ -267,10 +265,7 @@ def start_helper(client: DockerClient, attrs: dict[str, Any], name: str) -> Any:
     host.update(
         {"NetworkMode": "none", "PortBindings": {}, "Links": None, "RestartPolicy": {"Name": "no"}, "AutoRemove": False}
     )
-    try:
-        return engine.create_container(client, config, name)
-    except EngineError as e:
-        raise EngineError(f"Starting the one-off GC container '{name}' failed: {e.message}") from e
+    return engine.create_container(client, config, name, doing=f"Starting the one-off GC container '{name}'")
 
 
 def remove_helpers(client: DockerClient, registry_name: str) -> None:
