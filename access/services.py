@@ -18,10 +18,11 @@ from django.utils import timezone
 from access import task_names
 from access.models import ACTIONS, AnonymousPullRule, Robot, RobotRule, TokenRequest
 from access.tokens import ROBOT_PREFIX, secret_digest
-from catalog import patterns, registry
+from catalog import patterns
 from core import audit
 from maintenance import jobs, lock, registry_jobs
 from maintenance.models import Job
+from registry_client import client as registry
 
 NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,63}"
 _NAME = re.compile(NAME_PATTERN)

@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from access import services, signing
 from core.errors import ActionableError
-from maintenance import container_actions, engine, gc, jobs, lock, registry_jobs
+from maintenance import container_actions, engine, gc, jobs, lock, registry_container, registry_jobs
 from maintenance.models import Job, RegistryMaintenance
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class RegistryLoginSwitch:
         engine.require_running(container)
         saved: dict[str, Any] = container.attrs
         if self.enable:
-            root = engine.data_root(container, engine.config_path(container))
+            root = registry_container.data_root(container, registry_container.config_path(container))
             self._copy_certificate(container, root)
             wanted, extra = saved, token_env(root)
         else:
@@ -130,7 +130,7 @@ class RegistryLoginSwitch:
             else "Recreating the registry without its REGISTRY_AUTH* settings."
         )
         try:
-            new = engine.recreate(client, wanted, extra_env=extra)
+            new = registry_container.recreate(client, wanted, extra_env=extra)
             engine.wait_running(new, timeout=self.bound)
             if not _wait_answering(self.bound):
                 raise SwitchError(f"The registry did not answer {settings.REGISTRY_URL}/v2/ within {self.bound:g} s.")
