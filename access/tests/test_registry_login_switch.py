@@ -147,3 +147,23 @@ def test_a_switch_to_the_state_the_registry_is_in_is_refused(
 
     assert answer.status_code == 409 and answer.json()["detail"] == "The registry requires no login already."
     assert not Job.objects.filter(kind=Job.Kind.REGISTRY_LOGIN).exists()
+
+
+def test_a_registry_that_does_not_come_back_is_put_back(
+    own_registry: RegistryService, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = own_registry.container.attrs
+    settings.UPDATE_ANSWER_TIMEOUT = 8
+    real = switch.token_env
+    # A certificate bundle that is not there: the registry refuses to start with it.
+    monkeypatch.setattr(
+        switch, "token_env", lambda root: [*real(root)[:-1], "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE=/nowhere/token.pem"]
+    )
+
+    job = switched(True)
+
+    assert job.status == Job.Status.FAILED, job.output
+    assert job.result["status"] == "rolled-back"
+    assert "put back as it was" in job.error
+    assert sorted(own_registry.container.attrs["Config"]["Env"]) == sorted(before["Config"]["Env"])
+    assert requests.get(f"{own_registry.url}/v2/", timeout=5).status_code == 200
