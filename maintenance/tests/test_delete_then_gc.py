@@ -17,6 +17,7 @@ import pytest
 from django.test import Client
 
 from catalog import deletion
+from catalog.registry import ManifestRef
 from catalog.tests.registry3 import DeleteSpy
 from core.models import AuditEntry
 from maintenance import gc, gc_requests
@@ -177,9 +178,9 @@ def test_an_untagged_index_takes_its_untagged_platforms_along() -> None:
     scan = deletion.RepositoryScan(
         name="x",
         refs={
-            "multi": deletion.ManifestRef("sha256:i", index, 1),
-            "other": deletion.ManifestRef("sha256:j", index, 1),
-            "amd64": deletion.ManifestRef("sha256:a", oci, 1),
+            "multi": ManifestRef("sha256:i", index, 1),
+            "other": ManifestRef("sha256:j", index, 1),
+            "amd64": ManifestRef("sha256:a", oci, 1),
         },
         children={"sha256:i": frozenset({"sha256:a", "sha256:b", "sha256:c"}), "sha256:j": frozenset({"sha256:c"})},
     )
