@@ -27,11 +27,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from catalog import registry
 from core import audit, masking
 from maintenance import engine, jobs, lock, registry_cache, registry_container, snapshot, stats_collector
 from maintenance.gc_requests import DELETE_UNTAGGED_ON_V2, GcError, GcParams, GcParamsInvalid
 from maintenance.models import Job, RegistryMaintenance
+from registry_client import client as registry
 
 logger = logging.getLogger(__name__)
 

@@ -24,12 +24,12 @@ from typing import Any
 
 from django.conf import settings
 
-from catalog import registry
 from core.errors import ActionableError
 from inventory import sync as inventory_sync
 from inventory.models import Tag
 from maintenance import engine, gc, jobs, registry_container, registry_jobs
 from maintenance.models import Job
+from registry_client import client as registry
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from django.http import HttpRequest
 
 from catalog.deletion.errors import DeletionError, DeletionFailed, failed
 from catalog.deletion.plan import DeletePlan, DeleteResult, Status, TagOutcome
-from catalog.registry import RegistryError
 from core import audit
+from registry_client.client import RegistryError
 
 
 def _artifacts(digests: Sequence[str]) -> str:

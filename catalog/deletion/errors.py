@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from catalog import references
-from catalog.registry import RegistryError, RegistryRejected
+from registry_client import references
+from registry_client.client import RegistryError, RegistryRejected
 
 if TYPE_CHECKING:
     from catalog.deletion.scan import IndexRef

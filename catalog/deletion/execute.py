@@ -21,7 +21,8 @@ from dataclasses import replace
 
 from django.http import HttpRequest
 
-from catalog import protection, services
+from catalog import protection
+from catalog.blobs import invalidate_repository
 from catalog.deletion import audit
 from catalog.deletion.errors import (
     PROTECTION_ADVICE,
@@ -48,15 +49,15 @@ from catalog.deletion.plan import (
     unique,
 )
 from catalog.deletion.scan import attached_tags, scan_children, scan_repository
-from catalog.registry import RegistryClient, RegistryError, RegistryNotFound, RegistryRejected, get_client
 from inventory import sync as inventory_sync
+from registry_client.client import RegistryClient, RegistryError, RegistryNotFound, RegistryRejected, get_client
 
 
 def _after_delete(name: str, removed_tags: Sequence[str], *digests: str) -> None:
     """Drop what the catalog caches and the inventory holds of what went: its pages show the
     registry as it is now, without waiting for the registry's event or the next sync."""
     inventory_sync.forget(name, removed_tags, digests)
-    services.invalidate_repository(name)
+    invalidate_repository(name)
 
 
 # --- A selection ------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from catalog import protection, references, services
+from catalog import protection
+from catalog.blobs import content_blobs
 from catalog.deletion.errors import (
     PROTECTION_ADVICE,
     DeletionDisabled,
@@ -35,7 +36,15 @@ from catalog.deletion.errors import (
 )
 from catalog.deletion.scan import IndexRef, RepositoryScan, attached_tags, scan_repository
 from catalog.models import ProtectedTag
-from catalog.registry import INDEX_TYPES, RegistryClient, RegistryError, RegistryNotFound, RegistryRejected, get_client
+from registry_client import references
+from registry_client.client import (
+    INDEX_TYPES,
+    RegistryClient,
+    RegistryError,
+    RegistryNotFound,
+    RegistryRejected,
+    get_client,
+)
 
 
 def fingerprint(document: Any) -> str:
@@ -526,7 +535,7 @@ def reclaimable_bytes(plan: DeletePlan, scan: RepositoryScan) -> int | None:
     if not going:
         return 0
     try:
-        blobs = services.content_blobs(plan.repository)
+        blobs = content_blobs(plan.repository)
     except RegistryError:
         return None
     freed: dict[str, int] = {}

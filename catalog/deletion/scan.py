@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog import references
-from catalog.pool import bounded_map
-from catalog.registry import INDEX_TYPES, ManifestRef, RegistryClient, RegistryError, RegistryNotFound
 from inventory import attachments as inventory_attachments
+from registry_client import references
+from registry_client.client import INDEX_TYPES, ManifestRef, RegistryClient, RegistryError, RegistryNotFound
+from registry_client.pool import bounded_map
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import pytest
 from django.test import Client
 
 from catalog import deletion
-from catalog.registry import get_client
 from catalog.tests.registry3 import DeleteSpy
 from core.models import AuditEntry
+from registry_client.client import get_client
 from testenv import images
 from testenv.services import RegistryService
 

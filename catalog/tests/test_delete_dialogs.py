@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from catalog import deletion
-from catalog.registry import ManifestRef
+from registry_client.client import ManifestRef
 from testenv import images
 from testenv.services import RegistryService
 

@@ -17,13 +17,13 @@ import pytest
 from django.test import Client
 
 from catalog import deletion
-from catalog.registry import ManifestRef
 from catalog.tests.registry3 import DeleteSpy
 from core.models import AuditEntry
 from maintenance import gc, gc_requests
 from maintenance.models import Job
 from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import blob_path, manifest_blobs
+from registry_client.client import ManifestRef
 from testenv import images
 from testenv.services import RegistryService
 
