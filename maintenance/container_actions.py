@@ -17,8 +17,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from core import audit, worker
-from maintenance import engine, lock, snapshot, task_names
-from maintenance.models import Job, RegistryPause
+from jobs import lock
+from jobs.models import Job
+from maintenance import engine, snapshot, task_names
+from maintenance.models import RegistryPause
 from maintenance.snapshot import EngineHealth, Snapshot
 
 logger = logging.getLogger(__name__)

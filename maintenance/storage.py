@@ -33,8 +33,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
+from jobs.models import Job
 from maintenance import gc_requests
-from maintenance.models import Job, StatsSample
+from maintenance.models import StatsSample
 
 NOT_PULLED_DAYS = 90
 GROWTH_DAYS = 30

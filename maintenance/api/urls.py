@@ -1,15 +1,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from maintenance.api import gc, registry_jobs, stats, storage, sync, views
+from maintenance.api import gc, registry_jobs, stats, storage
 
 router = SimpleRouter()
-router.register("jobs", views.JobViewSet, basename="api-job")
 router.register("schedules", gc.ScheduleViewSet, basename="api-schedule")
 
 urlpatterns = [
     path("gc/", gc.GarbageCollectionView.as_view(), name="api-gc"),
-    path("sync/", sync.SyncView.as_view(), name="api-sync"),
     path("storage/", storage.StorageView.as_view(), name="api-storage"),
     path("registry/update/", registry_jobs.RegistryUpdateView.as_view(), name="api-registry-update"),
     path("registry/verify/", registry_jobs.RegistryVerifyView.as_view(), name="api-registry-verify"),

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 
 from core.tests.faults import PrivateRedis, dashboard_on
-from maintenance.models import Job
+from jobs.models import Job
 from testenv import images
 
 

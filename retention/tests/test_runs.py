@@ -12,7 +12,7 @@ from catalog.models import ProtectedTag
 from catalog.registry import RegistryClient, RegistryUnavailable
 from core.models import AuditEntry
 from inventory.models import Tag
-from maintenance.models import Job
+from jobs.models import Job
 from retention.tests.helpers import create_policy, days_ago, decisions, exists, preview, push, run_policy
 from testenv import images
 
