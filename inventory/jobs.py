@@ -7,6 +7,7 @@ The reconcile itself is ``inventory.sync``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
@@ -20,6 +21,8 @@ from inventory import sync as inventory_sync
 from inventory.models import SyncState
 from jobs import runner, services
 from jobs.models import Job
+
+logger = logging.getLogger(__name__)
 
 # A sync job's soft time limit; a job "running" for longer than this plus a margin was left
 # by a dead worker.
@@ -61,6 +64,7 @@ class SyncJob(runner.JobRunner[inventory_sync.SyncResult]):
             figures = inventory_sync.reconcile(log=self.log)
             events.apply_pending()  # what arrived while the reconcile ran
         except Exception as e:
+            logger.warning("inventory sync job %s failed", self.job.pk, exc_info=True)
             message = getattr(e, "message", None) or str(e)
             raise runner.JobFailed(f"The inventory sync failed: {message}") from e
         return figures.as_dict()

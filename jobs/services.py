@@ -47,6 +47,10 @@ EXCLUDES: Mapping[str, tuple[tuple[str, ...] | str, ...]] = {
     Kind.STATS: (),
 }
 
+#: The kinds whose running job a pause or a restart of the registry container must wait for
+#: (``maintenance.container_actions``): they exec in it, recreate it or delete through it.
+HOLD_THE_CONTAINER = (Kind.GC, Kind.UPDATE, Kind.RETENTION)
+
 #: Conditions other than jobs, by name: a check that returns why the kind must wait, or None.
 _conditions: dict[str, Callable[[], str | None]] = {}
 

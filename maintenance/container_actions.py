@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from core import audit, worker
-from jobs import lock
+from jobs import lock, services
 from jobs.models import Job
 from maintenance import engine, snapshot, task_names
 from maintenance.models import RegistryPause
@@ -188,9 +188,7 @@ def _gc_running() -> str:
 
     Pausing or restarting mid-collection would break the GC's exec or its recreate.
     """
-    job = Job.objects.filter(
-        kind__in=(Job.Kind.GC, Job.Kind.UPDATE, Job.Kind.RETENTION), status=Job.Status.RUNNING
-    ).first()
+    job = Job.objects.filter(kind__in=services.HOLD_THE_CONTAINER, status=Job.Status.RUNNING).first()
     if job is None and not lock.gc_lock_held():
         return ""
     if job is not None and job.kind == Job.Kind.RETENTION:
