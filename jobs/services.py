@@ -171,12 +171,17 @@ def queue(
     JobBusy (409) when ``busy`` finds something in the way, QueueContended when another
     request holds the queueing lock, JobsUnavailable (503, naming REDIS_URL) without Redis.
     """
+    # A job no worker took (none was running) must not block every later request.
+    if not EXCLUDES[kind]:
+        # Nothing to check, so nothing to hold the lock for: without Redis the job is kept, failed,
+        # naming REDIS_URL (``enqueue``).
+        runner.expire_unclaimed(kind)
+        return enqueue(task_name, kind, params, request=request, user=user)
     try:
         client = lock.redis_client()
         try:
             # Check-then-create under the short lock: two requests at the same moment cannot both pass.
             with lock.enqueue_lock(client):
-                # A job no worker took (none was running) must not block every later request.
                 runner.expire_unclaimed(kind)
                 conflict = busy(kind, client=client)
                 if conflict is not None:
