@@ -9,6 +9,8 @@ refused, what failed and the repositories not attempted.
 
 from __future__ import annotations
 
+from typing import cast
+
 from catalog import deletion
 from jobs import runner
 from jobs.models import Job
@@ -16,7 +18,7 @@ from jobs.services import JobRequestError
 from maintenance import gc_requests
 from retention import plan, requests
 from retention.models import RetentionPolicy
-from retention.requests import Outcome, RetentionResult
+from retention.requests import Outcome, RetentionParams, RetentionResult
 
 
 def _plural(count: int, word: str) -> str:
@@ -81,7 +83,7 @@ class RetentionRun(runner.JobRunner[RetentionResult]):
 
     def run(self) -> RetentionResult:
         job = self.job
-        params = job.params or {}
+        params = cast(RetentionParams, job.params or {})
         policy = RetentionPolicy.objects.filter(pk=int(params.get("policy") or 0)).first()
         if policy is None:
             raise runner.JobFailed(f"Retention policy {params.get('policy')} no longer exists: nothing was deleted.")
