@@ -4,7 +4,8 @@ Every kind is queued through ``queue``: under a short Redis lock (two requests a
 moment cannot both pass the check), jobs no worker took are expired, ``busy`` looks for what
 must not run beside the kind (``EXCLUDES``), the job is created and its task sent once the row
 is committed. Redis down is ``JobsUnavailable`` (503, naming REDIS_URL); something in the way
-is ``JobBusy`` (409 with that job). A worker checks ``busy`` again before it changes anything
+is ``JobBusy`` (409 with that job). A kind nothing excludes (statistics) needs no lock: it is
+created and sent at once. A worker checks ``busy`` again before it changes anything
 (``ignore`` its own job). Nothing here runs a job.
 """
 
