@@ -22,7 +22,7 @@ from catalog.services import content_blobs
 from inventory import sync as inventory_sync
 from jobs import runner
 from jobs.models import Job
-from maintenance import container_actions, engine, snapshot, stats
+from maintenance import container_actions, engine, registry_container, snapshot, stats
 from maintenance.models import StatsSample
 
 logger = logging.getLogger(__name__)
@@ -170,8 +170,8 @@ def _measure_container(
         errors.append("The registry is paused: its storage was not measured (no exec into a paused container).")
         return
     try:
-        storage = engine.measure_storage(
-            client, (seen.get("config") or {}).get("data_root") or engine.DEFAULT_DATA_ROOT
+        storage = registry_container.measure_storage(
+            client, (seen.get("config") or {}).get("data_root") or registry_container.DEFAULT_DATA_ROOT
         )
     except engine.EngineError as e:
         errors.append(e.message)

@@ -29,7 +29,7 @@ from inventory import sync as inventory_sync
 from inventory.models import Tag
 from jobs import runner, services
 from jobs.models import Job
-from maintenance import engine, gc, registry_jobs
+from maintenance import engine, gc, registry_container, registry_jobs
 from maintenance.registry_jobs import GcDryRunReport, VerifyResult
 
 logger = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ class Verification(runner.JobRunner[VerifyResult]):
         try:
             container = engine.get_registry_container(client)
             engine.require_running(container)
-            command = ["registry", "garbage-collect", "--dry-run", engine.config_path(container)]
+            command = ["registry", "garbage-collect", "--dry-run", registry_container.config_path(container)]
             self.log(f"Running: {' '.join(command)}")
             outcome = engine.exec_stream(container, command)
         finally:

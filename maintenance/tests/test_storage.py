@@ -18,10 +18,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog.registry import RegistryClient
-from inventory import sync
+from inventory import storage, sync
 from inventory.models import Blob, Manifest, ManifestBlob, Repository, Tag
 from jobs.models import Job
-from maintenance import gc, storage
+from maintenance import gc
 from maintenance.models import StatsSample
 from maintenance.tests.gc_helpers import blob_path, delete_image, gc_job, manifest_blobs
 from testenv import images
