@@ -27,13 +27,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from catalog import registry
 from core import audit, masking
 from jobs import lock, runner
 from jobs.models import Job
 from maintenance import engine, registry_cache, registry_container, snapshot, stats_collector
 from maintenance.gc_requests import DELETE_UNTAGGED_ON_V2, GcError, GcParams, GcParamsInvalid, GcResult
 from maintenance.models import RegistryMaintenance
+from registry_client import client as registry
 
 logger = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
-from catalog.references import attached_to
 from core.errors import ActionableError
 from core.models import AuditEntry
 from jobs import services
 from jobs.models import Job
 from maintenance import snapshot, task_names
+from registry_client.references import attached_to
 
 MODES = ("read-only", "stop", "online")
 DELETE_UNTAGGED_ON_V2 = (

@@ -17,13 +17,13 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from catalog.registry import RegistryError, RegistryNotFound, get_client
-from catalog.services import content_blobs
+from catalog.blobs import content_blobs
 from inventory import sync as inventory_sync
 from jobs import runner
 from jobs.models import Job
 from maintenance import container_actions, engine, registry_container, snapshot, stats
 from maintenance.models import StatsSample
+from registry_client.client import RegistryError, RegistryNotFound, get_client
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
-from catalog import registry
 from core.errors import ActionableError
 from inventory import sync as inventory_sync
 from inventory.models import Tag
@@ -31,6 +30,7 @@ from jobs import runner, services
 from jobs.models import Job
 from maintenance import engine, gc, registry_container, registry_jobs
 from maintenance.registry_jobs import GcDryRunReport, VerifyResult
+from registry_client import client as registry
 
 logger = logging.getLogger(__name__)
 
