@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
@@ -20,8 +19,8 @@ from access.models import ACTIONS, AnonymousPullRule, Robot, RobotRule, TokenReq
 from access.tokens import ROBOT_PREFIX, secret_digest
 from catalog import patterns
 from core import audit
-from maintenance import jobs, lock, registry_jobs
-from maintenance.models import Job
+from jobs import services as job_services
+from jobs.models import Job
 from registry_client import client as registry
 
 NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,63}"
@@ -268,36 +267,27 @@ def request_switch(enable: bool, request: HttpRequest | None = None) -> Job:
             "Set REGISTRY_TOKEN_REALM (this dashboard's /auth/token as docker clients reach it, e.g. "
             "http://nas.lan:8000/auth/token) on web and worker first, and restart them."
         )
-    client = lock.redis_client()
+    conflict = job_services.busy(Job.Kind.REGISTRY_LOGIN)
+    if conflict is not None:
+        raise SwitchRefused(conflict.message, job=conflict.job)
+    state = login_required()
+    if state is None:
+        raise SwitchRefused(
+            f"The registry at {settings.REGISTRY_URL} does not answer: start it (Registry page), then switch.",
+            status=503,
+        )
+    if state == enable:
+        raise SwitchRefused(
+            "The registry requires a login already." if enable else "The registry requires no login already."
+        )
     try:
-        with lock.enqueue_lock(client):
-            jobs.expire_unclaimed(Job.Kind.REGISTRY_LOGIN, 600)
-            conflict = registry_jobs.busy()
-            if conflict is not None:
-                raise SwitchRefused(conflict.message, job=conflict.job)
-            state = login_required()
-            if state is None:
-                raise SwitchRefused(
-                    f"The registry at {settings.REGISTRY_URL} does not answer: start it (Registry page), then switch.",
-                    status=503,
-                )
-            if state == enable:
-                raise SwitchRefused(
-                    "The registry requires a login already." if enable else "The registry requires no login already."
-                )
-            job = jobs.enqueue(
-                task_names.SWITCH_REGISTRY_LOGIN,
-                Job.Kind.REGISTRY_LOGIN,
-                {"enable": enable},
-                request=request,
-                user=getattr(request, "user", None),
-            )
-    except redis.exceptions.LockError as e:
-        raise SwitchRefused("Another maintenance request is being queued right now; try again.") from e
-    except redis.exceptions.ConnectionError as e:
-        raise SwitchRefused(f"Redis (REDIS_URL) does not answer, so no job can be queued: {e}", status=503) from e
-    finally:
-        client.close()
+        job = job_services.queue(
+            task_names.SWITCH_REGISTRY_LOGIN, Job.Kind.REGISTRY_LOGIN, {"enable": enable}, request=request
+        )
+    except job_services.JobBusy as e:
+        raise SwitchRefused(e.message, job=e.job) from e
+    except job_services.JobRequestError as e:
+        raise SwitchRefused(e.message, status=e.status) from e
     audit.record(
         action="registry-login-on" if enable else "registry-login-off",
         outcome="started",

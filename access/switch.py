@@ -37,8 +37,11 @@ from django.utils import timezone
 
 from access import services, signing
 from core.errors import ActionableError
-from maintenance import container_actions, engine, gc, jobs, lock, registry_container, registry_jobs
-from maintenance.models import Job, RegistryMaintenance
+from jobs import lock, runner
+from jobs import services as job_services
+from jobs.models import Job
+from maintenance import container_actions, engine, gc, registry_container
+from maintenance.models import RegistryMaintenance
 
 logger = logging.getLogger(__name__)
 
@@ -57,15 +60,7 @@ class SwitchError(ActionableError):
 
 def run(job_id: int) -> None:
     """The task body: take the lock, switch, record the result; never raises."""
-    job = jobs.claim(job_id)
-    if job is None:
-        logger.warning("Registry login switch job %s is not queued any more; not running it", job_id)
-        return
-    with lock.holding_gc_lock(gc.LOCK_WAIT_SECONDS) as held:
-        if not held:
-            jobs.fail(job, "A garbage collection holds the maintenance lock: try again when it has ended.")
-            return
-        jobs.perform(job, RegistryLoginSwitch(job), (SwitchError, engine.EngineError))
+    RegistryLoginSwitch.handle(job_id)
 
 
 def token_env(root: str) -> list[str]:
@@ -84,18 +79,25 @@ def without_auth(attrs: dict[str, Any]) -> dict[str, Any]:
     return changed
 
 
-class RegistryLoginSwitch:
+class RegistryLoginSwitch(runner.JobRunner[dict[str, Any]]):
+    kind = Job.Kind.REGISTRY_LOGIN
+    expected = (SwitchError, engine.EngineError)
+
     def __init__(self, job: Job) -> None:
-        self.job = job
+        super().__init__(job)
         self.enable = bool(job.params.get("enable"))
         self.result: dict[str, Any] = {"enable": self.enable}
         self.bound = float(settings.UPDATE_ANSWER_TIMEOUT)
 
-    def log(self, line: str) -> None:
-        jobs.log(self.job, line)
+    def execute(self) -> None:
+        with lock.holding_gc_lock(gc.LOCK_WAIT_SECONDS) as held:
+            if not held:
+                runner.fail(self.job, "A garbage collection holds the maintenance lock: try again when it has ended.")
+                return
+            super().execute()
 
     def run(self) -> dict[str, Any]:
-        conflict = registry_jobs.busy(ignore=self.job, gc_lock_free=True)
+        conflict = job_services.busy(self.kind, ignore=self.job, lock_free=True)
         if conflict is not None:
             raise SwitchError(conflict.message)
         if self.enable and not settings.REGISTRY_TOKEN_REALM:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.svg"), permanent=True)),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("maintenance/jobs/", include("jobs.urls")),
     path("maintenance/", include("maintenance.urls")),
     path("registry/", include("maintenance.registry_urls")),
     path("catalog/", include("catalog.urls")),
@@ -21,6 +22,7 @@ urlpatterns = [
     # anonymous pulls (/access/), the token requests (/activity/tokens/). Issue 23.
     path("", include("access.urls")),
     path("api/v1/", include("core.api.urls")),
+    path("api/v1/", include("jobs.api.urls")),
     path("api/v1/", include("maintenance.api.urls")),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("inventory.api.urls")),

@@ -19,8 +19,8 @@ from access.models import AnonymousPullRule, Robot
 from core.api.schema import body, errors, query
 from core.pagination import PageNumberPagination
 from core.permissions import IsAdmin, IsViewer
-from maintenance.api.gc import job_reference
-from maintenance.api.schema import JobReferenceSerializer
+from jobs.api.answers import job_reference
+from jobs.api.serializers import JobReferenceSerializer
 
 _ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The id.")
 
