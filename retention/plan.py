@@ -33,8 +33,9 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from catalog import deletion, patterns, protection
+from catalog import deletion, protection
 from catalog.registry import RegistryError, get_client
+from core import patterns
 from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from retention.models import RetentionPolicy
 
@@ -140,6 +141,19 @@ def _raw(queryset: Any) -> Iterable[tuple[Any, ...]]:
 
 
 # --- Reading the inventory ------------------------------------------------------------------
+
+
+def usable(policy: RetentionPolicy) -> None:
+    """PlanUnavailable (409) when a pattern saved before RE2 (issue 26) no longer compiles: the plan
+    stops rather than guess which way the rule was meant."""
+    try:
+        for glob in [*(policy.repositories or []), *(policy.exclude_repositories or [])]:
+            patterns.compile_glob(glob)
+        for pattern in (policy.tags, policy.exclude_tags, policy.keep_tags):
+            if pattern:
+                patterns.compile_regex(pattern)
+    except patterns.PatternInvalid as e:
+        raise PlanUnavailable(f"Policy {policy.name!r} cannot run: {e} Edit the policy.", status=409) from e
 
 
 def matching_repositories(policy: RetentionPolicy) -> list[tuple[int, str]]:
@@ -533,6 +547,7 @@ def build(
     PlanUnavailable when the registry refuses deletes or cannot be asked.
     """
     now = now or timezone.now()
+    usable(policy)
     repos = matching_repositories(policy)
     if deletes_tags is None:
         deletes_tags = registry_deletes_tags(repos[0][1] if repos else "registry-admin-probe")
