@@ -8,11 +8,19 @@ events are posted with it.
 
 from __future__ import annotations
 
+import base64
 import logging
+import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from axes.models import AccessAttempt, AccessFailureLog
 from django.contrib.auth.models import User
 from django.test import Client
@@ -123,3 +131,62 @@ def test_no_secret_is_shown_answered_audited_or_logged(
         if label in ("a typed password", "REGISTRY_PASSWORD"):
             assert secret not in axes_rows, f"{label} appears in django-axes' records"
     assert named_token in made.content.decode()  # shown once, to its owner, when made
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_gunicorn_s_access_log_never_writes_the_user_of_an_authorization_header(tmp_path: Any) -> None:
+    """gunicorn's default format wrote ``%(u)s``, the user name of HTTP Basic: a client that put a
+    secret there left it in the log. The web service runs with deploy/gunicorn.conf.py, both in
+    the image and under ``make run``."""
+    root = Path(__file__).resolve().parents[2]
+    for script in ("deploy/entrypoint.sh", "scripts/run.sh"):
+        assert "deploy/gunicorn.conf.py" in (root / script).read_text(), script
+    secret_user = f"token-as-user-{uuid.uuid4().hex}"
+    port = _free_port()
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DJANGO_SECRET_KEY": "access-log-test", "LOG_LEVEL": "WARNING"}
+    env.pop("DATABASE_URL", None)
+    log = tmp_path / "gunicorn.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "registry_admin.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--config",
+                "deploy/gunicorn.conf.py",
+            ],
+            cwd=root,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            credentials = base64.b64encode(f"{secret_user}:pw".encode()).decode()
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    answer = requests.get(
+                        f"http://127.0.0.1:{port}/-/alive",
+                        headers={"Authorization": f"Basic {credentials}"},
+                        timeout=60,
+                    )
+                    break
+                except requests.ConnectionError:
+                    assert time.monotonic() < deadline and server.poll() is None, log.read_text()
+                    time.sleep(0.2)
+            assert answer.status_code == 200
+            requests.get(f"http://127.0.0.1:{port}/-/alive?again", auth=(secret_user, "pw"), timeout=60)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    written = log.read_text()
+    assert "GET /-/alive HTTP/1.1" in written and "GET /-/alive?again" in written  # the access log is on
+    assert secret_user not in written
