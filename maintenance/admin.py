@@ -7,7 +7,8 @@ from django.utils.html import format_html
 
 from maintenance.models import RegistryMaintenance
 
-SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASS|TOKEN|KEY|CREDENTIAL", re.IGNORECASE)
+# NOTIFICATIONS and HEADERS: the events endpoint's Authorization header (the events token) is in them.
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASS|TOKEN|KEY|CREDENTIAL|NOTIFICATIONS|HEADERS", re.IGNORECASE)
 
 
 def masked(attrs: dict[str, Any]) -> dict[str, Any]:

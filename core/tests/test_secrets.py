@@ -9,6 +9,7 @@ events are posted with it.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import socket
@@ -28,6 +29,8 @@ from rest_framework.authtoken.models import Token
 
 from conftest import PASSWORD
 from core.models import AuditEntry
+from inventory import services as inventory_services
+from maintenance.models import RegistryMaintenance
 from testenv import auth, images
 
 
@@ -35,7 +38,15 @@ from testenv import auth, images
 def secret_registry(services: Any, settings: Any):  # type: ignore[no-untyped-def]
     password = f"reg-pw-{uuid.uuid4().hex}"
     name = f"secrets-{uuid.uuid4().hex[:6]}"
-    registry = auth.start_htpasswd_registry(services.engine, name, {"ci": password})
+    # The registry sends its events with the token, as the Registry page tells to configure it:
+    # the container's environment (its saved docker inspect) holds the token.
+    settings.REGISTRY_EVENTS_TOKEN = f"events-{uuid.uuid4().hex}"
+    notifications = inventory_services.notifications_setting(
+        "http://127.0.0.1:9/api/v1/events/", settings.REGISTRY_EVENTS_TOKEN
+    )
+    registry = auth.start_htpasswd_registry(
+        services.engine, name, {"ci": password}, env={"REGISTRY_NOTIFICATIONS_ENDPOINTS": notifications}
+    )
     images.push_oci_image(registry.url, "private/app", "1.0", auth=("ci", password))
     images.push_oci_image(registry.url, "private/app", "1.1", auth=("ci", password))
     settings.REGISTRY_URL, settings.REGISTRY_USERNAME, settings.REGISTRY_PASSWORD = registry.url, "ci", password
@@ -48,11 +59,10 @@ def secret_registry(services: Any, settings: Any):  # type: ignore[no-untyped-de
 
 @pytest.mark.django_db(transaction=True)
 def test_no_secret_is_shown_answered_audited_or_logged(
-    secret_registry: Any, settings: Any, caplog: pytest.LogCaptureFixture, celery_worker: object
+    secret_registry: Any, settings: Any, caplog: pytest.LogCaptureFixture, celery_worker: object, services: Any
 ) -> None:
     registry, registry_password = secret_registry
     settings.SECRET_KEY = f"secret-key-{uuid.uuid4().hex}{uuid.uuid4().hex}"
-    settings.REGISTRY_EVENTS_TOKEN = f"events-{uuid.uuid4().hex}"
     caplog.set_level(logging.DEBUG)
     user = User.objects.create_superuser("root", "root@localhost", PASSWORD)
     browser = Client()
@@ -63,6 +73,10 @@ def test_no_secret_is_shown_answered_audited_or_logged(
     wrong_password = f"wrong-{uuid.uuid4().hex}"
     Client().post("/accounts/login/", {"username": "root", "password": wrong_password})
 
+    # What a GC saves before it changes the container: its whole docker inspect (the admin shows it).
+    inspect = services.engine.client().api.inspect_container(registry.container_name)
+    assert settings.REGISTRY_EVENTS_TOKEN in json.dumps(inspect)  # the secret is really in what is saved
+    saved = RegistryMaintenance.objects.create(container_name=registry.container_name, mode="read-only", attrs=inspect)
     seen: dict[str, str] = {}
     for path in [
         "/",
@@ -77,6 +91,8 @@ def test_no_secret_is_shown_answered_audited_or_logged(
         "/api/v1/docs/",
         "/admin/core/apitoken/",
         "/admin/authtoken/tokenproxy/",
+        "/admin/maintenance/registrymaintenance/",
+        f"/admin/maintenance/registrymaintenance/{saved.pk}/change/",
     ]:
         response = browser.get(path)
         assert response.status_code == 200, path
