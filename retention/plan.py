@@ -193,6 +193,8 @@ def _rows(policy: RetentionPolicy, repo_ids: list[int], every: bool) -> dict[int
     by_repo: dict[int, list[_Row]] = {}
     # Many repositories: every row, filtered here (an IN list of thousands costs more to build).
     many = every or len(repo_ids) > CHUNK
+    if not many and not repo_ids:  # no repository selected: an empty IN () is not SQL Django builds
+        return {}
     # Ordered by the (repository, name) unique index: each repository's rows come sorted by name.
     tags = Tag.objects.all() if many else Tag.objects.filter(repository_id__in=repo_ids)
     tags = tags.order_by("repository_id", "name")

@@ -31,8 +31,13 @@ def takes_body(view_func: Callable[..., Any], method: str, path: str) -> bool:
         return False
     key = (view_func, method)
     if key not in _takes_body:
-        if getattr(view_func, "cls", None) is None:  # not a DRF view: not ours to judge
+        view_class = getattr(view_func, "cls", None)
+        if view_class is None:  # not a DRF view: not ours to judge
             return True
+        actions = getattr(view_func, "actions", None)  # a viewset's route: method -> action
+        handler = actions.get(method.lower()) if actions is not None else method.lower()
+        if handler is None or not hasattr(view_class, handler):
+            return True  # a method the operation lacks: DRF answers 405
         generator = SchemaGenerator()  # holds the view's schema (a weak proxy on the view) while asked
         view = generator.create_view(view_func, method)
         view.request = spectacular_settings.GET_MOCK_REQUEST(method, path, view, None)

@@ -146,3 +146,14 @@ def test_every_body_nested_deeper_than_64_levels_is_a_400_saying_so(admin: Clien
         assert answer.status_code == 400, (method, path, answer.status_code, answer.content[:300])
         assert "nested deeper than 64 levels" in answer.json()["detail"], (method, path)
         assert state() == before
+
+
+def test_a_method_an_operation_lacks_is_still_a_405_with_a_body(admin: Client, world: dict) -> None:
+    for method, path in [
+        ("put", f"/api/v1/repositories/{world['name']}/bulk-delete/"),
+        ("post", "/api/v1/schedules/0/"),
+        ("put", "/api/v1/retention-policies/0/run/"),
+        ("post", "/api/v1/registry/restart/x/"),
+    ]:
+        answer = send(admin, method, path, json.dumps({"tags": ["v3"]}))
+        assert answer.status_code in (404, 405), (method, path, answer.status_code, answer.content[:200])
