@@ -157,3 +157,29 @@ def test_a_method_an_operation_lacks_is_still_a_405_with_a_body(admin: Client, w
     ]:
         answer = send(admin, method, path, json.dumps({"tags": ["v3"]}))
         assert answer.status_code in (404, 405), (method, path, answer.status_code, answer.content[:200])
+
+
+def test_a_request_body_that_is_not_a_strict_serializer_makes_no_schema() -> None:
+    """A new endpoint cannot forget: its body's serializer must refuse unknown fields."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.urls import path
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.utils import extend_schema
+    from rest_framework import serializers
+    from rest_framework.request import Request
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    class LooseSerializer(serializers.Serializer):
+        dry_run = serializers.BooleanField()
+
+    class LooseView(APIView):
+        @extend_schema(request=LooseSerializer, responses={200: None})
+        def post(self, request: Request) -> Response:
+            return Response()
+
+    generator = SchemaGenerator(patterns=[path("api/v1/loose/", LooseView.as_view())])
+    with pytest.raises(
+        ImproperlyConfigured, match=r"LooseSerializer must derive from core\.api\.schema\.StrictSerializer"
+    ):
+        generator.get_schema(request=None, public=True)
