@@ -26,18 +26,19 @@ _takes_body: dict[tuple[Callable[..., Any], str], bool] = {}
 
 
 def takes_body(view_func: Callable[..., Any], method: str, path: str) -> bool:
-    """Whether the operation's description has a request body (cached per view and method)."""
+    """Whether the operation's description has a request body (cached per view and method); True
+    for what is not ours to judge: a view that is not DRF's, a method the operation lacks (405)."""
+    view_class = getattr(view_func, "cls", None)
+    if view_class is None:
+        return True
+    actions = getattr(view_func, "actions", None)  # a viewset's route: method -> action
+    handler = actions.get(method.lower()) if actions is not None else method.lower()
+    if handler is None or not hasattr(view_class, handler):
+        return True  # DRF answers 405
     if method == "DELETE":
         return False
     key = (view_func, method)
     if key not in _takes_body:
-        view_class = getattr(view_func, "cls", None)
-        if view_class is None:  # not a DRF view: not ours to judge
-            return True
-        actions = getattr(view_func, "actions", None)  # a viewset's route: method -> action
-        handler = actions.get(method.lower()) if actions is not None else method.lower()
-        if handler is None or not hasattr(view_class, handler):
-            return True  # a method the operation lacks: DRF answers 405
         generator = SchemaGenerator()  # holds the view's schema (a weak proxy on the view) while asked
         view = generator.create_view(view_func, method)
         view.request = spectacular_settings.GET_MOCK_REQUEST(method, path, view, None)

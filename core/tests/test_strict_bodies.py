@@ -154,6 +154,9 @@ def test_a_method_an_operation_lacks_is_still_a_405_with_a_body(admin: Client, w
         ("post", "/api/v1/schedules/0/"),
         ("put", "/api/v1/retention-policies/0/run/"),
         ("post", "/api/v1/registry/restart/x/"),
+        ("delete", "/api/v1/gc/"),
+        ("delete", "/api/v1/events/"),
+        ("delete", "/api/v1/retention-policies/0/run/"),
     ]:
         answer = send(admin, method, path, json.dumps({"tags": ["v3"]}))
         assert answer.status_code in (404, 405), (method, path, answer.status_code, answer.content[:200])
