@@ -1,4 +1,4 @@
-"""Who may call each API operation: the table ``core/tests/test_permission_matrix.py`` checks.
+"""Who may call each API operation: the table ``registry_admin/tests/test_permission_matrix.py`` checks.
 
 Every operation of the OpenAPI description is listed by its label, ``METHOD /path``, with the
 lowest role a user needs and the roles of the named tokens (``core.tokens``) that may call it; a
