@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from access.scopes import Scope
 from catalog import protection
 from catalog.models import ProtectedTag
-from catalog.patterns import glob_matches
+from core.patterns import glob_matches
 from core.roles import Role
 from inventory.models import Tag
 

@@ -17,8 +17,7 @@ from django.utils import timezone
 from access import task_names
 from access.models import ACTIONS, AnonymousPullRule, Robot, RobotRule, TokenRequest
 from access.tokens import ROBOT_PREFIX, secret_digest
-from catalog import patterns
-from core import audit
+from core import audit, patterns
 from jobs import services as job_services
 from jobs.models import Job
 from registry_client import client as registry

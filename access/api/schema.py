@@ -9,8 +9,8 @@ from rest_framework import serializers
 
 from access import services
 from access.models import ACTIONS, AnonymousPullRule, Robot, TokenRequest
-from catalog import patterns
 from catalog.api.schema import GlobField
+from core import patterns
 from core.api.schema import JsonBooleanField, JsonCharField, StrictSerializer
 
 
