@@ -1,4 +1,4 @@
-.PHONY: run test deploy-test lint format benchmark benchmark-inventory benchmark-retention clean
+.PHONY: run test deploy-test lint format benchmark benchmark-inventory benchmark-retention benchmark-footprint clean
 
 # Start the whole dashboard (web on :$PORT, Celery worker and beat) in the foreground.
 run:
@@ -50,3 +50,9 @@ benchmark-retention:
 
 clean:
 	rm -rf .venv staticfiles .pytest_cache .ruff_cache
+
+# The whole dashboard's memory and idle CPU (issue 28), started as `make run` does.
+benchmark-footprint:
+	bash scripts/install-test-deps.sh
+	bash scripts/ensure-venv.sh requirements-dev.txt
+	.venv/bin/python -m benchmarks.footprint $(BENCH_ARGS)

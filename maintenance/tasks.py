@@ -20,10 +20,33 @@ from core.worker import answer
 from inventory import events as inventory_events
 from inventory import sync as inventory_sync
 from inventory.models import Repository
-from maintenance import container_actions, gc, jobs, schedules, stats, stats_collector, sync_requests, update, verify
+from maintenance import (
+    container_actions,
+    gc,
+    jobs,
+    lock,
+    schedules,
+    stats,
+    stats_collector,
+    sync_requests,
+    time_limits,
+    update,
+    verify,
+)
 from maintenance.models import Job
 
 logger = logging.getLogger(__name__)
+
+
+def _abandon_jobs(task_id: str, thread_id: int) -> None:
+    """A task past its hard time limit in a thread pool: its jobs stop beating, as a killed
+    process's would, and the job watchdog fails them."""
+    for job_id in jobs.heartbeat.of_task(task_id):
+        jobs.heartbeat.discard(job_id)
+
+
+time_limits.on_abandon(_abandon_jobs)
+time_limits.on_abandon(lambda task_id, thread_id: lock.LockHeartbeat.abandon(thread_id))
 
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
