@@ -1,0 +1,200 @@
+"""The NAS-sized defaults (issue 28): what `make run` starts, what the web imports, time limits in
+the worker's thread pool.
+
+- scripts/run.sh starts one gunicorn worker, one Celery worker process (a pool of threads) and no
+  separate beat: the scheduler runs as a thread of the worker and fires the schedules.
+- The web process never imports the Docker SDK nor the worker's task modules.
+- A GC past its time limit in the thread pool is ended with the reason (soft limit) or
+  abandoned like a killed process (hard limit), and the registry is writable afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from core.tests.faults import PrivateRedis, Stack
+from testenv import _sys
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    redis = PrivateRedis(tmp_path / "redis")
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as listed:
+            for child in map(int, listed.read().split()):
+                found += [child, *_descendants(child)]
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def test_the_web_never_imports_the_docker_sdk_nor_the_worker_side(tmp_path: Path) -> None:
+    """The WSGI app with every URL (and so every view module) imported: no Docker SDK, no task module."""
+    code = (
+        "import sys\n"
+        "from registry_admin.wsgi import application\n"
+        "from django.test import Client\n"
+        "from django.urls import get_resolver\n"
+        "get_resolver().url_patterns\n"
+        "assert Client().get('/-/alive').status_code == 200\n"
+        "print(' '.join(sorted(m for m in sys.modules if m == 'docker' or m.startswith('docker.')"
+        " or m in ('maintenance.tasks', 'maintenance.engine', 'maintenance.gc', 'retention.tasks'))))\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "registry_admin.settings",
+        "DATA_DIR": str(tmp_path),
+        "DJANGO_SECRET_KEY": "imports-test",
+    }
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "", f"the web imported: {done.stdout}"
+
+
+def test_make_run_starts_one_web_worker_and_one_celery_process_with_beat_inside(
+    services: Any, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    port = _sys.free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATA_DIR": str(tmp_path / "data"),
+        "REDIS_URL": private_redis.url,
+        "REGISTRY_URL": services.registry_url,
+        "DOCKER_HOST": services.docker_host,
+        "REGISTRY_CONTAINER": services.registry_container,
+        "ENGINE_HEALTH_INTERVAL": "5",
+        "INVENTORY_SYNC_ON_START": "false",
+    }
+    for name in ("DATABASE_URL", "WEB_WORKERS", "CELERY_POOL", "CELERY_CONCURRENCY", "BEAT_IN_WORKER"):
+        env.pop(name, None)
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        run = subprocess.Popen(["bash", "scripts/run.sh"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/-/alive", timeout=2).text == "ok":
+                    break
+            except requests.RequestException:
+                pass
+            assert run.poll() is None, log.read_text()[-3000:]
+            time.sleep(1)
+        # Beat, a thread of the worker, sends the engine check every 5 s, and the worker runs it.
+        deadline = time.monotonic() + 90
+        while "Sending due task record-engine-health" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(1)
+        commands = [_cmdline(pid) for pid in _descendants(run.pid)]
+        gunicorn = [c for c in commands if "gunicorn" in c]
+        celery = [c for c in commands if "celery" in c]
+        assert len(gunicorn) == 2, commands  # the master and one worker
+        assert len(celery) == 1, commands  # the worker; beat and the pool are its threads
+        assert "--pool threads" in celery[0] and "--beat-thread" in celery[0]
+    finally:
+        run.send_signal(signal.SIGTERM)
+        try:
+            run.wait(60)
+        finally:
+            for pid in _descendants(run.pid) if run.poll() is None else []:
+                os.kill(pid, signal.SIGKILL)
+    assert run.returncode == 0, log.read_text()[-3000:]
+
+
+def _gc_with_limits(stack: Stack, soft: float | None, hard: float) -> int:
+    """A real GC job sent with its own time limits (Celery's per-message limits override the task's)."""
+    code = (
+        "from maintenance import gc_requests\n"
+        "from maintenance.models import Job\n"
+        "from registry_admin.celery import app\n"
+        "params = gc_requests.GcParams.parse({'mode': 'read-only', 'dry_run': False})\n"
+        "job = Job.objects.create(kind=Job.Kind.GC, params=params.as_dict())\n"
+        f"app.send_task('maintenance.tasks.run_gc', args=[job.pk], soft_time_limit={soft!r}, time_limit={hard!r})\n"
+        "print(job.pk)"
+    )
+    return int(stack.run_python(code).strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("limit", ["soft", "hard"])
+def test_a_gc_past_its_time_limit_in_the_thread_pool_is_failed_and_the_registry_writable(
+    services: Any, private_redis: PrivateRedis, tmp_path: Path, limit: str
+) -> None:
+    from maintenance import registry_container
+    from testenv import images
+    from testenv.services import start_registry
+
+    registry = start_registry(services.engine, name=f"limitgc-{uuid.uuid4().hex[:6]}")
+    images.push_oci_image(registry.url, "team/app", "1")
+    stack = Stack(
+        tmp_path / "stack",
+        private_redis.url,
+        REGISTRY_URL=registry.url,
+        REGISTRY_CONTAINER=registry.container_name,
+        JOB_HEARTBEAT_TIMEOUT="5",
+        JOB_WATCHDOG_INTERVAL="5",
+        GC_LOCK_TIMEOUT="10",
+        GC_WATCHDOG_INTERVAL="10",
+    )
+    try:
+        stack.start_worker(concurrency=4, beat_thread=True)  # make run's worker
+        job_id = _gc_with_limits(stack, 1.0, 60.0) if limit == "soft" else _gc_with_limits(stack, None, 1.0)
+        failed = stack.wait_for(job_id, "failed", "succeeded", timeout=120)
+        assert failed["status"] == "failed", failed
+        if limit == "soft":
+            assert "exceeded its time limit" in failed["error"], failed["error"]
+        else:
+            assert "TimeLimitExceeded" in failed["error"] or "stopped" in failed["error"], failed["error"]
+        assert "Hard" in stack.log("worker") or limit == "soft"
+        # The registry is writable again (restored by the run's own finally, or the GC watchdog
+        # once the abandoned lock expired), and nothing holds the GC lock.
+        deadline = time.monotonic() + 90
+        while True:
+            rows = stack.run_python(
+                "from maintenance.models import RegistryMaintenance as R\n"
+                "from maintenance import lock\n"
+                "print(R.objects.filter(ended_at__isnull=True).count(), lock.gc_lock_held())"
+            ).split()
+            if rows == ["0", "False"]:
+                break
+            assert time.monotonic() < deadline, (rows, stack.log("worker")[-3000:])
+            time.sleep(2)
+    finally:
+        stack.stop()
+    try:
+        container = registry.container
+        assert container.status == "running"
+        assert registry_container.READONLY_ENV not in (container.attrs["Config"].get("Env") or [])
+        images.push_oci_image(registry.url, "team/app", "2")  # writable
+    finally:
+        registry.remove()
