@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core import memory
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
 from maintenance import registry_jobs, services, snapshot, stats
@@ -53,6 +54,7 @@ def registry(request: HtmxHttpRequest) -> HttpResponse:
         "is_operator": has_role(request.user, Role.OPERATOR),
         "is_admin": has_role(request.user, Role.ADMIN),
         "retention_days": settings.STATS_RETENTION_DAYS,
+        "dashboard_memory": memory.dashboard(),
         **_registry_jobs_context(),
     }
     return render(request, "maintenance/registry.html", context)

@@ -16,6 +16,7 @@ from celery.signals import beat_init, worker_ready
 from django import db
 from django.conf import settings
 
+from core import memory
 from core.worker import answer
 from inventory import events as inventory_events
 from inventory import sync as inventory_sync
@@ -53,6 +54,7 @@ time_limits.on_abandon(lambda task_id, thread_id: lock.LockHeartbeat.abandon(thr
 def check_engine(call_id: str | None = None) -> None:
     """Record whether the Docker engine and the registry container answer (every minute, and on demand)."""
     answer(call_id, dict(container_actions.record_engine_health()))
+    memory.record_worker()  # the Registry page shows it beside the registry's (issue 28)
 
 
 # --- Garbage collection ----------------------------------------------------------------

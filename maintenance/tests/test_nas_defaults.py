@@ -198,3 +198,25 @@ def test_a_gc_past_its_time_limit_in_the_thread_pool_is_failed_and_the_registry_
         images.push_oci_image(registry.url, "team/app", "2")  # writable
     finally:
         registry.remove()
+
+
+def test_the_registry_page_shows_the_dashboards_own_memory_beside_the_registrys(
+    viewer_client: Any, celery_worker: object, services: Any
+) -> None:
+    """The web measures itself; a worker records its figures with the engine check it runs."""
+    from django.core.cache import cache
+
+    from core import memory
+    from core.worker import ask_worker
+    from maintenance import task_names
+
+    cache.delete(memory.WORKER_KEY)
+    before = viewer_client.get("/registry/").content.decode()
+    assert 'data-testid="memory-web"' in before and "PSS" in before
+    assert 'data-testid="memory-worker"' not in before and "not recorded yet" in before
+
+    assert ask_worker(task_names.CHECK_ENGINE, wait=60).answered
+    page = viewer_client.get("/registry/").content.decode()
+    assert 'data-testid="memory-worker"' in page
+    worker = memory.recorded_worker()
+    assert worker is not None and worker.pss_bytes > 10 * 2**20 and worker.rss_bytes >= worker.pss_bytes
