@@ -168,6 +168,7 @@ def main() -> int:
     parser.add_argument("--tags", type=int, default=5000)
     parser.add_argument("--events", type=int, default=2000, help="notifications in the burst (50 per POST)")
     parser.add_argument("--idle-seconds", type=int, default=60)
+    parser.add_argument("--settle-seconds", type=int, default=30, help="wait after the burst before the idle minute")
     parser.add_argument("--seed-dir", default=str(SEED_DIR), help="where the seeded registry's data is kept")
     parser.add_argument("--no-readme", action="store_true")
     return with_services(_run, parser.parse_args())
@@ -238,10 +239,15 @@ def _run(services: Any, args: argparse.Namespace) -> int:
             phases["After an events burst"] = measure(dashboard.process.pid)
 
             load.phase = "idle"
+            time.sleep(args.settle_seconds)  # the events applied, the jobs' statistics collected
             pids = dashboard_processes(dashboard.process.pid)
-            before = cpu_seconds(pids)
+            before = {pid: cpu_seconds([pid]) for pid in pids}
             time.sleep(args.idle_seconds)
-            idle_cpu = (cpu_seconds(pids) - before) / args.idle_seconds
+            idle_by_process = {
+                f"{process_name(pid)} {pid}": (cpu_seconds([pid]) - before[pid]) / args.idle_seconds for pid in pids
+            }
+            idle_cpu = sum(idle_by_process.values())
+            print(f"Idle CPU by process: {idle_by_process}", flush=True)
             phases["Idle, after a minute"] = measure(dashboard.process.pid)
     finally:
         dashboard.stop()
@@ -264,6 +270,7 @@ def _run(services: Any, args: argparse.Namespace) -> int:
             )
         ),
     }
+    context["idle_by_process"] = ", ".join(f"{name} {share * 100:.2f} %" for name, share in idle_by_process.items())
     report = render(phases, peaks, idle_cpu, context)
     print(report)
     if not args.no_readme:
