@@ -46,8 +46,14 @@ def _abandon_jobs(task_id: str, thread_id: int) -> None:
         jobs.heartbeat.discard(job_id)
 
 
+def _abandon_gc_lock(task_id: str, thread_id: int) -> None:
+    """...and the GC lock it holds stops being extended: it expires, and the GC watchdog restores
+    the registry."""
+    lock.LockHeartbeat.abandon(thread_id)
+
+
 time_limits.on_abandon(_abandon_jobs)
-time_limits.on_abandon(lambda task_id, thread_id: lock.LockHeartbeat.abandon(thread_id))
+time_limits.on_abandon(_abandon_gc_lock)
 
 
 @shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)

@@ -57,7 +57,7 @@ def on_abandon(callback: Callable[[str, int], None]) -> None:
 
 def raise_in_thread(thread_id: int, exception: type[BaseException]) -> bool:
     """Raise ``exception`` in the thread ``thread_id`` at its next Python instruction."""
-    done = ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exception))
+    done = int(ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exception)))
     if done > 1:  # more than one thread state changed: undo, as the C API asks
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
         return False

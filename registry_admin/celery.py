@@ -28,7 +28,7 @@ class SchedulerThread(bootsteps.StartStopStep):
         self.enabled = bool(beat_thread)
         super().__init__(parent, **kwargs)
 
-    def create(self, parent: WorkController) -> beat._Threaded:
+    def create(self, parent: WorkController) -> beat._Threaded:  # type: ignore[override]
         # Not beat.EmbeddedService(thread=True): it ticks every second, and each tick of the
         # database scheduler asks the database whether the schedules changed. Every 5 s, as a
         # separate `celery beat` does (django-celery-beat's DEFAULT_MAX_INTERVAL); stopping waits

@@ -220,3 +220,67 @@ def test_the_registry_page_shows_the_dashboards_own_memory_beside_the_registrys(
     assert 'data-testid="memory-worker"' in page
     worker = memory.recorded_worker()
     assert worker is not None and worker.pss_bytes > 10 * 2**20 and worker.rss_bytes >= worker.pss_bytes
+
+
+def test_a_gc_a_sync_and_a_retention_run_at_once_each_finish_or_are_refused_under_make_runs_worker(
+    services: Any, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    """The three asked for in the same moment on one thread-pool worker: the sync runs beside
+    whichever of retention and GC came first; the other is refused as it is today; none stays
+    queued or running, and the registry is writable afterwards."""
+    from maintenance import registry_container
+    from testenv import images
+    from testenv.services import start_registry
+
+    registry = start_registry(services.engine, name=f"atonce-{uuid.uuid4().hex[:6]}")
+    for tag in ("1", "2", "3"):
+        images.push_oci_image(registry.url, "team/app", tag)
+    stack = Stack(
+        tmp_path / "stack",
+        private_redis.url,
+        REGISTRY_URL=registry.url,
+        REGISTRY_CONTAINER=registry.container_name,
+        INVENTORY_SYNC_ON_START="false",
+    )
+    try:
+        stack.start_worker(concurrency=4, beat_thread=True)  # make run's worker
+        first = int(
+            stack.run_python(
+                "from maintenance import sync_requests\nprint(sync_requests.queue_sync(reason='test').pk)"
+            ).split()[-1]
+        )
+        assert stack.wait_for(first, "succeeded", "failed", timeout=120)["status"] == "succeeded"
+        outcomes = stack.run_python(
+            "from django.contrib.auth.models import User\n"
+            "from maintenance import gc_requests, sync_requests\n"
+            "from retention import requests\n"
+            "from retention.models import RetentionPolicy\n"
+            "user = User.objects.create_superuser('admin', 'a@localhost', 'x')\n"
+            "policy = RetentionPolicy.objects.create(name='keep one', repositories=['team/*'], keep_last=1)\n"
+            "def attempt(name, queue):\n"
+            "    try:\n"
+            "        print(name, 'queued', queue().pk)\n"
+            "    except Exception as e:\n"
+            "        print(name, 'refused', type(e).__name__)\n"
+            "attempt('retention', lambda: requests.request_run(policy, user=user))\n"
+            "attempt('sync', lambda: sync_requests.queue_sync(user=user))\n"
+            "attempt('gc', lambda: gc_requests.request_gc("
+            "gc_requests.GcParams.parse({'mode': 'read-only', 'dry_run': False}), user=user))\n"
+        )
+        results = {line.split()[0]: line.split()[1:] for line in outcomes.strip().splitlines()[-3:]}
+        assert results["retention"][0] == "queued" and results["sync"][0] == "queued", outcomes
+        assert results["gc"] == ["refused", "RegistryJobInProgress"], outcomes  # as today
+        for name in ("retention", "sync"):
+            row = stack.wait_for(int(results[name][1]), "succeeded", "failed", timeout=180)
+            assert row["status"] == "succeeded", (name, row["error"], stack.log("worker")[-3000:])
+        # Once the run ended, the GC is accepted and runs on the same worker.
+        gc_job = stack.enqueue_gc(mode="read-only", dry_run=False)
+        row = stack.wait_for(gc_job, "succeeded", "failed", timeout=180)
+        assert row["status"] == "succeeded", (row["error"], stack.log("worker")[-3000:])
+    finally:
+        stack.stop()
+    try:
+        assert registry_container.READONLY_ENV not in (registry.container.attrs["Config"].get("Env") or [])
+        images.push_oci_image(registry.url, "team/app", "4")  # writable
+    finally:
+        registry.remove()
