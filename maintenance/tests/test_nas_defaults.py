@@ -284,3 +284,43 @@ def test_a_gc_a_sync_and_a_retention_run_at_once_each_finish_or_are_refused_unde
         images.push_oci_image(registry.url, "team/app", "4")  # writable
     finally:
         registry.remove()
+
+
+def test_a_job_stuck_past_its_hard_limit_in_the_thread_pool_is_failed_by_the_watchdog(
+    services: Any, private_redis: PrivateRedis, silent_registry: str, tmp_path: Path
+) -> None:
+    """A thread blocked in C (a socket read from a registry that never answers) cannot be
+    interrupted; past its hard limit its job stops beating, as a killed process's would, and
+    the job watchdog fails it with that reason while the thread still waits."""
+    stack = Stack(
+        tmp_path / "stack",
+        private_redis.url,
+        REGISTRY_URL=silent_registry,
+        REGISTRY_TIMEOUT="120",
+        DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
+        JOB_HEARTBEAT_TIMEOUT="5",
+        JOB_WATCHDOG_INTERVAL="5",
+        INVENTORY_SYNC_ON_START="false",
+    )
+    code = (
+        "from maintenance import task_names\n"
+        "from maintenance.models import Job\n"
+        "from registry_admin.celery import app\n"
+        "job = Job.objects.create(kind=Job.Kind.STATS, params={})\n"
+        "app.send_task(task_names.COLLECT_STATS, args=[job.pk], time_limit=3)\n"
+        "print(job.pk)"
+    )
+    try:
+        stack.start_worker(concurrency=4, beat_thread=True)  # make run's worker
+        job_id = int(stack.run_python(code).split()[-1])
+        stack.wait_for(job_id, "running", timeout=60)
+        started = time.monotonic()
+        failed = stack.wait_for(job_id, "failed", "succeeded", timeout=60)
+        took = time.monotonic() - started
+        log = stack.log("worker")
+    finally:
+        stack.stop()
+    assert failed["status"] == "failed", failed
+    assert "worker running this job stopped" in failed["error"], failed["error"]
+    assert "Hard time limit exceeded" in log, log[-3000:]
+    assert took < 60  # long before the registry's 120 s timeout would have ended the wait
