@@ -209,7 +209,7 @@ def _run(services: Any, args: argparse.Namespace) -> int:
     try:
         with LoadSampler() as load:
             load.phase = "start"
-            wait_for("the web", lambda: requests.get(f"{url}/-/alive", timeout=5).text == "ok", 180)
+            wait_for("the web", lambda: requests.get(f"{url}/-/alive", timeout=5).text == "ok", 600)
             api_token = subprocess.run(
                 [".venv/bin/python", "manage.py", "create_token", "--name", "bench", "--role", "admin", "bench"],
                 cwd=ROOT,
@@ -220,7 +220,7 @@ def _run(services: Any, args: argparse.Namespace) -> int:
             ).stdout.strip()
             api = requests.Session()
             api.headers["Authorization"] = f"Token {api_token}"
-            wait_for("the worker", lambda: api.get(f"{url}/api/v1/health/", timeout=30).json()["docker"]["ok"], 180)
+            wait_for("the worker", lambda: api.get(f"{url}/api/v1/health/", timeout=30).json()["docker"]["ok"], 600)
             time.sleep(10)  # let the start settle (beat's first round, the engine health check)
             phases["After start"] = measure(dashboard.process.pid)
 

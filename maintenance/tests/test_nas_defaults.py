@@ -136,7 +136,7 @@ def _gc_with_limits(stack: Stack, soft: float | None, hard: float) -> int:
     """A real GC job sent with its own time limits (Celery's per-message limits override the task's)."""
     code = (
         "from maintenance import gc_requests\n"
-        "from maintenance.models import Job\n"
+        "from jobs.models import Job\n"
         "from registry_admin.celery import app\n"
         "params = gc_requests.GcParams.parse({'mode': 'read-only', 'dry_run': False})\n"
         "job = Job.objects.create(kind=Job.Kind.GC, params=params.as_dict())\n"
@@ -182,7 +182,7 @@ def test_a_gc_past_its_time_limit_in_the_thread_pool_is_failed_and_the_registry_
         while True:
             rows = stack.run_python(
                 "from maintenance.models import RegistryMaintenance as R\n"
-                "from maintenance import lock\n"
+                "from jobs import lock\n"
                 "print(R.objects.filter(ended_at__isnull=True).count(), lock.gc_lock_held())"
             ).split()
             if rows == ["0", "False"]:
@@ -246,13 +246,14 @@ def test_a_gc_a_sync_and_a_retention_run_at_once_each_finish_or_are_refused_unde
         stack.start_worker(concurrency=4, beat_thread=True)  # make run's worker
         first = int(
             stack.run_python(
-                "from maintenance import sync_requests\nprint(sync_requests.queue_sync(reason='test').pk)"
+                "from inventory import jobs as sync_requests\nprint(sync_requests.queue_sync(reason='test').pk)"
             ).split()[-1]
         )
         assert stack.wait_for(first, "succeeded", "failed", timeout=120)["status"] == "succeeded"
         outcomes = stack.run_python(
             "from django.contrib.auth.models import User\n"
-            "from maintenance import gc_requests, sync_requests\n"
+            "from inventory import jobs as sync_requests\n"
+            "from maintenance import gc_requests\n"
             "from retention import requests\n"
             "from retention.models import RetentionPolicy\n"
             "user = User.objects.create_superuser('admin', 'a@localhost', 'x')\n"
@@ -269,7 +270,7 @@ def test_a_gc_a_sync_and_a_retention_run_at_once_each_finish_or_are_refused_unde
         )
         results = {line.split()[0]: line.split()[1:] for line in outcomes.strip().splitlines()[-3:]}
         assert results["retention"][0] == "queued" and results["sync"][0] == "queued", outcomes
-        assert results["gc"] == ["refused", "RegistryJobInProgress"], outcomes  # as today
+        assert results["gc"] == ["refused", "JobBusy"], outcomes  # as today
         for name in ("retention", "sync"):
             row = stack.wait_for(int(results[name][1]), "succeeded", "failed", timeout=180)
             assert row["status"] == "succeeded", (name, row["error"], stack.log("worker")[-3000:])
@@ -304,7 +305,7 @@ def test_a_job_stuck_past_its_hard_limit_in_the_thread_pool_is_failed_by_the_wat
     )
     code = (
         "from maintenance import task_names\n"
-        "from maintenance.models import Job\n"
+        "from jobs.models import Job\n"
         "from registry_admin.celery import app\n"
         "job = Job.objects.create(kind=Job.Kind.STATS, params={})\n"
         "app.send_task(task_names.COLLECT_STATS, args=[job.pk], time_limit=3)\n"

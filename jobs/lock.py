@@ -108,7 +108,7 @@ class LockHeartbeat:
     def abandon(cls, thread_id: int) -> int:
         """Stop extending the locks the thread ``thread_id`` holds, as if its process had died:
         they expire within GC_LOCK_TIMEOUT (a task past its hard time limit in a thread pool,
-        ``maintenance.time_limits``). The number of heartbeats stopped."""
+        ``jobs.time_limits``). The number of heartbeats stopped."""
         with cls._running_lock:
             stopped = cls._running.pop(thread_id, set())
         for heartbeat in stopped:
