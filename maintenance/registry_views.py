@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core import memory
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
 from jobs import services as job_services
@@ -54,6 +55,7 @@ def registry(request: HtmxHttpRequest) -> HttpResponse:
         "is_operator": has_role(request.user, Role.OPERATOR),
         "is_admin": has_role(request.user, Role.ADMIN),
         "retention_days": settings.STATS_RETENTION_DAYS,
+        "dashboard_memory": memory.dashboard(),
         **_registry_jobs_context(),
     }
     return render(request, "maintenance/registry.html", context)
