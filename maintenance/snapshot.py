@@ -93,6 +93,13 @@ def recorded_snapshot() -> Snapshot | None:
     return value
 
 
+def storage_driver() -> str | None:
+    """The registry's storage driver as the last snapshot read it from its configuration; None when unknown."""
+    snapshot = recorded_snapshot() or {}
+    config = snapshot.get("config") or {}
+    return str(config.get("storage_driver") or "") or None if snapshot.get("config_read") else None
+
+
 def store_snapshot(snapshot: Snapshot) -> None:
     cache.set(SNAPSHOT_KEY.format(settings.REGISTRY_CONTAINER), snapshot, timeout=None)
 

@@ -18,10 +18,11 @@ from django.conf import settings
 
 from core.worker import answer
 from inventory import events as inventory_events
-from inventory import sync as inventory_sync
+from inventory import sync_files as inventory_sync_files
 from inventory.models import Repository
 from maintenance import container_actions, gc, jobs, schedules, stats, stats_collector, sync_requests, update, verify
 from maintenance.models import Job
+from maintenance.snapshot import storage_driver
 
 logger = logging.getLogger(__name__)
 
@@ -169,13 +170,13 @@ def run_sync(job_id: int) -> None:
         return
     try:
         inventory_events.apply_pending()
-        figures = inventory_sync.reconcile(log=lambda line: jobs.log(job, line))
+        result = inventory_sync_files.reconcile(log=lambda line: jobs.log(job, line), driver=storage_driver())
         inventory_events.apply_pending()  # what arrived while the reconcile ran
     except Exception as e:
         message = getattr(e, "message", None) or str(e)
         jobs.fail(job, f"The inventory sync failed: {message}")
         raise
-    jobs.succeed(job, figures.as_dict())
+    jobs.succeed(job, result)
 
 
 @shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
