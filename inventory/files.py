@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from inventory.models import SyncState
 from registry_client.client import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, RegistryNotFound
 from registry_client.client import Manifest as RegistryManifest
 from registry_files.layout import BlobMissing, RegistryFilesError, StorageFiles
@@ -57,6 +58,20 @@ def source(driver: str | None = None) -> Source:
     except RegistryFilesError as e:
         return Source(None, f"REGISTRY_DATA_DIR={root}: {e.message} The registry is read over HTTP.")
     return Source(files, f"The registry's storage files are read from REGISTRY_DATA_DIR={root} (read-only).")
+
+
+def recorded_source() -> dict[str, object] | None:
+    """Which source the last sync read and why (``source``, ``reason``, ``finished``); None before
+    the first sync that said. The web has no REGISTRY_DATA_DIR of its own: the worker's word counts."""
+    state = SyncState.objects.filter(pk=1).first()
+    result = (state.last_result or {}) if state else {}
+    if not result.get("source"):
+        return None
+    return {
+        "source": result["source"],
+        "reason": result.get("source_reason", ""),
+        "finished": state and state.last_finished,
+    }
 
 
 def media_type(body: dict[str, object]) -> str:

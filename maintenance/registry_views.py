@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
+from inventory import files as inventory_files
 from maintenance import registry_jobs, services, snapshot, stats
 from maintenance.forms import IntervalForm
 from maintenance.models import Job
@@ -53,6 +54,7 @@ def registry(request: HtmxHttpRequest) -> HttpResponse:
         "is_operator": has_role(request.user, Role.OPERATOR),
         "is_admin": has_role(request.user, Role.ADMIN),
         "retention_days": settings.STATS_RETENTION_DAYS,
+        "inventory_source": inventory_files.recorded_source(),
         **_registry_jobs_context(),
     }
     return render(request, "maintenance/registry.html", context)

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from inventory import sync, sync_files
@@ -80,7 +82,9 @@ def _empty_inventory() -> None:
     SyncState.objects.all().delete()
 
 
-def test_the_sync_from_files_equals_the_http_sync(versioned_registry: Any, settings: Any, repo_prefix: str) -> None:
+def test_the_sync_from_files_equals_the_http_sync(
+    versioned_registry: Any, settings: Any, repo_prefix: str, viewer_client: Client
+) -> None:
     pushed = _push_everything(versioned_registry.url, repo_prefix, versioned_registry.major)
     before = timezone.now()
 
@@ -95,6 +99,8 @@ def test_the_sync_from_files_equals_the_http_sync(versioned_registry: Any, setti
 
     assert from_files["source"] == "files", from_files["source_reason"]
     assert _state() == expected
+    page = viewer_client.get(reverse("registry")).content.decode()
+    assert "From its <strong>storage files</strong>" in page
     assert (repo_prefix, "single") in expected["tags"] and f"{repo_prefix}/emptied" in expected["repositories"]
     assert expected["tags"][(repo_prefix, f"sha256-{pushed['image'][7:]}.sig")][3] == pushed["image"]
     # The first sync from the files checked a few tags over HTTP, nothing else.
@@ -132,7 +138,7 @@ def test_a_moved_and_a_deleted_tag_are_seen_in_the_files(
 
 
 def test_without_usable_files_it_syncs_over_http_and_says_why(
-    registry: Any, settings: Any, tmp_path: Path, repo_prefix: str
+    registry: Any, settings: Any, tmp_path: Path, repo_prefix: str, viewer_client: Client
 ) -> None:
     images.push_oci_image(registry.url, repo_prefix, "t")
     settings.REGISTRY_DATA_DIR = str(tmp_path)
@@ -144,6 +150,8 @@ def test_without_usable_files_it_syncs_over_http_and_says_why(
     assert result["requests"]["catalog"] >= 1
     assert Tag.objects.filter(repository__name=repo_prefix, name="t").exists()
     assert SyncState.current().last_result["source"] == "http"
+    page = viewer_client.get(reverse("registry")).content.decode()
+    assert "Over <strong>HTTP</strong>" in page and f"REGISTRY_DATA_DIR={tmp_path}" in page
 
     result = sync_files.reconcile(driver="s3")
     assert result["source"] == "http" and "'s3' storage driver" in result["source_reason"]
