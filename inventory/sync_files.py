@@ -12,6 +12,7 @@ the layout (another directory mounted, a copy, a driver we did not expect) is ca
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 import time
@@ -24,14 +25,18 @@ from django.utils import timezone
 
 from inventory import attachments, content, sync
 from inventory.files import ManifestFiles, Source, source
-from inventory.models import Manifest, SyncState, Tag
+from inventory.models import Manifest, StorageFilesReport, SyncState, Tag
 from registry_client.client import RegistryClient, RegistryError, RegistryNotFound, get_client
+from registry_files.gc import space
 from registry_files.layout import StorageFiles, TagLink
 
 logger = logging.getLogger(__name__)
 
 #: Tags checked over HTTP when the files changed something (and on the first sync from files).
 CHECK_SAMPLE = 5
+#: The space figures (a walk of every blob and manifest) are measured again after a sync that
+#: changed something, or when older than this; a sync with nothing changed stays cheap.
+SPACE_MAX_AGE = dt.timedelta(hours=1)
 
 
 class FilesDisagree(Exception):
@@ -51,13 +56,35 @@ def reconcile(
     if found.files is not None:
         try:
             figures = reconcile_from_files(found.files, log, client)
-            return _record(figures.as_dict(), found)
+            result = figures.as_dict()
+            changed = figures.added_tags or figures.moved_tags or figures.removed_tags or figures.removed_repositories
+            report = StorageFilesReport.objects.filter(pk=1).first()
+            if changed or report is None or report.measured_at < timezone.now() - SPACE_MAX_AGE:
+                result["space_seconds"] = round(measure_space(found.files, log).seconds, 3)
+            return _record(result, found)
         except FilesDisagree as e:
             found = Source(None, f"The storage files disagree with the registry: {e.message} Read over HTTP instead.")
             log(f"WARNING: {found.reason}")
     else:
         log(found.reason)
     return _record(sync.reconcile(log=log, client=client).as_dict(), found)
+
+
+def measure_space(files: StorageFiles, log: Callable[[str], None] = logger.info) -> StorageFilesReport:
+    """Read the space figures from the files (``registry_files.gc.space``) into the one report row."""
+    began = time.monotonic()
+    now = timezone.now()
+    figures = space(files, now)
+    seconds = time.monotonic() - began
+    report, _ = StorageFilesReport.objects.update_or_create(
+        pk=1, defaults={"measured_at": now, "data_dir": str(files.root), "seconds": seconds, "figures": figures}
+    )
+    log(
+        f"Space from the storage files in {seconds:.1f} s: {figures['bytes']:,} bytes in {figures['blobs']:,} blobs; "
+        f"a GC would free {figures['gc']['bytes_eligible']:,} bytes ({figures['gc']['blobs_eligible']} blobs); "
+        f"{figures['untagged_manifests']} untagged manifests; {figures['upload_count']} upload leftovers."
+    )
+    return report
 
 
 def _record(result: dict[str, Any], found: Source) -> dict[str, Any]:

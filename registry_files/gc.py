@@ -16,8 +16,10 @@ platforms and the artifacts a referrers index lists), and by which tags. A GC mu
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from registry_files.layout import BlobMissing, StorageFiles
 
@@ -148,3 +150,49 @@ def tag_reach(files: StorageFiles) -> dict[str, set[str]]:
             for digest in seen:
                 reach.setdefault(digest, set()).add(name)
     return reach
+
+
+#: The registry's upload purging default (``storage.maintenance.uploadpurging``): uploads older
+#: than this are removed by the registry itself, checked every 24 h.
+UPLOAD_PURGE_AGE_HOURS = 168
+
+
+def space(files: StorageFiles, now: dt.datetime, shown: int = 50) -> dict[str, Any]:
+    """Everything the Storage page shows from the files: blobs on disk, what a GC would free (with
+    and without --delete-untagged), untagged manifests per repository, upload leftovers."""
+    on_disk = dict(files.blobs())
+    plain = predict(files, delete_untagged=False)
+    untagged_run = predict(files, delete_untagged=True)
+    untagged = untagged_manifests(files)
+    uploads = [upload for name in files.repositories() for upload in files.uploads(name)]
+    uploads.sort(key=lambda upload: -upload.size)
+    purge_age = dt.timedelta(hours=UPLOAD_PURGE_AGE_HOURS)
+    return {
+        "blobs": len(on_disk),
+        "bytes": sum(on_disk.values()),
+        "gc": {"blobs_eligible": len(plain.eligible), "bytes_eligible": plain.bytes_eligible, "manifests_eligible": 0},
+        "gc_delete_untagged": {
+            "blobs_eligible": len(untagged_run.eligible),
+            "bytes_eligible": untagged_run.bytes_eligible,
+            "manifests_eligible": untagged_run.manifests_eligible,
+        },
+        "untagged_manifests": sum(len(found) for found in untagged.values()),
+        "untagged_repositories": [
+            {"name": name, "manifests": len(found)}
+            for name, found in sorted(untagged.items(), key=lambda item: (-len(item[1]), item[0]))[:shown]
+        ],
+        "untagged_repository_count": len(untagged),
+        "uploads": [
+            {
+                "repository": upload.repository,
+                "uuid": upload.uuid,
+                "bytes": upload.size,
+                "started": (upload.started or upload.modified).isoformat(),
+                "age_seconds": int(upload.age_seconds(now)),
+                "purged_after": ((upload.started or upload.modified) + purge_age).isoformat(),
+            }
+            for upload in uploads[:shown]
+        ],
+        "upload_count": len(uploads),
+        "upload_bytes": sum(upload.size for upload in uploads),
+    }
