@@ -220,10 +220,8 @@ class GarbageCollection:
         if outcome.exit_code != 0 and EMPTY_REGISTRY.search(outcome.stderr):
             return []
         if outcome.exit_code != 0 or not summary:
-            raise GcError(
-                f"The dry run before the sweep failed (exit {outcome.exit_code}{', no summary line' if not summary else ''}): "
-                "nothing was deleted. See the registry's logs."
-            )
+            why = f"exit {outcome.exit_code}" + ("" if summary else ", no summary line")
+            raise GcError(f"The dry run before the sweep failed ({why}): nothing was deleted. See the registry's logs.")
         return eligible
 
     def _refuse_what_tags_reach(self, container: Any, files: StorageFiles) -> dict[str, set[str]]:
@@ -240,8 +238,9 @@ class GarbageCollection:
             named = "; ".join(
                 f"{digest} (reached by {', '.join(sorted(reach[digest])[:5])})" for digest in overlap[:10]
             )
+            plural = "s" if len(overlap) != 1 else ""
             raise GcError(
-                f"Refused before deleting anything: the dry run lists {len(overlap)} blob{'s' if len(overlap) != 1 else ''} "
+                f"Refused before deleting anything: the dry run lists {len(overlap)} blob{plural} "
                 f"that tags still reach, which a sweep would break: {named}. This is the registry's fault "
                 "(distribution#4939), not the tags': keep the registry as it is, report it upstream with this "
                 "job's output, and run the GC again after an update."
