@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 
 from inventory.models import SyncState
 from registry_client.client import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, RegistryNotFound
@@ -38,11 +39,19 @@ class Source:
         return {"source": self.name, "reason": self.reason}
 
 
+#: The registry's storage driver as maintenance last read it from the container's configuration
+#: (``maintenance.snapshot.store_snapshot``); absent while unknown.
+DRIVER_CACHE_KEY = "registry:storage-driver"
+
+
 def source(driver: str | None = None) -> Source:
     """What the inventory reads: the files under REGISTRY_DATA_DIR, or HTTP with the reason.
 
-    ``driver`` is the registry's storage driver when known (``filesystem``, ``s3``...), None when not.
+    ``driver`` is the registry's storage driver (``filesystem``, ``s3``...); by default the one
+    maintenance last read from the registry's configuration, if any.
     """
+    if driver is None:
+        driver = cache.get(DRIVER_CACHE_KEY) or None
     root = settings.REGISTRY_DATA_DIR
     if not root:
         return Source(None, "REGISTRY_DATA_DIR is not set: the registry is read over HTTP.")

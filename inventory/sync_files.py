@@ -18,7 +18,6 @@ import random
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -39,6 +38,15 @@ CHECK_SAMPLE = 5
 SPACE_MAX_AGE = dt.timedelta(hours=1)
 
 
+class FilesSyncResult(sync.SyncResult, total=False):
+    """A sync job's result with where it read the registry: ``source`` (files or http), why, and
+    how long the space figures took when they were measured again."""
+
+    source: str
+    source_reason: str
+    space_seconds: float
+
+
 class FilesDisagree(Exception):
     """The files and the registry's HTTP answer differ on a sampled tag."""
 
@@ -49,14 +57,14 @@ class FilesDisagree(Exception):
 
 def reconcile(
     log: Callable[[str], None] = logger.info, driver: str | None = None, client: RegistryClient | None = None
-) -> dict[str, Any]:
+) -> FilesSyncResult:
     """Reconcile from the files when they can be read and agree with the registry, else over HTTP;
     the job's result, with ``source`` (files or http) and ``source_reason``."""
     found = source(driver)
     if found.files is not None:
         try:
             figures = reconcile_from_files(found.files, log, client)
-            result = figures.as_dict()
+            result = FilesSyncResult(**figures.as_dict())
             changed = figures.added_tags or figures.moved_tags or figures.removed_tags or figures.removed_repositories
             report = StorageFilesReport.objects.filter(pk=1).first()
             if changed or report is None or report.measured_at < timezone.now() - SPACE_MAX_AGE:
@@ -67,7 +75,7 @@ def reconcile(
             log(f"WARNING: {found.reason}")
     else:
         log(found.reason)
-    return _record(sync.reconcile(log=log, client=client).as_dict(), found)
+    return _record(FilesSyncResult(**sync.reconcile(log=log, client=client).as_dict()), found)
 
 
 def measure_space(files: StorageFiles, log: Callable[[str], None] = logger.info) -> StorageFilesReport:
@@ -87,8 +95,9 @@ def measure_space(files: StorageFiles, log: Callable[[str], None] = logger.info)
     return report
 
 
-def _record(result: dict[str, Any], found: Source) -> dict[str, Any]:
-    result.update(source=found.name, source_reason=found.reason)
+def _record(result: FilesSyncResult, found: Source) -> FilesSyncResult:
+    result["source"] = found.name
+    result["source_reason"] = found.reason
     SyncState.objects.filter(pk=1).update(last_result=result)
     return result
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from maintenance import gc
-from maintenance.models import Job
+from jobs.models import Job
 from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import blob_path, delete_image, gc_job, manifest_blobs, tree_hashes, unique
 from testenv import images
