@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from maintenance import gc
 from jobs.models import Job
+from maintenance import gc
 from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import blob_path, delete_image, gc_job, manifest_blobs, tree_hashes, unique
 from testenv import images
