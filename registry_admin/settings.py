@@ -68,6 +68,9 @@ if REGISTRY_TOKEN_REALM and not REGISTRY_USERNAME:
     REGISTRY_USERNAME, REGISTRY_PASSWORD = "robot$dashboard", DASHBOARD_REGISTRY_PASSWORD
 
 REGISTRY_CONFIG_PATH = env("REGISTRY_CONFIG_PATH", "/etc/distribution/config.yml")
+# The registry's data directory as the worker sees it, mounted read-only (issue 24): the
+# inventory then reads tags, manifests and sizes from the files. Unset: everything over HTTP.
+REGISTRY_DATA_DIR = env("REGISTRY_DATA_DIR")
 # DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH are read by the docker SDK itself
 # (docker.from_env), in the worker only: the web process never opens the engine.
 if (docker_host := env("DOCKER_HOST")) and not docker_host.startswith(("unix:///", "tcp://", "ssh://", "npipe://")):
