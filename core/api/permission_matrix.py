@@ -35,6 +35,17 @@ ADMINS = Access(Role.ADMIN)
 REGISTRY = Access(None, events_token=True)  # the registry's notifications: Bearer REGISTRY_EVENTS_TOKEN
 
 MATRIX: dict[str, Access] = {
+    "GET /api/v1/anonymous-pulls/": ADMINS,
+    "POST /api/v1/anonymous-pulls/": ADMINS,
+    "DELETE /api/v1/anonymous-pulls/{id}/": ADMINS,
+    "POST /api/v1/registry/login/": ADMINS,
+    "GET /api/v1/robots/": ADMINS,
+    "POST /api/v1/robots/": ADMINS,
+    "GET /api/v1/robots/{id}/": ADMINS,
+    "PATCH /api/v1/robots/{id}/": ADMINS,
+    "DELETE /api/v1/robots/{id}/": ADMINS,
+    "POST /api/v1/robots/{id}/revoke/": ADMINS,
+    "GET /api/v1/token-requests/": VIEWERS,
     "GET /api/v1/audit/": VIEWERS,
     "GET /api/v1/diagnostics/": VIEWERS,
     "GET /api/v1/events/": VIEWERS,
