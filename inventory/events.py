@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from catalog.manifests import parse_timestamp
 from catalog.registry import MANIFEST_TYPES, RegistryError, get_client
+from core import notable
 from inventory import attachments, content, sync
 from inventory.models import Event, Manifest, Repository, Tag
 
@@ -271,7 +272,10 @@ def _push(event: Event) -> None:
     ).filter(Q(tag=event.tag) | Q(tag="", digest=event.digest))
     if deleted_later.exists():  # out of order: the tag's delete came after this push
         return
-    set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor)
+    if set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor):
+        notable.announce(
+            notable.PUSH, repository=event.repository, tag=event.tag, digest=event.digest, actor=event.actor
+        )
 
 
 def _push_by_digest(event: Event) -> None:
@@ -294,6 +298,7 @@ def _delete(event: Event) -> None:
         attachments.detach(event.repository, [event.digest])
     attachments.drop_detached([event.repository])
     sync.refresh_repositories([event.repository])
+    notable.announce(notable.DELETE, repository=event.repository, tag=event.tag, digest=event.digest, actor=event.actor)
     # Removing an unreferenced manifest waits for the reconcile (it may still be pulled by digest).
 
 

@@ -17,11 +17,13 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("activity/", include("inventory.urls")),
     path("retention/", include("retention.urls")),
+    path("notifications/", include("notifications.urls")),
     path("api/v1/", include("core.api.urls")),
     path("api/v1/", include("maintenance.api.urls")),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("inventory.api.urls")),
     path("api/v1/", include("retention.api.urls")),
+    path("api/v1/", include("notifications.api.urls")),
 ]
 
 # Under /api/ every error is {"detail": ...} (core.error_views), elsewhere the HTML pages.
