@@ -40,7 +40,9 @@ def test_an_admin_makes_a_webhook_channel_and_sees_its_secret_once(admin_client_
 
 def test_an_apprise_url_apprise_cannot_read_is_refused_and_not_echoed(admin_client_role: Client) -> None:
     answer = admin_client_role.post(
-        CHANNELS, {"name": "chat", "kind": "apprise", "url": f"discord://{SECRET_PATH}"}, content_type="application/json"
+        CHANNELS,
+        {"name": "chat", "kind": "apprise", "url": f"discord://{SECRET_PATH}"},
+        content_type="application/json",
     )
     assert answer.status_code == 400
     assert "Apprise does not understand" in answer.json()["url"][0] and SECRET_PATH not in answer.content.decode()
@@ -72,7 +74,9 @@ def test_a_channel_pointing_at_ssrf_targets_is_refused_with_the_reason(
     assert answer.status_code == 400, answer.content
     assert reason in answer.json()["url"][0]
     apprise = admin_client_role.post(
-        CHANNELS, {"name": "j", "kind": "apprise", "url": url.replace("http://", "json://")}, content_type="application/json"
+        CHANNELS,
+        {"name": "j", "kind": "apprise", "url": url.replace("http://", "json://")},
+        content_type="application/json",
     )
     assert apprise.status_code == 400 and reason in apprise.json()["url"][0]
     assert not Channel.objects.exists()
