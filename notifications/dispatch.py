@@ -57,9 +57,18 @@ def matches(rule: Rule, topic: str, facts: dict[str, Any]) -> bool:
         if rule.tags and not patterns.regex_matches(rule.tags, tag):
             return False
     if topic == "disk-usage":
-        percent = facts.get("percent")
-        return isinstance(percent, int | float) and percent >= rule.disk_threshold
+        return isinstance(facts.get("percent"), int | float)
     return True
+
+
+def _crossed(rule: Rule, facts: dict[str, Any]) -> bool:
+    """Disk usage is told when it rises above the rule's threshold, not at every sample above it;
+    falling below again re-arms the rule."""
+    above = float(facts["percent"]) >= rule.disk_threshold
+    if above == rule.disk_above:
+        return False
+    Rule.objects.filter(pk=rule.pk).update(disk_above=above)
+    return above
 
 
 def dispatch(kind: str, facts: dict[str, Any], send: Send) -> list[Delivery]:
@@ -72,7 +81,7 @@ def dispatch(kind: str, facts: dict[str, Any], send: Send) -> list[Delivery]:
     made = []
     for rule in Rule.objects.filter(enabled=True, channel__enabled=True).select_related("channel"):
         topic = next((t for t in under if t in rule.topics and matches(rule, t, facts)), None)
-        if topic is None:
+        if topic is None or (topic == "disk-usage" and not _crossed(rule, facts)):
             continue
         if rule.digest_minutes:
             _gather(rule, topic, message)

@@ -64,6 +64,8 @@ class Rule(models.Model):
     disk_threshold = models.PositiveSmallIntegerField(
         default=90, help_text="Disk usage topic: percent of the registry's volume above which to tell."
     )
+    # Whether the last disk usage told was above the threshold (the next crossing is told, not each sample).
+    disk_above = models.BooleanField(default=False, editable=False)
     digest_minutes = models.PositiveIntegerField(
         default=0, help_text="0: one message per event; N: at most one message per N minutes, listing them all."
     )

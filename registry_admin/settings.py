@@ -306,6 +306,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ManifestKindEnum": "catalog.manifests.KINDS",
         "JobKindEnum": "maintenance.models.Job.Kind",
+        "ChannelKindEnum": "notifications.models.Channel.Kind",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.openapi.add_common_errors"],
     # Swagger UI's files come from drf-spectacular-sidecar's static files: no CDN, the NAS may be offline.

@@ -22,6 +22,8 @@ BODYLESS = {
     "/api/v1/sync/",
     "/api/v1/registry/verify/",
     "/api/v1/retention-policies/{id}/preview/",
+    "/api/v1/notifications/channels/{id}/test/",
+    "/api/v1/notifications/channels/{id}/secret/",
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 

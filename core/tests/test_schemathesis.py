@@ -50,18 +50,22 @@ QUIET_SECONDS = 180
 QUIET_RESPONSE_SECONDS = 20
 
 # Operations are selected by their label, "METHOD /path".
-# Viewers read, only admins change (ViewerReadsAdminWrites): GC schedules, protected tags, retention policies.
+# Viewers read, only admins change (ViewerReadsAdminWrites): GC schedules, protected tags, retention policies;
+# notification channels and rules are admins' only, reads included (a channel's address is a credential).
 ADMIN_OPERATIONS = (
     r"^[A-Z]+ /api/v1/schedules/"
     r"|^(POST|DELETE) /api/v1/protected-tags/"
     r"|^(POST|PUT|PATCH|DELETE) /api/v1/retention-policies/(\{id\}/)?$"
+    r"|^[A-Z]+ /api/v1/notifications/"
 )
 # Tag patterns are Python regular expressions; the schema's "regex" format is ECMA-262's, which
 # schemathesis checks with another engine. The dialects differ at the edges (a lone "]" is a
 # literal to Python, an error to ECMA's unicode mode), so a "schema-violating" pattern it sends can
 # be one Python compiles and the API rightly takes: the bodies that carry one get every check but
 # that negative-data one (valid patterns accepted, invalid ones 400, responses as described).
-PATTERN_OPERATIONS = r"^(POST /api/v1/protected-tags/|(POST|PUT|PATCH) /api/v1/retention-policies/(\{id\}/)?)$"
+PATTERN_OPERATIONS = (
+    r"^(POST /api/v1/protected-tags/|(POST|PUT|PATCH) /api/v1/(retention-policies|notifications/rules)/(\{id\}/)?)$"
+)
 EVENT_OPERATIONS = r"^POST /api/v1/events/$"  # the registry's own bearer token, no user's
 CONTAINER_OPERATIONS = r"^[A-Z]+ /api/v1/(registry/|gc/|stats/collect/)"
 

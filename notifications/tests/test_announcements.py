@@ -121,3 +121,35 @@ def test_the_registry_going_down_and_back_is_one_message_each(
         assert len(receiver.requests) == 2 and HealthWatch.objects.get().ok
     finally:
         registry.remove()
+
+
+def test_disk_usage_is_told_when_it_rises_above_the_threshold_not_at_every_sample(
+    admin_client_role: Client,
+    operator_client: Client,
+    receiver: Receiver,
+    celery_worker: object,
+    engine: Any,
+    settings: Any,
+) -> None:
+    name = f"diskreg-{uuid.uuid4().hex[:6]}"
+    registry = start_registry(engine, name)
+    settings.REGISTRY_CONTAINER, settings.REGISTRY_URL = name, registry.url
+    made = channel(admin_client_role, f"{receiver.url}/disk")
+    rule(admin_client_role, made["id"], ["disk-usage"], disk_threshold=1)
+    try:
+        df = registry.exec("df", "-Pk", "/var/lib/registry")[1].splitlines()[-1].split()
+        for _ in range(2):
+            answer = operator_client.post("/api/v1/stats/collect/")
+            assert answer.status_code == 202, answer.content
+            job = Job.objects.get(pk=answer.json()["id"])
+            until(lambda job=job: Job.objects.get(pk=job.pk).status == "succeeded", 60)
+        (got,) = receiver.wait_for(1)
+        body = json.loads(got.body)
+        percent = -(-int(df[2]) * 100 // int(df[1]))
+        assert abs(int(body["facts"]["percent"]) - percent) <= 1
+        assert body["title"] == f"The registry's disk is {body['facts']['percent']}% full"
+        assert body["link"].endswith("/storage/")
+        time.sleep(2.0)
+        assert len(receiver.requests) == 1  # the second sample, still above, is not told again
+    finally:
+        registry.remove()
