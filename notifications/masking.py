@@ -59,7 +59,7 @@ def pieces(url: str, secret: str = "") -> list[str]:
     if host and not (_HOST_NAME.match(host) or _is_address(host)):
         found.append(host)
     found += [segment for segment in parts.path.split("/") if len(segment) >= 4]
-    found += [value for _, value in parse_qsl(parts.query) if len(value) >= 4]
+    found += [parts.query, *(value for _, value in parse_qsl(parts.query) if len(value) >= 4)]
     found += [unquote(piece) for piece in list(found) if piece]
     shown_host = {host, f"{host}:{parts.port}" if _port(parts) else host}
     # Longest first, so a whole URL goes before the pieces inside it.
