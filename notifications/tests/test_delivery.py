@@ -195,3 +195,20 @@ def test_send_a_test_from_the_page_with_csrf(admin_user: User, receiver: Receive
     assert sent.status_code == 302
     (got,) = receiver.wait_for(1)
     assert json.loads(got.body)["title"] == "Test message from registry-admin"
+
+
+def test_a_broker_that_is_down_never_fails_the_action_that_announced(
+    admin_client_role: Client, receiver: Receiver, settings: Any, caplog: Any
+) -> None:
+    from core.tests.faults import dashboard_on
+
+    made = channel(admin_client_role, f"{receiver.url}/x")
+    rule(admin_client_role, made["id"], ["token-created"])
+    with dashboard_on("redis://127.0.0.1:1/0", settings):  # nothing listens on port 1
+        began = time.monotonic()
+        answer = admin_client_role.post("/tokens/", {"name": "while-down", "role": "viewer", "expires_in_days": ""})
+        took = time.monotonic() - began
+        until(lambda: "Not telling of token-created" in caplog.text, 10)
+    assert answer.status_code == 200 and "ra_" in answer.content.decode()
+    assert took < 3.0, f"the token page took {took:.1f} s with the broker down"
+    assert receiver.requests == []
