@@ -132,8 +132,8 @@ def flush_due(send: Send, now: Any = None) -> list[Delivery]:
             if not Digest.objects.filter(pk=due.pk, sent_at__isnull=True).update(sent_at=now):
                 continue  # another worker closed it
             rule = due.rule
-            if not due.count:
-                continue
+            if not due.count or not (rule.enabled and rule.channel.enabled):
+                continue  # switched off since: the gathered lines are dropped
             message = messages.digest(due.count, due.lines, due.topics, rule.name, rule.digest_minutes)
             facts = {"digest": due.pk, "count": due.count, "topics": due.topics, "rule": rule.name}
             topic = due.topics[0] if len(due.topics) == 1 else "digest"
@@ -152,3 +152,12 @@ def test_delivery(channel: Channel, actor: str) -> Delivery:
         link=message.link,
         facts={"channel": channel.name, "actor": actor},
     )
+
+
+def prune(now: Any = None) -> int:
+    """Forget deliveries and closed digests older than NOTIFICATIONS_LOG_DAYS; how many deliveries went."""
+    from django.conf import settings
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.NOTIFICATIONS_LOG_DAYS)
+    Digest.objects.filter(sent_at__lt=cutoff).delete()
+    return int(Delivery.objects.filter(created_at__lt=cutoff).exclude(status__in=["pending", "retrying"]).delete()[0])

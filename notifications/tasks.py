@@ -38,3 +38,9 @@ def flush_digests() -> None:
 def watch_registry() -> None:
     """Ask the registry whether it answers; tell once when it stops, and once when it is back (beat)."""
     watch.check_registry()
+
+
+@shared_task(ignore_result=True, soft_time_limit=300, time_limit=360)
+def prune_deliveries() -> None:
+    """Forget deliveries older than NOTIFICATIONS_LOG_DAYS (beat, hourly)."""
+    dispatch.prune()

@@ -406,9 +406,12 @@ NOTIFICATIONS_FAILING_AFTER = envint("NOTIFICATIONS_FAILING_AFTER", 3, minimum=1
 # The registry watcher: seconds between checks, and failed checks in a row before "down" is told.
 NOTIFICATIONS_REGISTRY_CHECK_INTERVAL = envint("NOTIFICATIONS_REGISTRY_CHECK_INTERVAL", 60, minimum=5)
 NOTIFICATIONS_REGISTRY_DOWN_AFTER = envint("NOTIFICATIONS_REGISTRY_DOWN_AFTER", 2, minimum=1)
+# Days each channel's delivery log keeps its messages.
+NOTIFICATIONS_LOG_DAYS = envint("NOTIFICATIONS_LOG_DAYS", 30, minimum=1)
 CELERY_BEAT_SCHEDULE.update(
     {
         "notifications-digests": {"task": "notifications.tasks.flush_digests", "schedule": 30.0},
+        "notifications-prune": {"task": "notifications.tasks.prune_deliveries", "schedule": 3600.0},
         "notifications-registry-watch": {
             "task": "notifications.tasks.watch_registry",
             "schedule": float(NOTIFICATIONS_REGISTRY_CHECK_INTERVAL),

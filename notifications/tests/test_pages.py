@@ -122,3 +122,25 @@ def test_urls_are_masked_and_their_secret_pieces_redacted(url: str, shown: str) 
     for secret in ("tokenTOKENtoken", "pa55word", "backups", "abcd1234", "123:ABC"):
         if secret in url:
             assert secret not in redacted, redacted
+
+
+def test_the_delivery_log_forgets_what_is_older_than_its_days(admin_client_role: Client, settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications import dispatch
+    from notifications.models import Delivery
+
+    settings.NOTIFICATIONS_LOG_DAYS = 7
+    make_channel(admin_client_role)
+    channel = Channel.objects.get()
+    old, _new, waiting = (
+        Delivery.objects.create(channel=channel, topic="push", title=title, text="", status=status)
+        for title, status in (("old", "sent"), ("new", "failed"), ("waiting", "retrying"))
+    )
+    Delivery.objects.filter(pk__in=[old.pk, waiting.pk]).update(created_at=timezone.now() - timedelta(days=8))
+    assert dispatch.prune() == 1
+    assert set(Delivery.objects.values_list("title", flat=True)) == {"new", "waiting"}
+    page = admin_client_role.get(channel.get_absolute_url()).content.decode()
+    assert 'data-status="failed"' in page and 'data-status="retrying"' in page
