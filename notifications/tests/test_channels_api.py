@@ -10,7 +10,7 @@ from core.models import AuditEntry
 from notifications.masking import MASK
 from notifications.models import Channel, Rule
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.database]
 
 CHANNELS = "/api/v1/notifications/channels/"
 RULES = "/api/v1/notifications/rules/"

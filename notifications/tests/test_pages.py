@@ -12,7 +12,7 @@ from core.models import AuditEntry
 from notifications.masking import MASK, mask_url, pieces, redact
 from notifications.models import Channel, Rule
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.database]
 
 TOKEN = "123456:AAHsecretBotTokenXYZ"
 
