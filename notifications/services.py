@@ -55,14 +55,16 @@ def create_channel(fields: dict[str, Any], request: HttpRequest) -> tuple[Channe
     return channel, secret
 
 
-def update_channel(channel: Channel, fields: dict[str, Any], request: HttpRequest) -> Channel:
+def update_channel(channel: Channel, fields: dict[str, Any], request: HttpRequest) -> tuple[Channel, str]:
+    """Save the changes; a channel that became a webhook gets a signing secret, returned (shown once)."""
     for name, value in fields.items():
         setattr(channel, name, value)
+    made = ""
     if channel.kind == Channel.Kind.APPRISE:
         channel.secret = ""
         channel.cloudevents = False
     elif not channel.secret:
-        channel.secret = new_secret()
+        channel.secret = made = new_secret()
     with transaction.atomic():
         channel.save()
         audit.record(
@@ -71,7 +73,7 @@ def update_channel(channel: Channel, fields: dict[str, Any], request: HttpReques
             request=request,
             detail=describe_channel(channel),
         )
-    return channel
+    return channel, made
 
 
 def rotate_secret(channel: Channel, request: HttpRequest) -> str:

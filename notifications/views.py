@@ -77,8 +77,12 @@ def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
     if not form.is_valid():
         found.refresh_from_db()
         return _channel_page(request, found, status=400, form=form, form_open=True)
-    services.update_channel(found, {name: form.cleaned_data[name] for name in services.CHANNEL_FIELDS}, request)
+    _, secret = services.update_channel(
+        found, {name: form.cleaned_data[name] for name in services.CHANNEL_FIELDS}, request
+    )
     messages.success(request, "Channel saved.")
+    if secret:  # it became a webhook: its signing secret, this once
+        return _channel_page(request, found, new_secret=secret)
     return redirect(found.get_absolute_url())
 
 

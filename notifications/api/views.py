@@ -44,7 +44,7 @@ class TestQueuedSerializer(serializers.Serializer):
         responses={201: schema.CreatedChannelSerializer, **errors(400)},
     ),
     update=extend_schema(
-        summary="Replace a notification channel (admins)",
+        summary="Replace a notification channel (admins); one that becomes a webhook: POST secret/ for its key",
         parameters=[_ID],
         responses={200: schema.ChannelSerializer, **errors(400, 404)},
     ),
@@ -78,7 +78,7 @@ class ChannelViewSet(viewsets.ModelViewSet):
     def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         channel = serializer.instance
         assert isinstance(channel, Channel)
-        serializer.instance = services.update_channel(channel, dict(serializer.validated_data), self.request)
+        serializer.instance, _ = services.update_channel(channel, dict(serializer.validated_data), self.request)
 
     def perform_destroy(self, instance: Channel) -> None:
         services.delete_channel(instance, self.request)

@@ -144,3 +144,16 @@ def test_the_delivery_log_forgets_what_is_older_than_its_days(admin_client_role:
     assert set(Delivery.objects.values_list("title", flat=True)) == {"new", "waiting"}
     page = admin_client_role.get(channel.get_absolute_url()).content.decode()
     assert 'data-status="failed"' in page and 'data-status="retrying"' in page
+
+
+def test_a_channel_that_becomes_a_webhook_shows_its_new_secret_once(admin_client_role: Client) -> None:
+    make_channel(admin_client_role)
+    channel = Channel.objects.get()
+    answer = admin_client_role.post(
+        f"/notifications/channels/{channel.pk}/edit/",
+        {"name": "hook", "kind": "webhook", "url": "http://10.1.2.3:9000/hook", "enabled": "on"},
+    )
+    channel.refresh_from_db()
+    assert answer.status_code == 200 and channel.secret.startswith("whsec_")
+    assert channel.secret in answer.content.decode()
+    assert channel.secret not in admin_client_role.get(channel.get_absolute_url()).content.decode()
