@@ -158,6 +158,7 @@ def test_a_channel_that_keeps_failing_is_marked_and_shown_on_the_home_page(
     delivery = Delivery.objects.get()
     assert delivery.attempts == 2 and delivery.status_code == 503 and "answered 503" in delivery.error
     until(lambda: Channel.objects.get().failing)
+    assert 'hx-get="/notifications/failing/"' in viewer_client.get("/").content.decode()
     home = viewer_client.get("/notifications/failing/", HTTP_HX_REQUEST="true").content.decode()
     assert "Notifications are not getting through" in home and made["name"] in home
     page = admin_client_role.get(f"/notifications/channels/{made['id']}/").content.decode()
