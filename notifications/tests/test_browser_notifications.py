@@ -62,10 +62,11 @@ def test_an_admin_adds_a_channel_and_a_rule_and_sends_a_test(
     page.click("[data-testid=new-rule]")
     rule = page.locator("#new-rule [data-testid=rule-form]")
     rule.locator("input[name=name]").fill("prod pushes")
+    rule.locator("select[name=channel]").select_option(str(Channel.objects.get().pk))
     rule.locator("input[value=push]").check()
     rule.locator("textarea[name=repositories]").fill("prod/**")
-    rule.locator("[data-testid=rule-save]").click()
-    page.wait_for_url("**/notifications/")
+    with page.expect_navigation():
+        rule.locator("[data-testid=rule-save]").click()
     assert "prod/**" in page.inner_text("[data-testid=rules]")
     page.set_viewport_size({"width": 390, "height": 800})
     assert no_overflow(page), "the Notifications page is wider than a phone"
