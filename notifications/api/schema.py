@@ -6,6 +6,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import APIException
 
 from catalog.api.schema import GlobField, RegexField
 from core.api.schema import SOMETHING, JsonBooleanField, JsonCharField, StrictSerializer
@@ -136,11 +137,25 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ChannelMissing(APIException):
+    """A rule names a channel that does not exist (any more): a conflict with what exists, as a name taken is."""
+
+    status_code = 409
+    default_code = "conflict"
+
+
+class ChannelReference(serializers.PrimaryKeyRelatedField):
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, int) and not isinstance(data, bool) and not Channel.objects.filter(pk=data).exists():
+            raise ChannelMissing(f"There is no notification channel {data}: see /api/v1/notifications/channels/.")
+        return super().to_internal_value(data)
+
+
 class RuleSerializer(serializers.ModelSerializer, StrictSerializer):
     """A rule: which topics go to which channel; repository globs and a tag expression narrow push and delete."""
 
     name = NameField(max_length=_NAME_MAX)
-    channel = serializers.PrimaryKeyRelatedField(queryset=Channel.objects.all())
+    channel = ChannelReference(queryset=Channel.objects.all(), help_text="The channel's id (409 if there is none).")
     topics = serializers.ListField(
         child=serializers.ChoiceField(choices=list(topics.TOPICS)),
         min_length=1,

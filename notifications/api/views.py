@@ -128,17 +128,17 @@ class ChannelViewSet(viewsets.ModelViewSet):
         summary="A notification rule (admins)", parameters=[_ID], responses={200: schema.RuleSerializer, **errors(404)}
     ),
     create=extend_schema(
-        summary="Create a notification rule (admins)", responses={201: schema.RuleSerializer, **errors(400)}
+        summary="Create a notification rule (admins)", responses={201: schema.RuleSerializer, **errors(400, 409)}
     ),
     update=extend_schema(
         summary="Replace a notification rule (admins)",
         parameters=[_ID],
-        responses={200: schema.RuleSerializer, **errors(400, 404)},
+        responses={200: schema.RuleSerializer, **errors(400, 404, 409)},
     ),
     partial_update=extend_schema(
         summary="Change some of a notification rule (admins)",
         parameters=[_ID],
-        responses={200: schema.RuleSerializer, **errors(400, 404)},
+        responses={200: schema.RuleSerializer, **errors(400, 404, 409)},
     ),
     destroy=extend_schema(
         summary="Delete a notification rule (admins)", parameters=[_ID], responses={204: None, **errors(404)}

@@ -144,3 +144,14 @@ def test_changing_a_channel_keeps_its_url_unless_a_new_one_is_given(admin_client
     rotated = admin_client_role.post(f"{CHANNELS}{channel['id']}/secret/")
     assert rotated.status_code == 200 and rotated.json()["secret"] != channel["secret"]
     assert Channel.objects.get().secret == rotated.json()["secret"]
+
+
+def test_a_rule_naming_a_channel_that_does_not_exist_is_a_conflict(admin_client_role: Client) -> None:
+    answer = admin_client_role.post(
+        RULES, {"name": "orphan", "channel": 424242, "topics": ["push"]}, content_type="application/json"
+    )
+    assert answer.status_code == 409 and "no notification channel 424242" in answer.json()["detail"]
+    wrong = admin_client_role.post(
+        RULES, {"name": "orphan", "channel": "x", "topics": ["push"]}, content_type="application/json"
+    )
+    assert wrong.status_code == 400 and "channel" in wrong.json()
