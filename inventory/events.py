@@ -37,11 +37,11 @@ from django.db import OperationalError, close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from catalog.manifests import parse_timestamp
-from catalog.registry import MANIFEST_TYPES, RegistryError, get_client
 from core import notable
 from inventory import attachments, content, sync
 from inventory.models import Event, Manifest, Repository, Tag
+from registry_client.client import MANIFEST_TYPES, RegistryError, get_client
+from registry_client.manifests import parse_timestamp
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from core import audit, worker
-from maintenance import engine, lock, snapshot, task_names
+from maintenance import engine, lock, registry_container, snapshot, task_names
 from maintenance.models import Job, RegistryPause
 from maintenance.snapshot import EngineHealth, Snapshot
 
@@ -31,7 +31,7 @@ def record_snapshot(client: engine.DockerClient | None = None) -> Snapshot:
         own_client = client is None
         client = client or engine.connect()
         try:
-            facts = engine.inspect_registry(client, settings.REGISTRY_LOG_LINES)
+            facts = registry_container.inspect_registry(client, settings.REGISTRY_LOG_LINES)
             current = cast(Snapshot, {"ok": True, "error": "", **facts})
         finally:
             if own_client:

@@ -16,11 +16,11 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
-from catalog.references import attached_to
 from core.errors import ActionableError
 from core.models import AuditEntry
 from maintenance import jobs, lock, snapshot, task_names
 from maintenance.models import Job
+from registry_client.references import attached_to
 
 MODES = ("read-only", "stop", "online")
 DELETE_UNTAGGED_ON_V2 = (
@@ -187,15 +187,11 @@ class Deleted:
     artifacts: frozenset[str]
 
 
-# An audit entry naming the artifacts that went with their subject by digest (catalog.deletion).
-_ATTACHED = re.compile(r"attached artifacts?(?: \(by digest\))?: ((?:sha256:[0-9a-f]{64}(?:, )?)+)")
-
-
 def deleted(job: Job) -> dict[str, Deleted]:
     """Manifests deleted through the dashboard since the previous real run, by repository.
 
     What a collection frees comes from these deletes (and from untagged manifests with
-    --delete-untagged); the audit log names them, the registry's GC output does not. A
+    --delete-untagged); the audit log's fields name them, the registry's GC output does not. A
     signature, attestation, SBOM or referrers tag (``sha256-<hex>[.sig|.att|.sbom]``) and an
     artifact attached by digest belong to their image: counted with it, never as an image.
     """
@@ -213,12 +209,11 @@ def deleted(job: Job) -> dict[str, Deleted]:
         entries = entries.filter(created_at__gt=previous.finished_at)
     images: dict[str, set[str]] = {}
     artifacts: dict[str, set[str]] = {}
-    for repository, tag, digest, detail in entries.values_list("repository", "tag", "digest", "detail"):
-        if "manifest" not in detail.lower() or "stays" in detail:
+    # The fields the deletes record (catalog.deletion.audit): a tag deleted alone freed nothing.
+    for repository, tag, digest, fields in entries.values_list("repository", "tag", "digest", "fields"):
+        if not isinstance(fields, dict) or not fields.get("deleted_manifests"):
             continue
-        by_digest = _ATTACHED.search(detail)
-        if by_digest:
-            artifacts.setdefault(repository, set()).update(by_digest[1].split(", "))
+        artifacts.setdefault(repository, set()).update(fields.get("attached") or ())
         if attached_to(tag) is not None:
             artifacts.setdefault(repository, set()).add(digest)
         else:

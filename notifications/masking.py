@@ -1,5 +1,8 @@
 """Channel URLs and secrets as pages, answers, logs and the audit log may show them: masked.
 
+Stricter than ``core.masking.mask_url`` (which keeps a URL's path for the registry's logs): a
+chat service's URL carries its token in the path or even the host (``tgram://<bot token>/...``).
+
 ``mask_url`` keeps what tells channels apart (the scheme, and the host when it is a host
 name or an address) and hides everything that may carry a credential: the user and
 password, the path (webhook ids and tokens live there: ``discord://id/token``), the query.
@@ -14,7 +17,10 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-MASK = "••••••"
+from core.masking import MASK
+
+__all__ = ["MASK", "mask_url", "pieces", "redact"]
+
 # A host name worth showing: dotted DNS names and "localhost". A bare word is often a token
 # in an Apprise URL (tgram://<bot token>/..., pover://<user key>@<app token>).
 _HOST_NAME = re.compile(r"(?i)^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+)$")

@@ -26,6 +26,7 @@ def test_mypy_finds_nothing() -> None:
             "-m",
             "mypy",
             "core",
+            "registry_client",
             "catalog",
             "inventory",
             "maintenance",

@@ -105,6 +105,8 @@ def test_a_dry_run_then_the_confirmed_real_run_read_as_sentences(
         repository=repo,
         digest=digest,
         detail=f"Deleted manifest {digest}",
+        # As catalog.deletion.audit records it: what went, read back by gc_requests.
+        fields={"by": "digest", "removed_tags": [], "deleted_manifests": [digest], "attached": []},
     )
     page.set_viewport_size({"width": width, "height": 900})
     browser_login(page, live_server, operator)
