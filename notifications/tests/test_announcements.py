@@ -14,7 +14,7 @@ from django.test import Client
 
 from core import worker
 from inventory import services as inventory_services
-from maintenance.models import Job
+from jobs.models import Job
 from notifications import task_names, watch
 from notifications.models import Delivery, Digest, HealthWatch
 from notifications.tests.conftest import Receiver
