@@ -1,6 +1,6 @@
 """Things worth telling someone: announced here by the apps that see them happen, heard by whoever listens.
 
-The apps that know a tag was pushed (``inventory.events``), a job ended (``maintenance.jobs``),
+The apps that know a tag was pushed (``inventory.events``), a job ended (``jobs.runner``),
 a login was locked (``core.logins``) or a token made (``core.tokens``) call ``announce`` and
 go on. ``notifications`` listens (``notifications.receivers``, connected from its
 ``AppConfig.ready``) and sends what its rules ask for, on a worker. The signal lives in
