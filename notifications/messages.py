@@ -48,7 +48,8 @@ def _duration(seconds: float) -> str:
 
 
 def _size(value: Any) -> str:
-    return str(filesizeformat(value)) if isinstance(value, int) else "an unknown amount"
+    # filesizeformat joins with a no-break space: plain text for chat and e-mail.
+    return str(filesizeformat(value)).replace("\xa0", " ") if isinstance(value, int) else "an unknown amount"
 
 
 def _job(facts: dict[str, Any]) -> tuple[str, str]:

@@ -148,7 +148,7 @@ def test_disk_usage_is_told_when_it_rises_above_the_threshold_not_at_every_sampl
         percent = -(-int(df[2]) * 100 // int(df[1]))
         assert abs(int(body["facts"]["percent"]) - percent) <= 1
         assert body["title"] == f"The registry's disk is {body['facts']['percent']}% full"
-        assert body["link"].endswith("/storage/")
+        assert body["link"].endswith("/maintenance/storage/")
         time.sleep(2.0)
         assert len(receiver.requests) == 1  # the second sample, still above, is not told again
     finally:
