@@ -11,8 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog import patterns
-from core import notable
+from core import notable, patterns
 from notifications import messages, topics
 from notifications.models import Channel, Delivery, Digest, Rule
 

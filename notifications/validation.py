@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import apprise
 
-from catalog import patterns
+from core import patterns
 from notifications import destinations, topics
 
 URL_MAX_LENGTH = 2000
