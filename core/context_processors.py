@@ -31,6 +31,7 @@ NAV = (
     ("inventory:activity", "Activity"),
     ("catalog:push-here", "Push here"),
     ("retention:policies", "Retention"),
+    ("notifications:index", "Notifications"),
     ("maintenance", "Maintenance"),
     ("registry", "Registry"),
     ("storage", "Storage"),

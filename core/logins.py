@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from core import audit
+from core import audit, notable
 
 
 def _minutes() -> int:
@@ -53,6 +53,7 @@ def _on_lockout(
             f"{settings.LOGIN_FAILURE_LIMIT} failures."
         ),
     )
+    notable.announce(notable.LOGIN_LOCKOUT, username=username or "?", ip=ip_address or "?", minutes=_minutes())
 
 
 def connect() -> None:

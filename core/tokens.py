@@ -20,7 +20,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, throttling
 from rest_framework.request import Request
 
-from core import audit
+from core import audit, notable
 from core.models import ApiToken
 from core.roles import Role, role_of
 
@@ -90,6 +90,10 @@ def create(
         user=user, name=name, role=int(chosen), key_hash=digest(raw), prefix=raw[:10], expires_at=expires_at
     )
     audit.record(action="token-created", outcome="succeeded", request=request, user=user, detail=_describe(token))
+    by = request.user.get_username() if request is not None and getattr(request, "user", None) else ""
+    notable.announce(
+        notable.TOKEN_CREATED, name=token.name, owner=user.get_username(), role=token.get_role_display(), by=by
+    )
     return token, raw
 
 

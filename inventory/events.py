@@ -38,6 +38,7 @@ from django.db import OperationalError, close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core import notable
 from inventory import attachments, content, sync
 from inventory.models import Event, Manifest, Repository, Tag
 from registry_client import references
@@ -323,7 +324,10 @@ def _push(event: Event) -> None:
     ).filter(Q(tag=event.tag) | Q(tag="", digest=event.digest))
     if deleted_later.exists():  # out of order: the tag's delete came after this push
         return
-    set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor)
+    if set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor):
+        notable.announce(
+            notable.PUSH, repository=event.repository, tag=event.tag, digest=event.digest, actor=event.actor
+        )
 
 
 def _push_by_digest(event: Event) -> None:
@@ -346,6 +350,7 @@ def _delete(event: Event) -> None:
         attachments.detach(event.repository, [event.digest])
     attachments.drop_detached([event.repository])
     sync.refresh_repositories([event.repository])
+    notable.announce(notable.DELETE, repository=event.repository, tag=event.tag, digest=event.digest, actor=event.actor)
     # Removing an unreferenced manifest waits for the reconcile (it may still be pulled by digest).
 
 

@@ -31,7 +31,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from core import audit
+from core import audit, notable
 from jobs.models import Job
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ def expire_unclaimed(kind: str) -> list[Job]:
             audit.record(
                 action=f"{kind}-finished", outcome="failed", user=job.user, via="web", detail=f"job {job.pk}: {error}"
             )
+            announce_end(job)
             expired.append(job)
     return expired
 
@@ -177,6 +178,21 @@ def _finish(job: Job, status: str, result: Any = None, error: str = "") -> None:
         via="worker",
         detail=f"job {job.pk}: {error or result}",
     )
+    announce_end(job)
+
+
+def announce_end(job: Job) -> None:
+    """Tell whoever listens (notifications) that ``job`` ended: after the commit, never failing the job."""
+    notable.announce(
+        notable.JOB_FINISHED,
+        job=job.pk,
+        job_kind=job.kind,
+        job_kind_label=job.get_kind_display(),
+        status=job.status,
+        error=job.error,
+        result=job.result if isinstance(job.result, dict) else None,
+        path=job.get_absolute_url(),
+    )
 
 
 # --- Heartbeat and watchdog ---------------------------------------------------------------
@@ -275,6 +291,7 @@ def fail_orphaned() -> list[Job]:
                 via="watchdog",
                 detail=f"job {job.pk}: {error}",
             )
+            announce_end(job)
             failed.append(job)
     for kind in Job.Kind.values:
         failed += expire_unclaimed(kind)

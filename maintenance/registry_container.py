@@ -53,6 +53,16 @@ class StorageUsage:
 
     bytes: int
     blob_count: int
+    # The volume holding the data root (``df -Pk``): None when df could not say.
+    volume_total_bytes: int | None = None
+    volume_used_bytes: int | None = None
+
+    @property
+    def volume_percent(self) -> int | None:
+        """How full the volume is, in whole percent, as df rounds it (up)."""
+        if not self.volume_total_bytes or self.volume_used_bytes is None:
+            return None
+        return -(-self.volume_used_bytes * 100 // self.volume_total_bytes)
 
 
 def registry_version(container: Any) -> str:
@@ -93,16 +103,24 @@ def storage_bytes(container: Any, root: str) -> int | None:
 
 
 def measure_storage(client: DockerClient, data_root: str) -> StorageUsage:
-    """``du -sk`` of the data root and the number of blob ``data`` files, with busybox in the container."""
+    """``du -sk`` of the data root, the number of blob ``data`` files and the volume's size and use
+    (``df -Pk``), with busybox in the container."""
     container = engine.get_registry_container(client)
     blobs = f"{data_root.rstrip('/')}/{BLOBS_UNDER_DATA_ROOT}"
-    script = 'du -sk "$1" | cut -f1; if [ -d "$2" ]; then find "$2" -type f -name data | wc -l; else echo 0; fi'
+    script = (
+        'du -sk "$1" | cut -f1; if [ -d "$2" ]; then find "$2" -type f -name data | wc -l; else echo 0; fi; '
+        'df -Pk "$1" 2>/dev/null | tail -n 1'
+    )
     output = exec_output(container, ["sh", "-c", script, "measure", data_root, blobs])
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     try:
         kib, count = int(lines[0]), int(lines[1])
     except (IndexError, ValueError):
         raise EngineError(f"Unexpected answer measuring {data_root} in '{container.name}': {output[:200]!r}") from None
+    # Filesystem 1024-blocks Used Available Capacity Mounted-on
+    df = lines[2].split() if len(lines) > 2 else []
+    if len(df) >= 4 and df[1].isdigit() and df[2].isdigit():
+        return StorageUsage(kib * 1024, count, int(df[1]) * 1024, int(df[2]) * 1024)
     return StorageUsage(bytes=kib * 1024, blob_count=count)
 
 

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from catalog.blobs import content_blobs
+from core import notable
 from inventory import sync as inventory_sync
 from jobs import runner
 from jobs.models import Job
@@ -180,6 +181,14 @@ def _measure_container(
         sample.storage_bytes = storage.bytes
         sample.blob_count = storage.blob_count
         log(f"storage: {storage.bytes} bytes, {storage.blob_count} blobs")
+        if storage.volume_percent is not None:
+            log(f"volume: {storage.volume_used_bytes} of {storage.volume_total_bytes} bytes used")
+            notable.announce(
+                notable.DISK_USAGE,
+                percent=storage.volume_percent,
+                used_bytes=storage.volume_used_bytes,
+                total_bytes=storage.volume_total_bytes,
+            )
 
 
 def prune(now: datetime | None = None) -> int:

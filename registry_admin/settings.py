@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "inventory",
     "retention",
     "access",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -335,6 +336,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ManifestKindEnum": "registry_client.manifests.KINDS",
         "JobKindEnum": "maintenance.models.Job.Kind",
+        "ChannelKindEnum": "notifications.models.Channel.Kind",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.openapi.add_common_errors"],
     # Swagger UI's files come from drf-spectacular-sidecar's static files: no CDN, the NAS may be offline.
@@ -418,3 +420,36 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
+
+# --- Notifications (issue 27) ---------------------------------------------------------------
+# The dashboard's address as people reach it: the links in messages, a CloudEvent's source.
+DASHBOARD_URL = envurl("DASHBOARD_URL", f"http://localhost:{PORT}", ("http", "https")).rstrip("/")
+# Channels may call loopback addresses (an ntfy or Gotify on the NAS itself); false refuses them.
+# Link-local and cloud metadata addresses, and the dashboard itself, are always refused.
+NOTIFICATIONS_ALLOW_LOOPBACK = envbool("NOTIFICATIONS_ALLOW_LOOPBACK", True)
+# Attempts per message, the first retry's wait in seconds (doubling each time, at most an hour),
+# and the seconds one attempt may take.
+NOTIFICATIONS_ATTEMPTS = envint("NOTIFICATIONS_ATTEMPTS", 5, minimum=1)
+NOTIFICATIONS_RETRY_SECONDS = envint("NOTIFICATIONS_RETRY_SECONDS", 30, minimum=1)
+NOTIFICATIONS_TIMEOUT = envint("NOTIFICATIONS_TIMEOUT", 10, minimum=1)
+# A channel whose messages failed (after all their attempts) this many times in a row is marked failing.
+NOTIFICATIONS_FAILING_AFTER = envint("NOTIFICATIONS_FAILING_AFTER", 3, minimum=1)
+# The registry watcher: seconds between checks, and failed checks in a row before "down" is told.
+NOTIFICATIONS_REGISTRY_CHECK_INTERVAL = envint("NOTIFICATIONS_REGISTRY_CHECK_INTERVAL", 60, minimum=5)
+NOTIFICATIONS_REGISTRY_DOWN_AFTER = envint("NOTIFICATIONS_REGISTRY_DOWN_AFTER", 2, minimum=1)
+# Days each channel's delivery log keeps its messages.
+NOTIFICATIONS_LOG_DAYS = envint("NOTIFICATIONS_LOG_DAYS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "notifications-digests": {"task": "notifications.tasks.flush_digests", "schedule": 30.0},
+        "notifications-prune": {"task": "notifications.tasks.prune_deliveries", "schedule": 3600.0},
+        "notifications-registry-watch": {
+            "task": "notifications.tasks.watch_registry",
+            "schedule": float(NOTIFICATIONS_REGISTRY_CHECK_INTERVAL),
+        },
+    }
+)
+# Apprise logs channel URLs whole ("Could not load Discord URL: discord://id/token"): its records
+# go nowhere but to notifications.delivery, which captures them and logs them masked.
+LOGGING["handlers"]["discard"] = {"class": "logging.NullHandler"}  # type: ignore[index]
+LOGGING["loggers"]["apprise"] = {"level": "WARNING", "handlers": ["discard"], "propagate": False}  # type: ignore[index]

@@ -21,6 +21,7 @@ urlpatterns = [
     # The registry's token server (/auth/token: docker clients come with HTTP Basic), robots and
     # anonymous pulls (/access/), the token requests (/activity/tokens/). Issue 23.
     path("", include("access.urls")),
+    path("notifications/", include("notifications.urls")),
     path("api/v1/", include("core.api.urls")),
     path("api/v1/", include("jobs.api.urls")),
     path("api/v1/", include("maintenance.api.urls")),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("api/v1/", include("inventory.api.urls")),
     path("api/v1/", include("retention.api.urls")),
     path("api/v1/", include("access.api.urls")),
+    path("api/v1/", include("notifications.api.urls")),
 ]
 
 # Under /api/ every error is {"detail": ...} (core.error_views), elsewhere the HTML pages.

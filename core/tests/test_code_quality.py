@@ -34,6 +34,7 @@ def test_mypy_finds_nothing() -> None:
             "registry_admin",
             "retention",
             "access",
+            "notifications",
         ],
         cwd=ROOT,
         capture_output=True,

@@ -23,6 +23,8 @@ BODYLESS = {
     "/api/v1/registry/verify/",
     "/api/v1/retention-policies/{id}/preview/",
     "/api/v1/robots/{id}/revoke/",
+    "/api/v1/notifications/channels/{id}/test/",
+    "/api/v1/notifications/channels/{id}/secret/",
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 

@@ -25,6 +25,7 @@ from core.models import AuditEntry
 from inventory.models import Event
 from maintenance import schedules
 from maintenance.models import Job
+from notifications.models import Channel, Delivery, Rule
 from retention.models import RetentionPolicy
 from testenv import images
 from testenv.services import RegistryService
@@ -60,6 +61,9 @@ def state() -> str:
         *Job.objects.order_by("pk"),
         *Event.objects.order_by("pk"),
         *AuditEntry.objects.order_by("pk"),
+        *Channel.objects.order_by("pk"),
+        *Rule.objects.order_by("pk"),
+        *Delivery.objects.order_by("pk"),
     ]
     return django_serializers.serialize("json", rows)
 
@@ -73,10 +77,18 @@ def world(registry: RegistryService, settings: Any) -> dict[str, Any]:
     policy = RetentionPolicy.objects.create(name="strict", repositories=["strict/**"], keep_last=1)
     schedule = schedules.create({"cron": "0 3 * * 0"})
     rule = ProtectedTag.objects.create(repositories="strict/**", tags="^v9$")
+    channel = Channel.objects.create(name="strict", kind="webhook", url="http://127.0.0.1:9/hook", secret="whsec_s")
+    told = Rule.objects.create(name="strict", channel=channel, topics=["push"])
     return {
         "name": repo,
         "digest": digest,
-        "id": {"/retention-policies/": policy.pk, "/schedules/": schedule.pk, "/protected-tags/": rule.pk},
+        "id": {
+            "/retention-policies/": policy.pk,
+            "/schedules/": schedule.pk,
+            "/protected-tags/": rule.pk,
+            "/notifications/channels/": channel.pk,
+            "/notifications/rules/": told.pk,
+        },
         "registry": registry,
     }
 
