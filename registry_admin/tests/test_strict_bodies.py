@@ -19,6 +19,7 @@ from django.core import serializers as django_serializers
 from django.test import Client
 from django_celery_beat.models import PeriodicTask
 
+from access.models import AnonymousPullRule, Robot, RobotRule
 from catalog.models import ProtectedTag
 from conftest import make_user
 from core.models import AuditEntry
@@ -64,6 +65,9 @@ def state() -> str:
         *Channel.objects.order_by("pk"),
         *Rule.objects.order_by("pk"),
         *Delivery.objects.order_by("pk"),
+        *Robot.objects.order_by("pk"),
+        *RobotRule.objects.order_by("pk"),
+        *AnonymousPullRule.objects.order_by("pk"),
     ]
     return django_serializers.serialize("json", rows)
 
@@ -79,6 +83,9 @@ def world(registry: RegistryService, settings: Any) -> dict[str, Any]:
     rule = ProtectedTag.objects.create(repositories="strict/**", tags="^v9$")
     channel = Channel.objects.create(name="strict", kind="webhook", url="http://127.0.0.1:9/hook", secret="whsec_s")
     told = Rule.objects.create(name="strict", channel=channel, topics=["push"])
+    robot = Robot.objects.create(name="strict-ci", secret_hash="0" * 64)
+    RobotRule.objects.create(robot=robot, repositories="strict/**", actions="pull")
+    public = AnonymousPullRule.objects.create(repositories="public/**")
     return {
         "name": repo,
         "digest": digest,
@@ -88,6 +95,8 @@ def world(registry: RegistryService, settings: Any) -> dict[str, Any]:
             "/protected-tags/": rule.pk,
             "/notifications/channels/": channel.pk,
             "/notifications/rules/": told.pk,
+            "/robots/": robot.pk,
+            "/anonymous-pulls/": public.pk,
         },
         "registry": registry,
     }
