@@ -1,17 +1,22 @@
-"""The registry's notifications: parsed and stored at once, applied to the inventory just after.
+"""The registry's notifications applied to the inventory, by a worker (``inventory.tasks``).
 
-``receive`` validates the body and stores every event (idempotent on the event's ``id``),
-within the request; ``apply_pending`` applies stored events in timestamp order and runs in
-one background thread of the process once the request's transaction commits (the registry
-waits on our answer, and its queue lives in its memory), and again at every reconcile, so an
-event stored by a process that died before applying it is not lost.
+``inventory.receiving`` stores each envelope's events as the web process receives them;
+``apply_pending`` applies the stored, unapplied ones in timestamp order, in batches, in a
+worker's task sent by the web (``inventory.receiving.wake``), at the worker's start, every few
+seconds as a sweep, and around every reconcile: an event stored while no worker ran, or by a
+worker killed before its batch committed, is applied when one runs again.
 
-- push of a manifest with a tag: the tag points at that digest from then on (the manifest
-  is fetched once if the inventory lacks it); an older event arriving late changes nothing.
+A batch first fetches from the registry the manifests its pushes name that the inventory lacks
+(each digest once, ``CATALOG_CONCURRENCY`` at a time, outside any transaction), then claims and
+applies its events in one transaction that locks ``EventsState``: batches never interleave, so
+a client pull is counted once.
+
+- push of a manifest with a tag: the tag points at that digest from then on; an older event
+  arriving late changes nothing.
 - push of a manifest by digest (no tag; an index's platforms, an SBOM or signature pushed
-  with a ``subject``): fetched once and stored; one whose subject is in the same repository
-  is attached to it (``inventory.attachments``), the only way to know of it: the registry
-  lists no untagged manifest and distribution v3 has no referrers API.
+  with a ``subject``): stored; one whose subject is in the same repository is attached to it
+  (``inventory.attachments``), the only way to know of it: the registry lists no untagged
+  manifest and distribution v3 has no referrers API.
 - delete: with a tag (v3), that tag goes; by digest, every tag of the repository on it goes
   (distribution#1566), and so does an attached artifact of that digest; artifacts whose
   subject no tag reaches any more go with it.
@@ -20,222 +25,166 @@ event stored by a process that died before applying it is not lost.
   client, is the same pull. The dashboard's own requests (User-Agent registry-admin/...) are
   dropped before anything is stored.
 - blob events and anything without a repository are kept for the Activity page only.
+- a new ``source.instanceID``: the registry restarted and lost its queue (distribution#2422):
+  an events gap is recorded (``inventory.gaps``).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import OperationalError, close_old_connections, transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from catalog.manifests import parse_timestamp
-from catalog.registry import MANIFEST_TYPES, RegistryError, get_client
-from inventory import attachments, content, sync
-from inventory.models import Event, Manifest, Repository, Tag
+from catalog.registry import MANIFEST_TYPES, RegistryClient, RegistryError, get_client
+from inventory import attachments, content, gaps, sync
+from inventory.models import Event, EventsState, Manifest, Repository, Tag
 
 logger = logging.getLogger(__name__)
 
-CONTENT_TYPES = (
-    "application/vnd.docker.distribution.events.v1+json",
-    "application/vnd.docker.distribution.events.v2+json",
-    "application/json",
-)
-ACTIONS = ("push", "pull", "mount", "delete")
 # A GET by digest this soon after a HEAD by tag of the same digest is the same client pull.
 PULL_WINDOW = timedelta(seconds=60)
+# Events claimed and applied per transaction: short enough that the web's inserts, waiting on
+# SQLite's one writer meanwhile, are not held up for long (benchmarks/README.md).
+BATCH = 200
 
 
-class MalformedEvents(ValueError):
-    """The body is not ``{"events": [...]}`` of objects with an id, a timestamp and an action."""
+@dataclass
+class Applied:
+    """What ``apply_pending`` did: events applied, registry requests, manifests fetched."""
+
+    events: int = 0
+    requests: int = 0
+    fetched: int = 0
+    batches: int = 0
+    pushes: int = 0
+    seconds: float = 0.0
+    gaps: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Received:
-    stored: int
-    duplicates: int
-    ignored: int
-
-
-def _text(value: Any, limit: int) -> str:
-    return str(value)[:limit] if value is not None else ""
-
-
-def _object(item: dict[str, Any], key: str) -> dict[str, Any]:
-    value = item.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _host(address: str) -> str:
-    """``127.0.0.1:38134`` -> ``127.0.0.1``, ``[::1]:5000`` -> ``::1``: each connection has its own port."""
-    if address.startswith("["):
-        return address[1:].split("]", 1)[0]
-    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
-
-
-def _utc(when: datetime) -> datetime | None:
-    """``when`` in UTC, as the database keeps it; None in the calendar's first and last years, where
-    the pull window's arithmetic (and, with an offset, UTC itself) overflows."""
-    try:
-        utc = when.astimezone(UTC)
-    except OverflowError:
-        return None
-    return utc if 1 < utc.year < 9999 else None
-
-
-def parse(document: Any) -> list[Event]:
-    """The events of a notification body, as unsaved rows; MalformedEvents when it is not one."""
-    if not isinstance(document, dict) or not isinstance(document.get("events"), list):
-        raise MalformedEvents('Expected a JSON object {"events": [...]}, as the registry sends.')
-    events = []
-    for position, item in enumerate(document["events"]):
-        if not isinstance(item, dict):
-            raise MalformedEvents(f"events[{position}] is not an object.")
-        event_id = item.get("id")
-        stamped = parse_timestamp(item.get("timestamp"))
-        if not isinstance(event_id, str) or not event_id or len(event_id) > 100:
-            raise MalformedEvents(f"events[{position}] has no id.")
-        if stamped is None:
-            raise MalformedEvents(f"events[{position}] has no readable timestamp (RFC 3339).")
-        if not isinstance(item.get("action", ""), str):
-            raise MalformedEvents(f"events[{position}].action is not a string.")
-        for key in ("target", "request", "actor"):
-            if key in item and not isinstance(item[key], dict):
-                raise MalformedEvents(f"events[{position}].{key} is not an object.")
-        when = _utc(stamped)
-        if when is None:  # readable, but no use: counted as ignored
-            continue
-        target, request, actor = (_object(item, key) for key in ("target", "request", "actor"))
-        size = target.get("size", target.get("length"))
-        events.append(
-            Event(
-                event_id=event_id,
-                timestamp=when,
-                action=_text(item.get("action"), 20),
-                repository=_text(target.get("repository"), 255),
-                tag=_text(target.get("tag"), 128),
-                digest=_text(target.get("digest"), 100),
-                media_type=_text(target.get("mediaType"), 255),
-                size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
-                actor=_text(actor.get("name"), 255),
-                address=_text(request.get("addr"), 255),
-                host=_host(_text(request.get("addr"), 255)),
-                method=_text(request.get("method"), 10),
-                user_agent=_text(request.get("useragent"), 500),
-            )
-        )
-    return events
-
-
-def receive(document: Any) -> Received:
-    """Store the events of a notification (the caller's transaction); apply them after commit."""
-    events = parse(document)
-    useful = [e for e in events if e.action in ACTIONS and not e.user_agent.startswith("registry-admin/")]
-    ids = [e.event_id for e in useful]
-    seen = set(Event.objects.filter(event_id__in=ids).values_list("event_id", flat=True)) if ids else set()
-    fresh = {e.event_id: e for e in useful if e.event_id not in seen}
-    Event.objects.bulk_create(fresh.values(), ignore_conflicts=True)
-    if fresh:
-        transaction.on_commit(wake)
-    received = len(document["events"])  # parse() has checked the shape, and left out unusable times
-    return Received(stored=len(fresh), duplicates=len(useful) - len(fresh), ignored=received - len(useful))
-
-
-# --- Applying ------------------------------------------------------------------------------
-
-_queue: queue.Queue[None] = queue.Queue()
-_thread: threading.Thread | None = None
-_thread_lock = threading.Lock()
-_apply_lock = threading.Lock()
-
-
-def wake() -> None:
-    """Have the process's events thread apply what is pending (started on first use)."""
-    global _thread
-    with _thread_lock:
-        if _thread is None or not _thread.is_alive():
-            _thread = threading.Thread(target=_run, name="inventory-events", daemon=True)
-            _thread.start()
-    _queue.put(None)
-
-
-def _run() -> None:
+def apply_pending(limit: int = BATCH, client: RegistryClient | None = None) -> Applied:
+    """Apply the stored, unapplied events, oldest first, ``limit`` a transaction."""
+    began = time.monotonic()
+    done = Applied()
     while True:
-        _queue.get()
-        while not _queue.empty():  # one pass serves every wake-up queued meanwhile
-            _queue.get_nowait()
-        for attempt in range(20):
+        batch = list(Event.objects.filter(processed=False).order_by("timestamp", "id")[:limit])
+        if not batch:
+            break
+        client = client or get_client()
+        sent = client.request_count
+        done.fetched += _fetch_missing(client, batch)
+        done.requests += client.request_count - sent
+        _apply_batch([event.pk for event in batch], done)
+        done.batches += 1
+    done.seconds = time.monotonic() - began
+    return done
+
+
+def _fetch_missing(client: RegistryClient, batch: list[Event]) -> int:
+    """Fetch and store the manifests the batch's pushes name and the inventory lacks (HTTP only
+    here, never inside the batch's transaction); how many were stored."""
+    wanted: dict[str, str] = {}
+    for event in batch:
+        if event.action == "push" and event.repository and event.digest and event.media_type in MANIFEST_TYPES:
+            wanted.setdefault(event.digest, event.repository)
+    if not wanted:
+        return 0
+    have = set(Manifest.objects.filter(digest__in=list(wanted)).values_list("digest", flat=True))
+    missing = [(repository, digest) for digest, repository in wanted.items() if digest not in have]
+    if not missing:
+        return 0
+    known = set(Manifest.objects.values_list("digest", flat=True))
+
+    def fetch(item: tuple[str, str]) -> content.Content | None:
+        repository, digest = item
+        try:
+            return content.fetch(client, repository, digest, known=known)
+        except RegistryError as e:  # unreachable, or deleted since: the event is applied without it
+            logger.warning("Event for %s@%s: %s", repository, digest, e.message)
+            return None
+
+    fetched = [found for found in sync.parallel(fetch, missing) if found is not None]
+    with transaction.atomic():
+        return content.store_many(fetched)
+
+
+def _apply_batch(ids: list[int], done: Applied) -> None:
+    with transaction.atomic():
+        state = EventsState.objects.select_for_update().filter(pk=1).first() or EventsState.current()
+        # Claimed in this transaction: another applier (the reconcile's, another worker's) that
+        # read the same rows finds them processed once it gets the lock, so none applies twice.
+        claimed = list(Event.objects.filter(pk__in=ids, processed=False).order_by("timestamp", "id"))
+        if not claimed:
+            return
+        Event.objects.filter(pk__in=[event.pk for event in claimed]).update(processed=True)
+        touched: set[str] = set()
+        for event in claimed:
+            reason = gaps.restarted(state, event)
+            if reason:
+                done.gaps.append(reason)
             try:
-                apply_pending()
-                break
-            except OperationalError as e:  # SQLite busy beyond its timeout: try again shortly
-                logger.warning("Applying registry events: %s (attempt %d)", e, attempt + 1)
-                time.sleep(0.1)
+                with transaction.atomic():  # a savepoint: one event's bug does not undo the batch
+                    if _apply(event):
+                        touched.add(event.repository)
+            except MissingManifest as e:  # could not be fetched: the reconcile will find it
+                logger.warning("Event %s: %s", event.event_id, e)
+            except DatabaseError:
+                raise  # locked or gone: the whole batch again, later
             except Exception:
-                logger.exception("Applying registry events failed; the next reconcile applies them.")
-                break
-            finally:
-                close_old_connections()
+                logger.exception("Event %s could not be applied; the next reconcile covers it.", event.event_id)
+            if event.action == "push":
+                done.pushes += 1
+        if touched:
+            sync.refresh_repositories(sorted(touched))
+        newest = max(event.timestamp for event in claimed)
+        changes: dict[str, Any] = {}
+        if state.tracking_since is None:
+            changes["tracking_since"] = min(event.timestamp for event in claimed)
+        if state.last_event_at is None or newest > state.last_event_at:
+            changes["last_event_at"] = newest
+        if state.instance != (claimed[-1].instance or state.instance):
+            changes["instance"] = claimed[-1].instance
+        if changes:
+            EventsState.objects.filter(pk=1).update(**changes)
+        done.events += len(claimed)
 
 
-def apply_pending(limit: int = 1000) -> int:
-    """Apply the stored, unapplied events, oldest first; the number applied."""
-    applied = 0
-    with _apply_lock:
-        while True:
-            batch = list(Event.objects.filter(processed=False).order_by("timestamp", "id")[:limit])
-            if not batch:
-                return applied
-            for event in batch:
-                # Claimed and applied in one transaction: another process applying events at the
-                # same time (a sync on the worker) skips it, so no pull is counted twice; an
-                # unexpected error leaves it unapplied for the next round.
-                with transaction.atomic():
-                    if not Event.objects.filter(pk=event.pk, processed=False).update(processed=True):
-                        continue
-                    try:
-                        _apply(event)
-                    except RegistryError as e:  # the manifest could not be fetched: the reconcile will
-                        logger.warning("Event %s: %s", event.event_id, e.message)
-                applied += 1
+class MissingManifest(Exception):
+    """The manifest an event names is not in the inventory (the registry did not give it)."""
 
 
-def _apply(event: Event) -> None:
+def _apply(event: Event) -> bool:
+    """Apply one event; whether it changed a repository's tags (its size is then recomputed)."""
     if not event.repository:
-        return
+        return False
     if event.action == "push" and event.tag and event.digest and event.media_type in MANIFEST_TYPES:
-        _push(event)
-    elif event.action == "push" and event.digest and event.media_type in MANIFEST_TYPES:
+        return _push(event)
+    if event.action == "push" and event.digest and event.media_type in MANIFEST_TYPES:
         _push_by_digest(event)
     elif event.action == "delete":
         _delete(event)
     elif event.action == "pull" and event.digest and event.media_type in MANIFEST_TYPES:
         _pull(event)
+    return False
 
 
-def manifest_for(repository: str, digest: str) -> Manifest:
-    """The inventory's manifest of a digest, fetched from the registry (once) when it has none."""
-    existing = Manifest.objects.filter(digest=digest).first()
-    if existing is not None:
-        return existing
-    known = frozenset(Manifest.objects.values_list("digest", flat=True))
-    fetched = content.fetch(get_client(), repository, digest, known=known)
-    if fetched is None:
-        raise RegistryError(f"{repository}@{digest} is not in the registry any more.", status=404)
-    return content.store(fetched)
+def stored_manifest(digest: str) -> Manifest:
+    """The inventory's manifest of a digest; MissingManifest when the fetch before the batch failed."""
+    manifest = Manifest.objects.filter(digest=digest).first()
+    if manifest is None:
+        raise MissingManifest(f"{digest} is not in the registry any more, or it did not answer.")
+    return manifest
 
 
 def set_tag(repository: str, tag: str, digest: str, when: datetime, actor: str = "", pushed: bool = True) -> bool:
     """Point ``repository:tag`` at ``digest`` as of ``when``; False when a newer event already set it."""
-    manifest = manifest_for(repository, digest)
+    manifest = stored_manifest(digest)
     repo, _ = Repository.objects.get_or_create(name=repository)
     now = timezone.now()
     fields: dict[str, Any] = {
@@ -265,13 +214,13 @@ def set_tag(repository: str, tag: str, digest: str, when: datetime, actor: str =
     return True
 
 
-def _push(event: Event) -> None:
+def _push(event: Event) -> bool:
     deleted_later = Event.objects.filter(
         action="delete", repository=event.repository, timestamp__gt=event.timestamp, processed=True
     ).filter(Q(tag=event.tag) | Q(tag="", digest=event.digest))
     if deleted_later.exists():  # out of order: the tag's delete came after this push
-        return
-    set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor)
+        return False
+    return set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor)
 
 
 def _push_by_digest(event: Event) -> None:
@@ -280,7 +229,7 @@ def _push_by_digest(event: Event) -> None:
     )
     if deleted_later.exists():
         return
-    manifest = manifest_for(event.repository, event.digest)
+    manifest = stored_manifest(event.digest)
     attachments.attach(event.repository, manifest, event.timestamp, event.actor)
 
 
