@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import logging
 import time
+from bisect import bisect_left, bisect_right, insort
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,7 +45,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from catalog.registry import MANIFEST_TYPES, RegistryClient, RegistryError, get_client
-from inventory import attachments, content, gaps, sync
+from inventory import attachments, content, gaps, receiving, sync
 from inventory.models import Event, EventsState, Manifest, Repository, Tag
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,7 @@ logger = logging.getLogger(__name__)
 PULL_WINDOW = timedelta(seconds=60)
 # Events claimed and applied per transaction: short enough that the web's inserts, waiting on
 # SQLite's one writer meanwhile, are not held up for long (benchmarks/README.md).
-BATCH = 200
+BATCH = 100
 
 
 @dataclass
@@ -68,8 +70,13 @@ class Applied:
     gaps: list[str] = field(default_factory=list)
 
 
-def apply_pending(limit: int = BATCH, client: RegistryClient | None = None) -> Applied:
-    """Apply the stored, unapplied events, oldest first, ``limit`` a transaction."""
+def apply_pending(limit: int = BATCH, client: RegistryClient | None = None, drain: bool = True) -> Applied:
+    """Apply the stored, unapplied events, oldest first, ``limit`` a transaction.
+
+    ``drain=False`` (the worker's task) stops after a batch smaller than ``limit``: what arrived
+    while it was applied has sent a task of its own, which waits a moment and takes it all in
+    one batch, instead of this loop applying a few events a transaction while the web's
+    inserts wait on each."""
     began = time.monotonic()
     done = Applied()
     while True:
@@ -82,6 +89,8 @@ def apply_pending(limit: int = BATCH, client: RegistryClient | None = None) -> A
         done.requests += client.request_count - sent
         _apply_batch([event.pk for event in batch], done)
         done.batches += 1
+        if not drain and len(batch) < limit:
+            break
     done.seconds = time.monotonic() - began
     return done
 
@@ -115,8 +124,9 @@ def _fetch_missing(client: RegistryClient, batch: list[Event]) -> int:
 
 
 def _apply_batch(ids: list[int], done: Applied) -> None:
-    with transaction.atomic():
+    with receiving.quick_commit():
         state = EventsState.objects.select_for_update().filter(pk=1).first() or EventsState.current()
+        # (SQLite ignores FOR UPDATE: its one writer, the events' writer lock, serialises batches.)
         # Claimed in this transaction: another applier (the reconcile's, another worker's) that
         # read the same rows finds them processed once it gets the lock, so none applies twice.
         claimed = list(Event.objects.filter(pk__in=ids, processed=False).order_by("timestamp", "id"))
@@ -124,10 +134,15 @@ def _apply_batch(ids: list[int], done: Applied) -> None:
             return
         Event.objects.filter(pk__in=[event.pk for event in claimed]).update(processed=True)
         touched: set[str] = set()
+        instance = state.instance
+        pulls = []
         for event in claimed:
             reason = gaps.restarted(state, event)
             if reason:
                 done.gaps.append(reason)
+            if _is_pull(event):  # after the pushes and deletes, all at once
+                pulls.append(event)
+                continue
             try:
                 with transaction.atomic():  # a savepoint: one event's bug does not undo the batch
                     if _apply(event):
@@ -142,16 +157,18 @@ def _apply_batch(ids: list[int], done: Applied) -> None:
                 done.pushes += 1
         if touched:
             sync.refresh_repositories(sorted(touched))
+        _pulls(pulls)
         newest = max(event.timestamp for event in claimed)
         changes: dict[str, Any] = {}
         if state.tracking_since is None:
             changes["tracking_since"] = min(event.timestamp for event in claimed)
         if state.last_event_at is None or newest > state.last_event_at:
             changes["last_event_at"] = newest
-        if state.instance != (claimed[-1].instance or state.instance):
-            changes["instance"] = claimed[-1].instance
+        if state.instance != instance:  # gaps.restarted followed the registry's new process
+            changes["instance"] = state.instance
         if changes:
             EventsState.objects.filter(pk=1).update(**changes)
+        gaps.close_open(min(event.timestamp for event in claimed))  # events flow again
         done.events += len(claimed)
 
 
@@ -169,8 +186,6 @@ def _apply(event: Event) -> bool:
         _push_by_digest(event)
     elif event.action == "delete":
         _delete(event)
-    elif event.action == "pull" and event.digest and event.media_type in MANIFEST_TYPES:
-        _pull(event)
     return False
 
 
@@ -246,37 +261,81 @@ def _delete(event: Event) -> None:
     # Removing an unreferenced manifest waits for the reconcile (it may still be pulled by digest).
 
 
-def _pull(event: Event) -> None:
-    # A client pull is a HEAD by tag, then a GET by digest: whichever of the two is applied
-    # second is the same pull, also when the registry's notifications bring them in two posts
-    # and the GET is applied first.
-    same_client = Event.objects.filter(
-        action="pull",
-        repository=event.repository,
-        digest=event.digest,
-        host=event.host,
-        user_agent=event.user_agent,
-        counted=True,
-    ).exclude(pk=event.pk)
-    if event.tag:
-        partner = same_client.filter(
-            tag="", timestamp__gte=event.timestamp, timestamp__lte=event.timestamp + PULL_WINDOW
+def _is_pull(event: Event) -> bool:
+    return bool(event.action == "pull" and event.repository and event.digest and event.media_type in MANIFEST_TYPES)
+
+
+def _pulls(pulls: list[Event]) -> None:
+    """A batch's pulls of manifests, in a few statements: counts per image and repository, the
+    last pull of each image and tag.
+
+    A client pull is a HEAD by tag, then a GET by digest: whichever of the two is applied second
+    is the same pull, also when the registry's notifications bring them in two posts and the GET
+    is applied first. The partners are looked up once for the batch (pulls already counted in
+    the window around it), then followed in timestamp order within it."""
+    if not pulls:
+        return
+    low = min(event.timestamp for event in pulls) - PULL_WINDOW
+    high = max(event.timestamp for event in pulls) + PULL_WINDOW
+    # Counted pulls of the same image, client and address, by kind (by tag or by digest), sorted:
+    # an event looks for a partner of the other kind only, with a bisection.
+    partners: dict[tuple[str, str, str, str, bool], list[datetime]] = {}
+    for by_tag in (True, False):
+        wanted = [event for event in pulls if bool(event.tag) != by_tag]
+        if not wanted:
+            continue
+        found = Event.objects.filter(
+            action="pull",
+            counted=True,
+            digest__in={event.digest for event in wanted},
+            host__in={event.host for event in wanted},
+            timestamp__gte=low,
+            timestamp__lte=high,
         )
-    else:
-        partner = same_client.exclude(tag="").filter(
-            timestamp__gte=event.timestamp - PULL_WINDOW, timestamp__lte=event.timestamp
+        found = found.exclude(tag="") if by_tag else found.filter(tag="")
+        for repository, digest, host, agent, when in found.values_list(
+            "repository", "digest", "host", "user_agent", "timestamp"
+        ):
+            partners.setdefault((repository, digest, host, agent, by_tag), []).append(when)
+    for times in partners.values():
+        times.sort()
+    counted: list[int] = []
+    by_image: Counter[str] = Counter()
+    by_repository: Counter[str] = Counter()
+    image_pulled: dict[str, datetime] = {}
+    tag_pulled: dict[tuple[str, str], datetime] = {}
+    for event in sorted(pulls, key=lambda e: (e.timestamp, e.pk)):
+        when = event.timestamp
+        if event.tag:  # a HEAD (or GET) by tag: a GET by digest just after it is the same pull
+            others = partners.get((event.repository, event.digest, event.host, event.user_agent, False), [])
+            paired = bisect_left(others, when) < bisect_right(others, when + PULL_WINDOW)
+        else:
+            others = partners.get((event.repository, event.digest, event.host, event.user_agent, True), [])
+            paired = bisect_left(others, when - PULL_WINDOW) < bisect_right(others, when)
+        if not paired:
+            counted.append(event.pk)
+            insort(
+                partners.setdefault(
+                    (event.repository, event.digest, event.host, event.user_agent, bool(event.tag)), []
+                ),
+                when,
+            )
+            by_image[event.digest] += 1
+            by_repository[event.repository] += 1
+        image_pulled[event.digest] = max(when, image_pulled.get(event.digest, when))
+        if event.tag:
+            tag_pulled[event.repository, event.tag] = max(when, tag_pulled.get((event.repository, event.tag), when))
+    Event.objects.filter(pk__in=counted).update(counted=True)
+    for digest, count in by_image.items():
+        Manifest.objects.filter(digest=digest).update(pull_count=F("pull_count") + count)
+    for repository, count in by_repository.items():
+        Repository.objects.filter(name=repository).update(pull_count=F("pull_count") + count)
+    for digest, when in image_pulled.items():
+        Manifest.objects.filter(digest=digest).filter(Q(last_pulled__isnull=True) | Q(last_pulled__lt=when)).update(
+            last_pulled=when
         )
-    counted = not partner.exists()
-    when = event.timestamp
-    if counted:
-        Event.objects.filter(pk=event.pk).update(counted=True)
-        Manifest.objects.filter(digest=event.digest).update(pull_count=F("pull_count") + 1)
-        Repository.objects.filter(name=event.repository).update(pull_count=F("pull_count") + 1)
-    Manifest.objects.filter(digest=event.digest).filter(Q(last_pulled__isnull=True) | Q(last_pulled__lt=when)).update(
-        last_pulled=when
-    )
-    if event.tag:
-        Tag.objects.filter(repository__name=event.repository, name=event.tag).filter(
+    for (repository, tag), when in tag_pulled.items():
+        Tag.objects.filter(repository__name=repository, name=tag).filter(
             Q(last_pulled__isnull=True) | Q(last_pulled__lt=when)
         ).update(last_pulled=when)
 

@@ -1,18 +1,35 @@
 """Events gaps: times when the registry's events cannot be trusted to have arrived (issue 22).
 
 The registry keeps undelivered events in its memory and loses them when its process ends
-(distribution#2422), refuses nothing it could not deliver for long, and sends nothing while
+(distribution#2422), retries what we refuse only as long as it runs, and sends nothing while
 events are off. Whenever that may have happened, a gap is recorded (from, to, why) and a full
-reconcile is asked for: the inventory's tags come back from the registry itself, while the pull
-history of the gap stays incomplete for good (retention keeps what it leaves unproven).
+reconcile is asked for at once: the inventory's tags come back from the registry itself, while
+the pull history of the gap stays incomplete for good (retention keeps what it leaves unproven).
+
+Signs, each checked where it is seen:
+
+- a new ``source.instanceID`` in the events (``restarted``, by the applier): a new registry
+  process, whoever restarted it;
+- a new start time of the registry container (``container_seen``, by the worker's engine check
+  every ENGINE_HEALTH_INTERVAL seconds): restarted or recreated, by an update, a GC that stops
+  it or sets it read-only, a restart from the dashboard or by hand, a reboot of the NAS; this
+  one is seen even when nothing is pushed afterwards;
+- refusals of the registry's posts (``inventory.receiving`` counts them; ``watch``): a wrong
+  token, a body we reject, a database that did not answer;
+- events off (``watch``): no REGISTRY_EVENTS_TOKEN after events were once tracked.
+
+Two signs of the same restart make one gap: a gap detected within ``MERGE_WINDOW`` of another
+unreconciled one whose time it overlaps extends it.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.worker import send
@@ -20,6 +37,10 @@ from inventory.models import Event, EventsGap, EventsState
 from inventory.task_names import QUEUE_SYNC
 
 logger = logging.getLogger(__name__)
+
+MERGE_WINDOW = timedelta(minutes=10)
+RESTARTED = "The registry restarted (its events carry a new instance id): the events it held undelivered were lost."
+OFF = "Events are off (REGISTRY_EVENTS_TOKEN is empty): pushes, pulls and deletes are not followed."
 
 
 def restarted(state: EventsState, event: Event) -> str:
@@ -37,17 +58,60 @@ def restarted(state: EventsState, event: Event) -> str:
         .values_list("timestamp", flat=True)
         .first()
     )
-    reason = "The registry restarted (its events carry a new instance id): the events it held undelivered were lost."
-    record(last or state.last_event_at or event.timestamp, event.timestamp, reason)
-    return reason
+    record(last or state.last_event_at or event.timestamp, event.timestamp, RESTARTED)
+    return RESTARTED
+
+
+def container_seen(container_id: str, started: datetime | None) -> EventsGap | None:
+    """The worker's engine check saw the registry container: a gap when it started anew since the
+    last check (from the last event applied, or the previous start, to this start)."""
+    if started is None:
+        return None
+    with transaction.atomic():
+        state = EventsState.objects.select_for_update().filter(pk=1).first() or EventsState.current()
+        before, before_id = state.container_started, state.container_id
+        if before == started and before_id == container_id:
+            return None
+        EventsState.objects.filter(pk=1).update(container_id=container_id, container_started=started)
+        if before is None or not settings.REGISTRY_EVENTS_TOKEN or state.tracking_since is None:
+            return None  # the first look, or no events to lose
+        how = "recreated" if container_id != before_id else "restarted"
+        reason = (
+            f"The registry container was {how} at {started:%Y-%m-%d %H:%M:%S} UTC: the events it held "
+            "undelivered were lost (distribution#2422)."
+        )
+        return record(max(filter(None, (state.last_event_at, before))), started, reason)
 
 
 def record(started: datetime, ended: datetime | None, reason: str) -> EventsGap:
-    """Record a gap and ask for a reconcile once the caller's transaction commits."""
+    """Record a gap (or extend the one a sign of the same event recorded) and ask for a reconcile
+    once the caller's transaction commits."""
+    now = timezone.now()
+    reference = ended or now
+    near = (
+        EventsGap.objects.filter(reconciled__isnull=True, detected__gte=now - MERGE_WINDOW)
+        .filter(Q(ended__isnull=True) | Q(ended__gt=started))
+        .filter(started__lt=reference)
+        .order_by("-detected")
+        .first()
+    )
+    if near is not None:
+        near.started = min(near.started, started)
+        if near.ended is not None:
+            near.ended = None if ended is None else max(near.ended, ended)
+        if reason not in near.reason:
+            near.reason = f"{near.reason} {reason}"[:500]
+        near.save(update_fields=["started", "ended", "reason"])
+        return near
     gap = EventsGap.objects.create(started=started, ended=ended, reason=reason[:500])
     logger.warning("Events gap from %s to %s: %s", started, ended or "now", reason)
     transaction.on_commit(ask_for_reconcile)
     return gap
+
+
+def close_open(when: datetime) -> int:
+    """Events flow again (the applier applied one dated ``when``): gaps still open end there."""
+    return EventsGap.objects.filter(ended__isnull=True, started__lte=when).update(ended=when)
 
 
 def ask_for_reconcile() -> None:
@@ -58,11 +122,39 @@ def ask_for_reconcile() -> None:
         logger.warning("Could not ask for a reconcile after an events gap; the scheduled sync will run it.")
 
 
+def watch(refused_since: datetime | None) -> list[EventsGap]:
+    """The worker's periodic look (``inventory.tasks.watch_events``): events off after they were
+    tracked, or the registry's posts refused since ``refused_since``, are gaps."""
+    found = []
+    state = EventsState.current()
+    if not settings.REGISTRY_EVENTS_TOKEN:
+        already = EventsGap.objects.filter(ended__isnull=True, reason__contains=OFF).exists()
+        if state.tracking_since is not None and not already:
+            found.append(record(state.last_event_at or timezone.now(), None, OFF))
+    elif refused_since is not None:
+        reason = (
+            "The registry's events were refused (a wrong token, a body the dashboard rejects, or a database "
+            "that did not answer): see the Registry page's events health and the web log."
+        )
+        found.append(record(refused_since, None, reason))
+    return found
+
+
 def open_gaps() -> list[EventsGap]:
     """Gaps no reconcile has covered yet: the inventory cannot vouch for itself."""
     return list(EventsGap.objects.filter(reconciled__isnull=True).order_by("started"))
 
 
 def reconciled(started_at: datetime) -> int:
-    """A full reconcile that began at ``started_at`` finished: every gap detected before it began is covered."""
+    """A full reconcile that began at ``started_at`` finished: every gap detected before it began
+    (and closed, or still open but detected before) is covered for the inventory's content."""
     return EventsGap.objects.filter(reconciled__isnull=True, detected__lte=started_at).update(reconciled=timezone.now())
+
+
+def pull_history_gaps(since: datetime | None = None) -> list[EventsGap]:
+    """The gaps in which pulls may have gone uncounted, oldest first (reconciled or not: a
+    reconcile brings tags back, not pulls)."""
+    found = EventsGap.objects.all()
+    if since is not None:
+        found = found.filter(Q(ended__isnull=True) | Q(ended__gte=since))
+    return list(found.order_by("started"))

@@ -233,6 +233,10 @@ class EventsState(models.Model):
     tracking_since = models.DateTimeField(null=True, blank=True)
     instance = models.CharField(max_length=100, blank=True, default="")
     last_event_at = models.DateTimeField(null=True, blank=True, help_text="the newest event applied (its timestamp)")
+    # The registry container as the worker's engine check last saw it: a new start time means
+    # it was restarted or recreated (by anyone: an update, a GC, docker restart, a reboot).
+    container_id = models.CharField(max_length=100, blank=True, default="")
+    container_started = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Events tracked since {self.tracking_since}"

@@ -27,11 +27,12 @@ import json
 import logging
 import math
 import os
+import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
@@ -163,11 +164,6 @@ def receive(document: Any) -> Received:
 
 _FIELDS = [f for f in Event._meta.concrete_fields if not f.primary_key]
 _statements: dict[tuple[str, int], str] = {}
-# SQLite has one writer at a time, and a writer that finds the database locked sleeps in steps
-# of 1, 2, 5, 10 ms and more before it tries again (its busy handler): with 8 senders those
-# sleeps, not the writes, set the pace. Writers of this path queue on a lock instead, within
-# the process (threads) and across the web processes (a lock file beside the database).
-_writer = threading.Lock()
 
 
 def _insert(rows: list[Event]) -> int:
@@ -204,43 +200,66 @@ def _statement(count: int) -> str:
 
 @contextmanager
 def _quick_commit() -> Iterator[Any]:
-    """A cursor whose writes commit without waiting for the disk, in one transaction.
+    with quick_commit(), connection.cursor() as cursor:
+        yield cursor
 
-    SQLite's ``synchronous`` cannot change inside a transaction: it is set on the connection
-    around the insert's own. Inside a caller's transaction (tests), its commit is its own."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite" and not connection.in_atomic_block:
-            with _writer, _file_lock():
-                cursor.execute("PRAGMA synchronous")
-                previous = int(cursor.fetchone()[0])
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                try:
-                    with transaction.atomic():
-                        yield cursor
-                finally:
-                    cursor.execute(f"PRAGMA synchronous={previous}")
-            return
+
+@contextmanager
+def quick_commit() -> Iterator[None]:
+    """One transaction of the events' tables that commits without waiting for the disk, under
+    the events' writer lock (the receiving path's inserts, the applier's batches).
+
+    Safe for both: a commit lost to a power cut loses received events (the registry's own queue
+    is less durable) or an applied batch, whose events were claimed in the same transaction and
+    so are applied again. SQLite's ``synchronous`` cannot change inside a transaction: it is set
+    on the connection around this one. Inside a caller's transaction (tests) nothing changes."""
+    if connection.in_atomic_block:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
+            yield
+        return
+    if connection.vendor == "sqlite":
+        with writer_lock(), connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            previous = int(cursor.fetchone()[0])
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with transaction.atomic():
+                    yield
+            finally:
+                cursor.execute(f"PRAGMA synchronous={previous}")
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")  # this transaction only
-            yield cursor
+        yield
 
 
+# SQLite has one writer at a time, and a writer that finds the database locked sleeps in steps
+# of 1, 2, 5, 10 ms and more before it tries again (its busy handler): with 8 senders and the
+# applier those sleeps, not the writes, set the pace. The events' writers (this path's inserts,
+# the applier's batches) queue on a lock instead, which wakes the next one at once: within the
+# process (threads) and across processes (a lock file beside the database).
+_writer = threading.Lock()
 _lock_files: dict[str, int] = {}
 
 
 @contextmanager
-def _file_lock() -> Iterator[None]:
-    """An exclusive ``flock`` on ``<database>.events-lock``, shared by the web processes."""
-    path = f"{connection.settings_dict['NAME']}.events-lock"
-    descriptor = _lock_files.get(path)
-    if descriptor is None:
-        descriptor = _lock_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(descriptor, fcntl.LOCK_EX)
-    try:
+def writer_lock() -> Iterator[None]:
+    """Held around a write of the events' tables on SQLite (nothing on other databases)."""
+    if connection.vendor != "sqlite":
         yield
-    finally:
-        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        return
+    path = f"{connection.settings_dict['NAME']}.events-lock"
+    with _writer:
+        descriptor = _lock_files.get(path)
+        if descriptor is None:
+            descriptor = _lock_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
 
 
 _redis: dict[str, redis.Redis] = {}
@@ -267,11 +286,36 @@ def wake() -> None:
         return
     try:
         if client.set(cache.make_key(WAKE_KEY), 1, nx=True, ex=WAKE_TTL):
-            send(APPLY_EVENTS)
+            _sender().put(None)
     except UNREACHABLE as e:
         state.failed(e)
     except Exception:  # the registry's answer must not fail for this: the sweep applies them
         logger.warning("Could not queue the events' apply task; the worker's sweep applies them.", exc_info=True)
+
+
+_send_queue: queue.SimpleQueue[None] | None = None
+_send_lock = threading.Lock()
+
+
+def _sender() -> queue.SimpleQueue[None]:
+    """The process's thread that publishes the apply task: Celery's first publish in a process
+    connects to the broker (seconds on a loaded machine), and the registry is waiting on the
+    answer. It only publishes a message: no database, no registry."""
+    global _send_queue
+    with _send_lock:
+        if _send_queue is None:
+            _send_queue = queue.SimpleQueue()
+            threading.Thread(target=_send_loop, args=(_send_queue,), name="inventory-wake", daemon=True).start()
+    return _send_queue
+
+
+def _send_loop(wanted: queue.SimpleQueue[None]) -> None:
+    while True:
+        wanted.get()
+        try:
+            send(APPLY_EVENTS)
+        except Exception:  # Redis gone since the SET: the worker's sweep applies them
+            logger.warning("Could not queue the events' apply task; the worker's sweep applies them.")
 
 
 def clear_wake() -> None:
@@ -308,8 +352,70 @@ def _token_given(request: HttpRequest) -> bool:
     return bool(token) and header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode())
 
 
+REFUSED_KEY = "inventory:events:refused:{}"  # per minute, for the health figures
+REFUSED_SINCE_KEY = "inventory:events:refused-since"  # the first refusal not yet made a gap
+
+
 def answer(request: HttpRequest) -> JsonResponse:
-    """The whole of ``POST /api/v1/events/``: the token, the body, the insert; JSON either way."""
+    """The whole of ``POST /api/v1/events/``: the token, the body, the insert; JSON either way.
+
+    A refusal (anything but 200) is counted; one of a post that looks like the registry's (its
+    events Content-Type) marks the start of an events gap, which the worker records."""
+    response = _answer(request)
+    if response.status_code != 200:
+        content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        _refused(content_type in CONTENT_TYPES[:2])
+    return response
+
+
+def _refused(from_registry: bool) -> None:
+    client, state = _wake_client()
+    if state.skipping:
+        return
+    now = timezone.now()
+    try:
+        pipe = client.pipeline(transaction=False)
+        key = cache.make_key(REFUSED_KEY.format(now.strftime("%Y%m%d%H%M")))
+        pipe.incr(key)
+        pipe.expire(key, 7200)
+        if from_registry:
+            pipe.set(cache.make_key(REFUSED_SINCE_KEY), now.isoformat(), nx=True, ex=86400)
+        pipe.execute()
+    except UNREACHABLE as e:
+        state.failed(e)
+
+
+def refused(minutes: int) -> int:
+    """Posts refused in the last ``minutes`` minutes (0 while Redis does not answer)."""
+    client, state = _wake_client()
+    if state.skipping:
+        return 0
+    now = timezone.now()
+    keys = [
+        cache.make_key(REFUSED_KEY.format((now - timedelta(minutes=back)).strftime("%Y%m%d%H%M")))
+        for back in range(minutes)
+    ]
+    try:
+        return sum(int(value) for value in client.mget(keys) if value is not None)
+    except UNREACHABLE as e:
+        state.failed(e)
+        return 0
+
+
+def take_refused_since() -> datetime | None:
+    """When the registry's posts began to be refused (and forget it: the worker records the gap)."""
+    client, state = _wake_client()
+    if state.skipping:
+        return None
+    try:
+        value = client.getdel(cache.make_key(REFUSED_SINCE_KEY))
+    except UNREACHABLE as e:
+        state.failed(e)
+        return None
+    return datetime.fromisoformat(value.decode()) if value else None
+
+
+def _answer(request: HttpRequest) -> JsonResponse:
     if not _token_given(request):
         throttle = AnonAddressThrottle()  # a wrong or missing token counts against its address
         if not throttle.allow_request(request, None):  # type: ignore[arg-type]

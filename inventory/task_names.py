@@ -4,5 +4,6 @@ The web side sends them by name (``core.worker.send``) without importing the tas
 """
 
 APPLY_EVENTS = "inventory.tasks.apply_events"
+WATCH_EVENTS = "inventory.tasks.watch_events"
 # Queues a sync job unless one is queued or running (maintenance's, until the sync job moves here).
 QUEUE_SYNC = "maintenance.tasks.scheduled_sync"

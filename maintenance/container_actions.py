@@ -17,6 +17,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from core import audit, worker
+from core.timestamps import parse_docker_time
+from inventory import gaps as inventory_gaps
 from maintenance import engine, lock, snapshot, task_names
 from maintenance.models import Job, RegistryPause
 from maintenance.snapshot import EngineHealth, Snapshot
@@ -61,6 +63,9 @@ def record_engine_health() -> EngineHealth:
         health = EngineHealth(ok=False, host=host, detail=e.message)
     else:
         ok = container.status == "running"
+        if ok:  # started anew since the last look: its queue of undelivered events is gone
+            started = parse_docker_time((container.attrs.get("State") or {}).get("StartedAt"))
+            inventory_gaps.container_seen(str(container.id), started)
         detail = f"Container '{container.name}' is {container.status} ({container.image})."
         if not ok:
             detail += " Start it (docker start) or check its logs."

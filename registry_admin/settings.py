@@ -279,6 +279,8 @@ CELERY_BEAT_SCHEDULE.update(
         "prune-events": {"task": "maintenance.tasks.prune_events", "schedule": 3600.0},
         # A sweep: events stored while no worker ran, or whose task was lost, are applied.
         "apply-events": {"task": "inventory.tasks.apply_events", "schedule": 15.0},
+        # Events off or refused: an events gap, and a reconcile (inventory/gaps.py).
+        "watch-events": {"task": "inventory.tasks.watch_events", "schedule": 30.0},
     }
 )
 

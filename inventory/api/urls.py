@@ -4,4 +4,5 @@ from inventory.api import views
 
 urlpatterns = [
     path("events/", views.EventsView.as_view(), name="api-events"),
+    path("events/health/", views.EventsHealthView.as_view(), name="api-events-health"),
 ]

@@ -144,3 +144,51 @@ class EventsView(GenericAPIView):  # type: ignore[type-arg]
         """Answered by ``inventory.middleware.EventsReceiver`` before the full stack; here only
         where that middleware is not installed, with the same answer."""
         return receiving.answer(request._request)
+
+
+class GapSerializer(serializers.Serializer):
+    """An events gap: when events cannot be trusted to have arrived."""
+
+    from_ = serializers.DateTimeField(source="from", help_text="the last moment events are known to have flowed")
+    to = serializers.DateTimeField(allow_null=True, help_text="when they flowed again; null while open")
+    reason = serializers.CharField()
+    detected = serializers.DateTimeField()
+    reconciled = serializers.DateTimeField(
+        allow_null=True, help_text="when a full reconcile begun after it finished; null: the inventory cannot vouch"
+    )
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+
+class EventsHealthSerializer(serializers.Serializer):
+    """Documentation of inventory.services.events_health."""
+
+    enabled = serializers.BooleanField()
+    received_last_minute = serializers.IntegerField()
+    received_last_hour = serializers.IntegerField()
+    last_received = serializers.DateTimeField(allow_null=True)
+    last_event = serializers.DateTimeField(allow_null=True, help_text="the newest event's own timestamp")
+    refused_last_minute = serializers.IntegerField()
+    refused_last_hour = serializers.IntegerField()
+    pending = serializers.IntegerField(help_text="received, not applied yet")
+    lag_seconds = serializers.FloatField(help_text="age of the oldest event not applied yet")
+    tracking_since = serializers.DateTimeField(allow_null=True, help_text="the first event applied")
+    trusted = serializers.BooleanField(help_text="events on, tracked, and no gap a reconcile has not covered")
+    open_gaps = GapSerializer(many=True)
+    gaps = GapSerializer(many=True, help_text="the last 20")
+
+
+class EventsHealthView(GenericAPIView):  # type: ignore[type-arg]
+    """GET: whether the registry's events arrive and are applied, and the gaps (viewers)."""
+
+    permission_classes = [IsViewer]
+    serializer_class = EventsHealthSerializer
+
+    @extend_schema(
+        summary="The registry's events: received, refused, lag, gaps", responses={200: EventsHealthSerializer}
+    )
+    def get(self, request: Request) -> Response:
+        return Response(services.events_health())
