@@ -229,10 +229,13 @@ def lag(port: int, rate: float, seconds: float, make: Callable[[int], tuple[str,
         last = start_pk
         while True:
             seen = time.monotonic()
-            rows = list(Event.objects.filter(pk__gt=last, processed=True).order_by("pk").values_list("pk", "event_id"))
+            # The first unapplied event first, then every applied one after the cursor: an event
+            # applied between the two reads is in the second (read the other way round, one
+            # below the cursor could be missed).
             unprocessed = (
                 Event.objects.filter(pk__gt=last, processed=False).order_by("pk").values_list("pk", flat=True).first()
             )
+            rows = list(Event.objects.filter(pk__gt=last, processed=True).order_by("pk").values_list("pk", "event_id"))
             for _pk, event_id in rows:
                 applied.setdefault(event_id, seen)
             if unprocessed is not None:

@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -124,52 +124,61 @@ def _fetch_missing(client: RegistryClient, batch: list[Event]) -> int:
 
 
 def _apply_batch(ids: list[int], done: Applied) -> None:
-    with receiving.quick_commit():
-        state = EventsState.objects.select_for_update().filter(pk=1).first() or EventsState.current()
-        # (SQLite ignores FOR UPDATE: its one writer, the events' writer lock, serialises batches.)
-        # Claimed in this transaction: another applier (the reconcile's, another worker's) that
-        # read the same rows finds them processed once it gets the lock, so none applies twice.
+    with receiving.applier_lock():
         claimed = list(Event.objects.filter(pk__in=ids, processed=False).order_by("timestamp", "id"))
         if not claimed:
             return
-        Event.objects.filter(pk__in=[event.pk for event in claimed]).update(processed=True)
-        touched: set[str] = set()
-        instance = state.instance
-        pulls = []
-        for event in claimed:
-            reason = gaps.restarted(state, event)
-            if reason:
-                done.gaps.append(reason)
-            if _is_pull(event):  # after the pushes and deletes, all at once
-                pulls.append(event)
-                continue
-            try:
-                with transaction.atomic():  # a savepoint: one event's bug does not undo the batch
-                    if _apply(event):
-                        touched.add(event.repository)
-            except MissingManifest as e:  # could not be fetched: the reconcile will find it
-                logger.warning("Event %s: %s", event.event_id, e)
-            except DatabaseError:
-                raise  # locked or gone: the whole batch again, later
-            except Exception:
-                logger.exception("Event %s could not be applied; the next reconcile covers it.", event.event_id)
-            if event.action == "push":
-                done.pushes += 1
-        if touched:
-            sync.refresh_repositories(sorted(touched))
-        _pulls(pulls)
-        newest = max(event.timestamp for event in claimed)
-        changes: dict[str, Any] = {}
-        if state.tracking_since is None:
-            changes["tracking_since"] = min(event.timestamp for event in claimed)
-        if state.last_event_at is None or newest > state.last_event_at:
-            changes["last_event_at"] = newest
-        if state.instance != instance:  # gaps.restarted followed the registry's new process
-            changes["instance"] = state.instance
-        if changes:
-            EventsState.objects.filter(pk=1).update(**changes)
-        gaps.close_open(min(event.timestamp for event in claimed))  # events flow again
-        done.events += len(claimed)
+        pulls = [event for event in claimed if _is_pull(event)]
+        # On SQLite no other applier runs (the applier lock): the pulls are worked out before the
+        # writer lock, which the web's inserts wait on, is taken.
+        planned = _plan_pulls(pulls) if connection.vendor == "sqlite" else None
+        with receiving.quick_commit():
+            state = EventsState.objects.select_for_update().filter(pk=1).first() or EventsState.current()
+            if planned is None:  # PostgreSQL: under the row lock that serialises appliers
+                claimed = list(Event.objects.filter(pk__in=ids, processed=False).order_by("timestamp", "id"))
+                pulls = [event for event in claimed if _is_pull(event)]
+                planned = _plan_pulls(pulls)
+            if claimed:
+                _apply_claimed(claimed, planned, state, done)
+
+
+def _apply_claimed(claimed: list[Event], planned: PlannedPulls, state: EventsState, done: Applied) -> None:
+    Event.objects.filter(pk__in=[event.pk for event in claimed]).update(processed=True)
+    touched: set[str] = set()
+    instance = state.instance
+    for event in claimed:
+        reason = gaps.restarted(state, event)
+        if reason:
+            done.gaps.append(reason)
+        if _is_pull(event):  # after the pushes and deletes, all at once
+            continue
+        try:
+            with transaction.atomic():  # a savepoint: one event's bug does not undo the batch
+                if _apply(event):
+                    touched.add(event.repository)
+        except MissingManifest as e:  # could not be fetched: the reconcile will find it
+            logger.warning("Event %s: %s", event.event_id, e)
+        except DatabaseError:
+            raise  # locked or gone: the whole batch again, later
+        except Exception:
+            logger.exception("Event %s could not be applied; the next reconcile covers it.", event.event_id)
+        if event.action == "push":
+            done.pushes += 1
+    if touched:
+        sync.refresh_repositories(sorted(touched))
+    _write_pulls(planned)
+    newest = max(event.timestamp for event in claimed)
+    changes: dict[str, Any] = {}
+    if state.tracking_since is None:
+        changes["tracking_since"] = min(event.timestamp for event in claimed)
+    if state.last_event_at is None or newest > state.last_event_at:
+        changes["last_event_at"] = newest
+    if state.instance != instance:  # gaps.restarted followed the registry's new process
+        changes["instance"] = state.instance
+    if changes:
+        EventsState.objects.filter(pk=1).update(**changes)
+    gaps.close_open(min(event.timestamp for event in claimed))  # events flow again
+    done.events += len(claimed)
 
 
 class MissingManifest(Exception):
@@ -265,16 +274,28 @@ def _is_pull(event: Event) -> bool:
     return bool(event.action == "pull" and event.repository and event.digest and event.media_type in MANIFEST_TYPES)
 
 
-def _pulls(pulls: list[Event]) -> None:
-    """A batch's pulls of manifests, in a few statements: counts per image and repository, the
+@dataclass
+class PlannedPulls:
+    """What a batch's pulls change: written in a few statements by ``_write_pulls``."""
+
+    counted: list[int] = field(default_factory=list)
+    by_image: Counter[str] = field(default_factory=Counter)
+    by_repository: Counter[str] = field(default_factory=Counter)
+    image_pulled: dict[str, datetime] = field(default_factory=dict)
+    tag_pulled: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+
+def _plan_pulls(pulls: list[Event]) -> PlannedPulls:
+    """A batch's pulls of manifests worked out: which count, per image and repository, the
     last pull of each image and tag.
 
     A client pull is a HEAD by tag, then a GET by digest: whichever of the two is applied second
     is the same pull, also when the registry's notifications bring them in two posts and the GET
     is applied first. The partners are looked up once for the batch (pulls already counted in
     the window around it), then followed in timestamp order within it."""
+    planned = PlannedPulls()
     if not pulls:
-        return
+        return planned
     low = min(event.timestamp for event in pulls) - PULL_WINDOW
     high = max(event.timestamp for event in pulls) + PULL_WINDOW
     # Counted pulls of the same image, client and address, by kind (by tag or by digest), sorted:
@@ -299,11 +320,8 @@ def _pulls(pulls: list[Event]) -> None:
             partners.setdefault((repository, digest, host, agent, by_tag), []).append(when)
     for times in partners.values():
         times.sort()
-    counted: list[int] = []
-    by_image: Counter[str] = Counter()
-    by_repository: Counter[str] = Counter()
-    image_pulled: dict[str, datetime] = {}
-    tag_pulled: dict[tuple[str, str], datetime] = {}
+    counted, by_image, by_repository = planned.counted, planned.by_image, planned.by_repository
+    image_pulled, tag_pulled = planned.image_pulled, planned.tag_pulled
     for event in sorted(pulls, key=lambda e: (e.timestamp, e.pk)):
         when = event.timestamp
         if event.tag:  # a HEAD (or GET) by tag: a GET by digest just after it is the same pull
@@ -325,7 +343,14 @@ def _pulls(pulls: list[Event]) -> None:
         image_pulled[event.digest] = max(when, image_pulled.get(event.digest, when))
         if event.tag:
             tag_pulled[event.repository, event.tag] = max(when, tag_pulled.get((event.repository, event.tag), when))
-    Event.objects.filter(pk__in=counted).update(counted=True)
+    return planned
+
+
+def _write_pulls(planned: PlannedPulls) -> None:
+    counted, by_image, by_repository = planned.counted, planned.by_image, planned.by_repository
+    image_pulled, tag_pulled = planned.image_pulled, planned.tag_pulled
+    if counted:
+        Event.objects.filter(pk__in=counted).update(counted=True)
     for digest, count in by_image.items():
         Manifest.objects.filter(digest=digest).update(pull_count=F("pull_count") + count)
     for repository, count in by_repository.items():

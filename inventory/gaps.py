@@ -25,6 +25,7 @@ unreconciled one whose time it overlaps extends it.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -158,3 +159,44 @@ def pull_history_gaps(since: datetime | None = None) -> list[EventsGap]:
     if since is not None:
         found = found.filter(Q(ended__isnull=True) | Q(ended__gte=since))
     return list(found.order_by("started"))
+
+
+def pulls_counted_since() -> datetime | None:
+    """Since when the pull counts and last pulls are complete: the start of tracking or the end of
+    the last gap, whichever is later; None while events are off, none was ever applied, or a gap
+    is still open (then no time is proven)."""
+    state = EventsState.objects.filter(pk=1).first()
+    if not settings.REGISTRY_EVENTS_TOKEN or state is None or state.tracking_since is None:
+        return None
+    if EventsGap.objects.filter(ended__isnull=True).exists():
+        return None
+    last_end = EventsGap.objects.order_by("-ended").values_list("ended", flat=True).first()
+    return max(filter(None, (state.tracking_since, last_end)))
+
+
+_since_cache: tuple[float, datetime | None] = (0.0, None)
+
+
+def pulls_counted_since_cached(ttl: float = 2.0) -> datetime | None:
+    """``pulls_counted_since`` read at most every ``ttl`` seconds (the API adds it to every row)."""
+    global _since_cache
+    now = time.monotonic()
+    if now - _since_cache[0] > ttl:
+        _since_cache = (now, pulls_counted_since())
+    return _since_cache[1]
+
+
+def pull_history_hole(window_start: datetime) -> str:
+    """Why the pull history from ``window_start`` to now is incomplete ("" when it is complete)."""
+    state = EventsState.objects.filter(pk=1).first()
+    if not settings.REGISTRY_EVENTS_TOKEN:
+        return "pull history incomplete: events are off, so pulls are not counted"
+    if state is None or state.tracking_since is None:
+        return "pull history incomplete: no pull counted yet (events not received so far)"
+    if state.tracking_since > window_start:
+        return f"pull history incomplete: pulls counted only since {state.tracking_since:%Y-%m-%d %H:%M} UTC"
+    gap = EventsGap.objects.filter(Q(ended__isnull=True) | Q(ended__gte=window_start)).order_by("-started").first()
+    if gap is not None:
+        to = f"{gap.ended:%Y-%m-%d %H:%M}" if gap.ended else "now"
+        return f"pull history incomplete: gap from {gap.started:%Y-%m-%d %H:%M} to {to} UTC ({gap.reason})"
+    return ""

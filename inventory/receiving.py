@@ -247,11 +247,29 @@ _lock_files: dict[str, int] = {}
 @contextmanager
 def writer_lock() -> Iterator[None]:
     """Held around a write of the events' tables on SQLite (nothing on other databases)."""
+    with _file_lock("events-lock", _writer):
+        yield
+
+
+_applier = threading.Lock()
+
+
+@contextmanager
+def applier_lock() -> Iterator[None]:
+    """Held by the one applier of events at a time on SQLite (``inventory.events``), which then
+    reads and works out a batch before it takes the writer lock, keeping the web's inserts
+    waiting only for its writes (on PostgreSQL the batch's row lock serialises appliers)."""
+    with _file_lock("events-apply-lock", _applier):
+        yield
+
+
+@contextmanager
+def _file_lock(suffix: str, local: threading.Lock) -> Iterator[None]:
     if connection.vendor != "sqlite":
         yield
         return
-    path = f"{connection.settings_dict['NAME']}.events-lock"
-    with _writer:
+    path = f"{connection.settings_dict['NAME']}.{suffix}"
+    with local:
         descriptor = _lock_files.get(path)
         if descriptor is None:
             descriptor = _lock_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from catalog import deletion, patterns, protection
 from catalog.registry import RegistryError, get_client
+from inventory import gaps
 from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from retention.models import RetentionPolicy
 
@@ -177,6 +178,8 @@ def _rows(policy: RetentionPolicy, repo_ids: list[int], every: bool) -> dict[int
     ]
     wanted = set(repo_ids)
     by_repo: dict[int, list[_Row]] = {}
+    if not wanted:  # no repository matches (an IN of nothing cannot be written as SQL)
+        return by_repo
     # Many repositories: every row, filtered here (an IN list of thousands costs more to build).
     many = every or len(repo_ids) > CHUNK
     # Ordered by the (repository, name) unique index: each repository's rows come sorted by name.
@@ -245,6 +248,10 @@ class _Rules:
     keep_pulled_days: int
     untagged: bool
     deletes_tags: bool
+    # Why the pull history of keep_pulled_days' window cannot be trusted (a gap in the registry's
+    # events, or tracking that began inside it): then no image is proven unpulled, all are kept
+    # (Harbor's goharbor/harbor#10295: an image pulled yesterday looked unpulled and went).
+    pulls_unproven: str = ""
 
     @classmethod
     def of(cls, policy: RetentionPolicy, now: dt.datetime, deletes_tags: bool) -> _Rules:
@@ -261,6 +268,11 @@ class _Rules:
             keep_pulled_days=policy.keep_pulled_days or 0,
             untagged=policy.untagged,
             deletes_tags=deletes_tags,
+            pulls_unproven=(
+                gaps.pull_history_hole(dt.datetime.now(dt.UTC) - dt.timedelta(days=policy.keep_pulled_days))
+                if policy.keep_pulled_days
+                else ""
+            ),
         )
 
 
@@ -303,6 +315,8 @@ def _decide_repository(
             kept_by.append(f"{order} within {rules.keep_days} days")
         if rules.pulled_since is not None and row.last_pulled is not None and row.last_pulled >= rules.pulled_since:
             kept_by.append(f"pulled within {rules.keep_pulled_days} days")
+        elif rules.pulls_unproven:
+            kept_by.append(f"keep_pulled_days {rules.keep_pulled_days}: {rules.pulls_unproven}")
         if kept_by:
             goes[row.name], reason[row.name] = False, "kept: " + "; ".join(kept_by)
             continue

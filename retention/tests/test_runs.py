@@ -11,7 +11,7 @@ from django.test import Client
 from catalog.models import ProtectedTag
 from catalog.registry import RegistryClient, RegistryUnavailable
 from core.models import AuditEntry
-from inventory.models import Tag
+from inventory.models import EventsGap, EventsState, Tag
 from maintenance.models import Job
 from retention.tests.helpers import create_policy, days_ago, decisions, exists, preview, push, run_policy
 from testenv import images
@@ -49,8 +49,13 @@ def test_keep_last_keeps_the_newest_and_the_run_deletes_exactly_the_preview(
     assert preview(admin_client_role, policy)["tags"] == 0  # nothing left to do
 
 
-def test_each_keep_rule_alone_and_combined(registry: Any, repo_prefix: str, admin_client_role: Client) -> None:
+def test_each_keep_rule_alone_and_combined(
+    registry: Any, repo_prefix: str, admin_client_role: Client, settings: Any
+) -> None:
     url, repo = registry.url, repo_prefix
+    # Pulls are counted by the registry's events: on, and applied since before keep_pulled_days' window.
+    settings.REGISTRY_EVENTS_TOKEN = "events-token"
+    EventsState.objects.update_or_create(pk=1, defaults={"tracking_since": days_ago(60)})
     for tag, age in [("a-old", 50), ("b-mid", 20), ("c-new", 2), ("stable", 90), ("pr-1", 60), ("pr-2", 1)]:
         push(url, repo, tag, age)
     pulled = create_policy(admin_client_role, name="p", repositories=[repo], keep_pulled_days=7)
@@ -71,6 +76,21 @@ def test_each_keep_rule_alone_and_combined(registry: Any, repo_prefix: str, admi
     deleted, kept = decisions(preview(admin_client_role, pulled), repo)
     assert sorted(kept) == ["a-old"] and "pulled within 7 days" in kept["a-old"]
     assert "last pulled" in deleted["b-mid"] and "never pulled" in deleted["c-new"]
+    # A gap in the events inside the window: no image is proven unpulled, each says why it stays.
+    gap = EventsGap.objects.create(started=days_ago(5), ended=days_ago(4), reason="The registry restarted.")
+    deleted, kept = decisions(preview(admin_client_role, pulled), repo)
+    assert deleted == {} and "pulled within 7 days" in kept["a-old"]
+    assert "pull history incomplete: gap from" in kept["b-mid"] and "The registry restarted." in kept["b-mid"]
+    gap.delete()
+    # Tracking that began inside the window, or events off: the same.
+    EventsState.objects.filter(pk=1).update(tracking_since=days_ago(2))
+    deleted, kept = decisions(preview(admin_client_role, pulled), repo)
+    assert deleted == {} and "pulls counted only since" in kept["c-new"]
+    settings.REGISTRY_EVENTS_TOKEN = ""
+    deleted, kept = decisions(preview(admin_client_role, pulled), repo)
+    assert deleted == {} and "events are off" in kept["c-new"]
+    settings.REGISTRY_EVENTS_TOKEN = "events-token"
+    EventsState.objects.filter(pk=1).update(tracking_since=days_ago(60))
     # Selection: only pr- tags are considered; the others are kept as not selected.
     deleted, kept = decisions(
         preview(
