@@ -356,6 +356,44 @@ def burst(engine: Any, web_url: str, run: int, worker_log: Path) -> dict[str, An
         registry.remove()
 
 
+# --- The registry's queue while the dashboard is unreachable --------------------------------
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def queue_growth(engine: Any, steps: tuple[int, ...] = (2000, 5000, 10000, 20000)) -> list[tuple[int, int]]:
+    """A v3.1.1 whose endpoint never answers (a closed port): its RSS after each step of undelivered
+    events (client pulls: a HEAD of a manifest is one event), as (events, RSS bytes)."""
+    dead = f"http://127.0.0.1:{_sys.free_port()}/api/v1/events/"
+    endpoint = [{"name": "gone", "url": dead, "timeout": "1s", "threshold": 5, "backoff": "1s"}]
+    registry = start_registry(
+        engine, f"bench-queue-{uuid.uuid4().hex[:6]}", env={"REGISTRY_NOTIFICATIONS_ENDPOINTS": json.dumps(endpoint)}
+    )
+    try:
+        images.push_oci_image(registry.url, "queue/app", "v1")
+        pid = int(registry.container.attrs["State"]["Pid"])
+        session = requests.Session()
+        headers = {"Accept": images.ACCEPT_ALL, "User-Agent": "docker/24.0.7 go/go1.20"}
+        time.sleep(3)
+        found = [(0, rss_bytes(pid))]
+        sent = 0
+        for step in steps:
+            while sent < step:
+                session.head(f"{registry.url}/v2/queue/app/manifests/v1", headers=headers, timeout=10)
+                sent += 1
+            time.sleep(3)
+            found.append((sent, rss_bytes(pid)))
+            print(f"registry queue: {sent} undelivered events, RSS {found[-1][1] / 2**20:.1f} MiB", flush=True)
+        return found
+    finally:
+        registry.remove()
+
+
 # --- The run ---------------------------------------------------------------------------------
 
 
@@ -366,7 +404,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of each receive-rate run")
     parser.add_argument("--lag-seconds", type=float, default=60.0, help="seconds each lag rate is offered")
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--queue-only", action="store_true", help="only the registry's queue growth (README figure)")
     args = parser.parse_args(argv)
+    if args.queue_only:
+        return with_services(lambda services, given: report_queue(queue_growth(services.engine)), args)
     return with_services(lambda services, given: measure(services, given), args)
 
 
@@ -472,6 +513,14 @@ def measure(services: Any, args: Any) -> int:
         results["load"] = load.summary()
     report(results, args)
     shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def report_queue(found: list[tuple[int, int]]) -> int:
+    (first, base), (last, top) = found[0], found[-1]
+    per = (top - base) / (last - first) * 1000 if last > first else 0.0
+    steps = ", ".join(f"{events:,}: {rss / 2**20:.1f} MiB" for events, rss in found)
+    print(f"registry RSS by undelivered events ({steps}); {per / 2**20:.2f} MiB per 1,000")
     return 0
 
 

@@ -141,7 +141,7 @@ def web_role(environ: dict[str, str], runs: int, tags: int) -> dict[str, Any]:
     setup_django(environ)
     from django.test.utils import override_settings
 
-    from catalog.registry import RegistryClient
+    from registry_client.client import RegistryClient
 
     asked: list[str] = []
     real = RegistryClient.request

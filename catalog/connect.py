@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from catalog import registry
-from catalog.references import validate_name, validate_tag
+from registry_client import client as registry
+from registry_client.references import validate_name, validate_tag
 
 #: What the commands show before the user picks a repository.
 EXAMPLE_REPOSITORY = "myapp"

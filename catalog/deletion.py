@@ -33,10 +33,14 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from catalog import protection, references, services
+from catalog import protection
+from catalog.blobs import content_blobs, invalidate_repository
 from catalog.models import ProtectedTag
-from catalog.pool import bounded_map
-from catalog.registry import (
+from core import audit
+from inventory import attachments as inventory_attachments
+from inventory import sync as inventory_sync
+from registry_client import references
+from registry_client.client import (
     INDEX_TYPES,
     ManifestRef,
     RegistryClient,
@@ -45,9 +49,7 @@ from catalog.registry import (
     RegistryRejected,
     get_client,
 )
-from core import audit
-from inventory import attachments as inventory_attachments
-from inventory import sync as inventory_sync
+from registry_client.pool import bounded_map
 
 DISABLED_ADVICE = (
     "The registry refuses deletes (405 UNSUPPORTED): deleting is disabled in its configuration. "
@@ -734,7 +736,7 @@ def reclaimable_bytes(plan: DeletePlan, scan: RepositoryScan) -> int | None:
     if not going:
         return 0
     try:
-        blobs = services.content_blobs(plan.repository)
+        blobs = content_blobs(plan.repository)
     except RegistryError:
         return None
     freed: dict[str, int] = {}
@@ -1161,7 +1163,7 @@ def _after_delete(name: str, removed_tags: Sequence[str], *digests: str) -> None
     """Drop what the catalog caches and the inventory holds of what went: its pages show the
     registry as it is now, without waiting for the registry's event or the next sync."""
     inventory_sync.forget(name, removed_tags, digests)
-    services.invalidate_repository(name)
+    invalidate_repository(name)
 
 
 # --- Audit --------------------------------------------------------------------------------

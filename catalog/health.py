@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from catalog.registry import RegistryError, get_client
 from core.checks import Check
+from registry_client.client import RegistryError, get_client
 
 
 def check_registry(done: dict[str, Check]) -> Check:

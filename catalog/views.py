@@ -1,4 +1,4 @@
-"""Catalog pages: repositories, a repository's tags, an image. Thin: catalog.services does the work.
+"""Catalog pages: repositories, a repository's tags, an image. Thin: catalog.services reads the inventory.
 
 Each page view also serves its htmx fragment (the list or table it filters and sorts).
 A registry failure renders the page with a banner holding the client's message, with the
@@ -15,11 +15,11 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 
-from catalog import connect, protection, reading, services
-from catalog.references import InvalidReference, validate_digest, validate_name, validate_tag
-from catalog.registry import RegistryError
+from catalog import connect, protection, services
 from core.roles import Role, role_required
 from core.types import HtmxHttpRequest
+from registry_client.client import RegistryError
+from registry_client.references import InvalidReference, validate_digest, validate_name, validate_tag
 
 REPOSITORIES_PER_PAGE = 100
 TAGS_PER_PAGE = 100
@@ -59,14 +59,12 @@ def repositories(request: HtmxHttpRequest) -> HttpResponse:
     """All repositories grouped by namespace, searchable; empty ones only when asked."""
     search = request.GET.get("q", "").strip()
     show_empty = request.GET.get("empty") == "1"
-    page = reading.repository_page(search, show_empty, request.GET.get("page"), REPOSITORIES_PER_PAGE)
+    page = services.repository_page(search, show_empty, request.GET.get("page"), REPOSITORIES_PER_PAGE)
     context = {
         "page": page,
         "namespaces": services.group_by_namespace(page.object_list),
         "search": search,
         "show_empty": show_empty,
-        "stored": reading.from_inventory(),
-        "stale": services.repositories_stale_notice(),
     }
     template = "catalog/_repositories.html" if request.htmx else "catalog/repositories.html"
     return render(request, template, context)
@@ -79,12 +77,12 @@ def tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
     validate_name(name)
     search = request.GET.get("q", "").strip()
     ordering = request.GET.get("sort", "name")
-    if ordering not in reading.ORDERINGS:
+    if ordering not in services.ORDERINGS:
         ordering = "name"
     kind = request.GET.get("kind", "")
-    if kind not in reading.KINDS:
+    if kind not in services.KINDS:
         kind = ""
-    table = reading.tag_table(name, search, ordering, request.GET.get("page"), TAGS_PER_PAGE, kind)
+    table = services.tag_table(name, search, ordering, request.GET.get("page"), TAGS_PER_PAGE, kind)
     context = {
         "name": name,
         "rows": table.rows,
@@ -95,7 +93,7 @@ def tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
         "search": search,
         "sort": ordering,
         "kind": kind,
-        "kinds": reading.KINDS,
+        "kinds": services.KINDS,
         "columns": SORTABLE,
     }
     template = "catalog/_tag_table.html" if request.htmx else "catalog/tags.html"
@@ -107,7 +105,7 @@ def tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
 def image_by_tag(request: HtmxHttpRequest, name: str, tag: str) -> HttpResponse:
     validate_name(name)
     validate_tag(tag)
-    return _image(request, reading.image_detail(name, tag))
+    return _image(request, services.image_detail(name, tag))
 
 
 @role_required(Role.VIEWER)
@@ -115,7 +113,7 @@ def image_by_tag(request: HtmxHttpRequest, name: str, tag: str) -> HttpResponse:
 def image_by_digest(request: HtmxHttpRequest, name: str, digest: str) -> HttpResponse:
     validate_name(name)
     validate_digest(digest)
-    return _image(request, reading.image_detail(name, digest))
+    return _image(request, services.image_detail(name, digest))
 
 
 def _image(request: HtmxHttpRequest, image: services.ImageDetail) -> HttpResponse:
@@ -158,9 +156,6 @@ def push_here(request: HtmxHttpRequest) -> HttpResponse:
     except InvalidReference as e:
         error, status = e.message, 400
         setup = connect.client_setup()
-    try:
-        known = [repo.name for repo in services.list_repositories(include_empty=False)]
-    except RegistryError:
-        known = []  # the commands do not need the list; typing a name still works
+    known = services.repository_names()
     context = {"setup": setup, "error": error, "repositories": known, "typed": repository, "typed_tag": tag}
     return render(request, "catalog/push_here.html", context, status=status)

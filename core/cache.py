@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 
+from core.masking import mask_url
+
 logger = logging.getLogger(__name__)
 
 # After a failure the cache is skipped this long before Redis is tried again.
@@ -73,11 +75,7 @@ def state_for(location: str) -> _State:
 
 def redis_location() -> str:
     """REDIS_URL without its password, for messages."""
-    url: str = settings.REDIS_URL
-    if "@" in url:
-        scheme, rest = url.split("://", 1)
-        url = f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+    return mask_url(str(settings.REDIS_URL))
 
 
 def unreachable_message(error: str) -> str:

@@ -14,10 +14,10 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from catalog import manifests
-from catalog.registry import INDEX_TYPES, RegistryClient, RegistryNotFound
-from catalog.registry import Manifest as RegistryManifest
 from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild
+from registry_client import manifests
+from registry_client.client import INDEX_TYPES, RegistryClient, RegistryNotFound
+from registry_client.client import Manifest as RegistryManifest
 
 
 @dataclass

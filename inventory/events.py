@@ -44,9 +44,9 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from catalog.registry import MANIFEST_TYPES, RegistryClient, RegistryError, get_client
 from inventory import attachments, content, gaps, receiving, sync
 from inventory.models import Event, EventsState, Manifest, Repository, Tag
+from registry_client.client import MANIFEST_TYPES, RegistryClient, RegistryError, get_client
 
 logger = logging.getLogger(__name__)
 

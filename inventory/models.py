@@ -46,7 +46,7 @@ class Manifest(models.Model):
     """
 
     class Kind(models.TextChoices):
-        # Worked out once when the manifest enters the inventory (catalog.manifests.classify).
+        # Worked out once when the manifest enters the inventory (registry_client.manifests.classify).
         IMAGE = "image"
         INDEX = "index"
         HELM_CHART = "helm-chart"

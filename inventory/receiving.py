@@ -46,13 +46,13 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from rest_framework.exceptions import Throttled
 
-from catalog.manifests import parse_timestamp
 from core.cache import UNREACHABLE, state_for
 from core.errors import service_fault
 from core.tokens import AnonAddressThrottle
 from core.worker import send
 from inventory.models import Event
 from inventory.task_names import APPLY_EVENTS
+from registry_client.manifests import parse_timestamp
 
 logger = logging.getLogger(__name__)
 

@@ -30,11 +30,11 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from catalog.references import attached_to
-from catalog.registry import Manifest as RegistryManifest
-from catalog.registry import RegistryClient, RegistryNotFound, get_client
 from inventory import attachments, content
 from inventory.models import Attachment, Blob, Event, Manifest, ManifestBlob, ManifestChild, Repository, SyncState, Tag
+from registry_client.client import Manifest as RegistryManifest
+from registry_client.client import RegistryClient, RegistryNotFound, get_client
+from registry_client.references import attached_to
 
 logger = logging.getLogger(__name__)
 
@@ -467,6 +467,93 @@ def content_figures() -> ContentFigures:
             {"name": name, "tags": count, "total_bytes": total, "unique_bytes": sum(sizes[b] for b in blobs)}
         )
     return ContentFigures(repositories=repositories, unique_bytes=sum(sizes[b] for b in everywhere))
+
+
+def sync_repository(name: str, client: RegistryClient | None = None) -> bool:
+    """Read one repository from the registry into the inventory now; False when the registry does
+    not have it.
+
+    For a page or API call naming a repository (or a tag of it) the inventory does not know yet:
+    pushed since the last sync with events off, or not reached yet by the first sync. Its tag
+    list, a GET of each tag the inventory lacks (the manifest, and its content when new), the
+    tags the registry no longer lists removed. Known tags keep their digest until the next
+    sync checks them, as between two syncs.
+    """
+    client = client or get_client()
+    started_at = timezone.now()
+    try:
+        listed = sorted(set(client.tags(name)))
+    except RegistryNotFound:
+        return False
+    repository, _ = Repository.objects.get_or_create(name=name)
+    known = set(Tag.objects.filter(repository=repository).values_list("name", flat=True))
+
+    def resolve(tag: str) -> RegistryManifest | None:
+        try:
+            return client.get_manifest(name, tag)
+        except RegistryNotFound:  # deleted since the tag list was read
+            return None
+
+    new = [tag for tag in listed if tag not in known]
+    found = {tag: m for tag, m in zip(new, parallel(resolve, new), strict=True) if m is not None and m.digest}
+    digests = {m.digest for m in found.values()}
+    have = set(Manifest.objects.filter(digest__in=digests).values_list("digest", flat=True))
+    fresh = list({m.digest: m for m in found.values() if m.digest not in have}.values())
+    for fetched in parallel(lambda m: content.fetch(client, name, m.digest, known=have, manifest=m), fresh):
+        if fetched is not None:
+            content.store(fetched)
+    stored = {
+        digest: (pk, size, created)
+        for digest, pk, size, created in Manifest.objects.filter(digest__in=digests).values_list(
+            "digest", "pk", "size", "created"
+        )
+    }
+    now = timezone.now()
+    with transaction.atomic():
+        Tag.objects.bulk_create(
+            [
+                Tag(
+                    repository=repository,
+                    name=tag,
+                    digest=manifest.digest,
+                    manifest_id=stored[manifest.digest][0],
+                    size=stored[manifest.digest][1],
+                    created=stored[manifest.digest][2],
+                    checked_at=now,
+                    attached_to=attached_digest(tag),
+                )
+                for tag, manifest in found.items()
+                if manifest.digest in stored
+            ],
+            ignore_conflicts=True,
+        )
+        # Gone from the registry's list, unless an event made it while we were reading.
+        Tag.objects.filter(repository=repository, first_seen__lt=started_at).exclude(name__in=listed).filter(
+            Q(event_at__isnull=True) | Q(event_at__lt=started_at)
+        ).delete()
+    attachments.drop_detached([name])
+    refresh_repositories([name])
+    return True
+
+
+def fetch_manifest(name: str, digest: str, client: RegistryClient | None = None) -> Manifest | None:
+    """The inventory's manifest of ``digest``, read from repository ``name`` of the registry when
+    the inventory lacks it; None when the registry does not have it there."""
+    client = client or get_client()
+    try:
+        client.head_manifest(name, digest)
+    except RegistryNotFound:
+        return None
+    existing = Manifest.objects.filter(digest=digest).first()
+    if existing is not None:
+        attachments.attach(name, existing)
+        return existing
+    fetched = content.fetch(client, name, digest)
+    if fetched is None:
+        return None
+    manifest = content.store(fetched)
+    attachments.attach(name, manifest)  # an artifact naming a subject here, as its push event would
+    return manifest
 
 
 def forget(repository: str, tags: Sequence[str] = (), digests: Sequence[str] = ()) -> int:

@@ -1,23 +1,10 @@
 import json
-import re
-from typing import Any
 
 from django.contrib import admin
 from django.utils.html import format_html
 
+from core.masking import masked_inspect
 from maintenance.models import RegistryMaintenance
-
-SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASS|TOKEN|KEY|CREDENTIAL", re.IGNORECASE)
-
-
-def masked(attrs: dict[str, Any]) -> dict[str, Any]:
-    """The saved inspect output with secret-looking environment values hidden."""
-    shown: dict[str, Any] = json.loads(json.dumps(attrs))
-    env = shown.get("Config", {}).get("Env") or []
-    shown.setdefault("Config", {})["Env"] = [
-        f"{k}=***" if SECRET_NAME.search(k) else f"{k}={v}" for k, _, v in (e.partition("=") for e in env)
-    ]
-    return shown
 
 
 @admin.register(RegistryMaintenance)
@@ -31,4 +18,4 @@ class RegistryMaintenanceAdmin(admin.ModelAdmin):
 
     @admin.display(description="docker inspect (secrets hidden)")
     def configuration(self, record: RegistryMaintenance) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(masked(record.attrs), indent=2))
+        return format_html("<pre>{}</pre>", json.dumps(masked_inspect(record.attrs), indent=2, ensure_ascii=False))

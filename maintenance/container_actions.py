@@ -19,7 +19,7 @@ from django.utils import timezone
 from core import audit, worker
 from core.timestamps import parse_docker_time
 from inventory import gaps as inventory_gaps
-from maintenance import engine, lock, snapshot, task_names
+from maintenance import engine, lock, registry_container, snapshot, task_names
 from maintenance.models import Job, RegistryPause
 from maintenance.snapshot import EngineHealth, Snapshot
 
@@ -33,7 +33,7 @@ def record_snapshot(client: engine.DockerClient | None = None) -> Snapshot:
         own_client = client is None
         client = client or engine.connect()
         try:
-            facts = engine.inspect_registry(client, settings.REGISTRY_LOG_LINES)
+            facts = registry_container.inspect_registry(client, settings.REGISTRY_LOG_LINES)
             current = cast(Snapshot, {"ok": True, "error": "", **facts})
         finally:
             if own_client:

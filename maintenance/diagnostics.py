@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from catalog.registry import RegistryError, get_client
 from core.checks import ERROR, WARNING, Check, failed, passed, warned
 from maintenance.snapshot import Snapshot
+from registry_client.client import RegistryError, get_client
 
 # Distribution 3.0.x (up to the fix in 3.1.1) applies tag deletion even with storage.delete.enabled: false.
 # (first affected, first fixed, CVE, what): the version comes from the container's `registry --version`.

@@ -1,55 +1,36 @@
-"""The Docker engine on the NAS: the only module that talks to it.
+"""The Docker engine on the NAS: the only module that talks to it, SDK calls only.
 
 Only Celery workers import and use this (on the NAS the engine's socket is root); the web
 process never opens it. The connection comes from DOCKER_HOST, DOCKER_TLS_VERIFY and
-DOCKER_CERT_PATH, read by ``docker.from_env`` as the docker CLI reads them.
+DOCKER_CERT_PATH, read by ``docker.from_env`` as the docker CLI reads them. What the registry
+container's configuration means (recreating it, its config file, its data root) is
+``maintenance.container``'s, built on this.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 import docker
 import docker.errors
-import yaml
 from django.conf import settings
 from docker.models.containers import Container
 
 from core.errors import ActionableError
-from core.timestamps import parse_docker_time
-from registry_admin.env import parse_bool
 
-#: The engine's client type, for the run side's signatures (only this module imports docker).
+#: The engine's client and container types, for signatures elsewhere (only this module imports docker).
 DockerClient = docker.DockerClient
+DockerContainer = Container
 
 ENGINE_TIMEOUT = 30
-#: The only form of the read-only switch that works as an environment variable; the
-#: ``..._READONLY_ENABLED=true`` form panics or is silently ignored (REGISTRY-FACTS.md).
-READONLY_ENV = 'REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}'
-LEGACY_CONFIG_PATH = "/etc/docker/registry/config.yml"
-DEFAULT_DATA_ROOT = "/var/lib/registry"
-BLOBS_UNDER_DATA_ROOT = "docker/registry/v2/blobs"
-DEFAULT_REGISTRY_PORT = 5000
-#: Labels our one-off GC containers, so a watchdog can find and remove leftovers.
-GC_HELPER_LABEL = "registry-admin.gc-helper"
+
 STOP_TIMEOUT = 10
-
-# Env names whose values are never shown nor logged (REGISTRY_HTTP_SECRET, REGISTRY_REDIS_PASSWORD,
-# S3 keys...). Notification endpoints and headers can carry Authorization values too.
-SECRET_NAME_PARTS = ("SECRET", "PASSWORD", "PASSWD", "TOKEN", "KEY", "CREDENTIAL", "NOTIFICATIONS", "HEADERS")
-MASK = "••••••"
-
-# registry:3 without OTEL_TRACES_EXPORTER=none logs an exporter error every few seconds
-# (distribution#4270); such lines are noise on the panel.
-OTEL_NOISE_MARKERS = ("traces export", "localhost:4318")
 
 PAUSED_MESSAGE = (
     "The registry container '{name}' is paused (prepare for snapshot): commands cannot run in a paused "
@@ -133,14 +114,6 @@ class ResourceUsage:
     block_read_bytes: int
     block_write_bytes: int
     pids: int
-
-
-@dataclass(frozen=True)
-class StorageUsage:
-    """What the registry's data root holds on disk (``du -sk``) and how many blobs it stores."""
-
-    bytes: int
-    blob_count: int
 
 
 def is_paused(client: docker.DockerClient) -> bool:
@@ -230,159 +203,26 @@ def exec_output(container: Any, command: list[str]) -> str:
     return result.stdout
 
 
-def registry_version(container: Any) -> str:
-    """``registry --version`` in the container, e.g. ``github.com/docker/distribution 2.8.2+ds1``."""
-    result = exec_stream(container, ["registry", "--version"])
-    text = (result.stdout or result.stderr).strip()
-    if result.exit_code != 0 or not text:
-        raise EngineError(f"'registry --version' failed in '{container.name}' (exit {result.exit_code}): {text[:200]}")
-    return text.splitlines()[-1].strip()
+# --- Containers: create, start, stop, remove --------------------------------------------
 
 
-def config_path(container: Any) -> str:
-    """REGISTRY_CONFIG_PATH when it exists in the container, else the 2.x default path."""
-    wanted = settings.REGISTRY_CONFIG_PATH
-    for path in dict.fromkeys((wanted, LEGACY_CONFIG_PATH)):
-        if exec_stream(container, ["test", "-f", path]).exit_code == 0:
-            return path
-    raise EngineError(
-        f"No registry configuration at {wanted} (nor {LEGACY_CONFIG_PATH}) in '{container.name}': "
-        "set REGISTRY_CONFIG_PATH to the path the registry was started with."
-    )
+def create_container(
+    client: docker.DockerClient,
+    config: dict[str, Any],
+    name: str,
+    networks: dict[str, Any] | None = None,
+    *,
+    doing: str = "",
+) -> Any:
+    """Create ``name`` from a /containers/create body, join it to ``networks`` (name -> endpoint
+    as inspect shows it) it is not on yet, and start it. Returns the started container.
 
-
-def data_root(container: Any, config: str) -> str:
-    """The filesystem storage root the registry uses: its config file with REGISTRY_* applied."""
-    settings_in_file = read_registry_config(container, config) or {}
-    return config_data_root(effective_config(settings_in_file, container_env(container.attrs)))
-
-
-def storage_bytes(container: Any, root: str) -> int | None:
-    """Bytes under the data root measured in the container (``du -sb``, else ``du -sk`` x 1024)."""
-    for flags, factor in (("-sb", 1), ("-sk", 1024)):
-        result = exec_stream(container, ["du", flags, root])
-        match = re.match(r"\s*(\d+)", result.stdout)
-        if result.exit_code == 0 and match:
-            return int(match.group(1)) * factor
-    return None
-
-
-# --- The container's configuration: save, recreate, compare (garbage collection) -----
-
-
-def container_env(attrs: dict[str, Any]) -> dict[str, str]:
-    return env_of((attrs.get("Config") or {}).get("Env") or [])
-
-
-def _mount_binds(attrs: dict[str, Any]) -> list[str]:
-    """Binds for named and anonymous volumes that HostConfig does not already name.
-
-    An anonymous volume (the image's ``VOLUME /var/lib/registry`` without ``-v``) is in
-    Mounts but not in HostConfig.Binds: recreating without it would give the registry a new,
-    empty volume. Naming it keeps the registry's data.
+    ``doing`` begins the error's message (``Recreating the container 'registry'``).
     """
-    host = attrs.get("HostConfig", {})
-    named = {b.split(":")[1] for b in host.get("Binds") or [] if ":" in b}
-    named |= {m.get("Target") for m in host.get("Mounts") or []}
-    extra = []
-    for mount in attrs.get("Mounts") or []:
-        if mount.get("Type") == "volume" and mount.get("Destination") not in named:
-            mode = "rw" if mount.get("RW", True) else "ro"
-            extra.append(f"{mount['Name']}:{mount['Destination']}:{mode}")
-    return extra
-
-
-def create_config(attrs: dict[str, Any], *, extra_env: list[str] | None = None) -> dict[str, Any]:
-    """The /containers/create body that gives back the container ``attrs`` describe.
-
-    Built from the inspected Config and HostConfig themselves rather than re-derived
-    options, so every setting (limits, log config, restart policy, links, ...) comes back.
-    """
-    config: dict[str, Any] = copy.deepcopy(attrs["Config"])
-    host_config = copy.deepcopy(attrs["HostConfig"])
-    if extra_env:
-        keys = {e.partition("=")[0] for e in extra_env}
-        config["Env"] = [e for e in config.get("Env") or [] if e.partition("=")[0] not in keys] + extra_env
-    extra_binds = _mount_binds(attrs)
-    if extra_binds:
-        host_config["Binds"] = (host_config.get("Binds") or []) + extra_binds
-    config["HostConfig"] = host_config
-    networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
-    mode = host_config.get("NetworkMode") or "default"
-    if mode in networks and mode not in ("host", "none", "bridge", "default") and not mode.startswith("container:"):
-        endpoint = networks[mode]
-        config["NetworkingConfig"] = {
-            "EndpointsConfig": {
-                mode: {k: endpoint.get(k) for k in ("IPAMConfig", "Links", "Aliases") if endpoint.get(k)}
-            }
-        }
-    return config
-
-
-def normalized(attrs: dict[str, Any]) -> dict[str, Any]:
-    """What must stay identical across a recreate: configuration, not identity or state."""
-    config = attrs.get("Config", {})
-    host = dict(attrs.get("HostConfig", {}))
-    host.pop("Binds", None)  # compared through Mounts (anonymous volumes become named binds)
-    links = sorted(_normalize_link(link) for link in host.pop("Links", None) or [])
-    mounts = sorted(
-        (m.get("Type"), m.get("Name") or m.get("Source"), m.get("Destination"), bool(m.get("RW")))
-        for m in attrs.get("Mounts") or []
-    )
-    return {
-        "Name": attrs.get("Name", "").lstrip("/"),
-        "Image": config.get("Image"),
-        "Entrypoint": config.get("Entrypoint"),
-        "Cmd": config.get("Cmd"),
-        "Env": sorted(config.get("Env") or []),
-        "Labels": config.get("Labels") or {},
-        "User": config.get("User"),
-        "WorkingDir": config.get("WorkingDir"),
-        "ExposedPorts": sorted(config.get("ExposedPorts") or {}),
-        "Healthcheck": config.get("Healthcheck"),
-        "Mounts": mounts,
-        "Links": links,
-        "Networks": sorted(attrs.get("NetworkSettings", {}).get("Networks") or {}),
-        "HostConfig": host,
-    }
-
-
-def _normalize_link(link: str) -> str:
-    """``/registry-redis:/registry/redis`` (inspect) and ``registry-redis:redis`` (create) alike."""
-    source, _, alias = link.partition(":")
-    return f"{source.lstrip('/')}:{alias.rsplit('/', 1)[-1] or source.lstrip('/')}"
-
-
-def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
-    """Readable differences between two ``normalized`` views (empty when identical)."""
-    found = []
-    for key in sorted(set(expected) | set(actual)):
-        if key == "HostConfig":
-            a, b = expected.get(key) or {}, actual.get(key) or {}
-            found += [
-                f"HostConfig.{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)
-            ]
-        elif key == "Env" and expected.get(key) != actual.get(key):
-            # Names only: values hold secrets (REGISTRY_HTTP_SECRET, passwords) and this goes on pages.
-            a, b = set(expected.get(key) or []), set(actual.get(key) or [])
-            names = sorted({e.partition("=")[0] for e in a ^ b})
-            found.append(f"Env: {', '.join(names)} differ")
-        elif expected.get(key) != actual.get(key):
-            found.append(f"{key}: {expected.get(key)!r} -> {actual.get(key)!r}")
-    return found
-
-
-def recreate(client: docker.DockerClient, attrs: dict[str, Any], *, extra_env: list[str] | None = None) -> Any:
-    """Replace the container named in ``attrs`` by one built from ``attrs`` (plus ``extra_env``) and start it.
-
-    The old container is removed without its volumes. Returns the new, started container.
-    """
-    name = attrs["Name"].lstrip("/")
-    remove_container(client, name)
     try:
-        created = client.api.create_container_from_config(create_config(attrs, extra_env=extra_env), name=name)
+        created = client.api.create_container_from_config(config, name=name)
         container = client.containers.get(created["Id"])
-        for network, endpoint in (attrs.get("NetworkSettings", {}).get("Networks") or {}).items():
+        for network, endpoint in (networks or {}).items():
             if network not in container.attrs.get("NetworkSettings", {}).get("Networks", {}):
                 client.api.connect_container_to_network(
                     container.id, network, aliases=endpoint.get("Aliases"), links=endpoint.get("Links")
@@ -390,14 +230,60 @@ def recreate(client: docker.DockerClient, attrs: dict[str, Any], *, extra_env: l
         container.start()
         container.reload()
     except docker.errors.APIError as e:
-        raise EngineError(f"Recreating the container '{name}' failed: {e.explanation or e}") from e
+        raise EngineError(f"{doing or f'Creating the container {name!r}'} failed: {e.explanation or e}") from e
     return container
 
 
-# --- Images: pull, look up, tag (updating the registry) ---------------------------------
+def remove_container(client: docker.DockerClient, name: str) -> None:
+    container = get_container(client, name)
+    if container is None:
+        return
+    try:
+        container.remove(force=True, v=False)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as e:
+        raise EngineError(f"Removing the container '{name}' failed: {e.explanation or e}") from e
 
-#: The label an image may carry with its release; OCI's standard key.
-VERSION_LABEL = "org.opencontainers.image.version"
+
+def stop_container(container: Any) -> None:
+    try:
+        container.stop(timeout=STOP_TIMEOUT)
+    except docker.errors.APIError as e:
+        raise EngineError(f"Stopping the container '{container.name}' failed: {e.explanation or e}") from e
+
+
+def start_container(container: Any) -> None:
+    try:
+        container.start()
+        container.reload()
+    except docker.errors.APIError as e:
+        raise EngineError(f"Starting the container '{container.name}' failed: {e.explanation or e}") from e
+
+
+def remove_labelled(client: docker.DockerClient, label: str) -> None:
+    """Remove every container carrying ``label`` (``key=value``), running or not."""
+    for found in client.containers.list(all=True, filters={"label": label}):
+        with contextlib.suppress(docker.errors.NotFound):
+            found.remove(force=True)
+
+
+def wait_running(container: Any, timeout: float = 30.0) -> None:
+    """Wait until the container runs and has not restarted; EngineError with its logs otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        container.reload()
+        state = container.attrs.get("State", {})
+        if state.get("Running") and not state.get("Restarting") and container.attrs.get("RestartCount", 0) == 0:
+            return
+        if state.get("Status") in ("exited", "dead"):
+            break
+        time.sleep(0.2)
+    logs = container.logs(tail=20).decode(errors="replace")
+    raise EngineError(f"The container '{container.name}' is not running after {timeout:.0f}s; last logs:\n{logs}")
+
+
+# --- Images: pull, look up, tag --------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -475,124 +361,6 @@ def split_reference(reference: str) -> tuple[str, str]:
     return reference, "latest"
 
 
-def without_image_defaults(attrs: dict[str, Any], image_config: dict[str, Any]) -> dict[str, Any]:
-    """``attrs`` minus what its container inherited from its image (``image_config``).
-
-    docker inspect shows a container's configuration merged with its image's: the image's
-    Env, Labels, Cmd, Entrypoint, ports and volumes. Recreating from it with a newer image
-    would keep the old image's defaults over the new one's; without them, the new image's
-    own defaults apply and only what the operator set (docker run -e, -l, a command) is kept.
-    """
-    result = copy.deepcopy(attrs)
-    config = result.setdefault("Config", {})
-    image_env = set(image_config.get("Env") or [])
-    config["Env"] = [e for e in config.get("Env") or [] if e not in image_env]
-    image_labels = image_config.get("Labels") or {}
-    config["Labels"] = {k: v for k, v in (config.get("Labels") or {}).items() if image_labels.get(k) != v}
-    for key in ("Cmd", "Entrypoint", "WorkingDir", "User", "Healthcheck", "StopSignal"):
-        if key in config and config.get(key) == image_config.get(key):
-            config[key] = None
-    for key in ("ExposedPorts", "Volumes"):
-        inherited = image_config.get(key) or {}
-        config[key] = {k: v for k, v in (config.get(key) or {}).items() if k not in inherited} or None
-    return result
-
-
-def remove_container(client: docker.DockerClient, name: str) -> None:
-    container = get_container(client, name)
-    if container is None:
-        return
-    try:
-        container.remove(force=True, v=False)
-    except docker.errors.NotFound:
-        pass
-    except docker.errors.APIError as e:
-        raise EngineError(f"Removing the container '{name}' failed: {e.explanation or e}") from e
-
-
-def stop_container(container: Any) -> None:
-    try:
-        container.stop(timeout=STOP_TIMEOUT)
-    except docker.errors.APIError as e:
-        raise EngineError(f"Stopping the container '{container.name}' failed: {e.explanation or e}") from e
-
-
-def start_container(container: Any) -> None:
-    try:
-        container.start()
-        container.reload()
-    except docker.errors.APIError as e:
-        raise EngineError(f"Starting the container '{container.name}' failed: {e.explanation or e}") from e
-
-
-def start_helper(client: docker.DockerClient, attrs: dict[str, Any], name: str) -> Any:
-    """A one-off container from the registry's image, with its mounts and environment, that idles.
-
-    The GC then runs in it through exec, like in the registry itself. It gets no ports, no
-    network and no restart policy: the registry is stopped, and the helper must not serve.
-    """
-    remove_container(client, name)
-    config = create_config(attrs)
-    config.pop("NetworkingConfig", None)
-    config["Entrypoint"] = ["/bin/sh", "-c"]
-    config["Cmd"] = ["trap 'exit 0' TERM; while :; do sleep 1; done"]
-    config["Healthcheck"] = {"Test": ["NONE"]}
-    config["Labels"] = {**(config.get("Labels") or {}), GC_HELPER_LABEL: attrs["Name"].lstrip("/")}
-    config.pop("Hostname", None)
-    config["ExposedPorts"] = {}
-    host = config["HostConfig"]
-    host.update(
-        {"NetworkMode": "none", "PortBindings": {}, "Links": None, "RestartPolicy": {"Name": "no"}, "AutoRemove": False}
-    )
-    try:
-        created = client.api.create_container_from_config(config, name=name)
-        helper = client.containers.get(created["Id"])
-        helper.start()
-        helper.reload()
-    except docker.errors.APIError as e:
-        raise EngineError(f"Starting the one-off GC container '{name}' failed: {e.explanation or e}") from e
-    return helper
-
-
-def remove_helpers(client: docker.DockerClient, registry_name: str) -> None:
-    for helper in client.containers.list(all=True, filters={"label": f"{GC_HELPER_LABEL}={registry_name}"}):
-        with contextlib.suppress(docker.errors.NotFound):
-            helper.remove(force=True)
-
-
-def wait_running(container: Any, timeout: float = 30.0) -> None:
-    """Wait until the container runs and has not restarted; EngineError with its logs otherwise."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        container.reload()
-        state = container.attrs.get("State", {})
-        if state.get("Running") and not state.get("Restarting") and container.attrs.get("RestartCount", 0) == 0:
-            return
-        if state.get("Status") in ("exited", "dead"):
-            break
-        time.sleep(0.2)
-    logs = container.logs(tail=20).decode(errors="replace")
-    raise EngineError(f"The container '{container.name}' is not running after {timeout:.0f}s; last logs:\n{logs}")
-
-
-def linked_address(client: docker.DockerClient, attrs: dict[str, Any], alias: str) -> str | None:
-    """The IP of the container ``alias`` names for the registry (a --link alias or a container
-    name on a shared network): the worker cannot resolve names only the registry's network knows."""
-    target = alias
-    for link in attrs.get("HostConfig", {}).get("Links") or []:
-        source, _, link_alias = _normalize_link(link).partition(":")
-        if link_alias == alias:
-            target = source
-    other = get_container(client, target)
-    if other is None:
-        return None
-    networks = other.attrs.get("NetworkSettings", {}).get("Networks") or {}
-    for network in networks.values():
-        if network.get("IPAddress"):
-            return str(network["IPAddress"])
-    return None
-
-
 # --- Resource usage -----------------------------------------------------------------
 
 
@@ -653,271 +421,11 @@ def _nested_int(data: dict[str, Any], *keys: str) -> int:
     return int(value or 0)
 
 
-# --- Storage, measured inside the container ----------------------------------------
+# --- The engine, logs ------------------------------------------------------------------
 
 
-def measure_storage(client: docker.DockerClient, data_root: str) -> StorageUsage:
-    """``du -sk`` of the data root and the number of blob ``data`` files, with busybox in the container."""
-    container = get_registry_container(client)
-    blobs = f"{data_root.rstrip('/')}/{BLOBS_UNDER_DATA_ROOT}"
-    script = 'du -sk "$1" | cut -f1; if [ -d "$2" ]; then find "$2" -type f -name data | wc -l; else echo 0; fi'
-    output = exec_output(container, ["sh", "-c", script, "measure", data_root, blobs])
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    try:
-        kib, count = int(lines[0]), int(lines[1])
-    except (IndexError, ValueError):
-        raise EngineError(f"Unexpected answer measuring {data_root} in '{container.name}': {output[:200]!r}") from None
-    return StorageUsage(bytes=kib * 1024, blob_count=count)
-
-
-# --- Inspection: the container panel's facts ---------------------------------------
-
-
-def inspect_registry(client: docker.DockerClient, log_lines: int) -> dict[str, Any]:
-    """Everything the container panel and the diagnostics show, secrets masked.
-
-    Runs ``registry --version`` and reads the config file only while the container runs and
-    is not paused (exec is impossible otherwise); those fields are then None.
-    """
-    container = get_registry_container(client)
-    attrs = container.attrs
-    state = attrs.get("State") or {}
-    host_config = attrs.get("HostConfig") or {}
-    config = attrs.get("Config") or {}
-    env = env_of(config.get("Env") or [])
-    can_exec = bool(state.get("Running")) and not state.get("Paused")
-
-    version_raw = registry_config = None
-    exec_error = ""
-    if can_exec:
-        try:
-            version_raw = exec_output(container, ["registry", "--version"]).strip()
-            with contextlib.suppress(EngineError):  # no config file found: judged from the environment
-                registry_config = read_registry_config(container, config_path(container))
-        except EngineError as e:
-            exec_error = e.message
-    effective = effective_config(registry_config or {}, env)
-    started_at = state.get("StartedAt") or ""
-    engine_info = _engine_info(client)
-    running_image = image_facts(client, attrs.get("Image", ""))
-    tagged = image_facts(client, config.get("Image", "")) if config.get("Image") else None
-    return {
-        "name": container.name,
-        "id": container.id,
-        "status": "paused" if state.get("Paused") else state.get("Status", container.status),
-        "running": bool(state.get("Running")),
-        "paused": bool(state.get("Paused")),
-        "image": config.get("Image", ""),
-        "image_id": attrs.get("Image", ""),
-        "image_created": running_image.created if running_image else "",
-        "image_version_label": running_image.labels.get(VERSION_LABEL, "") if running_image else "",
-        # What the container's tag points to on the engine now (a newer pull moves it).
-        "tag_image": (
-            {"id": tagged.id, "created": tagged.created, "version_label": tagged.labels.get(VERSION_LABEL, "")}
-            if tagged
-            else None
-        ),
-        "version_raw": version_raw,
-        "version": parse_version(version_raw) if version_raw else None,
-        "started_at": started_at if not started_at.startswith("0001-") else None,
-        "restart_policy": (host_config.get("RestartPolicy") or {}).get("Name") or "no",
-        "restart_count": attrs.get("RestartCount", 0),
-        "network_mode": host_config.get("NetworkMode", ""),
-        "ports": _port_mappings(attrs),
-        "listen_port": listen_port(effective),
-        "limits": {
-            "memory_bytes": host_config.get("Memory") or 0,
-            "memory_swap_bytes": host_config.get("MemorySwap") or 0,
-            "cpus": (host_config.get("NanoCpus") or 0) / 1e9
-            or ((host_config.get("CpuQuota") or 0) / host_config["CpuPeriod"] if host_config.get("CpuPeriod") else 0),
-            "pids": host_config.get("PidsLimit") or 0,
-        },
-        "log_config": {
-            "type": (host_config.get("LogConfig") or {}).get("Type", ""),
-            "options": (host_config.get("LogConfig") or {}).get("Config") or {},
-        },
-        "config_read": registry_config is not None,
-        "config": config_summary(effective),
-        "env": masked_env(env),
-        "otel_traces_exporter": env.get("OTEL_TRACES_EXPORTER", ""),
-        "exec_error": exec_error,
-        "engine": engine_info,
-        "startup_log": startup_log(container, started_at) if state.get("Running") else [],
-        "log_lines": registry_logs(container, log_lines),
-    }
-
-
-def env_of(pairs: list[str]) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        env[name] = value
-    return env
-
-
-def is_secret_name(name: str) -> bool:
-    upper = name.upper()
-    return any(part in upper for part in SECRET_NAME_PARTS)
-
-
-_QUERY_SECRET = re.compile(
-    r"(?i)([?&;][\w.-]*(?:password|passwd|secret|token|apikey|api[_-]key|access[_-]?key|credential|signature|sig|auth)[\w.-]*=)[^&#\s\"']+"
-)
-
-
-def mask_url(url: str) -> str:
-    """``scheme://user:pass@host/?token=x`` -> ``scheme://••••••@host/?token=••••••``."""
-    return _QUERY_SECRET.sub(rf"\1{MASK}", re.sub(r"(://)[^/@\s]+@", rf"\1{MASK}@", url))
-
-
-# Credentials as the registry (Go, logrus) prints them in its log: notification endpoints'
-# headers (``headers=map[Authorization:[Bearer <token>]]``), auth schemes, key=value pairs
-# whose key names a secret, tokens in URL queries, and user:password@ in URLs.
-_SECRET_WORDS = r"(?:password|passwd|secret|token|apikey|api[_-]key|access[_-]?key|credential|signature)"  # noqa: S105 - the words, not a value
-_LOG_SECRETS = (
-    # Go's map of header lists: Authorization:[...], Cookie:[...], X-Auth-Token:[...]
-    re.compile(
-        r"(?i)\b((?:proxy-)?authorization|cookie|set-cookie|x-[\w-]*(?:token|key|secret|auth)[\w-]*)(\s*[:=]\s*)\[[^\]]*\]"
-    ),
-    # A header printed as a plain value: Authorization: Bearer abc, "Authorization":"Basic abc"
-    re.compile(r'(?i)\b((?:proxy-)?authorization"?\s*[:=]\s*"?)(?!\[)[^",\]\n]+'),
-    re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{4,}"),
-    # key=value, key: value, "key":"value" where the key names a secret (query strings included)
-    re.compile(
-        r"(?i)\b([\w.-]*" + _SECRET_WORDS + r'[\w.-]*"?)(\s*[=:]\s*"?)(?!' + re.escape(MASK) + r')[^\s"&,;\]}\[]+'
-    ),
-)
-
-
-def mask_log_line(line: str) -> str:
-    """A registry log line fit for a page: credentials and tokens replaced, as the env panel does."""
-    first, plain, scheme, pairs = _LOG_SECRETS
-    masked = first.sub(rf"\1\2[{MASK}]", mask_url(line))
-    masked = plain.sub(rf"\1{MASK}", masked)
-    masked = scheme.sub(rf"\1\2{MASK}", masked)
-    return pairs.sub(rf"\1\2{MASK}", masked)
-
-
-def masked_env(env: dict[str, str]) -> list[list[str]]:
-    """The container's environment for display: secret values replaced, URLs without credentials."""
-    return [[name, MASK if is_secret_name(name) and value else mask_url(value)] for name, value in sorted(env.items())]
-
-
-def read_registry_config(container: Container, path: str) -> dict[str, Any] | None:
-    """The registry's config file at ``path`` (``config_path``) parsed, or None if it cannot be read."""
-    try:
-        text = exec_output(container, ["cat", path])
-    except EngineError:
-        return None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def effective_config(config: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
-    """The file's settings with REGISTRY_* variables applied, as Distribution applies them.
-
-    ``REGISTRY_STORAGE_DELETE_ENABLED=true`` sets ``storage.delete.enabled``; values are
-    read as YAML, so ``REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}`` is a map.
-    """
-    merged: dict[str, Any] = _deep_copy(config)
-    for name, raw in sorted(env.items()):
-        if not name.startswith("REGISTRY_") or name == "REGISTRY_":
-            continue
-        path = name[len("REGISTRY_") :].lower().split("_")
-        try:
-            value = yaml.safe_load(raw) if raw != "" else ""
-        except yaml.YAMLError:
-            value = raw
-        node = merged
-        for key in path[:-1]:
-            child = node.get(key)
-            if not isinstance(child, dict):
-                child = {}
-                node[key] = child
-            node = child
-        node[path[-1]] = value
-    return merged
-
-
-def _deep_copy(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {str(k): _deep_copy(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_deep_copy(v) for v in data]
-    return data
-
-
-def _dig(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
-def _truthy(value: Any) -> bool:
-    """A YAML value (true, "true", 1, "yes") or an environment word, as the registry reads it."""
-    return parse_bool(str(value)) is True
-
-
-def config_summary(config: dict[str, Any]) -> dict[str, Any]:
-    """What the panel and the diagnostics say about the configuration; never a secret value."""
-    readonly = _dig(config, "storage", "maintenance", "readonly")
-    endpoints = _dig(config, "notifications", "endpoints") or []
-    notifications = [
-        {"name": str(e.get("name", "")), "url": mask_url(str(e.get("url", ""))), "disabled": _truthy(e.get("disabled"))}
-        for e in endpoints
-        if isinstance(e, dict)
-    ]
-    auth = _dig(config, "auth")
-    redis_addr = _dig(config, "redis", "addr")
-    return {
-        "delete_enabled": _truthy(_dig(config, "storage", "delete", "enabled")),
-        "cache_type": str(_dig(config, "storage", "cache", "blobdescriptor") or "none"),
-        "read_only": _truthy(readonly.get("enabled")) if isinstance(readonly, dict) else _truthy(readonly),
-        "notifications": notifications,
-        "auth": ", ".join(sorted(auth)) if isinstance(auth, dict) and auth else "none",
-        "http_addr": str(_dig(config, "http", "addr") or ""),
-        "http_secret_set": bool(_dig(config, "http", "secret")),
-        "redis_addr": str(redis_addr) if redis_addr else "",
-        "redis_password_set": bool(_dig(config, "redis", "password")),
-        "data_root": config_data_root(config),
-        "log_level": str(_dig(config, "log", "level") or "info"),
-    }
-
-
-def config_data_root(config: dict[str, Any]) -> str:
-    return str(_dig(config, "storage", "filesystem", "rootdirectory") or DEFAULT_DATA_ROOT)
-
-
-def listen_port(config: dict[str, Any]) -> int:
-    """The port of ``http.addr`` (``:5000``, ``0.0.0.0:5000``); 5000 when unset."""
-    addr = str(_dig(config, "http", "addr") or "")
-    port = addr.rsplit(":", 1)[-1] if ":" in addr else ""
-    return int(port) if port.isascii() and port.isdigit() else DEFAULT_REGISTRY_PORT
-
-
-def parse_version(raw: str) -> str:
-    """``registry github.com/distribution/distribution/v3 v3.1.1`` -> ``3.1.1``; ``2.8.2+ds1`` -> ``2.8.2``."""
-    match = re.search(r"v?(\d+\.\d+\.\d+)", raw.split()[-1] if raw.split() else "")
-    return match.group(1) if match else raw.strip()
-
-
-def _port_mappings(attrs: dict[str, Any]) -> list[dict[str, str]]:
-    """``docker port``: container port -> host address, from the running bindings or the configured ones."""
-    ports = (attrs.get("NetworkSettings") or {}).get("Ports") or (attrs.get("HostConfig") or {}).get("PortBindings")
-    mappings = []
-    for container_port, bindings in sorted((ports or {}).items()):
-        for binding in bindings or []:
-            host_ip = binding.get("HostIp") or "0.0.0.0"  # noqa: S104 - describing docker's default, not binding
-            mappings.append({"container": container_port, "host": f"{host_ip}:{binding.get('HostPort', '')}"})
-    return mappings
-
-
-def _engine_info(client: docker.DockerClient) -> dict[str, Any]:
+def engine_info(client: docker.DockerClient) -> dict[str, Any]:
+    """The engine's storage driver, version and cgroup version (``docker info``), or its error."""
     try:
         info = client.info()
     except docker.errors.APIError as e:
@@ -930,33 +438,22 @@ def _engine_info(client: docker.DockerClient) -> dict[str, Any]:
     }
 
 
-# --- Logs ---------------------------------------------------------------------------
-
-
-def is_noise(line: str) -> bool:
-    return any(marker in line for marker in OTEL_NOISE_MARKERS)
-
-
-def registry_logs(container: Container, tail: int) -> list[str]:
-    """The last ``tail`` lines of ``docker logs`` without the OpenTelemetry exporter noise (distribution#4270)."""
+def container_logs(container: Container, tail: int) -> list[str]:
+    """The last ``tail`` lines of ``docker logs`` (stdout and stderr), empty lines left out."""
     try:
         raw = container.logs(tail=tail, stdout=True, stderr=True)
     except docker.errors.APIError as e:
         raise EngineError(f"The engine gave no logs for '{container.name}': {e.explanation or e}") from e
-    return [mask_log_line(line) for line in raw.decode(errors="replace").splitlines() if line and not is_noise(line)]
+    return [line for line in raw.decode(errors="replace").splitlines() if line]
 
 
-def startup_log(container: Container, started_at: str, seconds: int = 120) -> list[str]:
-    """The lines logged in the first minutes after the last start, where ``listening on`` appears."""
-    start = parse_docker_time(started_at)
-    if start is None:
-        return []
+def logs_between(container: Container, since: datetime, until: datetime) -> list[str]:
+    """What ``docker logs --since --until`` gives, empty when the engine gives nothing."""
     try:
-        raw = container.logs(since=start, until=start + timedelta(seconds=seconds), stdout=True, stderr=True)
+        raw = container.logs(since=since, until=until, stdout=True, stderr=True)
     except docker.errors.APIError:
         return []
-    lines = raw.decode(errors="replace").splitlines()[:200]
-    return [mask_log_line(line) for line in lines if line and not is_noise(line)]
+    return [str(line) for line in raw.decode(errors="replace").splitlines()]
 
 
 # --- Pause, unpause, restart ----------------------------------------------------------

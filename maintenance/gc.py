@@ -27,11 +27,11 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from catalog import registry
-from core import audit
-from maintenance import engine, jobs, lock, registry_cache, snapshot, stats_collector
+from core import audit, masking
+from maintenance import engine, jobs, lock, registry_cache, registry_container, snapshot, stats_collector
 from maintenance.gc_requests import DELETE_UNTAGGED_ON_V2, GcError, GcParams, GcParamsInvalid
 from maintenance.models import Job, RegistryMaintenance
+from registry_client import client as registry
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def blob_bytes(container: Any, root: str, digests: list[str]) -> int | None:
     """The bytes the given blobs take in the registry's storage (``du`` in the container)."""
     if not digests:
         return 0
-    paths = [f"{root}/{engine.BLOBS_UNDER_DATA_ROOT}/sha256/{d[7:9]}/{d[7:]}/data" for d in digests]
+    paths = [f"{root}/{registry_container.BLOBS_UNDER_DATA_ROOT}/sha256/{d[7:9]}/{d[7:]}/data" for d in digests]
     total = 0
     for start in range(0, len(paths), 200):
         for flag, factor in (("-b", 1), ("-k", 1024)):
@@ -103,7 +103,7 @@ class GarbageCollection:
         self.eligible: list[str] = []
 
     def log(self, line: str) -> None:
-        jobs.log(self.job, engine.mask_log_line(line))
+        jobs.log(self.job, masking.mask_log_line(line))
 
     def run(self) -> dict[str, Any]:
         client = engine.connect()
@@ -117,16 +117,16 @@ class GarbageCollection:
         if container is None:
             raise GcError(f"No container named '{self.name}' on the Docker engine: set REGISTRY_CONTAINER.")
         engine.require_running(container)
-        version = engine.registry_version(container)
+        version = registry_container.registry_version(container)
         cache.set(snapshot.VERSION_CACHE_KEY, version, timeout=None)
         self.log(f"Registry: {version}")
         if self.params.delete_untagged and snapshot.is_v2(version):
             raise GcError(DELETE_UNTAGGED_ON_V2)
-        config = engine.config_path(container)
-        root = engine.data_root(container, config)
+        config = registry_container.config_path(container)
+        root = registry_container.data_root(container, config)
         mode = "dry-run" if self.params.dry_run else self.params.mode
         self.result.update({"mode": mode, "version": version, "config": config, "data_root": root})
-        self.result["bytes_before"] = engine.storage_bytes(container, root)
+        self.result["bytes_before"] = registry_container.storage_bytes(container, root)
         command = self.params.command(config)
         self.log(f"Mode: {mode}. Running: {' '.join(command)}")
 
@@ -141,7 +141,7 @@ class GarbageCollection:
         else:
             after = self._with_saved_configuration(client, container, command)
 
-        self.result["bytes_after"] = engine.storage_bytes(after, root)
+        self.result["bytes_after"] = registry_container.storage_bytes(after, root)
         if self.result["bytes_before"] is not None and self.result["bytes_after"] is not None:
             self.result["bytes_freed"] = max(0, self.result["bytes_before"] - self.result["bytes_after"])
         self.log(
@@ -251,13 +251,13 @@ class GarbageCollection:
         return restored
 
     def _read_only(self, client: engine.DockerClient, saved: dict[str, Any], command: list[str]) -> None:
-        self.log(f"Recreating the registry read-only ({engine.READONLY_ENV}); pulls keep working.")
-        readonly = engine.recreate(client, saved, extra_env=[engine.READONLY_ENV])
+        self.log(f"Recreating the registry read-only ({registry_container.READONLY_ENV}); pulls keep working.")
+        readonly = registry_container.recreate(client, saved, extra_env=[registry_container.READONLY_ENV])
         engine.wait_running(readonly)
         wait_answering()
-        expected = engine.normalized(saved)
-        expected["Env"] = sorted([*expected["Env"], engine.READONLY_ENV])
-        diffs = engine.differences(expected, engine.normalized(readonly.attrs))
+        expected = registry_container.normalized(saved)
+        expected["Env"] = sorted([*expected["Env"], registry_container.READONLY_ENV])
+        diffs = registry_container.differences(expected, registry_container.normalized(readonly.attrs))
         if diffs:
             raise GcError("The read-only registry differs from the original beyond the switch: " + "; ".join(diffs))
         self._collect(readonly, command)
@@ -265,7 +265,7 @@ class GarbageCollection:
     def _stopped(self, client: engine.DockerClient, container: Any, saved: dict[str, Any], command: list[str]) -> None:
         self.log("Stopping the registry; it answers nothing until the GC ends.")
         engine.stop_container(container)
-        helper = engine.start_helper(client, saved, f"{self.name}-gc-{self.job.pk}")
+        helper = registry_container.start_helper(client, saved, f"{self.name}-gc-{self.job.pk}")
         try:
             self.log(f"GC in the one-off container '{helper.name}' (same image, mounts and environment).")
             self._collect(helper, command)
@@ -274,7 +274,7 @@ class GarbageCollection:
                 engine.remove_container(client, helper.name)
 
     def _check_identical(self, saved: dict[str, Any], now: dict[str, Any]) -> None:
-        diffs = engine.differences(engine.normalized(saved), engine.normalized(now))
+        diffs = registry_container.differences(registry_container.normalized(saved), registry_container.normalized(now))
         if diffs:
             raise GcError("The registry container's configuration changed during the GC: " + "; ".join(diffs))
 
@@ -283,12 +283,12 @@ class GarbageCollection:
         try:
             version = self.result.get("version") or ""
             v3 = not snapshot.is_v2(version) if version else None
-            server = registry_cache.configured_server(engine.container_env(saved), v3)
+            server = registry_cache.configured_server(registry_container.container_env(saved), v3)
             if server is None:
                 return
             # The worker may not resolve a name only the registry's network knows: try its address too.
             hosts = [server.host]
-            linked = engine.linked_address(client, saved, server.host)
+            linked = registry_container.linked_address(client, saved, server.host)
             if linked:
                 hosts.append(linked)
             deleted = registry_cache.flush(server, hosts)
@@ -313,7 +313,7 @@ def restore(
     (``registry:3``) is pointed at the saved image id again before the container is rebuilt.
     """
     name = saved["Name"].lstrip("/")
-    engine.remove_helpers(client, name)
+    registry_container.remove_helpers(client, name)
     if pin_image:
         reference = saved["Config"]["Image"]
         tagged = engine.image_facts(client, reference)
@@ -326,7 +326,9 @@ def restore(
     if (
         current is not None
         and same_image
-        and not engine.differences(engine.normalized(saved), engine.normalized(current.attrs))
+        and not registry_container.differences(
+            registry_container.normalized(saved), registry_container.normalized(current.attrs)
+        )
     ):
         if not current.attrs.get("State", {}).get("Running"):
             if log:
@@ -335,9 +337,11 @@ def restore(
     else:
         if log:
             log(f"Recreating '{name}' with its saved configuration.")
-        current = engine.recreate(client, saved)
+        current = registry_container.recreate(client, saved)
     engine.wait_running(current)
-    diffs = engine.differences(engine.normalized(saved), engine.normalized(current.attrs))
+    diffs = registry_container.differences(
+        registry_container.normalized(saved), registry_container.normalized(current.attrs)
+    )
     if pin_image and current.attrs.get("Image") != saved["Image"]:
         diffs.append(f"Image: {saved['Image']} -> {current.attrs.get('Image')}")
     if not wait_answering() and log:
@@ -422,10 +426,10 @@ def _leave_read_only_without_record() -> list[str]:
         return []
     try:
         container = engine.get_container(docker_client, settings.REGISTRY_CONTAINER)
-        if container is None or engine.READONLY_ENV not in (container.attrs["Config"].get("Env") or []):
+        if container is None or registry_container.READONLY_ENV not in (container.attrs["Config"].get("Env") or []):
             return []
         attrs = copy.deepcopy(container.attrs)
-        attrs["Config"]["Env"] = [e for e in attrs["Config"]["Env"] if e != engine.READONLY_ENV]
+        attrs["Config"]["Env"] = [e for e in attrs["Config"]["Env"] if e != registry_container.READONLY_ENV]
         restore(docker_client, attrs)
     finally:
         docker_client.close()

@@ -16,11 +16,11 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
-from catalog.references import attached_to
 from core.errors import ActionableError
 from core.models import AuditEntry
 from maintenance import jobs, lock, snapshot, task_names
 from maintenance.models import Job
+from registry_client.references import attached_to
 
 MODES = ("read-only", "stop", "online")
 DELETE_UNTAGGED_ON_V2 = (

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from maintenance import snapshot, task_names
+from inventory import storage
+from maintenance import gc_requests, snapshot, task_names
 from maintenance.models import StatsSample
 
 SCHEDULE_NAME = "registry-statistics"
@@ -162,3 +163,28 @@ def set_interval(seconds: int) -> PeriodicTask:
     task.enabled = True
     task.save()  # PeriodicTask.save marks the schedule changed for the DatabaseScheduler
     return task
+
+
+# --- What the Storage page (the inventory's) shows of the disk -------------------------------
+
+
+def disk_figures() -> storage.DiskFigures:
+    """The bytes on disk, their growth and the GC's last dry run, for the inventory's Storage page
+    and ``GET /api/v1/storage/`` (``maintenance.urls`` and ``maintenance.api.urls`` pass this)."""
+    since = timezone.now() - timedelta(days=storage.GROWTH_DAYS)
+    samples = (
+        StatsSample.objects.filter(collected_at__gte=since)
+        .exclude(storage_bytes=None, unique_bytes=None)
+        .order_by("collected_at", "id")
+        .values_list("collected_at", "storage_bytes", "unique_bytes")
+    )
+    growth = [
+        {"collected_at": when.isoformat(), "storage_bytes": stored, "referenced_bytes": referenced}
+        for when, stored, referenced in samples
+    ]
+    return storage.DiskFigures(
+        sample=StatsSample.objects.exclude(storage_bytes=None).first(),
+        # The newest successful GC dry run no real run came after.
+        dry_run=gc_requests.preview(),
+        growth=growth,
+    )

@@ -17,11 +17,11 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from catalog.registry import RegistryError, RegistryNotFound, get_client
-from catalog.services import content_blobs
+from catalog.blobs import content_blobs
 from inventory import sync as inventory_sync
-from maintenance import container_actions, engine, snapshot
+from maintenance import container_actions, engine, registry_container, snapshot
 from maintenance.models import StatsSample
+from registry_client.client import RegistryError, RegistryNotFound, get_client
 
 logger = logging.getLogger(__name__)
 
@@ -168,8 +168,8 @@ def _measure_container(
         errors.append("The registry is paused: its storage was not measured (no exec into a paused container).")
         return
     try:
-        storage = engine.measure_storage(
-            client, (seen.get("config") or {}).get("data_root") or engine.DEFAULT_DATA_ROOT
+        storage = registry_container.measure_storage(
+            client, (seen.get("config") or {}).get("data_root") or registry_container.DEFAULT_DATA_ROOT
         )
     except engine.EngineError as e:
         errors.append(e.message)

@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from core.errors import ActionableError
-from maintenance import container_actions, engine, gc, jobs, lock, registry_jobs, snapshot
+from maintenance import container_actions, engine, gc, jobs, lock, registry_container, registry_jobs, snapshot
 from maintenance.models import Job, RegistryMaintenance
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class RegistryUpdate:
         old_image = engine.image_facts(client, saved["Image"])
         if old_image is None:
             raise UpdateError(f"The engine does not list the image {saved['Image']} the registry runs.")
-        old_version = engine.registry_version(container)
+        old_version = registry_container.registry_version(container)
         self.result.update({"image": reference, "old": _described(old_image, old_version)})
         self.log(f"Running: {reference} = {old_image.id} ({old_version}).")
 
@@ -135,20 +135,22 @@ class RegistryUpdate:
         new_image: engine.ImageFacts,
     ) -> str:
         """Recreate the container on the new image; its version, or UpdateError/EngineError."""
-        wanted = engine.without_image_defaults(saved, old_image.config)
+        wanted = registry_container.without_image_defaults(saved, old_image.config)
         self.log("Recreating the registry on the new image with the saved configuration.")
-        new = engine.recreate(client, wanted)
+        new = registry_container.recreate(client, wanted)
         engine.wait_running(new, timeout=self.bound)
         if not gc.wait_answering(timeout=self.bound):
             raise UpdateError(
                 f"The new registry did not answer {settings.REGISTRY_URL}/v2/ within {self.bound:g} s "
                 "(UPDATE_ANSWER_TIMEOUT)."
             )
-        version = engine.registry_version(new)
+        version = registry_container.registry_version(new)
         if new.attrs.get("Image") != new_image.id:
             raise UpdateError(f"The new container runs {new.attrs.get('Image')}, not {new_image.id}.")
-        kept = engine.without_image_defaults(new.attrs, new_image.config)
-        diffs = engine.differences(engine.normalized(wanted), engine.normalized(kept))
+        kept = registry_container.without_image_defaults(new.attrs, new_image.config)
+        diffs = registry_container.differences(
+            registry_container.normalized(wanted), registry_container.normalized(kept)
+        )
         if diffs:
             raise UpdateError("The new container's configuration differs from the saved one: " + "; ".join(diffs))
         self.log(f"The new registry answers /v2/ and says: {version}.")
@@ -159,9 +161,9 @@ def _described(image: engine.ImageFacts, version: str) -> dict[str, str]:
     return {
         "image_id": image.id,
         "repo_digest": image.repo_digest,
-        "version": engine.parse_version(version),
+        "version": registry_container.parse_version(version),
         "version_raw": version,
-        "release_notes": snapshot.release_notes_url(engine.parse_version(version)),
+        "release_notes": snapshot.release_notes_url(registry_container.parse_version(version)),
     }
 
 

@@ -24,12 +24,12 @@ from typing import Any
 
 from django.conf import settings
 
-from catalog import registry
 from core.errors import ActionableError
 from inventory import sync as inventory_sync
 from inventory.models import Tag
-from maintenance import engine, gc, jobs, registry_jobs
+from maintenance import engine, gc, jobs, registry_container, registry_jobs
 from maintenance.models import Job
+from registry_client import client as registry
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ class Verification:
         try:
             container = engine.get_registry_container(client)
             engine.require_running(container)
-            command = ["registry", "garbage-collect", "--dry-run", engine.config_path(container)]
+            command = ["registry", "garbage-collect", "--dry-run", registry_container.config_path(container)]
             self.log(f"Running: {' '.join(command)}")
             outcome = engine.exec_stream(container, command)
         finally:

@@ -243,10 +243,12 @@ CELERY_BEAT_SCHEDULE.update(
         "prune-statistics": {"task": "maintenance.tasks.prune_stats", "schedule": 3600.0},
     }
 )
-# --- Catalog: browsing and its caches -------------------------------------------------------
-# Manifests and config blobs are addressed by digest, so they are cached without expiry;
-# what a tag points to, and the repository list, only briefly.
+# --- Catalog: registry reads and their caches ---------------------------------------------
+# Manifests are addressed by digest, so they are cached without expiry (catalog.blobs); what a
+# tag points to only briefly.
 CATALOG_TAG_TTL = envint("CATALOG_TAG_TTL", 30, minimum=0)
+# Accepted and unused since the repository list is read from the inventory (kept: a set value
+# must not break a deployment).
 CATALOG_LIST_TTL = envint("CATALOG_LIST_TTL", 60, minimum=0)
 CATALOG_CONCURRENCY = envint("CATALOG_CONCURRENCY", 8, minimum=1)
 CATALOG_CACHE_MAX_KB = envint("CATALOG_CACHE_MAX_KB", 256, minimum=0)
@@ -309,7 +311,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Two fields named "kind" with different choices: a manifest's and a job's, each named once.
     "ENUM_NAME_OVERRIDES": {
-        "ManifestKindEnum": "catalog.manifests.KINDS",
+        "ManifestKindEnum": "registry_client.manifests.KINDS",
         "JobKindEnum": "maintenance.models.Job.Kind",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.openapi.add_common_errors"],

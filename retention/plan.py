@@ -34,9 +34,9 @@ from django.db import connection
 from django.utils import timezone
 
 from catalog import deletion, patterns, protection
-from catalog.registry import RegistryError, get_client
 from inventory import gaps
 from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
+from registry_client.client import RegistryError, get_client
 from retention.models import RetentionPolicy
 
 CHUNK = 5000  # ids per query: well under SQLite's 32,766 variables

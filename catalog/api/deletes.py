@@ -20,10 +20,10 @@ from rest_framework.views import APIView
 
 from catalog import deletion
 from catalog.api import schema, views
-from catalog.references import TAG_PATTERN
 from core.api.schema import REGISTRY_ERRORS, JsonBooleanField, JsonCharField, errors, query
 from core.permissions import IsOperator
 from registry_admin.env import parse_bool
+from registry_client.references import TAG_PATTERN
 
 
 def _flag(request: Request, name: str) -> bool:

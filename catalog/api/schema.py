@@ -14,11 +14,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from catalog.patterns import GLOB_MAX_LENGTH, GLOB_PATTERN, REGEX_MAX_LENGTH
-from catalog.reading import KINDS, ORDERINGS
-from catalog.references import DIGEST_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN, TAG_PATTERN
-from catalog.registry import COMPONENT_MAX_LENGTH
+from catalog.services import KINDS, ORDERINGS
 from core.api.schema import NO_NUL, SOMETHING, JsonCharField, paginated
 from registry_admin.env import FALSE_WORDS, TRUE_WORDS
+from registry_client.client import COMPONENT_MAX_LENGTH
+from registry_client.references import DIGEST_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN, TAG_PATTERN
 
 NAME_PARAMETER = OpenApiParameter(
     "name",

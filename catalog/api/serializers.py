@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from catalog.services import ImageConfig, ImageDetail, Referrer, Repository, TagRow
 from inventory import gaps
+from inventory.types import ImageConfig, ImageDetail, Referrer, Repository, TagRow
 
 
 def _when(value: dt.datetime | None) -> str | None:

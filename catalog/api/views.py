@@ -1,4 +1,4 @@
-"""GET /api/v1/repositories/... : thin views over catalog.services.
+"""GET /api/v1/repositories/... : thin views over catalog.services (the inventory).
 
 Registry failures answer with the client's message and its status (404, 502, 503, 504);
 names, tags and digests that break the OCI grammar answer 400 before any registry request.
@@ -11,12 +11,12 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog import reading, services, stored
+from catalog import services
 from catalog.api import schema, serializers
-from catalog.references import InvalidReference, validate_digest, validate_name, validate_tag
-from catalog.registry import RegistryError
 from core.api.schema import REGISTRY_ERRORS, errors, query
 from core.permissions import ViewerReadsOperatorWrites
+from registry_client.client import RegistryError
+from registry_client.references import InvalidReference, validate_digest, validate_name, validate_tag
 
 
 class RegistryAPIView(GenericAPIView):  # type: ignore[type-arg]
@@ -45,26 +45,18 @@ class RepositoryList(RegistryAPIView):
     )
     def get(self, request: Request) -> Response:
         search = query(schema.RepositoryQuerySerializer, request).get("search", "")
-        if reading.from_inventory():
-            rows = self.paginate_queryset(stored.repository_rows(search))  # type: ignore[arg-type]
-            page = stored.as_repositories(rows or [])  # type: ignore[arg-type]
-            return self.get_paginated_response([serializers.repository(repo) for repo in page])
-        repositories = services.list_repositories(search=search)
-        live = self.paginate_queryset(repositories)  # type: ignore[arg-type]
-        response = self.get_paginated_response([serializers.repository(repo) for repo in live or []])
-        if stale := services.repositories_stale_notice():
-            response.data["warnings"] = [stale]
-        return response
+        rows = self.paginate_queryset(services.repository_rows(search))
+        page = services.as_repositories(rows or [])
+        return self.get_paginated_response([serializers.repository(repo) for repo in page])
 
 
 class TagList(RegistryAPIView):
     """GET /api/v1/repositories/{name}/tags/?ordering=name|created|pushed|size|pulled (- reverses)
     &kind=image|index|helm-chart|signature|attestation|sbom|artifact.
 
-    From the inventory: sorted and paged in the database. Before its first sync (or for a
-    repository it does not know yet) from the registry, every tag looked up through the caches
-    as the tag table does. Signatures, SBOMs, referrers and artifacts whose subject is tagged
-    here are listed under their image.
+    From the inventory, sorted and paged in the database; a repository it does not know yet is
+    read from the registry into it first. Signatures, SBOMs, referrers and artifacts whose
+    subject is tagged here are listed under their image.
     """
 
     @extend_schema(
@@ -76,13 +68,8 @@ class TagList(RegistryAPIView):
     def get(self, request: Request, name: str) -> Response:
         validate_name(name)
         params = query(schema.TagQuerySerializer, request)
-        found, stored_rows = reading.tag_rows_for_api(name, params["ordering"], params["kind"])
-        if stored_rows:
-            page = self.paginate_queryset(found)  # type: ignore[arg-type]
-            rows = stored.rows(name, list(page or []))  # type: ignore[arg-type]
-        else:
-            rows = self.paginate_queryset(found) or []  # type: ignore[arg-type]
-        rows = reading.with_protection(name, list(rows))
+        tags = self.paginate_queryset(services.image_tags(name, params["ordering"], params["kind"]))
+        rows = services.tag_rows(name, list(tags or []))
         return self.get_paginated_response([serializers.tag(row) for row in rows])
 
 
@@ -98,7 +85,7 @@ class TagDetail(RegistryAPIView):
     def get(self, request: Request, name: str, tag: str) -> Response:
         validate_name(name)
         validate_tag(tag)
-        return Response(serializers.image(reading.image_detail(name, tag)))
+        return Response(serializers.image(services.image_detail(name, tag)))
 
 
 class ManifestDetail(RegistryAPIView):
@@ -113,4 +100,4 @@ class ManifestDetail(RegistryAPIView):
     def get(self, request: Request, name: str, digest: str) -> Response:
         validate_name(name)
         validate_digest(digest)
-        return Response(serializers.image(reading.image_detail(name, digest)))
+        return Response(serializers.image(services.image_detail(name, digest)))

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from catalog.registry import RegistryClient
+from inventory import sync
+from registry_client.client import RegistryClient
 
 
 @pytest.fixture
@@ -55,3 +56,10 @@ def requests_made(monkeypatch: pytest.MonkeyPatch) -> Iterator[RequestLog]:
 
     monkeypatch.setattr(RegistryClient, "request", spying)
     yield log
+
+
+def read_into_inventory(*names: str) -> None:
+    """What a sync (or the registry's events) would do for these repositories: the catalog's
+    repository list shows only what the inventory holds."""
+    for name in names:
+        assert sync.sync_repository(name), name

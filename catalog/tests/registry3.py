@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from catalog.registry import DeleteAnswer, RegistryClient
+from registry_client.client import DeleteAnswer, RegistryClient
 
 
 @dataclass

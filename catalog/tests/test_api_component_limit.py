@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from catalog.registry import RegistryClient
+from registry_client.client import RegistryClient
 
 
 @pytest.mark.django_db

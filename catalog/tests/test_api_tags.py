@@ -113,7 +113,7 @@ def test_it_pages_tags(viewer_client: Client, registry: Any, repo_prefix: str) -
 def test_bad_names_tags_and_digests_get_400_before_any_registry_request(
     viewer_client: Client, monkeypatch: Any
 ) -> None:
-    from catalog.registry import RegistryClient
+    from registry_client.client import RegistryClient
 
     def no_requests(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the registry was asked")
@@ -177,7 +177,7 @@ def test_a_repository_whose_tags_were_all_deleted_lists_no_tags(
     raw = requests.get(f"{url}/v2/{repo}/tags/list", timeout=5)
     assert raw.status_code == 200
     assert raw.json()["tags"] is None
-    from catalog.registry import get_client
+    from registry_client.client import get_client
 
     assert repo in get_client().catalog()  # every page of _catalog
     response = viewer_client.get(f"/api/v1/repositories/{repo}/tags/")

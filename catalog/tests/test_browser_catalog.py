@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from benchmarks.seed import seed_repositories
+from catalog.tests.conftest import read_into_inventory
 from conftest import browser_login
 from testenv import images
 
@@ -21,6 +22,7 @@ def test_it_searches_the_catalog_and_opens_an_image(
     name = f"{repo_prefix}/team/app"
     seed_repositories(registry.url, [f"{repo_prefix}/team/other"])
     digest = images.push_oci_image(registry.url, name, "1.0", labels={"note": "<b>bold</b>"})
+    read_into_inventory(name, f"{repo_prefix}/team/other")  # as a sync would
     browser_login(page, live_server, viewer)
 
     page.click("nav >> text=Catalog")

@@ -15,9 +15,9 @@ import pytest
 import requests
 from django.test import Client
 
-from catalog.registry import RegistryClient
 from catalog.tests.registry3 import DeleteSpy
 from core.models import AuditEntry
+from registry_client.client import RegistryClient
 from testenv import images
 from testenv.services import RegistryService, start_registry
 

@@ -8,7 +8,8 @@ import pytest
 from django.test import Client
 
 from benchmarks.seed import seed_repositories
-from catalog.registry import get_client
+from catalog.tests.conftest import read_into_inventory
+from registry_client.client import get_client
 from testenv import images
 
 
@@ -16,6 +17,7 @@ def test_the_catalog_groups_repositories_by_namespace_with_tag_counts(
     viewer_client: Client, registry: Any, repo_prefix: str
 ) -> None:
     seed_repositories(registry.url, [f"{repo_prefix}/api", f"{repo_prefix}/web"])
+    read_into_inventory(f"{repo_prefix}/api", f"{repo_prefix}/web")
     page = viewer_client.get("/catalog/", {"q": repo_prefix})
     html = page.content.decode()
     assert page.status_code == 200
@@ -30,6 +32,7 @@ def test_the_catalog_hides_empty_repositories_unless_asked(
     digest = images.push_oci_image(registry.url, f"{repo_prefix}/gone", "1")
     get_client().delete_manifest(f"{repo_prefix}/gone", digest)
     images.push_oci_image(registry.url, f"{repo_prefix}/kept", "1")
+    read_into_inventory(f"{repo_prefix}/gone", f"{repo_prefix}/kept")
 
     hidden = viewer_client.get("/catalog/", {"q": repo_prefix}).content.decode()
     shown = viewer_client.get("/catalog/", {"q": repo_prefix, "empty": "1"}).content.decode()
@@ -42,6 +45,7 @@ def test_the_search_box_answers_htmx_with_the_list_alone(
     viewer_client: Client, registry: Any, repo_prefix: str
 ) -> None:
     seed_repositories(registry.url, [f"{repo_prefix}/found"])
+    read_into_inventory(f"{repo_prefix}/found")
     fragment = viewer_client.get("/catalog/", {"q": f"{repo_prefix}/fo"}, headers={"HX-Request": "true"})
     html = fragment.content.decode()
     assert f"{repo_prefix}/found" in html and "<html" not in html

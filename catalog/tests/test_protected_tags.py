@@ -16,8 +16,8 @@ from django.test import Client
 
 from catalog import deletion
 from catalog.models import ProtectedTag
-from catalog.registry import get_client
 from core.models import AuditEntry
+from registry_client.client import get_client
 from testenv import images
 from testenv.services import RegistryService
 

@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from catalog.tests.conftest import read_into_inventory
 from conftest import browser_login, logged_in, make_user
 from testenv import auth, images
 
@@ -37,6 +38,7 @@ def test_it_fills_in_the_commands_for_the_chosen_repository(
     settings.REGISTRY_PUBLIC_HOST = "nas.lan:5000"
     name = f"{repo_prefix}/team/app"
     images.push_oci_image(registry.url, name, "1.0")
+    read_into_inventory(name)
 
     page = viewer_client.get("/catalog/push-here/", {"repository": name, "tag": "2.1.0"})
     text = _text(page)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from inventory import sync
 from testenv import auth, images
 from testenv.services import RegistryService
 
@@ -33,12 +34,14 @@ def test_it_browses_a_registry_behind_basic_auth(
     digest = images.push_oci_image(registry.url, "private/app", "v1", auth=("alice", "s3cret"))
     settings.REGISTRY_URL, settings.REGISTRY_USERNAME, settings.REGISTRY_PASSWORD = registry.url, "alice", "s3cret"
 
+    sync.reconcile()
     repositories = viewer_client.get("/api/v1/repositories/").json()["results"]
     rows = viewer_client.get("/api/v1/repositories/private/app/tags/").json()["results"]
 
-    assert repositories == [
-        {"name": "private/app", "tag_count": 1, "last_pushed": None, "pull_count": None, "size": None}
+    assert [{k: v for k, v in repo.items() if k != "size"} for repo in repositories] == [
+        {"name": "private/app", "tag_count": 1, "last_pushed": None, "pull_count": 0}
     ]
+    assert repositories[0]["size"] > 0
     assert rows[0]["digest"] == digest and rows[0]["platforms"] == ["linux/amd64"]
 
 
@@ -49,8 +52,8 @@ def test_wrong_basic_credentials_say_which_settings_to_check(
     extra_registries.append(registry)
     settings.REGISTRY_URL, settings.REGISTRY_USERNAME, settings.REGISTRY_PASSWORD = registry.url, "alice", "wrong"
 
-    answer = viewer_client.get("/api/v1/repositories/")
-    page = viewer_client.get("/catalog/")
+    answer = viewer_client.get("/api/v1/repositories/private/app/tags/")
+    page = viewer_client.get("/catalog/r/private/app/")
 
     assert answer.status_code == 502
     assert "REGISTRY_USERNAME and REGISTRY_PASSWORD" in answer.json()["detail"]
@@ -71,12 +74,13 @@ def test_it_browses_a_registry_behind_bearer_tokens_and_reuses_them(
         settings.REGISTRY_URL, settings.REGISTRY_USERNAME, settings.REGISTRY_PASSWORD = registry.url, "bob", "pw"
         server.requests.clear()
 
+        sync.reconcile()
         repositories = viewer_client.get("/api/v1/repositories/").json()["results"]
         detail = viewer_client.get("/api/v1/repositories/tok/app/tags/v1/").json()
         again = viewer_client.get(f"/api/v1/repositories/tok/app/manifests/{index_digest}/")
 
-        assert repositories == [
-            {"name": "tok/app", "tag_count": 1, "last_pushed": None, "pull_count": None, "size": None}
+        assert [{k: v for k, v in repo.items() if k != "size"} for repo in repositories] == [
+            {"name": "tok/app", "tag_count": 1, "last_pushed": None, "pull_count": 0}
         ]
         assert detail["digest"] == index_digest and detail["platforms"] == ["linux/amd64", "linux/arm64/v8"]
         assert again.status_code == 200
@@ -97,7 +101,7 @@ def test_a_token_server_refusing_our_credentials_is_reported(
         extra_registries.append(registry)
         settings.REGISTRY_URL, settings.REGISTRY_USERNAME, settings.REGISTRY_PASSWORD = registry.url, "bob", "nope"
 
-        answer = viewer_client.get("/api/v1/repositories/")
+        answer = viewer_client.get("/api/v1/repositories/tok/app/tags/")
 
         assert answer.status_code == 502
         assert server.realm in answer.json()["detail"] and "REGISTRY_PASSWORD" in answer.json()["detail"]

@@ -1,4 +1,5 @@
-"""The registry unreachable or failing: the API answers 503/502 naming the URL, the pages a banner."""
+"""The registry unreachable or failing: reading a repository the inventory does not know answers
+503/502 naming the URL, the pages a banner."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ from typing import Any
 
 from django.test import Client
 
-from catalog.registry import RegistryClient
+from registry_client.client import RegistryClient
 
 DOWN = "http://127.0.0.1:9"  # discard port: nothing listens
 
 
 def test_the_api_says_which_url_cannot_be_reached(viewer_client: Client, settings: Any) -> None:
     settings.REGISTRY_URL = DOWN
-    for url in ("/api/v1/repositories/", "/api/v1/repositories/team/app/tags/", "/api/v1/repositories/a/tags/1/"):
+    assert viewer_client.get("/api/v1/repositories/").status_code == 200  # the inventory's list
+    for url in ("/api/v1/repositories/team/app/tags/", "/api/v1/repositories/a/tags/1/"):
         answer = viewer_client.get(url)
         assert answer.status_code == 503, url
         assert answer.json()["detail"].startswith(f"Cannot connect to the registry at {DOWN} (Connection refused)")
@@ -21,7 +23,8 @@ def test_the_api_says_which_url_cannot_be_reached(viewer_client: Client, setting
 
 def test_the_pages_show_a_banner_with_a_non_500_status(viewer_client: Client, settings: Any) -> None:
     settings.REGISTRY_URL = DOWN
-    for url in ("/catalog/", "/catalog/r/team/app/", "/catalog/r/team/app/-/t/1.0/"):
+    assert viewer_client.get("/catalog/").status_code == 200  # the inventory's list
+    for url in ("/catalog/r/team/app/", "/catalog/r/team/app/-/t/1.0/"):
         page = viewer_client.get(url)
         html = page.content.decode()
         assert page.status_code == 503, url
@@ -36,13 +39,13 @@ def test_a_failing_registry_answers_502(viewer_client: Client, services: Any, mo
         return self._check(method, path, response)
 
     monkeypatch.setattr(RegistryClient, "request", failing)
-    answer = viewer_client.get("/api/v1/repositories/")
+    answer = viewer_client.get("/api/v1/repositories/team/app/tags/")
     assert answer.status_code == 502 and "failed with 500" in answer.json()["detail"]
 
 
 def test_the_search_fragment_answers_with_the_banner_alone(viewer_client: Client, settings: Any) -> None:
     settings.REGISTRY_URL = DOWN
-    fragment = viewer_client.get("/catalog/", {"q": "x"}, headers={"HX-Request": "true"})
+    fragment = viewer_client.get("/catalog/r/team/app/", {"q": "x"}, headers={"HX-Request": "true"})
     html = fragment.content.decode()
     assert fragment.status_code == 503  # static/js/app.js swaps it into targets marked data-swap-errors
     assert html.lstrip().startswith('<p class="banner banner-error"') and DOWN in html

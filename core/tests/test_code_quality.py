@@ -21,7 +21,18 @@ def test_ruff_finds_nothing() -> None:
 def test_mypy_finds_nothing() -> None:
     """disallow_untyped_defs and warn_return_any on the application (pyproject.toml, [tool.mypy])."""
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "core", "catalog", "inventory", "maintenance", "registry_admin", "retention"],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "core",
+            "registry_client",
+            "catalog",
+            "inventory",
+            "maintenance",
+            "registry_admin",
+            "retention",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

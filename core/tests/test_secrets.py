@@ -99,8 +99,9 @@ def test_no_secret_is_shown_answered_audited_or_logged(
     seen["drf token"] = Client().get("/api/v1/audit/", HTTP_AUTHORIZATION=f"Token {drf_token}").content.decode()
     assert '"tag":"1.1"' in seen["drf token"].replace(" ", "")  # the delete was audited and is listed
     settings.REGISTRY_PASSWORD = "not-the-password"  # a failing registry login, with its error message
-    seen["wrong registry password"] = api.get("/api/v1/repositories/").content.decode()
-    seen["the catalog page then"] = browser.get("/catalog/").content.decode()
+    # A repository the inventory does not know: read from the registry, whose login fails.
+    seen["wrong registry password"] = api.get("/api/v1/repositories/private/other/tags/").content.decode()
+    seen["the catalog page then"] = browser.get("/catalog/r/private/other/").content.decode()
     settings.REGISTRY_PASSWORD = registry_password
 
     audit_log = "\n".join(str(entry.__dict__) for entry in AuditEntry.objects.all())

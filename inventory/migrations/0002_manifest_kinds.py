@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from catalog import manifests
+from registry_client import manifests
 
 
 def classify_stored(apps, schema_editor):

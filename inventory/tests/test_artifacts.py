@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from catalog import manifests
 from inventory import sync
 from inventory.models import Manifest, Repository
+from registry_client import manifests
 from testenv import images
 
 pytestmark = pytest.mark.django_db

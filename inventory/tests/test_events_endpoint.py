@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from catalog.registry import OCI_MANIFEST
 from inventory import events
 from inventory.models import Event, Tag
+from registry_client.client import OCI_MANIFEST
 from testenv import images
 
 pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the inventory: also on PostgreSQL

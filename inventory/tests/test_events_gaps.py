@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from catalog.registry import OCI_MANIFEST
 from inventory import events, gaps, receiving
 from inventory.models import EventsGap, EventsState
+from registry_client.client import OCI_MANIFEST
 
 pytestmark = [pytest.mark.django_db]
 TOKEN = "gaps-events-token"
@@ -139,3 +139,24 @@ def test_a_reconcile_that_began_after_a_gap_covers_it() -> None:
     gap.refresh_from_db()
     assert gap.reconciled is not None
     assert EventsState.current().tracking_since is None
+
+
+def test_pull_counts_say_since_when_they_are_complete(viewer_client: Client, monkeypatch: Any) -> None:
+    from inventory.models import Repository
+
+    Repository.objects.create(name="team/since")
+
+    def since() -> Any:
+        monkeypatch.setattr(gaps, "_since_cache", (0.0, None))  # the API reads it at most every 2 s
+        rows = viewer_client.get("/api/v1/repositories/").json()["results"]
+        return next(row for row in rows if row["name"] == "team/since")["pulls_since"]
+
+    assert since() is None  # nothing tracked yet
+    began = datetime.now(UTC) - timedelta(days=3)
+    EventsState.objects.update_or_create(pk=1, defaults={"tracking_since": began})
+    assert since() == began.isoformat()
+    ended = began + timedelta(days=1)
+    gaps.record(ended - timedelta(hours=1), ended, "The registry restarted.")
+    assert since() == ended.isoformat()  # the end of the last gap
+    gaps.record(datetime.now(UTC) - timedelta(minutes=1), None, "Events are off.")
+    assert since() is None  # an open gap proves nothing

@@ -12,9 +12,9 @@ import pytest
 import requests
 from django.db import OperationalError
 
-from catalog.registry import MANIFEST_ACCEPT, get_client
 from inventory import services
 from inventory.models import Event, Manifest, Tag
+from registry_client.client import MANIFEST_ACCEPT, get_client
 from testenv import images
 from testenv.services import RegistryService, start_registry
 

@@ -22,10 +22,10 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 
-from catalog.registry import MANIFEST_ACCEPT, OCI_MANIFEST, get_client
 from inventory import events, services
 from inventory.models import Event, EventsGap, EventsState, Manifest, Repository, Tag
 from inventory.tests.test_events_live import within
+from registry_client.client import MANIFEST_ACCEPT, OCI_MANIFEST, get_client
 from testenv import images
 from testenv.services import RegistryService, start_registry
 

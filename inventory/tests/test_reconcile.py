@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from catalog import services
-from catalog.registry import get_client
 from inventory import sync
 from inventory.models import Manifest, Repository, Tag
+from registry_client import manifests
+from registry_client.client import OCI_INDEX, OCI_MANIFEST, get_client
 from testenv import images
 
 pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the inventory: also on PostgreSQL
@@ -17,6 +18,16 @@ pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the inventory: als
 
 def _tags(repo: str) -> dict[str, Tag]:
     return {tag.name: tag for tag in Tag.objects.filter(repository__name=repo).select_related("manifest")}
+
+
+def _referenced_bytes(repo: str, tag: str) -> int:
+    client = get_client()
+    manifest = client.get_manifest(repo, tag)
+    children = [child for _, child in manifests.platform_entries(manifest.body)] if manifest.is_index else []
+    blobs = manifests.blob_sizes(manifest.body) if not manifest.is_index else {}
+    for child in children:
+        blobs.update(manifests.blob_sizes(client.get_manifest(repo, child).body))
+    return sum(blobs.values())
 
 
 def test_it_stores_what_the_catalog_shows_and_fetches_each_digest_once(
@@ -32,14 +43,16 @@ def test_it_stores_what_the_catalog_shows_and_fetches_each_digest_once(
     assert set(tags) == {"again", "multi", "single"}
     assert tags["single"].digest == tags["again"].digest == image
     assert tags["multi"].digest == index
-    # The figures are the catalog's own (computed live from the registry).
-    rows = {row.name: row for row in services.describe_tags(repo_prefix, ["again", "multi", "single"])}
-    for name, row in rows.items():
-        assert tags[name].manifest.size == row.size == tags[name].size
-        assert tags[name].manifest.created == row.created
-        assert tuple(tags[name].manifest.platforms) == row.platforms
-        assert tags[name].manifest.kind == row.kind
-        assert tags[name].manifest.media_type == row.media_type
+    # The figures are the registry's own: each tag's size is the distinct blobs it references
+    # there (an index: its platforms'), its date the one in its config.
+    for name in ("again", "multi", "single"):
+        assert tags[name].manifest.size == _referenced_bytes(repo_prefix, name) == tags[name].size
+        assert tags[name].manifest.created == tags[name].created is not None
+    assert tuple(tags["multi"].manifest.platforms) == ("linux/amd64", "linux/arm64/v8")
+    assert (tags["multi"].manifest.kind, tags["single"].manifest.kind) == ("index", "image")
+    assert (tags["multi"].manifest.media_type, tags["single"].manifest.media_type) == (OCI_INDEX, OCI_MANIFEST)
+    config = json.loads(get_client().get_blob(repo_prefix, tags["single"].manifest.config_digest))
+    assert tags["single"].manifest.created == manifests.parse_created(config["created"])
     multi = tags["multi"].manifest
     assert {c.platform: c.digest for c in multi.child_links.all()} == {
         "linux/amd64": children["linux/amd64"],

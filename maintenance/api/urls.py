@@ -1,7 +1,9 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from maintenance.api import gc, registry_jobs, stats, storage, sync, views
+from inventory.api import storage
+from maintenance import stats as disk
+from maintenance.api import gc, registry_jobs, stats, sync, views
 
 router = SimpleRouter()
 router.register("jobs", views.JobViewSet, basename="api-job")
@@ -10,7 +12,8 @@ router.register("schedules", gc.ScheduleViewSet, basename="api-schedule")
 urlpatterns = [
     path("gc/", gc.GarbageCollectionView.as_view(), name="api-gc"),
     path("sync/", sync.SyncView.as_view(), name="api-sync"),
-    path("storage/", storage.StorageView.as_view(), name="api-storage"),
+    # The inventory's storage figures, with the disk figures only maintenance measures.
+    path("storage/", storage.StorageView.as_view(disk_figures=disk.disk_figures), name="api-storage"),
     path("registry/update/", registry_jobs.RegistryUpdateView.as_view(), name="api-registry-update"),
     path("registry/verify/", registry_jobs.RegistryVerifyView.as_view(), name="api-registry-verify"),
     *router.urls,

@@ -7,7 +7,8 @@ import uuid
 import pytest
 from django.test import Client
 
-from maintenance import engine, snapshot
+from core import masking
+from maintenance import registry_container, snapshot
 from testenv.registry_image import DEFAULT_IMAGE
 
 
@@ -30,7 +31,7 @@ def test_the_panel_shows_the_container_without_its_secrets(
     assert "inmemory" in html and "enabled" in html
     assert "listening on" in html  # the last log lines
     assert secret not in html
-    assert "REGISTRY_HTTP_SECRET" in html and engine.MASK in html
+    assert "REGISTRY_HTTP_SECRET" in html and masking.MASK in html
     # Viewers see no actions.
     assert 'data-testid="container-actions"' not in html
 
@@ -83,7 +84,7 @@ def test_the_log_tail_drops_the_opentelemetry_exporter_noise(services: object) -
     )
     try:
         noisy.wait(timeout=30)
-        lines = engine.registry_logs(noisy, tail=50)
+        lines = registry_container.registry_logs(noisy, tail=50)
     finally:
         noisy.remove(force=True)
     assert lines == ['level=info msg="listening on [::]:5000"', 'level=info msg="response completed"']
@@ -105,25 +106,25 @@ def test_the_configuration_summary_applies_the_environment_over_the_file() -> No
         "REGISTRY_REDIS_PASSWORD": "s3cret-redis",
         "REGISTRY_HTTP_ADDR": "0.0.0.0:5443",
     }
-    summary = engine.config_summary(engine.effective_config(config_file, env))
+    summary = registry_container.config_summary(registry_container.effective_config(config_file, env))
 
     assert summary["delete_enabled"] is True
     assert summary["cache_type"] == "redis"
     assert summary["read_only"] is True
     assert summary["http_secret_set"] is True and summary["redis_password_set"] is True
     assert summary["data_root"] == "/data"
-    assert engine.listen_port(engine.effective_config(config_file, env)) == 5443
+    assert registry_container.listen_port(registry_container.effective_config(config_file, env)) == 5443
     assert summary["notifications"] == [
-        {"name": "hook", "url": f"https://{engine.MASK}@hooks.lan/registry", "disabled": False}
+        {"name": "hook", "url": f"https://{masking.MASK}@hooks.lan/registry", "disabled": False}
     ]
-    shown = repr(summary) + repr(engine.masked_env(env))
+    shown = repr(summary) + repr(masking.masked_env(env))
     assert "hunter2" not in shown and "s3cret-redis" not in shown and "from-the-file" not in shown
-    assert engine.config_summary({})["delete_enabled"] is False  # the official image's default
+    assert registry_container.config_summary({})["delete_enabled"] is False  # the official image's default
 
 
 def test_it_reads_the_version_of_registry_2_and_3() -> None:
-    assert engine.parse_version("registry github.com/distribution/distribution/v3 v3.1.1") == "3.1.1"
-    assert engine.parse_version("registry github.com/docker/distribution 2.8.2+ds1") == "2.8.2"
+    assert registry_container.parse_version("registry github.com/distribution/distribution/v3 v3.1.1") == "3.1.1"
+    assert registry_container.parse_version("registry github.com/docker/distribution 2.8.2+ds1") == "2.8.2"
 
 
 def test_it_parses_docker_start_times_with_nanoseconds() -> None:

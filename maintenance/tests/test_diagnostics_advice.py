@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from maintenance import diagnostics, engine
+from maintenance import diagnostics, registry_container
 
 # What `registry --version` prints: the real 3.1.1 and 2.8.2 (seen in the test registries), and
 # 3.0.0 and 3.1.0 in the same format (distribution's version.go), which have CVE-2026-41888.
@@ -96,7 +96,7 @@ def test_no_worker_means_one_failing_check_that_says_to_start_one() -> None:
     "raw", [V3_1_1.replace("v3.1.1", "v3.0.0"), V3_1_1.replace("v3.1.1", "v3.0.1"), V3_1_1.replace("v3.1.1", "v3.1.0")]
 )
 def test_3_0_x_and_3_1_0_are_flagged_from_their_version_string(raw: str) -> None:
-    version = engine.parse_version(raw)
+    version = registry_container.parse_version(raw)
     checks = _checks(version=version, config={"delete_enabled": False, "cache_type": "inmemory"})
     check = checks["registry_version"]
     assert not check.ok and check.level == "error" and "CVE-2026-41888" in check.detail
@@ -107,9 +107,9 @@ def test_3_0_x_and_3_1_0_are_flagged_from_their_version_string(raw: str) -> None
 
 
 def test_the_real_3_1_1_and_2_8_2_version_strings_get_their_own_advice() -> None:
-    v3 = _checks(version=engine.parse_version(V3_1_1))["registry_version"]
+    v3 = _checks(version=registry_container.parse_version(V3_1_1))["registry_version"]
     assert v3.ok and v3.detail.startswith("Distribution 3.1.1") and "deletes a tag alone" in v3.detail
-    v2 = _checks(version=engine.parse_version(V2_8_2))["registry_version"]
+    v2 = _checks(version=registry_container.parse_version(V2_8_2))["registry_version"]
     assert v2.ok and v2.detail.startswith("Distribution 2.8.2") and "--delete-untagged" in v2.detail
     disabled = _checks(version="3.1.1", config={"delete_enabled": False, "cache_type": "inmemory"})["deletes_enabled"]
     assert not disabled.ok and "still deletes tags" not in disabled.detail

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from maintenance import engine, gc
+from maintenance import gc, registry_container
 from maintenance.models import Job
 from maintenance.tests.gc_helpers import gc_job
 from testenv.services import RegistryService
@@ -23,7 +23,7 @@ def assert_untouched(registry: RegistryService, container_id: str) -> None:
     registry.container.reload()
     assert registry.container.id == container_id
     assert registry.container.status == "running"
-    assert engine.READONLY_ENV not in (registry.container.attrs["Config"].get("Env") or [])
+    assert registry_container.READONLY_ENV not in (registry.container.attrs["Config"].get("Env") or [])
 
 
 @pytest.mark.django_db

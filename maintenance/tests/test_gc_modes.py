@@ -9,7 +9,7 @@ import redis as redis_lib
 import requests
 from docker.types import LogConfig
 
-from maintenance import engine, gc
+from maintenance import engine, gc, registry_container
 from maintenance.models import Job, RegistryMaintenance
 from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import blob_path, delete_image, gc_job, manifest_blobs, unique
@@ -30,7 +30,7 @@ def test_it_frees_a_deleted_images_blobs_and_keeps_the_configuration(services, p
     freed_blobs = manifest_blobs(private_registry, repo, digest)
     kept_blobs = manifest_blobs(private_registry, kept_repo, kept)
     delete_image(private_registry, repo, digest)
-    before = engine.normalized(private_registry.container.attrs)
+    before = registry_container.normalized(private_registry.container.attrs)
 
     job = gc_job(mode=mode)
     gc.run(job.pk)
@@ -41,7 +41,7 @@ def test_it_frees_a_deleted_images_blobs_and_keeps_the_configuration(services, p
         assert not blob_path(private_registry, digest_).exists()
     for digest_ in kept_blobs[1:]:
         assert blob_path(private_registry, digest_).exists()
-    assert engine.differences(before, engine.normalized(private_registry.container.attrs)) == []
+    assert registry_container.differences(before, registry_container.normalized(private_registry.container.attrs)) == []
     assert private_registry.container.status == "running"
     assert job.result["blobs_eligible"] >= 2
     assert job.result["bytes_freed"] > 0
@@ -223,7 +223,10 @@ def test_limits_labels_logging_restart_policy_and_command_come_back_identical(se
         job.refresh_from_db()
         assert job.status == Job.Status.SUCCEEDED, job.error + job.output
         after = client.containers.get(name).attrs
-        assert engine.differences(engine.normalized(before), engine.normalized(after)) == []
+        assert (
+            registry_container.differences(registry_container.normalized(before), registry_container.normalized(after))
+            == []
+        )
         host = after["HostConfig"]
         assert (host["Memory"], host["MemorySwap"], host["NanoCpus"], host["PidsLimit"]) == (
             512 * 2**20,
@@ -243,7 +246,7 @@ def test_limits_labels_logging_restart_policy_and_command_come_back_identical(se
 
 def test_it_fails_loudly_when_the_registry_comes_back_different(services, private_registry, monkeypatch):
     push_oci_image(private_registry.url, unique("loud"), "v1")
-    original_create_config = engine.create_config
+    original_create_config = registry_container.create_config
 
     def losing_a_label(attrs, *, extra_env=None):
         config = original_create_config(attrs, extra_env=extra_env)
@@ -251,7 +254,7 @@ def test_it_fails_loudly_when_the_registry_comes_back_different(services, privat
             config["HostConfig"]["Memory"] = config["HostConfig"]["MemorySwap"] = 0
         return config
 
-    monkeypatch.setattr(engine, "create_config", losing_a_label)
+    monkeypatch.setattr(registry_container, "create_config", losing_a_label)
     job = gc_job(mode="read-only")
     gc.run(job.pk)
     job.refresh_from_db()

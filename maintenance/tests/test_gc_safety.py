@@ -7,8 +7,9 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from core import masking
 from core.models import AuditEntry
-from maintenance import engine, gc, gc_requests, jobs, snapshot
+from maintenance import engine, gc, gc_requests, jobs, registry_container, snapshot
 from maintenance import lock as locks
 from maintenance.models import Job, RegistryMaintenance
 from maintenance.tests.conftest import BOTH_VERSIONS
@@ -86,11 +87,11 @@ def _leave_in_maintenance(private_registry, mode: str) -> tuple[dict, Job]:
     Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, started_at=timezone.now() - dt.timedelta(hours=1))
     RegistryMaintenance.objects.create(job=job, container_name=private_registry.container_name, mode=mode, attrs=saved)
     if mode == "read-only":
-        engine.wait_running(engine.recreate(client, saved, extra_env=[engine.READONLY_ENV]))
+        engine.wait_running(registry_container.recreate(client, saved, extra_env=[registry_container.READONLY_ENV]))
         assert gc.wait_answering()
     elif mode == "stop":
         engine.stop_container(container)
-        engine.start_helper(client, saved, f"{private_registry.container_name}-gc-{job.pk}")
+        registry_container.start_helper(client, saved, f"{private_registry.container_name}-gc-{job.pk}")
     else:  # killed between removing and recreating
         engine.remove_container(client, private_registry.container_name)
     client.close()
@@ -116,11 +117,16 @@ def test_the_watchdog_brings_back_a_registry_a_dead_worker_left(private_registry
     assert len(done) == 2, done
     container = private_registry.container
     assert container.status == "running"
-    assert engine.differences(engine.normalized(saved), engine.normalized(container.attrs)) == []
-    assert engine.READONLY_ENV not in container.attrs["Config"]["Env"]
+    assert (
+        registry_container.differences(
+            registry_container.normalized(saved), registry_container.normalized(container.attrs)
+        )
+        == []
+    )
+    assert registry_container.READONLY_ENV not in container.attrs["Config"]["Env"]
     push_oci_image(private_registry.url, unique("writable"), "v1")
     assert not client.exists(locks.LOCK_KEY)
-    helpers = engine.connect().containers.list(all=True, filters={"label": engine.GC_HELPER_LABEL})
+    helpers = engine.connect().containers.list(all=True, filters={"label": registry_container.GC_HELPER_LABEL})
     assert helpers == []
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and "died" in job.error
@@ -198,15 +204,19 @@ def test_the_v3_version_string_is_not_2x():
 
 def test_the_watchdog_makes_a_read_only_registry_without_a_record_writable(private_registry):
     client = engine.connect()
-    before = engine.normalized(private_registry.container.attrs)
-    engine.wait_running(engine.recreate(client, private_registry.container.attrs, extra_env=[engine.READONLY_ENV]))
+    before = registry_container.normalized(private_registry.container.attrs)
+    engine.wait_running(
+        registry_container.recreate(
+            client, private_registry.container.attrs, extra_env=[registry_container.READONLY_ENV]
+        )
+    )
     assert gc.wait_answering()
     with pytest.raises(RuntimeError, match="405"):
         push_oci_image(private_registry.url, unique("ro"), "v1")
 
     assert len(gc.watchdog()) == 1
 
-    assert engine.differences(before, engine.normalized(private_registry.container.attrs)) == []
+    assert registry_container.differences(before, registry_container.normalized(private_registry.container.attrs)) == []
     push_oci_image(private_registry.url, unique("writable"), "v1")
     client.close()
 
@@ -214,7 +224,7 @@ def test_the_watchdog_makes_a_read_only_registry_without_a_record_writable(priva
 def test_configuration_differences_name_environment_variables_without_their_values():
     before = {"Config": {"Env": ["REGISTRY_HTTP_SECRET=hunter2", "A=1"]}, "HostConfig": {}}
     after = {"Config": {"Env": ["REGISTRY_HTTP_SECRET=changed", "A=1"]}, "HostConfig": {}}
-    diffs = engine.differences(engine.normalized(before), engine.normalized(after))
+    diffs = registry_container.differences(registry_container.normalized(before), registry_container.normalized(after))
     assert diffs == ["Env: REGISTRY_HTTP_SECRET differ"]
     assert "hunter2" not in str(diffs)
 
@@ -227,7 +237,7 @@ def test_the_admin_hides_secrets_in_the_saved_configuration(superuser, client):
     )
     client.force_login(superuser)
     text = client.get(f"/admin/maintenance/registrymaintenance/{record.pk}/change/").content.decode()
-    assert "REGISTRY_HTTP_SECRET=***" in text and "hunter2" not in text
+    assert f"REGISTRY_HTTP_SECRET={masking.MASK}" in text and "hunter2" not in text
     assert "REGISTRY_STORAGE_DELETE_ENABLED=true" in text
 
 

@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from core.tests.faults import PrivateRedis, dashboard_on
+from inventory import sync
 from maintenance.models import Job
 from testenv import images
 
@@ -119,6 +120,7 @@ def test_a_person_sees_the_redis_banner_and_the_catalog_in_chromium(
 ) -> None:
     from conftest import browser_login
 
+    assert sync.sync_repository(pushed)  # the catalog lists what the inventory holds, as a sync leaves it
     page.set_viewport_size({"width": width, "height": 900})
     browser_login(page, live_server, viewer)
     page.goto(f"{live_server.url}/catalog/?q={pushed}")

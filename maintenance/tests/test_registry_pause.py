@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from core.models import AuditEntry
-from maintenance import engine, snapshot
+from maintenance import engine, registry_container, snapshot
 from maintenance.models import RegistryPause
 from maintenance.tasks import resume_overdue_pause
 
@@ -109,7 +109,7 @@ def test_a_paused_registry_refuses_exec_with_a_clear_message(services: object, s
             engine.require_running(engine.get_registry_container(client))
         assert "is paused" in refused.value.message and "Resume it" in refused.value.message
         with pytest.raises(engine.EngineError) as exec_refused:
-            engine.measure_storage(client, "/var/lib/registry")
+            registry_container.measure_storage(client, "/var/lib/registry")
         assert "is paused" in exec_refused.value.message
     finally:
         client.close()

@@ -14,7 +14,7 @@ import requests
 from django.test import Client
 from django.utils import timezone
 
-from maintenance import container_actions, engine, gc, snapshot, update
+from maintenance import container_actions, engine, gc, registry_container, snapshot, update
 from maintenance.models import Job, RegistryMaintenance, RegistryPause
 from testenv.images import push_oci_image
 from testenv.registry_image import build_registry_image
@@ -101,7 +101,7 @@ def test_it_updates_offline_to_the_newer_image_the_tag_points_to(releases: Relea
     # The new image's own defaults apply; what the operator set is kept.
     assert after["Config"]["Labels"][VERSION] == "3.1.1"
     for key in ("HostConfig", "Mounts"):
-        assert engine.normalized(after)[key] == engine.normalized(before)[key]
+        assert registry_container.normalized(after)[key] == registry_container.normalized(before)[key]
     assert sorted(after["Config"]["Env"]) == sorted(before["Config"]["Env"])
     assert "EXTRA_SETTING=kept" in after["Config"]["Env"]
     # The data is still there and it answers.
@@ -173,7 +173,10 @@ def test_a_new_image_that_never_answers_is_rolled_back_with_the_same_configurati
     assert job.result["status"] == "rolled-back"
     after = registry.container.attrs
     assert after["Image"] == old_id
-    assert engine.differences(engine.normalized(before), engine.normalized(after)) == []
+    assert (
+        registry_container.differences(registry_container.normalized(before), registry_container.normalized(after))
+        == []
+    )
     assert releases.tagged() == old_id  # the tag points at the image that works again
     assert requests.get(f"{registry.url}/v2/", timeout=5).status_code == 200
     assert not RegistryMaintenance.objects.filter(ended_at__isnull=True).exists()
@@ -193,7 +196,9 @@ def test_the_watchdog_puts_the_old_container_back_when_the_worker_died_midway(
         kind=Job.Kind.UPDATE, status=Job.Status.RUNNING, started_at=timezone.now() - dt.timedelta(hours=1)
     )
     RegistryMaintenance.objects.create(job=job, container_name=saved["Name"].lstrip("/"), mode="update", attrs=saved)
-    engine.recreate(releases.services.engine.client(), engine.without_image_defaults(saved, old_config.config))
+    registry_container.recreate(
+        releases.services.engine.client(), registry_container.without_image_defaults(saved, old_config.config)
+    )
     assert registry.container.attrs["Image"] == new_id
 
     done = gc.watchdog()
@@ -201,7 +206,9 @@ def test_the_watchdog_puts_the_old_container_back_when_the_worker_died_midway(
     assert any("interrupted update" in line for line in done), done
     after = registry.container.attrs
     assert after["Image"] == old_id
-    assert engine.differences(engine.normalized(saved), engine.normalized(after)) == []
+    assert (
+        registry_container.differences(registry_container.normalized(saved), registry_container.normalized(after)) == []
+    )
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED and "registry update died" in job.error
 

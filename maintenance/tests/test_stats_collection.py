@@ -61,7 +61,7 @@ def test_it_stores_a_sample_with_memory_and_the_bytes_the_data_root_holds(
 
 @pytest.mark.django_db
 def test_it_counts_shared_layers_once_in_unique_bytes(services: object) -> None:
-    from catalog.registry import get_client
+    from registry_client.client import get_client
 
     url = services.registry_url  # type: ignore[attr-defined]
     repo = f"stats-dedup-{uuid.uuid4().hex[:8]}"

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from catalog.registry import RegistryClient
 from inventory import sync
 from maintenance import stats_collector as stats
+from registry_client.client import RegistryClient
 from testenv import images
 
 

@@ -17,12 +17,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from catalog.registry import RegistryClient
-from inventory import sync
+from inventory import storage, sync
 from inventory.models import Blob, Manifest, ManifestBlob, Repository, Tag
-from maintenance import gc, storage
+from maintenance import gc
 from maintenance.models import Job, StatsSample
 from maintenance.tests.gc_helpers import blob_path, delete_image, gc_job, manifest_blobs
+from registry_client.client import RegistryClient
 from testenv import images
 from testenv.services import start_registry
 

@@ -102,7 +102,7 @@ def test_worker_and_beat_reconnect_when_redis_comes_back(
 def test_a_gc_whose_worker_is_killed_mid_run_is_failed_and_the_registry_restored(
     services: Any, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
-    from maintenance import engine as engine_client
+    from maintenance import registry_container
     from testenv import images
     from testenv.services import start_registry
 
@@ -150,7 +150,7 @@ def test_a_gc_whose_worker_is_killed_mid_run_is_failed_and_the_registry_restored
     try:
         container = registry.container  # looked up by name: the watchdog may have recreated it
         assert container.status == "running"
-        assert engine_client.READONLY_ENV not in (container.attrs["Config"].get("Env") or [])
+        assert registry_container.READONLY_ENV not in (container.attrs["Config"].get("Env") or [])
     finally:
         registry.remove()
     assert held == "False"

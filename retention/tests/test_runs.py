@@ -9,10 +9,10 @@ import pytest
 from django.test import Client
 
 from catalog.models import ProtectedTag
-from catalog.registry import RegistryClient, RegistryUnavailable
 from core.models import AuditEntry
 from inventory.models import EventsGap, EventsState, Tag
 from maintenance.models import Job
+from registry_client.client import RegistryClient, RegistryUnavailable
 from retention.tests.helpers import create_policy, days_ago, decisions, exists, preview, push, run_policy
 from testenv import images
 

@@ -2,13 +2,15 @@
 
 The per-repository figures are paged (``page``, ``page_size``) and sorted (``ordering``); the
 rest of the answer (disk, namespaces, top repositories, the last GC dry run, growth, images
-nobody pulled) comes with every page.
+nobody pulled) comes with every page. The disk, growth and dry-run figures come from
+``disk_figures``, which the URLconf mounting the view passes (``maintenance.api.urls``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,8 +18,8 @@ from rest_framework.views import APIView
 
 from core.api.schema import errors, query
 from core.pagination import PageNumberPagination
-from maintenance import storage
-from maintenance.api import schema
+from inventory import storage
+from inventory.api import schema
 
 
 def _sample(sample: Any) -> dict[str, Any] | None:
@@ -53,6 +55,8 @@ class StorageView(APIView):
     """GET /api/v1/storage/?ordering=referenced|unique|shared|name&search=&page=&page_size="""
 
     pagination_class = PageNumberPagination
+    #: Given by ``as_view(disk_figures=...)`` where the view is mounted.
+    disk_figures: storage.DiskFiguresSource | None = None
 
     @extend_schema(
         summary="Where the space goes",
@@ -67,6 +71,8 @@ class StorageView(APIView):
         responses={200: schema.StorageSerializer, **errors(400, 404)},
     )
     def get(self, request: Request) -> Response:
+        if self.disk_figures is None:
+            raise ImproperlyConfigured("StorageView needs as_view(disk_figures=...): where the disk figures come from.")
         params = query(schema.StorageQuerySerializer, request)
         with storage.measured() as measure:
             usages: Any = measure.repositories(params["ordering"], params.get("search", ""))  # paged in SQL
@@ -77,10 +83,11 @@ class StorageView(APIView):
             found, namespace_count = measure.namespaces()
             idle = measure.not_pulled()
             top = measure.top_repositories()
-        points = storage.growth()
+        disk = self.disk_figures()
+        points = disk.growth
         response.data.update(
             {
-                "stored": _sample(storage.latest_sample()),
+                "stored": _sample(disk.sample),
                 "referenced_bytes": totals.referenced_bytes,
                 "shared_bytes": totals.shared_bytes,
                 "blobs": totals.blobs,
@@ -88,7 +95,7 @@ class StorageView(APIView):
                 "namespaces": [namespace_dict(usage) for usage in found],
                 "namespace_count": namespace_count,
                 "top_repositories": [usage_dict(usage) for usage in top],
-                "gc_dry_run": _dry_run(request, storage.last_dry_run()),
+                "gc_dry_run": _dry_run(request, disk.dry_run),
                 "growth": {"days": storage.GROWTH_DAYS, "bytes": storage.growth_bytes(points), "points": points},
                 "not_pulled": {
                     "days": idle.days,

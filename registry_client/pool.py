@@ -1,4 +1,4 @@
-"""The catalog's one bounded thread pool: registry requests in parallel, CATALOG_CONCURRENCY at a time.
+"""The one bounded thread pool: registry requests in parallel, CATALOG_CONCURRENCY at a time.
 
 The tag list, the content counts and the delete scan all fan their HEAD/GET requests out
 through ``bounded_map``. One shared executor, rebuilt when the setting changes.

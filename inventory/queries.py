@@ -1,8 +1,6 @@
-"""The catalog read from the inventory (``inventory.models``): no registry request.
+"""The inventory's queries: what the catalog's pages and API show, read from the database.
 
-``catalog.services`` uses this once the inventory has finished its first sync; before that
-(a new install) it asks the registry as it always did. Everything here returns the
-catalog's own dataclasses, so the pages and the API do not know where the data came from.
+No registry request here. Everything returns the rows of ``inventory.types``.
 """
 
 from __future__ import annotations
@@ -13,10 +11,9 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, F, OrderBy, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from catalog import services
-from catalog.references import REFERRERS, attached_to, is_digest
-from inventory import attachments
+from inventory import attachments, types
 from inventory.models import Manifest, ManifestChild, Repository, Tag
+from registry_client.references import REFERRERS, attached_to, is_digest
 
 # Tag orderings the tables and the API offer; a leading "-" reverses.
 ORDERINGS = ("name", "created", "pushed", "size", "pulled")
@@ -57,9 +54,9 @@ def repository_rows(search: str = "", include_empty: bool = True) -> QuerySet[Re
     return found.only("name", "last_pushed", "pull_count", "size")
 
 
-def as_repositories(rows: Iterable[Repository]) -> list[services.Repository]:
+def as_repositories(rows: Iterable[Repository]) -> list[types.Repository]:
     return [
-        services.Repository(
+        types.Repository(
             name=row.name,
             tag_count=row.tag_count,  # type: ignore[attr-defined]
             last_pushed=row.last_pushed,
@@ -115,7 +112,7 @@ def _attached_tags(name: str) -> list[tuple[str, str, int]]:
 
 def referrers(
     name: str, digests: Iterable[str], attached_tags: list[tuple[str, str, int]] | None = None
-) -> dict[str, list[services.Referrer]]:
+) -> dict[str, list[types.Referrer]]:
     """Per subject digest the artifacts attached to it in repository ``name``: its sig/att/sbom
     tags, the entries of its referrers index tag, tagged manifests naming it as ``subject``, and
     manifests pushed by digest naming it (``inventory.attachments``, known from their push event).
@@ -124,12 +121,12 @@ def referrers(
     repository without any (the usual case) costs one indexed lookup of the subjects.
     """
     wanted = set(digests)
-    found: dict[str, dict[str, services.Referrer]] = {}
+    found: dict[str, dict[str, types.Referrer]] = {}
 
     def add(subject: str, manifest: Manifest, tag: str = "") -> None:
         found.setdefault(subject, {}).setdefault(
             manifest.digest,
-            services.Referrer(
+            types.Referrer(
                 digest=manifest.digest,
                 kind=manifest.kind,
                 artifact_type=manifest.artifact_type,
@@ -170,17 +167,17 @@ def referrers(
     return {subject: list(items.values()) for subject, items in found.items()}
 
 
-def rows(name: str, tags: list[Tag]) -> list[services.TagRow]:
+def rows(name: str, tags: list[Tag]) -> list[types.TagRow]:
     """Table rows for tags of ``image_tags``, with their signature tags attached."""
     digests = {tag.digest for tag in tags}
     attached_tags = _attached_tags(name)
-    attached: dict[str, list[services.Attached]] = {}
+    attached: dict[str, list[types.Attached]] = {}
     for tag, subject, _ in attached_tags:
         if subject in digests:
-            attached.setdefault(subject, []).append(services.Attached(tag=tag, kind=_suffix(tag)))
+            attached.setdefault(subject, []).append(types.Attached(tag=tag, kind=_suffix(tag)))
     attached_artifacts = referrers(name, digests, attached_tags)
     return [
-        services.TagRow(
+        types.TagRow(
             name=tag.name,
             summary=summary(tag.manifest, with_children=False),
             attached=tuple(attached.get(tag.digest, ())),
@@ -193,25 +190,23 @@ def rows(name: str, tags: list[Tag]) -> list[services.TagRow]:
     ]
 
 
-def orphans(name: str) -> list[services.Attached]:
+def orphans(name: str) -> list[types.Attached]:
     """Signature tags whose image has no tag in the repository."""
     attached_tags = _attached_tags(name)
     subjects = {subject for _, subject, _ in attached_tags}
     present = set(
         Tag.objects.filter(repository__name=name, attached_to="", digest__in=subjects).values_list("digest", flat=True)
     )
-    return [
-        services.Attached(tag=tag, kind=_suffix(tag)) for tag, subject, _ in attached_tags if subject not in present
-    ]
+    return [types.Attached(tag=tag, kind=_suffix(tag)) for tag, subject, _ in attached_tags if subject not in present]
 
 
-def summary(manifest: Manifest, with_children: bool = True) -> services.ContentSummary:
-    children: tuple[services.PlatformImage, ...] = ()
+def summary(manifest: Manifest, with_children: bool = True) -> types.ContentSummary:
+    children: tuple[types.PlatformImage, ...] = ()
     if with_children and manifest.kind == Manifest.Kind.INDEX:
         links = list(ManifestChild.objects.filter(parent=manifest).exclude(platform="").order_by("position"))
         found = {m.digest: m for m in Manifest.objects.filter(digest__in=[link.digest for link in links])}
         children = tuple(
-            services.PlatformImage(
+            types.PlatformImage(
                 platform=link.platform,
                 digest=link.digest,
                 size=found[link.digest].size,
@@ -220,7 +215,7 @@ def summary(manifest: Manifest, with_children: bool = True) -> services.ContentS
             for link in links
             if link.digest in found
         )
-    return services.ContentSummary(
+    return types.ContentSummary(
         digest=manifest.digest,
         media_type=manifest.media_type,
         size=manifest.size,
@@ -239,15 +234,18 @@ class Found:
     tag: Tag | None
 
 
-def find(name: str, reference: str) -> Found | None:
+def find(name: str, reference: str, present: bool = False) -> Found | None:
     """The inventory's manifest of ``name:reference`` (a tag, or a digest a tag or tagged index of
-    the repository reaches); None when the inventory does not know it."""
+    the repository reaches, or any digest when the registry has just confirmed it is ``present``
+    there); None when the inventory does not know it."""
     if not is_digest(reference):
         tag = Tag.objects.select_related("manifest").filter(repository__name=name, name=reference).first()
         return Found(tag.manifest, tag) if tag is not None else None
     manifest = Manifest.objects.filter(digest=reference).first()
     if manifest is None:
         return None
+    if present:
+        return Found(manifest, None)
     tags = Tag.objects.filter(repository__name=name)
     reached = (
         tags.filter(digest=reference).exists()
@@ -257,27 +255,27 @@ def find(name: str, reference: str) -> Found | None:
     return Found(manifest, None) if reached else None
 
 
-def image_detail(name: str, reference: str) -> services.ImageDetail | None:
-    found = find(name, reference)
+def image_detail(name: str, reference: str, present: bool = False) -> types.ImageDetail | None:
+    found = find(name, reference, present)
     if found is None:
         return None
     manifest = found.manifest
     body = manifest.body or {}
-    config = services.ImageConfig.from_blob(manifest.config) if manifest.kind == "image" and manifest.config else None
-    chart = services.HelmChart.from_config(manifest.config) if manifest.kind == Manifest.Kind.HELM_CHART else None
+    config = types.ImageConfig.from_blob(manifest.config) if manifest.kind == "image" and manifest.config else None
+    chart = types.HelmChart.from_config(manifest.config) if manifest.kind == Manifest.Kind.HELM_CHART else None
     attached = [
-        services.Attached(tag=tag, kind=_suffix(tag))
+        types.Attached(tag=tag, kind=_suffix(tag))
         for tag in Tag.objects.filter(repository__name=name, attached_to=manifest.digest)
         .order_by("name")
         .values_list("name", flat=True)
     ]
-    return services.ImageDetail(
+    return types.ImageDetail(
         repository=name,
         reference=reference,
         tag=None if is_digest(reference) else reference,
         summary=summary(manifest),
         layers=tuple(
-            services.Layer(
+            types.Layer(
                 digest=str(d.get("digest", "")), size=int(d.get("size") or 0), media_type=str(d.get("mediaType", ""))
             )
             for d in body.get("layers") or []

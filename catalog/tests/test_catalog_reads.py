@@ -1,4 +1,5 @@
-"""After the first sync the catalog's pages and API read the inventory, without registry requests."""
+"""The catalog's pages and API read the inventory: a repository it does not know is read into it at
+once, and after the sync nothing asks the registry."""
 
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from catalog import services
-from catalog.api import serializers
-from catalog.registry import RegistryClient, get_client
+from catalog import blobs
 from inventory import sync
 from inventory.models import Tag
+from registry_client.client import RegistryClient, get_client
 from testenv import images
 
 pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the inventory: also on PostgreSQL
@@ -27,9 +27,10 @@ def test_repositories_and_tags_come_from_the_inventory(
     index, _ = images.push_oci_index(registry.url, repo_prefix, "multi", with_attestation=True)
     image = images.push_oci_image(registry.url, repo_prefix, "single", layer_count=2)
     images.tag_existing(registry.url, repo_prefix, f"sha256-{image.split(':')[1]}.sig", image)
-    live_rows = {row.name: serializers.tag(row) for row in services.list_tags(repo_prefix).rows}
-    live_image = serializers.image(services.image_detail(repo_prefix, "multi"))
-    blobs = services.content_blobs(repo_prefix)
+    # The first visit: the inventory does not know the repository yet, so it is read in at once.
+    first_rows = viewer_client.get(f"/api/v1/repositories/{repo_prefix}/tags/").json()["results"]
+    first_image = viewer_client.get(f"/api/v1/repositories/{repo_prefix}/tags/multi/").json()
+    referenced = blobs.content_blobs(repo_prefix)
     synced()
 
     def refuse(self: RegistryClient, method: str, path: str, **kwargs: Any) -> Any:
@@ -38,17 +39,19 @@ def test_repositories_and_tags_come_from_the_inventory(
     monkeypatch.setattr(RegistryClient, "request", refuse)
     repos = viewer_client.get("/api/v1/repositories/", {"search": repo_prefix}).json()["results"]
     distinct: dict[str, int] = {}
-    for referenced in blobs.values():
-        distinct.update(referenced)
+    for found in referenced.values():
+        distinct.update(found)
     assert repos == [
         {"name": repo_prefix, "tag_count": 3, "last_pushed": None, "pull_count": 0, "size": sum(distinct.values())}
     ]
     rows = viewer_client.get(f"/api/v1/repositories/{repo_prefix}/tags/").json()["results"]
-    extra = {"pushed": None, "last_pulled": None, "pull_count": 0}
-    assert rows == [{**live_rows["multi"], **extra}, {**live_rows["single"], **extra}]
+    assert [row["name"] for row in rows] == ["multi", "single"]
+    assert [row["size"] for row in rows] == [sum(referenced[name].values()) for name in ("multi", "single")]
+    assert [(row["pushed"], row["last_pulled"], row["pull_count"]) for row in rows] == [(None, None, 0)] * 2
+    assert rows == first_rows  # the sync read what the first visit had read
     assert rows[1]["signatures"] == [{"tag": f"sha256-{image.split(':')[1]}.sig", "kind": "sig"}]
     detail = viewer_client.get(f"/api/v1/repositories/{repo_prefix}/tags/multi/").json()
-    assert detail == {**live_image, **extra}
+    assert detail == first_image and detail["digest"] == index
     by_digest = viewer_client.get(f"/api/v1/repositories/{repo_prefix}/manifests/{index}/").json()
     assert by_digest["digest"] == index and by_digest["name"] is None
     page = viewer_client.get(f"/catalog/r/{repo_prefix}/").content.decode()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.references import (
+from registry_client.references import (
     InvalidReference,
     attached_to,
     validate_digest,

@@ -1,6 +1,8 @@
 """The Storage page: where the registry's space goes, from the inventory and the stored statistics.
 
 One view serves the page and, for htmx, its per-repository table (paged and sorted in SQL).
+The disk figures come from ``disk``, which the URLconf mounting the page passes
+(``maintenance.urls``: the statistics samples and the GC's dry run are maintenance's).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from django.shortcuts import render
 
 from core.roles import Role, role_required
 from core.types import HtmxHttpRequest
-from maintenance import storage
+from inventory import storage
 
 REPOSITORIES_PER_PAGE = 50
 # The table's sortable columns: ordering -> heading.
@@ -21,7 +23,7 @@ COLUMNS = {"name": "Repository", "referenced": "Referenced", "unique": "Only her
 
 
 @role_required(Role.VIEWER)
-def storage_page(request: HtmxHttpRequest) -> HttpResponse:
+def storage_page(request: HtmxHttpRequest, disk: storage.DiskFiguresSource) -> HttpResponse:
     ordering = request.GET.get("sort", "referenced")
     if ordering not in storage.ORDERINGS:
         ordering = "referenced"
@@ -31,18 +33,19 @@ def storage_page(request: HtmxHttpRequest) -> HttpResponse:
         page = Paginator(usages, REPOSITORIES_PER_PAGE).get_page(request.GET.get("page"))
         context: dict[str, Any] = {"page": page, "sort": ordering, "search": search, "columns": COLUMNS}
         if request.htmx:
-            return render(request, "maintenance/_storage_repositories.html", context)
-        points = storage.growth()
+            return render(request, "inventory/_storage_repositories.html", context)
+        figures = disk()
+        points = figures.growth
         change = storage.growth_bytes(points)
         found, namespace_count = measure.namespaces()
         context.update(
-            sample=storage.latest_sample(),
+            sample=figures.sample,
             totals=measure.totals(),
             namespaces=found,
             namespace_count=namespace_count,
             top=measure.top_repositories(),
-            dry_run=storage.last_dry_run(),
+            dry_run=figures.dry_run,
             growth={"points": points, "bytes": change, "shrunk": -change if change else 0, "days": storage.GROWTH_DAYS},
             idle=measure.not_pulled(),
         )
-    return render(request, "maintenance/storage.html", context)
+    return render(request, "inventory/storage.html", context)

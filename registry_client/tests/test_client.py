@@ -2,7 +2,7 @@
 
 import pytest
 
-from catalog.registry import (
+from registry_client.client import (
     MANIFEST_ACCEPT,
     RegistryClient,
     RegistryConfig,
@@ -81,7 +81,7 @@ def test_tags_follow_every_page_including_v3s_empty_last_one(
     """
     import requests
 
-    from catalog import registry as registry_module
+    from registry_client import client as registry_module
 
     url = versioned_registry.url  # type: ignore[attr-defined]
     repo = f"client/paged-{count}-{versioned_registry.major}"  # type: ignore[attr-defined]

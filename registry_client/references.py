@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 
-from core.errors import ActionableError
-
 # https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-manifests
 _COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
 NAME_PATTERN = rf"{_COMPONENT}(?:/{_COMPONENT})*"
@@ -29,8 +27,12 @@ _ATTACHED = re.compile(r"sha256-(?P<hex>[a-f0-9]{64})(?:\.(?P<kind>sig|att|sbom)
 REFERRERS = "referrers"
 
 
-class InvalidReference(ActionableError, ValueError):
+class InvalidReference(ValueError):
     """A name, tag or digest that breaks the grammar; ``message`` says what is wrong."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def validate_name(name: str) -> str:

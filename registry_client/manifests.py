@@ -1,6 +1,6 @@
 """Reading manifests and configs: pure functions shared by the catalog and the inventory.
 
-No HTTP and no database here; ``catalog.services`` and ``inventory.sync`` both import it.
+No HTTP and no database here; ``inventory.content`` and ``catalog.blobs`` both read manifests with it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Where the space goes: the Storage page and ``GET /api/v1/storage/``, from the inventory alone.
 
-No registry request and no engine call: the bytes on disk come from the newest statistics
-sample, what the last GC dry run found from its job, and everything else from the inventory
-(tags, manifests, the blobs each manifest references, an index's children).
+No registry request and no engine call: everything here comes from the inventory (tags,
+manifests, the blobs each manifest references, an index's children). What the inventory cannot
+know (the bytes on disk from the newest statistics sample, their growth, what the last GC dry
+run found) is maintenance's: it hands them to the page and the API as ``DiskFigures``, through
+the URLconf that mounts them (``maintenance.urls``), so the inventory never imports maintenance.
 
 What a repository "references" is the set of distinct blobs (configs and layers, compressed
 sizes as the registry stores them) of the manifests its tags name, with the children of an
@@ -23,7 +25,7 @@ on them, and the per-repository table is paged in SQL (LIMIT/OFFSET).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +35,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
-from maintenance import gc_requests
-from maintenance.models import Job, StatsSample
 
 NOT_PULLED_DAYS = 90
 GROWTH_DAYS = 30
@@ -343,31 +343,27 @@ class Measurement:
         return IdleImages(days, int(rows[0][7]), int(rows[0][8] or 0), shown)
 
 
-# --- Disk, garbage collection, growth ---------------------------------------------------------
+# --- Disk, garbage collection, growth: given by maintenance ------------------------------------
 
 
-def latest_sample() -> StatsSample | None:
-    return StatsSample.objects.exclude(storage_bytes=None).first()
+@dataclass(frozen=True)
+class DiskFigures:
+    """What the registry's disk holds and what a GC would free: measured by maintenance's workers.
+
+    ``sample`` is the newest statistics sample with a storage figure (``storage_bytes``,
+    ``blob_count``, ``collected_at``), None before the first; ``dry_run`` the newest successful
+    GC dry run no real run came after (a job: ``pk``, ``finished_at``, ``result``, ``params``),
+    or None; ``growth`` the samples of the last ``GROWTH_DAYS`` days as points
+    (``collected_at``, ``storage_bytes``, ``referenced_bytes``), oldest first.
+    """
+
+    sample: Any
+    dry_run: Any
+    growth: list[dict[str, Any]]
 
 
-def last_dry_run() -> Job | None:
-    """The newest successful GC dry run no real run came after (``gc_requests.preview``)."""
-    return gc_requests.preview()
-
-
-def growth(days: int = GROWTH_DAYS, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """The stored bytes (and the bytes tags reference) of each statistics sample of the last ``days`` days."""
-    since = (now or timezone.now()) - dt.timedelta(days=days)
-    samples = (
-        StatsSample.objects.filter(collected_at__gte=since)
-        .exclude(storage_bytes=None, unique_bytes=None)
-        .order_by("collected_at", "id")
-        .values_list("collected_at", "storage_bytes", "unique_bytes")
-    )
-    return [
-        {"collected_at": when.isoformat(), "storage_bytes": stored, "referenced_bytes": referenced}
-        for when, stored, referenced in samples
-    ]
+#: How the page and the API get them: a function the URLconf passes (``maintenance.stats.disk_figures``).
+DiskFiguresSource = Callable[[], DiskFigures]
 
 
 def growth_bytes(points: list[dict[str, Any]]) -> int | None:

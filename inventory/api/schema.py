@@ -1,0 +1,95 @@
+"""The Storage answer's OpenAPI description (``GET /api/v1/storage/``)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from inventory import storage
+
+
+class StorageQuerySerializer(serializers.Serializer):
+    ordering = serializers.ChoiceField(
+        required=False,
+        choices=list(storage.ORDERINGS),
+        default="referenced",
+        help_text="the repositories' order: most referenced, unique or shared bytes first, or by name",
+    )
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=255, help_text="repositories whose name contains this"
+    )
+
+
+class UsageSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    referenced_bytes = serializers.IntegerField(min_value=0, help_text="distinct blobs its tags reference")
+    unique_bytes = serializers.IntegerField(
+        min_value=0, help_text="of those, referenced nowhere else: what deleting it gives back after a GC"
+    )
+    shared_bytes = serializers.IntegerField(min_value=0, help_text="of those, referenced elsewhere too")
+
+
+class NamespaceUsageSerializer(UsageSerializer):
+    repositories = serializers.IntegerField(min_value=0)
+
+
+class StoredSerializer(serializers.Serializer):
+    bytes = serializers.IntegerField(min_value=0, help_text="the registry's storage on disk")
+    blobs = serializers.IntegerField(allow_null=True)
+    collected_at = serializers.DateTimeField()
+
+
+class DryRunSerializer(serializers.Serializer):
+    job = serializers.IntegerField()
+    url = serializers.URLField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    bytes_eligible = serializers.IntegerField(allow_null=True, help_text="what a real run would free")
+    blobs_eligible = serializers.IntegerField(allow_null=True)
+    manifests_eligible = serializers.IntegerField(allow_null=True)
+    delete_untagged = serializers.BooleanField()
+
+
+class GrowthPointSerializer(serializers.Serializer):
+    collected_at = serializers.DateTimeField()
+    storage_bytes = serializers.IntegerField(allow_null=True)
+    referenced_bytes = serializers.IntegerField(allow_null=True)
+
+
+class GrowthSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    bytes = serializers.IntegerField(allow_null=True, help_text="stored bytes, last sample minus first")
+    points = GrowthPointSerializer(many=True)
+
+
+class IdleImageSerializer(serializers.Serializer):
+    repository = serializers.CharField()
+    digest = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    last_pulled = serializers.DateTimeField(allow_null=True)
+    pushed = serializers.DateTimeField(allow_null=True)
+    unique_bytes = serializers.IntegerField(min_value=0)
+    referenced_bytes = serializers.IntegerField(min_value=0)
+
+
+class NotPulledSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    images = serializers.IntegerField(min_value=0)
+    unique_bytes = serializers.IntegerField(min_value=0)
+    shown = IdleImageSerializer(many=True, help_text="the 50 with the most unique bytes")
+
+
+class StorageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=0, help_text="repositories with content (matching search)")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = UsageSerializer(many=True, help_text="this page of repositories")
+    stored = StoredSerializer(allow_null=True, help_text="null before the first statistics sample")
+    referenced_bytes = serializers.IntegerField(min_value=0, help_text="distinct blobs any tag references")
+    shared_bytes = serializers.IntegerField(min_value=0, help_text="of those, referenced by several repositories")
+    blobs = serializers.IntegerField(min_value=0)
+    repositories = serializers.IntegerField(min_value=0)
+    namespaces = NamespaceUsageSerializer(many=True, help_text='at most 100, most bytes first; "" is the top level')
+    namespace_count = serializers.IntegerField(min_value=0)
+    top_repositories = UsageSerializer(many=True)
+    gc_dry_run = DryRunSerializer(allow_null=True, help_text="the newest dry run no real run came after")
+    growth = GrowthSerializer()
+    not_pulled = NotPulledSerializer()
