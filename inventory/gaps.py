@@ -19,7 +19,7 @@ Signs, each checked where it is seen:
 - events off (``watch``): no REGISTRY_EVENTS_TOKEN after events were once tracked.
 
 Two signs of the same restart make one gap: a gap detected within ``MERGE_WINDOW`` of another
-unreconciled one whose time it overlaps extends it.
+whose time it overlaps extends it (the reconcile that followed the first sign, if any, covers it).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def record(started: datetime, ended: datetime | None, reason: str) -> EventsGap:
     now = timezone.now()
     reference = ended or now
     near = (
-        EventsGap.objects.filter(reconciled__isnull=True, detected__gte=now - MERGE_WINDOW)
+        EventsGap.objects.filter(detected__gte=now - MERGE_WINDOW)
         .filter(Q(ended__isnull=True) | Q(ended__gt=started))
         .filter(started__lt=reference)
         .order_by("-detected")

@@ -64,8 +64,7 @@ def record_engine_health() -> EngineHealth:
     else:
         ok = container.status == "running"
         if ok:  # started anew since the last look: its queue of undelivered events is gone
-            started = parse_docker_time((container.attrs.get("State") or {}).get("StartedAt"))
-            inventory_gaps.container_seen(str(container.id), started)
+            inventory_gaps.container_seen(container.id, parse_docker_time(container.started_at))
         detail = f"Container '{container.name}' is {container.status} ({container.image})."
         if not ok:
             detail += " Start it (docker start) or check its logs."

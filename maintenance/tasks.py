@@ -19,9 +19,7 @@ from django.conf import settings
 from core.worker import answer
 from inventory import events as inventory_events
 from inventory import sync as inventory_sync
-from inventory.models import Repository
 from maintenance import container_actions, gc, jobs, schedules, stats, stats_collector, sync_requests, update, verify
-from maintenance.models import Job
 
 logger = logging.getLogger(__name__)
 
@@ -194,11 +192,16 @@ def prune_events() -> None:
 
 @worker_ready.connect
 def sync_when_empty(**kwargs: object) -> None:
-    """A worker starts and the inventory is empty (a new install): fill it now, not in 5 minutes."""
+    """A worker starts and no sync has ever finished (a new install, or a first sync that failed):
+    run one now, not in INVENTORY_SYNC_INTERVAL seconds.
+
+    Not "when the inventory is empty": beside a registry that already holds images, the events
+    the registry queued reach the database first and make it look filled (issue 22: 99 of 141
+    repositories without tags for five minutes)."""
     if not settings.INVENTORY_SYNC_ON_START:
         return
     try:
-        if not Repository.objects.exists() and not Job.objects.filter(kind=Job.Kind.SYNC).exists():
+        if not inventory_sync.synced_once():
             sync_requests.queue_sync(reason="first start")
     except sync_requests.SyncRunning:
         pass

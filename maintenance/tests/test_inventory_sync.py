@@ -120,8 +120,10 @@ def test_events_older_than_the_retention_are_pruned(settings: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_a_worker_starting_on_an_empty_inventory_queues_the_first_sync(settings: Any) -> None:
-    from inventory.models import Repository
+def test_a_worker_starting_before_any_sync_finished_queues_the_first_sync(settings: Any) -> None:
+    from django.utils import timezone
+
+    from inventory.models import Repository, SyncState
     from maintenance import tasks
 
     settings.INVENTORY_SYNC_ON_START = True
@@ -130,8 +132,13 @@ def test_a_worker_starting_on_an_empty_inventory_queues_the_first_sync(settings:
     tasks.sync_when_empty()  # one is queued already: nothing more
     assert Job.objects.filter(kind="sync").count() == 1
     Job.objects.all().delete()
+    # Events the registry had queued reached the database first: not empty, yet never synced.
     Repository.objects.create(name="known")
-    tasks.sync_when_empty()  # not empty: the schedule keeps it current
+    tasks.sync_when_empty()
+    assert Job.objects.filter(kind="sync", params__reason="first start").count() == 1
+    Job.objects.all().delete()
+    SyncState.objects.update_or_create(pk=1, defaults={"last_finished": timezone.now()})
+    tasks.sync_when_empty()  # a sync has finished: the schedule keeps it current
     assert not Job.objects.exists()
 
 
