@@ -286,7 +286,7 @@ _redis: dict[str, redis.Redis] = {}
 def _wake_client() -> tuple[redis.Redis, Any]:
     """A Redis client kept by the process (Django's cache builds a client object per call, 1 ms of
     this path's CPU), and the cache's record of whether Redis answers."""
-    location: str = settings.CACHES["default"]["LOCATION"]
+    location = str(settings.CACHES["default"]["LOCATION"])
     client = _redis.get(location)
     if client is None:
         client = _redis[location] = redis.Redis.from_url(location, socket_connect_timeout=1, socket_timeout=1)
@@ -430,7 +430,9 @@ def take_refused_since() -> datetime | None:
     except UNREACHABLE as e:
         state.failed(e)
         return None
-    return datetime.fromisoformat(value.decode()) if value else None
+    if not value:
+        return None
+    return datetime.fromisoformat(value.decode() if isinstance(value, bytes) else str(value))
 
 
 def _answer(request: HttpRequest) -> JsonResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -12,8 +13,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from inventory import events, gaps, receiving
+from inventory import events, gaps, receiving, sync
 from inventory.models import Event, EventsGap, EventsState
+from registry_client.client import get_client
 
 
 def events_url(request: HttpRequest) -> str:
@@ -114,3 +116,22 @@ def events_health() -> dict[str, Any]:
 def open_gaps() -> list[EventsGap]:
     """Gaps no reconcile has covered yet (the dashboard's summary turns amber)."""
     return gaps.open_gaps()
+
+
+def cannot_vouch() -> str:
+    """Why the inventory cannot vouch for itself now ("" when it can): no sync has finished, or an
+    events gap no sync has covered yet."""
+    if not sync.synced_once():
+        return "the inventory's first sync has not finished"
+    found = gaps.open_gaps()
+    if found:
+        gap = found[-1]
+        return f"events gap from {gap.started:%Y-%m-%d %H:%M} UTC not covered by a sync yet ({gap.reason})"
+    return ""
+
+
+def refresh_repositories(selected: Callable[[str], bool]) -> int:
+    """Read the registry's repositories ``selected`` names into the inventory now (their tag lists,
+    new tags, tags gone); how many."""
+    names = [name for name in sorted(set(get_client().catalog())) if selected(name)]
+    return sum(1 for name in names if sync.sync_repository(name))

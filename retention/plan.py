@@ -87,6 +87,9 @@ class Plan:
     repositories: list[RepositoryPlan]
     bytes: int
     fingerprint: str
+    # Set when the inventory could not vouch for itself (an events gap not yet covered by a sync,
+    # or no sync finished yet) and the repositories were read from the registry first: what and why.
+    refreshed: str = ""
 
     @property
     def tags(self) -> int:
@@ -107,6 +110,7 @@ class Plan:
             "manifests": self.manifests,
             "bytes": self.bytes,
             "fingerprint": self.fingerprint,
+            **({"refreshed": self.refreshed} if self.refreshed else {}),
         }
 
 
@@ -145,15 +149,20 @@ def _raw(queryset: Any) -> Iterable[tuple[Any, ...]]:
 
 def matching_repositories(policy: RetentionPolicy) -> list[tuple[int, str]]:
     """(id, name) of the inventory's repositories the policy's globs select, by name."""
+    return [
+        (repo_id, name)
+        for repo_id, name in Repository.objects.order_by("name").values_list("id", "name")
+        if selects(policy, name)
+    ]
+
+
+def selects(policy: RetentionPolicy, name: str) -> bool:
+    """Whether the policy's repository globs select ``name``."""
     include = list(policy.repositories or [])
     exclude = list(policy.exclude_repositories or [])
-    found = []
-    for repo_id, name in Repository.objects.order_by("name").values_list("id", "name"):
-        if any(patterns.glob_matches(g, name) for g in include) and not any(
-            patterns.glob_matches(g, name) for g in exclude
-        ):
-            found.append((repo_id, name))
-    return found
+    return any(patterns.glob_matches(g, name) for g in include) and not any(
+        patterns.glob_matches(g, name) for g in exclude
+    )
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:

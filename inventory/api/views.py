@@ -73,9 +73,10 @@ class NotificationEventSerializer(serializers.Serializer):
     )
     target = serializers.DictField(required=False, help_text="repository, tag, digest, mediaType, size")
     request = serializers.DictField(required=False, help_text="addr, method, useragent")
-    actor = serializers.DictField(required=False, help_text="name")
-    source = serializers.DictField(
-        required=False, help_text="addr, instanceID (new with each registry process: a new one records an events gap)"
+    actor = serializers.DictField(
+        required=False,
+        help_text="name; beside it, source {addr, instanceID}: a new instanceID (a new registry process) "
+        "records an events gap",
     )
 
 
@@ -149,7 +150,7 @@ class EventsView(GenericAPIView):  # type: ignore[type-arg]
 class GapSerializer(serializers.Serializer):
     """An events gap: when events cannot be trusted to have arrived."""
 
-    from_ = serializers.DateTimeField(source="from", help_text="the last moment events are known to have flowed")
+    from_ = serializers.DateTimeField(help_text="the last moment events are known to have flowed")
     to = serializers.DateTimeField(allow_null=True, help_text="when they flowed again; null while open")
     reason = serializers.CharField()
     detected = serializers.DateTimeField()
@@ -159,7 +160,7 @@ class GapSerializer(serializers.Serializer):
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
-        fields["from"] = fields.pop("from_")
+        fields["from"] = fields.pop("from_")  # a Python keyword, the API's name
         return fields
 
 

@@ -3,6 +3,15 @@
 from django.db import migrations, models
 
 
+def tracked_since_the_first_event(apps, schema_editor):
+    """Events applied before this release: pulls have been counted since the oldest of them."""
+    Event = apps.get_model("inventory", "Event")
+    EventsState = apps.get_model("inventory", "EventsState")
+    first = Event.objects.filter(processed=True).order_by("timestamp").values_list("timestamp", flat=True).first()
+    if first is not None:
+        EventsState.objects.update_or_create(pk=1, defaults={"tracking_since": first})
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -44,4 +53,5 @@ class Migration(migrations.Migration):
             model_name='event',
             index=models.Index(fields=['received_at'], name='event_received'),
         ),
+        migrations.RunPython(tracked_since_the_first_event, migrations.RunPython.noop),
     ]

@@ -23,7 +23,13 @@ def repo_prefix() -> str:
 @pytest.mark.django_db
 def test_viewers_read_the_state_and_cannot_start_one(viewer_client: Client) -> None:
     state = viewer_client.get("/api/v1/sync/").json()
-    assert state == {"running": False, "last_started": None, "last_finished": None, "last_result": None}
+    assert state == {
+        "running": False,
+        "last_started": None,
+        "last_finished": None,
+        "last_result": None,
+        "first_sync": {"running": False, "job": None, "progress": None},  # none finished yet
+    }
     answer = viewer_client.post("/api/v1/sync/")
     assert answer.status_code == 403
     assert not Job.objects.filter(kind="sync").exists()

@@ -272,3 +272,23 @@ def test_operators_preview_and_run_viewers_do_not(
     assert found["tags"] == 0
     job = run_policy(operator_client, policy, found["fingerprint"])
     assert job.status == Job.Status.SUCCEEDED and job.user is not None and job.user.username == "otto"
+
+
+def test_a_preview_reads_the_repositories_first_when_the_inventory_cannot_vouch(
+    registry: Any, repo_prefix: str, admin_client_role: Client, settings: Any
+) -> None:
+    """An events gap no sync has covered: a tag pushed meanwhile is in the preview, which says why."""
+    url, repo = registry.url, repo_prefix
+    push(url, repo, "old", 40)
+    policy = create_policy(admin_client_role, repositories=[repo], keep_last=1)
+    found = preview(admin_client_role, policy)  # synced: the inventory vouches
+    assert "refreshed" not in found and decisions(found, repo) == ({}, {"old": "kept: among the last 1 by created"})
+    EventsGap.objects.create(started=days_ago(0.01), reason="The registry restarted.")
+    push(url, repo, "new", 1)  # its event lost in the gap
+    answer = admin_client_role.post(f"/api/v1/retention-policies/{policy['id']}/preview/")  # no sync before
+    assert answer.status_code == 200, answer.content
+    found = answer.json()
+    assert "1 repository read from the registry first" in found["refreshed"]
+    assert "The registry restarted." in found["refreshed"]
+    deleted, kept = decisions(found, repo)
+    assert list(deleted) == ["old"] and list(kept) == ["new"]
