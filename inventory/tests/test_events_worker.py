@@ -261,3 +261,63 @@ def test_a_registry_restart_loses_its_queue_records_a_gap_and_the_reconcile_make
     images.push_oci_image(url, "restart/after", "v1")
     within(30.0, lambda: Tag.objects.filter(repository__name="restart/after").exists())
     assert EventsGap.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_install_beside_a_registry_with_queued_events_starts_its_first_sync_by_itself(
+    engine: Any, live_server: Any, settings: Any
+) -> None:
+    """Events the registry sends reach the database before any worker runs, so the inventory is not
+    empty; a worker that starts syncs all the same, since no sync has ever finished."""
+    from inventory import sync
+    from maintenance.models import Job
+    from registry_admin.celery import app
+
+    image = engine.registry_images.get(3)
+    if image is None:
+        pytest.skip("no v3 registry image")
+    if connection.vendor != "sqlite":
+        pytest.skip("the worker process reads the test database through its file")
+    registry = start_registry(engine, f"first-{uuid.uuid4().hex[:8]}", image=image)
+    try:
+        settings.REGISTRY_URL = registry.url
+        before = {f"held/app{i}": images.push_oci_image(registry.url, f"held/app{i}", "v1") for i in range(3)}
+        # The registry, recreated with notifications (its data kept), now sends what is pushed.
+        registry.remove()
+        value = services.notifications_setting(f"{live_server.url}/api/v1/events/", TOKEN)
+        registry = start_registry(
+            engine,
+            f"first-{uuid.uuid4().hex[:8]}",
+            env={"REGISTRY_NOTIFICATIONS_ENDPOINTS": value},
+            image=image,
+            data_dir=registry.data_dir,
+        )
+        settings.REGISTRY_URL = registry.url
+        late = images.push_oci_image(registry.url, "held/late", "v1")
+        within(30.0, lambda: Event.objects.filter(repository="held/late", action="push").exists())
+        app.control.purge()
+        began = time.monotonic()
+        # A real worker process: its start (worker_ready, which Celery's test worker does not send)
+        # is what queues the first sync.
+        worker = _worker(
+            {
+                **os.environ,
+                "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+                "REDIS_URL": django_settings.REDIS_URL,
+                "REGISTRY_URL": registry.url,
+                "REGISTRY_EVENTS_TOKEN": TOKEN,
+                "INVENTORY_SYNC_ON_START": "true",
+                "DATA_DIR": str(django_settings.DATA_DIR),
+            }
+        )
+        try:
+            within(120.0, sync.synced_once)
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(30)
+        assert Job.objects.filter(kind="sync", params__reason="first start").exists()
+        print(f"first sync finished {time.monotonic() - began:.1f} s after the worker started")
+        tags = {(r, t): d for r, t, d in Tag.objects.values_list("repository__name", "name", "digest")}
+        assert tags == {**{(repo, "v1"): digest for repo, digest in before.items()}, ("held/late", "v1"): late}
+    finally:
+        registry.remove()
