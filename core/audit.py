@@ -38,6 +38,7 @@ def record(
     detail: str = "",
     registry_response: str = "",
     via: str | None = None,
+    fields: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Write one entry. ``request`` (a Django or DRF request) gives user, IP and channel."""
     if user is None and request is not None:
@@ -55,6 +56,7 @@ def record(
         outcome=outcome,
         detail=detail[:10_000],
         registry_response=registry_response[:10_000],
+        fields=fields or {},
     )
 
 

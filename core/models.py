@@ -27,6 +27,9 @@ class AuditEntry(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome.choices, db_index=True)
     detail = models.TextField(blank=True)
     registry_response = models.TextField(blank=True)
+    # What the action did, for code to read back (a delete: its removed tags, deleted manifests
+    # and attached artifacts, see catalog.deletion.audit); ``detail`` is the sentence for people.
+    fields = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

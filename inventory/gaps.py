@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from core.worker import send
 from inventory.models import Event, EventsGap, EventsState
-from inventory.task_names import QUEUE_SYNC
+from inventory.task_names import SCHEDULED_SYNC
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def close_open(when: datetime) -> int:
 def ask_for_reconcile() -> None:
     """Queue a full reconcile now (unless one is queued or running); never raises."""
     try:
-        send(QUEUE_SYNC)
+        send(SCHEDULED_SYNC)
     except Exception:  # Redis down: the scheduled sync covers the gap
         logger.warning("Could not ask for a reconcile after an events gap; the scheduled sync will run it.")
 

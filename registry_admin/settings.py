@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "core",
+    "jobs",
     "catalog",
     "maintenance",
     "inventory",

@@ -15,6 +15,7 @@ from django.test import Client
 from catalog import deletion
 from catalog.tests.registry3 import DeleteSpy
 from core.models import AuditEntry
+from registry_client.client import get_client
 from testenv import images
 from testenv.services import RegistryService
 
@@ -155,7 +156,7 @@ def test_a_failed_step_is_reported_with_the_registry_answer(
 ) -> None:
     plan = deletion.plan_delete(repo, ["3.0", "1.0", "stable"])
     # The manifest of 3.0 is deleted behind our back between plan and execution.
-    assert deletion.get_client().delete_manifest(repo, layout["alone"]).status == 202
+    assert get_client().delete_manifest(repo, layout["alone"]).status == 202
     done = deletion.execute(plan)
     by_tag = {o.tag: o for o in done.outcomes}
     assert by_tag["3.0"].status == "failed" and "does not exist" in by_tag["3.0"].detail

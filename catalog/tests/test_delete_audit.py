@@ -10,6 +10,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from catalog.deletion.audit import describe
+from catalog.models import ProtectedTag
 from core.models import AuditEntry
 from testenv import images
 from testenv.services import RegistryService
@@ -70,3 +72,33 @@ def test_the_api_lists_delete_entries(operator_client: Client, registry: Registr
     operator_client.delete(f"/api/v1/repositories/{repo}/manifests/{digest}/")
     results = operator_client.get(f"/api/v1/audit/?repository={repo}").json()["results"]
     assert [(r["action"], r["outcome"], r["digest"]) for r in results] == [("delete-manifest", "succeeded", digest)]
+
+
+@pytest.mark.django_db
+def test_a_delete_records_what_it_removed_as_fields_and_its_sentence_is_made_of_them(
+    operator_client: Client, registry: RegistryService, repo: str
+) -> None:
+    digest = images.push_oci_image(registry.url, repo, "1.0")
+    images.tag_existing(registry.url, repo, "stable", digest)
+    assert operator_client.delete(f"/api/v1/repositories/{repo}/manifests/{digest}/").status_code == 200
+    entry = AuditEntry.objects.get(repository=repo)
+    assert entry.fields == {
+        "by": "digest",
+        "removed_tags": ["1.0", "stable"],
+        "deleted_manifests": [digest],
+        "attached": [],
+    }
+    assert entry.detail == f"Deleted manifest {digest}; tags removed: 1.0, stable."
+    assert entry.detail == describe("delete-manifest", "", digest, entry.fields)
+
+
+@pytest.mark.django_db
+def test_a_refused_delete_records_no_fields(operator_client: Client, registry: RegistryService, repo: str) -> None:
+    digest = images.push_oci_image(registry.url, repo, "1.0")
+    body = {"tags": ["1.0"], "dry_run": False}
+    ProtectedTag.objects.create(repositories=repo, tags=r"^1\.0$")
+    answer = operator_client.post(f"/api/v1/repositories/{repo}/bulk-delete/", body, content_type="application/json")
+    assert answer.status_code == 409
+    entry = AuditEntry.objects.get(repository=repo)
+    assert (entry.outcome, entry.digest, entry.fields) == ("refused", digest, {})
+    assert images.manifest_digest(registry.url, repo, "1.0") == digest

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from catalog import deletion
+from registry_client.client import ManifestRef
 from testenv import images
 from testenv.services import RegistryService
 
@@ -198,8 +199,8 @@ def test_lines_group_by_manifest() -> None:
     scan = deletion.RepositoryScan(
         name="x",
         refs={
-            "a": deletion.ManifestRef("sha256:m", "application/vnd.oci.image.manifest.v1+json", 1),
-            "b": deletion.ManifestRef("sha256:m", "application/vnd.oci.image.manifest.v1+json", 1),
+            "a": ManifestRef("sha256:m", "application/vnd.oci.image.manifest.v1+json", 1),
+            "b": ManifestRef("sha256:m", "application/vnd.oci.image.manifest.v1+json", 1),
         },
         children={},
     )

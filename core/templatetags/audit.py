@@ -13,6 +13,7 @@ from core.models import AuditEntry
 
 register = template.Library()
 
+# Entries recorded with the job in their detail only (``fields["job"]`` is read first).
 JOB = re.compile(r"\bjob (\d+)\b")
 KINDS = {"gc": "garbage collection", "stats": "statistics collection"}
 # What each action did, as a verb phrase; {job} is a link to the job it names.
@@ -49,6 +50,16 @@ def _link(url: str, text: str) -> SafeString:
     return format_html('<a href="{}">{}</a>', url, text) if url else format_html("{}", text)
 
 
+def _job_of(entry: AuditEntry) -> str:
+    """The job an entry names: ``fields["job"]``, or for an entry recorded without it, the
+    "job N" its detail starts with."""
+    fields = entry.fields if isinstance(entry.fields, dict) else {}
+    if fields.get("job") is not None:
+        return str(fields["job"])
+    found = JOB.search(entry.detail or "")
+    return found[1] if found else ""
+
+
 @register.simple_tag
 def audit_sentence(entry: AuditEntry) -> SafeString:
     """``otto deleted tag acme/app:1.0``, ``the scheduler queued garbage collection #12`` (refused, failed)."""
@@ -67,8 +78,8 @@ def audit_sentence(entry: AuditEntry) -> SafeString:
         entry.digest[:19] + "…" if len(entry.digest) > 19 else entry.digest,
         format_html(" of {}", repository) if repository and not entry.tag else "",
     )
-    job_match = JOB.search(entry.detail or "")
-    job = _link(_url("job", job_match[1]), f"#{job_match[1]}") if job_match else ""
+    job_id = _job_of(entry)
+    job = _link(_url("job", job_id), f"#{job_id}") if job_id else ""
     phrases = DONE if entry.outcome in (AuditEntry.Outcome.SUCCEEDED, AuditEntry.Outcome.STARTED) else TRIED
     phrase = phrases.get(entry.action) or DONE.get(entry.action) or entry.action.replace("-", " ")
     if entry.action.endswith("-finished") and entry.outcome == AuditEntry.Outcome.FAILED:

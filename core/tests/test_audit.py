@@ -1,5 +1,7 @@
 """The audit log page and GET /api/v1/audit/ with filters."""
 
+import importlib
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client, RequestFactory
@@ -80,3 +82,39 @@ def test_users_without_a_role_cannot_read_it(entries: None) -> None:
     client.force_login(make_user("nobody", None))
     assert client.get("/audit/").status_code == 403
     assert client.get("/api/v1/audit/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_deletes_recorded_before_the_fields_existed_get_them_from_their_sentence() -> None:
+    from django.apps import apps
+
+    backfill = importlib.import_module("core.migrations.0004_audit_fields").fields_from_sentences
+    image, stays, artifact = ("sha256:" + c * 64 for c in "abc")
+    old = {
+        "image": AuditEntry.objects.create(
+            action="delete-tag",
+            outcome="succeeded",
+            repository="team/app",
+            tag="1.0",
+            digest=image,
+            detail=f"Deleted tag 1.0, then its manifest {image}, which no tag named any more. "
+            f"With it 1 attached artifact (by digest): {artifact}.",
+        ),
+        "tag only": AuditEntry.objects.create(
+            action="delete-tag",
+            outcome="succeeded",
+            repository="team/app",
+            tag="2.0",
+            digest=stays,
+            detail=f"Deleted tag 2.0 only; its manifest {stays} stays.",
+        ),
+        "refused": AuditEntry.objects.create(
+            action="delete-tag", outcome="refused", repository="team/app", tag="3.0", digest=image, detail="No."
+        ),
+    }
+    backfill(apps, None)
+    for entry in old.values():
+        entry.refresh_from_db()
+    assert old["image"].fields == {"deleted_manifests": [image], "attached": [artifact]}
+    assert old["tag only"].fields == {"deleted_manifests": [], "attached": []}
+    assert old["refused"].fields == {}

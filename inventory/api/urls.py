@@ -1,8 +1,9 @@
 from django.urls import path
 
-from inventory.api import views
+from inventory.api import sync, views
 
 urlpatterns = [
     path("events/", views.EventsView.as_view(), name="api-events"),
     path("events/health/", views.EventsHealthView.as_view(), name="api-events-health"),
+    path("sync/", sync.SyncView.as_view(), name="api-sync"),
 ]

@@ -1,6 +1,7 @@
 """Events are stored by the web and applied by a Celery worker: the web asks the registry nothing,
 a CI burst is all visible within 5 s with every pull counted once, a worker killed mid-batch
-loses nothing, and a registry restart (its queue lost) records an events gap."""
+loses nothing, a new instance id records an events gap, and a new install syncs by itself
+(the registry restart seen by the engine check: maintenance/tests/test_registry_restart_gap.py)."""
 
 from __future__ import annotations
 
@@ -230,47 +231,13 @@ def test_a_worker_killed_while_applying_loses_no_event(services: Any, registry: 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_registry_restart_loses_its_queue_records_a_gap_and_the_reconcile_makes_the_inventory_whole(
-    notifying_registry: RegistryService, settings: Any
-) -> None:
-    from maintenance import container_actions
-
-    url = notifying_registry.url
-    settings.REGISTRY_CONTAINER = notifying_registry.container_name
-    kept = images.push_oci_image(url, "restart/app", "kept")
-    gone = images.push_oci_image(url, "restart/app", "gone")
-    within(30.0, lambda: Tag.objects.filter(repository__name="restart/app").count() == 2)
-    container_actions.record_engine_health()  # the worker's engine check: it knows this start
-    assert not EventsGap.objects.exists()
-    # The dashboard refuses the registry's posts for a while: they wait in the registry's memory.
-    settings.REGISTRY_EVENTS_TOKEN = "not-the-registry-token"
-    late = images.push_oci_image(url, "restart/late", "v1")
-    assert requests.delete(f"{url}/v2/restart/app/manifests/{gone}", timeout=5).status_code == 202
-    time.sleep(1.0)
-    notifying_registry.restart()  # ... and are lost with its process (distribution#2422)
-    settings.REGISTRY_EVENTS_TOKEN = TOKEN
-    assert not Tag.objects.filter(repository__name="restart/late").exists()
-    container_actions.record_engine_health()  # sees the new start: a gap, and a reconcile at once
-    gap = EventsGap.objects.get()
-    assert "restarted" in gap.reason and gap.ended is not None
-    # The reconcile (the worker runs it) brings the inventory back to what the registry holds.
-    within(60.0, lambda: EventsGap.objects.filter(reconciled__isnull=False).exists())
-    tags = {(r, t): d for r, t, d in Tag.objects.values_list("repository__name", "name", "digest")}
-    assert tags == {("restart/app", "kept"): kept, ("restart/late", "v1"): late}
-    # The new process's first event is the same restart seen again: still one gap.
-    images.push_oci_image(url, "restart/after", "v1")
-    within(30.0, lambda: Tag.objects.filter(repository__name="restart/after").exists())
-    assert EventsGap.objects.count() == 1
-
-
-@pytest.mark.django_db(transaction=True)
 def test_a_new_install_beside_a_registry_with_queued_events_starts_its_first_sync_by_itself(
     engine: Any, live_server: Any, settings: Any
 ) -> None:
     """Events the registry sends reach the database before any worker runs, so the inventory is not
     empty; a worker that starts syncs all the same, since no sync has ever finished."""
     from inventory import sync
-    from maintenance.models import Job
+    from jobs.models import Job
     from registry_admin.celery import app
 
     image = engine.registry_images.get(3)

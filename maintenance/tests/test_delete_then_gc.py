@@ -19,10 +19,11 @@ from django.test import Client
 from catalog import deletion
 from catalog.tests.registry3 import DeleteSpy
 from core.models import AuditEntry
+from jobs.models import Job
 from maintenance import gc, gc_requests
-from maintenance.models import Job
 from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import blob_path, manifest_blobs
+from registry_client.client import ManifestRef
 from testenv import images
 from testenv.services import RegistryService
 
@@ -177,9 +178,9 @@ def test_an_untagged_index_takes_its_untagged_platforms_along() -> None:
     scan = deletion.RepositoryScan(
         name="x",
         refs={
-            "multi": deletion.ManifestRef("sha256:i", index, 1),
-            "other": deletion.ManifestRef("sha256:j", index, 1),
-            "amd64": deletion.ManifestRef("sha256:a", oci, 1),
+            "multi": ManifestRef("sha256:i", index, 1),
+            "other": ManifestRef("sha256:j", index, 1),
+            "amd64": ManifestRef("sha256:a", oci, 1),
         },
         children={"sha256:i": frozenset({"sha256:a", "sha256:b", "sha256:c"}), "sha256:j": frozenset({"sha256:c"})},
     )
@@ -207,3 +208,34 @@ def test_on_registry_3_a_dry_run_that_finds_nothing_says_why(private_registry: R
     assert job.result["blobs_eligible"] == 0 and job.result["untagged"]["manifests"] == 0
     assert gc_requests.outcome(job) == "Dry run: nothing to free."
     assert "no manifest is untagged: delete images in the catalog first" in gc_requests.why_nothing(job)
+
+
+@pytest.mark.django_db
+def test_what_a_collection_freed_is_read_from_the_fields_deletes_record_not_from_their_sentences() -> None:
+    repo = f"fields/{uuid.uuid4().hex[:8]}"
+    image, untagged, artifact, signature = ("sha256:" + c * 64 for c in "abcd")
+
+    def deleted(tag: str, digest: str, detail: str, **fields: Any) -> None:
+        AuditEntry.objects.create(
+            action="delete-tag",
+            outcome="succeeded",
+            repository=repo,
+            tag=tag,
+            digest=digest,
+            detail=detail,
+            fields=fields,
+        )
+
+    deleted("1.0", image, "Worded anyhow.", by="digest", deleted_manifests=[image], attached=[artifact])
+    # Only the tag went (registry:3): its manifest stays, whatever the sentence says.
+    deleted(
+        "2.0", untagged, "Deleted manifest: a sentence that would once have counted.", by="tag", deleted_manifests=[]
+    )
+    deleted(f"sha256-{'a' * 64}.sig", signature, "Worded anyhow.", by="digest", deleted_manifests=[signature])
+    # An entry recorded without fields (no delete of a manifest) is skipped, not an error.
+    AuditEntry.objects.create(action="delete-tag", outcome="succeeded", repository=repo, tag="3.0", digest=image)
+    job = Job.objects.create(kind=Job.Kind.GC, params={"dry_run": False, "delete_untagged": False, "mode": "online"})
+    assert gc_requests.deleted(job) == {
+        repo: gc_requests.Deleted(images=frozenset({image}), artifacts=frozenset({artifact, signature}))
+    }
+    assert gc_requests.deleted_images(job) == {repo: 1}

@@ -8,8 +8,8 @@ from django_celery_beat.models import PeriodicTask
 
 from conftest import browser_login
 from core.models import AuditEntry
+from jobs.models import Job
 from maintenance import gc_requests, schedules
-from maintenance.models import Job
 from maintenance.tests.gc_helpers import delete_image, unique
 from testenv.images import push_oci_image
 
@@ -105,6 +105,8 @@ def test_a_dry_run_then_the_confirmed_real_run_read_as_sentences(
         repository=repo,
         digest=digest,
         detail=f"Deleted manifest {digest}",
+        # As catalog.deletion.audit records it: what went, read back by gc_requests.
+        fields={"by": "digest", "removed_tags": [], "deleted_manifests": [digest], "attached": []},
     )
     page.set_viewport_size({"width": width, "height": 900})
     browser_login(page, live_server, operator)

@@ -11,7 +11,7 @@ from django.test import Client
 from catalog.models import ProtectedTag
 from core.models import AuditEntry
 from inventory.models import EventsGap, EventsState, Tag
-from maintenance.models import Job
+from jobs.models import Job
 from registry_client.client import RegistryClient, RegistryUnavailable
 from retention.tests.helpers import create_policy, days_ago, decisions, exists, preview, push, run_policy
 from testenv import images
