@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -25,7 +26,8 @@ def pulls_since() -> SafeString:
     if since is None:
         return format_html(
             '<small class="muted" data-testid="pulls-since">pull history incomplete: see the '
-            '<a href="/registry/#registry-events">Registry</a> page\'s events</small>'
+            '<a href="{}#registry-events">Registry</a> page\'s events</small>',
+            reverse("registry"),
         )
     return format_html(
         '<small class="muted" data-testid="pulls-since">counted since <time datetime="{}">{}</time></small>',

@@ -159,7 +159,9 @@ def test_a_ci_burst_is_all_visible_within_five_seconds_and_every_pull_counts_onc
     seconds = within(budget, all_visible)
     print(f"burst visible {seconds:.1f} s after the last pull (budget {budget:.1f} s)")
     assert sum(Repository.objects.values_list("pull_count", flat=True)) == 40
-    assert not Event.objects.filter(processed=False).exists()
+    # The GETs by digest (each the second half of a pull already counted) may still be on their way.
+    within(budget, lambda: not Event.objects.filter(processed=False).exists())
+    assert sum(Repository.objects.values_list("pull_count", flat=True)) == 40
 
 
 def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
