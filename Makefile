@@ -1,4 +1,4 @@
-.PHONY: run test deploy-test lint format benchmark benchmark-inventory benchmark-retention benchmark-events clean
+.PHONY: run test deploy-test lint format benchmark benchmark-inventory benchmark-retention benchmark-events benchmark-patterns clean
 
 # Start the whole dashboard (web on :$PORT, Celery worker and beat) in the foreground.
 run:
@@ -53,6 +53,12 @@ benchmark-events:
 	bash scripts/install-test-deps.sh
 	bash scripts/ensure-venv.sh requirements-dev.txt
 	.venv/bin/python -m benchmarks.events $(BENCH_ARGS)
+
+# User-given patterns against hostile names (issue 26): RE2 in-process, and /-/alive while 8 requests match them.
+benchmark-patterns:
+	bash scripts/install-test-deps.sh
+	bash scripts/ensure-venv.sh requirements-dev.txt
+	.venv/bin/python -m benchmarks.patterns $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv staticfiles .pytest_cache .ruff_cache

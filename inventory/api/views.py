@@ -11,7 +11,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api.schema import errors, query
+from core.api.schema import StrictSerializer, errors, query
 from core.permissions import IsViewer
 from inventory import receiving, services
 from inventory.models import Event
@@ -80,8 +80,10 @@ class NotificationEventSerializer(serializers.Serializer):
     )
 
 
-class NotificationSerializer(serializers.Serializer):
-    """What the registry POSTs to the endpoint its REGISTRY_NOTIFICATIONS_ENDPOINTS names."""
+class NotificationSerializer(StrictSerializer):
+    """What the registry POSTs to the endpoint its REGISTRY_NOTIFICATIONS_ENDPOINTS names: the envelope
+    has events only (another field is a 400); an event may carry fields not listed here (source,
+    target.url, ...), which later registries add."""
 
     events = NotificationEventSerializer(many=True)
 
