@@ -15,7 +15,7 @@ def tracked_since_the_first_event(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0004_attachments'),
+        ('inventory', '0005_storage_files_report'),
     ]
 
     operations = [
