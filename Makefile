@@ -1,4 +1,4 @@
-.PHONY: run test deploy-test lint format benchmark benchmark-inventory benchmark-retention benchmark-patterns benchmark-footprint clean
+.PHONY: run test deploy-test lint format benchmark benchmark-inventory benchmark-retention benchmark-events benchmark-patterns benchmark-footprint clean
 
 # Start the whole dashboard (web on :$PORT, Celery worker and beat) in the foreground.
 run:
@@ -47,6 +47,12 @@ benchmark-inventory:
 benchmark-retention:
 	bash scripts/ensure-venv.sh requirements-dev.txt
 	.venv/bin/python -m benchmarks.retention $(BENCH_ARGS)
+
+# The registry's events at CI speed (issue 22): receive rates against a raw baseline, lag, the burst.
+benchmark-events:
+	bash scripts/install-test-deps.sh
+	bash scripts/ensure-venv.sh requirements-dev.txt
+	.venv/bin/python -m benchmarks.events $(BENCH_ARGS)
 
 # User-given patterns against hostile names (issue 26): RE2 in-process, and /-/alive while 8 requests match them.
 benchmark-patterns:

@@ -92,7 +92,7 @@ def store(content: Content) -> Manifest:
     try:
         with transaction.atomic():
             return _create(content)
-    except IntegrityError:  # stored meanwhile by the events thread or another reconcile
+    except IntegrityError:  # stored meanwhile by the events applier or another reconcile
         return Manifest.objects.get(digest=content.digest)
 
 

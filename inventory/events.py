@@ -1,17 +1,22 @@
-"""The registry's notifications: parsed and stored at once, applied to the inventory just after.
+"""The registry's notifications applied to the inventory, by a worker (``inventory.tasks``).
 
-``receive`` validates the body and stores every event (idempotent on the event's ``id``),
-within the request; ``apply_pending`` applies stored events in timestamp order and runs in
-one background thread of the process once the request's transaction commits (the registry
-waits on our answer, and its queue lives in its memory), and again at every reconcile, so an
-event stored by a process that died before applying it is not lost.
+``inventory.receiving`` stores each envelope's events as the web process receives them;
+``apply_pending`` applies the stored, unapplied ones in timestamp order, in batches, in a
+worker's task sent by the web (``inventory.receiving.wake``), at the worker's start, every few
+seconds as a sweep, and around every reconcile: an event stored while no worker ran, or by a
+worker killed before its batch committed, is applied when one runs again.
 
-- push of a manifest with a tag: the tag points at that digest from then on (the manifest
-  is fetched once if the inventory lacks it); an older event arriving late changes nothing.
+A batch first fetches from the registry the manifests its pushes name that the inventory lacks
+(each digest once, ``CATALOG_CONCURRENCY`` at a time, outside any transaction), then claims and
+applies its events in one transaction that locks ``EventsState``: batches never interleave, so
+a client pull is counted once.
+
+- push of a manifest with a tag: the tag points at that digest from then on; an older event
+  arriving late changes nothing.
 - push of a manifest by digest (no tag; an index's platforms, an SBOM or signature pushed
-  with a ``subject``): fetched once and stored; one whose subject is in the same repository
-  is attached to it (``inventory.attachments``), the only way to know of it: the registry
-  lists no untagged manifest and distribution v3 has no referrers API.
+  with a ``subject``): stored; one whose subject is in the same repository is attached to it
+  (``inventory.attachments``), the only way to know of it: the registry lists no untagged
+  manifest and distribution v3 has no referrers API.
 - delete: with a tag (v3), that tag goes; by digest, every tag of the repository on it goes
   (distribution#1566), and so does an attached artifact of that digest; artifacts whose
   subject no tag reaches any more go with it.
@@ -20,275 +25,191 @@ event stored by a process that died before applying it is not lost.
   client, is the same pull. The dashboard's own requests (User-Agent registry-admin/...) are
   dropped before anything is stored.
 - blob events and anything without a repository are kept for the Activity page only.
+- a new ``source.instanceID``: the registry restarted and lost its queue (distribution#2422):
+  an events gap is recorded (``inventory.gaps``).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import re
-import threading
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from bisect import bisect_left, bisect_right, insort
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import OperationalError, close_old_connections, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from core import notable
-from inventory import attachments, content, sync
-from inventory.models import Event, Manifest, Repository, Tag
-from registry_client import references
-from registry_client.client import MANIFEST_TYPES, RegistryError, get_client
-from registry_client.manifests import parse_timestamp
+from inventory import attachments, content, gaps, receiving, sync
+from inventory.models import Event, EventsState, Manifest, Repository, Tag
+from registry_client.client import MANIFEST_TYPES, RegistryClient, RegistryError, get_client
 
 logger = logging.getLogger(__name__)
 
-CONTENT_TYPES = (
-    "application/vnd.docker.distribution.events.v1+json",
-    "application/vnd.docker.distribution.events.v2+json",
-    "application/json",
-)
-ACTIONS = ("push", "pull", "mount", "delete")
 # A GET by digest this soon after a HEAD by tag of the same digest is the same client pull.
 PULL_WINDOW = timedelta(seconds=60)
+# Events claimed and applied per transaction: short enough that the web's inserts, waiting on
+# SQLite's one writer meanwhile, are not held up for long (benchmarks/README.md).
+BATCH = 100
 
 
-class MalformedEvents(ValueError):
-    """The body is not ``{"events": [...]}`` of objects with an id, a timestamp and an action."""
+@dataclass
+class Applied:
+    """What ``apply_pending`` did: events applied, registry requests, manifests fetched."""
+
+    events: int = 0
+    requests: int = 0
+    fetched: int = 0
+    batches: int = 0
+    pushes: int = 0
+    seconds: float = 0.0
+    gaps: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Received:
-    stored: int
-    duplicates: int
-    ignored: int
+def apply_pending(limit: int = BATCH, client: RegistryClient | None = None, drain: bool = True) -> Applied:
+    """Apply the stored, unapplied events, oldest first, ``limit`` a transaction.
 
-
-def _text(value: Any, limit: int) -> str:
-    return str(value)[:limit] if value is not None else ""
-
-
-def _object(item: dict[str, Any], key: str) -> dict[str, Any]:
-    value = item.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _host(address: str) -> str:
-    """``127.0.0.1:38134`` -> ``127.0.0.1``, ``[::1]:5000`` -> ``::1``: each connection has its own port."""
-    if address.startswith("["):
-        return address[1:].split("]", 1)[0]
-    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
-
-
-def _utc(when: datetime) -> datetime | None:
-    """``when`` in UTC, as the database keeps it; None in the calendar's first and last years, where
-    the pull window's arithmetic (and, with an offset, UTC itself) overflows."""
-    try:
-        utc = when.astimezone(UTC)
-    except OverflowError:
-        return None
-    return utc if 1 < utc.year < 9999 else None
-
-
-# OCI's digest grammar (algorithm:encoded), wider than the sha256 the dashboard asks for.
-_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
-
-
-def _plausible(item: dict[str, Any], target: dict[str, Any]) -> bool:
-    """Whether the event names what a registry can hold: a repository name, tag and digest of the
-    distribution grammar (or none), and no NUL anywhere (PostgreSQL refuses it in text). The
-    endpoint needs only the events token: names outside the grammar (HTML, NUL) are not stored."""
-    if _has_nul(item):
-        return False
-    checks = (
-        ("repository", references.validate_name),
-        ("tag", references.validate_tag),
-        ("digest", _digest),
-    )
-    for key, validate in checks:
-        value = target.get(key)
-        if value is None or value == "":
-            continue
-        if not isinstance(value, str):
-            return False
-        try:
-            validate(value)
-        except ValueError:
-            return False
-    return True
-
-
-def _has_nul(value: Any) -> bool:
-    """Whether a NUL is in any key or string of ``value`` (nested at most MAX_JSON_DEPTH levels)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
-def _digest(value: str) -> str:
-    if not _DIGEST.fullmatch(value):
-        raise ValueError(value)
-    return value
-
-
-def parse(document: Any) -> list[Event]:
-    """The events of a notification body, as unsaved rows; MalformedEvents when it is not one."""
-    if not isinstance(document, dict) or not isinstance(document.get("events"), list):
-        raise MalformedEvents('Expected a JSON object {"events": [...]}, as the registry sends.')
-    unknown = sorted(set(document) - {"events"})
-    if unknown:  # the registry's envelope has events only (notifications.Envelope)
-        raise MalformedEvents(f'Unknown field(s) {", ".join(unknown)[:200]}: the body is {{"events": [...]}}.')
-    events = []
-    for position, item in enumerate(document["events"]):
-        if not isinstance(item, dict):
-            raise MalformedEvents(f"events[{position}] is not an object.")
-        event_id = item.get("id")
-        stamped = parse_timestamp(item.get("timestamp"))
-        if not isinstance(event_id, str) or not event_id or len(event_id) > 100:
-            raise MalformedEvents(f"events[{position}] has no id.")
-        if stamped is None:
-            raise MalformedEvents(f"events[{position}] has no readable timestamp (RFC 3339).")
-        if not isinstance(item.get("action", ""), str):
-            raise MalformedEvents(f"events[{position}].action is not a string.")
-        for key in ("target", "request", "actor"):
-            if key in item and not isinstance(item[key], dict):
-                raise MalformedEvents(f"events[{position}].{key} is not an object.")
-        when = _utc(stamped)
-        if when is None:  # readable, but no use: counted as ignored
-            continue
-        target, request, actor = (_object(item, key) for key in ("target", "request", "actor"))
-        if not _plausible(item, target):  # a name the registry could never have sent: ignored
-            continue
-        size = target.get("size", target.get("length"))
-        events.append(
-            Event(
-                event_id=event_id,
-                timestamp=when,
-                action=_text(item.get("action"), 20),
-                repository=_text(target.get("repository"), 255),
-                tag=_text(target.get("tag"), 128),
-                digest=_text(target.get("digest"), 100),
-                media_type=_text(target.get("mediaType"), 255),
-                size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
-                actor=_text(actor.get("name"), 255),
-                address=_text(request.get("addr"), 255),
-                host=_host(_text(request.get("addr"), 255)),
-                method=_text(request.get("method"), 10),
-                user_agent=_text(request.get("useragent"), 500),
-            )
-        )
-    return events
-
-
-def receive(document: Any) -> Received:
-    """Store the events of a notification (the caller's transaction); apply them after commit."""
-    events = parse(document)
-    useful = [e for e in events if e.action in ACTIONS and not e.user_agent.startswith("registry-admin/")]
-    ids = [e.event_id for e in useful]
-    seen = set(Event.objects.filter(event_id__in=ids).values_list("event_id", flat=True)) if ids else set()
-    fresh = {e.event_id: e for e in useful if e.event_id not in seen}
-    Event.objects.bulk_create(fresh.values(), ignore_conflicts=True)
-    if fresh:
-        transaction.on_commit(wake)
-    received = len(document["events"])  # parse() has checked the shape, and left out unusable times
-    return Received(stored=len(fresh), duplicates=len(useful) - len(fresh), ignored=received - len(useful))
-
-
-# --- Applying ------------------------------------------------------------------------------
-
-_queue: queue.Queue[None] = queue.Queue()
-_thread: threading.Thread | None = None
-_thread_lock = threading.Lock()
-_apply_lock = threading.Lock()
-
-
-def wake() -> None:
-    """Have the process's events thread apply what is pending (started on first use)."""
-    global _thread
-    with _thread_lock:
-        if _thread is None or not _thread.is_alive():
-            _thread = threading.Thread(target=_run, name="inventory-events", daemon=True)
-            _thread.start()
-    _queue.put(None)
-
-
-def _run() -> None:
+    ``drain=False`` (the worker's task) stops after a batch smaller than ``limit``: what arrived
+    while it was applied has sent a task of its own, which waits a moment and takes it all in
+    one batch, instead of this loop applying a few events a transaction while the web's
+    inserts wait on each."""
+    began = time.monotonic()
+    done = Applied()
     while True:
-        _queue.get()
-        while not _queue.empty():  # one pass serves every wake-up queued meanwhile
-            _queue.get_nowait()
-        for attempt in range(20):
-            try:
-                apply_pending()
-                break
-            except OperationalError as e:  # SQLite busy beyond its timeout: try again shortly
-                logger.warning("Applying registry events: %s (attempt %d)", e, attempt + 1)
-                time.sleep(0.1)
-            except Exception:
-                logger.exception("Applying registry events failed; the next reconcile applies them.")
-                break
-            finally:
-                close_old_connections()
+        batch = list(Event.objects.filter(processed=False).order_by("timestamp", "id")[:limit])
+        if not batch:
+            break
+        client = client or get_client()
+        sent = client.request_count
+        done.fetched += _fetch_missing(client, batch)
+        done.requests += client.request_count - sent
+        _apply_batch([event.pk for event in batch], done)
+        done.batches += 1
+        if not drain and len(batch) < limit:
+            break
+    done.seconds = time.monotonic() - began
+    return done
 
 
-def apply_pending(limit: int = 1000) -> int:
-    """Apply the stored, unapplied events, oldest first; the number applied."""
-    applied = 0
-    with _apply_lock:
-        while True:
-            batch = list(Event.objects.filter(processed=False).order_by("timestamp", "id")[:limit])
-            if not batch:
-                return applied
-            for event in batch:
-                # Claimed and applied in one transaction: another process applying events at the
-                # same time (a sync on the worker) skips it, so no pull is counted twice; an
-                # unexpected error leaves it unapplied for the next round.
-                with transaction.atomic():
-                    if not Event.objects.filter(pk=event.pk, processed=False).update(processed=True):
-                        continue
-                    try:
-                        _apply(event)
-                    except RegistryError as e:  # the manifest could not be fetched: the reconcile will
-                        logger.warning("Event %s: %s", event.event_id, e.message)
-                applied += 1
+def _fetch_missing(client: RegistryClient, batch: list[Event]) -> int:
+    """Fetch and store the manifests the batch's pushes name and the inventory lacks (HTTP only
+    here, never inside the batch's transaction); how many were stored."""
+    wanted: dict[str, str] = {}
+    for event in batch:
+        if event.action == "push" and event.repository and event.digest and event.media_type in MANIFEST_TYPES:
+            wanted.setdefault(event.digest, event.repository)
+    if not wanted:
+        return 0
+    have = set(Manifest.objects.filter(digest__in=list(wanted)).values_list("digest", flat=True))
+    missing = [(repository, digest) for digest, repository in wanted.items() if digest not in have]
+    if not missing:
+        return 0
+    known = set(Manifest.objects.values_list("digest", flat=True))
+
+    def fetch(item: tuple[str, str]) -> content.Content | None:
+        repository, digest = item
+        try:
+            return content.fetch(client, repository, digest, known=known)
+        except RegistryError as e:  # unreachable, or deleted since: the event is applied without it
+            logger.warning("Event for %s@%s: %s", repository, digest, e.message)
+            return None
+
+    fetched = [found for found in sync.parallel(fetch, missing) if found is not None]
+    with transaction.atomic():
+        return content.store_many(fetched)
 
 
-def _apply(event: Event) -> None:
+def _apply_batch(ids: list[int], done: Applied) -> None:
+    with receiving.applier_lock():
+        claimed = list(Event.objects.filter(pk__in=ids, processed=False).order_by("timestamp", "id"))
+        if not claimed:
+            return
+        pulls = [event for event in claimed if _is_pull(event)]
+        # On SQLite no other applier runs (the applier lock): the pulls are worked out before the
+        # writer lock, which the web's inserts wait on, is taken.
+        planned = _plan_pulls(pulls) if connection.vendor == "sqlite" else None
+        with receiving.quick_commit():
+            state = EventsState.objects.select_for_update().filter(pk=1).first() or EventsState.current()
+            if planned is None:  # PostgreSQL: under the row lock that serialises appliers
+                claimed = list(Event.objects.filter(pk__in=ids, processed=False).order_by("timestamp", "id"))
+                pulls = [event for event in claimed if _is_pull(event)]
+                planned = _plan_pulls(pulls)
+            if claimed:
+                _apply_claimed(claimed, planned, state, done)
+
+
+def _apply_claimed(claimed: list[Event], planned: PlannedPulls, state: EventsState, done: Applied) -> None:
+    Event.objects.filter(pk__in=[event.pk for event in claimed]).update(processed=True)
+    touched: set[str] = set()
+    instance = state.instance
+    for event in claimed:
+        reason = gaps.restarted(state, event)
+        if reason:
+            done.gaps.append(reason)
+        if _is_pull(event):  # after the pushes and deletes, all at once
+            continue
+        try:
+            with transaction.atomic():  # a savepoint: one event's bug does not undo the batch
+                if _apply(event):
+                    touched.add(event.repository)
+        except MissingManifest as e:  # could not be fetched: the reconcile will find it
+            logger.warning("Event %s: %s", event.event_id, e)
+        except DatabaseError:
+            raise  # locked or gone: the whole batch again, later
+        except Exception:
+            logger.exception("Event %s could not be applied; the next reconcile covers it.", event.event_id)
+        if event.action == "push":
+            done.pushes += 1
+    if touched:
+        sync.refresh_repositories(sorted(touched))
+    _write_pulls(planned)
+    newest = max(event.timestamp for event in claimed)
+    changes: dict[str, Any] = {}
+    if state.tracking_since is None:
+        changes["tracking_since"] = min(event.timestamp for event in claimed)
+    if state.last_event_at is None or newest > state.last_event_at:
+        changes["last_event_at"] = newest
+    if state.instance != instance:  # gaps.restarted followed the registry's new process
+        changes["instance"] = state.instance
+    if changes:
+        EventsState.objects.filter(pk=1).update(**changes)
+    gaps.close_open(min(event.timestamp for event in claimed))  # events flow again
+    done.events += len(claimed)
+
+
+class MissingManifest(Exception):
+    """The manifest an event names is not in the inventory (the registry did not give it)."""
+
+
+def _apply(event: Event) -> bool:
+    """Apply one event; whether it changed a repository's tags (its size is then recomputed)."""
     if not event.repository:
-        return
+        return False
     if event.action == "push" and event.tag and event.digest and event.media_type in MANIFEST_TYPES:
-        _push(event)
-    elif event.action == "push" and event.digest and event.media_type in MANIFEST_TYPES:
+        return _push(event)
+    if event.action == "push" and event.digest and event.media_type in MANIFEST_TYPES:
         _push_by_digest(event)
     elif event.action == "delete":
         _delete(event)
-    elif event.action == "pull" and event.digest and event.media_type in MANIFEST_TYPES:
-        _pull(event)
+    return False
 
 
-def manifest_for(repository: str, digest: str) -> Manifest:
-    """The inventory's manifest of a digest, fetched from the registry (once) when it has none."""
-    existing = Manifest.objects.filter(digest=digest).first()
-    if existing is not None:
-        return existing
-    known = frozenset(Manifest.objects.values_list("digest", flat=True))
-    fetched = content.fetch(get_client(), repository, digest, known=known)
-    if fetched is None:
-        raise RegistryError(f"{repository}@{digest} is not in the registry any more.", status=404)
-    return content.store(fetched)
+def stored_manifest(digest: str) -> Manifest:
+    """The inventory's manifest of a digest; MissingManifest when the fetch before the batch failed."""
+    manifest = Manifest.objects.filter(digest=digest).first()
+    if manifest is None:
+        raise MissingManifest(f"{digest} is not in the registry any more, or it did not answer.")
+    return manifest
 
 
 def set_tag(repository: str, tag: str, digest: str, when: datetime, actor: str = "", pushed: bool = True) -> bool:
     """Point ``repository:tag`` at ``digest`` as of ``when``; False when a newer event already set it."""
-    manifest = manifest_for(repository, digest)
+    manifest = stored_manifest(digest)
     repo, _ = Repository.objects.get_or_create(name=repository)
     now = timezone.now()
     fields: dict[str, Any] = {
@@ -318,16 +239,18 @@ def set_tag(repository: str, tag: str, digest: str, when: datetime, actor: str =
     return True
 
 
-def _push(event: Event) -> None:
+def _push(event: Event) -> bool:
     deleted_later = Event.objects.filter(
         action="delete", repository=event.repository, timestamp__gt=event.timestamp, processed=True
     ).filter(Q(tag=event.tag) | Q(tag="", digest=event.digest))
     if deleted_later.exists():  # out of order: the tag's delete came after this push
-        return
-    if set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor):
+        return False
+    pushed = set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor)
+    if pushed:
         notable.announce(
             notable.PUSH, repository=event.repository, tag=event.tag, digest=event.digest, actor=event.actor
         )
+    return pushed
 
 
 def _push_by_digest(event: Event) -> None:
@@ -336,7 +259,7 @@ def _push_by_digest(event: Event) -> None:
     )
     if deleted_later.exists():
         return
-    manifest = manifest_for(event.repository, event.digest)
+    manifest = stored_manifest(event.digest)
     attachments.attach(event.repository, manifest, event.timestamp, event.actor)
 
 
@@ -354,37 +277,97 @@ def _delete(event: Event) -> None:
     # Removing an unreferenced manifest waits for the reconcile (it may still be pulled by digest).
 
 
-def _pull(event: Event) -> None:
-    # A client pull is a HEAD by tag, then a GET by digest: whichever of the two is applied
-    # second is the same pull, also when the registry's notifications bring them in two posts
-    # and the GET is applied first.
-    same_client = Event.objects.filter(
-        action="pull",
-        repository=event.repository,
-        digest=event.digest,
-        host=event.host,
-        user_agent=event.user_agent,
-        counted=True,
-    ).exclude(pk=event.pk)
-    if event.tag:
-        partner = same_client.filter(
-            tag="", timestamp__gte=event.timestamp, timestamp__lte=event.timestamp + PULL_WINDOW
+def _is_pull(event: Event) -> bool:
+    return bool(event.action == "pull" and event.repository and event.digest and event.media_type in MANIFEST_TYPES)
+
+
+@dataclass
+class PlannedPulls:
+    """What a batch's pulls change: written in a few statements by ``_write_pulls``."""
+
+    counted: list[int] = field(default_factory=list)
+    by_image: Counter[str] = field(default_factory=Counter)
+    by_repository: Counter[str] = field(default_factory=Counter)
+    image_pulled: dict[str, datetime] = field(default_factory=dict)
+    tag_pulled: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+
+def _plan_pulls(pulls: list[Event]) -> PlannedPulls:
+    """A batch's pulls of manifests worked out: which count, per image and repository, the
+    last pull of each image and tag.
+
+    A client pull is a HEAD by tag, then a GET by digest: whichever of the two is applied second
+    is the same pull, also when the registry's notifications bring them in two posts and the GET
+    is applied first. The partners are looked up once for the batch (pulls already counted in
+    the window around it), then followed in timestamp order within it."""
+    planned = PlannedPulls()
+    if not pulls:
+        return planned
+    low = min(event.timestamp for event in pulls) - PULL_WINDOW
+    high = max(event.timestamp for event in pulls) + PULL_WINDOW
+    # Counted pulls of the same image, client and address, by kind (by tag or by digest), sorted:
+    # an event looks for a partner of the other kind only, with a bisection.
+    partners: dict[tuple[str, str, str, str, bool], list[datetime]] = {}
+    for by_tag in (True, False):
+        wanted = [event for event in pulls if bool(event.tag) != by_tag]
+        if not wanted:
+            continue
+        found = Event.objects.filter(
+            action="pull",
+            counted=True,
+            digest__in={event.digest for event in wanted},
+            host__in={event.host for event in wanted},
+            timestamp__gte=low,
+            timestamp__lte=high,
         )
-    else:
-        partner = same_client.exclude(tag="").filter(
-            timestamp__gte=event.timestamp - PULL_WINDOW, timestamp__lte=event.timestamp
-        )
-    counted = not partner.exists()
-    when = event.timestamp
+        found = found.exclude(tag="") if by_tag else found.filter(tag="")
+        for repository, digest, host, agent, when in found.values_list(
+            "repository", "digest", "host", "user_agent", "timestamp"
+        ):
+            partners.setdefault((repository, digest, host, agent, by_tag), []).append(when)
+    for times in partners.values():
+        times.sort()
+    counted, by_image, by_repository = planned.counted, planned.by_image, planned.by_repository
+    image_pulled, tag_pulled = planned.image_pulled, planned.tag_pulled
+    for event in sorted(pulls, key=lambda e: (e.timestamp, e.pk)):
+        when = event.timestamp
+        if event.tag:  # a HEAD (or GET) by tag: a GET by digest just after it is the same pull
+            others = partners.get((event.repository, event.digest, event.host, event.user_agent, False), [])
+            paired = bisect_left(others, when) < bisect_right(others, when + PULL_WINDOW)
+        else:
+            others = partners.get((event.repository, event.digest, event.host, event.user_agent, True), [])
+            paired = bisect_left(others, when - PULL_WINDOW) < bisect_right(others, when)
+        if not paired:
+            counted.append(event.pk)
+            insort(
+                partners.setdefault(
+                    (event.repository, event.digest, event.host, event.user_agent, bool(event.tag)), []
+                ),
+                when,
+            )
+            by_image[event.digest] += 1
+            by_repository[event.repository] += 1
+        image_pulled[event.digest] = max(when, image_pulled.get(event.digest, when))
+        if event.tag:
+            tag_pulled[event.repository, event.tag] = max(when, tag_pulled.get((event.repository, event.tag), when))
+    return planned
+
+
+def _write_pulls(planned: PlannedPulls) -> None:
+    counted, by_image, by_repository = planned.counted, planned.by_image, planned.by_repository
+    image_pulled, tag_pulled = planned.image_pulled, planned.tag_pulled
     if counted:
-        Event.objects.filter(pk=event.pk).update(counted=True)
-        Manifest.objects.filter(digest=event.digest).update(pull_count=F("pull_count") + 1)
-        Repository.objects.filter(name=event.repository).update(pull_count=F("pull_count") + 1)
-    Manifest.objects.filter(digest=event.digest).filter(Q(last_pulled__isnull=True) | Q(last_pulled__lt=when)).update(
-        last_pulled=when
-    )
-    if event.tag:
-        Tag.objects.filter(repository__name=event.repository, name=event.tag).filter(
+        Event.objects.filter(pk__in=counted).update(counted=True)
+    for digest, count in by_image.items():
+        Manifest.objects.filter(digest=digest).update(pull_count=F("pull_count") + count)
+    for repository, count in by_repository.items():
+        Repository.objects.filter(name=repository).update(pull_count=F("pull_count") + count)
+    for digest, when in image_pulled.items():
+        Manifest.objects.filter(digest=digest).filter(Q(last_pulled__isnull=True) | Q(last_pulled__lt=when)).update(
+            last_pulled=when
+        )
+    for (repository, tag), when in tag_pulled.items():
+        Tag.objects.filter(repository__name=repository, name=tag).filter(
             Q(last_pulled__isnull=True) | Q(last_pulled__lt=when)
         ).update(last_pulled=when)
 

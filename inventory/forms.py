@@ -1,6 +1,6 @@
 from django import forms
 
-from inventory.events import ACTIONS
+from inventory.receiving import ACTIONS
 
 
 class ActivityFilterForm(forms.Form):

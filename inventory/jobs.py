@@ -85,6 +85,12 @@ class Freshness:
         return self.last_synced is not None
 
     @property
+    def progress(self) -> str:
+        """The running sync's last log line ("Progress: 2,000 of 15,000 tags resolved.")."""
+        lines = (self.running.output or "").strip().splitlines() if self.running is not None else []
+        return lines[-1] if lines else ""
+
+    @property
     def age_seconds(self) -> int | None:
         if self.last_synced is None:
             return None
@@ -118,9 +124,22 @@ def sync_status() -> dict[str, Any]:
     if last_job is not None and last_job.status == Job.Status.FAILED:
         result = {"error": last_job.error}
         started, finished = last_job.started_at, last_job.finished_at
+    running = active_sync()
     return {
-        "running": active_sync() is not None,
+        "running": running is not None,
         "last_started": started.isoformat() if started else None,
         "last_finished": finished.isoformat() if finished else None,
         "last_result": result,
+        # Until a first sync finishes, the inventory is incomplete: say so, and how far it got.
+        "first_sync": None if state is not None and state.last_finished is not None else first_sync(running),
+    }
+
+
+def first_sync(running: Job | None) -> dict[str, Any]:
+    """Where the first sync is: ``{"running", "job", "progress"}`` (its last log line)."""
+    lines = (running.output or "").strip().splitlines() if running is not None else []
+    return {
+        "running": running is not None,
+        "job": running.pk if running is not None else None,
+        "progress": lines[-1] if lines else None,
     }

@@ -189,11 +189,14 @@ class Event(models.Model):
     host = models.CharField(max_length=255, blank=True, help_text="the address without its port")
     method = models.CharField(max_length=10, blank=True)
     user_agent = models.CharField(max_length=500, blank=True)
+    # source.instanceID: new with each registry process (a restart empties its queue of events).
+    instance = models.CharField(max_length=100, blank=True, default="")
     counted = models.BooleanField(default=False, help_text="a pull counted in its manifest's pull count")
     processed = models.BooleanField(default=False, db_index=True)
 
     class Meta:
         ordering = ["-timestamp", "-id"]
+        indexes = [models.Index(fields=["received_at"], name="event_received")]
 
     def __str__(self) -> str:
         return f"{self.action} {self.repository}:{self.tag or self.digest}"
@@ -215,6 +218,54 @@ class SyncState(models.Model):
     @classmethod
     def current(cls) -> SyncState:
         return cls.objects.get_or_create(pk=1)[0]
+
+
+class EventsState(models.Model):
+    """How far the registry's events can be trusted (one row).
+
+    ``tracking_since``: when the first event was applied (pull counts start there). ``instance``:
+    the registry process that sent the last event applied (``source.instanceID``): a new one
+    means the registry restarted and its queue of undelivered events is gone. The applier locks
+    this row for each batch, so batches never interleave (on PostgreSQL; SQLite serialises
+    writers anyway) and a pull is counted once.
+    """
+
+    tracking_since = models.DateTimeField(null=True, blank=True)
+    instance = models.CharField(max_length=100, blank=True, default="")
+    last_event_at = models.DateTimeField(null=True, blank=True, help_text="the newest event applied (its timestamp)")
+    # The registry container as the worker's engine check last saw it: a new start time means
+    # it was restarted or recreated (by anyone: an update, a GC, docker restart, a reboot).
+    container_id = models.CharField(max_length=100, blank=True, default="")
+    container_started = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Events tracked since {self.tracking_since}"
+
+    @classmethod
+    def current(cls) -> EventsState:
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class EventsGap(models.Model):
+    """A time when the registry's events cannot be trusted to have arrived (issue 22).
+
+    From ``started`` (the last moment events are known to have flowed) to ``ended`` (when they
+    flow again, or the reconcile that followed began); ``reconciled`` once a full reconcile
+    started after it has finished: the inventory vouches for itself again. Pull history inside a
+    gap is incomplete for good: retention keeps what a gap leaves unproven.
+    """
+
+    started = models.DateTimeField(db_index=True)
+    ended = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500)
+    detected = models.DateTimeField(auto_now_add=True)
+    reconciled = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started", "-id"]
+
+    def __str__(self) -> str:
+        return f"Events gap from {self.started} to {self.ended or 'now'}: {self.reason}"
 
 
 class StorageFilesReport(models.Model):

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
-from inventory import events
-from inventory.models import Event
+from inventory import events, gaps, receiving, sync
+from inventory.models import Event, EventsGap, EventsState
+from registry_client.client import get_client
 
 
 def events_url(request: HttpRequest) -> str:
@@ -39,7 +43,12 @@ def events_setup(request: HttpRequest) -> dict[str, Any]:
     never shown.
     """
     if settings.REGISTRY_EVENTS_TOKEN:
-        return {"enabled": True, "last_received": events.last_received(), "live": events.is_live()}
+        return {
+            "enabled": True,
+            "last_received": events.last_received(),
+            "live": events.is_live(),
+            "health": events_health(),
+        }
     token = secrets.token_urlsafe(32)
     return {
         "enabled": False,
@@ -61,3 +70,68 @@ def recent_events(filters: dict[str, Any]) -> QuerySet[Event]:
     if filters.get("until"):
         found = found.filter(timestamp__lte=filters["until"])
     return found.order_by("-timestamp", "-id")
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def gap_dict(gap: EventsGap) -> dict[str, Any]:
+    return {
+        "from": _iso(gap.started),
+        "to": _iso(gap.ended),
+        "reason": gap.reason,
+        "detected": _iso(gap.detected),
+        "reconciled": _iso(gap.reconciled),
+    }
+
+
+def events_health() -> dict[str, Any]:
+    """``GET /api/v1/events/health/`` and the Registry page: are the registry's events arriving,
+    applied, and can the inventory vouch for itself (no gap a reconcile has not covered)."""
+    now = timezone.now()
+    state = EventsState.objects.filter(pk=1).first()
+    pending = Event.objects.filter(processed=False)
+    oldest = pending.order_by("received_at").values_list("received_at", flat=True).first()
+    last = Event.objects.order_by("-received_at").values_list("received_at", "timestamp").first()
+    open_gaps = gaps.open_gaps()
+    enabled = bool(settings.REGISTRY_EVENTS_TOKEN)
+    return {
+        "enabled": enabled,
+        "received_last_minute": Event.objects.filter(received_at__gte=now - timedelta(minutes=1)).count(),
+        "received_last_hour": Event.objects.filter(received_at__gte=now - timedelta(hours=1)).count(),
+        "last_received": _iso(last[0]) if last else None,
+        "last_event": _iso(last[1]) if last else None,
+        "refused_last_minute": receiving.refused(1),
+        "refused_last_hour": receiving.refused(60),
+        "pending": pending.count(),
+        "lag_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
+        "tracking_since": _iso(state.tracking_since) if state else None,
+        "trusted": enabled and state is not None and state.tracking_since is not None and not open_gaps,
+        "open_gaps": [gap_dict(gap) for gap in open_gaps],
+        "gaps": [gap_dict(gap) for gap in EventsGap.objects.order_by("-started")[:20]],
+    }
+
+
+def open_gaps() -> list[EventsGap]:
+    """Gaps no reconcile has covered yet (the dashboard's summary turns amber)."""
+    return gaps.open_gaps()
+
+
+def cannot_vouch() -> str:
+    """Why the inventory cannot vouch for itself now ("" when it can): no sync has finished, or an
+    events gap no sync has covered yet."""
+    if not sync.synced_once():
+        return "the inventory's first sync has not finished"
+    found = gaps.open_gaps()
+    if found:
+        gap = found[-1]
+        return f"events gap from {gap.started:%Y-%m-%d %H:%M} UTC not covered by a sync yet ({gap.reason})"
+    return ""
+
+
+def refresh_repositories(selected: Callable[[str], bool]) -> int:
+    """Read the registry's repositories ``selected`` names into the inventory now (their tag lists,
+    new tags, tags gone); how many."""
+    names = [name for name in sorted(set(get_client().catalog())) if selected(name)]
+    return sum(1 for name in names if sync.sync_repository(name))

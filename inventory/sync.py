@@ -30,8 +30,18 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from inventory import attachments, content
-from inventory.models import Attachment, Blob, Event, Manifest, ManifestBlob, ManifestChild, Repository, SyncState, Tag
+from inventory import attachments, content, gaps
+from inventory.models import (
+    Attachment,
+    Blob,
+    EventsState,
+    Manifest,
+    ManifestBlob,
+    ManifestChild,
+    Repository,
+    SyncState,
+    Tag,
+)
 from registry_client.client import Manifest as RegistryManifest
 from registry_client.client import RegistryClient, RegistryNotFound, get_client
 from registry_client.references import attached_to
@@ -109,8 +119,13 @@ def synced_once() -> bool:
 
 
 def events_trusted() -> bool:
-    """Whether the registry's events keep tags current: events are on and at least one arrived."""
-    return bool(settings.REGISTRY_EVENTS_TOKEN) and Event.objects.exists()
+    """Whether the registry's events keep tags current: events are on, applied since a time, and no
+    events gap has happened since the last reconcile (``inventory.gaps``). Then a reconcile HEADs
+    only the tags not confirmed for INVENTORY_VERIFY_AGE; otherwise every known tag."""
+    if not settings.REGISTRY_EVENTS_TOKEN or not synced_once():
+        return False
+    state = EventsState.objects.filter(pk=1).first()
+    return state is not None and state.tracking_since is not None and not gaps.open_gaps()
 
 
 def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient | None = None) -> Figures:
@@ -199,7 +214,10 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
     try:
         with ThreadPoolExecutor(settings.CATALOG_CONCURRENCY, thread_name_prefix="inventory") as pool:
             futures = {pool.submit(resolve, job): job for job in jobs}
-            for future in as_completed(futures):
+            every = max(500, len(jobs) // 20)  # the job's progress, about every 5 %
+            for done, future in enumerate(as_completed(futures), start=1):
+                if done % every == 0:
+                    log(f"Progress: {done:,} of {len(jobs):,} tags resolved.")
                 # Popped, so that each fetched body is freed once stored (15,000 held at once
                 # made a first sync's peak RSS 250 MB).
                 repo, tag, is_new = futures.pop(future)
@@ -233,6 +251,10 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
     figures.seconds = time.monotonic() - began
     figures.requests["total"] = client.request_count - sent_before
     SyncState.objects.filter(pk=1).update(last_finished=timezone.now(), last_result=figures.as_dict())
+    # The gaps detected before this reconcile began are covered; one detected since asks for another.
+    gaps.reconciled(started_at)
+    if gaps.open_gaps():
+        gaps.ask_for_reconcile()
     log(
         f"Done in {figures.seconds:.1f} s: {figures.added_tags} tags added, {figures.moved_tags} moved, "
         f"{figures.removed_tags} removed; {figures.fetched_manifests} manifests fetched."

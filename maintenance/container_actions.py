@@ -17,6 +17,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from core import audit, worker
+from core.timestamps import parse_docker_time
+from inventory import gaps as inventory_gaps
 from jobs import lock, services
 from jobs.models import Job
 from maintenance import engine, registry_container, snapshot, task_names
@@ -63,6 +65,8 @@ def record_engine_health() -> EngineHealth:
         health = EngineHealth(ok=False, host=host, detail=e.message)
     else:
         ok = container.status == "running"
+        if ok:  # started anew since the last look: its queue of undelivered events is gone
+            inventory_gaps.container_seen(container.id, parse_docker_time(container.started_at))
         detail = f"Container '{container.name}' is {container.status} ({container.image})."
         if not ok:
             detail += " Start it (docker start) or check its logs."

@@ -48,6 +48,7 @@ class ContainerSummary:
     id: str
     status: str
     image: str
+    started_at: str = ""  # docker's State.StartedAt: a new one means the container restarted
 
 
 def describe_host() -> str:
@@ -99,7 +100,10 @@ def registry_container(client: docker.DockerClient) -> ContainerSummary:
     """A summary of the registry's container, or EngineError when it is not there."""
     container = get_registry_container(client)
     image = container.attrs.get("Config", {}).get("Image", "")
-    return ContainerSummary(name=container.name, id=container.id or "", status=container.status, image=image)
+    started = (container.attrs.get("State") or {}).get("StartedAt") or ""
+    return ContainerSummary(
+        name=container.name, id=container.id or "", status=container.status, image=image, started_at=started
+    )
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,7 @@ def dashboard_summary(request: HtmxHttpRequest) -> HttpResponse:
         "activity": list(
             inventory_services.recent_events({}).exclude(action="pull").exclude(action="push", tag="")[:5]
         ),
+        "events_gaps": inventory_services.open_gaps(),
     }
     return render(request, "maintenance/_dashboard_summary.html", context)
 

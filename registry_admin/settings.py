@@ -107,6 +107,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The registry's notifications, answered before the rest (inventory/middleware.py).
+    "inventory.middleware.EventsReceiver",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -306,6 +308,10 @@ CELERY_BEAT_SCHEDULE.update(
     {
         "inventory-sync": {"task": "maintenance.tasks.scheduled_sync", "schedule": float(INVENTORY_SYNC_INTERVAL)},
         "prune-events": {"task": "maintenance.tasks.prune_events", "schedule": 3600.0},
+        # A sweep: events stored while no worker ran, or whose task was lost, are applied.
+        "apply-events": {"task": "inventory.tasks.apply_events", "schedule": 15.0},
+        # Events off or refused: an events gap, and a reconcile (inventory/gaps.py).
+        "watch-events": {"task": "inventory.tasks.watch_events", "schedule": 30.0},
     }
 )
 

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from catalog import deletion, protection
 from core import patterns
+from inventory import gaps
 from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from registry_client.client import RegistryError, get_client
 from retention.models import RetentionPolicy
@@ -87,6 +88,9 @@ class Plan:
     repositories: list[RepositoryPlan]
     bytes: int
     fingerprint: str
+    # Set when the inventory could not vouch for itself (an events gap not yet covered by a sync,
+    # or no sync finished yet) and the repositories were read from the registry first: what and why.
+    refreshed: str = ""
 
     @property
     def tags(self) -> int:
@@ -107,6 +111,7 @@ class Plan:
             "manifests": self.manifests,
             "bytes": self.bytes,
             "fingerprint": self.fingerprint,
+            **({"refreshed": self.refreshed} if self.refreshed else {}),
         }
 
 
@@ -158,15 +163,20 @@ def usable(policy: RetentionPolicy) -> None:
 
 def matching_repositories(policy: RetentionPolicy) -> list[tuple[int, str]]:
     """(id, name) of the inventory's repositories the policy's globs select, by name."""
+    return [
+        (repo_id, name)
+        for repo_id, name in Repository.objects.order_by("name").values_list("id", "name")
+        if selects(policy, name)
+    ]
+
+
+def selects(policy: RetentionPolicy, name: str) -> bool:
+    """Whether the policy's repository globs select ``name``."""
     include = list(policy.repositories or [])
     exclude = list(policy.exclude_repositories or [])
-    found = []
-    for repo_id, name in Repository.objects.order_by("name").values_list("id", "name"):
-        if any(patterns.glob_matches(g, name) for g in include) and not any(
-            patterns.glob_matches(g, name) for g in exclude
-        ):
-            found.append((repo_id, name))
-    return found
+    return any(patterns.glob_matches(g, name) for g in include) and not any(
+        patterns.glob_matches(g, name) for g in exclude
+    )
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -191,6 +201,8 @@ def _rows(policy: RetentionPolicy, repo_ids: list[int], every: bool) -> dict[int
     ]
     wanted = set(repo_ids)
     by_repo: dict[int, list[_Row]] = {}
+    if not wanted:  # no repository matches (an IN of nothing cannot be written as SQL)
+        return by_repo
     # Many repositories: every row, filtered here (an IN list of thousands costs more to build).
     many = every or len(repo_ids) > CHUNK
     if not many and not repo_ids:  # no repository selected: an empty IN () is not SQL Django builds
@@ -261,6 +273,10 @@ class _Rules:
     keep_pulled_days: int
     untagged: bool
     deletes_tags: bool
+    # Why the pull history of keep_pulled_days' window cannot be trusted (a gap in the registry's
+    # events, or tracking that began inside it): then no image is proven unpulled, all are kept
+    # (Harbor's goharbor/harbor#10295: an image pulled yesterday looked unpulled and went).
+    pulls_unproven: str = ""
 
     @classmethod
     def of(cls, policy: RetentionPolicy, now: dt.datetime, deletes_tags: bool) -> _Rules:
@@ -277,6 +293,11 @@ class _Rules:
             keep_pulled_days=policy.keep_pulled_days or 0,
             untagged=policy.untagged,
             deletes_tags=deletes_tags,
+            pulls_unproven=(
+                gaps.pull_history_hole(dt.datetime.now(dt.UTC) - dt.timedelta(days=policy.keep_pulled_days))
+                if policy.keep_pulled_days
+                else ""
+            ),
         )
 
 
@@ -319,6 +340,8 @@ def _decide_repository(
             kept_by.append(f"{order} within {rules.keep_days} days")
         if rules.pulled_since is not None and row.last_pulled is not None and row.last_pulled >= rules.pulled_since:
             kept_by.append(f"pulled within {rules.keep_pulled_days} days")
+        elif rules.pulls_unproven:
+            kept_by.append(f"keep_pulled_days {rules.keep_pulled_days}: {rules.pulls_unproven}")
         if kept_by:
             goes[row.name], reason[row.name] = False, "kept: " + "; ".join(kept_by)
             continue

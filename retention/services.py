@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from core import audit
+from inventory import services as inventory_services
 from jobs.models import Job
 from retention import plan, requests, schedules
 from retention.models import FIELDS, RetentionPolicy
@@ -39,8 +40,17 @@ def delete_policy(policy: RetentionPolicy, request: HttpRequest) -> None:
 
 
 def preview(policy: RetentionPolicy) -> plan.Plan:
-    """What a run of ``policy`` would delete now (PlanUnavailable when the registry cannot say)."""
-    return plan.build(policy)
+    """What a run of ``policy`` would delete now (PlanUnavailable when the registry cannot say).
+
+    When the inventory cannot vouch for itself (an events gap no sync has covered yet, or no sync
+    finished), the repositories the policy selects are first read from the registry, and the
+    preview says so (``refreshed``)."""
+    why = inventory_services.cannot_vouch()
+    refreshed = inventory_services.refresh_repositories(lambda name: plan.selects(policy, name)) if why else 0
+    found = plan.build(policy)
+    if why:
+        found.refreshed = f"{refreshed} repositor{'y' if refreshed == 1 else 'ies'} read from the registry first: {why}"
+    return found
 
 
 def queue_run(policy: RetentionPolicy, fingerprint: str | None, request: HttpRequest) -> Job:

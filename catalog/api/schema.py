@@ -84,6 +84,11 @@ class TagDeleteQuerySerializer(DeleteQuerySerializer):
 class RepositorySerializer(serializers.Serializer):
     name = serializers.CharField()
     tag_count = serializers.IntegerField(min_value=0)
+    pulls_since = serializers.DateTimeField(
+        allow_null=True,
+        help_text="pull_count and last_pulled are complete since then (events tracked, no gap after it); "
+        "null: not proven (events off, never received, or a gap still open)",
+    )
 
 
 class AttachedSerializer(serializers.Serializer):
@@ -122,6 +127,11 @@ class TagSerializer(serializers.Serializer):
     attached = ReferrerSerializer(many=True)
     protected = serializers.BooleanField(help_text="a protected-tag rule keeps it from the dashboard's deletes")
     protected_by = serializers.CharField(allow_null=True, help_text="that rule, e.g. protected by rule 3: ...")
+    pulls_since = serializers.DateTimeField(
+        allow_null=True,
+        help_text="pull_count and last_pulled are complete since then (events tracked, no gap after it); "
+        "null: not proven (events off, never received, or a gap still open)",
+    )
 
 
 class LayerSerializer(serializers.Serializer):
@@ -180,6 +190,11 @@ class ImageSerializer(serializers.Serializer):
     config = ImageConfigSerializer()
     labels = serializers.DictField(child=serializers.CharField(allow_blank=True))
     manifests = PlatformManifestSerializer(many=True, required=False, help_text="an index's platform images")
+    pulls_since = serializers.DateTimeField(
+        allow_null=True,
+        help_text="pull_count and last_pulled are complete since then (events tracked, no gap after it); "
+        "null: not proven (events off, never received, or a gap still open)",
+    )
 
 
 RepositoryPage = paginated(RepositorySerializer, "PaginatedRepositoryList")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from inventory import gaps
 from inventory.types import ImageConfig, ImageDetail, Referrer, Repository, TagRow
 
 
@@ -18,6 +19,7 @@ def repository(repo: Repository) -> dict[str, Any]:
         "tag_count": repo.tag_count,
         "last_pushed": _when(repo.last_pushed),
         "pull_count": repo.pull_count,
+        "pulls_since": _when(gaps.pulls_counted_since_cached()),
         "size": repo.size,
     }
 
@@ -48,6 +50,7 @@ def tag(row: TagRow) -> dict[str, Any]:
         "pushed": _when(row.pushed),
         "last_pulled": _when(row.last_pulled),
         "pull_count": row.pull_count,
+        "pulls_since": _when(gaps.pulls_counted_since_cached()),
         "protected": bool(row.protected_by),
         "protected_by": row.protected_by or None,
     }
@@ -100,6 +103,7 @@ def image(detail: ImageDetail) -> dict[str, Any]:
         "pushed": _when(detail.pushed),
         "last_pulled": _when(detail.last_pulled),
         "pull_count": detail.pull_count,
+        "pulls_since": _when(gaps.pulls_counted_since_cached()),
     }
     if detail.chart is not None:
         data["chart"] = {

@@ -56,8 +56,8 @@ def test_it_counts_tags_and_keeps_repositories_whose_tags_were_deleted(
 
     # Without the registry's events nobody is known to have pushed or pulled them.
     assert [{k: v for k, v in item.items() if k != "size"} for item in results] == [
-        {"name": emptied, "tag_count": 0, "last_pushed": None, "pull_count": 0},
-        {"name": full, "tag_count": 2, "last_pushed": None, "pull_count": 0},
+        {"name": emptied, "tag_count": 0, "last_pushed": None, "pull_count": 0, "pulls_since": None},
+        {"name": full, "tag_count": 2, "last_pushed": None, "pull_count": 0, "pulls_since": None},
     ]
     assert results[0]["size"] == 0 and results[1]["size"] > 0
     page = viewer_client.get("/catalog/", {"q": repo_prefix}).content.decode()

@@ -42,7 +42,14 @@ def test_repositories_and_tags_come_from_the_inventory(
     for found in referenced.values():
         distinct.update(found)
     assert repos == [
-        {"name": repo_prefix, "tag_count": 3, "last_pushed": None, "pull_count": 0, "size": sum(distinct.values())}
+        {
+            "name": repo_prefix,
+            "tag_count": 3,
+            "last_pushed": None,
+            "pull_count": 0,
+            "pulls_since": None,
+            "size": sum(distinct.values()),
+        }
     ]
     rows = viewer_client.get(f"/api/v1/repositories/{repo_prefix}/tags/").json()["results"]
     assert [row["name"] for row in rows] == ["multi", "single"]

@@ -39,7 +39,7 @@ def test_it_browses_a_registry_behind_basic_auth(
     rows = viewer_client.get("/api/v1/repositories/private/app/tags/").json()["results"]
 
     assert [{k: v for k, v in repo.items() if k != "size"} for repo in repositories] == [
-        {"name": "private/app", "tag_count": 1, "last_pushed": None, "pull_count": 0}
+        {"name": "private/app", "tag_count": 1, "last_pushed": None, "pull_count": 0, "pulls_since": None}
     ]
     assert repositories[0]["size"] > 0
     assert rows[0]["digest"] == digest and rows[0]["platforms"] == ["linux/amd64"]
@@ -80,7 +80,7 @@ def test_it_browses_a_registry_behind_bearer_tokens_and_reuses_them(
         again = viewer_client.get(f"/api/v1/repositories/tok/app/manifests/{index_digest}/")
 
         assert [{k: v for k, v in repo.items() if k != "size"} for repo in repositories] == [
-            {"name": "tok/app", "tag_count": 1, "last_pushed": None, "pull_count": 0}
+            {"name": "tok/app", "tag_count": 1, "last_pushed": None, "pull_count": 0, "pulls_since": None}
         ]
         assert detail["digest"] == index_digest and detail["platforms"] == ["linux/amd64", "linux/arm64/v8"]
         assert again.status_code == 200

@@ -19,6 +19,12 @@ from jobs.api import answers
 from jobs.api.serializers import JobBusySerializer, JobReferenceSerializer
 
 
+class FirstSyncSerializer(serializers.Serializer):
+    running = serializers.BooleanField()
+    job = serializers.IntegerField(allow_null=True)
+    progress = serializers.CharField(allow_null=True, help_text="its last log line, e.g. 2,000 of 15,000 tags resolved")
+
+
 class SyncStatusSerializer(serializers.Serializer):
     """Documentation of inventory.jobs.sync_status()."""
 
@@ -26,10 +32,13 @@ class SyncStatusSerializer(serializers.Serializer):
     last_started = serializers.DateTimeField(allow_null=True)
     last_finished = serializers.DateTimeField(allow_null=True)
     last_result = serializers.JSONField(allow_null=True)
+    first_sync = FirstSyncSerializer(
+        allow_null=True, help_text="until a first sync finishes the inventory is incomplete; null after"
+    )
 
 
 class SyncView(APIView):
-    """GET: {"running", "last_started", "last_finished", "last_result"} (viewers).
+    """GET: {"running", "last_started", "last_finished", "last_result", "first_sync"} (viewers).
     POST: queue a sync -> 202 with the job, 409 with the queued or running one (operators)."""
 
     def get_permissions(self) -> list[Any]:

@@ -4,5 +4,6 @@ from inventory.api import sync, views
 
 urlpatterns = [
     path("events/", views.EventsView.as_view(), name="api-events"),
+    path("events/health/", views.EventsHealthView.as_view(), name="api-events-health"),
     path("sync/", sync.SyncView.as_view(), name="api-sync"),
 ]

@@ -1,12 +1,15 @@
-"""Template tags: the events setup on the Registry page."""
+"""Template tags: the events setup on the Registry page, since when pulls are counted."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
-from inventory import services
+from inventory import gaps, services
 
 register = template.Library()
 
@@ -14,3 +17,20 @@ register = template.Library()
 @register.inclusion_tag("inventory/_events_setup.html", takes_context=True)
 def events_setup(context: dict[str, Any]) -> dict[str, Any]:
     return {"setup": services.events_setup(context["request"])}
+
+
+@register.simple_tag
+def pulls_since() -> SafeString:
+    """ "counted since <time>" beside pull counts, or why they may be incomplete."""
+    since = gaps.pulls_counted_since_cached()
+    if since is None:
+        return format_html(
+            '<small class="muted" data-testid="pulls-since">pull history incomplete: see the '
+            '<a href="{}#registry-events">Registry</a> page\'s events</small>',
+            reverse("registry"),
+        )
+    return format_html(
+        '<small class="muted" data-testid="pulls-since">counted since <time datetime="{}">{}</time></small>',
+        since.isoformat(),
+        f"{since:%Y-%m-%d %H:%M} UTC",
+    )

@@ -48,7 +48,7 @@ def post(body: Any, content_type: str = V2, token: str | None = TOKEN) -> Any:
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token is not None else {}
     data = body if isinstance(body, str | bytes) else json.dumps(body)
     answer = Client().post("/api/v1/events/", data=data, content_type=content_type, **headers)
-    events.apply_pending()  # what the events thread does right after the answer
+    events.apply_pending()  # what the worker's task does right after the answer
     return answer
 
 

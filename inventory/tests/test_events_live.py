@@ -1,4 +1,5 @@
-"""A real registry sends its notifications to the live test server: the inventory follows within 2 s."""
+"""A real registry sends its notifications to the live test server and a real Celery worker applies
+them: the inventory follows within 2 s."""
 
 from __future__ import annotations
 
@@ -36,9 +37,10 @@ def within(seconds: float, check: Callable[[], bool]) -> float:
 
 @pytest.fixture(params=[3, 2], ids=["v3", "v2"])
 def notifying_registry(
-    request: pytest.FixtureRequest, engine: Any, live_server: Any, settings: Any
+    request: pytest.FixtureRequest, engine: Any, live_server: Any, settings: Any, celery_worker: Any
 ) -> Iterator[RegistryService]:
-    """A registry of its own (v3.1.1, then Debian's 2.8.2) sending its events to the live server."""
+    """A registry of its own (v3.1.1, then Debian's 2.8.2) sending its events to the live server,
+    whose worker applies them."""
     image = engine.registry_images.get(request.param)
     if image is None:
         pytest.skip(f"no v{request.param} registry image")

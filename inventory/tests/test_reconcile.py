@@ -117,14 +117,21 @@ def test_with_events_arriving_known_tags_are_not_headed_again(
 ) -> None:
     from django.utils import timezone
 
-    from inventory.models import Event
+    from inventory import gaps
+    from inventory.models import Event, EventsState
 
     images.push_oci_image(versioned_registry.url, repo_prefix, "v1")
     sync.reconcile()
     settings.REGISTRY_EVENTS_TOKEN = "t"
     Event.objects.create(event_id="e", timestamp=timezone.now(), action="push", repository=repo_prefix, processed=True)
+    EventsState.objects.update_or_create(pk=1, defaults={"tracking_since": timezone.now()})  # as the applier does
     quiet = sync.reconcile()
     assert quiet.requests["head"] == 0 and quiet.requests["get"] == 0
+    # After an events gap, every known tag is checked again, once.
+    gaps.record(timezone.now(), timezone.now(), "The registry restarted.")
+    after_gap = sync.reconcile()
+    assert after_gap.requests["head"] == after_gap.tags
+    assert sync.reconcile().requests["head"] == 0
     # A tag not confirmed for INVENTORY_VERIFY_AGE is checked again all the same.
     settings.INVENTORY_VERIFY_AGE = 0
     checked = sync.reconcile()

@@ -23,7 +23,13 @@ def repo_prefix() -> str:
 @pytest.mark.django_db
 def test_viewers_read_the_state_and_cannot_start_one(viewer_client: Client) -> None:
     state = viewer_client.get("/api/v1/sync/").json()
-    assert state == {"running": False, "last_started": None, "last_finished": None, "last_result": None}
+    assert state == {
+        "running": False,
+        "last_started": None,
+        "last_finished": None,
+        "last_result": None,
+        "first_sync": {"running": False, "job": None, "progress": None},  # none finished yet
+    }
     answer = viewer_client.post("/api/v1/sync/")
     assert answer.status_code == 403
     assert not Job.objects.filter(kind="sync").exists()
@@ -120,9 +126,11 @@ def test_events_older_than_the_retention_are_pruned(settings: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_a_worker_starting_on_an_empty_inventory_queues_the_first_sync(settings: Any) -> None:
+def test_a_worker_starting_before_any_sync_finished_queues_the_first_sync(settings: Any) -> None:
+    from django.utils import timezone
+
     from inventory import tasks
-    from inventory.models import Repository
+    from inventory.models import Repository, SyncState
 
     settings.INVENTORY_SYNC_ON_START = True
     tasks.sync_when_empty()
@@ -130,8 +138,13 @@ def test_a_worker_starting_on_an_empty_inventory_queues_the_first_sync(settings:
     tasks.sync_when_empty()  # one is queued already: nothing more
     assert Job.objects.filter(kind="sync").count() == 1
     Job.objects.all().delete()
+    # Events the registry had queued reached the database first: not empty, yet never synced.
     Repository.objects.create(name="known")
-    tasks.sync_when_empty()  # not empty: the schedule keeps it current
+    tasks.sync_when_empty()
+    assert Job.objects.filter(kind="sync", params__reason="first start").count() == 1
+    Job.objects.all().delete()
+    SyncState.objects.update_or_create(pk=1, defaults={"last_finished": timezone.now()})
+    tasks.sync_when_empty()  # a sync has finished: the schedule keeps it current
     assert not Job.objects.exists()
 
 

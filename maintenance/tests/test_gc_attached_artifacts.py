@@ -44,8 +44,8 @@ def _within(seconds: float, check: Any) -> None:
 
 
 def _reconcile() -> None:
-    """A reconcile once the events thread is idle: the test database (SQLite, shared cache)
-    fails rather than waits while another thread writes."""
+    """A reconcile once the worker has applied the events that arrived (the registry's own view
+    and the events' must agree before the test compares them)."""
     for _ in range(50):
         try:
             _within(10.0, lambda: not Event.objects.filter(processed=False).exists())
@@ -58,9 +58,10 @@ def _reconcile() -> None:
 
 @pytest.fixture(params=["v3", "v2"])
 def notifying_private_registry(
-    request: pytest.FixtureRequest, engine: Any, live_server: Any, settings: Any
+    request: pytest.FixtureRequest, engine: Any, live_server: Any, settings: Any, celery_worker: Any
 ) -> Iterator[RegistryService]:
-    """A registry container of its own (GC runs in it) sending its events to the live server."""
+    """A registry container of its own (GC runs in it) sending its events to the live server, whose
+    Celery worker applies them."""
     image = engine.registry_images.get(int(request.param[1:]))
     if image is None:
         pytest.skip(f"no {request.param} registry image")

@@ -142,6 +142,11 @@ class PreviewSerializer(serializers.Serializer):
     manifests = serializers.IntegerField(help_text="manifests deleted by digest")
     bytes = serializers.IntegerField(help_text="what a garbage collection after the run frees")
     fingerprint = serializers.CharField(help_text="send it to run/: a registry changed since is refused")
+    refreshed = serializers.CharField(
+        required=False,
+        help_text="present when the inventory could not vouch for itself (an events gap not covered by a sync, "
+        "or no sync finished): how many repositories were read from the registry first, and why",
+    )
 
 
 class RunRequestSerializer(StrictSerializer):

@@ -10,7 +10,7 @@ from django.test import Client
 
 from catalog.models import ProtectedTag
 from core.models import AuditEntry
-from inventory.models import Tag
+from inventory.models import EventsGap, EventsState, Tag
 from jobs.models import Job
 from registry_client.client import RegistryClient, RegistryUnavailable
 from retention.tests.helpers import create_policy, days_ago, decisions, exists, preview, push, run_policy
@@ -49,8 +49,13 @@ def test_keep_last_keeps_the_newest_and_the_run_deletes_exactly_the_preview(
     assert preview(admin_client_role, policy)["tags"] == 0  # nothing left to do
 
 
-def test_each_keep_rule_alone_and_combined(registry: Any, repo_prefix: str, admin_client_role: Client) -> None:
+def test_each_keep_rule_alone_and_combined(
+    registry: Any, repo_prefix: str, admin_client_role: Client, settings: Any
+) -> None:
     url, repo = registry.url, repo_prefix
+    # Pulls are counted by the registry's events: on, and applied since before keep_pulled_days' window.
+    settings.REGISTRY_EVENTS_TOKEN = "events-token"
+    EventsState.objects.update_or_create(pk=1, defaults={"tracking_since": days_ago(60)})
     for tag, age in [("a-old", 50), ("b-mid", 20), ("c-new", 2), ("stable", 90), ("pr-1", 60), ("pr-2", 1)]:
         push(url, repo, tag, age)
     pulled = create_policy(admin_client_role, name="p", repositories=[repo], keep_pulled_days=7)
@@ -71,6 +76,21 @@ def test_each_keep_rule_alone_and_combined(registry: Any, repo_prefix: str, admi
     deleted, kept = decisions(preview(admin_client_role, pulled), repo)
     assert sorted(kept) == ["a-old"] and "pulled within 7 days" in kept["a-old"]
     assert "last pulled" in deleted["b-mid"] and "never pulled" in deleted["c-new"]
+    # A gap in the events inside the window: no image is proven unpulled, each says why it stays.
+    gap = EventsGap.objects.create(started=days_ago(5), ended=days_ago(4), reason="The registry restarted.")
+    deleted, kept = decisions(preview(admin_client_role, pulled), repo)
+    assert deleted == {} and "pulled within 7 days" in kept["a-old"]
+    assert "pull history incomplete: gap from" in kept["b-mid"] and "The registry restarted." in kept["b-mid"]
+    gap.delete()
+    # Tracking that began inside the window, or events off: the same.
+    EventsState.objects.filter(pk=1).update(tracking_since=days_ago(2))
+    deleted, kept = decisions(preview(admin_client_role, pulled), repo)
+    assert deleted == {} and "pulls counted only since" in kept["c-new"]
+    settings.REGISTRY_EVENTS_TOKEN = ""
+    deleted, kept = decisions(preview(admin_client_role, pulled), repo)
+    assert deleted == {} and "events are off" in kept["c-new"]
+    settings.REGISTRY_EVENTS_TOKEN = "events-token"
+    EventsState.objects.filter(pk=1).update(tracking_since=days_ago(60))
     # Selection: only pr- tags are considered; the others are kept as not selected.
     deleted, kept = decisions(
         preview(
@@ -252,6 +272,26 @@ def test_operators_preview_and_run_viewers_do_not(
     assert found["tags"] == 0
     job = run_policy(operator_client, policy, found["fingerprint"])
     assert job.status == Job.Status.SUCCEEDED and job.user is not None and job.user.username == "otto"
+
+
+def test_a_preview_reads_the_repositories_first_when_the_inventory_cannot_vouch(
+    registry: Any, repo_prefix: str, admin_client_role: Client, settings: Any
+) -> None:
+    """An events gap no sync has covered: a tag pushed meanwhile is in the preview, which says why."""
+    url, repo = registry.url, repo_prefix
+    push(url, repo, "old", 40)
+    policy = create_policy(admin_client_role, repositories=[repo], keep_last=1)
+    found = preview(admin_client_role, policy)  # synced: the inventory vouches
+    assert "refreshed" not in found and decisions(found, repo) == ({}, {"old": "kept: among the last 1 by created"})
+    EventsGap.objects.create(started=days_ago(0.01), reason="The registry restarted.")
+    push(url, repo, "new", 1)  # its event lost in the gap
+    answer = admin_client_role.post(f"/api/v1/retention-policies/{policy['id']}/preview/")  # no sync before
+    assert answer.status_code == 200, answer.content
+    found = answer.json()
+    assert "1 repository read from the registry first" in found["refreshed"]
+    assert "The registry restarted." in found["refreshed"]
+    deleted, kept = decisions(found, repo)
+    assert list(deleted) == ["old"] and list(kept) == ["new"]
 
 
 def test_a_policy_selecting_no_repository_previews_and_runs_nothing(

@@ -1,0 +1,533 @@
+"""Receiving the registry's notifications: the lean path of ``POST /api/v1/events/``.
+
+The registry posts one event per request and one request at a time per endpoint, so the time
+of one answer bounds how fast its in-memory queue drains (distribution#2422: that queue is
+lost when it restarts). So this path does only what an answer needs:
+
+- it runs from ``inventory.middleware.EventsReceiver``, ahead of sessions, CSRF, login,
+  messages, CSP and axes, none of which concern the registry's bearer token (the DRF view's
+  ``post`` calls the same ``answer`` where the middleware is not installed);
+- the body is checked and parsed here (a malformed one is 400 and stores nothing), then the
+  envelope's events are written with **one** ``INSERT ... ON CONFLICT DO NOTHING``: the unique
+  event id makes a repeated delivery a duplicate without a query first;
+- that insert is committed without waiting for the disk (SQLite ``synchronous=NORMAL`` in WAL
+  mode, PostgreSQL ``synchronous_commit=off``, for this one statement): a crash of the process
+  loses nothing, a power cut may lose the last few milliseconds of events (the registry's
+  own queue, in memory, is less durable than that) and never corrupts the database;
+- applying them is a worker's task (``inventory.tasks.apply_events``): ``wake`` sends it at
+  most once until it has started (one Redis ``SET NX`` per envelope), and the web process
+  never asks the registry anything for an event.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hmac
+import logging
+import math
+import os
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
+from django.db import connection, transaction
+from django.db.models import Model
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from rest_framework.exceptions import Throttled
+
+from core.api import parsers
+from core.cache import UNREACHABLE, state_for
+from core.errors import service_fault
+from core.tokens import AnonAddressThrottle
+from core.worker import send
+from inventory.models import Event
+from inventory.task_names import APPLY_EVENTS
+from registry_client import references
+from registry_client.manifests import parse_timestamp
+
+logger = logging.getLogger(__name__)
+
+PATH = "/api/v1/events/"
+CONTENT_TYPES = (
+    "application/vnd.docker.distribution.events.v1+json",
+    "application/vnd.docker.distribution.events.v2+json",
+    "application/json",
+)
+ACTIONS = ("push", "pull", "mount", "delete")
+# Set while an apply task is queued and has not started: the envelopes meanwhile send none.
+WAKE_KEY = "inventory:events:wake"
+WAKE_TTL = 10  # seconds: a task lost with its message is sent again by the next envelope after this
+
+
+class MalformedEvents(ValueError):
+    """The body is not ``{"events": [...]}`` of objects with an id, a timestamp and an action."""
+
+
+@dataclass(frozen=True)
+class Received:
+    stored: int
+    duplicates: int
+    ignored: int
+
+
+def _text(value: Any, limit: int) -> str:
+    return str(value)[:limit] if value is not None else ""
+
+
+def _object(item: dict[str, Any], key: str) -> dict[str, Any]:
+    value = item.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _host(address: str) -> str:
+    """``127.0.0.1:38134`` -> ``127.0.0.1``, ``[::1]:5000`` -> ``::1``: each connection has its own port."""
+    if address.startswith("["):
+        return address[1:].split("]", 1)[0]
+    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+
+
+def _utc(when: datetime) -> datetime | None:
+    """``when`` in UTC, as the database keeps it; None in the calendar's first and last years, where
+    the pull window's arithmetic (and, with an offset, UTC itself) overflows."""
+    try:
+        utc = when.astimezone(UTC)
+    except OverflowError:
+        return None
+    return utc if 1 < utc.year < 9999 else None
+
+
+# OCI's digest grammar (algorithm:encoded), wider than the sha256 the dashboard asks for.
+_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+
+
+def _plausible(item: dict[str, Any], target: dict[str, Any]) -> bool:
+    """Whether the event names what a registry can hold: a repository name, tag and digest of the
+    distribution grammar (or none), and no NUL anywhere (PostgreSQL refuses it in text). The
+    endpoint needs only the events token: names outside the grammar (HTML, NUL) are not stored."""
+    if _has_nul(item):
+        return False
+    checks = (
+        ("repository", references.validate_name),
+        ("tag", references.validate_tag),
+        ("digest", _digest),
+    )
+    for key, validate in checks:
+        value = target.get(key)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            return False
+        try:
+            validate(value)
+        except ValueError:
+            return False
+    return True
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL is in any key or string of ``value`` (nested at most MAX_JSON_DEPTH levels)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _digest(value: str) -> str:
+    if not _DIGEST.fullmatch(value):
+        raise ValueError(value)
+    return value
+
+
+def parse(document: Any) -> list[Event]:
+    """The events of a notification body, as unsaved rows; MalformedEvents when it is not one."""
+    if not isinstance(document, dict) or not isinstance(document.get("events"), list):
+        raise MalformedEvents('Expected a JSON object {"events": [...]}, as the registry sends.')
+    unknown = sorted(set(document) - {"events"})
+    if unknown:  # the registry's envelope has events only (notifications.Envelope)
+        raise MalformedEvents(f'Unknown field(s) {", ".join(unknown)[:200]}: the body is {{"events": [...]}}.')
+    events = []
+    for position, item in enumerate(document["events"]):
+        if not isinstance(item, dict):
+            raise MalformedEvents(f"events[{position}] is not an object.")
+        event_id = item.get("id")
+        stamped = parse_timestamp(item.get("timestamp"))
+        if not isinstance(event_id, str) or not event_id or len(event_id) > 100:
+            raise MalformedEvents(f"events[{position}] has no id.")
+        if stamped is None:
+            raise MalformedEvents(f"events[{position}] has no readable timestamp (RFC 3339).")
+        if not isinstance(item.get("action", ""), str):
+            raise MalformedEvents(f"events[{position}].action is not a string.")
+        for key in ("target", "request", "actor", "source"):
+            if key in item and not isinstance(item[key], dict):
+                raise MalformedEvents(f"events[{position}].{key} is not an object.")
+        when = _utc(stamped)
+        if when is None:  # readable, but no use: counted as ignored
+            continue
+        target, request, actor, source = (_object(item, key) for key in ("target", "request", "actor", "source"))
+        if not _plausible(item, target):  # a name the registry could never have sent: ignored
+            continue
+        size = target.get("size", target.get("length"))
+        events.append(
+            Event(
+                event_id=event_id,
+                timestamp=when,
+                action=_text(item.get("action"), 20),
+                repository=_text(target.get("repository"), 255),
+                tag=_text(target.get("tag"), 128),
+                digest=_text(target.get("digest"), 100),
+                media_type=_text(target.get("mediaType"), 255),
+                size=size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None,
+                actor=_text(actor.get("name"), 255),
+                address=_text(request.get("addr"), 255),
+                host=_host(_text(request.get("addr"), 255)),
+                method=_text(request.get("method"), 10),
+                user_agent=_text(request.get("useragent"), 500),
+                instance=_text(source.get("instanceID"), 100),
+            )
+        )
+    return events
+
+
+def receive(document: Any) -> Received:
+    """Store the events of a notification in one statement; a worker applies them (``wake``)."""
+    events = parse(document)
+    useful = {e.event_id: e for e in events if e.action in ACTIONS and not e.user_agent.startswith("registry-admin/")}
+    stored = _insert(list(useful.values())) if useful else 0
+    if stored:
+        transaction.on_commit(wake)
+    received = len(document["events"])  # parse() has checked the shape, and left out unusable times
+    useful_count = sum(1 for e in events if e.action in ACTIONS and not e.user_agent.startswith("registry-admin/"))
+    return Received(stored=stored, duplicates=useful_count - stored, ignored=received - useful_count)
+
+
+_FIELDS = [f for f in Event._meta.concrete_fields if not f.primary_key]
+_statements: dict[tuple[str, int], str] = {}
+
+
+def _insert(rows: list[Event]) -> int:
+    """One ``INSERT ... ON CONFLICT DO NOTHING`` of ``rows`` (more only past the database's limit
+    of parameters); how many were new.
+
+    The statement ``bulk_create(ignore_conflicts=True)`` sends, kept per row count, with the
+    count of rows written, which bulk_create does not return. The commit does not wait for the
+    disk (see the module's docstring)."""
+    size = max(connection.ops.bulk_batch_size(_FIELDS, rows), 1)
+    written = 0
+    with _quick_commit() as cursor:
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            for sql, params in _statements_for(chunk):
+                cursor.execute(sql, params)
+                written += max(cursor.rowcount, 0)
+    return written
+
+
+def _statements_for(chunk: list[Event]) -> list[tuple[str, Any]]:
+    """On SQLite the statement is kept per row count and the values prepared here (the compiler's
+    work, a third of an answer); elsewhere the compiler's own statements (PostgreSQL's bulk
+    insert passes one array a column)."""
+    if connection.vendor != "sqlite":
+        query = InsertQuery(Event, on_conflict=OnConflict.IGNORE)
+        query.insert_values(_FIELDS, list[Model](chunk))
+        return list(query.get_compiler(connection=connection).as_sql())
+    params = [
+        field.get_db_prep_save(field.pre_save(row, True), connection=connection) for row in chunk for field in _FIELDS
+    ]
+    return [(_statement(len(chunk)), params)]
+
+
+def _statement(count: int) -> str:
+    key = (connection.vendor, count)
+    if key not in _statements:
+        query = InsertQuery(Event, on_conflict=OnConflict.IGNORE)
+        query.insert_values(_FIELDS, [Event(timestamp=timezone.now()) for _ in range(count)])
+        ((sql, _),) = query.get_compiler(connection=connection).as_sql()
+        _statements[key] = sql
+    return _statements[key]
+
+
+@contextmanager
+def _quick_commit() -> Iterator[Any]:
+    with quick_commit(), connection.cursor() as cursor:
+        yield cursor
+
+
+@contextmanager
+def quick_commit() -> Iterator[None]:
+    """One transaction of the events' tables that commits without waiting for the disk, under
+    the events' writer lock (the receiving path's inserts, the applier's batches).
+
+    Safe for both: a commit lost to a power cut loses received events (the registry's own queue
+    is less durable) or an applied batch, whose events were claimed in the same transaction and
+    so are applied again. SQLite's ``synchronous`` cannot change inside a transaction: it is set
+    on the connection around this one. Inside a caller's transaction (tests) nothing changes."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            yield
+        return
+    if connection.vendor == "sqlite":
+        with writer_lock(), connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            previous = int(cursor.fetchone()[0])
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with transaction.atomic():
+                    yield
+            finally:
+                cursor.execute(f"PRAGMA synchronous={previous}")
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")  # this transaction only
+        yield
+
+
+# SQLite has one writer at a time, and a writer that finds the database locked sleeps in steps
+# of 1, 2, 5, 10 ms and more before it tries again (its busy handler): with 8 senders and the
+# applier those sleeps, not the writes, set the pace. The events' writers (this path's inserts,
+# the applier's batches) queue on a lock instead, which wakes the next one at once: within the
+# process (threads) and across processes (a lock file beside the database).
+_writer = threading.Lock()
+_lock_files: dict[str, int] = {}
+
+
+@contextmanager
+def writer_lock() -> Iterator[None]:
+    """Held around a write of the events' tables on SQLite (nothing on other databases)."""
+    with _file_lock("events-lock", _writer):
+        yield
+
+
+_applier = threading.Lock()
+
+
+@contextmanager
+def applier_lock() -> Iterator[None]:
+    """Held by the one applier of events at a time on SQLite (``inventory.events``), which then
+    reads and works out a batch before it takes the writer lock, keeping the web's inserts
+    waiting only for its writes (on PostgreSQL the batch's row lock serialises appliers)."""
+    with _file_lock("events-apply-lock", _applier):
+        yield
+
+
+@contextmanager
+def _file_lock(suffix: str, local: threading.Lock) -> Iterator[None]:
+    if connection.vendor != "sqlite":
+        yield
+        return
+    path = f"{connection.settings_dict['NAME']}.{suffix}"
+    with local:
+        descriptor = _lock_files.get(path)
+        if descriptor is None:
+            descriptor = _lock_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
+_redis: dict[str, redis.Redis] = {}
+
+
+def _wake_client() -> tuple[redis.Redis, Any]:
+    """A Redis client kept by the process (Django's cache builds a client object per call, 1 ms of
+    this path's CPU), and the cache's record of whether Redis answers."""
+    location = str(settings.CACHES["default"]["LOCATION"])
+    client = _redis.get(location)
+    if client is None:
+        client = _redis[location] = redis.Redis.from_url(location, socket_connect_timeout=1, socket_timeout=1)
+    return client, state_for(location)
+
+
+def wake() -> None:
+    """Have a worker apply what is pending: send the task unless one is queued and not yet started.
+
+    The task clears the key before it reads (``clear_wake``), so an envelope stored after its last
+    read sets it again and sends another; with Redis down nothing is sent (no worker could take
+    it) and the worker's periodic sweep applies them later. Never raises: the events are stored."""
+    client, state = _wake_client()
+    if state.skipping:
+        return
+    try:
+        if client.set(cache.make_key(WAKE_KEY), 1, nx=True, ex=WAKE_TTL):
+            _sender().put(None)
+    except UNREACHABLE as e:
+        state.failed(e)
+    except Exception:  # the registry's answer must not fail for this: the sweep applies them
+        logger.warning("Could not queue the events' apply task; the worker's sweep applies them.", exc_info=True)
+
+
+_send_queue: queue.SimpleQueue[None] | None = None
+_send_lock = threading.Lock()
+
+
+def _sender() -> queue.SimpleQueue[None]:
+    """The process's thread that publishes the apply task: Celery's first publish in a process
+    connects to the broker (seconds on a loaded machine), and the registry is waiting on the
+    answer. It only publishes a message: no database, no registry."""
+    global _send_queue
+    with _send_lock:
+        if _send_queue is None:
+            _send_queue = queue.SimpleQueue()
+            threading.Thread(target=_send_loop, args=(_send_queue,), name="inventory-wake", daemon=True).start()
+    return _send_queue
+
+
+def _send_loop(wanted: queue.SimpleQueue[None]) -> None:
+    while True:
+        wanted.get()
+        try:
+            send(APPLY_EVENTS)
+        except Exception:  # Redis gone since the SET: the worker's sweep applies them
+            logger.warning("Could not queue the events' apply task; the worker's sweep applies them.")
+
+
+def clear_wake() -> None:
+    """The apply task has started: the next envelope stored sends another."""
+    client, state = _wake_client()
+    try:
+        client.delete(cache.make_key(WAKE_KEY))
+    except UNREACHABLE as e:
+        state.failed(e)
+
+
+def _keep_connection() -> None:
+    """Keep this thread's SQLite connection for its next request instead of closing it at the end
+    of this one (CONN_MAX_AGE=0 for SQLite, settings.py).
+
+    Opening one costs its pragmas, and closing the last connection to a WAL database checkpoints
+    and deletes the WAL, waiting for the disk twice: 10-15 ms of an answer that is otherwise under
+    one. A web thread that received an event keeps its connection as PostgreSQL's do
+    (CONN_MAX_AGE 60); it still closes it after an error (Django's ``close_old_connections``)."""
+    if connection.vendor == "sqlite" and connection.connection is not None:
+        connection.close_at = None
+
+
+# --- The answer ----------------------------------------------------------------------------
+
+
+def _json(status: int, detail: str, headers: dict[str, str] | None = None) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status, headers=headers)
+
+
+def _token_given(request: HttpRequest) -> bool:
+    token: str = settings.REGISTRY_EVENTS_TOKEN
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    return bool(token) and header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode())
+
+
+REFUSED_KEY = "inventory:events:refused:{}"  # per minute, for the health figures
+REFUSED_SINCE_KEY = "inventory:events:refused-since"  # the first refusal not yet made a gap
+
+
+def answer(request: HttpRequest) -> JsonResponse:
+    """The whole of ``POST /api/v1/events/``: the token, the body, the insert; JSON either way.
+
+    A refusal (anything but 200) is counted; one of a post that looks like the registry's (its
+    events Content-Type) marks the start of an events gap, which the worker records."""
+    response = _answer(request)
+    if response.status_code != 200:
+        content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        _refused(content_type in CONTENT_TYPES[:2])
+    return response
+
+
+def _refused(from_registry: bool) -> None:
+    client, state = _wake_client()
+    if state.skipping:
+        return
+    now = timezone.now()
+    try:
+        pipe = client.pipeline(transaction=False)
+        key = cache.make_key(REFUSED_KEY.format(now.strftime("%Y%m%d%H%M")))
+        pipe.incr(key)
+        pipe.expire(key, 7200)
+        if from_registry:
+            pipe.set(cache.make_key(REFUSED_SINCE_KEY), now.isoformat(), nx=True, ex=86400)
+        pipe.execute()
+    except UNREACHABLE as e:
+        state.failed(e)
+
+
+def refused(minutes: int) -> int:
+    """Posts refused in the last ``minutes`` minutes (0 while Redis does not answer)."""
+    client, state = _wake_client()
+    if state.skipping:
+        return 0
+    now = timezone.now()
+    keys = [
+        cache.make_key(REFUSED_KEY.format((now - timedelta(minutes=back)).strftime("%Y%m%d%H%M")))
+        for back in range(minutes)
+    ]
+    try:
+        return sum(int(value) for value in client.mget(keys) if value is not None)
+    except UNREACHABLE as e:
+        state.failed(e)
+        return 0
+
+
+def take_refused_since() -> datetime | None:
+    """When the registry's posts began to be refused (and forget it: the worker records the gap)."""
+    client, state = _wake_client()
+    if state.skipping:
+        return None
+    try:
+        value = client.getdel(cache.make_key(REFUSED_SINCE_KEY))
+    except UNREACHABLE as e:
+        state.failed(e)
+        return None
+    if not value:
+        return None
+    return datetime.fromisoformat(value.decode() if isinstance(value, bytes) else str(value))
+
+
+def _answer(request: HttpRequest) -> JsonResponse:
+    if not _token_given(request):
+        throttle = AnonAddressThrottle()  # a wrong or missing token counts against its address
+        if not throttle.allow_request(request, None):  # type: ignore[arg-type]
+            wait = throttle.wait()
+            headers = {"Retry-After": str(math.ceil(wait))} if wait is not None else None
+            return _json(429, str(Throttled(wait).detail), headers)
+        if not settings.REGISTRY_EVENTS_TOKEN:
+            return _json(401, "Events are off: set REGISTRY_EVENTS_TOKEN (see the Registry page).")
+        return _json(401, "Send Authorization: Bearer <REGISTRY_EVENTS_TOKEN>.", {"WWW-Authenticate": "Bearer"})
+    content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+    if content_type not in CONTENT_TYPES:
+        return _json(415, f"Expected Content-Type {' or '.join(CONTENT_TYPES[:2])}.")
+    try:
+        document = parsers.loads(request.body)
+    except parsers.JsonTooDeep as e:
+        return _json(400, str(e))
+    except RequestDataTooBig:
+        return _json(413, "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE: lower the endpoint's batch.")
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _json(400, "The body is not JSON.")
+    try:
+        received = receive(document)
+        _keep_connection()
+    except MalformedEvents as e:
+        return _json(400, str(e))
+    except Exception as e:
+        message = service_fault(e)
+        if message is None:
+            raise
+        logger.warning("POST %s answered 503: %s (%s)", PATH, message, e)
+        return _json(503, message)
+    return JsonResponse({"stored": received.stored, "duplicates": received.duplicates, "ignored": received.ignored})
