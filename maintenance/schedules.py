@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from core import audit
+from core.errors import InvalidFields
 from jobs.services import JobRequestError
 from maintenance import task_names
 from maintenance.gc_requests import GcError, GcParams, GcParamsInvalid, request_gc
@@ -46,10 +47,8 @@ CRON_PATTERN = (
 )
 
 
-class ScheduleInvalid(ValueError):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(errors)
-        self.errors = errors
+class ScheduleInvalid(InvalidFields):
+    """A schedule's fields that are not valid (400, each field with its message)."""
 
 
 def all_schedules() -> QuerySet[PeriodicTask]:

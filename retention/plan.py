@@ -34,6 +34,7 @@ from django.db import connection
 from django.utils import timezone
 
 from catalog import deletion, patterns, protection
+from core.errors import ActionableError
 from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from registry_client.client import RegistryError, get_client
 from retention.models import RetentionPolicy
@@ -41,13 +42,11 @@ from retention.models import RetentionPolicy
 CHUNK = 5000  # ids per query: well under SQLite's 32,766 variables
 
 
-class PlanUnavailable(Exception):
+class PlanUnavailable(ActionableError):
     """The plan cannot be worked out: the registry refuses deletes or cannot be asked (``status``)."""
 
     def __init__(self, message: str, status: int = 503) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(message, status=status)
 
 
 @dataclass(frozen=True)

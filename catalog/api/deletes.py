@@ -41,10 +41,6 @@ def _force(request: Request) -> bool:
     return _flag(request, "force")
 
 
-def _error(error: deletion.DeletionError) -> Response:
-    return Response(error.as_dict(), status=error.status)
-
-
 def _delete_responses() -> dict[int, object]:
     return {
         200: schema.DeleteResultSerializer,
@@ -75,12 +71,8 @@ class TagDetail(views.TagDetail):
         responses=_delete_responses(),
     )
     def delete(self, request: Request, name: str, tag: str) -> Response:
-        try:
-            result = deletion.delete_tag(
-                name, tag, force=_force(request), prune=_flag(request, "prune"), request=request
-            )
-        except deletion.DeletionError as e:
-            return _error(e)
+        # A DeletionError answers its status with its body (core.api.exceptions).
+        result = deletion.delete_tag(name, tag, force=_force(request), prune=_flag(request, "prune"), request=request)
         return Response(result.as_dict())
 
 
@@ -94,10 +86,7 @@ class ManifestDetail(views.ManifestDetail):
         responses=_delete_responses(),
     )
     def delete(self, request: Request, name: str, digest: str) -> Response:
-        try:
-            result = deletion.delete_manifest(name, digest, force=_force(request), request=request)
-        except deletion.DeletionError as e:
-            return _error(e)
+        result = deletion.delete_manifest(name, digest, force=_force(request), request=request)
         return Response(result.as_dict())
 
 
@@ -152,15 +141,12 @@ class BulkDelete(APIView):
         data = BulkDeleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values: dict[str, Any] = data.validated_data
-        try:
-            plan = deletion.bulk_delete(
-                name,
-                values["tags"],
-                dry_run=values["dry_run"],
-                force=values["force"],
-                prune=values["prune"],
-                request=request,
-            )
-        except deletion.DeletionError as e:
-            return _error(e)
+        plan = deletion.bulk_delete(
+            name,
+            values["tags"],
+            dry_run=values["dry_run"],
+            force=values["force"],
+            prune=values["prune"],
+            request=request,
+        )
         return Response(plan.as_dict())

@@ -108,10 +108,7 @@ class ProtectedTagViewSet(viewsets.ViewSet):
 
     def create(self, request: Request) -> Response:
         values = body(ProtectedTagRequestSerializer, request)
-        try:
-            rule = protection.add_rule(values["repositories"], values["tags"], request)
-        except protection.RuleInvalid as e:
-            return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
+        rule = protection.add_rule(values["repositories"], values["tags"], request)  # RuleInvalid: 400
         return Response(rule_dict(rule), status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:

@@ -52,8 +52,8 @@ class SyncView(APIView):
         try:
             job = sync_jobs.queue_sync(request=request)
         except services.JobBusy as e:
-            detail = f"A sync is already {e.job.status}." if e.job is not None else None
-            return answers.busy(request, e, detail)
-        except services.JobRequestError as e:
-            return answers.refused(request, e)
+            if e.job is None:
+                raise
+            # The API's sentence leaves the job's number to the "job" beside it.
+            raise services.JobBusy(f"A sync is already {e.job.status}.", e.job) from e
         return answers.queued(request, job)

@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 from core.api.schema import errors
 from core.pagination import PageNumberPagination
 from core.permissions import IsOperator, ViewerReadsAdminWrites
-from jobs import services as job_services
 from jobs.api import answers
 from jobs.api.serializers import JobReferenceSerializer
 from maintenance import gc_requests, schedules, services
@@ -43,23 +42,9 @@ class GarbageCollectionView(APIView):
     def post(self, request: Request) -> Response:
         if request.data is None:  # a JSON null body; no body at all is {} (the defaults)
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            params = gc_requests.GcParams.parse(request.data)
-        except gc_requests.GcParamsInvalid as e:
-            return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            job = services.queue_gc(params, request)
-        except job_services.JobBusy as e:
-            return answers.busy(request, e)
-        except job_services.JobRequestError as e:
-            return answers.refused(request, e, status.HTTP_400_BAD_REQUEST)
-        except gc_requests.GcError as e:
-            if params.delete_untagged and "--delete-untagged" in e.message:
-                # A well-formed request this registry's version cannot carry out: a conflict, not bad input.
-                body = {"detail": e.message, "delete_untagged": e.message}
-                return Response(body, status=status.HTTP_409_CONFLICT)
-            return Response({"detail": e.message}, status=status.HTTP_400_BAD_REQUEST)
-        return answers.queued(request, job)
+        params = gc_requests.GcParams.parse(request.data)  # GcParamsInvalid: 400 with each field
+        # JobBusy 409 with the job, DeleteUntaggedRefused 409, JobsUnavailable 503, GcError 400.
+        return answers.queued(request, services.queue_gc(params, request))
 
 
 def schedule_dict(request: Request, task: PeriodicTask) -> dict[str, Any]:
@@ -127,10 +112,7 @@ class ScheduleViewSet(viewsets.ViewSet):
         data = request.data if isinstance(request.data, dict) else None
         if data is None:
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            task = services.create_schedule(data, request)
-        except schedules.ScheduleInvalid as e:
-            return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
+        task = services.create_schedule(data, request)  # ScheduleInvalid: 400 with each field
         return Response(schedule_dict(request, task), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
@@ -144,10 +126,7 @@ class ScheduleViewSet(viewsets.ViewSet):
         data = request.data if isinstance(request.data, dict) else None
         if data is None:
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            task = services.change_schedule(task, data, request, partial=partial)
-        except schedules.ScheduleInvalid as e:
-            return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
+        task = services.change_schedule(task, data, request, partial=partial)  # ScheduleInvalid: 400
         return Response(schedule_dict(request, task))
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
