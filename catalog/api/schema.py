@@ -1,8 +1,5 @@
-"""Documentation serializers for the catalog's hand-built JSON (``catalog.api.serializers``).
-
-They describe, field by field, what ``serializers.repository/tag/image`` and the delete views
-return; nothing validates or renders with them. A new catalog endpoint adds its shapes here and
-an ``@extend_schema`` on its view (see ``core.api.schema`` for the pattern).
+"""The catalog API's parameters and query serializers, the delete answers' shapes and the
+protected-tag rules' pattern fields. What the reads answer is rendered by ``catalog.api.serializers``.
 """
 
 from __future__ import annotations
@@ -15,7 +12,7 @@ from rest_framework import serializers
 
 from catalog.patterns import GLOB_MAX_LENGTH, GLOB_PATTERN, REGEX_MAX_LENGTH
 from catalog.services import KINDS, ORDERINGS
-from core.api.schema import NO_NUL, SOMETHING, JsonCharField, paginated
+from core.api.schema import NO_NUL, SOMETHING, JsonCharField
 from registry_admin.env import FALSE_WORDS, TRUE_WORDS
 from registry_client.client import COMPONENT_MAX_LENGTH
 from registry_client.references import DIGEST_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN, TAG_PATTERN
@@ -79,111 +76,6 @@ class TagDeleteQuerySerializer(DeleteQuerySerializer):
         choices=_BOOLEAN_WORDS,
         help_text="registry:3: also delete the manifest the tag delete left untagged; default false",
     )
-
-
-class RepositorySerializer(serializers.Serializer):
-    name = serializers.CharField()
-    tag_count = serializers.IntegerField(min_value=0)
-
-
-class AttachedSerializer(serializers.Serializer):
-    tag = serializers.CharField()
-    kind = serializers.CharField(help_text="sig, att, sbom or referrers: the suffix of a tag attached to the image")
-
-
-class ReferrerSerializer(serializers.Serializer):
-    """An artifact attached to the image: a sig/att/sbom tag, a referrers-tag entry, a subject's manifest."""
-
-    digest = serializers.CharField()
-    kind = serializers.ChoiceField(choices=list(KINDS))
-    artifact_type = serializers.CharField(allow_blank=True)
-    size = serializers.IntegerField(min_value=0)
-    created = serializers.DateTimeField(allow_null=True)
-    tag = serializers.CharField(allow_null=True, help_text="null for an artifact pushed by digest")
-
-
-class HelmChartSerializer(serializers.Serializer):
-    name = serializers.CharField(allow_blank=True)
-    version = serializers.CharField(allow_blank=True)
-    app_version = serializers.CharField(allow_blank=True)
-    description = serializers.CharField(allow_blank=True)
-
-
-class TagSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    digest = serializers.CharField()
-    media_type = serializers.CharField()
-    kind = serializers.ChoiceField(choices=list(KINDS), help_text="worked out from artifactType, config and layers")
-    artifact_type = serializers.CharField(allow_blank=True, help_text="the OCI artifact type; empty for images")
-    size = serializers.IntegerField(min_value=0)
-    created = serializers.DateTimeField(allow_null=True)
-    platforms = serializers.ListField(child=serializers.CharField())
-    signatures = AttachedSerializer(many=True)
-    attached = ReferrerSerializer(many=True)
-    protected = serializers.BooleanField(help_text="a protected-tag rule keeps it from the dashboard's deletes")
-    protected_by = serializers.CharField(allow_null=True, help_text="that rule, e.g. protected by rule 3: ...")
-
-
-class LayerSerializer(serializers.Serializer):
-    digest = serializers.CharField()
-    size = serializers.IntegerField(min_value=0)
-    media_type = serializers.CharField()
-
-
-class HistoryEntrySerializer(serializers.Serializer):
-    created = serializers.DateTimeField(allow_null=True)
-    created_by = serializers.CharField(allow_blank=True)
-    comment = serializers.CharField(allow_blank=True)
-    empty_layer = serializers.BooleanField()
-
-
-class ImageConfigSerializer(serializers.Serializer):
-    """The image's config blob; an empty object when the image has none (an index)."""
-
-    created = serializers.DateTimeField(allow_null=True, required=False)
-    author = serializers.CharField(allow_blank=True, required=False)
-    os = serializers.CharField(allow_blank=True, required=False)
-    architecture = serializers.CharField(allow_blank=True, required=False)
-    variant = serializers.CharField(allow_blank=True, required=False)
-    entrypoint = serializers.ListField(child=serializers.CharField(), allow_null=True, required=False)
-    cmd = serializers.ListField(child=serializers.CharField(), allow_null=True, required=False)
-    env = serializers.ListField(child=serializers.CharField(), required=False)
-    exposed_ports = serializers.ListField(child=serializers.CharField(), required=False)
-    working_dir = serializers.CharField(allow_blank=True, required=False)
-    user = serializers.CharField(allow_blank=True, required=False)
-    history = HistoryEntrySerializer(many=True, required=False)
-
-
-class PlatformManifestSerializer(serializers.Serializer):
-    digest = serializers.CharField()
-    platform = serializers.CharField()
-    size = serializers.IntegerField(min_value=0)
-    media_type = serializers.CharField()
-
-
-class ImageSerializer(serializers.Serializer):
-    """A tag or a manifest: the tag's fields plus layers, config and labels; an index adds manifests."""
-
-    name = serializers.CharField(allow_null=True, help_text="the tag; null when asked by digest")
-    repository = serializers.CharField()
-    digest = serializers.CharField()
-    media_type = serializers.CharField()
-    kind = serializers.ChoiceField(choices=list(KINDS))
-    artifact_type = serializers.CharField(allow_blank=True)
-    size = serializers.IntegerField(min_value=0)
-    created = serializers.DateTimeField(allow_null=True)
-    platforms = serializers.ListField(child=serializers.CharField())
-    signatures = AttachedSerializer(many=True)
-    attached = ReferrerSerializer(many=True)
-    chart = HelmChartSerializer(required=False, help_text="a Helm chart's Chart.yaml fields")
-    layers = LayerSerializer(many=True)
-    config = ImageConfigSerializer()
-    labels = serializers.DictField(child=serializers.CharField(allow_blank=True))
-    manifests = PlatformManifestSerializer(many=True, required=False, help_text="an index's platform images")
-
-
-RepositoryPage = paginated(RepositorySerializer, "PaginatedRepositoryList")
-TagPage = paginated(TagSerializer, "PaginatedTagList")
 
 
 # --- Deletes -------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ class EventsView(GenericAPIView):  # type: ignore[type-arg]
             name: given.get(name, "") for name in ("repository", "tag", "action", "actor", "address")
         }
         filters.update({name: given[name] for name in ("since", "until") if name in given})
-        page = self.paginate_queryset(services.recent_events(filters))  # type: ignore[arg-type]
+        page = self.paginate_queryset(services.recent_events(filters))
         return self.get_paginated_response([event_dict(event) for event in page or []])
 
     @extend_schema(
