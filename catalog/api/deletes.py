@@ -90,7 +90,7 @@ class ManifestDetail(views.ManifestDetail):
         return Response(result.as_dict())
 
 
-class BulkDeleteSerializer(serializers.Serializer):
+class BulkDeleteSerializer(serializers.Serializer[None]):
     tags = serializers.ListField(
         child=JsonCharField(
             validators=[

@@ -49,7 +49,7 @@ class ProtectedTagRequestSerializer(StrictSerializer):
         return _checked(patterns.validate_regex, value)
 
 
-class ProtectedTagSerializer(serializers.Serializer):
+class ProtectedTagSerializer(serializers.Serializer[dict[str, Any]]):
     id = serializers.IntegerField()
     repositories = serializers.CharField()
     tags = serializers.CharField()

@@ -40,13 +40,13 @@ DIGEST_PARAMETER = OpenApiParameter(
 )
 
 
-class RepositoryQuerySerializer(serializers.Serializer):
+class RepositoryQuerySerializer(serializers.Serializer[None]):
     search = serializers.CharField(
         required=False, allow_blank=True, max_length=NAME_MAX_LENGTH, help_text="names containing this, any case"
     )
 
 
-class TagQuerySerializer(serializers.Serializer):
+class TagQuerySerializer(serializers.Serializer[None]):
     ordering = serializers.ChoiceField(
         required=False, choices=list(ORDERINGS), default="name", help_text="- reverses; name is the fastest"
     )
@@ -62,7 +62,7 @@ class TagQuerySerializer(serializers.Serializer):
 _BOOLEAN_WORDS = sorted(TRUE_WORDS | FALSE_WORDS)
 
 
-class DeleteQuerySerializer(serializers.Serializer):
+class DeleteQuerySerializer(serializers.Serializer[None]):
     force = serializers.ChoiceField(
         required=False,
         choices=_BOOLEAN_WORDS,
@@ -81,19 +81,19 @@ class TagDeleteQuerySerializer(DeleteQuerySerializer):
 # --- Deletes -------------------------------------------------------------------------------
 
 
-class IndexRefSerializer(serializers.Serializer):
+class IndexRefSerializer(serializers.Serializer[dict[str, Any]]):
     digest = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
 
 
-class ProtectedOutcomeSerializer(serializers.Serializer):
+class ProtectedOutcomeSerializer(serializers.Serializer[dict[str, Any]]):
     tag = serializers.CharField()
     protected_by = serializers.CharField(
         help_text='the rule, e.g. protected by rule 3: repositories "**", tags "^latest$"'
     )
 
 
-class DeleteRefusedSerializer(serializers.Serializer):
+class DeleteRefusedSerializer(serializers.Serializer[dict[str, Any]]):
     """409: deleting would remove more than was chosen (other tags share the manifest, or an
     index references it). Nothing was deleted; select those too, or repeat with ?force=true."""
 
@@ -108,17 +108,17 @@ class DeleteRefusedSerializer(serializers.Serializer):
     )
 
 
-class DeletionErrorSerializer(serializers.Serializer):
+class DeletionErrorSerializer(serializers.Serializer[dict[str, Any]]):
     detail = serializers.CharField()
     digest = serializers.CharField(required=False)
 
 
-class DeleteResultSerializer(serializers.Serializer):
+class DeleteResultSerializer(serializers.Serializer[dict[str, Any]]):
     removed_tags = serializers.ListField(child=serializers.CharField())
     deleted_manifest = serializers.CharField(allow_null=True)
 
 
-class TagOutcomeSerializer(serializers.Serializer):
+class TagOutcomeSerializer(serializers.Serializer[dict[str, Any]]):
     tag = serializers.CharField()
     status = serializers.ChoiceField(choices=["removed", "refused", "not_found", "failed", "planned"])
     digest = serializers.CharField(allow_null=True)
@@ -133,7 +133,7 @@ class TagOutcomeSerializer(serializers.Serializer):
     )
 
 
-class BulkDeleteResultSerializer(serializers.Serializer):
+class BulkDeleteResultSerializer(serializers.Serializer[dict[str, Any]]):
     repository = serializers.CharField()
     dry_run = serializers.BooleanField()
     force = serializers.BooleanField()

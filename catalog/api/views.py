@@ -47,7 +47,7 @@ class RepositoryList(RegistryAPIView):
         search = query(schema.RepositoryQuerySerializer, request).get("search", "")
         rows = self.paginate_queryset(services.repository_rows(search))
         page = services.as_repositories(rows or [])
-        return self.get_paginated_response(serializers.RepositorySerializer(page, many=True).data)
+        return self.get_paginated_response([serializers.RepositorySerializer(repo).data for repo in page])
 
 
 class TagList(RegistryAPIView):
@@ -70,7 +70,7 @@ class TagList(RegistryAPIView):
         params = query(schema.TagQuerySerializer, request)
         tags = self.paginate_queryset(services.image_tags(name, params["ordering"], params["kind"]))
         rows = services.tag_rows(name, list(tags or []))
-        return self.get_paginated_response(serializers.TagSerializer(rows, many=True).data)
+        return self.get_paginated_response([serializers.TagSerializer(row).data for row in rows])
 
 
 class TagDetail(RegistryAPIView):

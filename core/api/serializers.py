@@ -45,8 +45,8 @@ class TextOrNullField(serializers.CharField):
         kwargs.setdefault("allow_null", True)
         super().__init__(**kwargs)
 
-    def to_representation(self, value: Any) -> str | None:
-        return str(value) if value else None
+    def get_attribute(self, instance: Any) -> Any:
+        return super().get_attribute(instance) or None  # a serializer renders None as null
 
 
 class PresenceField(serializers.BooleanField):

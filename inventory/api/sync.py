@@ -19,7 +19,7 @@ from jobs.api import answers
 from jobs.api.serializers import JobBusySerializer, JobReferenceSerializer
 
 
-class SyncStatusSerializer(serializers.Serializer):
+class SyncStatusSerializer(serializers.Serializer[dict[str, Any]]):
     """Documentation of inventory.jobs.sync_status()."""
 
     running = serializers.BooleanField()

@@ -38,7 +38,7 @@ def event_dict(event: Event) -> dict[str, Any]:
     }
 
 
-class EventQuerySerializer(serializers.Serializer):
+class EventQuerySerializer(serializers.Serializer[None]):
     """The events' filters, validated as the schema lists them (core.api.schema.query)."""
 
     repository = serializers.CharField(required=False, max_length=255)
@@ -50,7 +50,7 @@ class EventQuerySerializer(serializers.Serializer):
     until = serializers.DateTimeField(required=False, help_text="ISO 8601")
 
 
-class EventSerializer(serializers.Serializer):
+class EventSerializer(serializers.Serializer[dict[str, Any]]):
     """Documentation of event_dict."""
 
     id = serializers.CharField()
@@ -66,7 +66,7 @@ class EventSerializer(serializers.Serializer):
     user_agent = serializers.CharField(allow_null=True)
 
 
-class NotificationEventSerializer(serializers.Serializer):
+class NotificationEventSerializer(serializers.Serializer[dict[str, Any]]):
     """One event of the registry's notification."""
 
     # Documentation only: inventory.events.parse reads the body, the one place that validates it.
@@ -81,13 +81,13 @@ class NotificationEventSerializer(serializers.Serializer):
     actor = serializers.DictField(required=False, help_text="name")
 
 
-class NotificationSerializer(serializers.Serializer):
+class NotificationSerializer(serializers.Serializer[dict[str, Any]]):
     """What the registry POSTs to the endpoint its REGISTRY_NOTIFICATIONS_ENDPOINTS names."""
 
     events = NotificationEventSerializer(many=True)
 
 
-class ReceivedSerializer(serializers.Serializer):
+class ReceivedSerializer(serializers.Serializer[dict[str, Any]]):
     stored = serializers.IntegerField()
     duplicates = serializers.IntegerField()
     ignored = serializers.IntegerField()

@@ -56,7 +56,7 @@ _CONFLICT = OpenApiResponse(
         responses={204: None, **errors(404)},
     ),
 )
-class RetentionPolicyViewSet(viewsets.ModelViewSet):
+class RetentionPolicyViewSet(viewsets.ModelViewSet[RetentionPolicy]):
     """GET/POST /api/v1/retention-policies/, GET/PUT/PATCH/DELETE .../{id}/, POST .../{id}/preview/ and run/."""
 
     serializer_class = schema.PolicySerializer
