@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from celery.schedules import crontab
@@ -103,6 +104,33 @@ def next_run(task: PeriodicTask, now: dt.datetime | None = None) -> dt.datetime 
     estimate: dt.datetime = now + schedule.remaining_estimate(now)
     # Cron fires on whole minutes; celery's estimate lands a few microseconds before one.
     return (estimate + dt.timedelta(seconds=30)).replace(second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A GC schedule as the API answers it (``maintenance.api.schema.ScheduleSerializer``)."""
+
+    id: int
+    task: str  # "gc"
+    cron: str
+    enabled: bool
+    params: dict[str, Any]
+    next_run: dt.datetime | None
+    last_run: dt.datetime | None
+    total_run_count: int
+
+    @classmethod
+    def of(cls, task: PeriodicTask) -> Schedule:
+        return cls(
+            id=task.pk,
+            task=TASK_NAMES.get(task.task, task.task),
+            cron=cron_of(task),
+            enabled=task.enabled,
+            params=params_of(task),
+            next_run=next_run(task),
+            last_run=task.last_run_at,
+            total_run_count=task.total_run_count,
+        )
 
 
 def _validated(data: dict[str, Any], partial: bool) -> dict[str, Any]:

@@ -54,3 +54,17 @@ class PresenceField(serializers.BooleanField):
 
     def to_representation(self, value: Any) -> bool:
         return bool(value)
+
+
+class ApiURLField(serializers.URLField):
+    """An object's address in the API, from its id (``path`` holds ``{}`` for it); absolute when
+    the serializer's context has the request, as every view gives it."""
+
+    def __init__(self, path: str, **kwargs: Any) -> None:
+        self.path = path
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: object) -> str:
+        path = self.path.format(value)
+        request = self.context.get("request")
+        return str(request.build_absolute_uri(path)) if request is not None else path

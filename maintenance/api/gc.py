@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.serializer_helpers import ReturnDict
 from rest_framework.views import APIView
 
 from core.api.schema import errors
@@ -47,19 +48,8 @@ class GarbageCollectionView(APIView):
         return answers.queued(request, services.queue_gc(params, request))
 
 
-def schedule_dict(request: Request, task: PeriodicTask) -> dict[str, Any]:
-    next_run = schedules.next_run(task)
-    return {
-        "id": task.pk,
-        "url": request.build_absolute_uri(f"/api/v1/schedules/{task.pk}/"),
-        "task": schedules.TASK_NAMES.get(task.task, task.task),
-        "cron": schedules.cron_of(task),
-        "enabled": task.enabled,
-        "params": schedules.params_of(task),
-        "next_run": next_run.isoformat() if next_run else None,
-        "last_run": task.last_run_at.isoformat() if task.last_run_at else None,
-        "total_run_count": task.total_run_count,
-    }
+def _schedule(request: Request, task: PeriodicTask) -> ReturnDict[str, Any]:
+    return schema.ScheduleSerializer(schedules.Schedule.of(task), context={"request": request}).data
 
 
 _ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The schedule's id.")
@@ -103,17 +93,17 @@ class ScheduleViewSet(viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(schedules.all_schedules(), request, view=self)
-        return paginator.get_paginated_response([schedule_dict(request, t) for t in page or []])
+        return paginator.get_paginated_response([_schedule(request, t) for t in page or []])
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
-        return Response(schedule_dict(request, self._get(pk)))
+        return Response(_schedule(request, self._get(pk)))
 
     def create(self, request: Request) -> Response:
         data = request.data if isinstance(request.data, dict) else None
         if data is None:
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
         task = services.create_schedule(data, request)  # ScheduleInvalid: 400 with each field
-        return Response(schedule_dict(request, task), status=status.HTTP_201_CREATED)
+        return Response(_schedule(request, task), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         return self._change(request, pk, partial=True)
@@ -127,7 +117,7 @@ class ScheduleViewSet(viewsets.ViewSet):
         if data is None:
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
         task = services.change_schedule(task, data, request, partial=partial)  # ScheduleInvalid: 400
-        return Response(schedule_dict(request, task))
+        return Response(_schedule(request, task))
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         services.delete_schedule(self._get(pk), request)

@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from core.api.schema import StrictSerializer
+from core.api.serializers import ApiURLField, IsoDateTimeField
 from core.checks import ERROR, OK, WARNING
 from jobs.api.serializers import JobBusySerializer, JobReferenceSerializer  # noqa: F401 - documented here too
 from maintenance import gc_requests, schedules, snapshot, stats
@@ -46,15 +47,15 @@ class ScheduleRequestSerializer(StrictSerializer):
     params = ScheduleParamsSerializer(required=False)
 
 
-class ScheduleSerializer(serializers.Serializer[dict[str, Any]]):
+class ScheduleSerializer(serializers.Serializer[schedules.Schedule]):
     id = serializers.IntegerField()
-    url = serializers.URLField()
+    url = ApiURLField("/api/v1/schedules/{}/", source="id")
     task = serializers.CharField()
     cron = serializers.CharField(allow_blank=True)
     enabled = serializers.BooleanField()
     params = serializers.DictField()
-    next_run = serializers.DateTimeField(allow_null=True)
-    last_run = serializers.DateTimeField(allow_null=True)
+    next_run = IsoDateTimeField(allow_null=True)
+    last_run = IsoDateTimeField(allow_null=True)
     total_run_count = serializers.IntegerField(min_value=0)
 
 
