@@ -73,7 +73,7 @@ class TagDetail(views.TagDetail):
     def delete(self, request: Request, name: str, tag: str) -> Response:
         # A DeletionError answers its status with its body (core.api.exceptions).
         result = deletion.delete_tag(name, tag, force=_force(request), prune=_flag(request, "prune"), request=request)
-        return Response(result.as_dict())
+        return Response(schema.DeleteResultSerializer(result).data)
 
 
 class ManifestDetail(views.ManifestDetail):
@@ -87,7 +87,7 @@ class ManifestDetail(views.ManifestDetail):
     )
     def delete(self, request: Request, name: str, digest: str) -> Response:
         result = deletion.delete_manifest(name, digest, force=_force(request), request=request)
-        return Response(result.as_dict())
+        return Response(schema.DeleteResultSerializer(result).data)
 
 
 class BulkDeleteSerializer(serializers.Serializer[None]):

@@ -10,6 +10,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
+from catalog import deletion
 from catalog.patterns import GLOB_MAX_LENGTH, GLOB_PATTERN, REGEX_MAX_LENGTH
 from catalog.services import KINDS, ORDERINGS
 from core.api.schema import NO_NUL, SOMETHING, JsonCharField
@@ -113,7 +114,9 @@ class DeletionErrorSerializer(serializers.Serializer[dict[str, Any]]):
     digest = serializers.CharField(required=False)
 
 
-class DeleteResultSerializer(serializers.Serializer[dict[str, Any]]):
+class DeleteResultSerializer(serializers.Serializer[deletion.DeleteResult]):
+    """What a tag or manifest delete removed (``catalog.deletion.DeleteResult``)."""
+
     removed_tags = serializers.ListField(child=serializers.CharField())
     deleted_manifest = serializers.CharField(allow_null=True)
 
