@@ -16,12 +16,13 @@ from django.http import HttpRequest
 class ActionableError(Exception):
     """An error whose ``message`` says what went wrong and what to do, shown to the user as it is.
 
-    ``status`` is the HTTP status the API answers with (``core.api.exceptions`` maps every
-    ActionableError to ``body()`` with it); a subclass declares its own, a raise may override it.
-    The default 500 keeps an unforeseen one what it was before it carried a status: a server error.
+    ``status`` is the HTTP status the API answers with (``core.api.exceptions`` maps an
+    ActionableError that has one to ``body()`` with it); a subclass declares its own, a raise may
+    override it. None (a worker's error that reaches a view unforeseen) stays a logged 500 that
+    shows no message.
     """
 
-    status: int = 500
+    status: int | None = None
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)

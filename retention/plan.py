@@ -45,6 +45,8 @@ CHUNK = 5000  # ids per query: well under SQLite's 32,766 variables
 class PlanUnavailable(ActionableError):
     """The plan cannot be worked out: the registry refuses deletes or cannot be asked (``status``)."""
 
+    status: int = 503
+
     def __init__(self, message: str, status: int = 503) -> None:
         super().__init__(message, status=status)
 

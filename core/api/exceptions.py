@@ -24,7 +24,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is not None:
         return response
     request = context.get("request")
-    if isinstance(exc, ActionableError):
+    if isinstance(exc, ActionableError) and exc.status is not None:
         if exc.status >= 500:
             logger.warning("API answered %s: %s", exc.status, exc.message)
         return Response(exc.body(request), status=exc.status)
