@@ -103,7 +103,17 @@ def freshness() -> Freshness:
     )
 
 
-def sync_status() -> dict[str, Any]:
+@dataclass(frozen=True)
+class SyncStatus:
+    """Whether a sync runs, and the last one's times and figures (or its error)."""
+
+    running: bool
+    last_started: datetime | None
+    last_finished: datetime | None
+    last_result: dict[str, Any] | None
+
+
+def sync_status() -> SyncStatus:
     """``GET /api/v1/sync/``: whether one runs, and the last one's times and figures."""
     state = SyncState.objects.filter(pk=1).first()
     last_job = (
@@ -117,9 +127,6 @@ def sync_status() -> dict[str, Any]:
     if last_job is not None and last_job.status == Job.Status.FAILED:
         result = {"error": last_job.error}
         started, finished = last_job.started_at, last_job.finished_at
-    return {
-        "running": active_sync() is not None,
-        "last_started": started.isoformat() if started else None,
-        "last_finished": finished.isoformat() if finished else None,
-        "last_result": result,
-    }
+    return SyncStatus(
+        running=active_sync() is not None, last_started=started, last_finished=finished, last_result=result
+    )

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.schema import errors
+from core.api.serializers import IsoDateTimeField
 from core.permissions import IsOperator, IsViewer
 from inventory import jobs as sync_jobs
 from jobs import services
@@ -19,12 +20,10 @@ from jobs.api import answers
 from jobs.api.serializers import JobBusySerializer, JobReferenceSerializer
 
 
-class SyncStatusSerializer(serializers.Serializer[dict[str, Any]]):
-    """Documentation of inventory.jobs.sync_status()."""
-
+class SyncStatusSerializer(serializers.Serializer[sync_jobs.SyncStatus]):
     running = serializers.BooleanField()
-    last_started = serializers.DateTimeField(allow_null=True)
-    last_finished = serializers.DateTimeField(allow_null=True)
+    last_started = IsoDateTimeField(allow_null=True)
+    last_finished = IsoDateTimeField(allow_null=True)
     last_result = serializers.JSONField(allow_null=True)
 
 
@@ -37,7 +36,7 @@ class SyncView(APIView):
 
     @extend_schema(summary="The inventory sync's state", responses={200: SyncStatusSerializer})
     def get(self, request: Request) -> Response:
-        return Response(sync_jobs.sync_status())
+        return Response(SyncStatusSerializer(sync_jobs.sync_status()).data)
 
     @extend_schema(
         summary="Sync the inventory with the registry now",
