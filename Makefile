@@ -1,4 +1,4 @@
-.PHONY: run test deploy-test lint format benchmark benchmark-inventory benchmark-retention benchmark-patterns clean
+.PHONY: run test deploy-test lint format benchmark benchmark-inventory benchmark-retention benchmark-patterns benchmark-footprint clean
 
 # Start the whole dashboard (web on :$PORT, Celery worker and beat) in the foreground.
 run:
@@ -56,3 +56,9 @@ benchmark-patterns:
 
 clean:
 	rm -rf .venv staticfiles .pytest_cache .ruff_cache
+
+# The whole dashboard's memory and idle CPU (issue 28), started as `make run` does.
+benchmark-footprint:
+	bash scripts/install-test-deps.sh
+	bash scripts/ensure-venv.sh requirements-dev.txt
+	.venv/bin/python -m benchmarks.footprint $(BENCH_ARGS)

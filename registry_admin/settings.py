@@ -51,6 +51,9 @@ REGISTRY_PUBLIC_HOST = env("REGISTRY_PUBLIC_HOST") or urlsplit(REGISTRY_URL).net
 REGISTRY_TIMEOUT = envint("REGISTRY_TIMEOUT", 10, minimum=1)
 REGISTRY_CONTAINER = env("REGISTRY_CONTAINER", "registry")
 REGISTRY_CONFIG_PATH = env("REGISTRY_CONFIG_PATH", "/etc/distribution/config.yml")
+# The registry's data directory as the worker sees it, mounted read-only (issue 24): the
+# inventory then reads tags, manifests and sizes from the files. Unset: everything over HTTP.
+REGISTRY_DATA_DIR = env("REGISTRY_DATA_DIR")
 # DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH are read by the docker SDK itself
 # (docker.from_env), in the worker only: the web process never opens the engine.
 if (docker_host := env("DOCKER_HOST")) and not docker_host.startswith(("unix:///", "tcp://", "ssh://", "npipe://")):
