@@ -23,7 +23,7 @@ deploy-test:
 	TESTENV=off .venv/bin/python -m pytest deploy/tests -m deploy $(PYTEST_ARGS)
 
 lint:
-	.venv/bin/mypy core registry_client jobs catalog maintenance inventory registry_admin retention
+	.venv/bin/mypy core registry_client jobs catalog maintenance inventory registry_admin retention access
 	.venv/bin/lint-imports
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .

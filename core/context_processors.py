@@ -37,6 +37,7 @@ NAV = (
     ("diagnostics", "Diagnostics"),
     ("audit", "Audit log"),
     ("tokens", "Tokens"),
+    ("access:robots", "Access"),
 )
 
 

@@ -21,6 +21,8 @@ case "$role" in
     # Only web migrates; worker and beat wait for web to be healthy (depends_on in compose).
     python manage.py migrate --noinput
     python manage.py ensure_superuser
+    # The registry token key and certificate (DATA_DIR/registry-token/), made before the registry needs them.
+    python manage.py registry_token_certificate
     exec gunicorn registry_admin.wsgi:application \
       --bind "0.0.0.0:${PORT:-8000}" \
       --workers "${WEB_WORKERS:-1}" --threads "${WEB_THREADS:-4}" --worker-class gthread \
