@@ -4,18 +4,18 @@ from access.models import AnonymousPullRule, Robot, TokenRequest
 
 
 @admin.register(Robot)
-class RobotAdmin(admin.ModelAdmin):
+class RobotAdmin(admin.ModelAdmin[Robot]):
     list_display = ["name", "created_at", "expires_at", "last_used_at", "revoked_at"]
     readonly_fields = ["secret_hash", "last_used_at", "last_used_ip"]
 
 
 @admin.register(AnonymousPullRule)
-class AnonymousPullRuleAdmin(admin.ModelAdmin):
+class AnonymousPullRuleAdmin(admin.ModelAdmin[AnonymousPullRule]):
     list_display = ["repositories", "created_at", "created_by"]
 
 
 @admin.register(TokenRequest)
-class TokenRequestAdmin(admin.ModelAdmin):
+class TokenRequestAdmin(admin.ModelAdmin[TokenRequest]):
     list_display = ["created_at", "account", "kind", "address", "outcome"]
     list_filter = ["outcome", "kind"]
 

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 
 from catalog.models import ProtectedTag
 from core import audit, patterns
+from core.errors import InvalidFields
 from core.patterns import regex_matches
 
 
@@ -54,12 +55,8 @@ def protecting_rule(repository: str, tag: str) -> ProtectedTag | None:
 # --- Changing the rules (admins): validated, audited -------------------------------------------
 
 
-class RuleInvalid(ValueError):
-    """A rule whose glob or regular expression is not valid: ``errors`` maps each field to its message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
-        self.errors = errors
+class RuleInvalid(InvalidFields):
+    """A rule whose glob or regular expression is not valid: ``errors`` maps each field to its message (400)."""
 
 
 def cleaned(repositories: str, tags: str) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
@@ -41,8 +42,12 @@ def group_by_namespace(repositories: Iterable[Repository]) -> list[Namespace]:
     return [Namespace(name, groups[name]) for name in sorted(groups)]
 
 
-def repository_page(search: str, include_empty: bool, page: str | int | None, per_page: int) -> Page:
-    """One page of repositories; only that page's rows are read."""
+def repository_page(search: str, include_empty: bool, page: str | int | None, per_page: int) -> Page[Any]:
+    """One page of repositories; only that page's rows are read.
+
+    The page's ``object_list`` is replaced by the rows (``inventory.types.Repository``), while its
+    paginator stays the models' one: no single type argument fits both, hence ``Page[Any]``.
+    """
     current = Paginator(queries.repository_rows(search, include_empty), per_page).get_page(page)
     current.object_list = queries.as_repositories(current.object_list)  # type: ignore[assignment]
     return current
@@ -84,7 +89,7 @@ class TagTable:
     total: int  # image tags in the repository
     matched: int  # those the filter matches
     orphans: list[Attached]
-    page: Page
+    page: Page[Tag]
 
 
 def tag_table(name: str, search: str, ordering: str, page: str | int | None, per_page: int, kind: str = "") -> TagTable:

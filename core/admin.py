@@ -5,7 +5,7 @@ from core.models import ApiToken, AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     list_display = ["created_at", "actor", "via", "ip", "action", "repository", "tag", "outcome"]
     list_filter = ["action", "outcome", "via"]
     search_fields = ["repository", "tag", "digest", "actor"]
@@ -18,7 +18,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     """Admins see and revoke (delete) anyone's tokens; they are made on the Tokens page."""
 
     list_display = ["name", "user", "role", "prefix", "created_at", "expires_at", "last_used_at", "last_used_ip"]
@@ -37,7 +37,7 @@ admin.site.unregister(TokenProxy)
 
 
 @admin.register(TokenProxy)
-class DrfTokenAdmin(admin.ModelAdmin):
+class DrfTokenAdmin(admin.ModelAdmin[TokenProxy]):
     """The user and the creation time of each drf_create_token token, never the key itself.
 
     ``manage.py drf_create_token -r USER`` replaces a user's token; named tokens (the Tokens

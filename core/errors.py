@@ -7,15 +7,48 @@ and ``core.api.exceptions`` turn it (and a locked or full database) into a 503 p
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import OperationalError
+from django.http import HttpRequest
 
 
 class ActionableError(Exception):
-    """An error whose ``message`` says what went wrong and what to do, shown to the user as it is."""
+    """An error whose ``message`` says what went wrong and what to do, shown to the user as it is.
 
-    def __init__(self, message: str) -> None:
+    ``status`` is the HTTP status the API answers with (``core.api.exceptions`` maps an
+    ActionableError that has one to ``body()`` with it); a subclass declares its own, a raise may
+    override it. None (a worker's error that reaches a view unforeseen) stays a logged 500 that
+    shows no message.
+    """
+
+    status: int | None = None
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        if status is not None:
+            self.status = status
+
+    def body(self, request: HttpRequest | None = None) -> dict[str, Any]:
+        """The API's answer: ``{"detail": message}``; subclasses add what a client decides on."""
+        return {"detail": self.message}
+
+
+class InvalidFields(ActionableError, ValueError):
+    """Input a form or the API refuses, field by field: ``errors`` maps each field to its message (400).
+
+    The API answers ``errors`` itself, as DRF answers a serializer's validation errors.
+    """
+
+    status = 400
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+        self.errors = errors
+
+    def body(self, request: HttpRequest | None = None) -> dict[str, Any]:
+        return dict(self.errors)
 
 
 class ServiceUnavailable(ActionableError):

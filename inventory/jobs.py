@@ -110,7 +110,18 @@ def freshness() -> Freshness:
     )
 
 
-def sync_status() -> dict[str, Any]:
+@dataclass(frozen=True)
+class SyncStatus:
+    """Whether a sync runs, and the last one's times and figures (or its error)."""
+
+    running: bool
+    last_started: datetime | None
+    last_finished: datetime | None
+    last_result: dict[str, Any] | None
+    first_sync: dict[str, Any] | None = None  # {"running", "job", "progress"} until a first sync finishes
+
+
+def sync_status() -> SyncStatus:
     """``GET /api/v1/sync/``: whether one runs, and the last one's times and figures."""
     state = SyncState.objects.filter(pk=1).first()
     last_job = (
@@ -125,14 +136,14 @@ def sync_status() -> dict[str, Any]:
         result = {"error": last_job.error}
         started, finished = last_job.started_at, last_job.finished_at
     running = active_sync()
-    return {
-        "running": running is not None,
-        "last_started": started.isoformat() if started else None,
-        "last_finished": finished.isoformat() if finished else None,
-        "last_result": result,
+    return SyncStatus(
+        running=running is not None,
+        last_started=started,
+        last_finished=finished,
+        last_result=result,
         # Until a first sync finishes, the inventory is incomplete: say so, and how far it got.
-        "first_sync": None if state is not None and state.last_finished is not None else first_sync(running),
-    }
+        first_sync=None if state is not None and state.last_finished is not None else first_sync(running),
+    )
 
 
 def first_sync(running: Job | None) -> dict[str, Any]:

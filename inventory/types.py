@@ -223,6 +223,11 @@ class ImageDetail(_SummaryFields):
 
     manifests = property(lambda self: self.summary.children)
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """The config's labels; none without a config blob (an index)."""
+        return dict(self.config.labels) if self.config is not None else {}
+
 
 def _strings(value: Any) -> tuple[str, ...] | None:
     if value is None:

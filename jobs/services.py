@@ -12,7 +12,7 @@ created and sent at once. A worker checks ``busy`` again before it changes anyth
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import redis
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -75,12 +75,36 @@ class JobRequestError(ActionableError):
     status = 409
 
 
+class JobReference(TypedDict):
+    """What a 202 or a 409 says of a job (``jobs.api.serializers.JobReferenceSerializer``)."""
+
+    id: int
+    url: str
+    page: str
+    status: str
+
+
+def job_reference(request: HttpRequest | None, job: Job) -> JobReference:
+    """The job's id, its API and page addresses (absolute when there is a request), its status."""
+    api, page = f"/api/v1/jobs/{job.pk}/", job.get_absolute_url()
+    if request is not None:
+        api, page = request.build_absolute_uri(api), request.build_absolute_uri(page)
+    return {"id": job.pk, "url": api, "page": page, "status": job.status}
+
+
 class JobBusy(JobRequestError):
     """Something that must not overlap is queued or running (409); ``job`` is it, when it is a job."""
 
     def __init__(self, message: str, job: Job | None = None) -> None:
         super().__init__(message)
         self.job = job
+
+    def body(self, request: HttpRequest | None = None) -> dict[str, Any]:
+        """``{"detail"}``, and ``job`` (``JobReference``) when a job is in the way."""
+        body = super().body(request)
+        if self.job is not None:
+            body["job"] = job_reference(request, self.job)
+        return body
 
 
 class QueueContended(JobRequestError):

@@ -130,7 +130,7 @@ def in_pool_thread() -> bool:
 
 
 @task_prerun.connect
-def _task_started(task_id: str | None = None, task: Task | None = None, **kwargs: object) -> None:
+def _task_started(task_id: str | None = None, task: Task[..., object] | None = None, **kwargs: object) -> None:
     if task_id is None or task is None or task.request.is_eager or not in_pool_thread():
         return
     hard, soft = task.request.timelimit or (None, None)

@@ -8,7 +8,7 @@ from maintenance.models import RegistryMaintenance
 
 
 @admin.register(RegistryMaintenance)
-class RegistryMaintenanceAdmin(admin.ModelAdmin):
+class RegistryMaintenanceAdmin(admin.ModelAdmin[RegistryMaintenance]):
     """The registry configurations saved before each GC: what the watchdog restores from."""
 
     list_display = ["container_name", "mode", "job", "started_at", "ended_at", "restored_by"]

@@ -15,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
-from core.errors import ActionableError
+from core.errors import ActionableError, InvalidFields
 from core.models import AuditEntry
 from jobs import services
 from jobs.models import Job
@@ -31,7 +31,19 @@ DELETE_UNTAGGED_ON_V2 = (
 
 
 class GcError(ActionableError):
-    """A GC request or run that cannot go on; the message says why and what to do."""
+    """A GC request or run that cannot go on; the message says why and what to do (400 to a request)."""
+
+    status = 400
+
+
+class DeleteUntaggedRefused(GcError):
+    """--delete-untagged asked of a Distribution 2.x registry: a well-formed request this registry's
+    version cannot carry out, a conflict (409) rather than bad input; ``delete_untagged`` says why."""
+
+    status = 409
+
+    def body(self, request: HttpRequest | None = None) -> dict[str, Any]:
+        return {**super().body(request), "delete_untagged": self.message}
 
 
 class UntaggedFigures(TypedDict):
@@ -88,10 +100,8 @@ class GcResult(TypedDict, total=False):
     check_after_sweep: CheckAfterSweep
 
 
-class GcParamsInvalid(ValueError):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(errors)
-        self.errors = errors
+class GcParamsInvalid(InvalidFields):
+    """A GC request's fields that are not valid (400, each field with its message)."""
 
 
 @dataclass(frozen=True)
@@ -149,8 +159,13 @@ def request_gc(
     # Refused up front on 2.x; when no worker can say which version runs, the worker refuses
     # the job before it changes anything.
     if params.delete_untagged and snapshot.registry_is_v2(ask_wait=5.0):
-        raise GcError(DELETE_UNTAGGED_ON_V2)
-    return services.queue(task_names.RUN_GC, Job.Kind.GC, params.as_dict(), request=request, user=user)
+        raise DeleteUntaggedRefused(DELETE_UNTAGGED_ON_V2)
+    try:
+        return services.queue(task_names.RUN_GC, Job.Kind.GC, params.as_dict(), request=request, user=user)
+    except services.QueueContended as e:
+        # The GC API has answered a contended queueing lock with 400 since before errors carried
+        # their status; its clients keep that answer.
+        raise services.QueueContended(e.message, status=400) from e
 
 
 def preview() -> Job | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from celery.schedules import crontab
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from core import audit
+from core.errors import InvalidFields
 from jobs.services import JobRequestError
 from maintenance import task_names
 from maintenance.gc_requests import GcError, GcParams, GcParamsInvalid, request_gc
@@ -46,10 +48,8 @@ CRON_PATTERN = (
 )
 
 
-class ScheduleInvalid(ValueError):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(errors)
-        self.errors = errors
+class ScheduleInvalid(InvalidFields):
+    """A schedule's fields that are not valid (400, each field with its message)."""
 
 
 def all_schedules() -> QuerySet[PeriodicTask]:
@@ -104,6 +104,33 @@ def next_run(task: PeriodicTask, now: dt.datetime | None = None) -> dt.datetime 
     estimate: dt.datetime = now + schedule.remaining_estimate(now)
     # Cron fires on whole minutes; celery's estimate lands a few microseconds before one.
     return (estimate + dt.timedelta(seconds=30)).replace(second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A GC schedule as the API answers it (``maintenance.api.schema.ScheduleSerializer``)."""
+
+    id: int
+    task: str  # "gc"
+    cron: str
+    enabled: bool
+    params: dict[str, Any]
+    next_run: dt.datetime | None
+    last_run: dt.datetime | None
+    total_run_count: int
+
+    @classmethod
+    def of(cls, task: PeriodicTask) -> Schedule:
+        return cls(
+            id=task.pk,
+            task=TASK_NAMES.get(task.task, task.task),
+            cron=cron_of(task),
+            enabled=task.enabled,
+            params=params_of(task),
+            next_run=next_run(task),
+            last_run=task.last_run_at,
+            total_run_count=task.total_run_count,
+        )
 
 
 def _validated(data: dict[str, Any], partial: bool) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from registry_admin.env import (
@@ -22,6 +23,9 @@ from registry_admin.env import (
     envurl,
     read_or_create_secret,
 )
+
+# ModelAdmin[AuditEntry], ModelForm[RetentionPolicy]: the type arguments mypy checks, at run time too.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env("DATA_DIR", str(BASE_DIR / "data"))).resolve()

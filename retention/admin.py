@@ -5,7 +5,7 @@ from retention.models import RetentionPolicy
 
 
 @admin.register(RetentionPolicy)
-class RetentionPolicyAdmin(admin.ModelAdmin):
+class RetentionPolicyAdmin(admin.ModelAdmin[RetentionPolicy]):
     """Read only: policies change on the Retention page or through the API, which keep their
     schedule in step and audit the change."""
 

@@ -18,7 +18,7 @@ class GlobListField(forms.CharField):
         return [item for item in text.replace(",", " ").split() if item]
 
 
-class PolicyForm(forms.ModelForm):
+class PolicyForm(forms.ModelForm[RetentionPolicy]):
     """The page's form: the model's validators (``retention.rules``) check it, as the API's serializer does."""
 
     repositories = GlobListField(help_text='One per line: "team/*" one level, "team/**" any depth, "**" every one.')

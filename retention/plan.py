@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from catalog import deletion, protection
 from core import patterns
+from core.errors import ActionableError
 from inventory import gaps
 from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from registry_client.client import RegistryError, get_client
@@ -43,13 +44,13 @@ from retention.models import RetentionPolicy
 CHUNK = 5000  # ids per query: well under SQLite's 32,766 variables
 
 
-class PlanUnavailable(Exception):
+class PlanUnavailable(ActionableError):
     """The plan cannot be worked out: the registry refuses deletes or cannot be asked (``status``)."""
 
+    status: int = 503
+
     def __init__(self, message: str, status: int = 503) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+        super().__init__(message, status=status)
 
 
 @dataclass(frozen=True)

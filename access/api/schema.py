@@ -61,7 +61,7 @@ class RobotChangeSerializer(StrictSerializer):
         return _checked(services.validate_expiry, value)
 
 
-class RobotSerializer(serializers.Serializer):
+class RobotSerializer(serializers.Serializer[dict[str, Any]]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     login = serializers.CharField(help_text="the user name for docker login: robot$NAME")
@@ -102,7 +102,7 @@ class AnonymousRuleRequestSerializer(StrictSerializer):
         return str(_checked(patterns.validate_glob, value))
 
 
-class AnonymousRuleSerializer(serializers.Serializer):
+class AnonymousRuleSerializer(serializers.Serializer[dict[str, Any]]):
     id = serializers.IntegerField()
     repositories = serializers.CharField()
     created_at = serializers.DateTimeField()
@@ -112,7 +112,7 @@ def anonymous_dict(rule: AnonymousPullRule) -> dict[str, Any]:
     return {"id": rule.pk, "repositories": rule.repositories, "created_at": rule.created_at.isoformat()}
 
 
-class TokenRequestSerializer(serializers.ModelSerializer):
+class TokenRequestSerializer(serializers.ModelSerializer[TokenRequest]):
     class Meta:
         model = TokenRequest
         fields = ["id", "created_at", "account", "kind", "address", "service", "asked", "granted", "refused", "outcome"]

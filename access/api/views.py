@@ -15,12 +15,12 @@ from rest_framework.views import APIView
 
 from access import services
 from access.api import schema
-from access.models import AnonymousPullRule, Robot
+from access.models import AnonymousPullRule, Robot, TokenRequest
 from core.api.schema import body, errors, query
 from core.pagination import PageNumberPagination
 from core.permissions import IsAdmin, IsViewer
-from jobs.api.answers import job_reference
 from jobs.api.serializers import JobReferenceSerializer
+from jobs.services import job_reference
 
 _ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The id.")
 
@@ -160,7 +160,7 @@ class AnonymousPullViewSet(viewsets.ViewSet):
     parameters=[schema.TokenRequestQuerySerializer],
     responses={200: schema.TokenRequestSerializer(many=True), **errors(400, 404)},
 )
-class TokenRequestList(generics.ListAPIView):
+class TokenRequestList(generics.ListAPIView[TokenRequest]):
     permission_classes = [IsViewer]
     serializer_class = schema.TokenRequestSerializer
     pagination_class = PageNumberPagination

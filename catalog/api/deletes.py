@@ -39,10 +39,6 @@ def _force(request: Request) -> bool:
     return _flag(request, "force")
 
 
-def _error(error: deletion.DeletionError) -> Response:
-    return Response(error.as_dict(), status=error.status)
-
-
 def _delete_responses() -> dict[int, object]:
     return {
         200: schema.DeleteResultSerializer,
@@ -73,13 +69,9 @@ class TagDetail(views.TagDetail):
         responses=_delete_responses(),
     )
     def delete(self, request: Request, name: str, tag: str) -> Response:
-        try:
-            result = deletion.delete_tag(
-                name, tag, force=_force(request), prune=_flag(request, "prune"), request=request
-            )
-        except deletion.DeletionError as e:
-            return _error(e)
-        return Response(result.as_dict())
+        # A DeletionError answers its status with its body (core.api.exceptions).
+        result = deletion.delete_tag(name, tag, force=_force(request), prune=_flag(request, "prune"), request=request)
+        return Response(schema.DeleteResultSerializer(result).data)
 
 
 class ManifestDetail(views.ManifestDetail):
@@ -92,11 +84,8 @@ class ManifestDetail(views.ManifestDetail):
         responses=_delete_responses(),
     )
     def delete(self, request: Request, name: str, digest: str) -> Response:
-        try:
-            result = deletion.delete_manifest(name, digest, force=_force(request), request=request)
-        except deletion.DeletionError as e:
-            return _error(e)
-        return Response(result.as_dict())
+        result = deletion.delete_manifest(name, digest, force=_force(request), request=request)
+        return Response(schema.DeleteResultSerializer(result).data)
 
 
 class BulkDeleteSerializer(StrictSerializer):
@@ -148,15 +137,12 @@ class BulkDelete(APIView):
     )
     def post(self, request: Request, name: str) -> Response:
         values = body(BulkDeleteSerializer, request)  # {"dryrun": true} is a 400, not a real delete
-        try:
-            plan = deletion.bulk_delete(
-                name,
-                values["tags"],
-                dry_run=values["dry_run"],
-                force=values["force"],
-                prune=values["prune"],
-                request=request,
-            )
-        except deletion.DeletionError as e:
-            return _error(e)
+        plan = deletion.bulk_delete(
+            name,
+            values["tags"],
+            dry_run=values["dry_run"],
+            force=values["force"],
+            prune=values["prune"],
+            request=request,
+        )
         return Response(plan.as_dict())

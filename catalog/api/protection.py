@@ -21,6 +21,7 @@ from catalog.api.schema import GlobField, RequiredRegexField
 from catalog.models import ProtectedTag
 from core import patterns
 from core.api.schema import StrictSerializer, body, errors
+from core.api.serializers import IsoDateTimeField
 from core.pagination import PageNumberPagination
 from core.permissions import ViewerReadsAdminWrites
 
@@ -53,24 +54,16 @@ class ProtectedTagRequestSerializer(StrictSerializer):
         return _checked(patterns.validate_regex, value)
 
 
-class ProtectedTagSerializer(serializers.Serializer):
+class ProtectedTagSerializer(serializers.Serializer[ProtectedTag]):
     id = serializers.IntegerField()
     repositories = serializers.CharField()
     tags = serializers.CharField()
-    created = serializers.DateTimeField()
-    created_by = serializers.CharField(allow_null=True, help_text="the user name of the admin who added it")
-    description = serializers.CharField(help_text="how refusals and tag tables name the rule")
-
-
-def rule_dict(rule: ProtectedTag) -> dict[str, Any]:
-    return {
-        "id": rule.pk,
-        "repositories": rule.repositories,
-        "tags": rule.tags,
-        "created": rule.created.isoformat(),
-        "created_by": rule.created_by.get_username() if rule.created_by else None,
-        "description": rule.describe(),
-    }
+    created = IsoDateTimeField()
+    # A rule whose admin was deleted has no created_by: null (DRF answers None for the missing user).
+    created_by = serializers.CharField(
+        source="created_by.get_username", allow_null=True, help_text="the user name of the admin who added it"
+    )
+    description = serializers.CharField(source="describe", help_text="how refusals and tag tables name the rule")
 
 
 _ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The rule's id.")
@@ -107,18 +100,15 @@ class ProtectedTagViewSet(viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(ProtectedTag.objects.select_related("created_by"), request, view=self)
-        return paginator.get_paginated_response([rule_dict(rule) for rule in page or []])
+        return paginator.get_paginated_response([ProtectedTagSerializer(rule).data for rule in page or []])
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
-        return Response(rule_dict(self._get(pk)))
+        return Response(ProtectedTagSerializer(self._get(pk)).data)
 
     def create(self, request: Request) -> Response:
         values = body(ProtectedTagRequestSerializer, request)
-        try:
-            rule = protection.add_rule(values["repositories"], values["tags"], request)
-        except protection.RuleInvalid as e:
-            return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
-        return Response(rule_dict(rule), status=status.HTTP_201_CREATED)
+        rule = protection.add_rule(values["repositories"], values["tags"], request)  # RuleInvalid: 400
+        return Response(ProtectedTagSerializer(rule).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         protection.remove_rule(self._get(pk), request)

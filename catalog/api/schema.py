@@ -1,8 +1,5 @@
-"""Documentation serializers for the catalog's hand-built JSON (``catalog.api.serializers``).
-
-They describe, field by field, what ``serializers.repository/tag/image`` and the delete views
-return; nothing validates or renders with them. A new catalog endpoint adds its shapes here and
-an ``@extend_schema`` on its view (see ``core.api.schema`` for the pattern).
+"""The catalog API's parameters and query serializers, the delete answers' shapes and the
+protected-tag rules' pattern fields. What the reads answer is rendered by ``catalog.api.serializers``.
 """
 
 from __future__ import annotations
@@ -13,8 +10,9 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
+from catalog import deletion
 from catalog.services import KINDS, ORDERINGS
-from core.api.schema import NO_NUL, SOMETHING, JsonCharField, paginated
+from core.api.schema import NO_NUL, SOMETHING, JsonCharField
 from core.patterns import GLOB_MAX_LENGTH, GLOB_PATTERN, REGEX_MAX_LENGTH
 from registry_admin.env import FALSE_WORDS, TRUE_WORDS
 from registry_client.client import COMPONENT_MAX_LENGTH
@@ -43,13 +41,13 @@ DIGEST_PARAMETER = OpenApiParameter(
 )
 
 
-class RepositoryQuerySerializer(serializers.Serializer):
+class RepositoryQuerySerializer(serializers.Serializer[None]):
     search = serializers.CharField(
         required=False, allow_blank=True, max_length=NAME_MAX_LENGTH, help_text="names containing this, any case"
     )
 
 
-class TagQuerySerializer(serializers.Serializer):
+class TagQuerySerializer(serializers.Serializer[None]):
     ordering = serializers.ChoiceField(
         required=False, choices=list(ORDERINGS), default="name", help_text="- reverses; name is the fastest"
     )
@@ -65,7 +63,7 @@ class TagQuerySerializer(serializers.Serializer):
 _BOOLEAN_WORDS = sorted(TRUE_WORDS | FALSE_WORDS)
 
 
-class DeleteQuerySerializer(serializers.Serializer):
+class DeleteQuerySerializer(serializers.Serializer[None]):
     force = serializers.ChoiceField(
         required=False,
         choices=_BOOLEAN_WORDS,
@@ -81,142 +79,22 @@ class TagDeleteQuerySerializer(DeleteQuerySerializer):
     )
 
 
-class RepositorySerializer(serializers.Serializer):
-    name = serializers.CharField()
-    tag_count = serializers.IntegerField(min_value=0)
-    pulls_since = serializers.DateTimeField(
-        allow_null=True,
-        help_text="pull_count and last_pulled are complete since then (events tracked, no gap after it); "
-        "null: not proven (events off, never received, or a gap still open)",
-    )
-
-
-class AttachedSerializer(serializers.Serializer):
-    tag = serializers.CharField()
-    kind = serializers.CharField(help_text="sig, att, sbom or referrers: the suffix of a tag attached to the image")
-
-
-class ReferrerSerializer(serializers.Serializer):
-    """An artifact attached to the image: a sig/att/sbom tag, a referrers-tag entry, a subject's manifest."""
-
-    digest = serializers.CharField()
-    kind = serializers.ChoiceField(choices=list(KINDS))
-    artifact_type = serializers.CharField(allow_blank=True)
-    size = serializers.IntegerField(min_value=0)
-    created = serializers.DateTimeField(allow_null=True)
-    tag = serializers.CharField(allow_null=True, help_text="null for an artifact pushed by digest")
-
-
-class HelmChartSerializer(serializers.Serializer):
-    name = serializers.CharField(allow_blank=True)
-    version = serializers.CharField(allow_blank=True)
-    app_version = serializers.CharField(allow_blank=True)
-    description = serializers.CharField(allow_blank=True)
-
-
-class TagSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    digest = serializers.CharField()
-    media_type = serializers.CharField()
-    kind = serializers.ChoiceField(choices=list(KINDS), help_text="worked out from artifactType, config and layers")
-    artifact_type = serializers.CharField(allow_blank=True, help_text="the OCI artifact type; empty for images")
-    size = serializers.IntegerField(min_value=0)
-    created = serializers.DateTimeField(allow_null=True)
-    platforms = serializers.ListField(child=serializers.CharField())
-    signatures = AttachedSerializer(many=True)
-    attached = ReferrerSerializer(many=True)
-    protected = serializers.BooleanField(help_text="a protected-tag rule keeps it from the dashboard's deletes")
-    protected_by = serializers.CharField(allow_null=True, help_text="that rule, e.g. protected by rule 3: ...")
-    pulls_since = serializers.DateTimeField(
-        allow_null=True,
-        help_text="pull_count and last_pulled are complete since then (events tracked, no gap after it); "
-        "null: not proven (events off, never received, or a gap still open)",
-    )
-
-
-class LayerSerializer(serializers.Serializer):
-    digest = serializers.CharField()
-    size = serializers.IntegerField(min_value=0)
-    media_type = serializers.CharField()
-
-
-class HistoryEntrySerializer(serializers.Serializer):
-    created = serializers.DateTimeField(allow_null=True)
-    created_by = serializers.CharField(allow_blank=True)
-    comment = serializers.CharField(allow_blank=True)
-    empty_layer = serializers.BooleanField()
-
-
-class ImageConfigSerializer(serializers.Serializer):
-    """The image's config blob; an empty object when the image has none (an index)."""
-
-    created = serializers.DateTimeField(allow_null=True, required=False)
-    author = serializers.CharField(allow_blank=True, required=False)
-    os = serializers.CharField(allow_blank=True, required=False)
-    architecture = serializers.CharField(allow_blank=True, required=False)
-    variant = serializers.CharField(allow_blank=True, required=False)
-    entrypoint = serializers.ListField(child=serializers.CharField(), allow_null=True, required=False)
-    cmd = serializers.ListField(child=serializers.CharField(), allow_null=True, required=False)
-    env = serializers.ListField(child=serializers.CharField(), required=False)
-    exposed_ports = serializers.ListField(child=serializers.CharField(), required=False)
-    working_dir = serializers.CharField(allow_blank=True, required=False)
-    user = serializers.CharField(allow_blank=True, required=False)
-    history = HistoryEntrySerializer(many=True, required=False)
-
-
-class PlatformManifestSerializer(serializers.Serializer):
-    digest = serializers.CharField()
-    platform = serializers.CharField()
-    size = serializers.IntegerField(min_value=0)
-    media_type = serializers.CharField()
-
-
-class ImageSerializer(serializers.Serializer):
-    """A tag or a manifest: the tag's fields plus layers, config and labels; an index adds manifests."""
-
-    name = serializers.CharField(allow_null=True, help_text="the tag; null when asked by digest")
-    repository = serializers.CharField()
-    digest = serializers.CharField()
-    media_type = serializers.CharField()
-    kind = serializers.ChoiceField(choices=list(KINDS))
-    artifact_type = serializers.CharField(allow_blank=True)
-    size = serializers.IntegerField(min_value=0)
-    created = serializers.DateTimeField(allow_null=True)
-    platforms = serializers.ListField(child=serializers.CharField())
-    signatures = AttachedSerializer(many=True)
-    attached = ReferrerSerializer(many=True)
-    chart = HelmChartSerializer(required=False, help_text="a Helm chart's Chart.yaml fields")
-    layers = LayerSerializer(many=True)
-    config = ImageConfigSerializer()
-    labels = serializers.DictField(child=serializers.CharField(allow_blank=True))
-    manifests = PlatformManifestSerializer(many=True, required=False, help_text="an index's platform images")
-    pulls_since = serializers.DateTimeField(
-        allow_null=True,
-        help_text="pull_count and last_pulled are complete since then (events tracked, no gap after it); "
-        "null: not proven (events off, never received, or a gap still open)",
-    )
-
-
-RepositoryPage = paginated(RepositorySerializer, "PaginatedRepositoryList")
-TagPage = paginated(TagSerializer, "PaginatedTagList")
-
-
 # --- Deletes -------------------------------------------------------------------------------
 
 
-class IndexRefSerializer(serializers.Serializer):
+class IndexRefSerializer(serializers.Serializer[dict[str, Any]]):
     digest = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
 
 
-class ProtectedOutcomeSerializer(serializers.Serializer):
+class ProtectedOutcomeSerializer(serializers.Serializer[dict[str, Any]]):
     tag = serializers.CharField()
     protected_by = serializers.CharField(
         help_text='the rule, e.g. protected by rule 3: repositories "**", tags "^latest$"'
     )
 
 
-class DeleteRefusedSerializer(serializers.Serializer):
+class DeleteRefusedSerializer(serializers.Serializer[dict[str, Any]]):
     """409: deleting would remove more than was chosen (other tags share the manifest, or an
     index references it). Nothing was deleted; select those too, or repeat with ?force=true."""
 
@@ -231,17 +109,19 @@ class DeleteRefusedSerializer(serializers.Serializer):
     )
 
 
-class DeletionErrorSerializer(serializers.Serializer):
+class DeletionErrorSerializer(serializers.Serializer[dict[str, Any]]):
     detail = serializers.CharField()
     digest = serializers.CharField(required=False)
 
 
-class DeleteResultSerializer(serializers.Serializer):
+class DeleteResultSerializer(serializers.Serializer[deletion.DeleteResult]):
+    """What a tag or manifest delete removed (``catalog.deletion.DeleteResult``)."""
+
     removed_tags = serializers.ListField(child=serializers.CharField())
     deleted_manifest = serializers.CharField(allow_null=True)
 
 
-class TagOutcomeSerializer(serializers.Serializer):
+class TagOutcomeSerializer(serializers.Serializer[dict[str, Any]]):
     tag = serializers.CharField()
     status = serializers.ChoiceField(choices=["removed", "refused", "not_found", "failed", "planned"])
     digest = serializers.CharField(allow_null=True)
@@ -256,7 +136,7 @@ class TagOutcomeSerializer(serializers.Serializer):
     )
 
 
-class BulkDeleteResultSerializer(serializers.Serializer):
+class BulkDeleteResultSerializer(serializers.Serializer[dict[str, Any]]):
     repository = serializers.CharField()
     dry_run = serializers.BooleanField()
     force = serializers.BooleanField()

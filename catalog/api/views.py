@@ -41,13 +41,13 @@ class RepositoryList(RegistryAPIView):
     @extend_schema(
         summary="List repositories",
         parameters=[schema.RepositoryQuerySerializer],
-        responses={200: schema.RepositoryPage, **errors(400, 404, *REGISTRY_ERRORS)},
+        responses={200: serializers.RepositoryPage, **errors(400, 404, *REGISTRY_ERRORS)},
     )
     def get(self, request: Request) -> Response:
         search = query(schema.RepositoryQuerySerializer, request).get("search", "")
         rows = self.paginate_queryset(services.repository_rows(search))
         page = services.as_repositories(rows or [])
-        return self.get_paginated_response([serializers.repository(repo) for repo in page])
+        return self.get_paginated_response([serializers.RepositorySerializer(repo).data for repo in page])
 
 
 class TagList(RegistryAPIView):
@@ -63,14 +63,14 @@ class TagList(RegistryAPIView):
         summary="List a repository's tags",
         operation_id="repositories_tags_list",
         parameters=[schema.NAME_PARAMETER, schema.TagQuerySerializer],
-        responses={200: schema.TagPage, **errors(400, 404, *REGISTRY_ERRORS)},
+        responses={200: serializers.TagPage, **errors(400, 404, *REGISTRY_ERRORS)},
     )
     def get(self, request: Request, name: str) -> Response:
         validate_name(name)
         params = query(schema.TagQuerySerializer, request)
         tags = self.paginate_queryset(services.image_tags(name, params["ordering"], params["kind"]))
         rows = services.tag_rows(name, list(tags or []))
-        return self.get_paginated_response([serializers.tag(row) for row in rows])
+        return self.get_paginated_response([serializers.TagSerializer(row).data for row in rows])
 
 
 class TagDetail(RegistryAPIView):
@@ -80,12 +80,12 @@ class TagDetail(RegistryAPIView):
         summary="Describe a tag",
         operation_id="repositories_tag_retrieve",
         parameters=[schema.NAME_PARAMETER, schema.TAG_PARAMETER],
-        responses={200: schema.ImageSerializer, **errors(400, 404, *REGISTRY_ERRORS)},
+        responses={200: serializers.ImageSerializer, **errors(400, 404, *REGISTRY_ERRORS)},
     )
     def get(self, request: Request, name: str, tag: str) -> Response:
         validate_name(name)
         validate_tag(tag)
-        return Response(serializers.image(services.image_detail(name, tag)))
+        return Response(serializers.ImageSerializer(services.image_detail(name, tag)).data)
 
 
 class ManifestDetail(RegistryAPIView):
@@ -95,9 +95,9 @@ class ManifestDetail(RegistryAPIView):
         summary="Describe a manifest",
         operation_id="repositories_manifest_retrieve",
         parameters=[schema.NAME_PARAMETER, schema.DIGEST_PARAMETER],
-        responses={200: schema.ImageSerializer, **errors(400, 404, *REGISTRY_ERRORS)},
+        responses={200: serializers.ImageSerializer, **errors(400, 404, *REGISTRY_ERRORS)},
     )
     def get(self, request: Request, name: str, digest: str) -> Response:
         validate_name(name)
         validate_digest(digest)
-        return Response(serializers.image(services.image_detail(name, digest)))
+        return Response(serializers.ImageSerializer(services.image_detail(name, digest)).data)

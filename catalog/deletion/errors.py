@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from django.http import HttpRequest
+
+from core.errors import ActionableError
 from registry_client import references
 from registry_client.client import RegistryError, RegistryRejected
 
@@ -28,7 +31,7 @@ READ_ONLY_ADVICE = (
 # --- Errors ----------------------------------------------------------------------------
 
 
-class DeletionError(Exception):
+class DeletionError(ActionableError):
     """A delete that did not happen, with a message the user can act on and the HTTP status."""
 
     status = 409
@@ -43,14 +46,11 @@ class DeletionError(Exception):
         registry_response: str = "",
         status: int | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(message, status=status)
         self.digest = digest
         self.shared_with = list(shared_with)
         self.referenced_by = list(referenced_by)
         self.registry_response = registry_response
-        if status is not None:
-            self.status = status
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"detail": self.message}
@@ -60,6 +60,10 @@ class DeletionError(Exception):
             body["shared_with"] = self.shared_with
             body["referenced_by"] = [ref.as_dict() for ref in self.referenced_by]
         return body
+
+    def body(self, request: HttpRequest | None = None) -> dict[str, Any]:
+        """The API's answer (``core.api.exceptions``): ``as_dict()``."""
+        return self.as_dict()
 
 
 class InvalidRequest(DeletionError):

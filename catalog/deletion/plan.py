@@ -85,9 +85,6 @@ class DeleteResult:
     removed_tags: tuple[str, ...]
     deleted_manifest: str | None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"removed_tags": list(self.removed_tags), "deleted_manifest": self.deleted_manifest}
-
 
 class Status:
     REMOVED = "removed"

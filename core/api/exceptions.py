@@ -1,8 +1,9 @@
 """DRF's exception handler: every API error is ``{"detail": ...}`` with a fitting status, never a 500 page.
 
-DRF answers its own exceptions (404, 405, 403, validation); a locked or full database and
-Redis refusing a task answer 503 with what to do (``core.errors``); anything else is a logged
-500 with a JSON body.
+DRF answers its own exceptions (404, 405, 403, validation); an ``ActionableError`` answers its
+``status`` with its ``body()`` (``{"detail"}``, and the job in the way for a ``JobBusy``), so views
+raise and never map errors to answers one by one; a locked or full database answers 503 with
+what to do (``core.errors``); anything else is a logged 500 with a JSON body.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import service_fault
+from core.errors import ActionableError, service_fault
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +23,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is not None:
         return response
+    request = context.get("request")
+    if isinstance(exc, ActionableError) and exc.status is not None:
+        if exc.status >= 500:
+            logger.warning("API answered %s: %s", exc.status, exc.message)
+        return Response(exc.body(request), status=exc.status)
     message = service_fault(exc)
     if message is not None:
         logger.warning("API answered 503: %s (%s)", message, exc)
         return Response({"detail": message}, status=503)
-    request = context.get("request")
     logger.exception("API error on %s %s", getattr(request, "method", ""), getattr(request, "path", ""))
     return Response({"detail": "Internal error; it was logged on the server. Try again."}, status=500)

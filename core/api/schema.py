@@ -28,7 +28,7 @@ from rest_framework.request import Request
 
 
 @extend_schema_serializer(component_name="Error")
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[dict[str, Any]]):
     """Every refusal and failure: ``{"detail": "what went wrong and what to do"}``."""
 
     detail = serializers.CharField()
@@ -81,7 +81,7 @@ def paginated(item: Any, name: str) -> Any:
     """The ``{"count", "next", "previous", "results"}`` page of ``item`` (a serializer class)."""
 
     @extend_schema_serializer(component_name=name)
-    class Page(serializers.Serializer):
+    class Page(serializers.Serializer[dict[str, Any]]):
         count = serializers.IntegerField(min_value=0)
         next = serializers.URLField(allow_null=True)
         previous = serializers.URLField(allow_null=True)
@@ -115,7 +115,7 @@ class JsonCharField(serializers.CharField):
         return str(super().to_internal_value(data))
 
 
-class StrictSerializer(serializers.Serializer):
+class StrictSerializer(serializers.Serializer[Any]):
     """A request body that refuses fields it does not name (400), and says so in the schema
     (``additionalProperties: false``), so the description and the validation agree."""
 
@@ -139,7 +139,7 @@ class StrictSerializerExtension(OpenApiSerializerExtension):
         return schema
 
 
-def body(serializer_class: type[serializers.Serializer], request: Request, **kwargs: Any) -> dict[str, Any]:
+def body(serializer_class: type[serializers.Serializer[Any]], request: Request, **kwargs: Any) -> dict[str, Any]:
     """The request's JSON body validated by the serializer its schema is made from (400 otherwise)."""
     if not isinstance(request.data, dict):
         raise ValidationError({"non_field_errors": ["Expected a JSON object."]})
@@ -148,7 +148,7 @@ def body(serializer_class: type[serializers.Serializer], request: Request, **kwa
     return dict(serializer.validated_data)
 
 
-def query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+def query(serializer_class: type[serializers.Serializer[Any]], request: Request) -> dict[str, Any]:
     """The query parameters validated by the serializer the schema lists them from (400 otherwise).
 
     Declare the same class in ``@extend_schema(parameters=[ThatSerializer])``: the schema and the

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -14,12 +16,12 @@ from core.api.serializers import AuditEntrySerializer
 from core.models import AuditEntry
 
 
-class HealthCheckSerializer(serializers.Serializer):
+class HealthCheckSerializer(serializers.Serializer[dict[str, Any]]):
     ok = serializers.BooleanField()
     detail = serializers.CharField(allow_blank=True)
 
 
-class HealthSerializer(serializers.Serializer):
+class HealthSerializer(serializers.Serializer[dict[str, Any]]):
     """Each part's ``ok`` and ``detail``, with the part's own extra fields (the registry's url, ...)."""
 
     registry = HealthCheckSerializer()
@@ -41,7 +43,7 @@ def health_view(request: Request) -> Response:
     return Response(report.as_dict(), status=200 if report.ok else 503)
 
 
-class AuditQuerySerializer(serializers.Serializer):
+class AuditQuerySerializer(serializers.Serializer[None]):
     """The audit log's filters (the page's AuditFilterForm, strict: a given filter is not empty)."""
 
     action = serializers.CharField(required=False, max_length=50, help_text="e.g. delete-tag, gc-queued")
@@ -57,7 +59,7 @@ class AuditQuerySerializer(serializers.Serializer):
     parameters=[AuditQuerySerializer],
     responses={200: AuditEntrySerializer(many=True), **errors(400, 404)},
 )
-class AuditList(generics.ListAPIView):
+class AuditList(generics.ListAPIView[AuditEntry]):
     """GET /api/v1/audit/?action=&outcome=&repository=&actor=&since=&until= (paginated)."""
 
     serializer_class = AuditEntrySerializer

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from inventory import storage
 
 
-class StorageQuerySerializer(serializers.Serializer):
+class StorageQuerySerializer(serializers.Serializer[None]):
     ordering = serializers.ChoiceField(
         required=False,
         choices=list(storage.ORDERINGS),
@@ -19,7 +21,7 @@ class StorageQuerySerializer(serializers.Serializer):
     )
 
 
-class UsageSerializer(serializers.Serializer):
+class UsageSerializer(serializers.Serializer[dict[str, Any]]):
     name = serializers.CharField()
     referenced_bytes = serializers.IntegerField(min_value=0, help_text="distinct blobs its tags reference")
     unique_bytes = serializers.IntegerField(
@@ -32,13 +34,13 @@ class NamespaceUsageSerializer(UsageSerializer):
     repositories = serializers.IntegerField(min_value=0)
 
 
-class StoredSerializer(serializers.Serializer):
+class StoredSerializer(serializers.Serializer[dict[str, Any]]):
     bytes = serializers.IntegerField(min_value=0, help_text="the registry's storage on disk")
     blobs = serializers.IntegerField(allow_null=True)
     collected_at = serializers.DateTimeField()
 
 
-class DryRunSerializer(serializers.Serializer):
+class DryRunSerializer(serializers.Serializer[dict[str, Any]]):
     job = serializers.IntegerField()
     url = serializers.URLField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -48,19 +50,19 @@ class DryRunSerializer(serializers.Serializer):
     delete_untagged = serializers.BooleanField()
 
 
-class GrowthPointSerializer(serializers.Serializer):
+class GrowthPointSerializer(serializers.Serializer[dict[str, Any]]):
     collected_at = serializers.DateTimeField()
     storage_bytes = serializers.IntegerField(allow_null=True)
     referenced_bytes = serializers.IntegerField(allow_null=True)
 
 
-class GrowthSerializer(serializers.Serializer):
+class GrowthSerializer(serializers.Serializer[dict[str, Any]]):
     days = serializers.IntegerField()
     bytes = serializers.IntegerField(allow_null=True, help_text="stored bytes, last sample minus first")
     points = GrowthPointSerializer(many=True)
 
 
-class IdleImageSerializer(serializers.Serializer):
+class IdleImageSerializer(serializers.Serializer[dict[str, Any]]):
     repository = serializers.CharField()
     digest = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
@@ -70,25 +72,25 @@ class IdleImageSerializer(serializers.Serializer):
     referenced_bytes = serializers.IntegerField(min_value=0)
 
 
-class NotPulledSerializer(serializers.Serializer):
+class NotPulledSerializer(serializers.Serializer[dict[str, Any]]):
     days = serializers.IntegerField()
     images = serializers.IntegerField(min_value=0)
     unique_bytes = serializers.IntegerField(min_value=0)
     shown = IdleImageSerializer(many=True, help_text="the 50 with the most unique bytes")
 
 
-class GcFiguresSerializer(serializers.Serializer):
+class GcFiguresSerializer(serializers.Serializer[dict[str, Any]]):
     blobs_eligible = serializers.IntegerField(min_value=0)
     bytes_eligible = serializers.IntegerField(min_value=0)
     manifests_eligible = serializers.IntegerField(min_value=0)
 
 
-class UntaggedRepositorySerializer(serializers.Serializer):
+class UntaggedRepositorySerializer(serializers.Serializer[dict[str, Any]]):
     name = serializers.CharField()
     manifests = serializers.IntegerField(min_value=0)
 
 
-class UploadSerializer(serializers.Serializer):
+class UploadSerializer(serializers.Serializer[dict[str, Any]]):
     repository = serializers.CharField()
     uuid = serializers.CharField()
     bytes = serializers.IntegerField(min_value=0)
@@ -97,7 +99,7 @@ class UploadSerializer(serializers.Serializer):
     purged_after = serializers.DateTimeField(help_text="with the registry's default uploadpurging age (168 h)")
 
 
-class StorageFilesSerializer(serializers.Serializer):
+class StorageFilesSerializer(serializers.Serializer[dict[str, Any]]):
     """The figures read from the registry's storage files; only ``read_from``, ``reason`` and
     ``measured_at`` (null) when the inventory reads over HTTP."""
 
@@ -116,7 +118,7 @@ class StorageFilesSerializer(serializers.Serializer):
     uploads = UploadSerializer(many=True, required=False, help_text="at most 50, biggest first")
 
 
-class StorageSerializer(serializers.Serializer):
+class StorageSerializer(serializers.Serializer[dict[str, Any]]):
     count = serializers.IntegerField(min_value=0, help_text="repositories with content (matching search)")
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)

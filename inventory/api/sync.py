@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.schema import errors
+from core.api.serializers import IsoDateTimeField
 from core.permissions import IsOperator, IsViewer
 from inventory import jobs as sync_jobs
 from jobs import services
@@ -19,18 +20,16 @@ from jobs.api import answers
 from jobs.api.serializers import JobBusySerializer, JobReferenceSerializer
 
 
-class FirstSyncSerializer(serializers.Serializer):
+class FirstSyncSerializer(serializers.Serializer[dict[str, Any]]):
     running = serializers.BooleanField()
     job = serializers.IntegerField(allow_null=True)
     progress = serializers.CharField(allow_null=True, help_text="its last log line, e.g. 2,000 of 15,000 tags resolved")
 
 
-class SyncStatusSerializer(serializers.Serializer):
-    """Documentation of inventory.jobs.sync_status()."""
-
+class SyncStatusSerializer(serializers.Serializer[sync_jobs.SyncStatus]):
     running = serializers.BooleanField()
-    last_started = serializers.DateTimeField(allow_null=True)
-    last_finished = serializers.DateTimeField(allow_null=True)
+    last_started = IsoDateTimeField(allow_null=True)
+    last_finished = IsoDateTimeField(allow_null=True)
     last_result = serializers.JSONField(allow_null=True)
     first_sync = FirstSyncSerializer(
         allow_null=True, help_text="until a first sync finishes the inventory is incomplete; null after"
@@ -46,7 +45,7 @@ class SyncView(APIView):
 
     @extend_schema(summary="The inventory sync's state", responses={200: SyncStatusSerializer})
     def get(self, request: Request) -> Response:
-        return Response(sync_jobs.sync_status())
+        return Response(SyncStatusSerializer(sync_jobs.sync_status()).data)
 
     @extend_schema(
         summary="Sync the inventory with the registry now",
@@ -61,8 +60,8 @@ class SyncView(APIView):
         try:
             job = sync_jobs.queue_sync(request=request)
         except services.JobBusy as e:
-            detail = f"A sync is already {e.job.status}." if e.job is not None else None
-            return answers.busy(request, e, detail)
-        except services.JobRequestError as e:
-            return answers.refused(request, e)
+            if e.job is None:
+                raise
+            # The API's sentence leaves the job's number to the "job" beside it.
+            raise services.JobBusy(f"A sync is already {e.job.status}.", e.job) from e
         return answers.queued(request, job)

@@ -33,7 +33,7 @@ def event_dict(event: Event) -> dict[str, Any]:
     }
 
 
-class EventQuerySerializer(serializers.Serializer):
+class EventQuerySerializer(serializers.Serializer[None]):
     """The events' filters, validated as the schema lists them (core.api.schema.query)."""
 
     repository = serializers.CharField(required=False, max_length=255)
@@ -45,7 +45,7 @@ class EventQuerySerializer(serializers.Serializer):
     until = serializers.DateTimeField(required=False, help_text="ISO 8601")
 
 
-class EventSerializer(serializers.Serializer):
+class EventSerializer(serializers.Serializer[dict[str, Any]]):
     """Documentation of event_dict."""
 
     id = serializers.CharField()
@@ -61,7 +61,7 @@ class EventSerializer(serializers.Serializer):
     user_agent = serializers.CharField(allow_null=True)
 
 
-class NotificationEventSerializer(serializers.Serializer):
+class NotificationEventSerializer(serializers.Serializer[dict[str, Any]]):
     """One event of the registry's notification."""
 
     # Documentation only: inventory.receiving.parse reads the body, the one place that validates it.
@@ -88,7 +88,7 @@ class NotificationSerializer(StrictSerializer):
     events = NotificationEventSerializer(many=True)
 
 
-class ReceivedSerializer(serializers.Serializer):
+class ReceivedSerializer(serializers.Serializer[dict[str, Any]]):
     stored = serializers.IntegerField()
     duplicates = serializers.IntegerField()
     ignored = serializers.IntegerField()
@@ -130,7 +130,7 @@ class EventsView(GenericAPIView):  # type: ignore[type-arg]
             name: given.get(name, "") for name in ("repository", "tag", "action", "actor", "address")
         }
         filters.update({name: given[name] for name in ("since", "until") if name in given})
-        page = self.paginate_queryset(services.recent_events(filters))  # type: ignore[arg-type]
+        page = self.paginate_queryset(services.recent_events(filters))
         return self.get_paginated_response([event_dict(event) for event in page or []])
 
     @extend_schema(

@@ -1,11 +1,14 @@
 """The jobs API's serializers: a job, a reference to one (what a 202 or a 409 carries), the list's filters."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from jobs.models import Job
+from jobs.services import JobReference
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(serializers.ModelSerializer[Job]):
     user = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
@@ -35,19 +38,19 @@ class JobSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
-class JobQuerySerializer(serializers.Serializer):
+class JobQuerySerializer(serializers.Serializer[None]):
     kind = serializers.ChoiceField(required=False, choices=Job.Kind.values)
     status = serializers.ChoiceField(required=False, choices=Job.Status.values)
 
 
-class JobReferenceSerializer(serializers.Serializer):
+class JobReferenceSerializer(serializers.Serializer[JobReference]):
     id = serializers.IntegerField()
     url = serializers.URLField(help_text="the job in the API")
     page = serializers.URLField(help_text="the job's page in the dashboard")
     status = serializers.CharField()
 
 
-class JobBusySerializer(serializers.Serializer):
+class JobBusySerializer(serializers.Serializer[dict[str, Any]]):
     """A 409: what is in the way, and the job, when it is one."""
 
     detail = serializers.CharField()

@@ -17,7 +17,7 @@ from jobs.models import Job
     ),
     retrieve=extend_schema(summary="A job, with its output so far", responses={200: JobSerializer, **errors(404)}),
 )
-class JobViewSet(viewsets.ReadOnlyModelViewSet):
+class JobViewSet(viewsets.ReadOnlyModelViewSet[Job]):
     """GET /api/v1/jobs/?kind=gc&status=running and GET /api/v1/jobs/{id}/."""
 
     serializer_class = JobSerializer

@@ -11,12 +11,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.serializer_helpers import ReturnDict
 from rest_framework.views import APIView
 
 from core.api.schema import errors
 from core.pagination import PageNumberPagination
 from core.permissions import IsOperator, ViewerReadsAdminWrites
-from jobs import services as job_services
 from jobs.api import answers
 from jobs.api.serializers import JobReferenceSerializer
 from maintenance import gc_requests, schedules, services
@@ -43,38 +43,13 @@ class GarbageCollectionView(APIView):
     def post(self, request: Request) -> Response:
         if request.data is None:  # a JSON null body; no body at all is {} (the defaults)
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            params = gc_requests.GcParams.parse(request.data)
-        except gc_requests.GcParamsInvalid as e:
-            return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            job = services.queue_gc(params, request)
-        except job_services.JobBusy as e:
-            return answers.busy(request, e)
-        except job_services.JobRequestError as e:
-            return answers.refused(request, e, status.HTTP_400_BAD_REQUEST)
-        except gc_requests.GcError as e:
-            if params.delete_untagged and "--delete-untagged" in e.message:
-                # A well-formed request this registry's version cannot carry out: a conflict, not bad input.
-                body = {"detail": e.message, "delete_untagged": e.message}
-                return Response(body, status=status.HTTP_409_CONFLICT)
-            return Response({"detail": e.message}, status=status.HTTP_400_BAD_REQUEST)
-        return answers.queued(request, job)
+        params = gc_requests.GcParams.parse(request.data)  # GcParamsInvalid: 400 with each field
+        # JobBusy 409 with the job, DeleteUntaggedRefused 409, JobsUnavailable 503, GcError 400.
+        return answers.queued(request, services.queue_gc(params, request))
 
 
-def schedule_dict(request: Request, task: PeriodicTask) -> dict[str, Any]:
-    next_run = schedules.next_run(task)
-    return {
-        "id": task.pk,
-        "url": request.build_absolute_uri(f"/api/v1/schedules/{task.pk}/"),
-        "task": schedules.TASK_NAMES.get(task.task, task.task),
-        "cron": schedules.cron_of(task),
-        "enabled": task.enabled,
-        "params": schedules.params_of(task),
-        "next_run": next_run.isoformat() if next_run else None,
-        "last_run": task.last_run_at.isoformat() if task.last_run_at else None,
-        "total_run_count": task.total_run_count,
-    }
+def _schedule(request: Request, task: PeriodicTask) -> ReturnDict[str, Any]:
+    return schema.ScheduleSerializer(schedules.Schedule.of(task), context={"request": request}).data
 
 
 _ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The schedule's id.")
@@ -118,20 +93,17 @@ class ScheduleViewSet(viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(schedules.all_schedules(), request, view=self)
-        return paginator.get_paginated_response([schedule_dict(request, t) for t in page or []])
+        return paginator.get_paginated_response([_schedule(request, t) for t in page or []])
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
-        return Response(schedule_dict(request, self._get(pk)))
+        return Response(_schedule(request, self._get(pk)))
 
     def create(self, request: Request) -> Response:
         data = request.data if isinstance(request.data, dict) else None
         if data is None:
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            task = services.create_schedule(data, request)
-        except schedules.ScheduleInvalid as e:
-            return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
-        return Response(schedule_dict(request, task), status=status.HTTP_201_CREATED)
+        task = services.create_schedule(data, request)  # ScheduleInvalid: 400 with each field
+        return Response(_schedule(request, task), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         return self._change(request, pk, partial=True)
@@ -144,11 +116,8 @@ class ScheduleViewSet(viewsets.ViewSet):
         data = request.data if isinstance(request.data, dict) else None
         if data is None:
             return Response({"non_field_errors": "Expected a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
-        try:
-            task = services.change_schedule(task, data, request, partial=partial)
-        except schedules.ScheduleInvalid as e:
-            return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
-        return Response(schedule_dict(request, task))
+        task = services.change_schedule(task, data, request, partial=partial)  # ScheduleInvalid: 400
+        return Response(_schedule(request, task))
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         services.delete_schedule(self._get(pk), request)

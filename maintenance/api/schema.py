@@ -3,10 +3,14 @@ the registry container's actions, diagnostics); see ``core.api.schema`` for the 
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 from core.api.schema import StrictSerializer
+from core.api.serializers import ApiURLField, IsoDateTimeField
 from core.checks import ERROR, OK, WARNING
 from jobs.api.serializers import JobBusySerializer, JobReferenceSerializer  # noqa: F401 - documented here too
 from maintenance import gc_requests, schedules, snapshot, stats
@@ -43,19 +47,19 @@ class ScheduleRequestSerializer(StrictSerializer):
     params = ScheduleParamsSerializer(required=False)
 
 
-class ScheduleSerializer(serializers.Serializer):
+class ScheduleSerializer(serializers.Serializer[schedules.Schedule]):
     id = serializers.IntegerField()
-    url = serializers.URLField()
+    url = ApiURLField("/api/v1/schedules/{}/", source="id")
     task = serializers.CharField()
     cron = serializers.CharField(allow_blank=True)
     enabled = serializers.BooleanField()
     params = serializers.DictField()
-    next_run = serializers.DateTimeField(allow_null=True)
-    last_run = serializers.DateTimeField(allow_null=True)
+    next_run = IsoDateTimeField(allow_null=True)
+    last_run = IsoDateTimeField(allow_null=True)
     total_run_count = serializers.IntegerField(min_value=0)
 
 
-class ContainerSerializer(serializers.Serializer):
+class ContainerSerializer(serializers.Serializer[dict[str, Any]]):
     name = serializers.CharField(allow_null=True)
     status = serializers.CharField(help_text="running, paused, exited, ...; missing or unknown when not seen")
     image = serializers.CharField(allow_null=True)
@@ -65,7 +69,9 @@ class ContainerSerializer(serializers.Serializer):
     checked_at = serializers.FloatField(allow_null=True, required=False)
 
 
-def _sample_serializer(name: str, fields: tuple[str, ...], required: bool, doc: str) -> type[serializers.Serializer]:
+def _sample_serializer(
+    name: str, fields: tuple[str, ...], required: bool, doc: str
+) -> type[serializers.Serializer[dict[str, Any]]]:
     """A sample: ``collected_at`` and the figures (null when they could not be read)."""
     attrs: dict[str, object] = {"__doc__": doc, "collected_at": serializers.DateTimeField()}
     for field in fields:
@@ -81,12 +87,12 @@ HistorySampleSerializer = _sample_serializer(
 )
 
 
-class StatsSerializer(serializers.Serializer):
+class StatsSerializer(serializers.Serializer[dict[str, Any]]):
     container = ContainerSerializer()
     latest = LatestSampleSerializer(allow_null=True)
 
 
-class HistorySerializer(serializers.Serializer):
+class HistorySerializer(serializers.Serializer[dict[str, Any]]):
     since = serializers.DateTimeField()
     fields = serializers.ListField(  # type: ignore[assignment]  # the API's field name; DRF's metaclass takes it
         child=serializers.ChoiceField(choices=list(stats.SAMPLE_FIELDS))
@@ -104,14 +110,14 @@ class PauseRequestSerializer(StrictSerializer):
     )
 
 
-class ContainerActionSerializer(serializers.Serializer):
+class ContainerActionSerializer(serializers.Serializer[dict[str, Any]]):
     status = serializers.CharField(help_text="paused, running, unchanged; requested while no worker answered")
     detail = serializers.CharField(required=False)
     paused_until = serializers.DateTimeField(required=False)
     already = serializers.BooleanField(required=False)
 
 
-class DiagnosticCheckSerializer(serializers.Serializer):
+class DiagnosticCheckSerializer(serializers.Serializer[dict[str, Any]]):
     id = serializers.CharField()
     title = serializers.CharField()
     ok = serializers.BooleanField()
@@ -121,7 +127,7 @@ class DiagnosticCheckSerializer(serializers.Serializer):
     snippet = serializers.CharField(allow_blank=True)
 
 
-class DiagnosticsSerializer(serializers.Serializer):
+class DiagnosticsSerializer(serializers.Serializer[dict[str, Any]]):
     ok = serializers.BooleanField()
     checked_at = serializers.FloatField()
     container = serializers.CharField()
@@ -131,10 +137,10 @@ class DiagnosticsSerializer(serializers.Serializer):
 
 
 @extend_schema_field({"type": "string", "format": "date-time"})
-class TimestampField(serializers.Field):
+class TimestampField(serializers.Field[dt.datetime, object, str, object]):
     """ISO 8601 as ``stats.parse_timestamp`` reads it: a date alone, or a time with or without offset."""
 
-    def to_internal_value(self, data: object) -> object:
+    def to_internal_value(self, data: object) -> dt.datetime:
         since = stats.parse_timestamp(data) if isinstance(data, str) and data else None
         if since is None:
             raise serializers.ValidationError(
@@ -145,10 +151,10 @@ class TimestampField(serializers.Field):
 
 
 @extend_schema_field(str)  # the schema's parameter is HISTORY_FIELDS_PARAMETER, an array
-class SampleFieldsField(serializers.Field):
+class SampleFieldsField(serializers.Field[list[str], object, str, object]):
     """Comma-separated names from ``stats.SAMPLE_FIELDS``, each once."""
 
-    def to_internal_value(self, data: object) -> object:
+    def to_internal_value(self, data: object) -> list[str]:
         names = [name.strip() for name in data.split(",") if name.strip()] if isinstance(data, str) else []
         unknown = [name for name in names if name not in stats.SAMPLE_FIELDS]
         if unknown or not names:
@@ -159,7 +165,7 @@ class SampleFieldsField(serializers.Field):
         return list(dict.fromkeys(names))
 
 
-class HistoryQuerySerializer(serializers.Serializer):
+class HistoryQuerySerializer(serializers.Serializer[None]):
     since = TimestampField(required=False, help_text="ISO 8601; default 24 hours ago")
     fields = SampleFieldsField(  # type: ignore[assignment]  # the parameter's name; DRF's metaclass takes it
         required=False, help_text="comma-separated; default all"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import APIException
@@ -45,7 +47,7 @@ class NameTaken(APIException):
     default_code = "conflict"
 
 
-class PolicySerializer(serializers.ModelSerializer, StrictSerializer):
+class PolicySerializer(serializers.ModelSerializer[RetentionPolicy], StrictSerializer):
     """A retention policy; invalid globs, regular expressions, numbers or cron are 400s naming the
     field, a name another policy has is a 409."""
 
@@ -124,19 +126,19 @@ class PolicySerializer(serializers.ModelSerializer, StrictSerializer):
         return value.strip()
 
 
-class EntrySerializer(serializers.Serializer):
+class EntrySerializer(serializers.Serializer[dict[str, Any]]):
     tag = serializers.CharField()
     digest = serializers.CharField()
     reason = serializers.CharField()
 
 
-class RepositoryPreviewSerializer(serializers.Serializer):
+class RepositoryPreviewSerializer(serializers.Serializer[dict[str, Any]]):
     name = serializers.CharField()
     delete = EntrySerializer(many=True, help_text="the tags the run deletes")
     keep = EntrySerializer(many=True, help_text="the tags that stay")
 
 
-class PreviewSerializer(serializers.Serializer):
+class PreviewSerializer(serializers.Serializer[dict[str, Any]]):
     repositories = RepositoryPreviewSerializer(many=True)
     tags = serializers.IntegerField(help_text="tags deleted")
     manifests = serializers.IntegerField(help_text="manifests deleted by digest")
@@ -155,6 +157,6 @@ class RunRequestSerializer(StrictSerializer):
     )
 
 
-class RunConflictSerializer(serializers.Serializer):
+class RunConflictSerializer(serializers.Serializer[dict[str, Any]]):
     detail = serializers.CharField()
     job = serializers.DictField(required=False, help_text="the job in the way: {id, url, page, status}")

@@ -17,8 +17,7 @@ from core.api.schema import body, errors
 from core.permissions import IsOperator, ViewerReadsAdminWrites
 from jobs.api import answers
 from jobs.api.serializers import JobReferenceSerializer
-from jobs.services import JobRequestError
-from retention import plan, services
+from retention import services
 from retention.api import schema
 from retention.models import RetentionPolicy
 
@@ -57,7 +56,7 @@ _CONFLICT = OpenApiResponse(
         responses={204: None, **errors(404)},
     ),
 )
-class RetentionPolicyViewSet(viewsets.ModelViewSet):
+class RetentionPolicyViewSet(viewsets.ModelViewSet[RetentionPolicy]):
     """GET/POST /api/v1/retention-policies/, GET/PUT/PATCH/DELETE .../{id}/, POST .../{id}/preview/ and run/."""
 
     serializer_class = schema.PolicySerializer
@@ -90,10 +89,7 @@ class RetentionPolicyViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], permission_classes=[IsOperator])
     def preview(self, request: Request, pk: str | None = None) -> Response:
         policy = self.get_object()
-        try:
-            found = services.preview(policy)
-        except plan.PlanUnavailable as e:
-            return Response({"detail": e.message}, status=e.status)
+        found = services.preview(policy)  # PlanUnavailable carries its status
         return Response(found.as_dict())
 
     @extend_schema(
@@ -106,8 +102,5 @@ class RetentionPolicyViewSet(viewsets.ModelViewSet):
     def run(self, request: Request, pk: str | None = None) -> Response:
         policy = self.get_object()
         data = body(schema.RunRequestSerializer, request) if request.data not in (None, {}) else {}
-        try:
-            job = services.queue_run(policy, data.get("fingerprint"), request)
-        except JobRequestError as e:
-            return answers.refused(request, e)
+        job = services.queue_run(policy, data.get("fingerprint"), request)  # JobRequestError: 409, 503
         return answers.queued(request, job)
