@@ -8,7 +8,7 @@ from notifications import topics, validation
 from notifications.models import Channel, Rule
 
 
-class ChannelForm(forms.ModelForm):
+class ChannelForm(forms.ModelForm[Channel]):
     """A channel; its URL is never put back into the page: left blank on an edit, the current one stays."""
 
     url = forms.CharField(
@@ -61,7 +61,7 @@ class GlobListField(forms.CharField):
             raise forms.ValidationError(str(e)) from None
 
 
-class RuleForm(forms.ModelForm):
+class RuleForm(forms.ModelForm[Rule]):
     topics = forms.MultipleChoiceField(choices=list(topics.TOPICS.items()), widget=forms.CheckboxSelectMultiple)
     repositories = GlobListField(required=False, help_text='Push and delete only: "prod/**"; blank: every repository.')
 

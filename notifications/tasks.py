@@ -21,7 +21,7 @@ def dispatch_announcement(kind: str, facts: dict[str, Any]) -> None:
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, soft_time_limit=60, time_limit=90, max_retries=None)
-def deliver(self: Task, delivery_id: int) -> None:
+def deliver(self: Task[Any, Any], delivery_id: int) -> None:
     """One attempt; on failure the task comes back after the backoff until NOTIFICATIONS_ATTEMPTS."""
     wait = delivery.attempt(delivery_id)
     if wait is not None:

@@ -149,7 +149,7 @@ class EventsView(GenericAPIView):  # type: ignore[type-arg]
         return receiving.answer(request._request)
 
 
-class GapSerializer(serializers.Serializer):
+class GapSerializer(serializers.Serializer[Any]):
     """An events gap: when events cannot be trusted to have arrived."""
 
     from_ = serializers.DateTimeField(help_text="the last moment events are known to have flowed")
@@ -166,7 +166,7 @@ class GapSerializer(serializers.Serializer):
         return fields
 
 
-class EventsHealthSerializer(serializers.Serializer):
+class EventsHealthSerializer(serializers.Serializer[Any]):
     """Documentation of inventory.services.events_health."""
 
     enabled = serializers.BooleanField()

@@ -29,7 +29,7 @@ def _check(function: Any, value: Any) -> Any:
         raise serializers.ValidationError(str(e)) from None
 
 
-class ChannelSerializer(serializers.ModelSerializer, StrictSerializer):
+class ChannelSerializer(serializers.ModelSerializer[Channel], StrictSerializer):
     """A channel. ``url`` is written only: answers give ``masked_url``; ``secret`` (webhooks) comes once,
     in the answer that made it."""
 
@@ -112,11 +112,11 @@ class CreatedChannelSerializer(ChannelSerializer):
         fields = [*ChannelSerializer.Meta.fields, "secret"]
 
 
-class SecretSerializer(serializers.Serializer):
+class SecretSerializer(serializers.Serializer[Any]):
     secret = serializers.CharField(help_text="The new signing key, shown only in this answer.")
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliverySerializer(serializers.ModelSerializer[Delivery]):
     class Meta:
         model = Delivery
         fields = [
@@ -144,14 +144,14 @@ class ChannelMissing(APIException):
     default_code = "conflict"
 
 
-class ChannelReference(serializers.PrimaryKeyRelatedField):
+class ChannelReference(serializers.PrimaryKeyRelatedField[Channel]):
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, int) and not isinstance(data, bool) and not Channel.objects.filter(pk=data).exists():
             raise ChannelMissing(f"There is no notification channel {data}: see /api/v1/notifications/channels/.")
         return super().to_internal_value(data)
 
 
-class RuleSerializer(serializers.ModelSerializer, StrictSerializer):
+class RuleSerializer(serializers.ModelSerializer[Rule], StrictSerializer):
     """A rule: which topics go to which channel; repository globs and a tag expression narrow push and delete."""
 
     name = NameField(max_length=_NAME_MAX)

@@ -23,7 +23,7 @@ from notifications.models import Channel, Rule
 _ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The id.")
 
 
-class TestQueuedSerializer(serializers.Serializer):
+class TestQueuedSerializer(serializers.Serializer[Any]):
     delivery = serializers.IntegerField(help_text="the test delivery's id: see it in deliveries/")
     status = serializers.CharField()
 
@@ -59,7 +59,7 @@ class TestQueuedSerializer(serializers.Serializer):
         responses={204: None, **errors(404)},
     ),
 )
-class ChannelViewSet(viewsets.ModelViewSet):
+class ChannelViewSet(viewsets.ModelViewSet[Channel]):
     serializer_class = schema.ChannelSerializer
     permission_classes = [IsAdmin]
     lookup_value_regex = "[^/]+"
@@ -114,8 +114,9 @@ class ChannelViewSet(viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["get"])
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
-        found = services.deliveries(self.get_object())
-        page = self.paginate_queryset(found)
+        paginator = self.paginator  # the viewset's queryset is channels; this page is their deliveries
+        assert paginator is not None
+        page = paginator.paginate_queryset(services.deliveries(self.get_object()), request, view=self) or []
         return self.get_paginated_response(schema.DeliverySerializer(page, many=True).data)
 
 
@@ -144,7 +145,7 @@ class ChannelViewSet(viewsets.ModelViewSet):
         summary="Delete a notification rule (admins)", parameters=[_ID], responses={204: None, **errors(404)}
     ),
 )
-class RuleViewSet(viewsets.ModelViewSet):
+class RuleViewSet(viewsets.ModelViewSet[Rule]):
     serializer_class = schema.RuleSerializer
     permission_classes = [IsAdmin]
     lookup_value_regex = "[^/]+"
