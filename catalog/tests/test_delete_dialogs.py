@@ -133,11 +133,13 @@ def test_the_selection_preview_groups_tags_of_one_manifest(
         # Both sentences are in the page; the pre-ticked "Also delete the manifests these tags leave
         # untagged" box shows the first (the browser test checks which one shows).
         assert re.search(
-            r"Removes 2 tags and their manifest sha256:\w+…, which no other tag points to: (stable,? 1\.0|1\.0,? stable)\.",
+            r"Removes 2 tags and their manifest sha256:\w+…, which no other tag points to: "
+            r"(stable,? 1\.0|1\.0,? stable)\.",
             body,
         )
         assert re.search(
-            r"Removes 2 tags of manifest sha256:\w+… only; the manifest stays, untagged: (stable,? 1\.0|1\.0,? stable)\.",
+            r"Removes 2 tags of manifest sha256:\w+… only; the manifest stays, untagged: "
+            r"(stable,? 1\.0|1\.0,? stable)\.",
             body,
         )
         assert body.count("tags of manifest") == 1

@@ -51,7 +51,10 @@ def test_a_person_filters_the_activity(page: Any, live_server: Any, viewer: User
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 LAYER = "application/octet-stream"
-CLIENT = "docker/27.3.1 go/go1.22.7 git-commit/41ca978 kernel/6.1.0-28-amd64 os/linux arch/amd64 UpstreamClient(Docker-Client/27.3.1 \\(linux\\))"
+CLIENT = (
+    "docker/27.3.1 go/go1.22.7 git-commit/41ca978 kernel/6.1.0-28-amd64 os/linux arch/amd64 "
+    "UpstreamClient(Docker-Client/27.3.1 \\(linux\\))"
+)
 
 
 def _client_pull(n: int, when: datetime, repository: str, tag: str, digest: str, address: str) -> None:
