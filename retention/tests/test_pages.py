@@ -91,3 +91,12 @@ def test_operators_preview_a_policy_as_an_htmx_fragment(
     assert 'data-tag="old" data-action="delete"' in html and 'data-tag="new" data-action="keep"' in html
     assert 'name="fingerprint"' in html
     assert operator_client.post(f"/retention/{policy.pk}/edit/", FORM).status_code == 403
+
+
+def test_a_policy_page_has_a_breadcrumb_that_ends_in_its_name(admin_client_role: Client) -> None:
+    """Issue 25: the policy page's breadcrumb read "Retention /" and stopped there."""
+    admin_client_role.post("/retention/new/", FORM)
+    policy = RetentionPolicy.objects.get()
+    page = admin_client_role.get(f"/retention/{policy.pk}/").content.decode()
+    assert "</a> /</p>" not in page
+    assert '<nav aria-label="breadcrumb"><ul><li><a href="/retention/">Retention</a></li><li>web</li></ul></nav>' in page
