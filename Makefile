@@ -1,4 +1,4 @@
-.PHONY: run test deploy-test lint format benchmark benchmark-inventory benchmark-retention clean
+.PHONY: run test deploy-test lint format benchmark benchmark-inventory benchmark-retention benchmark-patterns clean
 
 # Start the whole dashboard (web on :$PORT, Celery worker and beat) in the foreground.
 run:
@@ -23,7 +23,7 @@ deploy-test:
 	TESTENV=off .venv/bin/python -m pytest deploy/tests -m deploy $(PYTEST_ARGS)
 
 lint:
-	.venv/bin/mypy core registry_client catalog maintenance inventory registry_admin retention
+	.venv/bin/mypy core registry_client jobs catalog maintenance inventory registry_admin retention
 	.venv/bin/lint-imports
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
@@ -47,6 +47,12 @@ benchmark-inventory:
 benchmark-retention:
 	bash scripts/ensure-venv.sh requirements-dev.txt
 	.venv/bin/python -m benchmarks.retention $(BENCH_ARGS)
+
+# User-given patterns against hostile names (issue 26): RE2 in-process, and /-/alive while 8 requests match them.
+benchmark-patterns:
+	bash scripts/install-test-deps.sh
+	bash scripts/ensure-venv.sh requirements-dev.txt
+	.venv/bin/python -m benchmarks.patterns $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv staticfiles .pytest_cache .ruff_cache

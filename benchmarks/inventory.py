@@ -101,8 +101,8 @@ def worker_role(environ: dict[str, str]) -> dict[str, Any]:
     setup_django(environ)
     from django.core.management import call_command
 
-    from maintenance.models import Job
-    from maintenance.tasks import run_sync
+    from inventory.tasks import run_sync
+    from jobs.models import Job
 
     call_command("migrate", verbosity=0)
 

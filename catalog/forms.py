@@ -1,10 +1,10 @@
 from django import forms
 
-from catalog import patterns
+from core import patterns
 
 
 class ProtectedTagForm(forms.Form):
-    """A protected-tag rule; both patterns checked by ``catalog.patterns`` (as the API does)."""
+    """A protected-tag rule; both patterns checked by ``core.patterns`` (as the API does)."""
 
     repositories = forms.CharField(max_length=patterns.GLOB_MAX_LENGTH, initial="**")
     # Spaces are part of what a regular expression matches: kept as typed.

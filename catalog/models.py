@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from catalog import patterns
+from core import patterns
 
 
 class ProtectedTag(models.Model):
@@ -36,10 +36,18 @@ class ProtectedTag(models.Model):
         return f'protected by rule {self.pk}: repositories "{self.repositories}", tags "{self.tags}"'
 
     def applies_to(self, repository: str) -> bool:
-        return patterns.glob_matches(self.repositories, repository)
+        try:
+            return patterns.glob_matches(self.repositories, repository)
+        except patterns.PatternInvalid:  # saved before RE2 (issue 26): a rule that cannot be read protects
+            return True
 
     def protects(self, repository: str, tag: str) -> bool:
-        return self.applies_to(repository) and patterns.regex_matches(self.tags, tag)
+        if not self.applies_to(repository):
+            return False
+        try:
+            return patterns.regex_matches(self.tags, tag)
+        except patterns.PatternInvalid:
+            return True
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

@@ -11,10 +11,9 @@ from collections.abc import Iterable, Sequence
 
 from django.http import HttpRequest
 
-from catalog import patterns
 from catalog.models import ProtectedTag
-from catalog.patterns import regex_matches
-from core import audit
+from core import audit, patterns
+from core.patterns import regex_matches
 
 
 def load_rules() -> list[ProtectedTag]:
@@ -32,10 +31,19 @@ def protected(
     found: dict[str, ProtectedTag] = {}
     for tag in tags:
         for rule in applicable:
-            if regex_matches(rule.tags, tag):
+            if _protects(rule, tag):
                 found[tag] = rule
                 break
     return found
+
+
+def _protects(rule: ProtectedTag, tag: str) -> bool:
+    """A rule saved before RE2 (issue 26) whose pattern it cannot compile protects every tag of its
+    repositories: a rule that cannot be read keeps tags rather than lets them go."""
+    try:
+        return regex_matches(rule.tags, tag)
+    except patterns.PatternInvalid:
+        return True
 
 
 def protecting_rule(repository: str, tag: str) -> ProtectedTag | None:
@@ -55,7 +63,7 @@ class RuleInvalid(ValueError):
 
 
 def cleaned(repositories: str, tags: str) -> tuple[str, str]:
-    """Both patterns checked (``catalog.patterns``); RuleInvalid names every bad field."""
+    """Both patterns checked (``core.patterns``); RuleInvalid names every bad field."""
     errors: dict[str, str] = {}
     values: dict[str, str] = {}
     for field, value, validate in (

@@ -2,7 +2,7 @@
 
 A locked or full database, or Redis refusing a task (``core.errors``), reaches here as an
 exception from any view: the answer names the cause and the setting to check instead of a
-traceback. The request's writes were in a transaction (``maintenance.jobs.enqueue``, the
+traceback. The request's writes were in a transaction (``jobs.services.enqueue``, the
 audit) or not made, so nothing is half-written.
 """
 

@@ -25,7 +25,7 @@ case "$role" in
       --bind "0.0.0.0:${PORT:-8000}" \
       --workers "${WEB_WORKERS:-2}" --threads 4 --worker-class gthread \
       --worker-tmp-dir /dev/shm \
-      --access-logfile - --error-logfile -
+      --config /app/deploy/gunicorn.conf.py --error-logfile -
     ;;
   worker)
     data_dir_is_writable

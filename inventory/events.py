@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from django.utils import timezone
 
 from inventory import attachments, content, sync
 from inventory.models import Event, Manifest, Repository, Tag
+from registry_client import references
 from registry_client.client import MANIFEST_TYPES, RegistryError, get_client
 from registry_client.manifests import parse_timestamp
 
@@ -91,10 +93,58 @@ def _utc(when: datetime) -> datetime | None:
     return utc if 1 < utc.year < 9999 else None
 
 
+# OCI's digest grammar (algorithm:encoded), wider than the sha256 the dashboard asks for.
+_DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+
+
+def _plausible(item: dict[str, Any], target: dict[str, Any]) -> bool:
+    """Whether the event names what a registry can hold: a repository name, tag and digest of the
+    distribution grammar (or none), and no NUL anywhere (PostgreSQL refuses it in text). The
+    endpoint needs only the events token: names outside the grammar (HTML, NUL) are not stored."""
+    if _has_nul(item):
+        return False
+    checks = (
+        ("repository", references.validate_name),
+        ("tag", references.validate_tag),
+        ("digest", _digest),
+    )
+    for key, validate in checks:
+        value = target.get(key)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            return False
+        try:
+            validate(value)
+        except ValueError:
+            return False
+    return True
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL is in any key or string of ``value`` (nested at most MAX_JSON_DEPTH levels)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _digest(value: str) -> str:
+    if not _DIGEST.fullmatch(value):
+        raise ValueError(value)
+    return value
+
+
 def parse(document: Any) -> list[Event]:
     """The events of a notification body, as unsaved rows; MalformedEvents when it is not one."""
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
         raise MalformedEvents('Expected a JSON object {"events": [...]}, as the registry sends.')
+    unknown = sorted(set(document) - {"events"})
+    if unknown:  # the registry's envelope has events only (notifications.Envelope)
+        raise MalformedEvents(f'Unknown field(s) {", ".join(unknown)[:200]}: the body is {{"events": [...]}}.')
     events = []
     for position, item in enumerate(document["events"]):
         if not isinstance(item, dict):
@@ -114,6 +164,8 @@ def parse(document: Any) -> list[Event]:
         if when is None:  # readable, but no use: counted as ignored
             continue
         target, request, actor = (_object(item, key) for key in ("target", "request", "actor"))
+        if not _plausible(item, target):  # a name the registry could never have sent: ignored
+            continue
         size = target.get("size", target.get("length"))
         events.append(
             Event(

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -42,6 +42,22 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
+class SyncResult(TypedDict):
+    """A sync job's ``result`` (and ``SyncState.last_result``): what the reconcile did."""
+
+    repositories: int
+    tags: int
+    requests: dict[str, int]
+    added_tags: int
+    moved_tags: int
+    removed_tags: int
+    added_repositories: int
+    removed_repositories: int
+    fetched_manifests: int
+    removed_manifests: int
+    seconds: float
+
+
 @dataclass
 class Figures:
     """What a reconcile did: the job's result."""
@@ -58,7 +74,7 @@ class Figures:
     removed_manifests: int = 0
     seconds: float = 0.0
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> SyncResult:
         return {
             "repositories": self.repositories,
             "tags": self.tags,

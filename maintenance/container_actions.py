@@ -17,8 +17,10 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from core import audit, worker
-from maintenance import engine, lock, registry_container, snapshot, task_names
-from maintenance.models import Job, RegistryPause
+from jobs import lock, services
+from jobs.models import Job
+from maintenance import engine, registry_container, snapshot, task_names
+from maintenance.models import RegistryPause
 from maintenance.snapshot import EngineHealth, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -186,9 +188,7 @@ def _gc_running() -> str:
 
     Pausing or restarting mid-collection would break the GC's exec or its recreate.
     """
-    job = Job.objects.filter(
-        kind__in=(Job.Kind.GC, Job.Kind.UPDATE, Job.Kind.RETENTION), status=Job.Status.RUNNING
-    ).first()
+    job = Job.objects.filter(kind__in=services.HOLD_THE_CONTAINER, status=Job.Status.RUNNING).first()
     if job is None and not lock.gc_lock_held():
         return ""
     if job is not None and job.kind == Job.Kind.RETENTION:

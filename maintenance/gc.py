@@ -28,9 +28,11 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from core import audit, masking
-from maintenance import engine, jobs, lock, registry_cache, registry_container, snapshot, stats_collector
-from maintenance.gc_requests import DELETE_UNTAGGED_ON_V2, GcError, GcParams, GcParamsInvalid
-from maintenance.models import Job, RegistryMaintenance
+from jobs import lock, runner
+from jobs.models import Job
+from maintenance import engine, registry_cache, registry_container, snapshot, stats_collector
+from maintenance.gc_requests import DELETE_UNTAGGED_ON_V2, GcError, GcParams, GcParamsInvalid, GcResult
+from maintenance.models import RegistryMaintenance
 from registry_client import client as registry
 
 logger = logging.getLogger(__name__)
@@ -45,25 +47,7 @@ UPDATE_MODE = "update"
 
 def run(job_id: int) -> None:
     """The task body: take the lock, run the GC, record the result; never raises."""
-    claimed = jobs.claim(job_id)
-    if claimed is None:
-        logger.warning("GC job %s is not queued any more (expired or taken); not running it", job_id)
-        return
-    job = claimed
-    # Wait a little: the watchdog holds the lock for a moment every minute.
-    with lock.holding_gc_lock(LOCK_WAIT_SECONDS) as held:
-        if not held:
-            jobs.fail(job, "Another garbage collection holds the lock (a previous run is still ending); try later.")
-            return
-        try:
-            params = GcParams.parse(job.params)
-        except GcParamsInvalid as e:
-            jobs.fail(job, f"Invalid parameters: {e.errors}")
-            return
-        timed_out = f"The garbage collection exceeded its time limit ({settings.GC_TIME_LIMIT}s, GC_TIME_LIMIT)."
-        jobs.perform(job, GarbageCollection(job, params), (GcError, engine.EngineError), timed_out)
-    if not params.dry_run:
-        refresh_statistics()
+    GarbageCollection.handle(job_id)
 
 
 def refresh_statistics() -> None:
@@ -92,27 +76,51 @@ def blob_bytes(container: Any, root: str, digests: list[str]) -> int | None:
     return total
 
 
-class GarbageCollection:
+class GarbageCollection(runner.JobRunner[GcResult]):
     """One GC run for one job; ``result`` fills in as it goes (kept when it fails)."""
 
-    def __init__(self, job: Job, params: GcParams) -> None:
-        self.job = job
-        self.params = params
-        self.result: dict[str, Any] = {}
+    kind = Job.Kind.GC
+    expected = (GcError, engine.EngineError)
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(job)
+        self.params = GcParams()
+        self.result: GcResult = {}
         self.name = settings.REGISTRY_CONTAINER
         self.eligible: list[str] = []
 
-    def log(self, line: str) -> None:
-        jobs.log(self.job, masking.mask_log_line(line))
+    def execute(self) -> None:
+        """The whole run under the GC lock; a real run measures the storage again afterwards."""
+        # Wait a little: the watchdog holds the lock for a moment every minute.
+        with lock.holding_gc_lock(LOCK_WAIT_SECONDS) as held:
+            if not held:
+                runner.fail(
+                    self.job, "Another garbage collection holds the lock (a previous run is still ending); try later."
+                )
+                return
+            try:
+                self.params = GcParams.parse(self.job.params)
+            except GcParamsInvalid as e:
+                runner.fail(self.job, f"Invalid parameters: {e.errors}")
+                return
+            super().execute()
+        if not self.params.dry_run:
+            refresh_statistics()
 
-    def run(self) -> dict[str, Any]:
+    def timed_out(self) -> str:
+        return f"The garbage collection exceeded its time limit ({settings.GC_TIME_LIMIT}s, GC_TIME_LIMIT)."
+
+    def log(self, line: str) -> None:
+        runner.log(self.job, masking.mask_log_line(line))
+
+    def run(self) -> GcResult:
         client = engine.connect()
         try:
             return self._run(client)
         finally:
             client.close()
 
-    def _run(self, client: engine.DockerClient) -> dict[str, Any]:
+    def _run(self, client: engine.DockerClient) -> GcResult:
         container = engine.get_container(client, self.name)
         if container is None:
             raise GcError(f"No container named '{self.name}' on the Docker engine: set REGISTRY_CONTAINER.")
@@ -245,8 +253,11 @@ class GarbageCollection:
             record.ended_at = timezone.now()
             record.restored_by = "job"
             record.save(update_fields=["ended_at", "restored_by"])
-            key = "read_only_seconds" if self.params.mode == "read-only" else "downtime_seconds"
-            self.result[key] = round(time.monotonic() - started, 2)
+            seconds = round(time.monotonic() - started, 2)
+            if self.params.mode == "read-only":
+                self.result["read_only_seconds"] = seconds
+            else:
+                self.result["downtime_seconds"] = seconds
         self.log("The registry is back with its original configuration (compared before and after).")
         return restored
 
@@ -405,9 +416,9 @@ def watchdog() -> list[str]:
         cutoff = timezone.now() - dt.timedelta(seconds=2 * settings.GC_LOCK_TIMEOUT)
         holding = (Job.Kind.GC, Job.Kind.UPDATE)  # the jobs that hold the lock while they run
         for job in Job.objects.filter(kind__in=holding, status=Job.Status.RUNNING, started_at__lt=cutoff):
-            jobs.log(job, "ERROR: the worker running this job stopped (its lock expired).")
+            runner.log(job, "ERROR: the worker running this job stopped (its lock expired).")
             what = "registry update" if job.kind == Job.Kind.UPDATE else "garbage collection"
-            jobs.fail(job, f"The worker running this {what} died; the watchdog restored the registry.")
+            runner.fail(job, f"The worker running this {what} died; the watchdog restored the registry.")
             done.append(f"Failed orphaned job {job.pk}.")
     finally:
         with contextlib.suppress(redis.exceptions.LockError):

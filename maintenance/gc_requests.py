@@ -1,25 +1,25 @@
 """Asking for a garbage collection: its parameters, one at a time, the queued job, what a dry run found.
 
-The page, the API and the schedules (``maintenance.schedules.fire``) queue a GC here; a
-worker runs it (``maintenance.gc``). Nothing here touches the Docker engine.
+The page, the API and the schedules (``maintenance.schedules.fire``) queue a GC here, through
+``jobs.services.queue`` (which says what a GC must wait for); a worker runs it
+(``maintenance.gc``). Nothing here touches the Docker engine.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypedDict
 
-import redis
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
 from core.errors import ActionableError
 from core.models import AuditEntry
-from maintenance import jobs, lock, snapshot, task_names
-from maintenance.models import Job
+from jobs import services
+from jobs.models import Job
+from maintenance import snapshot, task_names
 from registry_client.references import attached_to
 
 MODES = ("read-only", "stop", "online")
@@ -34,31 +34,33 @@ class GcError(ActionableError):
     """A GC request or run that cannot go on; the message says why and what to do."""
 
 
-class GcUnavailable(GcError):
-    """The broker is down: nothing can be queued."""
+class UntaggedFigures(TypedDict):
+    """What a dry run with --delete-untagged would free on registry:3."""
+
+    manifests: int
+    blobs: int
+    bytes: int | None
 
 
-class GcConflict(GcError):
-    """Another GC is queued or running."""
+class GcResult(TypedDict, total=False):
+    """A GC job's ``result``: what the run found and freed (fields appear as the run gets there)."""
 
-    def __init__(self, job: Job | None) -> None:
-        self.job = job
-        name = f"job {job.pk} ({job.status})" if job else "a garbage collection whose lock is still held"
-        super().__init__(f"A garbage collection is already queued or running: {name}. Wait for it to finish.")
-
-
-class RegistryJobInProgress(GcConflict):
-    """A registry update, verification or retention run is queued or running: a GC would pull the
-    registry from under it."""
-
-    def __init__(self, job: Job) -> None:
-        self.job = job
-        self.message = (
-            f"A {job.get_kind_display().lower()} is in progress (job {job.pk}, {job.status}): wait until it ends "
-            f"({'see /retention/' if job.kind == Job.Kind.RETENTION else 'see the Registry page'}), then run the "
-            "garbage collection."
-        )
-        Exception.__init__(self, self.message)
+    mode: str
+    version: str
+    config: str
+    data_root: str
+    exit_code: int
+    blobs_marked: int
+    blobs_eligible: int
+    manifests_eligible: int
+    bytes_before: int | None
+    bytes_after: int | None
+    bytes_freed: int
+    bytes_eligible: int | None
+    untagged: UntaggedFigures
+    read_only_seconds: float
+    downtime_seconds: float
+    redis_keys_deleted: int
 
 
 class GcParamsInvalid(ValueError):
@@ -108,7 +110,7 @@ class GcParams:
 
 
 def active_job() -> Job | None:
-    return Job.objects.filter(kind=Job.Kind.GC, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
+    return services.active(Job.Kind.GC)
 
 
 def request_gc(
@@ -117,35 +119,13 @@ def request_gc(
     request: HttpRequest | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
 ) -> Job:
-    """Queue a GC job, or GcConflict naming the one that is queued or running."""
+    """Queue a GC job: GcError when this registry cannot do it, JobBusy naming what is queued or
+    running (another GC, its lock, an update, a verification or a retention run), JobRequestError."""
     # Refused up front on 2.x; when no worker can say which version runs, the worker refuses
     # the job before it changes anything.
     if params.delete_untagged and snapshot.registry_is_v2(ask_wait=5.0):
         raise GcError(DELETE_UNTAGGED_ON_V2)
-    client = lock.redis_client()
-    try:
-        # Check-then-create under a short lock, so two simultaneous requests cannot both pass.
-        with lock.enqueue_lock(client):
-            # A job no worker took (none was running) must not block every later request.
-            jobs.expire_unclaimed(Job.Kind.GC, settings.GC_QUEUE_TIMEOUT)
-            running = active_job()
-            if running is not None or lock.gc_lock_held(client):
-                raise GcConflict(running)
-            # A retention run deletes through the registry's API: a GC must not make it read-only
-            # or stop it meanwhile (and must not collect while manifests are being deleted).
-            registry_job = Job.objects.filter(
-                kind__in=(Job.Kind.UPDATE, Job.Kind.VERIFY, Job.Kind.RETENTION),
-                status__in=(Job.Status.QUEUED, Job.Status.RUNNING),
-            ).first()
-            if registry_job is not None:
-                raise RegistryJobInProgress(registry_job)
-            return jobs.enqueue(task_names.RUN_GC, Job.Kind.GC, params.as_dict(), request=request, user=user)
-    except redis.exceptions.LockError as e:
-        raise GcError("Another garbage collection request is being queued right now; try again.") from e
-    except redis.exceptions.ConnectionError as e:
-        raise GcUnavailable(f"Redis (REDIS_URL) does not answer, so no job can be queued: {e}") from e
-    finally:
-        client.close()
+    return services.queue(task_names.RUN_GC, Job.Kind.GC, params.as_dict(), request=request, user=user)
 
 
 def preview() -> Job | None:
@@ -286,3 +266,12 @@ def why_nothing(job: Job) -> str:
         "Every blob belongs to a manifest and no manifest is untagged: delete images in the catalog first "
         "(with “Also delete the untagged manifest” ticked), then collect."
     )
+
+
+def params_text(job: Job) -> str:
+    """``dry run · read-only · deletes untagged manifests``."""
+    params = job.params or {}
+    words = ["dry run" if params.get("dry_run") else "real run", str(params.get("mode", "read-only"))]
+    if params.get("delete_untagged"):
+        words.append("deletes untagged manifests")
+    return " · ".join(words)

@@ -18,9 +18,10 @@ from django.views.decorators.http import require_POST
 
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
+from jobs import services as job_services
+from jobs.models import Job
 from maintenance import registry_jobs, services, snapshot, stats
 from maintenance.forms import IntervalForm
-from maintenance.models import Job
 
 PANEL_MAX_AGE = 20.0
 PANEL_WAIT = 4.0
@@ -179,7 +180,7 @@ def registry_job(request: HtmxHttpRequest, kind: str) -> HttpResponse:
         return redirect("registry")
     try:
         job = queue(request)
-    except registry_jobs.RegistryJobError as e:
+    except job_services.JobRequestError as e:
         messages.error(request, e.message)
         return redirect("registry")
     return redirect(job)

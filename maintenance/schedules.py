@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from core import audit
+from jobs.services import JobRequestError
 from maintenance import task_names
 from maintenance.gc_requests import GcError, GcParams, GcParamsInvalid, request_gc
 
@@ -179,8 +180,8 @@ def fire(params: dict[str, Any]) -> None:
     """Beat fired a GC schedule: queue it, or note in the audit log why not."""
     try:
         request_gc(GcParams.parse(params))
-    except (GcError, GcParamsInvalid) as e:
-        detail = e.message if isinstance(e, GcError) else str(e.errors)
+    except (GcError, JobRequestError, GcParamsInvalid) as e:
+        detail = str(e.errors) if isinstance(e, GcParamsInvalid) else e.message
         audit.record(action="gc-scheduled", outcome="refused", via="scheduler", detail=detail)
         return
-    # Queued: jobs.enqueue has written the "gc-queued" entry, via "scheduler" (no request, no user).
+    # Queued: jobs.services.enqueue has written the "gc-queued" entry, via "scheduler" (no request, no user).

@@ -3,7 +3,7 @@
 Every state change a user makes goes through here and is audited here, so a page and its
 API twin leave the same audit entry: GC schedules created, changed and deleted, the
 statistics interval, statistics collected on demand, garbage collections queued
-(``jobs.enqueue`` audits those), the container's pause, resume and restart (the worker
+(``jobs.services.enqueue`` audits those), the container's pause, resume and restart (the worker
 that does them audits them, ``maintenance.container_actions``).
 
 Nothing here opens the Docker engine: work for it is sent to a worker by task name.
@@ -18,8 +18,9 @@ from django_celery_beat.models import PeriodicTask
 
 from core import audit
 from core.worker import WorkerAnswer, ask_worker
-from maintenance import diagnostics, gc_requests, jobs, registry_jobs, schedules, snapshot, stats, task_names
-from maintenance.models import Job
+from jobs import services as job_services
+from jobs.models import Job
+from maintenance import diagnostics, gc_requests, registry_jobs, schedules, snapshot, stats, task_names
 
 #: How long a request waits for a worker to pause, resume or restart the registry before
 #: answering that it was only requested.
@@ -34,7 +35,7 @@ ACTION_TASKS = {
 
 
 def queue_gc(params: gc_requests.GcParams, request: HttpRequest) -> Job:
-    """Queue a GC for the user of ``request`` (GcError and subclasses when it cannot be)."""
+    """Queue a GC for the user of ``request`` (GcError, JobBusy, JobRequestError when it cannot be)."""
     return gc_requests.request_gc(params, request=request)
 
 
@@ -67,8 +68,9 @@ def delete_schedule(task: PeriodicTask, request: HttpRequest) -> None:
 
 
 def collect_stats(request: HttpRequest) -> Job:
-    """A statistics job a worker runs now (audited as queued by ``jobs.enqueue``)."""
-    return jobs.enqueue(task_names.COLLECT_STATS, Job.Kind.STATS, {}, request=request)
+    """A statistics job a worker runs now (audited as queued by ``jobs.services.enqueue``); nothing
+    excludes it, so only JobRequestError (Redis) stops it."""
+    return job_services.queue(task_names.COLLECT_STATS, Job.Kind.STATS, {}, request=request)
 
 
 def set_stats_interval(seconds: int, request: HttpRequest) -> PeriodicTask:
@@ -108,12 +110,12 @@ def container_action(action: str, request: HttpRequest, *args: Any) -> WorkerAns
 
 
 def queue_update(request: HttpRequest) -> Job:
-    """An update of the registry container (RegistryBusy, RegistryJobError when it cannot be queued)."""
+    """An update of the registry container (JobBusy, JobRequestError when it cannot be queued)."""
     return registry_jobs.request_update(request=request)
 
 
 def queue_verify(request: HttpRequest) -> Job:
-    """A verification of every tag's manifest and blobs (RegistryBusy, RegistryJobError when it cannot be queued)."""
+    """A verification of every tag's manifest and blobs (JobBusy, JobRequestError when it cannot be queued)."""
     return registry_jobs.request_verify(request=request)
 
 

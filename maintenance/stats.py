@@ -7,7 +7,7 @@ the engine.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -100,6 +100,35 @@ def describe(sample: StatsSample) -> list[tuple[str, str]]:
 
 def sample_as_dict(sample: StatsSample, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
     return {"collected_at": sample.collected_at.isoformat(), **{name: getattr(sample, name) for name in fields}}
+
+
+class StatsResult(TypedDict, total=False):
+    """A statistics job's ``result``: the sample's figures (null where not read) and why."""
+
+    collected_at: str
+    cpu_percent: float | None
+    memory_bytes: int | None
+    memory_limit_bytes: int | None
+    net_rx_bytes: int | None
+    net_tx_bytes: int | None
+    block_read_bytes: int | None
+    block_write_bytes: int | None
+    pids: int | None
+    storage_bytes: int | None
+    blob_count: int | None
+    repository_count: int | None
+    tag_count: int | None
+    total_bytes: int | None
+    unique_bytes: int | None
+    errors: list[str]
+
+
+def job_result(sample: StatsSample) -> StatsResult:
+    """A statistics job's result: every figure of ``sample``, and its errors when there were any."""
+    result = cast(StatsResult, sample_as_dict(sample, SAMPLE_FIELDS))
+    if sample.errors:
+        result["errors"] = list(sample.errors)
+    return result
 
 
 def history(since: datetime, fields: list[str]) -> list[dict[str, Any]]:

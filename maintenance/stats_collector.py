@@ -19,7 +19,9 @@ from django.utils import timezone
 
 from catalog.blobs import content_blobs
 from inventory import sync as inventory_sync
-from maintenance import container_actions, engine, registry_container, snapshot
+from jobs import runner
+from jobs.models import Job
+from maintenance import container_actions, engine, registry_container, snapshot, stats
 from maintenance.models import StatsSample
 from registry_client.client import RegistryError, RegistryNotFound, get_client
 
@@ -185,3 +187,17 @@ def prune(now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.STATS_RETENTION_DAYS)
     deleted, _ = StatsSample.objects.filter(collected_at__lt=cutoff).delete()
     return deleted
+
+
+class StatisticsJob(runner.JobRunner[stats.StatsResult]):
+    """A statistics job (the page's "Collect now", POST /api/v1/stats/collect/): one sample."""
+
+    kind = Job.Kind.STATS
+
+    def run(self) -> stats.StatsResult:
+        try:
+            sample = collect(log=self.log)
+        except Exception as e:
+            logger.exception("statistics job %s failed", self.job.pk)
+            raise runner.JobFailed(f"Statistics could not be collected: {e}") from e
+        return stats.job_result(sample)

@@ -5,23 +5,15 @@ names and never imports this module (it loads the Docker engine client). Tasks t
 waits for take a call id first and leave their answer for it (``core.worker.answer``).
 """
 
-import contextlib
 import logging
-import threading
-import time
 from typing import Any
 
 from celery import shared_task
-from celery.signals import beat_init, worker_ready
-from django import db
+from celery.signals import beat_init
 from django.conf import settings
 
 from core.worker import answer
-from inventory import events as inventory_events
-from inventory import sync as inventory_sync
-from inventory.models import Repository
-from maintenance import container_actions, gc, jobs, schedules, stats, stats_collector, sync_requests, update, verify
-from maintenance.models import Job
+from maintenance import container_actions, gc, schedules, stats, stats_collector, update, verify
 
 logger = logging.getLogger(__name__)
 
@@ -84,16 +76,7 @@ def verify_registry(job_id: int) -> None:
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
 def collect_stats(job_id: int) -> None:
     """A statistics job started from the page or POST /api/v1/stats/collect/."""
-    job = jobs.start(job_id)
-    try:
-        sample = stats_collector.collect(log=lambda line: jobs.log(job, line))
-    except Exception as e:
-        jobs.fail(job, f"Statistics could not be collected: {e}")
-        raise
-    result = stats.sample_as_dict(sample, stats.SAMPLE_FIELDS)
-    if sample.errors:
-        result["errors"] = sample.errors
-    jobs.succeed(job, result)
+    stats_collector.StatisticsJob.handle(job_id)
 
 
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
@@ -151,85 +134,3 @@ def resume_overdue_pause() -> None:
 def ensure_statistics_schedule(**kwargs: object) -> None:
     """Beat starts: make sure the admin-editable statistics entry exists."""
     stats.schedule()
-
-
-# === The inventory's sync and events ===================================================
-
-
-@shared_task(
-    ignore_result=True,
-    acks_late=False,
-    soft_time_limit=sync_requests.SYNC_TIME_LIMIT,
-    time_limit=sync_requests.SYNC_TIME_LIMIT + 60,
-)
-def run_sync(job_id: int) -> None:
-    """A sync job queued by the API, "Sync now", the schedule or a worker's start."""
-    job = jobs.claim(job_id)
-    if job is None:
-        return
-    try:
-        inventory_events.apply_pending()
-        figures = inventory_sync.reconcile(log=lambda line: jobs.log(job, line))
-        inventory_events.apply_pending()  # what arrived while the reconcile ran
-    except Exception as e:
-        message = getattr(e, "message", None) or str(e)
-        jobs.fail(job, f"The inventory sync failed: {message}")
-        raise
-    jobs.succeed(job, figures.as_dict())
-
-
-@shared_task(ignore_result=True, soft_time_limit=50, time_limit=60)
-def scheduled_sync() -> None:
-    """Beat, every INVENTORY_SYNC_INTERVAL seconds: queue a sync unless one is queued or running."""
-    with contextlib.suppress(sync_requests.SyncRunning):
-        sync_requests.queue_sync(reason="schedule")
-
-
-@shared_task(ignore_result=True, soft_time_limit=300, time_limit=360)
-def prune_events() -> None:
-    deleted = inventory_events.prune()
-    if deleted:
-        logger.info("inventory: deleted %d events older than %d days", deleted, settings.EVENTS_RETENTION_DAYS)
-
-
-@worker_ready.connect
-def sync_when_empty(**kwargs: object) -> None:
-    """A worker starts and the inventory is empty (a new install): fill it now, not in 5 minutes."""
-    if not settings.INVENTORY_SYNC_ON_START:
-        return
-    try:
-        if not Repository.objects.exists() and not Job.objects.filter(kind=Job.Kind.SYNC).exists():
-            sync_requests.queue_sync(reason="first start")
-    except sync_requests.SyncRunning:
-        pass
-    except Exception:  # the database is not migrated yet: beat's schedule fills it later
-        logger.exception("inventory: could not queue the first sync")
-
-
-# === Faults: jobs whose worker died ===================================================
-
-
-@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
-def job_watchdog() -> None:
-    """Every minute: fail jobs whose worker died (no heartbeat) or that no worker took."""
-    for job in jobs.fail_orphaned():
-        logger.warning("job watchdog: %s #%s failed: %s", job.kind, job.pk, job.error)
-
-
-@worker_ready.connect
-def watch_jobs_beside_the_pool(**kwargs: object) -> None:
-    """The beat task above waits for a free pool process; when every process waits on a slow
-    registry (a sync, a statistics run), a dead worker's job would stay "running" that long.
-    The worker's main process also runs the watchdog from a thread of its own."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(settings.JOB_WATCHDOG_INTERVAL)
-            try:
-                job_watchdog()
-            except Exception:  # a locked or unreachable database: the next round tries again
-                logger.exception("job watchdog: could not check the jobs")
-            finally:
-                db.connection.close()
-
-    threading.Thread(target=watch, name="job-watchdog", daemon=True).start()

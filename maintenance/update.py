@@ -25,8 +25,11 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from core.errors import ActionableError
-from maintenance import container_actions, engine, gc, jobs, lock, registry_container, registry_jobs, snapshot
-from maintenance.models import Job, RegistryMaintenance
+from jobs import lock, runner, services
+from jobs.models import Job
+from maintenance import container_actions, engine, gc, registry_container, snapshot
+from maintenance.models import RegistryMaintenance
+from maintenance.registry_jobs import ImageDescription, UpdateResult
 
 logger = logging.getLogger(__name__)
 
@@ -37,30 +40,31 @@ class UpdateError(ActionableError):
 
 def run(job_id: int) -> None:
     """The task body: take the lock, update, record the result; never raises."""
-    job = jobs.claim(job_id)
-    if job is None:
-        logger.warning("Update job %s is not queued any more (expired or taken); not running it", job_id)
-        return
-    with lock.holding_gc_lock(gc.LOCK_WAIT_SECONDS) as held:
-        if not held:
-            jobs.fail(job, "A garbage collection holds the maintenance lock: try the update again when it has ended.")
-            return
-        jobs.perform(job, RegistryUpdate(job), (UpdateError, engine.EngineError))
+    RegistryUpdate.handle(job_id)
 
 
-class RegistryUpdate:
+class RegistryUpdate(runner.JobRunner[UpdateResult]):
     """One update for one job; ``result`` fills in as it goes (kept when it fails)."""
 
+    kind = Job.Kind.UPDATE
+    expected = (UpdateError, engine.EngineError)
+
     def __init__(self, job: Job) -> None:
-        self.job = job
-        self.result: dict[str, Any] = {}
+        super().__init__(job)
+        self.result: UpdateResult = {}
         self.bound = float(settings.UPDATE_ANSWER_TIMEOUT)
 
-    def log(self, line: str) -> None:
-        jobs.log(self.job, line)
+    def execute(self) -> None:
+        with lock.holding_gc_lock(gc.LOCK_WAIT_SECONDS) as held:
+            if not held:
+                runner.fail(
+                    self.job, "A garbage collection holds the maintenance lock: try the update again when it has ended."
+                )
+                return
+            super().execute()
 
-    def run(self) -> dict[str, Any]:
-        conflict = registry_jobs.busy(ignore=self.job, gc_lock_free=True)
+    def run(self) -> UpdateResult:
+        conflict = services.busy(self.kind, ignore=self.job, lock_free=True)
         if conflict is not None:
             raise UpdateError(conflict.message)
         client = engine.connect()
@@ -69,7 +73,7 @@ class RegistryUpdate:
         finally:
             client.close()
 
-    def _run(self, client: engine.DockerClient) -> dict[str, Any]:
+    def _run(self, client: engine.DockerClient) -> UpdateResult:
         container = engine.get_registry_container(client)
         engine.require_running(container)
         saved: dict[str, Any] = container.attrs
@@ -157,7 +161,7 @@ class RegistryUpdate:
         return version
 
 
-def _described(image: engine.ImageFacts, version: str) -> dict[str, str]:
+def _described(image: engine.ImageFacts, version: str) -> ImageDescription:
     return {
         "image_id": image.id,
         "repo_digest": image.repo_digest,

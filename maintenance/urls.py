@@ -9,7 +9,6 @@ urlpatterns = [
     path("schedules/", views.schedule_create, name="gc-schedule-create"),
     path("schedules/<int:schedule_id>/toggle/", views.schedule_toggle, name="gc-schedule-toggle"),
     path("schedules/<int:schedule_id>/delete/", views.schedule_delete, name="gc-schedule-delete"),
-    path("jobs/<int:job_id>/", views.job_detail, name="job"),
     path("sync/", views.sync_now, name="sync-now"),
     path("summary/", views.dashboard_summary, name="dashboard-summary"),
     # The inventory's Storage page, with the disk figures only maintenance measures.

@@ -20,15 +20,16 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from django.conf import settings
 
 from core.errors import ActionableError
 from inventory import sync as inventory_sync
 from inventory.models import Tag
-from maintenance import engine, gc, jobs, registry_container, registry_jobs
-from maintenance.models import Job
+from jobs import runner, services
+from jobs.models import Job
+from maintenance import engine, gc, registry_container, registry_jobs
+from maintenance.registry_jobs import GcDryRunReport, VerifyResult
 from registry_client import client as registry
 
 logger = logging.getLogger(__name__)
@@ -82,32 +83,28 @@ def tag_inventory(client: registry.RegistryClient) -> tuple[list[TagRef], str]:
 
 def run(job_id: int) -> None:
     """The task body: check every tag, then GC's dry run; record the report; never raises."""
-    job = jobs.claim(job_id)
-    if job is None:
-        logger.warning("Verify job %s is not queued any more (expired or taken); not running it", job_id)
-        return
-    jobs.perform(job, Verification(job), (VerifyError, engine.EngineError, registry.RegistryError))
+    Verification.handle(job_id)
 
 
-class Verification:
+class Verification(runner.JobRunner[VerifyResult]):
     """One verification for one job; ``result`` fills in as it goes."""
 
+    kind = Job.Kind.VERIFY
+    expected = (VerifyError, engine.EngineError, registry.RegistryError)
+
     def __init__(self, job: Job) -> None:
-        self.job = job
-        self.result: dict[str, Any] = {}
+        super().__init__(job)
+        self.result: VerifyResult = {}
         self.client = registry.get_client()
         self._lock = threading.Lock()
         self._blobs: dict[tuple[str, str], bool] = {}  # (repository, digest) -> answers
         self._manifests_checked = 0
         self._referenced: set[str] = set()  # every digest a tag needs, for GC's dry run
 
-    def log(self, line: str) -> None:
-        jobs.log(self.job, line)
-
-    def run(self) -> dict[str, Any]:
+    def run(self) -> VerifyResult:
         # The GC lock is not checked here: the watchdog holds it a moment every minute; a GC
         # that runs holds a running job, which busy() finds.
-        conflict = registry_jobs.busy(ignore=self.job, gc_lock_free=True)
+        conflict = services.busy(self.kind, ignore=self.job, lock_free=True)
         if conflict is not None:
             raise VerifyError(conflict.message)
         refs, source = tag_inventory(self.client)
@@ -188,7 +185,7 @@ class Verification:
 
     # --- The registry's own check ------------------------------------------------------------
 
-    def _gc_dry_run(self) -> dict[str, Any]:
+    def _gc_dry_run(self) -> GcDryRunReport:
         """``registry garbage-collect --dry-run`` in the container: it fails on a manifest it cannot read."""
         client = engine.connect()
         try:
@@ -208,7 +205,7 @@ class Verification:
         eligible = set(re.findall(r"blob eligible for deletion: (sha256:[0-9a-f]{64})", outcome.stdout))
         needed = sorted(eligible & self._referenced)
         ok = empty or (outcome.exit_code == 0 and bool(summary) and not needed)
-        report: dict[str, Any] = {"exit_code": outcome.exit_code, "ok": ok, "errors": errors[:20]}
+        report: GcDryRunReport = {"exit_code": outcome.exit_code, "ok": ok, "errors": errors[:20]}
         if needed:
             report["referenced_eligible"] = needed[:REPORT_LIMIT]
             report["errors"] = [

@@ -11,18 +11,12 @@ from django.views.decorators.http import require_POST
 
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
+from inventory import jobs as sync_jobs
 from inventory import services as inventory_services
-from maintenance import diagnostics, gc_requests, schedules, services, snapshot, stats, sync_requests
+from jobs import services as job_services
+from jobs.models import Job
+from maintenance import diagnostics, gc_requests, schedules, services, snapshot, stats
 from maintenance.forms import GcForm, ScheduleForm
-from maintenance.models import Job
-
-
-@role_required(Role.VIEWER)
-def job_detail(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
-    """A job with its output; while it runs, the htmx fragment of this view refreshes itself."""
-    job = get_object_or_404(Job.objects.select_related("user"), pk=job_id)
-    template = "maintenance/_job.html" if request.htmx else "maintenance/job.html"
-    return render(request, template, {"job": job})
 
 
 def _gc_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -75,12 +69,12 @@ def gc_start(request: HttpRequest) -> HttpResponse:
         return render(request, "maintenance/gc_confirm.html", context)
     try:
         job = services.queue_gc(params, request)
-    except gc_requests.GcConflict as e:
+    except job_services.JobBusy as e:
         messages.error(request, e.message)
         return render(request, "maintenance/index.html", _gc_context(request, form=form), status=409)
-    except gc_requests.GcError as e:
+    except (job_services.JobRequestError, gc_requests.GcError) as e:
         messages.error(request, e.message)
-        code = 503 if isinstance(e, gc_requests.GcUnavailable) else 400
+        code = 503 if isinstance(e, job_services.JobsUnavailable) else 400
         return render(request, "maintenance/index.html", _gc_context(request, form=form), status=code)
     messages.success(request, f"Garbage collection #{job.pk} queued.")
     return redirect(f"{reverse('maintenance')}?job={job.pk}#current-job")
@@ -152,10 +146,12 @@ def dashboard_summary(request: HtmxHttpRequest) -> HttpResponse:
 def sync_now(request: HtmxHttpRequest) -> HttpResponse:
     """The pages' "Sync now": queue an inventory sync (or say which one runs), back to the page."""
     try:
-        job = sync_requests.queue_sync(request=request)
+        job = sync_jobs.queue_sync(request=request)
         messages.success(request, f"Sync job {job.pk} queued: the page shows when it ends.")
-    except sync_requests.SyncRunning as e:
-        messages.info(request, f"A sync is already {e.job.status} (job {e.job.pk}).")
+    except job_services.JobBusy as e:
+        messages.info(request, e.message)
+    except job_services.JobRequestError as e:
+        messages.error(request, e.message)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("catalog:repositories")

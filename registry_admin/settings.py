@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "core",
+    "jobs",
     "catalog",
     "maintenance",
     "inventory",
@@ -90,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "core.middleware.ServiceFaultMiddleware",
+    # A body sent to an API operation that takes none is a 400 (core.api.bodies).
+    "core.api.bodies.RefuseUnexpectedBodies",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout answer.
     "axes.middleware.AxesMiddleware",
@@ -182,7 +185,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["core.renderers.JSONWithWarningsRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "core.api.exceptions.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.openapi.AutoSchema",
 }
 
 # --- Celery ---------------------------------------------------------------------------
@@ -350,8 +353,9 @@ REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
     "rest_framework.authentication.TokenAuthentication",
     "rest_framework.authentication.SessionAuthentication",
 ]
-# The API speaks JSON: a form-encoded body is a 415, not strings read as booleans.
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["rest_framework.parsers.JSONParser"]
+# The API speaks JSON: a form-encoded body is a 415, not strings read as booleans; a body nested
+# deeper than core.api.parsers.MAX_JSON_DEPTH is a 400 before the parser recurses.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = ["core.api.parsers.BoundedJSONParser"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["core.tokens.TokenRateThrottle", "core.tokens.AnonAddressThrottle"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"token": API_THROTTLE_RATE, "anon": API_ANON_THROTTLE_RATE}
 

@@ -33,7 +33,8 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from catalog import deletion, patterns, protection
+from catalog import deletion, protection
+from core import patterns
 from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from registry_client.client import RegistryError, get_client
 from retention.models import RetentionPolicy
@@ -142,6 +143,19 @@ def _raw(queryset: Any) -> Iterable[tuple[Any, ...]]:
 # --- Reading the inventory ------------------------------------------------------------------
 
 
+def usable(policy: RetentionPolicy) -> None:
+    """PlanUnavailable (409) when a pattern saved before RE2 (issue 26) no longer compiles: the plan
+    stops rather than guess which way the rule was meant."""
+    try:
+        for glob in [*(policy.repositories or []), *(policy.exclude_repositories or [])]:
+            patterns.compile_glob(glob)
+        for pattern in (policy.tags, policy.exclude_tags, policy.keep_tags):
+            if pattern:
+                patterns.compile_regex(pattern)
+    except patterns.PatternInvalid as e:
+        raise PlanUnavailable(f"Policy {policy.name!r} cannot run: {e} Edit the policy.", status=409) from e
+
+
 def matching_repositories(policy: RetentionPolicy) -> list[tuple[int, str]]:
     """(id, name) of the inventory's repositories the policy's globs select, by name."""
     include = list(policy.repositories or [])
@@ -179,6 +193,8 @@ def _rows(policy: RetentionPolicy, repo_ids: list[int], every: bool) -> dict[int
     by_repo: dict[int, list[_Row]] = {}
     # Many repositories: every row, filtered here (an IN list of thousands costs more to build).
     many = every or len(repo_ids) > CHUNK
+    if not many and not repo_ids:  # no repository selected: an empty IN () is not SQL Django builds
+        return {}
     # Ordered by the (repository, name) unique index: each repository's rows come sorted by name.
     tags = Tag.objects.all() if many else Tag.objects.filter(repository_id__in=repo_ids)
     tags = tags.order_by("repository_id", "name")
@@ -533,6 +549,7 @@ def build(
     PlanUnavailable when the registry refuses deletes or cannot be asked.
     """
     now = now or timezone.now()
+    usable(policy)
     repos = matching_repositories(policy)
     if deletes_tags is None:
         deletes_tags = registry_deletes_tags(repos[0][1] if repos else "registry-admin-probe")

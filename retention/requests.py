@@ -6,12 +6,14 @@ checking the fingerprint again before it deletes anything. Nothing here deletes.
 
 from __future__ import annotations
 
-import redis
+from typing import Literal, NotRequired, TypedDict
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 
-from maintenance import jobs, lock, registry_jobs
-from maintenance.models import Job
+from jobs import services
+from jobs.models import Job
+from jobs.services import JobRequestError
 from retention import plan, task_names
 from retention.models import RetentionPolicy
 
@@ -21,14 +23,47 @@ STALE = (
 )
 
 
-class RunRefused(Exception):
-    """A run that cannot be queued; ``status`` is the HTTP status (409, 503) and ``job`` the one in the way."""
+class RetentionParams(TypedDict):
+    """A retention job's ``params``: the policy (its name as it was) and the previewed plan's fingerprint."""
 
-    def __init__(self, message: str, status: int = 409, job: Job | None = None) -> None:
+    policy: int
+    policy_name: str
+    fingerprint: str
+
+
+class RetentionResult(TypedDict):
+    """A retention job's ``result``: what was deleted, refused, failed or not attempted, and the GC after it."""
+
+    policy: int
+    policy_name: str
+    fingerprint: str
+    registry_deletes_tags: bool
+    bytes_expected: int | None
+    deleted_tags: list[dict[str, str]]
+    deleted_manifests: list[dict[str, str]]
+    refused: list[dict[str, str]]
+    failed: list[dict[str, str]]
+    not_attempted: list[str]
+    gc_job: int | None
+    tags: NotRequired[int]
+    manifests: NotRequired[int]
+    summary: NotRequired[str]
+    gc_refused: NotRequired[str]
+
+
+#: The lists of ``RetentionResult`` that name what happened to a tag or a manifest.
+Outcome = Literal["deleted_tags", "deleted_manifests", "refused", "failed"]
+
+
+class RunRefused(JobRequestError):
+    """A run that cannot be queued for a reason of its own (its plan); ``status`` is the HTTP status (409, 503).
+
+    What excludes a run (a GC, an update or verification, a pause, another run) is ``jobs.services.JobBusy``.
+    """
+
+    def __init__(self, message: str, status: int = 409) -> None:
         super().__init__(message)
-        self.message = message
         self.status = status
-        self.job = job
 
 
 class StalePreview(RunRefused):
@@ -36,7 +71,7 @@ class StalePreview(RunRefused):
 
 
 def active_run(policy: RetentionPolicy | None = None) -> Job | None:
-    runs = Job.objects.filter(kind=Job.Kind.RETENTION, status__in=registry_jobs.ACTIVE)
+    runs = Job.objects.filter(kind=Job.Kind.RETENTION, status__in=services.ACTIVE)
     if policy is not None:
         runs = runs.filter(params__policy=policy.pk)
     return runs.first()
@@ -51,9 +86,9 @@ def request_run(
 ) -> Job:
     """Queue a run of ``policy``; with ``fingerprint``, only if the plan is still the previewed one.
 
-    Refused (RunRefused, 409) while a garbage collection, a registry update or verification, a
-    snapshot pause or another retention run is queued or running; StalePreview (409) when the
-    fingerprint no longer matches; 503 when Redis or the registry cannot be reached.
+    JobBusy (409) while a garbage collection, a registry update or verification, a snapshot pause
+    or another retention run is queued or running; StalePreview (409) when the fingerprint no
+    longer matches; RunRefused or JobsUnavailable (503) when the registry or Redis cannot be reached.
     """
     try:
         current = plan.build(policy, with_bytes=False)
@@ -61,20 +96,6 @@ def request_run(
         raise RunRefused(e.message, status=e.status) from e
     if fingerprint and fingerprint != current.fingerprint:
         raise StalePreview(STALE.format(given=fingerprint, current=current.fingerprint))
-    client = lock.redis_client()
-    try:
-        # Check-then-create under the short lock GC requests take too: a GC and a run asked for
-        # at the same moment cannot both pass. The worker checks the fingerprint again.
-        with lock.enqueue_lock(client):
-            jobs.expire_unclaimed(Job.Kind.RETENTION, 600)
-            conflict = registry_jobs.busy()
-            if conflict is not None:
-                raise RunRefused(conflict.message, job=conflict.job)
-            params = {"policy": policy.pk, "policy_name": policy.name, "fingerprint": current.fingerprint}
-            return jobs.enqueue(task_names.RUN_RETENTION, Job.Kind.RETENTION, params, request=request, user=user)
-    except redis.exceptions.LockError as e:
-        raise RunRefused("Another maintenance request is being queued right now; try again.") from e
-    except redis.exceptions.ConnectionError as e:
-        raise RunRefused(f"Redis (REDIS_URL) does not answer, so no job can be queued: {e}", status=503) from e
-    finally:
-        client.close()
+    # The worker checks the fingerprint again.
+    params: RetentionParams = {"policy": policy.pk, "policy_name": policy.name, "fingerprint": current.fingerprint}
+    return services.queue(task_names.RUN_RETENTION, Job.Kind.RETENTION, params, request=request, user=user)

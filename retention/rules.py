@@ -1,7 +1,7 @@
 """A policy's fields checked one way for the API, the page's form and the model: each validator
 raises Django's ValidationError with a message a user can act on.
 
-Repository globs and tag regular expressions follow ``catalog.patterns`` (the grammar protected
+Repository globs and tag regular expressions follow ``core.patterns`` (the grammar protected
 tags use too); cron expressions follow ``maintenance.schedules`` (the GC schedules' grammar).
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from catalog import patterns
+from core import patterns
 from maintenance import schedules
 
 ORDER_BY = ("pushed", "created")

@@ -9,13 +9,16 @@ refused, what failed and the repositories not attempted.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from catalog import deletion
-from maintenance import gc_requests, jobs
-from maintenance.models import Job
+from jobs import runner
+from jobs.models import Job
+from jobs.services import JobRequestError
+from maintenance import gc_requests
 from retention import plan, requests
 from retention.models import RetentionPolicy
+from retention.requests import Outcome, RetentionParams, RetentionResult
 
 
 def _plural(count: int, word: str) -> str:
@@ -24,7 +27,7 @@ def _plural(count: int, word: str) -> str:
 
 class _Result:
     def __init__(self, policy: RetentionPolicy, current: plan.Plan) -> None:
-        self.data: dict[str, Any] = {
+        self.data: RetentionResult = {
             "policy": policy.pk,
             "policy_name": policy.name,
             "fingerprint": current.fingerprint,
@@ -38,7 +41,7 @@ class _Result:
             "gc_job": None,
         }
 
-    def add(self, key: str, **item: Any) -> None:
+    def add(self, key: Outcome, **item: str) -> None:
         self.data[key].append(item)
 
     @property
@@ -61,7 +64,7 @@ class _Result:
             sentence += f" Not attempted: {', '.join(d['not_attempted'])}."
         return sentence
 
-    def finish(self) -> dict[str, Any]:
+    def finish(self) -> RetentionResult:
         self.data["tags"] = len(self.data["deleted_tags"])
         self.data["manifests"] = len(self.data["deleted_manifests"])
         self.data["summary"] = self.summary()
@@ -69,58 +72,65 @@ class _Result:
 
 
 def run(job_id: int) -> None:
-    job = jobs.claim(job_id)
-    if job is None:
-        return
-    params = job.params or {}
-    policy = RetentionPolicy.objects.filter(pk=int(params.get("policy") or 0)).first()
-    if policy is None:
-        jobs.fail(job, f"Retention policy {params.get('policy')} no longer exists: nothing was deleted.")
-        return
-    jobs.log(job, f"Retention policy {policy.name}: working out the plan from the inventory.")
-    try:
-        current = plan.build(policy)
-    except plan.PlanUnavailable as e:
-        jobs.fail(job, f"{e.message} Nothing was deleted.")
-        return
-    expected = params.get("fingerprint")
-    if expected and expected != current.fingerprint:
-        jobs.fail(job, requests.STALE.format(given=expected, current=current.fingerprint))
-        return
-    result = _Result(policy, current)
-    jobs.log(
-        job,
-        f"{_plural(current.tags, 'tag')} and {_plural(current.manifests, 'manifest')} to delete "
-        f"({'registry:3: tags are deleted by name' if current.deletes_tags else 'Distribution 2.x: by digest'}).",
-    )
-    work = [r for r in current.repositories if r.delete or r.manifests]
-    stopped = ""
-    for index, repository in enumerate(work):
-        stopped = _run_repository(job, policy, repository, current.deletes_tags, result)
+    RetentionRun.handle(job_id)
+
+
+class RetentionRun(runner.JobRunner[RetentionResult]):
+    """A retention job: the plan again, its fingerprint checked, then the deletes; a GC after them
+    when the policy asks for one and something was deleted."""
+
+    kind = Job.Kind.RETENTION
+
+    def run(self) -> RetentionResult:
+        job = self.job
+        params = cast(RetentionParams, job.params or {})
+        policy = RetentionPolicy.objects.filter(pk=int(params.get("policy") or 0)).first()
+        if policy is None:
+            raise runner.JobFailed(f"Retention policy {params.get('policy')} no longer exists: nothing was deleted.")
+        self.policy = policy
+        self.log(f"Retention policy {policy.name}: working out the plan from the inventory.")
+        try:
+            current = plan.build(policy)
+        except plan.PlanUnavailable as e:
+            raise runner.JobFailed(f"{e.message} Nothing was deleted.") from e
+        expected = params.get("fingerprint")
+        if expected and expected != current.fingerprint:
+            raise runner.JobFailed(requests.STALE.format(given=expected, current=current.fingerprint))
+        result = _Result(policy, current)
+        self.log(
+            f"{_plural(current.tags, 'tag')} and {_plural(current.manifests, 'manifest')} to delete "
+            f"({'registry:3: tags are deleted by name' if current.deletes_tags else 'Distribution 2.x: by digest'}).",
+        )
+        work = [r for r in current.repositories if r.delete or r.manifests]
+        stopped = ""
+        for index, repository in enumerate(work):
+            stopped = _run_repository(job, policy, repository, current.deletes_tags, result)
+            if stopped:
+                result.data["not_attempted"] = [r.name for r in work[index + 1 :]]
+                break
+        data = result.finish()
         if stopped:
-            result.data["not_attempted"] = [r.name for r in work[index + 1 :]]
-            break
-    data = result.finish()
-    if stopped:
-        jobs.log(job, f"Stopped: {stopped}")
-        jobs.fail(job, f"{stopped} {data['summary']}", result=data)
-        return
-    jobs.log(job, data["summary"])
-    jobs.succeed(job, data)
-    if policy.then_gc and result.deleted_anything:
-        _then_gc(job, data)
+            self.log(f"Stopped: {stopped}")
+            raise runner.JobFailed(f"{stopped} {data['summary']}", result=data)
+        self.log(data["summary"])
+        self.deleted_anything = result.deleted_anything
+        return data
+
+    def after(self, result: RetentionResult) -> None:
+        if self.policy.then_gc and self.deleted_anything:
+            _then_gc(self.job, result)
 
 
-def _then_gc(job: Job, data: dict[str, Any]) -> None:
+def _then_gc(job: Job, data: RetentionResult) -> None:
     """A read-only garbage collection after a run that deleted something (the run has ended)."""
     try:
         gc = gc_requests.request_gc(gc_requests.GcParams(mode="read-only"), user=job.user)
-    except gc_requests.GcError as e:
+    except (gc_requests.GcError, JobRequestError) as e:
         data["gc_refused"] = e.message
-        jobs.log(job, f"Garbage collection not queued: {e.message}")
+        runner.log(job, f"Garbage collection not queued: {e.message}")
     else:
         data["gc_job"] = gc.pk
-        jobs.log(job, f"Garbage collection job {gc.pk} queued (read-only).")
+        runner.log(job, f"Garbage collection job {gc.pk} queued (read-only).")
     Job.objects.filter(pk=job.pk).update(result=data)
 
 
@@ -150,20 +160,20 @@ def _run_repository(
             )
             for tag, digest in expected.items():
                 result.add("refused", repository=name, tag=tag, digest=digest, detail=detail)
-            jobs.log(job, f"{name}: refused. {detail}")
+            runner.log(job, f"{name}: refused. {detail}")
             return ""
         done = deletion.execute(planned, prune=prune)
         for outcome in done.outcomes:
             if outcome.status == deletion.Status.REMOVED:
                 continue
-            key = "refused" if outcome.status == deletion.Status.REFUSED else "failed"
+            key: Outcome = "refused" if outcome.status == deletion.Status.REFUSED else "failed"
             result.add(key, repository=name, tag=outcome.tag, digest=outcome.digest, detail=outcome.detail)
         for tag in done.removed_tags:
             result.add("deleted_tags", repository=name, tag=tag, digest=expected.get(tag, ""))
         for digest in done.deleted_manifests:
             done_manifests.add(digest)
             result.add("deleted_manifests", repository=name, digest=digest)
-        jobs.log(
+        runner.log(
             job,
             f"{name}: deleted {_plural(len(done.removed_tags), 'tag')}"
             + (f" and {_plural(len(done.deleted_manifests), 'manifest')}" if done.deleted_manifests else "")
@@ -184,5 +194,5 @@ def _run_repository(
                 result.add("failed", repository=name, tag="", digest=digest, detail=e.message)
                 return f"{name}: deleting manifest {digest} failed ({e.message})"
             result.add("deleted_manifests", repository=name, digest=digest)
-            jobs.log(job, f"{name}: deleted untagged manifest {digest}.")
+            runner.log(job, f"{name}: deleted untagged manifest {digest}.")
     return ""

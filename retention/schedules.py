@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from core import audit
+from jobs.services import JobRequestError
 from maintenance import schedules as gc_schedules
 from retention import requests, task_names
 from retention.models import RetentionPolicy
@@ -62,8 +63,8 @@ def fire(policy_id: int) -> None:
         return
     try:
         requests.request_run(policy)
-    except requests.RunRefused as e:
+    except JobRequestError as e:
         audit.record(
             action="retention-scheduled", outcome="refused", via="scheduler", detail=f"{policy.name}: {e.message}"
         )
-    # Queued: jobs.enqueue has written the "retention-queued" entry, via "scheduler".
+    # Queued: jobs.services.enqueue has written the "retention-queued" entry, via "scheduler".

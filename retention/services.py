@@ -7,7 +7,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from core import audit
-from maintenance.models import Job
+from jobs.models import Job
 from retention import plan, requests, schedules
 from retention.models import FIELDS, RetentionPolicy
 
@@ -53,3 +53,13 @@ def recent_runs(policy: RetentionPolicy | None = None, limit: int = 10) -> list[
     if policy is not None:
         runs = runs.filter(params__policy=policy.pk)
     return list(runs[:limit])
+
+
+def outcome(job: Job) -> str:
+    """A retention run's sentence on the job pages: its summary, or why it failed."""
+    summary = (job.result or {}).get("summary")
+    if summary:
+        return f"Failed: {job.error}" if job.status == Job.Status.FAILED and job.error else str(summary)
+    if job.status == Job.Status.FAILED:
+        return job.error or "Failed."
+    return str(job.get_status_display())

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
+from jobs.services import JobRequestError
 from retention import plan, requests, schedules, services
 from retention.forms import PolicyForm
 from retention.models import RetentionPolicy
@@ -106,7 +107,7 @@ def run(request: HttpRequest, policy_id: int) -> HttpResponse:
     fingerprint = request.POST.get("fingerprint", "")[:64]
     try:
         job = services.queue_run(found, fingerprint, request)
-    except requests.RunRefused as e:
+    except JobRequestError as e:
         messages.error(request, e.message)
         return render(request, "retention/policy.html", _policy_context(request, found), status=e.status)
     messages.success(request, f"Retention run #{job.pk} queued.")

@@ -33,7 +33,7 @@ fi
 
 echo "registry-admin: http://0.0.0.0:$PORT (registry ${REGISTRY_URL:-http://localhost:5000})"
 .venv/bin/gunicorn registry_admin.wsgi:application --bind "0.0.0.0:$PORT" \
-  --workers "${WEB_WORKERS:-2}" --threads 4 --worker-class gthread --access-logfile - &
+  --workers "${WEB_WORKERS:-2}" --threads 4 --worker-class gthread --config deploy/gunicorn.conf.py &
 pids+=($!)
 .venv/bin/celery -A registry_admin worker --loglevel INFO --concurrency "${CELERY_CONCURRENCY:-2}" &
 pids+=($!)

@@ -8,8 +8,6 @@ protected-tag rule refused it: forcing does not change that.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -20,7 +18,7 @@ from rest_framework.views import APIView
 
 from catalog import deletion
 from catalog.api import schema, views
-from core.api.schema import REGISTRY_ERRORS, JsonBooleanField, JsonCharField, errors, query
+from core.api.schema import REGISTRY_ERRORS, JsonBooleanField, JsonCharField, StrictSerializer, body, errors, query
 from core.permissions import IsOperator
 from registry_admin.env import parse_bool
 from registry_client.references import TAG_PATTERN
@@ -101,7 +99,7 @@ class ManifestDetail(views.ManifestDetail):
         return Response(result.as_dict())
 
 
-class BulkDeleteSerializer(serializers.Serializer):
+class BulkDeleteSerializer(StrictSerializer):
     tags = serializers.ListField(
         child=JsonCharField(
             validators=[
@@ -149,9 +147,7 @@ class BulkDelete(APIView):
         },
     )
     def post(self, request: Request, name: str) -> Response:
-        data = BulkDeleteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values: dict[str, Any] = data.validated_data
+        values = body(BulkDeleteSerializer, request)  # {"dryrun": true} is a 400, not a real delete
         try:
             plan = deletion.bulk_delete(
                 name,

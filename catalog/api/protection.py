@@ -16,9 +16,10 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog import patterns, protection
+from catalog import protection
 from catalog.api.schema import GlobField, RequiredRegexField
 from catalog.models import ProtectedTag
+from core import patterns
 from core.api.schema import StrictSerializer, body, errors
 from core.pagination import PageNumberPagination
 from core.permissions import ViewerReadsAdminWrites
@@ -39,7 +40,10 @@ class ProtectedTagRequestSerializer(StrictSerializer):
     tags = RequiredRegexField(
         max_length=patterns.REGEX_MAX_LENGTH,
         trim_whitespace=False,
-        help_text='a regular expression, matched anywhere in the tag unless anchored ("^latest$")',
+        help_text=(
+            "an RE2 regular expression (no backreferences or look-arounds), matched anywhere in the tag unless "
+            'anchored ("^latest$")'
+        ),
     )
 
     def validate_repositories(self, value: str) -> str:

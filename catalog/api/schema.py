@@ -13,9 +13,9 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
-from catalog.patterns import GLOB_MAX_LENGTH, GLOB_PATTERN, REGEX_MAX_LENGTH
 from catalog.services import KINDS, ORDERINGS
 from core.api.schema import NO_NUL, SOMETHING, JsonCharField, paginated
+from core.patterns import GLOB_MAX_LENGTH, GLOB_PATTERN, REGEX_MAX_LENGTH
 from registry_admin.env import FALSE_WORDS, TRUE_WORDS
 from registry_client.client import COMPONENT_MAX_LENGTH
 from registry_client.references import DIGEST_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN, TAG_PATTERN
@@ -257,12 +257,12 @@ class BulkDeleteResultSerializer(serializers.Serializer):
 
 @extend_schema_field({"type": "string", "pattern": GLOB_PATTERN, "maxLength": GLOB_MAX_LENGTH})
 class GlobField(JsonCharField):
-    """A repository glob (``catalog.patterns``): its grammar is in the schema, and a value outside
+    """A repository glob (``core.patterns``): its grammar is in the schema, and a value outside
     it is a 400 naming the field with ``validate_glob``'s message."""
 
 
 class RegexField(JsonCharField):
-    """A tag pattern (a Python regular expression); one that does not compile is a 400 naming the
+    """A tag pattern (an RE2 regular expression, ``core.patterns``); one that does not compile is a 400 naming the
     field. Spaces are kept: they are part of what it matches."""
 
     #: The request's pattern: no NUL (DRF refuses it); RequiredRegexField also wants a non-space.

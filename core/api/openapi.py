@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.api.schema import DESCRIPTIONS, NO_NUL, SECURITY_ERRORS
+import drf_spectacular.openapi
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework import serializers
+
+from core.api.schema import DESCRIPTIONS, NO_NUL, SECURITY_ERRORS, StrictSerializer
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
@@ -52,3 +56,24 @@ def add_common_errors(result: dict[str, Any], generator: Any, request: Any, publ
                     {"content": {"application/json": {"schema": ERROR_REF}}, "description": DESCRIPTIONS[status]},
                 )
     return result
+
+
+class AutoSchema(drf_spectacular.openapi.AutoSchema):
+    """drf-spectacular's, refusing a request body that is not a StrictSerializer: a new endpoint
+    cannot take a body that quietly drops fields it does not know (``{"dryrun": true}`` deleted
+    for real, issue 26). The schema test then fails, naming the view.
+
+    The check sits in ``_get_request_body`` (drf-spectacular 0.30), which every request body goes
+    through: ``@extend_schema(request=...)`` replaces ``get_request_serializer`` itself."""
+
+    def _get_request_body(self, direction: str = "request") -> Any:
+        if self.method in ("POST", "PUT", "PATCH"):
+            serializer = self.get_request_serializer()
+            found = serializer.child if isinstance(serializer, serializers.ListSerializer) else serializer
+            kind = found if isinstance(found, type) else type(found)
+            if issubclass(kind, serializers.BaseSerializer) and not issubclass(kind, StrictSerializer):
+                raise ImproperlyConfigured(
+                    f"{self.method} {self.path}: the request body {kind.__name__} must derive from "
+                    "core.api.schema.StrictSerializer (unknown fields are a 400)."
+                )
+        return super()._get_request_body(direction)

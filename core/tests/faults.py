@@ -186,9 +186,10 @@ class Stack:
 
     def enqueue_stats(self) -> int:
         code = (
-            "from maintenance import jobs, task_names\n"
-            "from maintenance.models import Job\n"
-            "print(jobs.enqueue(task_names.COLLECT_STATS, Job.Kind.STATS, {}).pk)"
+            "from jobs import services\n"
+            "from jobs.models import Job\n"
+            "from maintenance import task_names\n"
+            "print(services.queue(task_names.COLLECT_STATS, Job.Kind.STATS, {}).pk)"
         )
         return int(self.run_python(code).strip().splitlines()[-1])
 

@@ -27,6 +27,7 @@ def test_mypy_finds_nothing() -> None:
             "mypy",
             "core",
             "registry_client",
+            "jobs",
             "catalog",
             "inventory",
             "maintenance",

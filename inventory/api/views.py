@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +14,8 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api.schema import errors, query
+from core.api import parsers
+from core.api.schema import StrictSerializer, errors, query
 from core.permissions import IsViewer
 from core.tokens import throttle_anonymous
 from inventory import events, services
@@ -81,8 +81,10 @@ class NotificationEventSerializer(serializers.Serializer):
     actor = serializers.DictField(required=False, help_text="name")
 
 
-class NotificationSerializer(serializers.Serializer):
-    """What the registry POSTs to the endpoint its REGISTRY_NOTIFICATIONS_ENDPOINTS names."""
+class NotificationSerializer(StrictSerializer):
+    """What the registry POSTs to the endpoint its REGISTRY_NOTIFICATIONS_ENDPOINTS names: the envelope
+    has events only (another field is a 400); an event may carry fields not listed here (source,
+    target.url, ...), which later registries add."""
 
     events = NotificationEventSerializer(many=True)
 
@@ -169,7 +171,9 @@ class EventsView(GenericAPIView):  # type: ignore[type-arg]
                 status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             )
         try:
-            document = json.loads(request.body)
+            document = parsers.loads(request.body)
+        except parsers.JsonTooDeep as e:
+            return Response({"detail": str(e)}, status=status.HTTP_400_BAD_REQUEST)
         except RequestDataTooBig:
             return Response(
                 {"detail": "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE: lower the endpoint's batch."},

@@ -245,3 +245,53 @@ def test_the_registry_is_never_throttled_while_a_wrong_token_still_is(
     finally:
         SimpleRateThrottle.THROTTLE_RATES = old_rates
         api_settings.reload()
+
+
+@pytest.mark.parametrize(
+    ("repository", "tag", "digest"),
+    [
+        ("sec/xss<b id=x>", "v1", ""),  # HTML in a repository name
+        ("sec/app", "<script>alert(1)</script>", ""),  # and in a tag
+        ("sec/a\x00pp", "v1", ""),  # NUL, which PostgreSQL refuses in text
+        ("Sec/App", "v1", ""),  # uppercase: never a repository name
+        ("sec/" + "a" * 300, "v1", ""),  # longer than a name may be
+        ("sec/app", "-v1", ""),  # a tag cannot start with -
+        ("sec/app", "v1", "sha256:<img>"),
+        (7, "v1", ""),
+    ],
+)
+def test_an_event_naming_what_no_registry_could_hold_is_ignored_never_stored(
+    repository: Any, tag: str, digest: str
+) -> None:
+    answer = post({"events": [event("push", repository, tag, digest)]})
+    assert answer.status_code == 200, answer.content
+    assert answer.json() == {"stored": 0, "duplicates": 0, "ignored": 1}
+    assert not Event.objects.exists()
+
+
+def test_a_nul_anywhere_in_an_event_is_ignored_and_the_good_ones_are_stored(repo_prefix: str) -> None:
+    nul_agent = event("pull", repo_prefix, "v1")
+    nul_agent["request"]["useragent"] = "docker\x00/24"
+    good = event("pull", repo_prefix, "v1")
+    answer = post({"events": [nul_agent, good]})
+    assert answer.json() == {"stored": 1, "duplicates": 0, "ignored": 1}
+    assert list(Event.objects.values_list("event_id", flat=True)) == [good["id"]]
+
+
+@pytest.mark.parametrize("levels", [65, 5_000, 100_000])
+def test_a_body_nested_deeper_than_64_levels_is_400_saying_so(levels: int) -> None:
+    body = '{"events": [' + "[" * levels + "]" * levels + "]}"
+    answer = post(body)
+    assert answer.status_code == 400
+    assert "nested deeper than 64 levels" in answer.json()["detail"]
+    assert not Event.objects.exists()
+
+
+def test_a_body_nested_64_levels_is_parsed(repo_prefix: str) -> None:
+    nested: Any = "x"
+    for _ in range(60):
+        nested = {"n": nested}
+    good = event("pull", repo_prefix, "v1", deep=nested)  # 3 levels around it: 64 in all
+    answer = post({"events": [good]})
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["stored"] == 1

@@ -16,18 +16,11 @@ from rest_framework.views import APIView
 from core.api.schema import errors
 from core.pagination import PageNumberPagination
 from core.permissions import IsOperator, ViewerReadsAdminWrites
+from jobs import services as job_services
+from jobs.api import answers
+from jobs.api.serializers import JobReferenceSerializer
 from maintenance import gc_requests, schedules, services
 from maintenance.api import schema
-from maintenance.models import Job
-
-
-def job_reference(request: Request, job: Job) -> dict[str, Any]:
-    return {
-        "id": job.pk,
-        "url": request.build_absolute_uri(f"/api/v1/jobs/{job.pk}/"),
-        "page": request.build_absolute_uri(job.get_absolute_url()),
-        "status": job.status,
-    }
 
 
 class GarbageCollectionView(APIView):
@@ -39,7 +32,7 @@ class GarbageCollectionView(APIView):
         summary="Start a garbage collection",
         request=schema.GcRequestSerializer,
         responses={
-            202: schema.JobReferenceSerializer,
+            202: JobReferenceSerializer,
             **errors(400, 503),
             409: OpenApiResponse(
                 schema.GcConflictSerializer,
@@ -56,20 +49,17 @@ class GarbageCollectionView(APIView):
             return Response(e.errors, status=status.HTTP_400_BAD_REQUEST)
         try:
             job = services.queue_gc(params, request)
-        except gc_requests.GcConflict as e:
-            body: dict[str, Any] = {"detail": e.message}
-            if e.job is not None:
-                body["job"] = job_reference(request, e.job)
-            return Response(body, status=status.HTTP_409_CONFLICT)
-        except gc_requests.GcUnavailable as e:
-            return Response({"detail": e.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        except job_services.JobBusy as e:
+            return answers.busy(request, e)
+        except job_services.JobRequestError as e:
+            return answers.refused(request, e, status.HTTP_400_BAD_REQUEST)
         except gc_requests.GcError as e:
             if params.delete_untagged and "--delete-untagged" in e.message:
                 # A well-formed request this registry's version cannot carry out: a conflict, not bad input.
                 body = {"detail": e.message, "delete_untagged": e.message}
                 return Response(body, status=status.HTTP_409_CONFLICT)
             return Response({"detail": e.message}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)
+        return answers.queued(request, job)
 
 
 def schedule_dict(request: Request, task: PeriodicTask) -> dict[str, Any]:

@@ -5,33 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.schema import errors
 from core.permissions import IsOperator
-from maintenance import registry_jobs, services
+from jobs import services
+from jobs.api import answers
+from jobs.api.serializers import JobReferenceSerializer
+from jobs.models import Job
+from maintenance import services as maintenance_services
 from maintenance.api import schema
-from maintenance.api.gc import job_reference
-from maintenance.models import Job
 
 
 def _queued(request: Request, queue: Callable[[Request], Job]) -> Response:
     """202 with the job; 409 naming what runs; 503 without Redis."""
     try:
         job = queue(request)
-    except registry_jobs.RegistryBusy as e:
-        body: dict[str, object] = {"detail": e.message}
-        if e.job is not None:
-            body["job"] = job_reference(request, e.job)
-        return Response(body, status=status.HTTP_409_CONFLICT)
-    except registry_jobs.RegistryJobUnavailable as e:
-        return Response({"detail": e.message}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-    except registry_jobs.RegistryJobError as e:
-        return Response({"detail": e.message}, status=status.HTTP_409_CONFLICT)
-    return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)
+    except services.JobBusy as e:
+        return answers.busy(request, e)
+    except services.JobRequestError as e:
+        return answers.refused(request, e)
+    return answers.queued(request, job)
 
 
 def _job_schema(summary: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
@@ -40,7 +36,7 @@ def _job_schema(summary: str) -> Callable[[Callable[..., Response]], Callable[..
         summary=summary,
         request=None,
         responses={
-            202: schema.JobReferenceSerializer,
+            202: JobReferenceSerializer,
             409: OpenApiResponse(
                 schema.GcConflictSerializer, description="A GC, retention run, pause or registry job is in progress."
             ),
@@ -58,7 +54,7 @@ class RegistryUpdateView(APIView):
 
     @_job_schema("Update the registry container to its image tag's newest image")
     def post(self, request: Request) -> Response:
-        return _queued(request, services.queue_update)
+        return _queued(request, maintenance_services.queue_update)
 
 
 class RegistryVerifyView(APIView):
@@ -70,4 +66,4 @@ class RegistryVerifyView(APIView):
 
     @_job_schema("Verify the registry's content (every tag's manifest and blobs, a dry-run GC)")
     def post(self, request: Request) -> Response:
-        return _queued(request, services.queue_verify)
+        return _queued(request, maintenance_services.queue_verify)

@@ -8,13 +8,8 @@ from rest_framework import serializers
 
 from core.api.schema import StrictSerializer
 from core.checks import ERROR, OK, WARNING
+from jobs.api.serializers import JobBusySerializer, JobReferenceSerializer  # noqa: F401 - documented here too
 from maintenance import gc_requests, schedules, snapshot, stats
-from maintenance.models import Job
-
-
-class JobQuerySerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(required=False, choices=Job.Kind.values)
-    status = serializers.ChoiceField(required=False, choices=Job.Status.values)
 
 
 class GcRequestSerializer(StrictSerializer):
@@ -25,16 +20,7 @@ class GcRequestSerializer(StrictSerializer):
     mode = serializers.ChoiceField(choices=list(gc_requests.MODES), default="read-only")
 
 
-class JobReferenceSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    url = serializers.URLField(help_text="the job in the API")
-    page = serializers.URLField(help_text="the job's page in the dashboard")
-    status = serializers.CharField()
-
-
-class GcConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    job = JobReferenceSerializer(required=False, help_text="the GC that is already queued or running")
+class GcConflictSerializer(JobBusySerializer):
     delete_untagged = serializers.CharField(required=False, help_text="why this registry cannot delete untagged")
 
 

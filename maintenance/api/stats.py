@@ -23,9 +23,11 @@ from rest_framework.response import Response
 
 from core.api.schema import body, errors, query
 from core.permissions import IsOperator
+from jobs import services as job_services
+from jobs.api import answers
+from jobs.api.serializers import JobSerializer
 from maintenance import services, snapshot, stats
 from maintenance.api import schema
-from maintenance.api.serializers import JobSerializer
 
 CONTAINER_FIELDS = ("name", "status", "image", "version", "started_at")
 
@@ -41,7 +43,10 @@ _ACTION_RESPONSES = {
 @api_view(["POST"])
 @permission_classes([IsOperator])
 def collect(request: Request) -> Response:
-    job = services.collect_stats(request)
+    try:
+        job = services.collect_stats(request)
+    except job_services.JobRequestError as e:
+        return answers.refused(request, e)
     return Response(JobSerializer(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -3,15 +3,13 @@ from rest_framework.routers import SimpleRouter
 
 from inventory.api import storage
 from maintenance import stats as disk
-from maintenance.api import gc, registry_jobs, stats, sync, views
+from maintenance.api import gc, registry_jobs, stats
 
 router = SimpleRouter()
-router.register("jobs", views.JobViewSet, basename="api-job")
 router.register("schedules", gc.ScheduleViewSet, basename="api-schedule")
 
 urlpatterns = [
     path("gc/", gc.GarbageCollectionView.as_view(), name="api-gc"),
-    path("sync/", sync.SyncView.as_view(), name="api-sync"),
     # The inventory's storage figures, with the disk figures only maintenance measures.
     path("storage/", storage.StorageView.as_view(disk_figures=disk.disk_figures), name="api-storage"),
     path("registry/update/", registry_jobs.RegistryUpdateView.as_view(), name="api-registry-update"),

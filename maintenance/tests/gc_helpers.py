@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from maintenance.models import Job
+from jobs.models import Job
 from testenv.images import ACCEPT_ALL
 from testenv.services import RegistryService
 

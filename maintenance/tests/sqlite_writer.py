@@ -29,7 +29,7 @@ def main(role: str, count: int, no_busy_timeout: bool) -> int:
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     from core.models import AuditEntry
-    from maintenance.models import Job
+    from jobs.models import Job
 
     done = 0
     try:

@@ -11,8 +11,8 @@ from django.test import Client
 from django_celery_beat.models import PeriodicTask
 
 from core.models import AuditEntry
+from jobs.models import Job
 from maintenance import schedules, stats
-from maintenance.models import Job
 
 SCHEDULE = {"task": "gc", "cron": "0 3 * * 0", "enabled": True, "params": {"mode": "stop"}}
 

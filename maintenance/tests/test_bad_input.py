@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from jobs.models import Job
 from maintenance import container_actions, snapshot
-from maintenance.models import Job, RegistryPause
+from maintenance.models import RegistryPause
 
 # Database-heavy: make test runs these on SQLite and again on PostgreSQL.
 pytestmark = pytest.mark.database

@@ -9,8 +9,9 @@ import pytest
 from django.contrib.auth.models import User
 
 from conftest import browser_login
+from jobs.models import Job
 from maintenance import gc, stats_collector
-from maintenance.models import Job, StatsSample
+from maintenance.models import StatsSample
 from maintenance.tests.gc_helpers import delete_image, unique
 from testenv.images import push_oci_image
 from testenv.services import RegistryService

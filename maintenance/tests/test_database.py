@@ -40,7 +40,7 @@ def test_the_database_is_the_one_the_run_asked_for() -> None:
 def test_every_migration_applies_backwards_and_forwards_again() -> None:
     executor = MigrationExecutor(connection)
     assert executor.migration_plan(executor.loader.graph.leaf_nodes()) == []  # all applied
-    for app in ("maintenance", "core"):
+    for app in ("jobs", "maintenance", "core"):
         call_command("migrate", app, "zero", verbosity=0)
     call_command("migrate", verbosity=0)
     executor = MigrationExecutor(connection)

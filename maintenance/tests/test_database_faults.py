@@ -16,7 +16,7 @@ from django.db import OperationalError, connection, transaction
 from django.test import Client
 
 from core.models import AuditEntry
-from maintenance.models import Job
+from jobs.models import Job
 
 pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own faults")
 

@@ -19,8 +19,8 @@ from django.test import Client
 from catalog import deletion
 from catalog.tests.registry3 import DeleteSpy
 from core.models import AuditEntry
+from jobs.models import Job
 from maintenance import gc, gc_requests
-from maintenance.models import Job
 from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import blob_path, manifest_blobs
 from registry_client.client import ManifestRef

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from conftest import browser_login
-from maintenance.models import Job
+from jobs.models import Job
 from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import blob_path, manifest_blobs
 from testenv import images

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from jobs.models import Job
 from maintenance import gc, registry_container
-from maintenance.models import Job
 from maintenance.tests.gc_helpers import gc_job
 from testenv.services import RegistryService
 

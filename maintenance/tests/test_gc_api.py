@@ -5,7 +5,7 @@ import time
 import pytest
 
 from core.models import AuditEntry
-from maintenance.models import Job
+from jobs.models import Job
 from testenv.images import push_oci_image
 
 # Database-heavy: make test runs these on SQLite and again on PostgreSQL.

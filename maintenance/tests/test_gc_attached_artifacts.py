@@ -21,8 +21,8 @@ from django.test import Client
 from inventory import services as inventory_services
 from inventory import sync
 from inventory.models import Attachment, Event
+from jobs.models import Job
 from maintenance import gc, gc_requests
-from maintenance.models import Job
 from maintenance.tests.gc_helpers import blob_path
 from testenv import images
 from testenv.services import RegistryService, start_registry

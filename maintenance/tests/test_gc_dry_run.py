@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from jobs.models import Job
 from maintenance import gc, gc_requests
-from maintenance.models import Job
 from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import delete_image, gc_job, manifest_blobs, tree_hashes, unique
 from testenv.images import push_docker_image

@@ -9,8 +9,9 @@ import redis as redis_lib
 import requests
 from docker.types import LogConfig
 
+from jobs.models import Job
 from maintenance import engine, gc, registry_container
-from maintenance.models import Job, RegistryMaintenance
+from maintenance.models import RegistryMaintenance
 from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import blob_path, delete_image, gc_job, manifest_blobs, unique
 from testenv._sys import free_port

@@ -8,8 +8,8 @@ from django_celery_beat.models import PeriodicTask
 
 from conftest import browser_login
 from core.models import AuditEntry
+from jobs.models import Job
 from maintenance import gc_requests, schedules
-from maintenance.models import Job
 from maintenance.tests.gc_helpers import delete_image, unique
 from testenv.images import push_oci_image
 

@@ -9,9 +9,11 @@ from django.utils import timezone
 
 from core import masking
 from core.models import AuditEntry
-from maintenance import engine, gc, gc_requests, jobs, registry_container, snapshot
-from maintenance import lock as locks
-from maintenance.models import Job, RegistryMaintenance
+from jobs import lock as locks
+from jobs import runner as jobs
+from jobs.models import Job
+from maintenance import engine, gc, gc_requests, registry_container, snapshot
+from maintenance.models import RegistryMaintenance
 from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import gc_job, unique
 from testenv.images import push_oci_image

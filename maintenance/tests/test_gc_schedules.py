@@ -10,8 +10,8 @@ from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from core.models import AuditEntry
+from jobs.models import Job
 from maintenance import schedules
-from maintenance.models import Job
 from registry_admin.celery import app
 from testenv.images import push_oci_image
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from conftest import browser_login
 from core import audit
-from maintenance.models import Job
+from jobs.models import Job
 from testenv import images
 from testenv.services import RegistryService
 

@@ -13,7 +13,7 @@ from django.test import Client
 
 from core.tests.faults import PrivateRedis, dashboard_on
 from inventory import sync
-from maintenance.models import Job
+from jobs.models import Job
 from testenv import images
 
 

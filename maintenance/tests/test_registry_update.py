@@ -14,8 +14,9 @@ import requests
 from django.test import Client
 from django.utils import timezone
 
+from jobs.models import Job
 from maintenance import container_actions, engine, gc, registry_container, snapshot, update
-from maintenance.models import Job, RegistryMaintenance, RegistryPause
+from maintenance.models import RegistryMaintenance, RegistryPause
 from testenv.images import push_oci_image
 from testenv.registry_image import build_registry_image
 from testenv.services import RegistryService, Services, start_registry

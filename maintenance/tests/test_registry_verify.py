@@ -9,8 +9,8 @@ from django.test import Client
 from django.utils import timezone
 
 from inventory.sync import reconcile
+from jobs.models import Job
 from maintenance import verify
-from maintenance.models import Job
 from maintenance.tests.gc_helpers import blob_path, manifest_blobs, unique
 from testenv.images import push_docker_image, push_oci_image, push_oci_index
 from testenv.services import RegistryService, Services

@@ -9,8 +9,9 @@ import uuid
 import pytest
 from django.test import Client
 
+from jobs.models import Job
 from maintenance import engine, stats, stats_collector
-from maintenance.models import Job, StatsSample
+from maintenance.models import StatsSample
 from testenv.images import push_oci_image, tag_existing
 
 

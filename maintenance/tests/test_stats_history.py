@@ -117,8 +117,8 @@ def test_admins_change_the_interval_and_others_may_not(admin_client_role: Client
 def test_collect_now_without_a_worker_comes_back_saying_it_is_queued(
     operator_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from jobs.models import Job
     from maintenance import registry_views
-    from maintenance.models import Job
 
     monkeypatch.setattr(registry_views, "COLLECT_WAIT", 0.5)
     response = operator_client.post("/registry/stats/collect/", follow=True)

@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from inventory import storage, sync
 from inventory.models import Blob, Manifest, ManifestBlob, Repository, Tag
+from jobs.models import Job
 from maintenance import gc
-from maintenance.models import Job, StatsSample
+from maintenance.models import StatsSample
 from maintenance.tests.gc_helpers import blob_path, delete_image, gc_job, manifest_blobs
 from registry_client.client import RegistryClient
 from testenv import images

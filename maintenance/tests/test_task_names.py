@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from django.conf import settings
 
-import maintenance.tasks  # noqa: F401 - registers the tasks, as a worker's autodiscovery does
+import inventory.tasks  # noqa: F401 - registers the tasks, as a worker's autodiscovery does
+import jobs.tasks  # noqa: F401
+import maintenance.tasks  # noqa: F401
+from inventory import task_names as inventory_task_names
 from maintenance import task_names
 from registry_admin.celery import app
 
 
 def test_every_task_name_the_web_sends_is_a_registered_task() -> None:
-    names = {value for name, value in vars(task_names).items() if name.isupper()}
-    assert names, "task_names lists no task"
-    assert names <= set(app.tasks), names - set(app.tasks)
+    for module in (task_names, inventory_task_names):
+        names = {value for name, value in vars(module).items() if name.isupper()}
+        assert names, f"{module.__name__} lists no task"
+        assert names <= set(app.tasks), names - set(app.tasks)
 
 
 def test_every_beat_entry_names_a_registered_task() -> None:

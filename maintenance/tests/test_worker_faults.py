@@ -144,7 +144,7 @@ def test_a_gc_whose_worker_is_killed_mid_run_is_failed_and_the_registry_restored
                 break
             time.sleep(2)
         assert restored, stack.log("worker2")[-3000:]
-        held = stack.run_python("from maintenance import lock; print(lock.gc_lock_held())").strip()
+        held = stack.run_python("from jobs import lock; print(lock.gc_lock_held())").strip()
     finally:
         stack.stop()
     try:

@@ -62,7 +62,10 @@ class PolicySerializer(serializers.ModelSerializer, StrictSerializer):
     exclude_repositories = serializers.ListField(
         child=GlobField(), required=False, validators=[rules.validate_globs], help_text="Repository globs left out."
     )
-    tags = _regex("A regular expression (re.search) selecting the tags considered; blank: every tag.")
+    tags = _regex(
+        "An RE2 regular expression (re.search; no backreferences or look-arounds) selecting the tags considered; "
+        "blank: every tag."
+    )
     exclude_tags = _regex("Tags matching this regular expression are not considered (kept).")
     keep_last = _number("Keep the N newest by order_by (tags without that date count as oldest).", MAX_COUNT)
     order_by = serializers.ChoiceField(choices=RetentionPolicy.OrderBy.values, required=False)

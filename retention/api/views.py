@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,9 +15,10 @@ from rest_framework.serializers import BaseSerializer
 
 from core.api.schema import body, errors
 from core.permissions import IsOperator, ViewerReadsAdminWrites
-from maintenance.api.gc import job_reference
-from maintenance.api.schema import JobReferenceSerializer
-from retention import plan, requests, services
+from jobs.api import answers
+from jobs.api.serializers import JobReferenceSerializer
+from jobs.services import JobRequestError
+from retention import plan, services
 from retention.api import schema
 from retention.models import RetentionPolicy
 
@@ -107,9 +108,6 @@ class RetentionPolicyViewSet(viewsets.ModelViewSet):
         data = body(schema.RunRequestSerializer, request) if request.data not in (None, {}) else {}
         try:
             job = services.queue_run(policy, data.get("fingerprint"), request)
-        except requests.RunRefused as e:
-            answer: dict[str, Any] = {"detail": e.message}
-            if e.job is not None:
-                answer["job"] = job_reference(request, e.job)
-            return Response(answer, status=e.status)
-        return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)
+        except JobRequestError as e:
+            return answers.refused(request, e)
+        return answers.queued(request, job)

@@ -8,7 +8,7 @@ from typing import Any
 from django.test import Client
 
 from inventory import sync
-from maintenance.models import Job
+from jobs.models import Job
 from retention import run
 from testenv import images
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from maintenance import container_actions, gc_requests, registry_jobs
-from maintenance.models import Job
+from jobs import services as job_services
+from jobs.models import Job
+from maintenance import container_actions, gc_requests
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +17,7 @@ def running_retention(services: object) -> Job:
 
 
 def test_a_garbage_collection_is_refused_while_a_retention_run_is_in_progress(running_retention: Job) -> None:
-    with pytest.raises(gc_requests.RegistryJobInProgress) as refused:
+    with pytest.raises(job_services.JobBusy) as refused:
         gc_requests.request_gc(gc_requests.GcParams(dry_run=True))
     assert f"retention run is in progress (job {running_retention.pk}" in refused.value.message.lower()
     assert not Job.objects.filter(kind=Job.Kind.GC).exists()
@@ -29,5 +30,5 @@ def test_a_pause_or_restart_is_refused_while_a_retention_run_deletes(running_ret
 
 def test_an_update_or_verification_is_refused_while_a_retention_run_is_queued(services: object) -> None:
     queued = Job.objects.create(kind=Job.Kind.RETENTION, params={"policy": 1})
-    conflict = registry_jobs.busy()
+    conflict = job_services.busy(Job.Kind.UPDATE)
     assert conflict is not None and conflict.job == queued

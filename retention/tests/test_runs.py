@@ -11,7 +11,7 @@ from django.test import Client
 from catalog.models import ProtectedTag
 from core.models import AuditEntry
 from inventory.models import Tag
-from maintenance.models import Job
+from jobs.models import Job
 from registry_client.client import RegistryClient, RegistryUnavailable
 from retention.tests.helpers import create_policy, days_ago, decisions, exists, preview, push, run_policy
 from testenv import images
@@ -252,3 +252,17 @@ def test_operators_preview_and_run_viewers_do_not(
     assert found["tags"] == 0
     job = run_policy(operator_client, policy, found["fingerprint"])
     assert job.status == Job.Status.SUCCEEDED and job.user is not None and job.user.username == "otto"
+
+
+def test_a_policy_selecting_no_repository_previews_and_runs_nothing(
+    registry: Any, repo_prefix: str, admin_client_role: Client
+) -> None:
+    """The inventory has repositories, none of them the policy's: an empty selection (found by the
+    fuzz: the plan's query of no repository was a 500)."""
+    push(registry.url, f"{repo_prefix}/kept", "v1", 30)
+    policy = create_policy(admin_client_role, repositories=[f"{repo_prefix}-none/**"], keep_last=1)
+    found = preview(admin_client_role, policy)
+    assert found["repositories"] == [] and found["tags"] == 0
+    job = run_policy(admin_client_role, policy, found["fingerprint"])
+    assert job.status == Job.Status.SUCCEEDED, job.result
+    assert exists(registry.url, f"{repo_prefix}/kept", "v1")

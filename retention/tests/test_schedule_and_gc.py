@@ -15,8 +15,8 @@ from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from core.models import AuditEntry
+from jobs.models import Job
 from maintenance import gc
-from maintenance.models import Job
 from maintenance.tests.conftest import BOTH_VERSIONS
 from maintenance.tests.gc_helpers import blob_path, manifest_blobs
 from registry_admin.celery import app

@@ -1,54 +1,73 @@
-"""The inventory's sync as a Job (web side): queue one, at most one at a time, and how fresh it is.
+"""The inventory's sync as a Job: queued (one at a time) by the API, the pages' "Sync now", the
+beat schedule or a worker starting on an empty inventory; run by ``SyncJob`` on a worker
+(the task is ``inventory.tasks.run_sync``); how fresh the inventory is.
 
-The reconcile itself is ``inventory.sync``; the worker's task (``maintenance.tasks.run_sync``)
-runs it for a job queued here, by the API, the pages' "Sync now", the beat schedule, or a
-worker starting on an empty inventory.
+The reconcile itself is ``inventory.sync``.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 from django.utils import timezone
 
-from inventory import events
+from inventory import events, task_names
+from inventory import sync as inventory_sync
 from inventory.models import SyncState
-from maintenance import jobs, task_names
-from maintenance.models import Job
+from jobs import runner, services
+from jobs.models import Job
+
+logger = logging.getLogger(__name__)
 
 # A sync job's soft time limit; a job "running" for longer than this plus a margin was left
 # by a dead worker.
 SYNC_TIME_LIMIT = 3600
 
 
-class SyncRunning(Exception):
-    def __init__(self, job: Job) -> None:
-        super().__init__(f"Inventory sync job {job.pk} is already {job.status}.")
-        self.job = job
+class SyncParams(TypedDict):
+    """A sync job's ``params``: who asked (manual, schedule, first start)."""
+
+    reason: str
 
 
 def active_sync() -> Job | None:
     """The queued or running sync, after failing those no worker took or a dead worker left running."""
-    jobs.expire_unclaimed(Job.Kind.SYNC, settings.GC_QUEUE_TIMEOUT)
+    runner.expire_unclaimed(Job.Kind.SYNC)
     cutoff = timezone.now() - timedelta(seconds=SYNC_TIME_LIMIT + 300)
     for job in Job.objects.filter(kind=Job.Kind.SYNC, status=Job.Status.RUNNING, started_at__lt=cutoff):
-        jobs.fail(job, "The worker running this sync stopped before it ended (time limit passed).")
-    return Job.objects.filter(kind=Job.Kind.SYNC, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
+        runner.fail(job, "The worker running this sync stopped before it ended (time limit passed).")
+    return services.active(Job.Kind.SYNC)
 
 
 def queue_sync(
     *, request: HttpRequest | None = None, user: AbstractBaseUser | AnonymousUser | None = None, reason: str = "manual"
 ) -> Job:
-    """Queue a reconcile; SyncRunning with the active job when one is queued or running."""
-    running = active_sync()
-    if running is not None:
-        raise SyncRunning(running)
-    return jobs.enqueue(task_names.RUN_SYNC, Job.Kind.SYNC, {"reason": reason}, request=request, user=user)
+    """Queue a reconcile; JobBusy with the active job when one is queued or running."""
+    active_sync()  # a sync a dead worker left running must not block this one
+    params: SyncParams = {"reason": reason}
+    return services.queue(task_names.RUN_SYNC, Job.Kind.SYNC, params, request=request, user=user)
+
+
+class SyncJob(runner.JobRunner[inventory_sync.SyncResult]):
+    """A sync job on a worker: the events that arrived, the reconcile, the events that arrived meanwhile."""
+
+    kind = Job.Kind.SYNC
+
+    def run(self) -> inventory_sync.SyncResult:
+        try:
+            events.apply_pending()
+            figures = inventory_sync.reconcile(log=self.log)
+            events.apply_pending()  # what arrived while the reconcile ran
+        except Exception as e:
+            logger.warning("inventory sync job %s failed", self.job.pk, exc_info=True)
+            message = getattr(e, "message", None) or str(e)
+            raise runner.JobFailed(f"The inventory sync failed: {message}") from e
+        return figures.as_dict()
 
 
 @dataclass(frozen=True)
@@ -73,7 +92,7 @@ class Freshness:
 
 def freshness() -> Freshness:
     syncs = Job.objects.filter(kind=Job.Kind.SYNC)
-    running = syncs.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).first()
+    running = syncs.filter(status__in=services.ACTIVE).first()
     last = syncs.filter(status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED]).order_by("-finished_at").first()
     state = SyncState.objects.filter(pk=1).first()
     return Freshness(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import template
 from django.template.defaultfilters import filesizeformat
 
-from maintenance import gc_requests, registry_jobs
-from maintenance.models import Job
+from jobs import describe
+from jobs.models import Job
 
 register = template.Library()
 
@@ -30,31 +30,18 @@ SECONDS = {"read_only_seconds", "downtime_seconds"}
 
 @register.filter
 def job_outcome(job: Job) -> str:
-    if job.kind in (Job.Kind.UPDATE, Job.Kind.VERIFY):
-        return registry_jobs.outcome(job)
-    if job.kind == Job.Kind.RETENTION and (job.result or {}).get("summary"):
-        summary = str(job.result["summary"])  # type: ignore[index]
-        return f"Failed: {job.error}" if job.status == Job.Status.FAILED and job.error else summary
-    if job.kind == Job.Kind.RETENTION and job.status == Job.Status.FAILED:
-        return job.error or "Failed."
-    return gc_requests.outcome(job) if job.kind == Job.Kind.GC else str(job.get_status_display())
+    return describe.outcome(job)
 
 
 @register.filter
 def job_why_nothing(job: Job) -> str:
-    return gc_requests.why_nothing(job) if job.kind == Job.Kind.GC else ""
+    return describe.why_nothing(job)
 
 
 @register.filter
 def job_params(job: Job) -> str:
-    """``dry run · read-only · with untagged manifests``."""
-    params = job.params or {}
-    if job.kind != Job.Kind.GC:
-        return ", ".join(f"{k}={v}" for k, v in params.items())
-    words = ["dry run" if params.get("dry_run") else "real run", str(params.get("mode", "read-only"))]
-    if params.get("delete_untagged"):
-        words.append("deletes untagged manifests")
-    return " · ".join(words)
+    """``dry run · read-only · with untagged manifests`` for a GC; ``key=value`` for the rest."""
+    return describe.params(job)
 
 
 @register.filter

@@ -11,7 +11,7 @@ from django.test import Client
 
 from conftest import logged_in, make_user
 from inventory.models import Tag
-from maintenance.models import Job
+from jobs.models import Job
 from testenv import images
 
 
@@ -108,8 +108,8 @@ def test_events_older_than_the_retention_are_pruned(settings: Any) -> None:
 
     from django.utils import timezone
 
+    from inventory import tasks
     from inventory.models import Event
-    from maintenance import tasks
 
     settings.EVENTS_RETENTION_DAYS = 90
     now = timezone.now()
@@ -121,8 +121,8 @@ def test_events_older_than_the_retention_are_pruned(settings: Any) -> None:
 
 @pytest.mark.django_db
 def test_a_worker_starting_on_an_empty_inventory_queues_the_first_sync(settings: Any) -> None:
+    from inventory import tasks
     from inventory.models import Repository
-    from maintenance import tasks
 
     settings.INVENTORY_SYNC_ON_START = True
     tasks.sync_when_empty()
@@ -137,7 +137,7 @@ def test_a_worker_starting_on_an_empty_inventory_queues_the_first_sync(settings:
 
 @pytest.mark.django_db
 def test_the_schedule_queues_one_sync_at_a_time() -> None:
-    from maintenance import tasks
+    from inventory import tasks
 
     tasks.scheduled_sync()
     tasks.scheduled_sync()

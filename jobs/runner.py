@@ -1,8 +1,11 @@
-"""The life of a Job: queued by a view or the scheduler, run by a worker, ended with a result.
+"""The life of a Job on a worker: claimed, run, ended with a result; one lifecycle for every kind.
 
-Every start and end lands in the audit log. Tasks take the job's id and call ``start``
-(or ``claim``), ``log``, then ``succeed`` or ``fail``; ``perform`` does the last two for a
-piece of work that can fail in ways a user can act on.
+A kind's task calls ``SomeRunner.handle(job_id)``: ``claim`` takes the job (a conditional
+UPDATE, so a late or repeated task never runs it twice), ``JobRunner.run`` does the work and
+``log``s as it goes, and the job ends ``succeed``ed or ``fail``ed: with the message of an
+error a user can act on, on the task's soft time limit, or naming an unexpected error. Every
+end lands in the audit log (``jobs.services.enqueue`` audits the queueing), as netbox's
+``JobRunner`` (netbox/netbox/jobs.py) does it.
 
 While a job runs, its worker renews ``heartbeat_at`` every third of JOB_HEARTBEAT_TIMEOUT
 from one thread per process. A worker that is killed (SIGKILL, out of memory, the NAS
@@ -17,59 +20,21 @@ import os
 import threading
 import time
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, ClassVar, Generic, TypeVar
 
 from celery import current_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import task_postrun
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
-from django.http import HttpRequest
 from django.utils import timezone
 
-from core import audit, worker
-from maintenance.models import Job
+from core import audit
+from jobs.models import Job
 
 logger = logging.getLogger(__name__)
-
-
-def enqueue(
-    task_name: str,
-    kind: str,
-    params: dict[str, Any],
-    *,
-    request: HttpRequest | None = None,
-    user: AbstractBaseUser | AnonymousUser | None = None,
-) -> Job:
-    """Create the job and send the task ``task_name`` (``maintenance.task_names``) with its id once
-    the row is committed (the worker must see it).
-
-    The job and its audit entry are written together or not at all (a full or locked
-    database). When Redis does not take the task, the job is recorded as failed with the
-    reason and ``QueueUnavailable`` (503, naming REDIS_URL) is raised: never a job left
-    "queued" that no worker will ever see.
-    """
-    if user is None and request is not None:
-        user = request.user
-    owner = user if user is not None and user.is_authenticated else None
-    with transaction.atomic():
-        job = Job.objects.create(kind=kind, params=params, user=owner)  # type: ignore[misc]
-        audit.record(
-            action=f"{kind}-queued", outcome="started", request=request, user=user, detail=f"job {job.pk} {params}"
-        )
-
-    def send() -> None:
-        try:
-            worker.send(task_name, job.pk)
-        except worker.QueueUnavailable as e:
-            fail(job, e.message)
-            raise
-
-    transaction.on_commit(send)
-    return job
 
 
 def claim(job_id: int) -> Job | None:
@@ -85,8 +50,9 @@ def claim(job_id: int) -> Job | None:
     return Job.objects.get(pk=job_id)
 
 
-def expire_unclaimed(kind: str, older_than_seconds: int) -> list[Job]:
-    """Fail the jobs of ``kind`` that no worker took within the time given (no worker was running)."""
+def expire_unclaimed(kind: str) -> list[Job]:
+    """Fail the jobs of ``kind`` that no worker took within GC_QUEUE_TIMEOUT (no worker was running)."""
+    older_than_seconds = settings.GC_QUEUE_TIMEOUT
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     expired = []
     for job in Job.objects.filter(kind=kind, status=Job.Status.QUEUED, created_at__lt=cutoff):
@@ -105,67 +71,102 @@ def expire_unclaimed(kind: str, older_than_seconds: int) -> list[Job]:
     return expired
 
 
-def start(job_id: int) -> Job:
-    job = Job.objects.get(pk=job_id)
-    job.status = Job.Status.RUNNING
-    job.started_at = job.heartbeat_at = timezone.now()
-    job.save(update_fields=["status", "started_at", "heartbeat_at"])
-    heartbeat.add(job_id)
-    return job
-
-
 def log(job: Job, line: str) -> None:
     job.append_output(line if line.endswith("\n") else line + "\n")
 
 
-def succeed(job: Job, result: dict[str, Any]) -> None:
+def succeed(job: Job, result: Any) -> None:
     _finish(job, Job.Status.SUCCEEDED, result=result)
 
 
-def fail(job: Job, error: str, result: dict[str, Any] | None = None) -> None:
+def fail(job: Job, error: str, result: Any = None) -> None:
     _finish(job, Job.Status.FAILED, result=result, error=error)
 
 
-class Work(Protocol):
-    """What a worker does for one job: ``run`` returns the result; ``result`` is what it has so far."""
-
-    result: dict[str, Any]
-
-    def run(self) -> dict[str, Any]: ...
+ResultT = TypeVar("ResultT")
 
 
-def perform(job: Job, work: Work, expected: tuple[type[Exception], ...], timed_out: str | None = None) -> None:
-    """Run ``work`` for ``job`` and end the job with its result; never raises.
+class JobFailed(Exception):
+    """Raised by ``JobRunner.run`` to end the job as failed with ``message`` (what a user can act
+    on) and ``result`` (what it had found, or the runner's ``result`` so far)."""
 
-    An ``expected`` error carries the user's ``message`` and fails the job with it; hitting the
-    task's soft time limit fails it with ``timed_out`` (when given); anything else fails it
-    naming the error, logged with its traceback. What the work had found is kept either way.
+    def __init__(self, message: str, result: Any = None, *, logged: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.result = result
+        self.logged = logged
+
+
+class JobRunner(Generic[ResultT]):
+    """One kind of job, run on a worker: subclass it, set ``kind``, write ``run``.
+
+    ``handle(job_id)`` (the task's body) claims the job, runs it and ends it; it never raises.
+    ``run`` returns the result, or raises ``JobFailed``, one of ``expected`` (errors carrying a
+    ``message`` a user can act on; written to the output with ``ERROR:``), or hits the task's
+    soft time limit (``timed_out``, when the kind says what that means). Anything else fails
+    the job naming the error, logged with its traceback. What ``result`` holds so far is kept
+    on a failure. ``after`` runs once the job succeeded (a retention run queues its GC).
     """
-    try:
-        result = work.run()
-    except expected as e:
-        message = getattr(e, "message", str(e))
-        log(job, f"ERROR: {message}")
-        fail(job, message, work.result or None)
-    except SoftTimeLimitExceeded as e:
-        if timed_out is None:
-            _unexpected(job, work, e)
+
+    kind: ClassVar[str]
+    expected: ClassVar[tuple[type[Exception], ...]] = ()
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.result: Any = {}
+
+    @classmethod
+    def handle(cls, job_id: int) -> None:
+        job = claim(job_id)
+        if job is None:
+            logger.warning("%s job %s is not queued any more (expired or taken); not running it", cls.kind, job_id)
+            return
+        cls(job).execute()
+
+    def run(self) -> ResultT:
+        raise NotImplementedError
+
+    def timed_out(self) -> str | None:
+        """The failure message when the task's soft time limit is hit; None: an unexpected error."""
+        return None
+
+    def after(self, result: ResultT) -> None:
+        """Work after the job succeeded (its status is final by then)."""
+
+    def log(self, line: str) -> None:
+        log(self.job, line)
+
+    def execute(self) -> None:
+        try:
+            result = self.run()
+        except JobFailed as e:
+            if e.logged:
+                self.log(f"ERROR: {e.message}")
+            fail(self.job, e.message, e.result if e.result is not None else (self.result or None))
+        except self.expected as e:
+            message = getattr(e, "message", str(e))
+            self.log(f"ERROR: {message}")
+            fail(self.job, message, self.result or None)
+        except SoftTimeLimitExceeded as e:
+            timed_out = self.timed_out()
+            if timed_out is None:
+                self._unexpected(e)
+            else:
+                self.log(f"ERROR: {timed_out}")
+                fail(self.job, timed_out, self.result or None)
+        except Exception as e:
+            self._unexpected(e)
         else:
-            log(job, f"ERROR: {timed_out}")
-            fail(job, timed_out, work.result or None)
-    except Exception as e:
-        _unexpected(job, work, e)
-    else:
-        succeed(job, result)
+            succeed(self.job, result)
+            self.after(result)
+
+    def _unexpected(self, error: Exception) -> None:
+        logger.exception("%s job %s failed", self.job.get_kind_display(), self.job.pk)
+        self.log(f"ERROR: {type(error).__name__}: {error}")
+        fail(self.job, f"Unexpected error: {type(error).__name__}: {error}", self.result or None)
 
 
-def _unexpected(job: Job, work: Work, error: Exception) -> None:
-    logger.exception("%s job %s failed", job.get_kind_display(), job.pk)
-    log(job, f"ERROR: {type(error).__name__}: {error}")
-    fail(job, f"Unexpected error: {type(error).__name__}: {error}", work.result or None)
-
-
-def _finish(job: Job, status: str, result: dict[str, Any] | None = None, error: str = "") -> None:
+def _finish(job: Job, status: str, result: Any = None, error: str = "") -> None:
     heartbeat.discard(job.pk)
     Job.objects.filter(pk=job.pk).update(status=status, result=result, error=error, finished_at=timezone.now())
     job.refresh_from_db()
@@ -276,5 +277,5 @@ def fail_orphaned() -> list[Job]:
             )
             failed.append(job)
     for kind in Job.Kind.values:
-        failed += expire_unclaimed(kind, settings.GC_QUEUE_TIMEOUT)
+        failed += expire_unclaimed(kind)
     return failed

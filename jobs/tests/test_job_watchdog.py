@@ -11,8 +11,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from core.models import AuditEntry
-from maintenance import jobs
-from maintenance.models import Job
+from jobs import runner as jobs
+from jobs.models import Job
 
 # Database-heavy (jobs, their heartbeats and claims): make test runs these on SQLite and again on PostgreSQL.
 pytestmark = pytest.mark.database
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.database
 
 @shared_task(ignore_result=True)
 def _starts_and_forgets(job_id: int) -> None:
-    """A task with a bug: it starts its job and returns without ending it."""
-    jobs.start(job_id)
+    """A task with a bug: it claims its job and returns without ending it."""
+    jobs.claim(job_id)
 
 
 def running(kind: str, heartbeat_age: float | None, started_age: float = 3600) -> Job:
@@ -75,7 +75,7 @@ def test_the_watchdog_cancels_queued_jobs_no_worker_took(settings: Any) -> None:
 def test_a_running_job_renews_its_heartbeat(transactional_db: None, settings: Any) -> None:
     settings.JOB_HEARTBEAT_TIMEOUT = 5  # a beat every ~2 s
     job = Job.objects.create(kind=Job.Kind.STATS)
-    jobs.start(job.pk)
+    jobs.claim(job.pk)
     first = Job.objects.get(pk=job.pk).heartbeat_at
     deadline = time.monotonic() + 10
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from maintenance import sync_requests
+from inventory import jobs as sync_jobs
 
 register = template.Library()
 
@@ -15,7 +15,7 @@ register = template.Library()
 def sync_freshness(context: dict[str, Any]) -> dict[str, Any]:
     request = context["request"]
     return {
-        "state": sync_requests.freshness(),
+        "state": sync_jobs.freshness(),
         "can_operate": context.get("can_operate", False),
         "next": request.get_full_path(),
         "csrf_token": context.get("csrf_token"),

@@ -1,0 +1,9 @@
+"""The names the inventory's Celery tasks are registered under (``inventory.tasks``).
+
+They keep the names they had when maintenance defined them: beat's entries in the database
+(django-celery-beat) and in CELERY_BEAT_SCHEDULE store these names.
+"""
+
+RUN_SYNC = "maintenance.tasks.run_sync"
+SCHEDULED_SYNC = "maintenance.tasks.scheduled_sync"
+PRUNE_EVENTS = "maintenance.tasks.prune_events"

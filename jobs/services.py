@@ -1,0 +1,233 @@
+"""Asking for a job (web side): which kinds exclude which, the one way to queue a job, ``JobBusy``.
+
+Every kind is queued through ``queue``: under a short Redis lock (two requests at the same
+moment cannot both pass the check), jobs no worker took are expired, ``busy`` looks for what
+must not run beside the kind (``EXCLUDES``), the job is created and its task sent once the row
+is committed. Redis down is ``JobsUnavailable`` (503, naming REDIS_URL); something in the way
+is ``JobBusy`` (409 with that job). A kind nothing excludes (statistics) needs no lock: it is
+created and sent at once. A worker checks ``busy`` again before it changes anything
+(``ignore`` its own job). Nothing here runs a job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import redis
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.http import HttpRequest
+
+from core import audit, worker
+from core.errors import ActionableError, ServiceUnavailable
+from jobs import lock, runner
+from jobs.models import Job
+
+Kind = Job.Kind
+ACTIVE = (Job.Status.QUEUED, Job.Status.RUNNING)
+
+#: The maintenance lock (``jobs.lock``) held: a GC, an update or the GC watchdog has the registry.
+MAINTENANCE_LOCK = "maintenance-lock"
+#: The registry paused for a snapshot (maintenance registers the check: ``register_condition``).
+SNAPSHOT_PAUSE = "snapshot-pause"
+
+_REGISTRY_JOB = ((Kind.GC,), MAINTENANCE_LOCK, (Kind.RETENTION,), SNAPSHOT_PAUSE, (Kind.UPDATE, Kind.VERIFY))
+
+#: Which kinds exclude which: what must not be queued or running when a kind is asked for,
+#: checked in this order (a tuple of kinds: the newest active job of them). A GC pulls the
+#: registry from under an update, a verification or a retention run's deletes (and must not
+#: collect while manifests are being deleted); those three need the registry to themselves
+#: and a snapshot pause stops them; one sync at a time; statistics run beside anything.
+EXCLUDES: Mapping[str, tuple[tuple[str, ...] | str, ...]] = {
+    Kind.GC: ((Kind.GC,), MAINTENANCE_LOCK, (Kind.UPDATE, Kind.VERIFY, Kind.RETENTION)),
+    Kind.UPDATE: _REGISTRY_JOB,
+    Kind.VERIFY: _REGISTRY_JOB,
+    Kind.RETENTION: _REGISTRY_JOB,
+    Kind.SYNC: ((Kind.SYNC,),),
+    Kind.STATS: (),
+}
+
+#: The kinds whose running job a pause or a restart of the registry container must wait for
+#: (``maintenance.container_actions``): they exec in it, recreate it or delete through it.
+HOLD_THE_CONTAINER = (Kind.GC, Kind.UPDATE, Kind.RETENTION)
+
+#: Conditions other than jobs, by name: a check that returns why the kind must wait, or None.
+_conditions: dict[str, Callable[[], str | None]] = {}
+
+
+def register_condition(name: str, check: Callable[[], str | None]) -> None:
+    """Let the app that knows the condition (maintenance: the snapshot pause) answer for it."""
+    _conditions[name] = check
+
+
+class JobRequestError(ActionableError):
+    """A job that cannot be queued; ``message`` says why and what to do, ``status`` the HTTP status."""
+
+    status = 409
+
+
+class JobBusy(JobRequestError):
+    """Something that must not overlap is queued or running (409); ``job`` is it, when it is a job."""
+
+    def __init__(self, message: str, job: Job | None = None) -> None:
+        super().__init__(message)
+        self.job = job
+
+
+class QueueContended(JobRequestError):
+    """Another request held the queueing lock for too long."""
+
+
+class JobsUnavailable(JobRequestError, ServiceUnavailable):
+    """Redis (REDIS_URL) does not answer: nothing can be queued (503, also where no view catches it)."""
+
+    status = 503
+
+
+def active(*kinds: str) -> Job | None:
+    """The newest queued or running job of ``kinds``."""
+    return Job.objects.filter(kind__in=kinds, status__in=ACTIVE).first()
+
+
+def busy(
+    kind: str,
+    *,
+    ignore: Job | None = None,
+    lock_free: bool = False,
+    client: redis.Redis | None = None,
+) -> JobBusy | None:
+    """What is in the way of a job of ``kind`` (``EXCLUDES``), or None.
+
+    ``ignore`` is the caller's own job (a worker checking again); ``lock_free`` skips the
+    maintenance lock (a worker that holds it, or a check the GC watchdog's moment must not fail).
+    """
+    for blocker in EXCLUDES[kind]:
+        if blocker == MAINTENANCE_LOCK:
+            if not lock_free and lock.gc_lock_held(client):
+                return JobBusy(_lock_message(kind))
+            continue
+        if isinstance(blocker, str):
+            check = _conditions.get(blocker)
+            reason = check() if check is not None else None
+            if reason:
+                return JobBusy(reason)
+            continue
+        jobs = Job.objects.filter(kind__in=blocker, status__in=ACTIVE)
+        if ignore is not None:
+            jobs = jobs.exclude(pk=ignore.pk)
+        job = jobs.first()
+        if job is not None:
+            return JobBusy(_job_message(kind, job), job)
+    return None
+
+
+def _lock_message(kind: str) -> str:
+    if kind == Kind.GC:
+        return (
+            "A garbage collection is already queued or running: a garbage collection whose lock is still held. "
+            "Wait for it to finish."
+        )
+    return "A garbage collection or registry update holds the maintenance lock: try again shortly."
+
+
+def _job_message(kind: str, job: Job) -> str:
+    """The sentence a refused request answers with: what is in the way and what to do."""
+    if kind == Kind.SYNC:
+        return f"A sync is already {job.status} (job {job.pk})."
+    if kind == Kind.GC:
+        if job.kind == Kind.GC:
+            return (
+                f"A garbage collection is already queued or running: job {job.pk} ({job.status}). "
+                "Wait for it to finish."
+            )
+        where = "see /retention/" if job.kind == Kind.RETENTION else "see the Registry page"
+        return (
+            f"A {job.get_kind_display().lower()} is in progress (job {job.pk}, {job.status}): wait until it ends "
+            f"({where}), then run the garbage collection."
+        )
+    if job.kind == Kind.GC:
+        return (
+            f"A garbage collection is in progress (job {job.pk}, {job.status}): wait until it ends "
+            "(see /maintenance/), then try again."
+        )
+    if job.kind == Kind.RETENTION:
+        return f"A retention run is in progress (job {job.pk}): wait until it ends, then try again."
+    return (
+        f"A {job.get_kind_display().lower()} is in progress (job {job.pk}, {job.status}): wait until it "
+        "ends, then try again."
+    )
+
+
+def queue(
+    task_name: str,
+    kind: str,
+    params: Mapping[str, Any],
+    *,
+    request: HttpRequest | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+) -> Job:
+    """Queue a job of ``kind`` run by the task ``task_name``: the one way every kind is queued.
+
+    JobBusy (409) when ``busy`` finds something in the way, QueueContended when another
+    request holds the queueing lock, JobsUnavailable (503, naming REDIS_URL) without Redis.
+    """
+    # A job no worker took (none was running) must not block every later request.
+    if not EXCLUDES[kind]:
+        # Nothing to check, so nothing to hold the lock for: without Redis the job is kept, failed,
+        # naming REDIS_URL (``enqueue``).
+        runner.expire_unclaimed(kind)
+        return enqueue(task_name, kind, params, request=request, user=user)
+    try:
+        client = lock.redis_client()
+        try:
+            # Check-then-create under the short lock: two requests at the same moment cannot both pass.
+            with lock.enqueue_lock(client):
+                runner.expire_unclaimed(kind)
+                conflict = busy(kind, client=client)
+                if conflict is not None:
+                    raise conflict
+                return enqueue(task_name, kind, params, request=request, user=user)
+        finally:
+            client.close()
+    except redis.exceptions.LockError as e:
+        raise QueueContended("Another maintenance request is being queued right now; try again.") from e
+    except redis.exceptions.ConnectionError as e:
+        raise JobsUnavailable(f"Redis (REDIS_URL) does not answer, so no job can be queued: {e}") from e
+
+
+def enqueue(
+    task_name: str,
+    kind: str,
+    params: Mapping[str, Any],
+    *,
+    request: HttpRequest | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+) -> Job:
+    """Create the job and send the task ``task_name`` with its id once the row is committed (the
+    worker must see it). Callers go through ``queue``, which checks what excludes the kind.
+
+    The job and its audit entry are written together or not at all (a full or locked
+    database). When Redis does not take the task, the job is recorded as failed with the
+    reason and ``worker.QueueUnavailable`` (503, naming REDIS_URL) is raised: never a job left
+    "queued" that no worker will ever see.
+    """
+    if user is None and request is not None:
+        user = request.user
+    owner = user if user is not None and user.is_authenticated else None
+    params = dict(params)
+    with transaction.atomic():
+        job = Job.objects.create(kind=kind, params=params, user=owner)  # type: ignore[misc]
+        audit.record(
+            action=f"{kind}-queued", outcome="started", request=request, user=user, detail=f"job {job.pk} {params}"
+        )
+
+    def send() -> None:
+        try:
+            worker.send(task_name, job.pk)
+        except worker.QueueUnavailable as e:
+            runner.fail(job, e.message)
+            raise
+
+    transaction.on_commit(send)
+    return job

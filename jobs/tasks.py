@@ -1,0 +1,46 @@
+"""The job watchdog: fails jobs whose worker died (no heartbeat) or that no worker took, every kind.
+
+Registered under the name it had in maintenance (beat's entry "job-watchdog" stores it), and
+run from a thread in every worker's main process too.
+"""
+
+import logging
+import threading
+import time
+
+from celery import shared_task
+from celery.signals import worker_ready
+from django import db
+from django.conf import settings
+
+from jobs import runner
+
+logger = logging.getLogger(__name__)
+
+JOB_WATCHDOG = "maintenance.tasks.job_watchdog"
+
+
+@shared_task(name=JOB_WATCHDOG, ignore_result=True, soft_time_limit=60, time_limit=90)
+def job_watchdog() -> None:
+    """Every minute: fail jobs whose worker died (no heartbeat) or that no worker took."""
+    for job in runner.fail_orphaned():
+        logger.warning("job watchdog: %s #%s failed: %s", job.kind, job.pk, job.error)
+
+
+@worker_ready.connect
+def watch_jobs_beside_the_pool(**kwargs: object) -> None:
+    """The beat task above waits for a free pool process; when every process waits on a slow
+    registry (a sync, a statistics run), a dead worker's job would stay "running" that long.
+    The worker's main process also runs the watchdog from a thread of its own."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(settings.JOB_WATCHDOG_INTERVAL)
+            try:
+                job_watchdog()
+            except Exception:  # a locked or unreachable database: the next round tries again
+                logger.exception("job watchdog: could not check the jobs")
+            finally:
+                db.connection.close()
+
+    threading.Thread(target=watch, name="job-watchdog", daemon=True).start()
