@@ -1,4 +1,4 @@
-.PHONY: run test deploy-test lint format benchmark benchmark-inventory benchmark-retention benchmark-patterns clean
+.PHONY: run test deploy-test lint format benchmark benchmark-inventory benchmark-retention benchmark-patterns benchmark-footprint clean
 
 # Start the whole dashboard (web on :$PORT, Celery worker and beat) in the foreground.
 run:
@@ -23,7 +23,7 @@ deploy-test:
 	TESTENV=off .venv/bin/python -m pytest deploy/tests -m deploy $(PYTEST_ARGS)
 
 lint:
-	.venv/bin/mypy core registry_client jobs catalog maintenance inventory registry_admin retention
+	.venv/bin/mypy core registry_client jobs catalog maintenance inventory registry_admin retention access
 	.venv/bin/lint-imports
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
@@ -56,3 +56,9 @@ benchmark-patterns:
 
 clean:
 	rm -rf .venv staticfiles .pytest_cache .ruff_cache
+
+# The whole dashboard's memory and idle CPU (issue 28), started as `make run` does.
+benchmark-footprint:
+	bash scripts/install-test-deps.sh
+	bash scripts/ensure-venv.sh requirements-dev.txt
+	.venv/bin/python -m benchmarks.footprint $(BENCH_ARGS)

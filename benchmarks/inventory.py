@@ -10,6 +10,9 @@ Measures, with the machine's load sampled throughout:
 - in a worker process of its own, two sync jobs as the worker runs them (``run_sync``,
   CATALOG_CONCURRENCY=16, events off): the first of an empty inventory, then one with nothing
   changed, with their registry requests; then that process's RSS;
+- in another worker process with an empty database and REGISTRY_DATA_DIR pointing at the
+  registry's data directory (issue 24): the first sync from the storage files, then one with
+  nothing changed, with their registry requests (the sample check only) and that process's RSS;
 - in a web process of its own, pages and API from the inventory (medians), counting every
   registry request they make: the catalog's first page (API and HTML), a search, the
   5,000-tag repository's first page sorted by created (HTML and API), all 5,000 rows through
@@ -135,6 +138,11 @@ def worker_role(environ: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def files_role(environ: dict[str, str]) -> dict[str, Any]:
+    """The sync from the storage files (REGISTRY_DATA_DIR), in a process and a database of its own."""
+    return worker_role(environ)
+
+
 def web_role(environ: dict[str, str], runs: int, tags: int) -> dict[str, Any]:
     """The web half, in a process of its own: pages and API from the inventory, every registry
     request they make counted (there should be none)."""
@@ -236,6 +244,15 @@ def _run(services: Any, args: argparse.Namespace) -> int:
         print(f"Raw client: {[round(x, 2) for x in raw]} s", flush=True)
         load.phase = "syncs"
         worker = in_process(worker_role, environ)
+        print("Syncs from the storage files ...", flush=True)
+        load.phase = "file syncs"
+        files_environ = {
+            **environ,
+            "DATA_DIR": tempfile.mkdtemp(prefix="bench-files-", dir=services.workdir),
+            "REGISTRY_DATA_DIR": str(seed_dir / "data"),
+        }
+        from_files = in_process(files_role, files_environ)
+        worker["files"] = from_files
         print("Pages and API ...", flush=True)
         load.phase = "pages"
         web = in_process(web_role, environ, args.runs, args.tags)
@@ -297,6 +314,35 @@ def render(raw: float, worker: dict[str, Any], web: dict[str, Any], context: dic
             "raw client",
             f"{unchanged_s / raw:.2f}x (reported)",
             "",
+        ),
+        (
+            f"First sync from the storage files (REGISTRY_DATA_DIR), 1 run "
+            f"({worker['files']['first']['requests']['total']:,} requests: the sample check)",
+            ms(worker["files"]["first_seconds"]),
+            "raw client",
+            f"{worker['files']['first_seconds'] / raw:.3f}x (≤ 0.10x)",
+            verdict(
+                worker["files"]["first"].get("source") == "files" and worker["files"]["first_seconds"] <= 0.1 * raw
+            ),
+        ),
+        (
+            f"Sync from the storage files with nothing changed, 1 run "
+            f"({worker['files']['unchanged']['requests']['total']:,} requests)",
+            ms(worker["files"]["unchanged_seconds"]),
+            "",
+            "0 requests, < 5 s",
+            verdict(
+                worker["files"]["unchanged"].get("source") == "files"
+                and worker["files"]["unchanged"]["requests"]["total"] == 0
+                and worker["files"]["unchanged_seconds"] < 5
+            ),
+        ),
+        (
+            "Worker process RSS after both syncs from the files (peak)",
+            f"{worker['files']['rss_now']:,.0f} MB ({worker['files']['rss_peak']:,.0f} MB)",
+            "",
+            "< 250 MB",
+            verdict(worker["files"]["rss_peak"] < 250),
         ),
         (
             "Catalog first page, API",

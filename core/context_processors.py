@@ -26,14 +26,14 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
 
 
 # Grouped by what a person comes for (issue 25): what is stored, what keeps it small, the
-# registry's upkeep, who did what. On wide screens the groups sit on one line, separated; on
+# registry's upkeep, who may do what. On wide screens the groups sit on one line, separated; on
 # phones every item is behind one Menu button.
 NAV_GROUPS = (
     (("dashboard", "Dashboard"),),
     (("catalog:repositories", "Catalog"), ("inventory:activity", "Activity"), ("catalog:push-here", "Push here")),
     (("storage", "Storage"), ("retention:policies", "Retention")),
     (("maintenance", "Maintenance"), ("registry", "Registry"), ("diagnostics", "Diagnostics")),
-    (("audit", "Audit log"), ("tokens", "Tokens")),
+    (("audit", "Audit log"), ("tokens", "Tokens"), ("access:robots", "Access")),
 )
 NAV = tuple(item for group in NAV_GROUPS for item in group)
 GROUP_STARTS = {group[0][0] for group in NAV_GROUPS[1:]}

@@ -21,17 +21,25 @@ case "$role" in
     # Only web migrates; worker and beat wait for web to be healthy (depends_on in compose).
     python manage.py migrate --noinput
     python manage.py ensure_superuser
+    # The registry token key and certificate (DATA_DIR/registry-token/), made before the registry needs them.
+    python manage.py registry_token_certificate
     exec gunicorn registry_admin.wsgi:application \
       --bind "0.0.0.0:${PORT:-8000}" \
-      --workers "${WEB_WORKERS:-2}" --threads 4 --worker-class gthread \
+      --workers "${WEB_WORKERS:-1}" --threads "${WEB_THREADS:-4}" --worker-class gthread \
       --worker-tmp-dir /dev/shm \
       --config /app/deploy/gunicorn.conf.py --error-logfile -
     ;;
   worker)
     data_dir_is_writable
     # The node name is what the health check pings: worker@<this container's hostname>.
-    exec celery -A registry_admin worker --hostname "worker@%h" \
-      --loglevel "${LOG_LEVEL:-INFO}" --concurrency "${CELERY_CONCURRENCY:-2}"
+    # Sized for a NAS by default (README, "Memory"): a pool of threads, beat as one of its threads
+    # (BEAT_IN_WORKER; false when the `beat` service of docker-compose.yml's profile runs it).
+    set -- --pool "${CELERY_POOL:-threads}" --concurrency "${CELERY_CONCURRENCY:-4}"
+    if [ -n "${CELERY_MAX_TASKS_PER_CHILD:-}" ]; then set -- "$@" --max-tasks-per-child "$CELERY_MAX_TASKS_PER_CHILD"; fi
+    if [ "$(python -c 'from registry_admin.env import envbool; print(int(envbool("BEAT_IN_WORKER", True)))')" = 1 ]; then
+      set -- "$@" --beat-thread
+    fi
+    exec celery -A registry_admin worker --hostname "worker@%h" --loglevel "${LOG_LEVEL:-INFO}" "$@"
     ;;
   beat)
     data_dir_is_writable

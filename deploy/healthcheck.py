@@ -5,7 +5,8 @@ Exit 0 when healthy; otherwise print why and exit 1 (Docker shows the text in
 ``docker inspect --format '{{json .State.Health}}' <container>``).
 
 - web: ``GET /-/alive`` on the container's own port (the one page without a login).
-- worker: a Celery ping to this container's own node, ``worker@<hostname>``.
+- worker: a Celery ping to this container's own node, ``worker@<hostname>``; with beat inside
+  it (BEAT_IN_WORKER, the default), beat's check below as well, since the worker started.
 - beat: its process is alive and it keeps firing the engine health check: the database's
   ``last_run_at`` of the ``record-engine-health`` schedule stays recent.
 """
@@ -67,7 +68,12 @@ def check_worker() -> str:
         raise Unhealthy(f"cannot reach the broker to ping {node}: {e}") from e
     if not replies:
         raise Unhealthy(f"{node} did not answer a ping within 5 s")
-    return f"{node} answers"
+    from registry_admin.env import envbool
+
+    if not envbool("BEAT_IN_WORKER", True):
+        return f"{node} answers"
+    # The worker is the container's first process (deploy/entrypoint.sh execs it).
+    return f"{node} answers; {_schedule_keeps_firing('beat in the worker', Path('/proc/1').stat().st_mtime)}"
 
 
 def check_beat() -> str:
@@ -76,8 +82,10 @@ def check_beat() -> str:
         os.kill(pid, 0)
     except (OSError, ValueError) as e:
         raise Unhealthy(f"celery beat is not running (pidfile {BEAT_PIDFILE}: {e})") from e
-    started = BEAT_PIDFILE.stat().st_mtime
+    return _schedule_keeps_firing(f"beat (pid {pid})", BEAT_PIDFILE.stat().st_mtime)
 
+
+def _schedule_keeps_firing(who: str, started: float) -> str:
     import django
 
     django.setup()
@@ -86,13 +94,13 @@ def check_beat() -> str:
 
     schedule = PeriodicTask.objects.filter(name="record-engine-health", enabled=True).first()
     if schedule is None:
-        return f"beat runs (pid {pid}); the engine health schedule is disabled, so only the process is checked"
+        return f"{who} runs; the engine health schedule is disabled, so only the process is checked"
     last_sent = schedule.last_run_at.timestamp() if schedule.last_run_at else 0.0
     allowed = settings.ENGINE_HEALTH_INTERVAL + BEAT_SYNC_SLACK
     quiet_for = time.time() - max(started, last_sent)
     if quiet_for > allowed:
-        raise Unhealthy(f"beat (pid {pid}) sent no record-engine-health for {quiet_for:.0f} s (allowed {allowed} s)")
-    return f"beat runs (pid {pid}) and fired record-engine-health {time.time() - last_sent:.0f} s ago"
+        raise Unhealthy(f"{who} sent no record-engine-health for {quiet_for:.0f} s (allowed {allowed} s)")
+    return f"{who} runs and fired record-engine-health {time.time() - last_sent:.0f} s ago"
 
 
 CHECKS = {"web": check_web, "worker": check_worker, "beat": check_beat}

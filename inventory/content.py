@@ -2,22 +2,31 @@
 
 Content addressed by digest never changes: ``fetch`` asks the registry only for digests the
 inventory does not hold (an index's children included), ``store`` writes them once.
-Fetching runs in the reconcile's threads (HTTP only); storing runs in the caller's thread.
+Fetching runs in the reconcile's threads (over HTTP, or from the storage files); storing runs in the caller's thread.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild
 from registry_client import manifests
-from registry_client.client import INDEX_TYPES, RegistryClient, RegistryNotFound
+from registry_client.client import INDEX_TYPES, RegistryNotFound
 from registry_client.client import Manifest as RegistryManifest
+
+
+class ContentSource(Protocol):
+    """Where manifests and configs are read: the registry's API (``RegistryClient``) or its storage
+    files (``inventory.files.ManifestFiles``); both raise RegistryNotFound for what is not there."""
+
+    def get_manifest(self, name: str, reference: str) -> RegistryManifest: ...
+
+    def get_blob(self, name: str, digest: str) -> bytes: ...
 
 
 @dataclass
@@ -36,7 +45,7 @@ class Content:
 
 
 def fetch(
-    client: RegistryClient,
+    client: ContentSource,
     repository: str,
     digest: str,
     known: set[str] | frozenset[str] = frozenset(),

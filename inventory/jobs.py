@@ -16,7 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 from django.utils import timezone
 
-from inventory import events, task_names
+from inventory import events, sync_files, task_names
 from inventory import sync as inventory_sync
 from inventory.models import SyncState
 from jobs import runner, services
@@ -61,13 +61,14 @@ class SyncJob(runner.JobRunner[inventory_sync.SyncResult]):
     def run(self) -> inventory_sync.SyncResult:
         try:
             events.apply_pending()
-            figures = inventory_sync.reconcile(log=self.log)
+            # From the storage files when they can be read, else over HTTP (issue 24).
+            result = sync_files.reconcile(log=self.log)
             events.apply_pending()  # what arrived while the reconcile ran
         except Exception as e:
             logger.warning("inventory sync job %s failed", self.job.pk, exc_info=True)
             message = getattr(e, "message", None) or str(e)
             raise runner.JobFailed(f"The inventory sync failed: {message}") from e
-        return figures.as_dict()
+        return result
 
 
 @dataclass(frozen=True)

@@ -215,3 +215,21 @@ class SyncState(models.Model):
     @classmethod
     def current(cls) -> SyncState:
         return cls.objects.get_or_create(pk=1)[0]
+
+
+class StorageFilesReport(models.Model):
+    """What the registry's storage files showed at their last reading (one row; issue 24).
+
+    Written by the worker after a sync from the files (REGISTRY_DATA_DIR): blobs and bytes on
+    disk, what a GC would free with and without --delete-untagged, untagged manifests per
+    repository, upload leftovers (``registry_files.gc.space``). The web has no access to the
+    files: the Storage page and the API read this row.
+    """
+
+    measured_at = models.DateTimeField()
+    data_dir = models.CharField(max_length=500)
+    seconds = models.FloatField(default=0)
+    figures = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"Storage files read {self.measured_at}"

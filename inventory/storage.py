@@ -34,7 +34,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
+from inventory import files
+from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, StorageFilesReport, Tag
 
 NOT_PULLED_DAYS = 90
 GROWTH_DAYS = 30
@@ -370,3 +371,40 @@ def growth_bytes(points: list[dict[str, Any]]) -> int | None:
     """How much the stored bytes grew (or shrank, negative) from the first point to the last."""
     stored = [p["storage_bytes"] for p in points if p["storage_bytes"] is not None]
     return stored[-1] - stored[0] if len(stored) > 1 else None
+
+
+# --- From the storage files (REGISTRY_DATA_DIR, issue 24) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class FilesFigures:
+    """The space figures read from the registry's storage files, when the last sync read them.
+
+    ``source`` is ``files`` or ``http``, ``reason`` why; ``report`` (bytes and blobs on disk, what a
+    GC would free with and without --delete-untagged, untagged manifests, upload leftovers) is
+    None unless the files are the source and were measured.
+    """
+
+    source: str
+    reason: str
+    measured_at: dt.datetime | None
+    report: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "read_from": self.source,
+            "reason": self.reason,
+            "measured_at": self.measured_at.isoformat() if self.measured_at else None,
+            **(self.report or {}),
+        }
+
+
+def files_figures() -> FilesFigures:
+    recorded = files.recorded_source()
+    if recorded is None:
+        return FilesFigures("http", "No sync has run yet.", None, None)
+    source, reason = str(recorded["source"]), str(recorded["reason"])
+    report = StorageFilesReport.objects.filter(pk=1).first() if source == "files" else None
+    if report is None:
+        return FilesFigures(source, reason, None, None)
+    return FilesFigures(source, reason, report.measured_at, report.figures)

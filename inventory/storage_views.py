@@ -47,5 +47,6 @@ def storage_page(request: HtmxHttpRequest, disk: storage.DiskFiguresSource) -> H
             dry_run=figures.dry_run,
             growth={"points": points, "bytes": change, "shrunk": -change if change else 0, "days": storage.GROWTH_DAYS},
             idle=measure.not_pulled(),
+            files=storage.files_figures(),
         )
     return render(request, "inventory/storage.html", context)

@@ -82,18 +82,38 @@ def gc_lock_held(client: redis.Redis | None = None) -> bool:
 class LockHeartbeat:
     """Extends the GC lock while the run lasts, so it expires soon after a worker dies."""
 
+    #: The heartbeats running, by the thread that holds their lock (``abandon``).
+    _running: dict[int, set[LockHeartbeat]] = {}
+    _running_lock = threading.Lock()
+
     def __init__(self, lock: redis.lock.Lock) -> None:
         self.lock = lock
+        self._owner = threading.get_ident()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="gc-lock-heartbeat", daemon=True)
 
     def __enter__(self) -> LockHeartbeat:
+        with self._running_lock:
+            self._running.setdefault(self._owner, set()).add(self)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        with self._running_lock:
+            self._running.get(self._owner, set()).discard(self)
         self._thread.join(5)
+
+    @classmethod
+    def abandon(cls, thread_id: int) -> int:
+        """Stop extending the locks the thread ``thread_id`` holds, as if its process had died:
+        they expire within GC_LOCK_TIMEOUT (a task past its hard time limit in a thread pool,
+        ``jobs.time_limits``). The number of heartbeats stopped."""
+        with cls._running_lock:
+            stopped = cls._running.pop(thread_id, set())
+        for heartbeat in stopped:
+            heartbeat._stop.set()
+        return len(stopped)
 
     def _beat(self) -> None:
         interval = max(1.0, settings.GC_LOCK_TIMEOUT / 3)

@@ -22,6 +22,7 @@ class Job(models.Model):
         VERIFY = "verify", "Registry verification"
         SYNC = "sync", "Inventory sync"
         RETENTION = "retention", "Retention run"
+        REGISTRY_LOGIN = "registry-login", "Registry login switch"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

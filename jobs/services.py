@@ -32,7 +32,13 @@ MAINTENANCE_LOCK = "maintenance-lock"
 #: The registry paused for a snapshot (maintenance registers the check: ``register_condition``).
 SNAPSHOT_PAUSE = "snapshot-pause"
 
-_REGISTRY_JOB = ((Kind.GC,), MAINTENANCE_LOCK, (Kind.RETENTION,), SNAPSHOT_PAUSE, (Kind.UPDATE, Kind.VERIFY))
+_REGISTRY_JOB = (
+    (Kind.GC,),
+    MAINTENANCE_LOCK,
+    (Kind.RETENTION,),
+    SNAPSHOT_PAUSE,
+    (Kind.UPDATE, Kind.VERIFY, Kind.REGISTRY_LOGIN),
+)
 
 #: Which kinds exclude which: what must not be queued or running when a kind is asked for,
 #: checked in this order (a tuple of kinds: the newest active job of them). A GC pulls the
@@ -40,17 +46,19 @@ _REGISTRY_JOB = ((Kind.GC,), MAINTENANCE_LOCK, (Kind.RETENTION,), SNAPSHOT_PAUSE
 #: collect while manifests are being deleted); those three need the registry to themselves
 #: and a snapshot pause stops them; one sync at a time; statistics run beside anything.
 EXCLUDES: Mapping[str, tuple[tuple[str, ...] | str, ...]] = {
-    Kind.GC: ((Kind.GC,), MAINTENANCE_LOCK, (Kind.UPDATE, Kind.VERIFY, Kind.RETENTION)),
+    Kind.GC: ((Kind.GC,), MAINTENANCE_LOCK, (Kind.UPDATE, Kind.VERIFY, Kind.RETENTION, Kind.REGISTRY_LOGIN)),
     Kind.UPDATE: _REGISTRY_JOB,
     Kind.VERIFY: _REGISTRY_JOB,
     Kind.RETENTION: _REGISTRY_JOB,
+    # Require login for the registry, or stop (access.switch): it recreates the container.
+    Kind.REGISTRY_LOGIN: _REGISTRY_JOB,
     Kind.SYNC: ((Kind.SYNC,),),
     Kind.STATS: (),
 }
 
 #: The kinds whose running job a pause or a restart of the registry container must wait for
 #: (``maintenance.container_actions``): they exec in it, recreate it or delete through it.
-HOLD_THE_CONTAINER = (Kind.GC, Kind.UPDATE, Kind.RETENTION)
+HOLD_THE_CONTAINER = (Kind.GC, Kind.UPDATE, Kind.RETENTION, Kind.REGISTRY_LOGIN)
 
 #: Conditions other than jobs, by name: a check that returns why the kind must wait, or None.
 _conditions: dict[str, Callable[[], str | None]] = {}

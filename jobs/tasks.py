@@ -13,9 +13,26 @@ from celery.signals import worker_ready
 from django import db
 from django.conf import settings
 
-from jobs import runner
+from jobs import lock, runner, time_limits
 
 logger = logging.getLogger(__name__)
+
+
+def _abandon_jobs(task_id: str, thread_id: int) -> None:
+    """A task past its hard time limit in a thread pool (``jobs.time_limits``): its jobs stop
+    beating, as a killed process's would, and the job watchdog fails them."""
+    for job_id in runner.heartbeat.of_task(task_id):
+        runner.heartbeat.discard(job_id)
+
+
+def _abandon_gc_lock(task_id: str, thread_id: int) -> None:
+    """...and the GC lock it holds stops being extended: it expires, and the GC watchdog restores
+    the registry."""
+    lock.LockHeartbeat.abandon(thread_id)
+
+
+time_limits.on_abandon(_abandon_jobs)
+time_limits.on_abandon(_abandon_gc_lock)
 
 JOB_WATCHDOG = "maintenance.tasks.job_watchdog"
 

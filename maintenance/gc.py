@@ -8,7 +8,11 @@ Why it is more than the installation guide's ``docker exec registry registry gar
   #4569): every real run ends with a restart and, with the Redis cache, deleted keys;
 - a registry must never be left read-only or stopped (Harbor #13512, #8946): the container's
   configuration is saved before anything changes, restored in ``finally``, and a watchdog
-  restores it when a worker died mid-run.
+  restores it when a worker died mid-run;
+- with the storage files readable (REGISTRY_DATA_DIR), a real run first does a dry run with the
+  same flags and refuses to sweep when it lists a blob a tag still reaches (distribution#4939:
+  3.1.1 once swept a blob tagged manifests used); after the sweep every blob a tag reaches is
+  checked present, and the job reports it.
 """
 
 from __future__ import annotations
@@ -28,12 +32,15 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from core import audit, masking
+from inventory import files as inventory_files
 from jobs import lock, runner
 from jobs.models import Job
 from maintenance import engine, registry_cache, registry_container, snapshot, stats_collector
 from maintenance.gc_requests import DELETE_UNTAGGED_ON_V2, GcError, GcParams, GcParamsInvalid, GcResult
 from maintenance.models import RegistryMaintenance
 from registry_client import client as registry
+from registry_files.gc import tag_reach
+from registry_files.layout import StorageFiles
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +95,7 @@ class GarbageCollection(runner.JobRunner[GcResult]):
         self.result: GcResult = {}
         self.name = settings.REGISTRY_CONTAINER
         self.eligible: list[str] = []
+        self.config = ""
 
     def execute(self) -> None:
         """The whole run under the GC lock; a real run measures the storage again afterwards."""
@@ -131,6 +139,7 @@ class GarbageCollection(runner.JobRunner[GcResult]):
         if self.params.delete_untagged and snapshot.is_v2(version):
             raise GcError(DELETE_UNTAGGED_ON_V2)
         config = registry_container.config_path(container)
+        self.config = config
         root = registry_container.data_root(container, config)
         mode = "dry-run" if self.params.dry_run else self.params.mode
         self.result.update({"mode": mode, "version": version, "config": config, "data_root": root})
@@ -189,8 +198,102 @@ class GarbageCollection(runner.JobRunner[GcResult]):
             f"Untagged manifests: {manifests}; a dry run with --delete-untagged finds {blob_count} blobs eligible."
         )
 
+    def _storage_files(self) -> StorageFiles | None:
+        """The registry's storage files when the worker can read them (REGISTRY_DATA_DIR), else None."""
+        found = inventory_files.source()
+        self.result["storage_files"] = found.as_dict()
+        if found.files is None:
+            self.log(f"No check against the storage files: {found.reason}")
+        return found.files
+
+    def dry_run_eligible(self, container: Any) -> list[str]:
+        """The blobs a dry run with this run's flags lists: what the sweep would delete.
+
+        The input of the check before a sweep; the tests replace it to inject the one fault the
+        real registry cannot produce on demand (a dry run listing a blob a tag reaches).
+        """
+        command = GcParams(dry_run=True, delete_untagged=self.params.delete_untagged).command(self.config)
+        eligible: list[str] = []
+        summary: list[str] = []
+
+        def on_line(stream: str, line: str) -> None:
+            if stream != "stdout":
+                return
+            if match := ELIGIBLE_BLOB.search(line):
+                eligible.append(match[1])
+            elif SUMMARY.search(line):
+                summary.append(line)
+
+        outcome = engine.exec_stream(container, command, on_line)
+        if outcome.exit_code != 0 and EMPTY_REGISTRY.search(outcome.stderr):
+            return []
+        if outcome.exit_code != 0 or not summary:
+            why = f"exit {outcome.exit_code}" + ("" if summary else ", no summary line")
+            raise GcError(f"The dry run before the sweep failed ({why}): nothing was deleted. See the registry's logs.")
+        return eligible
+
+    def _refuse_what_tags_reach(self, container: Any, files: StorageFiles) -> dict[str, set[str]]:
+        """Refuse the sweep when its dry run lists a blob a tag reaches; what the tags reach."""
+        eligible = self.dry_run_eligible(container)
+        reach = tag_reach(files)
+        overlap = sorted(digest for digest in set(eligible) if digest in reach)
+        self.result["check_before_sweep"] = {
+            "eligible": len(eligible),
+            "reached_by_tags": len(reach),
+            "overlap": [{"blob": digest, "tags": sorted(reach[digest])} for digest in overlap],
+        }
+        if overlap:
+            named = "; ".join(
+                f"{digest} (reached by {', '.join(sorted(reach[digest])[:5])})" for digest in overlap[:10]
+            )
+            plural = "s" if len(overlap) != 1 else ""
+            raise GcError(
+                f"Refused before deleting anything: the dry run lists {len(overlap)} blob{plural} "
+                f"that tags still reach, which a sweep would break: {named}. This is the registry's fault "
+                "(distribution#4939), not the tags': keep the registry as it is, report it upstream with this "
+                "job's output, and run the GC again after an update."
+            )
+        self.log(
+            f"Checked before the sweep: none of the {len(eligible)} blobs its dry run lists is reached by a tag "
+            f"({len(reach)} blobs reached, from the storage files)."
+        )
+        return reach
+
+    def _check_after_sweep(self, files: StorageFiles, missing_before: set[str]) -> None:
+        """Every blob a tag reaches is still on disk (a stat each); the job fails naming what is not."""
+        reach = tag_reach(files)
+        missing = sorted(digest for digest in reach if files.blob_size(digest) is None)
+        new = [digest for digest in missing if digest not in missing_before]
+        self.result["check_after_sweep"] = {
+            "reached_blobs": len(reach),
+            "present": len(reach) - len(missing),
+            "missing": [{"blob": digest, "tags": sorted(reach[digest])} for digest in missing],
+            "missing_before": len(missing_before),
+        }
+        if new:
+            named = "; ".join(f"{digest} (breaks {', '.join(sorted(reach[digest])[:5])})" for digest in new[:10])
+            raise GcError(
+                f"After the sweep {len(new)} blob{'s' if len(new) != 1 else ''} that tags reach are missing: {named}. "
+                "Push those images again (docker push of the same tags restores the blobs)."
+            )
+        self.log(f"Checked after the sweep: all {len(reach) - len(missing)} blobs the tags reach are present.")
+
     def _collect(self, container: Any, command: list[str]) -> None:
-        """Run the GC command; success needs exit 0 AND the summary line (2.8 exits 0 on bad flags)."""
+        """Run the GC command; success needs exit 0 AND the summary line (2.8 exits 0 on bad flags).
+
+        A real run with the storage files readable is checked before (its dry run against what the
+        tags reach) and after (every blob a tag reaches still there).
+        """
+        files = None if self.params.dry_run else self._storage_files()
+        missing_before: set[str] = set()
+        if files is not None:
+            reach = self._refuse_what_tags_reach(container, files)
+            missing_before = {digest for digest in reach if files.blob_size(digest) is None}
+        self._run_command(container, command)
+        if files is not None:
+            self._check_after_sweep(files, missing_before)
+
+    def _run_command(self, container: Any, command: list[str]) -> None:
         summary: list[tuple[int, int, int]] = []
 
         def on_line(stream: str, line: str) -> None:

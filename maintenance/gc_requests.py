@@ -42,6 +42,28 @@ class UntaggedFigures(TypedDict):
     bytes: int | None
 
 
+class BlobAndTags(TypedDict):
+    blob: str
+    tags: list[str]
+
+
+class CheckBeforeSweep(TypedDict):
+    """The sweep's dry run against what the storage files show the tags reaching (issue 24)."""
+
+    eligible: int
+    reached_by_tags: int
+    overlap: list[BlobAndTags]
+
+
+class CheckAfterSweep(TypedDict):
+    """Every blob a tag reaches, stat'ed in the storage files after the sweep (issue 24)."""
+
+    reached_blobs: int
+    present: int
+    missing: list[BlobAndTags]
+    missing_before: int
+
+
 class GcResult(TypedDict, total=False):
     """A GC job's ``result``: what the run found and freed (fields appear as the run gets there)."""
 
@@ -61,6 +83,9 @@ class GcResult(TypedDict, total=False):
     read_only_seconds: float
     downtime_seconds: float
     redis_keys_deleted: int
+    storage_files: dict[str, str]  # {"source": files|http, "reason"}
+    check_before_sweep: CheckBeforeSweep
+    check_after_sweep: CheckAfterSweep
 
 
 class GcParamsInvalid(ValueError):

@@ -457,8 +457,27 @@ def config_summary(config: dict[str, Any]) -> dict[str, Any]:
         "redis_addr": str(redis_addr) if redis_addr else "",
         "redis_password_set": bool(_dig(config, "redis", "password")),
         "data_root": config_data_root(config),
+        "storage_driver": storage_driver(config),
         "log_level": str(_dig(config, "log", "level") or "info"),
     }
+
+
+#: Keys under ``storage`` that configure the registry, not name its driver.
+_STORAGE_OPTIONS = {"delete", "cache", "maintenance", "redirect", "tag"}
+
+
+def storage_driver(config: dict[str, Any]) -> str:
+    """The storage driver the configuration names (``filesystem``, ``s3``, ``inmemory``...); "" when none.
+
+    ``storage: s3`` (a string, as ``REGISTRY_STORAGE=s3`` sets it) or a ``storage.<driver>`` map.
+    """
+    storage = _dig(config, "storage")
+    if isinstance(storage, str):
+        return storage
+    if not isinstance(storage, dict):
+        return ""
+    drivers = [str(key) for key in storage if str(key) not in _STORAGE_OPTIONS]
+    return drivers[0] if len(drivers) == 1 else ""
 
 
 def config_data_root(config: dict[str, Any]) -> str:

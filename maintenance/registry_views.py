@@ -16,8 +16,10 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core import memory
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
+from inventory import files as inventory_files
 from jobs import services as job_services
 from jobs.models import Job
 from maintenance import registry_jobs, services, snapshot, stats
@@ -54,6 +56,8 @@ def registry(request: HtmxHttpRequest) -> HttpResponse:
         "is_operator": has_role(request.user, Role.OPERATOR),
         "is_admin": has_role(request.user, Role.ADMIN),
         "retention_days": settings.STATS_RETENTION_DAYS,
+        "dashboard_memory": memory.dashboard(),
+        "inventory_source": inventory_files.recorded_source(),
         **_registry_jobs_context(),
     }
     return render(request, "maintenance/registry.html", context)

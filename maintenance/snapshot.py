@@ -18,6 +18,7 @@ from django.core.cache import cache
 
 from core.timestamps import parse_docker_time
 from core.worker import QueueUnavailable, ask_worker
+from inventory import files as inventory_files
 from maintenance import task_names
 from maintenance.models import RegistryPause
 
@@ -95,6 +96,9 @@ def recorded_snapshot() -> Snapshot | None:
 
 def store_snapshot(snapshot: Snapshot) -> None:
     cache.set(SNAPSHOT_KEY.format(settings.REGISTRY_CONTAINER), snapshot, timeout=None)
+    driver = (snapshot.get("config") or {}).get("storage_driver") if snapshot.get("config_read") else None
+    if driver:  # the inventory reads the storage files only on the filesystem driver (issue 24)
+        cache.set(inventory_files.DRIVER_CACHE_KEY, driver, timeout=None)
 
 
 def fresh_snapshot(max_age: float, wait: float) -> Snapshot | None:

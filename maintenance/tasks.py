@@ -12,6 +12,7 @@ from celery import shared_task
 from celery.signals import beat_init
 from django.conf import settings
 
+from core import memory
 from core.worker import answer
 from maintenance import container_actions, gc, schedules, stats, stats_collector, update, verify
 
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 def check_engine(call_id: str | None = None) -> None:
     """Record whether the Docker engine and the registry container answer (every minute, and on demand)."""
     answer(call_id, dict(container_actions.record_engine_health()))
+    memory.record_worker()  # the Registry page shows it beside the registry's (issue 28)
 
 
 # --- Garbage collection ----------------------------------------------------------------

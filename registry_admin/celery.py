@@ -1,11 +1,49 @@
-"""The Celery app: broker and schedule come from Django settings (CELERY_*)."""
+"""The Celery app: broker and schedule come from Django settings (CELERY_*).
+
+``celery worker --beat-thread`` runs the scheduler (beat) as a thread of the worker's main
+process, so a NAS runs one process for both instead of two full copies of the project
+(issue 28; README, "Memory"). Celery's own ``-B`` forks beat into a process of its own.
+"""
 
 import os
 
-from celery import Celery
+import click
+from celery import Celery, beat, bootsteps
+from celery.worker import WorkController
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "registry_admin.settings")
 
 app = Celery("registry_admin")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class SchedulerThread(bootsteps.StartStopStep):
+    """beat inside the worker, as a thread: started after the pool, stopped with the worker."""
+
+    label = "SchedulerThread"
+    conditional = True
+
+    def __init__(self, parent: WorkController, beat_thread: bool = False, **kwargs: object) -> None:
+        self.enabled = bool(beat_thread)
+        super().__init__(parent, **kwargs)
+
+    def create(self, parent: WorkController) -> beat._Threaded:  # type: ignore[override]
+        # Not beat.EmbeddedService(thread=True): it ticks every second, and each tick of the
+        # database scheduler asks the database whether the schedules changed. Every 5 s, as a
+        # separate `celery beat` does (django-celery-beat's DEFAULT_MAX_INTERVAL); stopping waits
+        # at most that long. The database scheduler keeps no schedule file.
+        return beat._Threaded(
+            parent.app, max_interval=5, remote_control=False, scheduler_cls=parent.app.conf.beat_scheduler
+        )
+
+
+app.user_options["worker"].add(
+    click.Option(
+        ["--beat-thread"],
+        is_flag=True,
+        default=False,
+        help="Run the scheduler (beat) as a thread of this worker (BEAT_IN_WORKER).",
+    )
+)
+app.steps["worker"].add(SchedulerThread)

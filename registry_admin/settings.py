@@ -6,6 +6,7 @@ Every setting a deployment may change comes from the environment (see ``.env.exa
 
 from __future__ import annotations
 
+import hmac as _hmac
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,7 +47,30 @@ REGISTRY_VERIFY_TLS = env_verify_tls("REGISTRY_VERIFY_TLS")
 REGISTRY_PUBLIC_HOST = env("REGISTRY_PUBLIC_HOST") or urlsplit(REGISTRY_URL).netloc
 REGISTRY_TIMEOUT = envint("REGISTRY_TIMEOUT", 10, minimum=1)
 REGISTRY_CONTAINER = env("REGISTRY_CONTAINER", "registry")
+
+# --- The registry's token server (access/, issue 23) ------------------------------
+# The registry's auth.token.realm: this dashboard's /auth/token as docker clients reach it
+# (e.g. http://nas.lan:8000/auth/token). Empty: the registry does not use the dashboard's tokens.
+REGISTRY_TOKEN_REALM = env("REGISTRY_TOKEN_REALM")
+if REGISTRY_TOKEN_REALM:
+    REGISTRY_TOKEN_REALM = envurl("REGISTRY_TOKEN_REALM", "", ("http", "https"))
+REGISTRY_TOKEN_SERVICE = env("REGISTRY_TOKEN_SERVICE", "registry")  # auth.token.service
+REGISTRY_TOKEN_ISSUER = env("REGISTRY_TOKEN_ISSUER", "registry-admin")  # auth.token.issuer
+REGISTRY_TOKEN_TTL = envint("REGISTRY_TOKEN_TTL", 300, minimum=30)
+# The signing key (PEM, RSA >= 2048 bits), usually as REGISTRY_TOKEN_KEY_FILE; generated into
+# DATA_DIR/registry-token/ when unset.
+REGISTRY_TOKEN_KEY = env("REGISTRY_TOKEN_KEY")
+# The dashboard's own account on its token server (robot$dashboard): a password derived from the
+# secret key, so web and worker agree without storing another secret. Used by the dashboard's
+# registry client when REGISTRY_TOKEN_REALM is set and REGISTRY_USERNAME is not.
+DASHBOARD_REGISTRY_PASSWORD = _hmac.new(SECRET_KEY.encode(), b"registry-admin robot$dashboard", "sha256").hexdigest()
+if REGISTRY_TOKEN_REALM and not REGISTRY_USERNAME:
+    REGISTRY_USERNAME, REGISTRY_PASSWORD = "robot$dashboard", DASHBOARD_REGISTRY_PASSWORD
+
 REGISTRY_CONFIG_PATH = env("REGISTRY_CONFIG_PATH", "/etc/distribution/config.yml")
+# The registry's data directory as the worker sees it, mounted read-only (issue 24): the
+# inventory then reads tags, manifests and sizes from the files. Unset: everything over HTTP.
+REGISTRY_DATA_DIR = env("REGISTRY_DATA_DIR")
 # DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH are read by the docker SDK itself
 # (docker.from_env), in the worker only: the web process never opens the engine.
 if (docker_host := env("DOCKER_HOST")) and not docker_host.startswith(("unix:///", "tcp://", "ssh://", "npipe://")):
@@ -77,6 +101,7 @@ INSTALLED_APPS = [
     "maintenance",
     "inventory",
     "retention",
+    "access",
 ]
 
 MIDDLEWARE = [

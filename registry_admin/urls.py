@@ -18,12 +18,16 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("activity/", include("inventory.urls")),
     path("retention/", include("retention.urls")),
+    # The registry's token server (/auth/token: docker clients come with HTTP Basic), robots and
+    # anonymous pulls (/access/), the token requests (/activity/tokens/). Issue 23.
+    path("", include("access.urls")),
     path("api/v1/", include("core.api.urls")),
     path("api/v1/", include("jobs.api.urls")),
     path("api/v1/", include("maintenance.api.urls")),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("inventory.api.urls")),
     path("api/v1/", include("retention.api.urls")),
+    path("api/v1/", include("access.api.urls")),
 ]
 
 # Under /api/ every error is {"detail": ...} (core.error_views), elsewhere the HTML pages.

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the whole dashboard (web, worker, beat) in the foreground; Ctrl-C stops all.
+# Sized for a NAS by default (issue 28; README, "Memory"): one web process with threads, one worker
+# with a pool of threads and the scheduler (beat) as one of its threads. deploy/entrypoint.sh starts
+# the same commands from the same settings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,15 +35,22 @@ if [ -n "${DJANGO_SUPERUSER_USERNAME:-}" ] && [ -n "${DJANGO_SUPERUSER_PASSWORD:
 fi
 
 echo "registry-admin: http://0.0.0.0:$PORT (registry ${REGISTRY_URL:-http://localhost:5000})"
-.venv/bin/gunicorn registry_admin.wsgi:application --bind "0.0.0.0:$PORT" \
-  --workers "${WEB_WORKERS:-2}" --threads 4 --worker-class gthread --config deploy/gunicorn.conf.py &
-pids+=($!)
-.venv/bin/celery -A registry_admin worker --loglevel INFO --concurrency "${CELERY_CONCURRENCY:-2}" &
-pids+=($!)
-.venv/bin/celery -A registry_admin beat --loglevel INFO --pidfile "$DATA_DIR/celerybeat.pid" &
-pids+=($!)
+worker_args=(--pool "${CELERY_POOL:-threads}" --concurrency "${CELERY_CONCURRENCY:-4}")
+if [ -n "${CELERY_MAX_TASKS_PER_CHILD:-}" ]; then worker_args+=(--max-tasks-per-child "$CELERY_MAX_TASKS_PER_CHILD"); fi
+beat_in_worker=$($PY -c 'from registry_admin.env import envbool; print(int(envbool("BEAT_IN_WORKER", True)))')
+if [ "$beat_in_worker" = 1 ]; then worker_args+=(--beat-thread); fi
 
-# Stop everything as soon as one of the three ends, so a crash does not go unnoticed.
+.venv/bin/gunicorn registry_admin.wsgi:application --bind "0.0.0.0:$PORT" \
+  --workers "${WEB_WORKERS:-1}" --threads "${WEB_THREADS:-4}" --worker-class gthread --config deploy/gunicorn.conf.py &
+pids+=($!)
+.venv/bin/celery -A registry_admin worker --loglevel INFO "${worker_args[@]}" &
+pids+=($!)
+if [ "$beat_in_worker" = 0 ]; then
+  .venv/bin/celery -A registry_admin beat --loglevel INFO --pidfile "$DATA_DIR/celerybeat.pid" &
+  pids+=($!)
+fi
+
+# Stop everything as soon as one of them ends, so a crash does not go unnoticed.
 wait -n
 echo "A process of the dashboard ended; stopping the others."
 exit 1

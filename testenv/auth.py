@@ -293,3 +293,26 @@ def _split_challenge(text: str) -> list[str]:
     if current.strip():
         parts.append(current.strip())
     return parts
+
+
+def start_dashboard_token_registry(
+    engine: DockerEngine,
+    name: str,
+    realm: str,
+    certificate_pem: bytes,
+    service: str = "registry",
+    issuer: str = "registry-admin",
+    **kwargs: Any,
+) -> RegistryService:
+    """A registry whose token server is the dashboard (``access/``): ``realm`` is its ``/auth/token``
+    (the live test server's), ``certificate_pem`` its signing certificate (``/auth/certificate.pem``)."""
+    env = {
+        "REGISTRY_AUTH": "token",
+        "REGISTRY_AUTH_TOKEN_REALM": realm,
+        "REGISTRY_AUTH_TOKEN_SERVICE": service,
+        "REGISTRY_AUTH_TOKEN_ISSUER": issuer,
+        "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE": "/auth/token-ca.pem",
+        **kwargs.pop("env", {}),
+    }
+    files = {"/auth/token-ca.pem": certificate_pem, **kwargs.pop("files", {})}
+    return start_registry(engine, name, env=env, files=files, **kwargs)

@@ -87,8 +87,10 @@ _ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, descriptio
     create=extend_schema(
         summary="Protect tags from the dashboard's deletes (admins)",
         description=(
-            "The registry itself cannot enforce this: a docker client or curl with push rights can still "
-            "delete a protected tag. A bad glob or regular expression is a 400 naming the field."
+            "The registry itself cannot enforce this unless it takes its tokens from the dashboard (/auth/token): "
+            "then no token grants delete on a repository holding a protected tag; otherwise a docker client or curl "
+            "with push rights can still delete a protected tag. A push over a protected tag cannot be refused by a "
+            "token scope (a scope names no tag). A bad glob or regular expression is a 400 naming the field."
         ),
         request=ProtectedTagRequestSerializer,
         responses={201: ProtectedTagSerializer, **errors(400)},

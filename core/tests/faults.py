@@ -163,9 +163,12 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def start_worker(self, name: str = "worker", concurrency: int = 1) -> subprocess.Popen[bytes]:
-        pool = ["--pool", "prefork", "--concurrency", str(concurrency)]
-        return self.start("worker", *pool, "--loglevel", "INFO", name=name)
+    def start_worker(
+        self, name: str = "worker", concurrency: int = 1, pool: str = "threads", beat_thread: bool = False
+    ) -> subprocess.Popen[bytes]:
+        """A worker with make run's pool (threads, issue 28) unless told; beat inside it with ``beat_thread``."""
+        options = ["--pool", pool, "--concurrency", str(concurrency), *(["--beat-thread"] if beat_thread else [])]
+        return self.start("worker", *options, "--loglevel", "INFO", "--hostname", f"{name}@%h", name=name)
 
     def start_beat(self) -> subprocess.Popen[bytes]:
         schedule = self.workdir / "beat-schedule"

@@ -33,6 +33,7 @@ def test_mypy_finds_nothing() -> None:
             "maintenance",
             "registry_admin",
             "retention",
+            "access",
         ],
         cwd=ROOT,
         capture_output=True,

@@ -50,11 +50,14 @@ QUIET_SECONDS = 180
 QUIET_RESPONSE_SECONDS = 20
 
 # Operations are selected by their label, "METHOD /path".
-# Viewers read, only admins change (ViewerReadsAdminWrites): GC schedules, protected tags, retention policies.
+# Viewers read, only admins change (ViewerReadsAdminWrites): GC schedules, protected tags, retention policies;
+# robots and anonymous pulls only admins even read.
 ADMIN_OPERATIONS = (
     r"^[A-Z]+ /api/v1/schedules/"
     r"|^(POST|DELETE) /api/v1/protected-tags/"
     r"|^(POST|PUT|PATCH|DELETE) /api/v1/retention-policies/(\{id\}/)?$"
+    r"|^[A-Z]+ /api/v1/(robots|anonymous-pulls)/"  # admins only, reads too: the registry's access control
+    r"|^POST /api/v1/registry/login/$"  # admins; without REGISTRY_TOKEN_REALM or a change to make: 400, 409
 )
 # Tag patterns are Python regular expressions; the schema's "regex" format is ECMA-262's, which
 # schemathesis checks with another engine. The dialects differ at the edges (a lone "]" is a
@@ -63,7 +66,7 @@ ADMIN_OPERATIONS = (
 # that negative-data one (valid patterns accepted, invalid ones 400, responses as described).
 PATTERN_OPERATIONS = r"^(POST /api/v1/protected-tags/|(POST|PUT|PATCH) /api/v1/retention-policies/(\{id\}/)?)$"
 EVENT_OPERATIONS = r"^POST /api/v1/events/$"  # the registry's own bearer token, no user's
-CONTAINER_OPERATIONS = r"^[A-Z]+ /api/v1/(registry/|gc/|stats/collect/)"
+CONTAINER_OPERATIONS = r"^[A-Z]+ /api/v1/(registry/(?!login/)|gc/|stats/collect/)"
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,21 @@ def test_every_dependency_waits_until_it_is_healthy() -> None:
     assert set(services()["beat"]["depends_on"]) == {"redis", "web"}
 
 
+def test_the_worker_runs_beat_and_the_beat_service_is_an_optional_profile() -> None:
+    """Issue 28: one process fewer on the NAS; a separate beat only when asked for."""
+    assert services()["beat"]["profiles"] == ["separate-beat"]
+    assert "profiles" not in services()["web"] and "profiles" not in services()["worker"]
+    environment = services()["worker"]["environment"]
+    assert (environment["BEAT_IN_WORKER"], environment["CELERY_POOL"]) == ("true", "threads")
+    assert services()["web"]["environment"]["WEB_WORKERS"] == "1"
+
+
+def test_web_and_worker_have_memory_limits_that_the_readme_measured() -> None:
+    assert (services()["web"]["mem_limit"], services()["worker"]["mem_limit"]) == ("256m", "384m")
+    readme = (ROOT / "README.md").read_text()
+    assert "`WEB_MEM_LIMIT`" in readme and "`WORKER_MEM_LIMIT`" in readme
+
+
 def test_web_worker_and_beat_are_one_image_with_three_commands() -> None:
     dashboard = [services()[name] for name in DASHBOARD]
     assert len({svc["image"] for svc in dashboard}) == 1

@@ -77,6 +77,45 @@ class NotPulledSerializer(serializers.Serializer):
     shown = IdleImageSerializer(many=True, help_text="the 50 with the most unique bytes")
 
 
+class GcFiguresSerializer(serializers.Serializer):
+    blobs_eligible = serializers.IntegerField(min_value=0)
+    bytes_eligible = serializers.IntegerField(min_value=0)
+    manifests_eligible = serializers.IntegerField(min_value=0)
+
+
+class UntaggedRepositorySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    manifests = serializers.IntegerField(min_value=0)
+
+
+class UploadSerializer(serializers.Serializer):
+    repository = serializers.CharField()
+    uuid = serializers.CharField()
+    bytes = serializers.IntegerField(min_value=0)
+    started = serializers.DateTimeField()
+    age_seconds = serializers.IntegerField()
+    purged_after = serializers.DateTimeField(help_text="with the registry's default uploadpurging age (168 h)")
+
+
+class StorageFilesSerializer(serializers.Serializer):
+    """The figures read from the registry's storage files; only ``read_from``, ``reason`` and
+    ``measured_at`` (null) when the inventory reads over HTTP."""
+
+    read_from = serializers.ChoiceField(choices=["files", "http"], help_text="where the inventory reads the registry")
+    reason = serializers.CharField()
+    measured_at = serializers.DateTimeField(allow_null=True)
+    blobs = serializers.IntegerField(min_value=0, required=False, help_text="blobs on disk")
+    bytes = serializers.IntegerField(min_value=0, required=False, help_text="their bytes, to the byte")
+    gc = GcFiguresSerializer(required=False, help_text="what a GC would delete, as its dry run would find")
+    gc_delete_untagged = GcFiguresSerializer(required=False, help_text="the same with --delete-untagged")
+    untagged_manifests = serializers.IntegerField(min_value=0, required=False)
+    untagged_repository_count = serializers.IntegerField(min_value=0, required=False)
+    untagged_repositories = UntaggedRepositorySerializer(many=True, required=False, help_text="at most 50")
+    upload_count = serializers.IntegerField(min_value=0, required=False)
+    upload_bytes = serializers.IntegerField(min_value=0, required=False)
+    uploads = UploadSerializer(many=True, required=False, help_text="at most 50, biggest first")
+
+
 class StorageSerializer(serializers.Serializer):
     count = serializers.IntegerField(min_value=0, help_text="repositories with content (matching search)")
     next = serializers.URLField(allow_null=True)
@@ -91,5 +130,6 @@ class StorageSerializer(serializers.Serializer):
     namespace_count = serializers.IntegerField(min_value=0)
     top_repositories = UsageSerializer(many=True)
     gc_dry_run = DryRunSerializer(allow_null=True, help_text="the newest dry run no real run came after")
+    files = StorageFilesSerializer(help_text="the registry's storage files (REGISTRY_DATA_DIR): source and figures")
     growth = GrowthSerializer()
     not_pulled = NotPulledSerializer()

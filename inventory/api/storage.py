@@ -65,7 +65,10 @@ class StorageView(APIView):
             "(paged) and per namespace the bytes of the blobs it references, how many only it references "
             "(what deleting it gives back after a garbage collection) and how many it shares; the top "
             "repositories; what the last GC dry run found; 30 days of growth; images nobody pulled for 90 "
-            "days. Attached artifacts count with their subject. Asks the registry nothing."
+            "days. Attached artifacts count with their subject. Asks the registry nothing. ``files``: "
+            "which source the inventory reads (the registry's storage files or HTTP) and why; with the files, "
+            "the bytes and blobs on disk, what a GC would free with and without --delete-untagged (to the "
+            "byte, as a dry run would find), untagged manifests per repository and upload leftovers."
         ),
         parameters=[schema.StorageQuerySerializer],
         responses={200: schema.StorageSerializer, **errors(400, 404)},
@@ -97,6 +100,7 @@ class StorageView(APIView):
                 "top_repositories": [usage_dict(usage) for usage in top],
                 "gc_dry_run": _dry_run(request, disk.dry_run),
                 "growth": {"days": storage.GROWTH_DAYS, "bytes": storage.growth_bytes(points), "points": points},
+                "files": storage.files_figures().as_dict(),
                 "not_pulled": {
                     "days": idle.days,
                     "images": idle.count,

@@ -1,0 +1,371 @@
+"""``make benchmark-footprint``: the whole dashboard's memory and idle CPU, started as ``make run`` does (issue 28).
+
+Starts Redis, a private dockerd and the test registry image (testenv.start_all), a registry
+whose data is kept in ``.testenv/bench-footprint/`` (seeded once: N repositories and one of M
+tags), then ``scripts/run.sh`` with its defaults (or the settings given in the environment,
+e.g. ``CELERY_POOL=prefork``) against it. Records PSS and RSS of every process of the
+dashboard (``/proc/PID/smaps_rollup``; the Redis it uses is the test environment's, not
+counted):
+
+- after start (web answering, worker ready, empty inventory);
+- during the first sync (peak of samples every second) and after it;
+- during a GC (a dry run through the API: the worker execs ``registry garbage-collect``);
+- after an events burst (notifications POSTed to /api/v1/events/ as the registry sends them);
+- idle: CPU time of every process over a minute, as a share of one core.
+
+Prints the table and writes it into ``benchmarks/README.md`` under "Footprint". Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from benchmarks.helpers import LoadSampler, machine, with_services, write_block
+from benchmarks.inventory import seed
+from testenv import _sys
+from testenv.services import start_registry
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_DIR = ROOT / ".testenv" / "bench-footprint"
+README = Path(__file__).with_name("README.md")
+BIG = "bench/big"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Sample:
+    pid: int
+    name: str
+    pss: float  # MB
+    rss: float  # MB
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as listed:
+                found += [int(child) for child in listed.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    found = []
+    for child in children(pid):
+        found += [child, *descendants(child)]
+    return found
+
+
+def process_name(pid: int) -> str:
+    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+        words = [word.decode() for word in cmdline.read().split(b"\0") if word]
+    text = " ".join(words)
+    if "gunicorn" in text:
+        return "web (gunicorn)"
+    if " beat" in text and "worker" not in text:
+        return "beat"
+    if "celery" in text:
+        return "worker (celery)"
+    return Path(words[0]).name if words else "?"
+
+
+def dashboard_processes(root: int) -> list[int]:
+    """The Python processes run.sh started (not bash, not a `python -c` of its own)."""
+    pids = []
+    for pid in descendants(root):
+        try:
+            name = process_name(pid)
+        except OSError:
+            continue
+        if name.startswith(("web", "worker", "beat")):
+            pids.append(pid)
+    return pids
+
+
+def measure(root: int) -> list[Sample]:
+    samples = []
+    for pid in dashboard_processes(root):
+        figures = {}
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                for line in rollup:
+                    parts = line.split()
+                    if parts[0] in ("Pss:", "Rss:"):
+                        figures[parts[0]] = int(parts[1]) / 1024
+            samples.append(Sample(pid, process_name(pid), figures["Pss:"], figures["Rss:"]))
+        except (OSError, KeyError):
+            continue  # a process that ended meanwhile (a pool process replaced)
+    return samples
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except OSError:
+            continue
+    return total / TICKS
+
+
+def total(samples: list[Sample]) -> tuple[float, float]:
+    return sum(s.pss for s in samples), sum(s.rss for s in samples)
+
+
+class Dashboard:
+    """scripts/run.sh in a session of its own, stopped with SIGTERM (as Ctrl-C would)."""
+
+    def __init__(self, environ: dict[str, str], log: Path) -> None:
+        self.environ = environ
+        self.log = log.open("w")
+        self.process = subprocess.Popen(
+            ["bash", "scripts/run.sh"], cwd=ROOT, env=environ, stdout=self.log, stderr=subprocess.STDOUT
+        )
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+
+
+def wait_for(what: str, check: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    raise SystemExit(f"Timed out waiting for {what}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.footprint", description=__doc__.splitlines()[0])
+    parser.add_argument("--repositories", type=int, default=10000)
+    parser.add_argument("--tags", type=int, default=5000)
+    parser.add_argument("--events", type=int, default=2000, help="notifications in the burst (50 per POST)")
+    parser.add_argument("--idle-seconds", type=int, default=60)
+    parser.add_argument("--settle-seconds", type=int, default=30, help="wait after the burst before the idle minute")
+    parser.add_argument("--seed-dir", default=str(SEED_DIR), help="where the seeded registry's data is kept")
+    parser.add_argument("--no-readme", action="store_true")
+    return with_services(_run, parser.parse_args())
+
+
+def _run(services: Any, args: argparse.Namespace) -> int:
+    seed_dir = Path(args.seed_dir)
+    (seed_dir / "data").mkdir(parents=True, exist_ok=True)
+    registry = start_registry(
+        services.engine, "bench-footprint", data_dir=seed_dir / "data", image=services.registry_image
+    )
+    print(f"Registry at {registry.url}; seeding ...", flush=True)
+    seeded = seed(registry.url, args.repositories, args.tags, seed_dir)
+    print(f"Seed: {seeded}", flush=True)
+
+    port = _sys.free_port()
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-footprint-", dir=services.workdir))
+    token = uuid.uuid4().hex
+    environ = {**os.environ, **services.environ()}
+    environ.pop("DATABASE_URL", None)
+    environ.update(
+        {
+            "REGISTRY_URL": registry.url,
+            "REGISTRY_CONTAINER": registry.container_name,
+            "DATA_DIR": str(data_dir),
+            "PORT": str(port),
+            "REGISTRY_EVENTS_TOKEN": token,
+            "INVENTORY_SYNC_ON_START": "false",  # the sync is started below, after the first figures
+            "DJANGO_SUPERUSER_USERNAME": "bench",
+            "DJANGO_SUPERUSER_PASSWORD": "bench-password-not-secret",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    url = f"http://127.0.0.1:{port}"
+    phases: dict[str, list[Sample]] = {}
+    peaks: dict[str, tuple[float, float]] = {}
+    dashboard = Dashboard(environ, data_dir / "run.log")
+    try:
+        with LoadSampler() as load:
+            load.phase = "start"
+            wait_for("the web", lambda: requests.get(f"{url}/-/alive", timeout=5).text == "ok", 600)
+            api_token = subprocess.run(
+                [".venv/bin/python", "manage.py", "create_token", "--name", "bench", "--role", "admin", "bench"],
+                cwd=ROOT,
+                env=environ,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            api = requests.Session()
+            api.headers["Authorization"] = f"Token {api_token}"
+            wait_for("the worker", lambda: api.get(f"{url}/api/v1/health/", timeout=30).json()["docker"]["ok"], 600)
+            time.sleep(10)  # let the start settle (beat's first round, the engine health check)
+            phases["After start"] = measure(dashboard.process.pid)
+
+            load.phase = "sync"
+            job = api.post(f"{url}/api/v1/sync/", timeout=30).json()
+            peaks["During the first sync (peak)"] = follow(api, url, job, dashboard.process.pid, "sync")
+            phases["After the first sync"] = measure(dashboard.process.pid)
+
+            load.phase = "gc"
+            job = api.post(f"{url}/api/v1/gc/", json={"dry_run": True}, timeout=30).json()
+            peaks["During a GC, dry run (peak)"] = follow(api, url, job, dashboard.process.pid, "GC")
+
+            load.phase = "events"
+            events_burst(url, token, args.events, args.tags)
+            time.sleep(5)
+            phases["After an events burst"] = measure(dashboard.process.pid)
+
+            load.phase = "idle"
+            time.sleep(args.settle_seconds)  # the events applied, the jobs' statistics collected
+            pids = dashboard_processes(dashboard.process.pid)
+            before = {pid: cpu_seconds([pid]) for pid in pids}
+            time.sleep(args.idle_seconds)
+            idle_by_process = {
+                f"{process_name(pid)} {pid}": (cpu_seconds([pid]) - before[pid]) / args.idle_seconds for pid in pids
+            }
+            idle_cpu = sum(idle_by_process.values())
+            print(f"Idle CPU by process: {idle_by_process}", flush=True)
+            phases["Idle, after a minute"] = measure(dashboard.process.pid)
+    finally:
+        dashboard.stop()
+        registry.remove()
+    context = {
+        "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(load.summary()),
+        "repositories": args.repositories,
+        "tags": args.tags,
+        "events": args.events,
+        "seeded": seeded,
+        "settings": ", ".join(
+            f"{name}={os.environ.get(name, default)}"
+            for name, default in (
+                ("WEB_WORKERS", "1"),
+                ("WEB_THREADS", "4"),
+                ("CELERY_POOL", "threads"),
+                ("CELERY_CONCURRENCY", "4"),
+                ("BEAT_IN_WORKER", "true"),
+            )
+        ),
+    }
+    context["idle_by_process"] = ", ".join(f"{name} {share * 100:.2f} %" for name, share in idle_by_process.items())
+    report = render(phases, peaks, idle_cpu, context)
+    print(report)
+    if not args.no_readme:
+        write_block(README, "footprint-benchmark", report)
+        print(f"Wrote {README}")
+    return 0
+
+
+def follow(api: requests.Session, url: str, job: dict[str, Any], root: int, what: str) -> tuple[float, float]:
+    """Sample the processes every second until the job ends; the peak total PSS and RSS."""
+    if "id" not in job:
+        raise SystemExit(f"The {what} was not queued: {job}")
+    peak = (0.0, 0.0)
+    started = time.monotonic()
+    while True:
+        pss, rss = total(measure(root))
+        peak = (max(peak[0], pss), max(peak[1], rss))
+        state = api.get(f"{url}/api/v1/jobs/{job['id']}/", timeout=30).json()
+        if state["status"] in ("succeeded", "failed"):
+            print(f"{what}: {state['status']} in {time.monotonic() - started:.0f} s {state.get('error') or ''}")
+            if state["status"] == "failed":
+                raise SystemExit(f"The {what} failed: {state.get('error')}")
+            return peak
+        time.sleep(1)
+
+
+def events_burst(url: str, token: str, count: int, tags: int) -> None:
+    """``count`` pull events of the big repository's tags, 50 a notification, as the registry sends them."""
+    now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/vnd.docker.distribution.events.v1+json"}
+    started = time.monotonic()
+    for start in range(0, count, 50):
+        events = [
+            {
+                "id": uuid.uuid4().hex,
+                "timestamp": now,
+                "action": "pull",
+                "target": {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "repository": BIG,
+                    "tag": f"t{n % max(tags, 1):05d}",
+                    "digest": "sha256:" + f"{n:064x}",
+                },
+                "request": {"addr": "10.0.0.9:4242", "method": "GET", "useragent": "docker/27.0"},
+                "actor": {"name": "bench"},
+            }
+            for n in range(start, min(start + 50, count))
+        ]
+        answer = requests.post(
+            f"{url}/api/v1/events/", data=json.dumps({"events": events}), headers=headers, timeout=30
+        )
+        answer.raise_for_status()
+    print(f"Events: {count} in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def render(
+    phases: dict[str, list[Sample]], peaks: dict[str, tuple[float, float]], idle_cpu: float, context: dict[str, Any]
+) -> str:
+    def verdict(ok: bool) -> str:
+        return "pass" if ok else "**MISS**"
+
+    names = sorted({s.name for samples in phases.values() for s in samples})
+    rows = []
+    for phase, samples in phases.items():
+        pss, rss = total(samples)
+        per = "; ".join(f"{name} {' + '.join(f'{s.pss:.0f}' for s in samples if s.name == name)}" for name in names)
+        target = "≤ 350 MB" if "sync" in phase else "≤ 250 MB"
+        limit = 350 if "sync" in phase else 250
+        rows.append((phase, f"{len(samples)}", f"{pss:,.0f} MB", f"{rss:,.0f} MB", per, target, verdict(pss <= limit)))
+    for phase, (pss, rss) in peaks.items():
+        rows.append(
+            (phase, "", f"{pss:,.0f} MB", f"{rss:,.0f} MB", "sampled every second", "≤ 350 MB", verdict(pss <= 350))
+        )
+    rows.append(
+        (
+            "Idle CPU over a minute, all processes",
+            "",
+            f"{idle_cpu * 100:.2f} % of a core",
+            "",
+            "",
+            "< 1 %",
+            verdict(idle_cpu < 0.01),
+        )
+    )
+    lines = [
+        f"Run {context['when']} on {context['machine']}; {context['repositories']:,} repositories and "
+        f"{context['tags']:,} tags (seed: {context['seeded']}); {context['events']:,} events in the burst; "
+        f"settings {context['settings']}; PSS and RSS from /proc/PID/smaps_rollup.",
+        "",
+        "| Phase | Processes | PSS total | RSS total | PSS by process (MB) | Target | Result |",
+        "|---|---:|---:|---:|---|---|---|",
+        *(f"| {' | '.join(row)} |" for row in rows),
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""The reconcile from the registry's storage files (``REGISTRY_DATA_DIR``): no registry request
+when nothing changed.
+
+Repositories and tags come from the tag links (``_manifests/tags/<tag>/current/link``), manifests
+and configs from the blob files, parsed by the same ``inventory.content`` functions as over HTTP
+(``inventory.files.ManifestFiles`` answers its questions). A tag's push time is its link's
+modification time unless an event said better. What the files show is checked against the
+registry's HTTP answer on a small sample whenever it changed something (and on the first sync
+from files): a mismatch is reported and the reconcile runs over HTTP instead, so a surprise in
+the layout (another directory mounted, a copy, a driver we did not expect) is caught, not trusted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from inventory import attachments, content, sync
+from inventory.files import ManifestFiles, Source, source
+from inventory.models import Manifest, StorageFilesReport, SyncState, Tag
+from registry_client.client import RegistryClient, RegistryError, RegistryNotFound, get_client
+from registry_files.gc import space
+from registry_files.layout import StorageFiles, TagLink
+
+logger = logging.getLogger(__name__)
+
+#: Tags checked over HTTP when the files changed something (and on the first sync from files).
+CHECK_SAMPLE = 5
+#: The space figures (a walk of every blob and manifest) are measured again after a sync that
+#: changed something, or when older than this; a sync with nothing changed stays cheap.
+SPACE_MAX_AGE = dt.timedelta(hours=1)
+CONFIRM_AGE = dt.timedelta(hours=1)
+
+
+class FilesSyncResult(sync.SyncResult, total=False):
+    """A sync job's result with where it read the registry: ``source`` (files or http), why, and
+    how long the space figures took when they were measured again."""
+
+    source: str
+    source_reason: str
+    space_seconds: float
+
+
+class FilesDisagree(Exception):
+    """The files and the registry's HTTP answer differ on a sampled tag."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def reconcile(
+    log: Callable[[str], None] = logger.info, driver: str | None = None, client: RegistryClient | None = None
+) -> FilesSyncResult:
+    """Reconcile from the files when they can be read and agree with the registry, else over HTTP;
+    the job's result, with ``source`` (files or http) and ``source_reason``."""
+    found = source(driver)
+    if found.files is not None:
+        try:
+            figures = reconcile_from_files(found.files, log, client)
+            result = FilesSyncResult(**figures.as_dict())
+            changed = figures.added_tags or figures.moved_tags or figures.removed_tags or figures.removed_repositories
+            report = StorageFilesReport.objects.filter(pk=1).first()
+            if changed or report is None or report.measured_at < timezone.now() - SPACE_MAX_AGE:
+                result["space_seconds"] = round(measure_space(found.files, log).seconds, 3)
+            return _record(result, found)
+        except FilesDisagree as e:
+            found = Source(None, f"The storage files disagree with the registry: {e.message} Read over HTTP instead.")
+            log(f"WARNING: {found.reason}")
+    else:
+        log(found.reason)
+    return _record(FilesSyncResult(**sync.reconcile(log=log, client=client).as_dict()), found)
+
+
+def measure_space(files: StorageFiles, log: Callable[[str], None] = logger.info) -> StorageFilesReport:
+    """Read the space figures from the files (``registry_files.gc.space``) into the one report row."""
+    began = time.monotonic()
+    now = timezone.now()
+    figures = space(files, now)
+    seconds = time.monotonic() - began
+    report, _ = StorageFilesReport.objects.update_or_create(
+        pk=1, defaults={"measured_at": now, "data_dir": str(files.root), "seconds": seconds, "figures": figures}
+    )
+    log(
+        f"Space from the storage files in {seconds:.1f} s: {figures['bytes']:,} bytes in {figures['blobs']:,} blobs; "
+        f"a GC would free {figures['gc']['bytes_eligible']:,} bytes ({figures['gc']['blobs_eligible']} blobs); "
+        f"{figures['untagged_manifests']} untagged manifests; {figures['upload_count']} upload leftovers."
+    )
+    return report
+
+
+def _record(result: FilesSyncResult, found: Source) -> FilesSyncResult:
+    result["source"] = found.name
+    result["source_reason"] = found.reason
+    SyncState.objects.filter(pk=1).update(last_result=result)
+    return result
+
+
+def read_links(files: StorageFiles) -> dict[str, list[TagLink]]:
+    """Every repository with its tag links; a repository without a tags directory is left out
+    (its tag list answers 404 over HTTP)."""
+    lists: dict[str, list[TagLink]] = {}
+    for name in files.repositories():
+        if (files.v2 / "repositories" / name / "_manifests" / "tags").is_dir():
+            lists[name] = files.tags(name)
+    return lists
+
+
+def reconcile_from_files(
+    files: StorageFiles, log: Callable[[str], None] = logger.info, client: RegistryClient | None = None
+) -> sync.Figures:
+    figures = sync.Figures()
+    figures.requests = {"catalog": 0, "tag_lists": 0, "head": 0, "get": 0, "files_check": 0}
+    began = time.monotonic()
+    started_at = timezone.now()
+    first_from_files = (SyncState.objects.filter(pk=1).values_list("last_result", flat=True).first() or {}).get(
+        "source"
+    ) != "files"
+    SyncState.objects.update_or_create(pk=1, defaults={"last_started": started_at})
+
+    links = read_links(files)
+    lists = {name: [link.tag for link in found] for name, found in links.items()}
+    figures.repositories = len(lists)
+    figures.tags = sum(len(tags) for tags in lists.values())
+    resolved = {(link.repository, link.tag): link.digest for found in links.values() for link in found}
+    pushed = {(link.repository, link.tag): link.modified for found in links.values() for link in found}
+    log(f"The storage files list {figures.repositories} repositories and {figures.tags} tags.")
+
+    known: dict[tuple[str, str], tuple[str, datetime | None]] = {
+        (repo, name): (digest, checked)
+        for repo, name, digest, checked in Tag.objects.values_list("repository__name", "name", "digest", "checked_at")
+    }
+    changed = [key for key, digest in resolved.items() if key not in known or known[key][0] != digest]
+    gone = [key for key in known if key not in resolved]
+    if changed or gone or first_from_files:
+        _check_sample(files, changed or list(resolved), client, figures)
+
+    stored = set(Manifest.objects.values_list("digest", flat=True))
+    reader = ManifestFiles(files)
+    wanted: dict[str, str] = {}
+    for (repo, _), digest in resolved.items():
+        if digest not in stored:
+            wanted.setdefault(digest, repo)
+    claimed = set(stored) | set(wanted)
+
+    def read(item: tuple[str, str]) -> content.Content | None:
+        digest, repo = item
+        return content.fetch(reader, repo, digest, known=claimed - {digest})
+
+    fetched = [found for found in sync.parallel(read, list(wanted.items())) if found is not None]
+    repositories = sync._add_repositories(lists, figures)
+    new_tags = [(repo, tag, digest) for (repo, tag), digest in resolved.items() if (repo, tag) not in known]
+    written: set[tuple[str, str]] = set()
+    for start in range(0, max(len(fetched), 1), 200):
+        batch = fetched[start : start + 200]
+        sync._store(batch, figures, new_tags, repositories, written)
+    resolved = {key: digest for key, digest in resolved.items() if digest in stored or digest in wanted}
+    # The files confirm every known tag; its checked_at is written again only when it is older than
+    # CONFIRM_AGE: rewriting 15,000 rows on each sync with nothing changed costs seconds.
+    confirm_before = timezone.now() - CONFIRM_AGE
+    checked = {key for key in resolved if key in known and (known[key][1] or confirm_before) <= confirm_before}
+    sync._apply(lists, resolved, known, checked, written, started_at, figures)
+    _push_times(pushed)
+    attachments.drop_detached()
+    figures.removed_manifests = sync.prune_manifests()
+    figures.seconds = time.monotonic() - began
+    figures.requests["total"] = figures.requests["files_check"]
+    SyncState.objects.filter(pk=1).update(last_finished=timezone.now(), last_result=figures.as_dict())
+    log(
+        f"Done from the storage files in {figures.seconds:.1f} s: {figures.added_tags} tags added, "
+        f"{figures.moved_tags} moved, {figures.removed_tags} removed; {figures.fetched_manifests} manifests read; "
+        f"{figures.requests['files_check']} registry requests (the sample check)."
+    )
+    return figures
+
+
+def _check_sample(
+    files: StorageFiles, candidates: list[tuple[str, str]], client: RegistryClient | None, figures: sync.Figures
+) -> None:
+    """HEAD a few tags over HTTP; FilesDisagree when the registry names another digest (read the
+    link again first: a push between the two reads is not a disagreement)."""
+    client = client or get_client()
+    sample = random.sample(candidates, min(CHECK_SAMPLE, len(candidates)))
+    for repo, tag in sample:
+        before = client.request_count
+        try:
+            answer = client.head_manifest(repo, tag).digest
+        except RegistryNotFound:
+            answer = ""
+        except RegistryError as e:
+            raise FilesDisagree(f"the registry could not be asked about {repo}:{tag} ({e}).") from e
+        finally:
+            figures.requests["files_check"] += client.request_count - before
+        links = {link.tag: link.digest for link in files.tags(repo)}
+        if links.get(tag, "") != answer:
+            raise FilesDisagree(
+                f"{repo}:{tag} is {links.get(tag) or 'absent'} in the files and {answer or 'absent'} over HTTP "
+                f"(REGISTRY_DATA_DIR={files.root}: is it the registry's own data directory?)."
+            )
+
+
+def _push_times(pushed: dict[tuple[str, str], datetime]) -> None:
+    """Tags no event stamped get their link's modification time as push time (one prepared UPDATE)."""
+    rows = []
+    for pk, repo, name, pushed_at in Tag.objects.filter(event_at__isnull=True).values_list(
+        "pk", "repository__name", "name", "pushed_at"
+    ):
+        when = pushed.get((repo, name))
+        if when is not None and when != pushed_at:
+            rows.append((when, pk))
+    if not rows:
+        return
+    meta = Tag._meta
+    field = meta.get_field("pushed_at")
+    table, column, pk_column = (
+        connection.ops.quote_name(str(name)) for name in (meta.db_table, field.column, meta.pk.column)
+    )
+    sql = f"UPDATE {table} SET {column} = %s WHERE {pk_column} = %s"  # noqa: S608 - names from the model only
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(sql, [(field.get_db_prep_save(when, connection), pk) for when, pk in rows])

@@ -1,0 +1,177 @@
+"""The sync from the registry's storage files equals the sync over HTTP, and asks nothing when nothing changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from inventory import sync, sync_files
+from inventory.models import Attachment, Blob, Manifest, Repository, SyncState, Tag
+from registry_client.client import get_client
+from testenv import images
+
+pytestmark = [pytest.mark.django_db, pytest.mark.database]
+
+
+def _push_everything(url: str, repo: str, major: int) -> dict[str, str]:
+    index, _ = images.push_oci_index(url, repo, "multi", with_attestation=True)
+    image = images.push_oci_image(url, repo, "single", layer_count=2, labels={"a": "b"})
+    images.tag_existing(url, repo, "again", image)
+    signature = images.push_cosign_signature(url, repo, image)
+    sbom = images.push_artifact(
+        url,
+        repo,
+        None,
+        config=b"{}",
+        config_media_type="application/vnd.oci.empty.v1+json",
+        layers=[(b'{"spdxVersion": "SPDX-2.3"}', "application/spdx+json")],
+        artifact_type="application/spdx+json",
+        subject=images.Pushed(image, len(images.get_manifest(url, repo, image)[0])),
+    )
+    images.push_referrers_index(url, repo, image, [(sbom, "application/spdx+json")])
+    images.push_helm_chart(url, f"{repo}/charts", "1.0.0", name="demo")
+    gone = images.push_oci_image(url, f"{repo}/emptied", "old")
+    get_client().delete_manifest(f"{repo}/emptied", gone)
+    return {"index": index, "image": image, "signature": signature.digest}
+
+
+def _state() -> dict[str, Any]:
+    """What the inventory holds, by name and digest (no database ids)."""
+    tags = {
+        (t.repository.name, t.name): (t.digest, t.size, t.created, t.attached_to)
+        for t in Tag.objects.select_related("repository")
+    }
+    manifests = {
+        m.digest: (
+            m.media_type,
+            m.kind,
+            m.artifact_type,
+            m.subject,
+            m.size,
+            m.created,
+            tuple(m.platforms),
+            m.config_digest,
+            json.dumps(m.config, sort_keys=True),
+            tuple((link.blob.digest, link.position) for link in m.blob_links.select_related("blob")),
+            tuple((c.digest, c.platform, c.position) for c in m.child_links.all()),
+        )
+        for m in Manifest.objects.all()
+    }
+    return {
+        "repositories": dict(Repository.objects.values_list("name", "size")),
+        "tags": tags,
+        "manifests": manifests,
+        "blobs": set(Blob.objects.values_list("digest", "size", "media_type")),
+    }
+
+
+def _empty_inventory() -> None:
+    Attachment.objects.all().delete()
+    Tag.objects.all().delete()
+    Manifest.objects.all().delete()
+    Blob.objects.all().delete()
+    Repository.objects.all().delete()
+    SyncState.objects.all().delete()
+
+
+def test_the_sync_from_files_equals_the_http_sync(
+    versioned_registry: Any, settings: Any, repo_prefix: str, viewer_client: Client
+) -> None:
+    pushed = _push_everything(versioned_registry.url, repo_prefix, versioned_registry.major)
+    before = timezone.now()
+
+    settings.REGISTRY_DATA_DIR = ""
+    over_http = sync_files.reconcile()
+    assert over_http["source"] == "http" and "REGISTRY_DATA_DIR is not set" in over_http["source_reason"]
+    expected = _state()
+    _empty_inventory()
+
+    settings.REGISTRY_DATA_DIR = str(versioned_registry.data_dir)
+    from_files = sync_files.reconcile()
+
+    assert from_files["source"] == "files", from_files["source_reason"]
+    assert _state() == expected
+    page = viewer_client.get(reverse("registry")).content.decode()
+    assert "From its <strong>storage files</strong>" in page
+    assert (repo_prefix, "single") in expected["tags"] and f"{repo_prefix}/emptied" in expected["repositories"]
+    assert expected["tags"][(repo_prefix, f"sha256-{pushed['image'][7:]}.sig")][3] == pushed["image"]
+    # The first sync from the files checked a few tags over HTTP, nothing else.
+    assert 0 < from_files["requests"]["files_check"] == from_files["requests"]["total"] <= sync_files.CHECK_SAMPLE
+    # Push times come from the tag links (no event here).
+    single = Tag.objects.get(repository__name=repo_prefix, name="single")
+    assert single.pushed_at is not None and before - dt.timedelta(minutes=5) < single.pushed_at <= timezone.now()
+
+    # Nothing changed: no request at all, nothing written.
+    again = sync_files.reconcile()
+    assert again["source"] == "files"
+    assert again["requests"]["total"] == 0
+    assert again["added_tags"] == again["moved_tags"] == again["removed_tags"] == again["fetched_manifests"] == 0
+    assert _state() == expected
+
+
+def test_a_moved_and_a_deleted_tag_are_seen_in_the_files(
+    versioned_registry: Any, settings: Any, repo_prefix: str
+) -> None:
+    url = versioned_registry.url
+    first = images.push_oci_image(url, repo_prefix, "moving")
+    images.push_oci_image(url, repo_prefix, "doomed")
+    settings.REGISTRY_DATA_DIR = str(versioned_registry.data_dir)
+    assert sync_files.reconcile()["source"] == "files"
+
+    second = images.push_oci_image(url, repo_prefix, "moving")
+    get_client().delete_manifest(repo_prefix, images.manifest_digest(url, repo_prefix, "doomed") or "")
+    result = sync_files.reconcile()
+
+    assert result["source"] == "files"
+    assert (result["moved_tags"], result["removed_tags"]) == (1, 1)
+    assert 0 < result["requests"]["total"] <= sync_files.CHECK_SAMPLE  # changes: a sample checked over HTTP
+    assert dict(Tag.objects.filter(repository__name=repo_prefix).values_list("name", "digest")) == {"moving": second}
+    assert first != second
+
+
+def test_without_usable_files_it_syncs_over_http_and_says_why(
+    registry: Any, settings: Any, tmp_path: Path, repo_prefix: str, viewer_client: Client
+) -> None:
+    images.push_oci_image(registry.url, repo_prefix, "t")
+    settings.REGISTRY_DATA_DIR = str(tmp_path)
+
+    result = sync_files.reconcile()
+
+    assert result["source"] == "http"
+    assert f"REGISTRY_DATA_DIR={tmp_path}" in result["source_reason"] and "holds no" in result["source_reason"]
+    assert result["requests"]["catalog"] >= 1
+    assert Tag.objects.filter(repository__name=repo_prefix, name="t").exists()
+    assert SyncState.current().last_result["source"] == "http"
+    page = viewer_client.get(reverse("registry")).content.decode()
+    assert "Over <strong>HTTP</strong>" in page and f"REGISTRY_DATA_DIR={tmp_path}" in page
+
+    result = sync_files.reconcile(driver="s3")
+    assert result["source"] == "http" and "'s3' storage driver" in result["source_reason"]
+
+
+def test_files_that_disagree_with_the_registry_are_reported_and_not_trusted(
+    registry: Any, settings: Any, tmp_path: Path, repo_prefix: str
+) -> None:
+    """Another registry's directory mounted by mistake: its tags are not the registry's."""
+    images.push_oci_image(registry.url, repo_prefix, "t")
+    link = tmp_path / "docker/registry/v2/repositories" / repo_prefix / "_manifests/tags/t/current/link"
+    link.parent.mkdir(parents=True)
+    link.write_text("sha256:" + uuid.uuid4().hex * 2)
+    settings.REGISTRY_DATA_DIR = str(tmp_path)
+
+    result = sync_files.reconcile()
+
+    assert result["source"] == "http"
+    assert "disagree" in result["source_reason"] and f"{repo_prefix}:t" in result["source_reason"]
+    assert Tag.objects.get(repository__name=repo_prefix, name="t").digest == images.manifest_digest(
+        registry.url, repo_prefix, "t"
+    )
+    assert sync.synced_once()

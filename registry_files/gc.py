@@ -1,0 +1,198 @@
+"""What a garbage collection would do, worked out from the storage files alone.
+
+The same mark and sweep as ``registry garbage-collect`` (distribution's
+``registry/storage/garbagecollect.go``), read-only:
+
+- every repository's manifest revisions are marked with the blobs they reference (an image's
+  config and layers, an index's entries); with ``delete_untagged`` only the revisions a tag
+  points at, and on v3 recursively what they reference (PR #4285: a tagged index keeps its
+  children) — on 2.x the children of an index are not followed (distribution#3178, #3004);
+- an untagged revision that something marked stays (v3's ``unmarkReferencedManifest``);
+- every blob under ``blobs/`` not marked is eligible for deletion.
+
+``tag_reach`` is the other question: which blobs the tags reach (through indexes, their
+platforms and the artifacts a referrers index lists), and by which tags. A GC must never sweep one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry_files.layout import BlobMissing, StorageFiles
+
+
+def references(body: object) -> list[str]:
+    """The digests a manifest references, as distribution's ``References()``: an image's config and
+    layers, an index's entries (attestations and artifacts included)."""
+    if not isinstance(body, dict):
+        return []
+    found: list[str] = []
+    for key in ("config",):
+        descriptor = body.get(key)
+        if isinstance(descriptor, dict) and descriptor.get("digest"):
+            found.append(str(descriptor["digest"]))
+    for key in ("layers", "manifests"):
+        for descriptor in body.get(key) or []:
+            if isinstance(descriptor, dict) and descriptor.get("digest"):
+                found.append(str(descriptor["digest"]))
+    return found
+
+
+@dataclass
+class Prediction:
+    """What ``garbage-collect [--delete-untagged] --dry-run`` would say."""
+
+    delete_untagged: bool
+    marked: set[str] = field(default_factory=set)
+    #: digest -> bytes on disk, of every blob a GC would delete
+    eligible: dict[str, int] = field(default_factory=dict)
+    #: repository -> the untagged manifests (revisions no tag points at and nothing marked)
+    untagged: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def bytes_eligible(self) -> int:
+        return sum(self.eligible.values())
+
+    @property
+    def manifests_eligible(self) -> int:
+        return sum(len(found) for found in self.untagged.values()) if self.delete_untagged else 0
+
+
+class _Manifests:
+    """Manifest references read once per digest."""
+
+    def __init__(self, files: StorageFiles) -> None:
+        self.files = files
+        self.cache: dict[str, list[str]] = {}
+
+    def references(self, digest: str) -> list[str]:
+        if digest not in self.cache:
+            try:
+                body = json.loads(self.files.read_blob(digest))
+            except (BlobMissing, ValueError):
+                body = None
+            self.cache[digest] = references(body)
+        return self.cache[digest]
+
+
+def predict(files: StorageFiles, delete_untagged: bool, v3: bool = True) -> Prediction:
+    """The blobs (and untagged manifests) a GC of this storage would delete."""
+    prediction = Prediction(delete_untagged)
+    marked = prediction.marked
+    manifests = _Manifests(files)
+    candidates: dict[str, list[str]] = {}
+    for repository in files.repositories():
+        revisions = files.revisions(repository)
+        present = set(revisions)
+        tagged = {link.digest for link in files.tags(repository)}
+        for digest in revisions:
+            if delete_untagged and digest not in tagged:
+                candidates.setdefault(repository, []).append(digest)
+                continue
+            marked.add(digest)
+            if v3:
+                _mark_recursively(digest, manifests, present, marked)
+            else:
+                marked.update(manifests.references(digest))
+    for repository, digests in candidates.items():
+        left = [digest for digest in digests if not v3 or digest not in marked]
+        if left:
+            prediction.untagged[repository] = left
+    prediction.eligible = {digest: size for digest, size in files.blobs() if digest not in marked}
+    return prediction
+
+
+def _mark_recursively(digest: str, manifests: _Manifests, present: set[str], marked: set[str]) -> None:
+    stack = [digest]
+    while stack:
+        for reference in manifests.references(stack.pop()):
+            if reference in marked:
+                continue
+            marked.add(reference)
+            if reference in present:  # a manifest of this repository: its references too
+                stack.append(reference)
+
+
+def untagged_manifests(files: StorageFiles) -> dict[str, list[str]]:
+    """Per repository, the manifests no tag reaches (directly or through an index of the repository)."""
+    found: dict[str, list[str]] = {}
+    manifests = _Manifests(files)
+    for repository in files.repositories():
+        revisions = files.revisions(repository)
+        present = set(revisions)
+        reached: set[str] = set()
+        for link in files.tags(repository):
+            reached.add(link.digest)
+            _mark_recursively(link.digest, manifests, present, reached)
+        left = [digest for digest in revisions if digest not in reached]
+        if left:
+            found[repository] = left
+    return found
+
+
+def tag_reach(files: StorageFiles) -> dict[str, set[str]]:
+    """Every digest (manifest, config, layer) a tag reaches, with the ``repository:tag`` names reaching it.
+
+    Through indexes (platforms, attestations) and referrers indexes (the ``sha256-<hex>`` tag's
+    artifacts), as far as the repository holds the manifests.
+    """
+    reach: dict[str, set[str]] = {}
+    manifests = _Manifests(files)
+    for repository in files.repositories():
+        present = set(files.revisions(repository))
+        for link in files.tags(repository):
+            name = f"{repository}:{link.tag}"
+            seen = {link.digest}
+            _mark_recursively(link.digest, manifests, present, seen)
+            for digest in seen:
+                reach.setdefault(digest, set()).add(name)
+    return reach
+
+
+#: The registry's upload purging default (``storage.maintenance.uploadpurging``): uploads older
+#: than this are removed by the registry itself, checked every 24 h.
+UPLOAD_PURGE_AGE_HOURS = 168
+
+
+def space(files: StorageFiles, now: dt.datetime, shown: int = 50) -> dict[str, Any]:
+    """Everything the Storage page shows from the files: blobs on disk, what a GC would free (with
+    and without --delete-untagged), untagged manifests per repository, upload leftovers."""
+    on_disk = dict(files.blobs())
+    plain = predict(files, delete_untagged=False)
+    untagged_run = predict(files, delete_untagged=True)
+    untagged = untagged_manifests(files)
+    uploads = [upload for name in files.repositories() for upload in files.uploads(name)]
+    uploads.sort(key=lambda upload: -upload.size)
+    purge_age = dt.timedelta(hours=UPLOAD_PURGE_AGE_HOURS)
+    return {
+        "blobs": len(on_disk),
+        "bytes": sum(on_disk.values()),
+        "gc": {"blobs_eligible": len(plain.eligible), "bytes_eligible": plain.bytes_eligible, "manifests_eligible": 0},
+        "gc_delete_untagged": {
+            "blobs_eligible": len(untagged_run.eligible),
+            "bytes_eligible": untagged_run.bytes_eligible,
+            "manifests_eligible": untagged_run.manifests_eligible,
+        },
+        "untagged_manifests": sum(len(found) for found in untagged.values()),
+        "untagged_repositories": [
+            {"name": name, "manifests": len(found)}
+            for name, found in sorted(untagged.items(), key=lambda item: (-len(item[1]), item[0]))[:shown]
+        ],
+        "untagged_repository_count": len(untagged),
+        "uploads": [
+            {
+                "repository": upload.repository,
+                "uuid": upload.uuid,
+                "bytes": upload.size,
+                "started": (upload.started or upload.modified).isoformat(),
+                "age_seconds": int(upload.age_seconds(now)),
+                "purged_after": ((upload.started or upload.modified) + purge_age).isoformat(),
+            }
+            for upload in uploads[:shown]
+        ],
+        "upload_count": len(uploads),
+        "upload_bytes": sum(upload.size for upload in uploads),
+    }

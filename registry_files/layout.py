@@ -1,0 +1,239 @@
+"""Reading Distribution's filesystem storage (``docker/registry/v2/``), read-only.
+
+The layout, unchanged since Distribution 2.0 (REGISTRY-FACTS.md, "storage layout"):
+
+- ``repositories/<name>/_manifests/tags/<tag>/current/link``: the tag's digest, as text;
+- ``repositories/<name>/_manifests/revisions/sha256/<hex>/link``: every manifest pushed there;
+- ``repositories/<name>/_layers/sha256/<hex>/link``: the blobs the repository may serve;
+- ``repositories/<name>/_uploads/<uuid>/``: uploads in progress or abandoned (``data``, ``startedat``);
+- ``blobs/sha256/<first two hex>/<hex>/data``: every blob, manifests and configs included.
+
+The dashboard mounts that directory read-only (``REGISTRY_DATA_DIR``); this module only ever
+opens files with ``O_RDONLY`` (``_read``), lists directories and ``stat``s, and has no function
+that writes. It imports no app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+V2 = Path("docker") / "registry" / "v2"
+_HEX = re.compile(r"^[0-9a-f]{64}$")
+#: Manifests larger than this are not read (a registry refuses manifests over 4 MiB anyway).
+MANIFEST_MAX_BYTES = 4 * 1024 * 1024
+
+
+class RegistryFilesError(Exception):
+    """The data directory cannot be read as a registry's storage; ``message`` says why and what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BlobMissing(RegistryFilesError):
+    """No ``blobs/sha256/<xx>/<hex>/data`` for that digest."""
+
+
+@dataclass(frozen=True)
+class TagLink:
+    repository: str
+    tag: str
+    digest: str
+    #: When the link was last written: the push that set the tag to this digest.
+    modified: dt.datetime
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An upload under ``_uploads``: finished uploads are moved away, so this one is in progress or abandoned."""
+
+    repository: str
+    uuid: str
+    size: int
+    started: dt.datetime | None
+    modified: dt.datetime
+
+    def age_seconds(self, now: dt.datetime) -> float:
+        return (now - (self.started or self.modified)).total_seconds()
+
+
+def _when(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+
+
+def _read(path: Path, limit: int = MANIFEST_MAX_BYTES) -> bytes:
+    """A file's content (at most ``limit`` bytes), opened read-only: the one way this module reads."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        chunks = []
+        left = limit
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _digest_of_link(raw: bytes) -> str | None:
+    text = raw.decode("ascii", "replace").strip()
+    algorithm, _, hexpart = text.partition(":")
+    return text if algorithm == "sha256" and _HEX.match(hexpart) else None
+
+
+def _subdirs(path: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(path) as found:
+            return [entry for entry in found if entry.is_dir(follow_symlinks=False)]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+class StorageFiles:
+    """One registry's data directory (the one holding ``docker/registry/v2``)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.v2 = self.root / V2
+
+    # --- Is it there? ---------------------------------------------------------------------
+
+    def check(self) -> None:
+        """RegistryFilesError unless the directory can be listed and looks like a registry's storage."""
+        try:
+            os.listdir(self.root)
+        except FileNotFoundError:
+            raise RegistryFilesError(f"{self.root} does not exist.") from None
+        except PermissionError:
+            raise RegistryFilesError(f"{self.root} cannot be read (permission denied).") from None
+        except OSError as e:
+            raise RegistryFilesError(f"{self.root} cannot be read ({e.strerror}).") from None
+        if not (self.v2 / "blobs").is_dir() and not (self.v2 / "repositories").is_dir():
+            raise RegistryFilesError(
+                f"{self.root} holds no {V2}/blobs or {V2}/repositories: mount the registry's data directory "
+                "(the one mounted at /var/lib/registry in its container), or nothing was pushed yet."
+            )
+        try:
+            os.listdir(self.v2 / "repositories") if (self.v2 / "repositories").is_dir() else None
+        except PermissionError:
+            raise RegistryFilesError(f"{self.v2 / 'repositories'} cannot be read (permission denied).") from None
+
+    # --- Repositories and tags -------------------------------------------------------------
+
+    def repositories(self) -> list[str]:
+        """Every repository name, sorted: a directory holding ``_manifests`` (as the catalog walks)."""
+        found: list[str] = []
+        base = self.v2 / "repositories"
+
+        def walk(path: Path, prefix: str) -> None:
+            for entry in _subdirs(path):
+                if entry.name == "_manifests":
+                    found.append(prefix.rstrip("/"))
+                elif not entry.name.startswith("_"):
+                    walk(Path(entry.path), f"{prefix}{entry.name}/")
+
+        walk(base, "")
+        return sorted(name for name in found if name)
+
+    def _repo(self, name: str) -> Path:
+        if name.startswith("/") or ".." in name.split("/"):
+            raise RegistryFilesError(f"{name!r} is not a repository name.")
+        return self.v2 / "repositories" / name
+
+    def tags(self, repository: str) -> list[TagLink]:
+        """The repository's tags with the digest each points at, sorted by name; unreadable links left out."""
+        base = self._repo(repository) / "_manifests" / "tags"
+        links = []
+        for entry in _subdirs(base):
+            link = Path(entry.path) / "current" / "link"
+            try:
+                digest = _digest_of_link(_read(link, 200))
+                modified = _when(link.stat().st_mtime)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if digest:
+                links.append(TagLink(repository, entry.name, digest, modified))
+        return sorted(links, key=lambda link: link.tag)
+
+    def revisions(self, repository: str) -> list[str]:
+        """Every manifest digest pushed to the repository (tagged or not), sorted."""
+        return self._links(self._repo(repository) / "_manifests" / "revisions" / "sha256")
+
+    def layers(self, repository: str) -> list[str]:
+        """The blob digests linked into the repository (what it may serve), sorted."""
+        return self._links(self._repo(repository) / "_layers" / "sha256")
+
+    def _links(self, base: Path) -> list[str]:
+        found = []
+        for entry in _subdirs(base):
+            if not _HEX.match(entry.name):
+                continue
+            try:
+                digest = _digest_of_link(_read(Path(entry.path) / "link", 200))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if digest:
+                found.append(digest)
+        return sorted(found)
+
+    def uploads(self, repository: str) -> list[Upload]:
+        """The repository's ``_uploads`` entries with their size on disk and start time."""
+        found = []
+        for entry in _subdirs(self._repo(repository) / "_uploads"):
+            path = Path(entry.path)
+            try:
+                data = (path / "data").stat()
+                size, modified = data.st_size, data.st_mtime
+            except FileNotFoundError:
+                size, modified = 0, entry.stat(follow_symlinks=False).st_mtime
+            started = None
+            try:
+                text = _read(path / "startedat", 100).decode("ascii", "replace").strip()
+                started = dt.datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00")))
+            except (FileNotFoundError, ValueError):
+                pass
+            found.append(Upload(repository, entry.name, size, started, _when(modified)))
+        return found
+
+    # --- Blobs -------------------------------------------------------------------------------
+
+    def blob_path(self, digest: str) -> Path:
+        algorithm, _, hexpart = digest.partition(":")
+        if algorithm != "sha256" or not _HEX.match(hexpart):
+            raise RegistryFilesError(f"{digest!r} is not a sha256 digest.")
+        return self.v2 / "blobs" / "sha256" / hexpart[:2] / hexpart / "data"
+
+    def read_blob(self, digest: str, limit: int = MANIFEST_MAX_BYTES) -> bytes:
+        """A (small) blob's content: a manifest or a config. BlobMissing when it is not there."""
+        try:
+            return _read(self.blob_path(digest), limit)
+        except (FileNotFoundError, NotADirectoryError):
+            raise BlobMissing(f"Blob {digest} is not in {self.v2 / 'blobs'}.") from None
+
+    def blob_size(self, digest: str) -> int | None:
+        """The bytes the blob's data file holds; None when it is missing."""
+        try:
+            return self.blob_path(digest).stat().st_size
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def blobs(self) -> Iterator[tuple[str, int]]:
+        """Every blob on disk with its size: ``(sha256:<hex>, bytes)``."""
+        for prefix in _subdirs(self.v2 / "blobs" / "sha256"):
+            for entry in _subdirs(Path(prefix.path)):
+                if not _HEX.match(entry.name):
+                    continue
+                try:
+                    size = (Path(entry.path) / "data").stat().st_size
+                except FileNotFoundError:
+                    continue
+                yield f"sha256:{entry.name}", size
