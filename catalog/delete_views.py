@@ -8,7 +8,7 @@ Without JavaScript the same forms post to the same views and get a full page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.http import HttpResponse
@@ -35,6 +35,11 @@ class Line:
     digest: str = ""
     removed_tags: tuple[str, ...] = ()
     detail: str = ""
+    # registry:3: no other tag points to this manifest, so the "Also delete the manifests these
+    # tags leave untagged" box decides whether it goes too. The preview renders both sentences and
+    # the box shows the one that holds (CSS ``:has``, no script needed); a result shows the one
+    # that happened.
+    untagged: bool = False
 
 
 def lines_of(plan: deletion.DeletePlan) -> list[Line]:
@@ -45,9 +50,7 @@ def lines_of(plan: deletion.DeletePlan) -> list[Line]:
         if outcome.status == deletion.Status.REMOVED and outcome.deleted_manifest:
             if outcome.deleted_manifest in by_manifest:
                 line = lines[by_manifest[outcome.deleted_manifest]]
-                lines[by_manifest[outcome.deleted_manifest]] = Line(
-                    line.kind, (*line.tags, outcome.tag), line.digest, line.removed_tags, line.detail
-                )
+                lines[by_manifest[outcome.deleted_manifest]] = replace(line, tags=(*line.tags, outcome.tag))
                 continue
             by_manifest[outcome.deleted_manifest] = len(lines)
             lines.append(
@@ -58,10 +61,12 @@ def lines_of(plan: deletion.DeletePlan) -> list[Line]:
             key = f"tag-only:{outcome.digest}"
             if key in by_manifest:
                 line = lines[by_manifest[key]]
-                lines[by_manifest[key]] = Line(line.kind, (*line.tags, outcome.tag), line.digest)
+                lines[by_manifest[key]] = replace(line, tags=(*line.tags, outcome.tag))
                 continue
             by_manifest[key] = len(lines)
-            lines.append(Line("tag-only", (outcome.tag,), outcome.digest, detail=outcome.detail))
+            # A pruned manifest is the "manifest" case above once done; one still listed here stays untagged.
+            untagged = outcome.digest in plan.prunable and outcome.digest not in plan.pruned
+            lines.append(Line("tag-only", (outcome.tag,), outcome.digest, detail=outcome.detail, untagged=untagged))
         else:
             kind = "protected" if outcome.protected_by else outcome.status
             lines.append(Line(kind, (outcome.tag,), outcome.digest, detail=outcome.detail))

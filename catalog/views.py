@@ -95,6 +95,8 @@ def tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
         "kind": kind,
         "kinds": services.KINDS,
         "columns": SORTABLE,
+        # An empty "Last pulled" cell says why: events off, or no pull since they were on.
+        "events_on": bool(settings.REGISTRY_EVENTS_TOKEN),
     }
     template = "catalog/_tag_table.html" if request.htmx else "catalog/tags.html"
     return render(request, template, context)

@@ -25,27 +25,34 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-NAV = (
-    ("dashboard", "Dashboard"),
-    ("catalog:repositories", "Catalog"),
-    ("inventory:activity", "Activity"),
-    ("catalog:push-here", "Push here"),
-    ("retention:policies", "Retention"),
-    ("notifications:index", "Notifications"),
-    ("maintenance", "Maintenance"),
-    ("registry", "Registry"),
-    ("storage", "Storage"),
-    ("diagnostics", "Diagnostics"),
-    ("audit", "Audit log"),
-    ("tokens", "Tokens"),
-    ("access:robots", "Access"),
+# Grouped by what a person comes for (issue 25): what is stored, what keeps it small, the
+# registry's upkeep, who may do what. On wide screens the groups sit on one line, separated; on
+# phones every item is behind one Menu button.
+NAV_GROUPS = (
+    (("dashboard", "Dashboard"),),
+    (("catalog:repositories", "Catalog"), ("inventory:activity", "Activity"), ("catalog:push-here", "Push here")),
+    (("storage", "Storage"), ("retention:policies", "Retention")),
+    (("maintenance", "Maintenance"), ("registry", "Registry"), ("diagnostics", "Diagnostics")),
+    (
+        ("audit", "Audit log"),
+        ("tokens", "Tokens"),
+        ("access:robots", "Access"),
+        ("notifications:index", "Notifications"),
+    ),
 )
+NAV = tuple(item for group in NAV_GROUPS for item in group)
+GROUP_STARTS = {group[0][0] for group in NAV_GROUPS[1:]}
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """The navigation's items, the current one (the longest matching path) marked."""
-    items = [(reverse(name), label) for name, label in NAV]
+    items = [(reverse(name), label, name in GROUP_STARTS) for name, label in NAV]
     path = getattr(request, "path", "")
-    matching = [url for url, _ in items if path == url or (url != "/" and path.startswith(url))]
+    matching = [url for url, _, _ in items if path == url or (url != "/" and path.startswith(url))]
     current = max(matching, key=len) if matching else ""
-    return {"nav_items": [{"url": url, "label": label, "current": url == current} for url, label in items]}
+    return {
+        "nav_items": [
+            {"url": url, "label": label, "current": url == current, "group_start": starts}
+            for url, label, starts in items
+        ]
+    }

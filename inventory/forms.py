@@ -11,3 +11,4 @@ class ActivityFilterForm(forms.Form):
     address = forms.CharField(required=False, max_length=255, help_text="starts with")
     since = forms.DateTimeField(required=False, help_text="YYYY-MM-DD or YYYY-MM-DD HH:MM")
     until = forms.DateTimeField(required=False, help_text="YYYY-MM-DD or YYYY-MM-DD HH:MM")
+    blobs = forms.BooleanField(required=False, help_text="show each blob request as its own row")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +38,32 @@ def notifications_setting(url: str, token: str) -> str:
     return json.dumps([endpoint], separators=(",", ":"))
 
 
+# The suggestion is made once and kept (issue 25: it changed on every load, so a token copied
+# into the registry's settings no longer matched the one pasted into the dashboard's .env).
+SUGGESTION_FILE = "events_token_suggestion"
+
+
+def suggested_events_token() -> str:
+    """A token for REGISTRY_EVENTS_TOKEN, made on first use and kept in DATA_DIR (mode 0600)."""
+    path = Path(settings.DATA_DIR) / SUGGESTION_FILE
+    try:
+        kept = path.read_text().strip()
+    except FileNotFoundError:
+        kept = ""
+    if kept:
+        return kept
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_EXCL: two first loads at once keep one token, the one written first.
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip() or token
+    with os.fdopen(descriptor, "w") as file:
+        file.write(token)
+    return token
+
+
 def events_setup(request: HttpRequest) -> dict[str, Any]:
     """What the Registry page shows: events on (last one received), or how to turn them on.
 
@@ -49,7 +77,7 @@ def events_setup(request: HttpRequest) -> dict[str, Any]:
             "live": events.is_live(),
             "health": events_health(),
         }
-    token = secrets.token_urlsafe(32)
+    token = suggested_events_token()
     return {
         "enabled": False,
         "token": token,

@@ -47,4 +47,5 @@ def params(job: Job) -> str:
     describer = _describers.get(job.kind)
     if describer is not None and describer.params is not None:
         return describer.params(job)
-    return ", ".join(f"{k}={v}" for k, v in (job.params or {}).items())
+    # In words for a kind that registers none: "policy name: web", never "policy_name=web".
+    return ", ".join(f"{str(k).replace('_', ' ')}: {v}" for k, v in (job.params or {}).items())

@@ -1,4 +1,4 @@
-"""The seed guide's installation verification and troubleshooting, as checks with advice.
+"""The installation guide's verification and troubleshooting, as checks with advice.
 
 Most checks read the container snapshot a worker records (``maintenance.snapshot``): the
 web process never opens the engine. ``GET /v2/`` and the client-side ``insecure-registries``
@@ -102,14 +102,14 @@ def _running(snapshot: Snapshot) -> Check:
     if snapshot.get("paused"):
         return warned(
             "container_running",
-            title,
+            "The container is paused",
             "It is paused (prepare for snapshot): pulls and pushes hang until it is resumed.",
             "Resume it on the Registry page once the NAS snapshot is taken; it resumes by itself at the deadline.",
         )
     if not snapshot.get("running"):
         return failed(
             "container_running",
-            title,
+            f"The container is not running ({snapshot.get('status') or 'unknown'})",
             f"It is {snapshot.get('status')}.",
             f"Start it (docker start {snapshot['name']}) and read its log (docker logs {snapshot['name']}).",
         )
@@ -124,7 +124,7 @@ def _restart_policy(snapshot: Snapshot) -> Check:
         return passed("restart_policy", title, "The registry comes back after a NAS reboot.")
     return failed(
         "restart_policy",
-        title,
+        f"The restart policy is '{policy}', not always",
         f"The restart policy is '{policy}': the registry stays down after a reboot or a crash.",
         "Change it in place (no need to recreate the container):",
         f"docker update --restart=always {snapshot['name']}",
@@ -141,7 +141,7 @@ def _port(snapshot: Snapshot) -> Check:
         return passed("port_published", title, f"{port}/tcp -> {', '.join(published)}")
     return failed(
         "port_published",
-        title,
+        f"Port {port} is not published",
         f"{port}/tcp is not published (docker port {snapshot['name']} shows nothing for it): clients cannot reach it.",
         "Recreate the container with the port published (Container Station's form is known to drop it: use the "
         "installation guide's docker run command), or with --network=host.",
@@ -156,7 +156,7 @@ def _listening(snapshot: Snapshot) -> Check:
         return passed("log_listening", title, lines[0][-200:])
     return failed(
         "log_listening",
-        title,
+        "The log does not show 'listening on'",
         "The registry did not log 'listening on' after its last start: it is not serving.",
         f"Read docker logs {snapshot['name']}: a bad config file, a port already in use or an unreadable data "
         "directory stop it at start.",
@@ -176,7 +176,7 @@ def _deletes(snapshot: Snapshot, summary: dict[str, Any]) -> Check:
         )
     return failed(
         "deletes_enabled",
-        title,
+        "Deletes are disabled",
         f"Deleting is off: the registry refuses every delete with 405 UNSUPPORTED{where}.",
         "Recreate the container with REGISTRY_STORAGE_DELETE_ENABLED=true, as the installation guide's "
         "Intermediate and Production configurations do (docker restart keeps the old environment).",
@@ -218,7 +218,7 @@ def _otel(snapshot: Snapshot) -> Check:
         return passed("otel_disabled", title, f"Distribution {snapshot.get('version')} has no trace exporter.")
     return failed(
         "otel_disabled",
-        title,
+        "The OpenTelemetry exporter is on",
         f"OTEL_TRACES_EXPORTER is {value or 'unset'}: registry 3 then logs 'traces export' errors to "
         "localhost:4318 every few seconds (distribution#4270).",
         "Recreate the container with the exporter disabled, as every configuration of the installation guide does.",
@@ -233,7 +233,7 @@ def _storage_driver(snapshot: Snapshot) -> Check:
         return passed("storage_driver", title, "overlay2: the best driver for the engine's images and containers.")
     return warned(
         "storage_driver",
-        title,
+        f"The engine's storage driver is {driver}, not overlay2",
         f"The engine uses '{driver}'. It holds images and containers (not the registry's data, which is a bind "
         "mount), and drivers such as vfs copy every layer in full: slower and larger.",
         "Use overlay2 (docker info | grep 'Storage Driver'); on QNAP, keep Container Station's Docker root on "
@@ -247,7 +247,7 @@ def _version(snapshot: Snapshot) -> Check:
     if not version:
         return warned(
             "registry_version",
-            title,
+            "The registry's version is unknown",
             "The version is unknown: registry --version could not run (paused or stopped container).",
             "Resume or start the container and run the diagnostics again.",
         )
@@ -256,7 +256,7 @@ def _version(snapshot: Snapshot) -> Check:
         cve, what, fixed = known
         return failed(
             "registry_version",
-            title,
+            f"Registry {version} is vulnerable ({cve})",
             f"Distribution {version} has {cve}: {what}.",
             f"Upgrade to {fixed} or later: docker pull registry:3, then recreate the container with the same command.",
             "docker pull registry:3",
@@ -288,7 +288,7 @@ def _blob_cache(summary: dict[str, Any]) -> Check:
 
 
 def registry_answers() -> Check:
-    """The seed's ``curl http://localhost:5000/v2/`` (expected ``{}``), from the dashboard."""
+    """The installation guide's ``curl http://localhost:5000/v2/`` (expected ``{}``), from the dashboard."""
     title = "GET /v2/ answers {}"
     url = f"{settings.REGISTRY_URL}/v2/"
     try:
@@ -296,7 +296,7 @@ def registry_answers() -> Check:
     except RegistryError as e:
         return failed(
             "v2_answers",
-            title,
+            "GET /v2/ gets no answer",
             e.message,
             "Check REGISTRY_URL, that the container runs and that the port is reachable from the dashboard "
             "(QNAP firewall: Control Panel > Security).",
@@ -309,15 +309,18 @@ def registry_answers() -> Check:
         return passed("v2_answers", title, f"{url} answered 200 {{}}.")
     return failed(
         "v2_answers",
-        title,
+        f"GET /v2/ answers {response.status_code}, not {{}}",
         f"{url} answered {response.status_code} {response.text[:100]!r}.",
         "REGISTRY_URL should point at the registry itself (Distribution's v2 API), not at a proxy page.",
     )
 
 
 def insecure_registries() -> Check:
-    """What a Docker client needs before it pushes to a plain-HTTP registry (the seed's client section)."""
-    title = "Docker clients can push"
+    """What a Docker client needs before it pushes to a plain-HTTP registry (the installation guide's
+    client section)."""
+    # Titled by what a client needs, not "can push": this reads settings only and says nothing of
+    # whether the registry answers (that is the GET /v2/ check).
+    title = "What Docker clients need to push"
     public = settings.REGISTRY_PUBLIC_HOST
     if urlsplit(settings.REGISTRY_URL).scheme == "https":
         return passed("insecure_registries", title, f"{public} serves HTTPS: no insecure-registries entry needed.")

@@ -113,8 +113,10 @@ class ResourceUsage:
     cpu_percent: float
     memory_bytes: int
     memory_limit_bytes: int
-    net_rx_bytes: int
-    net_tx_bytes: int
+    # None: docker reports no network counters (a container on the host's network, as the
+    # installation guide's does not but many NAS setups do): not "0 bytes received".
+    net_rx_bytes: int | None
+    net_tx_bytes: int | None
     block_read_bytes: int
     block_write_bytes: int
     pids: int
@@ -398,7 +400,7 @@ def usage_from_stats(stats: dict[str, Any]) -> ResourceUsage:
     elif "inactive_file" in counters and counters["inactive_file"] < usage:
         used = usage - int(counters["inactive_file"])
 
-    networks = (stats.get("networks") or {}).values()
+    networks = list((stats.get("networks") or {}).values())
     block_read = block_write = 0
     for entry in (stats.get("blkio_stats") or {}).get("io_service_bytes_recursive") or []:
         op = str(entry.get("op", "")).lower()
@@ -410,8 +412,8 @@ def usage_from_stats(stats: dict[str, Any]) -> ResourceUsage:
         cpu_percent=round(cpu_percent, 3),
         memory_bytes=used,
         memory_limit_bytes=int(memory.get("limit") or 0),
-        net_rx_bytes=sum(int(n.get("rx_bytes") or 0) for n in networks),
-        net_tx_bytes=sum(int(n.get("tx_bytes") or 0) for n in networks),
+        net_rx_bytes=sum(int(n.get("rx_bytes") or 0) for n in networks) if networks else None,
+        net_tx_bytes=sum(int(n.get("tx_bytes") or 0) for n in networks) if networks else None,
         block_read_bytes=block_read,
         block_write_bytes=block_write,
         pids=int((stats.get("pids_stats") or {}).get("current") or 0),

@@ -1,6 +1,6 @@
 """Garbage collection of the registry, as a worker runs it (requested in ``maintenance.gc_requests``).
 
-Why it is more than the seed's ``docker exec registry registry garbage-collect``:
+Why it is more than the installation guide's ``docker exec registry registry garbage-collect``:
 - a push during GC can lose its layers (distribution#3045, #2881), so real runs make the
   registry read-only (recreated with the read-only switch) or stop it;
 - the running registry's blob-descriptor cache keeps deleted blobs, so a re-push after GC
@@ -322,7 +322,7 @@ class GarbageCollection(runner.JobRunner[GcResult]):
         self.result.update({"blobs_marked": marked, "blobs_eligible": blobs, "manifests_eligible": manifests})
 
     def _online(self, client: engine.DockerClient, container: Any, command: list[str]) -> Any:
-        """The seed's way: GC in the running registry, then a restart to drop the stale cache."""
+        """The installation guide's way: GC in the running registry, then a restart to drop the stale cache."""
         saved = container.attrs
         self._collect(container, command)
         self._flush_redis_cache(client, saved)

@@ -80,11 +80,17 @@ def describe(sample: StatsSample) -> list[tuple[str, str]]:
     def number(value: float | None, unit: str = "") -> str:
         return "unknown" if value is None else f"{value:g}{unit}"
 
+    def network() -> str:
+        if sample.net_rx_bytes is None and sample.net_tx_bytes is None and sample.memory_bytes is not None:
+            # Measured, but docker gave no network counters: the container uses the host's network.
+            return "not measured: the container uses the host's network, for which docker counts no traffic"
+        return f"received {size(sample.net_rx_bytes)}, sent {size(sample.net_tx_bytes)}"
+
     return [
         ("CPU", number(None if sample.cpu_percent is None else round(sample.cpu_percent, 2), " %")),
         ("Memory", f"{size(sample.memory_bytes)} of {size(sample.memory_limit_bytes)}"),
         ("Processes", number(sample.pids)),
-        ("Network", f"received {size(sample.net_rx_bytes)}, sent {size(sample.net_tx_bytes)}"),
+        ("Network", network()),
         ("Block I/O", f"read {size(sample.block_read_bytes)}, written {size(sample.block_write_bytes)}"),
         ("Storage", f"{size(sample.storage_bytes)} in {number(sample.blob_count)} blobs"),
         ("Content", f"{number(sample.repository_count)} repositories, {number(sample.tag_count)} tags"),

@@ -97,7 +97,7 @@ def env_verify_tls(name: str) -> bool | str:
 
 
 def read_or_create_secret(path: Path) -> str:
-    """A secret kept in a file, made on first use (like the seed's registry-secret.txt)."""
+    """A secret kept in a file, made on first use (like the installation guide's registry-secret.txt)."""
     if path.exists():
         return path.read_text().strip()
     import secrets

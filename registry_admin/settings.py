@@ -35,7 +35,7 @@ except OSError as e:
     raise ImproperlyConfigured(f"DATA_DIR={DATA_DIR}: cannot create it ({e.strerror})") from e
 
 # Kept in the data directory when unset, so sessions survive restarts and updates,
-# like the seed's persistent registry secret.
+# like the installation guide's persistent registry secret.
 SECRET_KEY = env("DJANGO_SECRET_KEY") or read_or_create_secret(DATA_DIR / "secret_key")
 DEBUG = envbool("DJANGO_DEBUG", False)
 # A NAS dashboard is reached by whatever name or IP the LAN uses; narrow this in production.

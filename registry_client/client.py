@@ -276,7 +276,7 @@ class RegistryClient:
         return response
 
     def ping(self) -> None:
-        """Check ``GET /v2/`` answers 200, as the seed's verification step does with curl."""
+        """Check ``GET /v2/`` answers 200, as the installation guide's verification step does with curl."""
         response = self.request("GET", "/v2/")
         if response.status_code != 200:
             raise RegistryUnavailable(

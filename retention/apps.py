@@ -10,4 +10,4 @@ class RetentionConfig(AppConfig):
         from jobs.models import Job
         from retention import services
 
-        describe.register(Job.Kind.RETENTION, outcome=services.outcome)
+        describe.register(Job.Kind.RETENTION, outcome=services.outcome, params=services.params_text)

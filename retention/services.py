@@ -65,6 +65,17 @@ def recent_runs(policy: RetentionPolicy | None = None, limit: int = 10) -> list[
     return list(runs[:limit])
 
 
+def params_text(job: Job) -> str:
+    """A retention run's parameters in words (issue 25: the job page showed
+    ``policy=6, policy_name=..., fingerprint=0aeb8aab...``)."""
+    params = job.params or {}
+    name = params.get("policy_name") or f"#{params.get('policy')}"
+    text = f"policy “{name}”"
+    if params.get("fingerprint"):
+        text += ", exactly the previewed plan (nothing is deleted if the registry changed since)"
+    return text
+
+
 def outcome(job: Job) -> str:
     """A retention run's sentence on the job pages: its summary, or why it failed."""
     summary = (job.result or {}).get("summary")

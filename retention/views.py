@@ -18,6 +18,15 @@ from retention.forms import PolicyForm
 from retention.models import RetentionPolicy
 
 
+def _previewed_key(policy: RetentionPolicy) -> str:
+    return f"retention-previewed-{policy.pk}"
+
+
+def _previewed(request: HttpRequest, policy: RetentionPolicy) -> bool:
+    """Whether this person previewed the policy as it is saved now (a change since needs another)."""
+    return bool(policy.pk) and request.session.get(_previewed_key(policy)) == policy.updated_at.isoformat()
+
+
 def _policy_context(request: HttpRequest, policy: RetentionPolicy, **extra: Any) -> dict[str, Any]:
     context = {
         "policy": policy,
@@ -67,7 +76,7 @@ def policy(request: HttpRequest, policy_id: int) -> HttpResponse:
 @role_required(Role.ADMIN)
 def policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
     found = get_object_or_404(RetentionPolicy, pk=policy_id)
-    form = PolicyForm(request.POST, instance=found)
+    form = PolicyForm(request.POST, instance=found, previewed=_previewed(request, found))
     if not form.is_valid():
         found.refresh_from_db()
         context = _policy_context(request, found, form=form, form_open=True)
@@ -97,6 +106,7 @@ def preview(request: HtmxHttpRequest, policy_id: int) -> HttpResponse:
     except plan.PlanUnavailable as e:
         context = _policy_context(request, found, preview_error=e.message)
         return render(request, template, context, status=e.status)
+    request.session[_previewed_key(found)] = found.updated_at.isoformat()
     return render(request, template, _policy_context(request, found, preview=shown))
 
 

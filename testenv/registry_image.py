@@ -81,7 +81,7 @@ DEFAULT_IMAGE = V3_IMAGE
 CONFIG_PATH = "/etc/distribution/config.yml"
 DATA_PATH = "/var/lib/registry"
 
-# The official registry:3 config: no auth section and no storage.delete (the seed
+# The official registry:3 config: no auth section and no storage.delete (the installation guide
 # enables deletes through REGISTRY_STORAGE_DELETE_ENABLED in the environment).
 CONFIG_YML = """\
 version: 0.1

@@ -411,7 +411,7 @@ def start_registry(
     mem_limit: str = "1g",
     timeout: float = 30.0,
 ) -> RegistryService:
-    """Run a registry container like the seed's production ``docker run`` and wait for it.
+    """Run a registry container like the installation guide's production ``docker run`` and wait for it.
 
     ``env`` is merged over the defaults (so ``REGISTRY_STORAGE_DELETE_ENABLED=false`` or
     the ``REGISTRY_AUTH*`` variables go there); ``files`` maps container paths to host

@@ -130,14 +130,24 @@ def test_the_selection_preview_groups_tags_of_one_manifest(
     if registry.major == 3:
         # registry:3 removes the tags alone: 1.0 and stable in one line, their manifest stays.
         assert "and with it" not in body and "Removes manifest" not in body
+        # Both sentences are in the page; the pre-ticked "Also delete the manifests these tags leave
+        # untagged" box shows the first (the browser test checks which one shows).
         assert re.search(
-            r"Removes 2 tags of manifest sha256:\w+… only; the manifest stays: (stable,? 1\.0|1\.0,? stable)\.", body
+            r"Removes 2 tags and their manifest sha256:\w+…, which no other tag points to: "
+            r"(stable,? 1\.0|1\.0,? stable)\.",
+            body,
+        )
+        assert re.search(
+            r"Removes 2 tags of manifest sha256:\w+… only; the manifest stays, untagged: "
+            r"(stable,? 1\.0|1\.0,? stable)\.",
+            body,
         )
         assert body.count("tags of manifest") == 1
-        assert "Removes tag 2.0 only; its manifest and other tags stay" in body
+        assert "Removes tag 2.0 and its manifest sha256:" in body
+        assert "Removes tag 2.0 only; its manifest and other tags stay" not in body
     else:
         assert body.count("and with it tags 1.0, stable") == 1
-        assert "Removes tag 2.0 only" in body
+        assert "Removes tag 2.0 and its manifest sha256:" in body
     assert "Delete 3 tags" in body
     assert 'name="typed_name"' not in preview.content.decode()  # nothing beyond the selection
 

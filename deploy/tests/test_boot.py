@@ -235,7 +235,7 @@ def test_web_refuses_a_data_dir_it_cannot_write_and_says_how_to_fix_it(engine: D
         container.remove(force=True)
 
 
-def test_the_registry_runs_with_the_seeds_production_environment(stack: Stack) -> None:
+def test_the_registry_runs_with_the_installation_guides_production_environment(stack: Stack) -> None:
     health_check = compose.service("registry", {"REGISTRY_HTTP_SECRET": "x", "REGISTRY_EVENTS_TOKEN": "x"})[
         "healthcheck"
     ]["test"]

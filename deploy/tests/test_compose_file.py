@@ -72,7 +72,7 @@ def test_the_dashboard_keeps_its_data_next_to_the_registry_data() -> None:
     assert services()["registry"]["volumes"] == ["/share/Container/registry-data:/var/lib/registry"]
 
 
-def test_the_registry_is_the_seeds_production_configuration() -> None:
+def test_the_registry_is_the_installation_guides_production_configuration() -> None:
     registry = services()["registry"]
     assert registry["image"] == "registry:3"
     assert registry["container_name"] == "registry" == services()["worker"]["environment"]["REGISTRY_CONTAINER"]

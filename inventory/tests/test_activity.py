@@ -100,3 +100,21 @@ def test_a_configured_token_is_never_shown(admin_client_role: Client, settings: 
     page = admin_client_role.get("/registry/").content.decode()
     assert "do-not-show-me" not in page
     assert "notifications are on" in page
+
+
+def test_the_suggested_events_token_is_made_once_and_kept(
+    admin_client_role: Client, settings: Any, tmp_path: Any
+) -> None:
+    """Issue 25: the suggested REGISTRY_EVENTS_TOKEN changed on every load of the page."""
+    settings.REGISTRY_EVENTS_TOKEN = ""
+    settings.DATA_DIR = tmp_path
+
+    def suggested() -> str:
+        page = admin_client_role.get("/registry/").content.decode()
+        start = page.index("REGISTRY_EVENTS_TOKEN=") + len("REGISTRY_EVENTS_TOKEN=")
+        return page[start : page.index("<", start)].strip()
+
+    first = suggested()
+    assert len(first) >= 40 and suggested() == first == suggested()
+    kept = tmp_path / services.SUGGESTION_FILE
+    assert kept.read_text() == first and kept.stat().st_mode & 0o777 == 0o600

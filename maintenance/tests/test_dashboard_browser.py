@@ -48,7 +48,7 @@ def test_the_dashboard_puts_a_failed_diagnostic_on_top_and_the_figures_after_a_g
     assert "1 diagnostic check failed" in summary.inner_text()
     first = page.locator("[data-testid=dashboard-problems] li").first
     assert (
-        "Failing: Restart policy is always" in first.inner_text()
+        "Failing: The restart policy is 'no', not always" in first.inner_text()
         and "docker update --restart=always" in first.inner_text()
     )
     assert "stays down after a reboot" in first.inner_text()

@@ -1,4 +1,4 @@
-"""Diagnostics: the seed's verification and troubleshooting checks, each with advice."""
+"""Diagnostics: the installation guide's verification and troubleshooting checks, each with advice."""
 
 from __future__ import annotations
 

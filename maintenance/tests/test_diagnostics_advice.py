@@ -45,7 +45,7 @@ def _checks(**changes: Any) -> dict[str, diagnostics.Check]:
     return {check.id: check for check in diagnostics.container_checks(_snapshot(**changes))}
 
 
-def test_the_seeds_intermediate_configuration_on_registry_3_passes_everything() -> None:
+def test_the_installation_guides_intermediate_configuration_on_registry_3_passes_everything() -> None:
     assert [c.id for c in _checks().values() if not c.ok] == []
 
 
@@ -113,3 +113,26 @@ def test_the_real_3_1_1_and_2_8_2_version_strings_get_their_own_advice() -> None
     assert v2.ok and v2.detail.startswith("Distribution 2.8.2") and "--delete-untagged" in v2.detail
     disabled = _checks(version="3.1.1", config={"delete_enabled": False, "cache_type": "inmemory"})["deletes_enabled"]
     assert not disabled.ok and "still deletes tags" not in disabled.detail
+
+
+@pytest.mark.parametrize(
+    ("changes", "check_id", "title"),
+    [
+        ({"restart_policy": "no"}, "restart_policy", "The restart policy is 'no', not always"),
+        ({"ports": []}, "port_published", "Port 5000 is not published"),
+        ({"startup_log": []}, "log_listening", "The log does not show 'listening on'"),
+        ({"otel_traces_exporter": ""}, "otel_disabled", "The OpenTelemetry exporter is on"),
+        ({"engine": {"storage_driver": "vfs"}}, "storage_driver", "The engine's storage driver is vfs, not overlay2"),
+        ({"version": "3.0.0"}, "registry_version", "Registry 3.0.0 is vulnerable (CVE-2026-41888)"),
+        ({"version": None}, "registry_version", "The registry's version is unknown"),
+        ({"paused": True}, "container_running", "The container is paused"),
+        ({"running": False, "status": "exited"}, "container_running", "The container is not running (exited)"),
+    ],
+)
+def test_a_check_that_does_not_pass_is_titled_by_what_is_wrong(
+    changes: dict[str, Any], check_id: str, title: str
+) -> None:
+    """Issue 25: "Failing: Restart policy is always." read as the fault when the policy was "no"."""
+    check = _checks(**changes)[check_id]
+    assert not check.ok and check.title == title
+    assert _checks()[check_id].ok  # and the passing one keeps its expected-state title

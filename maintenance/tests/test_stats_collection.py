@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from jobs.models import Job
-from maintenance import engine, stats_collector
+from maintenance import engine, stats, stats_collector
 from maintenance.models import StatsSample
 from testenv.images import push_oci_image, tag_existing
 
@@ -58,6 +58,11 @@ def test_it_stores_a_sample_with_memory_and_the_bytes_the_data_root_holds(
     assert {"name": repo, "tags": 1} in [{k: r[k] for k in ("name", "tags")} for r in sample.largest_repositories]
     assert "storage:" in job.output and "stats: cpu" in job.output
     assert job.result["storage_bytes"] == sample.storage_bytes
+    # The test registry runs with --network host: docker counts no traffic for it, and the page
+    # says so instead of "received 0 bytes" (issue 25).
+    assert sample.net_rx_bytes is None and sample.net_tx_bytes is None
+    network = dict(stats.describe(sample))["Network"]
+    assert network.startswith("not measured: the container uses the host's network") and "0 bytes" not in network
 
 
 @pytest.mark.django_db
@@ -100,6 +105,9 @@ def test_it_computes_cpu_and_memory_as_the_docker_cli_does() -> None:
     assert usage.net_rx_bytes == 11 and usage.net_tx_bytes == 22
     assert usage.block_read_bytes == 4097 and usage.block_write_bytes == 8192
     assert usage.pids == 7
+
+    host_network = {key: value for key, value in raw.items() if key != "networks"}
+    assert engine.usage_from_stats(host_network).net_rx_bytes is None  # not 0: nothing was counted
 
     v1 = {**raw, "memory_stats": {"usage": 100, "limit": 1, "stats": {"total_inactive_file": 40, "inactive_file": 5}}}
     assert engine.usage_from_stats(v1).memory_bytes == 60  # cgroup v1: usage - total_inactive_file

@@ -266,3 +266,14 @@ def test_the_reclaimable_bytes_are_what_a_real_dry_run_found(viewer_client: Clie
     assert found["bytes_eligible"] == job.result["bytes_eligible"]
     page = viewer_client.get("/maintenance/storage/").content.decode()
     assert f'href="/maintenance/jobs/{job.pk}/"' in page and filesizeformat(found["bytes_eligible"]) in page
+
+
+def test_the_page_does_not_say_unpulled_images_were_pulled(viewer_client: Client, pushed: Any) -> None:
+    """Issue 25: "every image was pulled in the last 90 days" beside a repository with 0 pulls.
+    Here nothing was ever pulled and the inventory saw every image today: none is listed, and the
+    page says why instead of claiming pulls."""
+    assert Tag.objects.filter(last_pulled__isnull=False).count() == 0
+    assert viewer_client.get("/api/v1/storage/").json()["not_pulled"]["images"] == 0
+    page = viewer_client.get("/maintenance/storage/").content.decode()
+    assert "was pulled in the last" not in page
+    assert "not judged yet" in page and "with no pull seen since" in page

@@ -55,7 +55,21 @@ def test_an_admin_creates_previews_and_runs_a_policy(
     assert no_overflow(page), "the policy page with its preview is wider than a phone"
 
     page.set_viewport_size({"width": 1400, "height": 900})
-    page.click("[data-testid=run-button]")
+    run = page.locator("[data-testid=run-button]")
+    # Issue 25: the deleting button is red, and asks before it deletes.
+    assert "danger" in (run.get_attribute("class") or "")
+    assert run.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(217, 53, 38)"
+    asked: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss() if len(asked) == 1 else dialog.accept()
+
+    page.on("dialog", answer)
+    run.click()  # dismissed: nothing happens
+    assert asked == ["Delete the 1 tag and 1 manifest this preview lists? This cannot be undone."]
+    assert exists(registry.url, repo, "old") and "/retention/" in page.url
+    run.click()
     page.wait_for_url("**/maintenance/jobs/*/")
     outcome = page.locator("[data-testid=job-outcome]")
     outcome.filter(has_text="Deleted 1 tag and 1 manifest").wait_for(timeout=60_000)

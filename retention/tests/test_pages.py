@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -91,3 +92,58 @@ def test_operators_preview_a_policy_as_an_htmx_fragment(
     assert 'data-tag="old" data-action="delete"' in html and 'data-tag="new" data-action="keep"' in html
     assert 'name="fingerprint"' in html
     assert operator_client.post(f"/retention/{policy.pk}/edit/", FORM).status_code == 403
+
+
+def test_a_policy_page_has_a_breadcrumb_that_ends_in_its_name(admin_client_role: Client) -> None:
+    """Issue 25: the policy page's breadcrumb read "Retention /" and stopped there."""
+    admin_client_role.post("/retention/new/", FORM)
+    policy = RetentionPolicy.objects.get()
+    page = admin_client_role.get(f"/retention/{policy.pk}/").content.decode()
+    assert "</a> /</p>" not in page
+    assert (
+        '<nav aria-label="breadcrumb"><ul><li><a href="/retention/">Retention</a></li><li>web</li></ul></nav>' in page
+    )
+
+
+NOTHING_KEPT = {"name": "all", "enabled": "on", "repositories": "team/*", "order_by": "created"}
+
+
+def test_a_policy_that_keeps_nothing_needs_i_understand_then_a_preview_before_its_schedule(
+    admin_client_role: Client,
+) -> None:
+    """Issue 25: "Keeps: nothing: every tag considered goes" saved without a word, enabled by default."""
+    refused = admin_client_role.post("/retention/new/", NOTHING_KEPT)
+    assert refused.status_code == 400 and not RetentionPolicy.objects.exists()
+    assert "This policy keeps no tag" in refused.content.decode()
+
+    scheduled = {**NOTHING_KEPT, "keeps_nothing_understood": "on", "schedule": "0 3 * * 0"}
+    not_previewed = admin_client_role.post("/retention/new/", scheduled)
+    assert not_previewed.status_code == 400 and not RetentionPolicy.objects.exists()
+    assert "only once you have previewed it" in not_previewed.content.decode()
+
+    created = admin_client_role.post("/retention/new/", {**NOTHING_KEPT, "keeps_nothing_understood": "on"})
+    assert created.status_code == 302
+    policy = RetentionPolicy.objects.get()
+    assert policy.schedule == "" and policy.periodic_task is None
+    edit = f"/retention/{policy.pk}/edit/"
+    assert admin_client_role.post(edit, scheduled).status_code == 400  # still not previewed
+    assert admin_client_role.post(f"/retention/{policy.pk}/preview/").status_code == 200
+    assert admin_client_role.post(edit, scheduled).status_code == 302
+    policy.refresh_from_db()
+    assert policy.schedule == "0 3 * * 0" and policy.periodic_task is not None
+
+
+def test_a_new_policy_form_deletes_the_manifests_it_leaves_untagged_by_default(admin_client_role: Client) -> None:
+    """Issue 25: on registry:3 a policy left at its defaults deleted tags and freed nothing."""
+    page = admin_client_role.get("/retention/").content.decode()
+    box = re.search(r'<input type="checkbox" name="untagged"[^>]*>', page)
+    assert box is not None and "checked" in box[0]
+
+
+def test_deleting_a_policy_asks_first_in_red(admin_client_role: Client) -> None:
+    admin_client_role.post("/retention/new/", FORM)
+    policy = RetentionPolicy.objects.get()
+    page = admin_client_role.get(f"/retention/{policy.pk}/").content.decode()
+    form = re.search(r'<form method="post" action="/retention/\d+/delete/"[^>]*>', page, re.S)
+    assert form is not None and 'data-confirm="Delete the policy “web” and its schedule?' in form[0]
+    assert 'class="danger small" data-testid="policy-delete"' in page

@@ -4,6 +4,11 @@ document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
   navigator.clipboard?.writeText(button.dataset.copy).then(() => {
+    if (button.dataset.copyIcon !== undefined) {  // an icon: marked for a moment, its picture kept
+      button.classList.add("copied");
+      setTimeout(() => button.classList.remove("copied"), 1200);
+      return;
+    }
     const label = button.textContent;
     button.textContent = "Copied";
     setTimeout(() => { button.textContent = label; }, 1200);
@@ -122,3 +127,11 @@ document.addEventListener("submit", (event) => {
   const form = event.target.closest("form[data-confirm]");
   if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
 });
+
+// <details data-open-wide>: filters folded on phones (the first screen shows rows), open on wide
+// screens, where CSS hides their summary (issue 25).
+function openWide(root) {
+  if (!window.matchMedia("(min-width: 901px)").matches) return;
+  for (const details of root.querySelectorAll("details[data-open-wide]")) details.open = true;
+}
+document.addEventListener("DOMContentLoaded", () => openWide(document));
