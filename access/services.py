@@ -17,7 +17,7 @@ from django.utils import timezone
 from access import task_names
 from access.models import ACTIONS, AnonymousPullRule, Robot, RobotRule, TokenRequest
 from access.tokens import ROBOT_PREFIX, secret_digest
-from core import audit, patterns
+from core import audit, notable, patterns
 from jobs import services as job_services
 from jobs.models import Job
 from registry_client import client as registry
@@ -140,6 +140,8 @@ def create_robot(
         RobotRule(robot=robot, repositories=glob, actions=actions) for glob, actions in values["rules"]
     )
     audit.record(action="robot-create", outcome="succeeded", request=request, detail=_describe(robot, values["rules"]))
+    by = robot.created_by.get_username() if robot.created_by is not None else ""
+    notable.announce(notable.ROBOT_CREATED, name=robot.name, by=by)
     return robot, secret
 
 

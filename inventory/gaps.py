@@ -33,6 +33,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core import notable
 from core.worker import send
 from inventory.models import Event, EventsGap, EventsState
 from inventory.task_names import SCHEDULED_SYNC
@@ -107,6 +108,7 @@ def record(started: datetime, ended: datetime | None, reason: str) -> EventsGap:
     gap = EventsGap.objects.create(started=started, ended=ended, reason=reason[:500])
     logger.warning("Events gap from %s to %s: %s", started, ended or "now", reason)
     transaction.on_commit(ask_for_reconcile)
+    notable.announce(notable.EVENTS_GAP, detail=f"{reason} A sync catches up now.")
     return gap
 
 

@@ -213,3 +213,31 @@ def test_a_broker_that_is_down_never_fails_the_action_that_announced(
     assert answer.status_code == 200 and "ra_" in answer.content.decode()
     assert took < 3.0, f"the token page took {took:.1f} s with the broker down"
     assert receiver.requests == []
+
+
+def test_a_robot_created_on_the_access_api_and_an_events_gap_are_each_one_message(
+    admin_client_role: Client, receiver: Receiver, celery_worker: object
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inventory import gaps
+
+    made = channel(admin_client_role, receiver.url)
+    rule(admin_client_role, made["id"], ["token-created", "events-gap"])
+
+    robot = admin_client_role.post(
+        "/api/v1/robots/",
+        {"name": "ci-pusher", "rules": [{"repositories": "ci/**", "actions": ["pull", "push"]}]},
+        content_type="application/json",
+    )
+    assert robot.status_code == 201, robot.content
+    (got,) = receiver.wait_for(1)
+    body = json.loads(got.body)
+    assert body["topic"] == "token-created" and body["title"] == "Robot account created: ci-pusher"
+
+    gaps.record(timezone.now() - timedelta(minutes=5), timezone.now(), "The registry container was restarted.")
+    second = receiver.wait_for(2)[1]
+    told = json.loads(second.body)
+    assert told["topic"] == "events-gap" and "restarted" in told["text"]
