@@ -169,8 +169,18 @@ class JobRunner(Generic[ResultT]):
 
 def _finish(job: Job, status: str, result: Any = None, error: str = "") -> None:
     heartbeat.discard(job.pk)
-    Job.objects.filter(pk=job.pk).update(status=status, result=result, error=error, finished_at=timezone.now())
+    # Only a job still queued or running ends here: one the watchdog already failed (its worker
+    # passed the hard time limit, or looked dead) keeps that outcome even if the run returns later.
+    ended = Job.objects.filter(pk=job.pk, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).update(
+        status=status, result=result, error=error, finished_at=timezone.now()
+    )
     job.refresh_from_db()
+    if not ended:
+        logger.warning(
+            "Job %s returned %s after it had ended %s; its record stays %s", job.pk, status, job.status, job.status
+        )
+        log(job, f"The run returned ({status}) after this job had already ended {job.status}: it stays {job.status}.")
+        return
     audit.record(
         action=f"{job.kind}-finished",
         outcome="succeeded" if status == Job.Status.SUCCEEDED else "failed",

@@ -97,3 +97,14 @@ def test_a_redelivered_statistics_task_does_not_collect_again() -> None:
         runner.heartbeat.discard(job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.RUNNING and job.output == "" and job.result is None
+
+
+@pytest.mark.django_db
+def test_a_run_returning_after_the_watchdog_failed_its_job_does_not_turn_it_succeeded() -> None:
+    job = Job.objects.create(kind=Job.Kind.STATS, status=Job.Status.RUNNING)
+    runner.fail(job, "The worker running this job stopped (time limit passed).")
+    runner.succeed(job, {"collected": True})
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED
+    assert job.result is None and "time limit" in job.error
+    assert "returned (succeeded) after this job had already ended failed" in job.output
