@@ -49,6 +49,7 @@ MATRIX: dict[str, Access] = {
     "GET /api/v1/audit/": VIEWERS,
     "GET /api/v1/diagnostics/": VIEWERS,
     "GET /api/v1/events/": VIEWERS,
+    "GET /api/v1/events/health/": VIEWERS,
     "POST /api/v1/events/": REGISTRY,
     "POST /api/v1/gc/": OPERATORS,
     "GET /api/v1/health/": VIEWERS,
