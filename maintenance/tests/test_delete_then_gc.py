@@ -79,7 +79,8 @@ def test_deleting_the_last_tag_through_the_dialog_frees_what_it_says(
         assert "Also delete the 1 manifest these tags leave untagged" in text(preview)
     else:
         assert 'name="prune"' not in preview.content.decode()  # 2.x deletes it anyway
-        assert "has no other tag and goes with it" in text(preview)
+        assert "Removes tag 1.0 and its manifest sha256:" in text(preview)
+        assert "which no other tag points to" in text(preview)  # the sentence of the dialog (issue 25)
 
     form = {"tags": ["1.0"], "confirm": fingerprint(preview), **({"prune": "1"} if private_registry.major == 3 else {})}
     done = operator_client.post(url, form, headers=HTMX)
