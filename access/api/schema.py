@@ -21,7 +21,7 @@ def _checked(validate: Any, value: Any) -> Any:
         raise serializers.ValidationError(str(e)) from e
 
 
-class RuleSerializer(StrictSerializer):
+class RobotRuleSerializer(StrictSerializer):
     repositories = GlobField(
         max_length=patterns.GLOB_MAX_LENGTH,
         help_text='a repository glob: a name, "team/*" (one level), "team/**" (any depth), "**" (all)',
@@ -42,7 +42,7 @@ class RobotNameField(JsonCharField):
 class RobotCreateSerializer(StrictSerializer):
     name = RobotNameField(max_length=64)
     description = JsonCharField(max_length=200, required=False, allow_blank=True)
-    rules = serializers.ListField(child=RuleSerializer(), max_length=services.MAX_RULES)
+    rules = serializers.ListField(child=RobotRuleSerializer(), max_length=services.MAX_RULES)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="empty or null: never")
 
     def validate_name(self, value: str) -> str:
@@ -54,7 +54,7 @@ class RobotCreateSerializer(StrictSerializer):
 
 class RobotChangeSerializer(StrictSerializer):
     description = JsonCharField(max_length=200, required=False, allow_blank=True)
-    rules = serializers.ListField(child=RuleSerializer(), max_length=services.MAX_RULES, required=False)
+    rules = serializers.ListField(child=RobotRuleSerializer(), max_length=services.MAX_RULES, required=False)
     expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="null: never")
 
     def validate_expires_at(self, value: Any) -> Any:
@@ -66,7 +66,7 @@ class RobotSerializer(serializers.Serializer[dict[str, Any]]):
     name = serializers.CharField()
     login = serializers.CharField(help_text="the user name for docker login: robot$NAME")
     description = serializers.CharField()
-    rules = RuleSerializer(many=True)
+    rules = RobotRuleSerializer(many=True)
     state = serializers.ChoiceField(choices=["active", "expired", "revoked"])
     created_at = serializers.DateTimeField()
     created_by = serializers.CharField(allow_null=True)

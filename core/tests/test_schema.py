@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 import yaml
@@ -134,3 +135,11 @@ def test_swagger_ui_is_served_from_our_static_files(viewer_client: Client) -> No
     assert scripts and all("src=" in tag for tag in scripts), "no inline script: the CSP allows only files"
     init = viewer_client.get("/api/v1/docs/?script=")
     assert init.status_code == 200 and "SwaggerUIBundle" in init.content.decode()
+
+
+def test_the_schema_generates_without_a_warning(tmp_path: Any) -> None:
+    """Two serializers of one name in two apps (access's and notifications' rules) made one component
+    of both, so the fuzz sent robots the fields of notification rules: a warning fails here."""
+    from django.core.management import call_command
+
+    call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
