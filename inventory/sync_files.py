@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory import attachments, content, sync
-from inventory.files import ManifestFiles, Source, source
+from inventory.files import ManifestFiles, Source, source, upload_purging
 from inventory.models import Manifest, StorageFilesReport, SyncState, Tag
 from registry_client.client import RegistryClient, RegistryError, RegistryNotFound, get_client
 from registry_files.gc import space
@@ -83,7 +83,7 @@ def measure_space(files: StorageFiles, log: Callable[[str], None] = logger.info)
     """Read the space figures from the files (``registry_files.gc.space``) into the one report row."""
     began = time.monotonic()
     now = timezone.now()
-    figures = space(files, now)
+    figures = space(files, now, purging=upload_purging())
     seconds = time.monotonic() - began
     report, _ = StorageFilesReport.objects.update_or_create(
         pk=1, defaults={"measured_at": now, "data_dir": str(files.root), "seconds": seconds, "figures": figures}

@@ -157,16 +157,33 @@ def tag_reach(files: StorageFiles) -> dict[str, set[str]]:
 UPLOAD_PURGE_AGE_HOURS = 168
 
 
-def space(files: StorageFiles, now: dt.datetime, shown: int = 50) -> dict[str, Any]:
+@dataclass(frozen=True)
+class UploadPurging:
+    """The registry's ``storage.maintenance.uploadpurging``: on or off, the age, and where it was read."""
+
+    enabled: bool = True
+    age_hours: float = UPLOAD_PURGE_AGE_HOURS
+    read_from: str = "default"  # "configuration" when read from the registry container's configuration
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "age_hours": self.age_hours, "read_from": self.read_from}
+
+
+def space(
+    files: StorageFiles, now: dt.datetime, shown: int = 50, purging: UploadPurging | None = None
+) -> dict[str, Any]:
     """Everything the Storage page shows from the files: blobs on disk, what a GC would free (with
-    and without --delete-untagged), untagged manifests per repository, upload leftovers."""
+    and without --delete-untagged), untagged manifests per repository, upload leftovers (and when
+    the registry's upload purging removes each, ``purging`` as its configuration says, by default
+    its default)."""
+    purging = purging or UploadPurging()
     on_disk = dict(files.blobs())
     plain = predict(files, delete_untagged=False)
     untagged_run = predict(files, delete_untagged=True)
     untagged = untagged_manifests(files)
     uploads = [upload for name in files.repositories() for upload in files.uploads(name)]
     uploads.sort(key=lambda upload: -upload.size)
-    purge_age = dt.timedelta(hours=UPLOAD_PURGE_AGE_HOURS)
+    purge_age = dt.timedelta(hours=purging.age_hours)
     return {
         "blobs": len(on_disk),
         "bytes": sum(on_disk.values()),
@@ -189,10 +206,13 @@ def space(files: StorageFiles, now: dt.datetime, shown: int = 50) -> dict[str, A
                 "bytes": upload.size,
                 "started": (upload.started or upload.modified).isoformat(),
                 "age_seconds": int(upload.age_seconds(now)),
-                "purged_after": ((upload.started or upload.modified) + purge_age).isoformat(),
+                "purged_after": ((upload.started or upload.modified) + purge_age).isoformat()
+                if purging.enabled
+                else None,
             }
             for upload in uploads[:shown]
         ],
         "upload_count": len(uploads),
         "upload_bytes": sum(upload.size for upload in uploads),
+        "upload_purging": purging.as_dict(),
     }
