@@ -3,7 +3,11 @@ storage files, findings with the tags they break on the home page until a later 
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,6 +18,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from core import notable
 from inventory import scrub
 from inventory.models import VerifiedBlob
 from jobs.models import Job
@@ -66,7 +71,15 @@ def test_a_scrub_job_reports_a_damaged_and_a_removed_blob_until_a_push_and_a_lat
     images.tag_existing(url, "app", "stable", image)
     images.push_oci_image(url, "other", "v1")
 
+    announced: list[dict[str, Any]] = []
+
+    def listen(sender: str, kind: str, facts: dict[str, Any], **kwargs: Any) -> None:
+        if kind == notable.DAMAGE_FOUND:
+            announced.append(facts)
+
+    notable.happened.connect(listen, weak=False)
     clean = _run(admin_client_role)
+    assert announced == []  # nothing damaged: nothing announced
     blobs = clean.result["read_blobs"]
     assert clean.result["damaged"] == clean.result["missing"] == 0 and blobs >= 7
     assert clean.result["max_mbps"] == 50  # SCRUB_MAX_MBPS's default
@@ -80,8 +93,12 @@ def test_a_scrub_job_reports_a_damaged_and_a_removed_blob_until_a_push_and_a_lat
     shutil.rmtree(files.blob_path(removed).parent)
 
     found = _run(admin_client_role)
+    notable.happened.disconnect(listen)
 
     result = found.result
+    assert announced == [
+        {"source": "scrub", "detail": scrub.sentence(result), "count": 2, "path": found.get_absolute_url()}
+    ]
     assert (result["damaged"], result["missing"]) == (1, 1)
     # Incremental: only the blob whose file changed was read again; the count says how many were skipped.
     assert (result["read_blobs"], result["skipped_blobs"]) == (1, blobs - 2)
@@ -180,3 +197,41 @@ def test_the_rate_limit_sleeps_as_long_as_reading_ran_ahead_of_it() -> None:
     assert slept == pytest.approx([0.5, 0.3])
     assert limiter.slept == pytest.approx(0.8)
     assert RateLimit(0, sleep=sleep).wait_for(1 << 30) == 0  # SCRUB_MAX_MBPS=0: no limit
+
+
+def _beat_entry(env: dict[str, str]) -> str:
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "print(json.dumps(settings.CELERY_BEAT_SCHEDULE.get('storage-scrub')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "registry_admin.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_the_schedule_is_off_by_default_and_weekly_when_asked() -> None:
+    assert _beat_entry({"SCRUB_INTERVAL_HOURS": ""}) == "null"
+    assert json.loads(_beat_entry({"SCRUB_INTERVAL_HOURS": "168"})) == {
+        "task": "inventory.tasks.scheduled_scrub",
+        "schedule": 168 * 3600.0,
+    }
+
+
+@pytest.mark.django_db
+def test_the_scheduled_task_queues_a_scrub_and_skips_without_the_files(settings: Any, tmp_path: Path) -> None:
+    from inventory.tasks import scheduled_scrub
+
+    settings.REGISTRY_DATA_DIR = ""
+    scheduled_scrub()
+    assert not Job.objects.filter(kind="scrub").exists()
+
+    settings.REGISTRY_DATA_DIR = str(tmp_path)
+    scheduled_scrub()
+    scheduled_scrub()  # one is queued already: no second
+    assert list(Job.objects.filter(kind="scrub").values_list("params", flat=True)) == [{"reason": "schedule"}]
