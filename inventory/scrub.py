@@ -169,7 +169,7 @@ class ScrubJob(runner.JobRunner[ScrubResult]):
         if count:
             notable.announce(
                 notable.DAMAGE_FOUND,
-                source="scrub",
+                source="The storage scrub",
                 detail=sentence(result),
                 count=count,
                 path=self.job.get_absolute_url(),

@@ -97,7 +97,7 @@ def test_a_scrub_job_reports_a_damaged_and_a_removed_blob_until_a_push_and_a_lat
 
     result = found.result
     assert announced == [
-        {"source": "scrub", "detail": scrub.sentence(result), "count": 2, "path": found.get_absolute_url()}
+        {"source": "The storage scrub", "detail": scrub.sentence(result), "count": 2, "path": found.get_absolute_url()}
     ]
     assert (result["damaged"], result["missing"]) == (1, 1)
     # Incremental: only the blob whose file changed was read again; the count says how many were skipped.
