@@ -11,6 +11,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -124,9 +125,26 @@ class RegistryConfig:
         )
 
 
+# Signs the token a registry challenge asks for, without asking its realm over HTTP: given the
+# challenge's parameters (realm, service, scope), ``(token, seconds it lasts)``, or None to ask the
+# realm as usual. The layer above injects it (set_token_provider): access signs the dashboard's own
+# tokens with the token endpoint's key when the registry's realm is the dashboard itself.
+TokenProvider = Callable[[Mapping[str, str]], "tuple[str, int] | None"]
+_token_provider: TokenProvider | None = None
+
+
+def set_token_provider(provider: TokenProvider | None) -> None:
+    """Install (or remove, None) the process's token provider; clients made from now on use it."""
+    global _token_provider, _client
+    with _client_lock:
+        _token_provider = provider
+        _client = None
+
+
 class RegistryClient:
-    def __init__(self, config: RegistryConfig) -> None:
+    def __init__(self, config: RegistryConfig, token_provider: TokenProvider | None = None) -> None:
         self.config = config
+        self.token_provider = token_provider
         self.session = requests.Session()
         # Retries only for idempotent methods (urllib3's default set excludes POST).
         retry = Retry(
@@ -194,6 +212,9 @@ class RegistryClient:
         realm = challenge.get("realm", "")
         if not realm:
             raise RegistryUnavailable(f"The registry at {self.config.url} asked for a token but named no realm.")
+        if self.token_provider is not None and (signed := self.token_provider(challenge)) is not None:
+            value, expires_in = signed
+            return _Token(value=value, expires_at=time.monotonic() + max(expires_in - 10, 5))
         params = {k: v for k, v in challenge.items() if k in ("service", "scope")}
         headers = {}
         if self.config.username:
@@ -480,5 +501,5 @@ def get_client() -> RegistryClient:
     config = RegistryConfig.from_settings()
     with _client_lock:
         if _client is None or _client.config != config:
-            _client = RegistryClient(config)
+            _client = RegistryClient(config, _token_provider)
         return _client
