@@ -193,10 +193,18 @@ class RegistryClient:
         if response.status_code == 401:
             challenge = response.headers.get("WWW-Authenticate", "")
             if challenge.lower().startswith("bearer "):
-                token = self._fetch_token(_parse_challenge(challenge))
+                parsed = _parse_challenge(challenge)
+                token = self._fetch_token(parsed)
                 with self._tokens_lock:
                     self._tokens[key] = token
                 response = self._send(method, path, {"Authorization": f"Bearer {token.value}"}, **kwargs)
+                if response.status_code == 401 and token.signed_here:
+                    # The registry refused the token signed in-process (it trusts another key, e.g. the
+                    # worker's REGISTRY_TOKEN_KEY differs from web's): ask its realm over HTTP instead.
+                    token = self._fetch_token(parsed, sign_here=False)
+                    with self._tokens_lock:
+                        self._tokens[key] = token
+                    response = self._send(method, path, {"Authorization": f"Bearer {token.value}"}, **kwargs)
         return self._check(method, path, response)
 
     def _auth_headers(self, key: str) -> dict[str, str]:
@@ -208,13 +216,13 @@ class RegistryClient:
             return {"Authorization": _basic(self.config.username, self.config.password)}
         return {}
 
-    def _fetch_token(self, challenge: dict[str, str]) -> _Token:
+    def _fetch_token(self, challenge: dict[str, str], *, sign_here: bool = True) -> _Token:
         realm = challenge.get("realm", "")
         if not realm:
             raise RegistryUnavailable(f"The registry at {self.config.url} asked for a token but named no realm.")
-        if self.token_provider is not None and (signed := self.token_provider(challenge)) is not None:
+        if sign_here and self.token_provider is not None and (signed := self.token_provider(challenge)) is not None:
             value, expires_in = signed
-            return _Token(value=value, expires_at=time.monotonic() + max(expires_in - 10, 5))
+            return _Token(value=value, expires_at=time.monotonic() + max(expires_in - 10, 5), signed_here=True)
         params = {k: v for k, v in challenge.items() if k in ("service", "scope")}
         headers = {}
         if self.config.username:
@@ -419,6 +427,7 @@ class RegistryClient:
 class _Token:
     value: str
     expires_at: float
+    signed_here: bool = False  # by the token provider, not fetched from the realm
 
 
 def _basic(username: str, password: str) -> str:

@@ -16,6 +16,7 @@ from access import signing, tokens
 from access.models import TokenRequest
 from inventory import sync
 from inventory.models import Tag
+from registry_client.client import RegistryClient, RegistryConfig
 from testenv import images
 from testenv.auth import BearerAuth
 from testenv.services import RegistryService
@@ -109,3 +110,18 @@ def test_the_dashboards_token_is_signed_only_for_its_own_realm_and_account(setti
     assert tokens.own_token({**challenge, "scope": "not a scope"}) is None
     settings.REGISTRY_USERNAME = "bob"
     assert tokens.own_token(challenge) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_token_the_registry_refuses_is_asked_from_the_realm_instead(
+    token_registry: RegistryService, settings: Any
+) -> None:
+    """A worker whose key differs from web's (the registry trusts web's certificate): HTTP, as before."""
+    images.push_oci_image(
+        token_registry.url, "team/app", "v1", auth=BearerAuth(settings.REGISTRY_USERNAME, settings.REGISTRY_PASSWORD)
+    )
+    asked_before = TokenRequest.objects.filter(account="robot$dashboard").count()
+    client = RegistryClient(RegistryConfig.from_settings(), token_provider=lambda challenge: ("not-a-token", 300))
+
+    assert client.tags("team/app") == ["v1"]
+    assert TokenRequest.objects.filter(account="robot$dashboard").count() == asked_before + 1
