@@ -191,20 +191,25 @@ def _throttled_answer(wait: int) -> TokenAnswer:
     return TokenAnswer(429, body, {"Retry-After": str(wait)})
 
 
+# Counted in the cache, not recorded one by one (the Activity page shows both).
+THROTTLED_COUNTER = "access:token-requests:throttled"
+DASHBOARD_COUNTER = "access:token-requests:dashboard-signed"
+
+
 def count_throttled() -> None:
     """Refused anonymous requests are counted (the Activity page says how many), not recorded one by one."""
     _count(THROTTLED_COUNTER)
 
 
-THROTTLED_COUNTER = "access:token-requests:throttled"
-DASHBOARD_COUNTER = "access:token-requests:dashboard-signed"
-
-
 def _count(key: str) -> None:
+    """One more in the cache's counter (one round trip once it exists); nothing when the cache is down."""
     try:
-        if not cache.add(key, 1, timeout=None):
+        try:
             cache.incr(key)
-    except (redis.RedisError, OSError, ValueError):  # ValueError: the key expired between add and incr
+        except ValueError:  # the first one
+            if not cache.add(key, 1, timeout=None):
+                cache.incr(key)
+    except (redis.RedisError, OSError, ValueError):
         pass
 
 
@@ -285,6 +290,8 @@ def own_token(challenge: Mapping[str, str]) -> tuple[str, int] | None:
     realm = settings.REGISTRY_TOKEN_REALM
     if not realm or challenge.get("realm") != realm or settings.REGISTRY_USERNAME != DASHBOARD_ACCOUNT:
         return None
+    if not hmac.compare_digest(settings.REGISTRY_PASSWORD.encode(), settings.DASHBOARD_REGISTRY_PASSWORD.encode()):
+        return None  # the endpoint would refuse this password: let it say so (401, recorded)
     if challenge.get("service", "") not in ("", settings.REGISTRY_TOKEN_SERVICE):
         return None
     try:

@@ -95,7 +95,7 @@ def test_a_sync_under_token_auth_signs_its_own_tokens_and_asks_the_endpoint_noth
 
 def test_the_dashboards_token_is_signed_only_for_its_own_realm_and_account(settings: Any) -> None:
     settings.REGISTRY_TOKEN_REALM = "http://nas.lan:8000/auth/token"
-    settings.REGISTRY_USERNAME = "robot$dashboard"
+    settings.REGISTRY_USERNAME, settings.REGISTRY_PASSWORD = "robot$dashboard", settings.DASHBOARD_REGISTRY_PASSWORD
     challenge = {"realm": settings.REGISTRY_TOKEN_REALM, "service": "registry", "scope": "repository:a/b:pull"}
 
     signed = tokens.own_token(challenge)
@@ -108,7 +108,9 @@ def test_the_dashboards_token_is_signed_only_for_its_own_realm_and_account(setti
     assert tokens.own_token({**challenge, "realm": "http://elsewhere/token"}) is None
     assert tokens.own_token({**challenge, "service": "other"}) is None
     assert tokens.own_token({**challenge, "scope": "not a scope"}) is None
-    settings.REGISTRY_USERNAME = "bob"
+    settings.REGISTRY_PASSWORD = "wrong"
+    assert tokens.own_token(challenge) is None
+    settings.REGISTRY_USERNAME, settings.REGISTRY_PASSWORD = "bob", settings.DASHBOARD_REGISTRY_PASSWORD
     assert tokens.own_token(challenge) is None
 
 
