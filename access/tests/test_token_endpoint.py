@@ -212,5 +212,5 @@ def test_the_token_requests_page_says_what_is_counted_and_not_listed(viewer_clie
     page = viewer_client.get("/activity/tokens/").content.decode()
 
     assert 'data-testid="token-counters"' in page
-    assert "robot$dashboard" in page and "in-process, never through this endpoint" in page
+    assert "its built-in account, in-process, never through this endpoint" in page
     assert "<strong>1</strong>" in page  # one refused for its rate
