@@ -8,7 +8,7 @@ from django.urls import reverse
 
 
 class Job(models.Model):
-    """One run of a background task (GC, statistics, update, verify, sync, retention), with output that
+    """One run of a background task (GC, statistics, update, verify, sync, retention, scrub), with output that
     grows while it runs.
 
     Progress lives here, not in Celery's result backend, so the UI and the API can show it
@@ -23,6 +23,7 @@ class Job(models.Model):
         SYNC = "sync", "Inventory sync"
         RETENTION = "retention", "Retention run"
         REGISTRY_LOGIN = "registry-login", "Registry login switch"
+        SCRUB = "scrub", "Storage scrub"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

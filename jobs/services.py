@@ -53,6 +53,10 @@ EXCLUDES: Mapping[str, tuple[tuple[str, ...] | str, ...]] = {
     # Require login for the registry, or stop (access.switch): it recreates the container.
     Kind.REGISTRY_LOGIN: _REGISTRY_JOB,
     Kind.SYNC: ((Kind.SYNC,),),
+    # The scrub (inventory.scrub) only reads the storage files: one at a time, beside anything else.
+    # A GC sweeping meanwhile can remove a blob it listed: it checks a "missing" blob again before
+    # reporting it, so what a GC removed with its manifest is not reported as damage.
+    Kind.SCRUB: ((Kind.SCRUB,),),
     Kind.STATS: (),
 }
 
@@ -167,6 +171,8 @@ def _job_message(kind: str, job: Job) -> str:
     """The sentence a refused request answers with: what is in the way and what to do."""
     if kind == Kind.SYNC:
         return f"A sync is already {job.status} (job {job.pk})."
+    if kind == Kind.SCRUB:
+        return f"A scrub is already {job.status} (job {job.pk}): wait for it to finish."
     if kind == Kind.GC:
         if job.kind == Kind.GC:
             return (

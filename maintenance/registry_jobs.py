@@ -58,6 +58,7 @@ class VerifyResult(TypedDict, total=False):
     missing: list[dict[str, str]]
     gc_dry_run: GcDryRunReport
     ok: bool
+    scrub_job: int  # the scrub queued after it, when the worker reads the storage files
 
 
 def snapshot_paused() -> str | None:
