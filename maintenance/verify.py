@@ -133,6 +133,10 @@ class Verification(runner.JobRunner[VerifyResult]):
         self.log(registry_jobs.verify_sentence(self.result))
         return self.result
 
+    def problems(self, result: VerifyResult) -> str | None:
+        """Anything missing, or GC's dry run failing: problems found, never "succeeded"."""
+        return None if result.get("ok") else registry_jobs.verify_sentence(result)
+
     # --- One tag --------------------------------------------------------------------------
 
     def _check_tag(self, ref: TagRef) -> list[Missing]:
