@@ -199,7 +199,7 @@ def acting_for(job: Job) -> Any:
     )
 
 
-_AUDIT_OUTCOME = {Job.Status.SUCCEEDED: "succeeded", Job.Status.WARNING: "warning"}
+_AUDIT_OUTCOME: dict[str, str] = {Job.Status.SUCCEEDED: "succeeded", Job.Status.WARNING: "warning"}
 
 
 def _finish(job: Job, status: str, result: Any = None, error: str = "") -> None:

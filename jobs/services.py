@@ -290,7 +290,7 @@ def enqueue(
     asker = _asker(request, user, scheduled)
     params = dict(params)
     with transaction.atomic():
-        job = Job.objects.create(kind=kind, params=params, **asker)  # type: ignore[misc]
+        job = Job.objects.create(kind=kind, params=params, **asker)
         if request is None and asker["requested_via"] == Job.RequestedVia.SCHEDULE:
             # The scheduler queued it: "the scheduler queued garbage collection #12".
             audit.record(action=f"{kind}-queued", outcome="started", via="scheduler", detail=f"job {job.pk} {params}")

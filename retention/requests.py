@@ -49,6 +49,7 @@ class RetentionResult(TypedDict):
     manifests: NotRequired[int]
     summary: NotRequired[str]
     gc_refused: NotRequired[str]
+    tags_planned: NotRequired[int]  # the tags the plan deletes
     stopped: NotRequired[str]  # why the run stopped after deleting part of its plan
 
 

@@ -35,6 +35,7 @@ class _Result:
             "fingerprint": current.fingerprint,
             "registry_deletes_tags": current.deletes_tags,
             "bytes_expected": current.bytes,
+            "tags_planned": current.tags,
             "deleted_tags": [],
             "deleted_manifests": [],
             "refused": [],
@@ -124,7 +125,7 @@ class RetentionRun(runner.JobRunner[RetentionResult]):
         """Deletes refused or failed, or repositories not attempted: only part of the plan was done."""
         if not (result["refused"] or result["failed"] or result["not_attempted"]):
             return None
-        planned = len(result["deleted_tags"]) + len(result["refused"]) + len(result["failed"])
+        planned = result.get("tags_planned", len(result["deleted_tags"]) + len(result["failed"]))
         parts = [f"{_plural(len(result['deleted_tags']), 'tag')} of {planned} deleted"]
         if result["failed"]:
             parts.append(f"{_plural(len(result['failed']), 'delete')} failed")

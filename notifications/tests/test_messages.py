@@ -67,6 +67,21 @@ def _dashboard(settings: Any) -> None:
             "/maintenance/jobs/9/",
         ),
         (
+            notable.JOB_FINISHED,
+            {
+                "job": 10,
+                "job_kind": "retention",
+                "job_kind_label": "Retention run",
+                "status": "warning",
+                "error": "Only part of the plan was done: 1 tag of 3 deleted, 1 delete failed.",
+                "asked_by": "acc-admin",
+                "result": {"summary": "Deleted 1 tag and 1 manifest."},
+            },
+            "Retention run #10 found problems",
+            "Only part of the plan was done: 1 tag of 3 deleted, 1 delete failed. (asked by acc-admin)",
+            "/maintenance/jobs/10/",
+        ),
+        (
             notable.REGISTRY_UP,
             {"url": "http://registry:5000", "down_seconds": 5400},
             "The registry answers again",
