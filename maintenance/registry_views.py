@@ -138,6 +138,8 @@ def collect_now(request: HtmxHttpRequest) -> HttpResponse:
         job.refresh_from_db()
     if job.status == Job.Status.SUCCEEDED:
         messages.success(request, "Statistics collected: the figures and charts below include them.")
+    elif job.status == Job.Status.WARNING:
+        messages.warning(request, f"Statistics collected in part (job #{job.pk}): {job.error}")
     elif job.status == Job.Status.FAILED:
         messages.error(request, f"Collecting failed: {job.error}")
     else:

@@ -151,6 +151,10 @@ class Verification(runner.JobRunner[VerifyResult]):
         self.result["scrub_job"] = job.pk
         self.log(f"Scrub job {job.pk} queued: it reads every blob and checks its sha256 ({job.get_absolute_url()}).")
 
+    def problems(self, result: VerifyResult) -> str | None:
+        """Anything missing, or GC's dry run failing: problems found, never "succeeded"."""
+        return None if result.get("ok") else registry_jobs.verify_sentence(result)
+
     # --- One tag --------------------------------------------------------------------------
 
     def _check_tag(self, ref: TagRef) -> list[Missing]:

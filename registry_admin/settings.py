@@ -360,6 +360,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ManifestKindEnum": "registry_client.manifests.KINDS",
         "JobKindEnum": "maintenance.models.Job.Kind",
+        "JobStatusEnum": "jobs.models.Job.Status",
+        "JobRequestedViaEnum": "jobs.models.Job.RequestedVia",
         "ChannelKindEnum": "notifications.models.Channel.Kind",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.openapi.add_common_errors"],
