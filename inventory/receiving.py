@@ -26,7 +26,6 @@ import hmac
 import logging
 import math
 import os
-import queue
 import re
 import threading
 from collections.abc import Iterator
@@ -206,13 +205,19 @@ def parse(document: Any) -> list[Event]:
 def receive(document: Any) -> Received:
     """Store the events of a notification in one statement; a worker applies them (``wake``)."""
     events = parse(document)
-    useful = {e.event_id: e for e in events if e.action in ACTIONS and not e.user_agent.startswith("registry-admin/")}
-    stored = _insert(list(useful.values())) if useful else 0
+    kept = {e.event_id: e for e in events if useful(e)}
+    stored = _insert(list(kept.values())) if kept else 0
     if stored:
-        transaction.on_commit(wake)
+        transaction.on_commit(wake_soon)
     received = len(document["events"])  # parse() has checked the shape, and left out unusable times
-    useful_count = sum(1 for e in events if e.action in ACTIONS and not e.user_agent.startswith("registry-admin/"))
+    useful_count = sum(1 for e in events if useful(e))
     return Received(stored=stored, duplicates=useful_count - stored, ignored=received - useful_count)
+
+
+def useful(event: Event) -> bool:
+    """Whether an event is worth storing: an action the inventory follows, and not caused by the
+    dashboard's own requests (its HEADs would count as pulls, REGISTRY-FACTS.md)."""
+    return event.action in ACTIONS and not event.user_agent.startswith("registry-admin/")
 
 
 _FIELDS = [f for f in Event._meta.concrete_fields if not f.primary_key]
@@ -314,6 +319,13 @@ def writer_lock() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def writer_lock_for(database: Any) -> Iterator[None]:
+    """``writer_lock`` for a connection other than the thread's Django one (``inventory.events_wsgi``)."""
+    with _file_lock("events-lock", _writer, database):
+        yield
+
+
 _applier = threading.Lock()
 
 
@@ -327,11 +339,12 @@ def applier_lock() -> Iterator[None]:
 
 
 @contextmanager
-def _file_lock(suffix: str, local: threading.Lock) -> Iterator[None]:
-    if connection.vendor != "sqlite":
+def _file_lock(suffix: str, local: threading.Lock, database: Any = None) -> Iterator[None]:
+    database = database or connection
+    if database.vendor != "sqlite":
         yield
         return
-    path = f"{connection.settings_dict['NAME']}.{suffix}"
+    path = f"{database.settings_dict['NAME']}.{suffix}"
     with local:
         descriptor = _lock_files.get(path)
         if descriptor is None:
@@ -356,47 +369,51 @@ def _wake_client() -> tuple[redis.Redis, Any]:
     return client, state_for(location)
 
 
+def wake_soon() -> None:
+    """Have a worker apply what is pending, without the answer waiting for Redis: the process's
+    waker thread runs ``wake`` after this call. Calls that come while it runs make one more run,
+    whatever their number (one Redis round trip for a burst of envelopes, not one each). Safe:
+    an envelope committed before this call is read by a task sent or queued after it."""
+    global _waker_pid
+    if not _wanted.is_set():  # set() takes a lock and notifies: not for every envelope of a burst
+        _wanted.set()
+    if _waker_pid != os.getpid():  # none yet in this process (or one left in the parent before a fork)
+        with _waker_lock:
+            if _waker_pid != os.getpid():
+                threading.Thread(target=_wake_loop, name="inventory-wake", daemon=True).start()
+                _waker_pid = os.getpid()
+
+
+_wanted = threading.Event()
+_waker_lock = threading.Lock()
+_waker_pid: int | None = None
+
+
+def _wake_loop() -> None:
+    while True:
+        _wanted.wait()
+        _wanted.clear()  # before the SET: an envelope stored from now on makes another run
+        wake()
+
+
 def wake() -> None:
-    """Have a worker apply what is pending: send the task unless one is queued and not yet started.
+    """Send the apply task unless one is queued and not yet started.
 
     The task clears the key before it reads (``clear_wake``), so an envelope stored after its last
     read sets it again and sends another; with Redis down nothing is sent (no worker could take
-    it) and the worker's periodic sweep applies them later. Never raises: the events are stored."""
+    it) and the worker's periodic sweep applies them later. Never raises: the events are stored.
+    Runs in the waker thread (``wake_soon``): Celery's first publish in a process connects to the
+    broker, seconds on a loaded machine, and the registry waits on the answer."""
     client, state = _wake_client()
     if state.skipping:
         return
     try:
         if client.set(cache.make_key(WAKE_KEY), 1, nx=True, ex=WAKE_TTL):
-            _sender().put(None)
+            send(APPLY_EVENTS)
     except UNREACHABLE as e:
         state.failed(e)
     except Exception:  # the registry's answer must not fail for this: the sweep applies them
         logger.warning("Could not queue the events' apply task; the worker's sweep applies them.", exc_info=True)
-
-
-_send_queue: queue.SimpleQueue[None] | None = None
-_send_lock = threading.Lock()
-
-
-def _sender() -> queue.SimpleQueue[None]:
-    """The process's thread that publishes the apply task: Celery's first publish in a process
-    connects to the broker (seconds on a loaded machine), and the registry is waiting on the
-    answer. It only publishes a message: no database, no registry."""
-    global _send_queue
-    with _send_lock:
-        if _send_queue is None:
-            _send_queue = queue.SimpleQueue()
-            threading.Thread(target=_send_loop, args=(_send_queue,), name="inventory-wake", daemon=True).start()
-    return _send_queue
-
-
-def _send_loop(wanted: queue.SimpleQueue[None]) -> None:
-    while True:
-        wanted.get()
-        try:
-            send(APPLY_EVENTS)
-        except Exception:  # Redis gone since the SET: the worker's sweep applies them
-            logger.warning("Could not queue the events' apply task; the worker's sweep applies them.")
 
 
 def clear_wake() -> None:
