@@ -214,10 +214,11 @@ def _statement(database: BaseDatabaseWrapper, count: int) -> str:
         quote = database.ops.quote_name
         placeholder = "?" if database.vendor == "sqlite" else "%s"
         row = "(" + ", ".join([placeholder] * len(_FIELDS)) + ")"
-        _statements[key] = (
-            f"INSERT INTO {quote(Event._meta.db_table)} ({', '.join(quote(f.column) for f in _FIELDS)}) "
-            f"VALUES {', '.join([row] * count)} ON CONFLICT DO NOTHING"
-        )
+        table = quote(Event._meta.db_table)
+        columns = ", ".join(quote(f.column) for f in _FIELDS)
+        rows = ", ".join([row] * count)
+        # The model's own quoted names; every value is a parameter.
+        _statements[key] = f"INSERT INTO {table} ({columns}) VALUES {rows} ON CONFLICT DO NOTHING"  # noqa: S608
     return _statements[key]
 
 
