@@ -141,7 +141,7 @@ class EventsApplication:
                 cursor = database.connection.cursor()
                 try:
                     cursor.execute(_statement(database, len(rows)), _values(database, rows))
-                    written = max(cursor.rowcount, 0)
+                    written = max(int(cursor.rowcount), 0)
                 finally:
                     cursor.close()
             return written
@@ -215,7 +215,7 @@ def _statement(database: BaseDatabaseWrapper, count: int) -> str:
         placeholder = "?" if database.vendor == "sqlite" else "%s"
         row = "(" + ", ".join([placeholder] * len(_FIELDS)) + ")"
         table = quote(Event._meta.db_table)
-        columns = ", ".join(quote(f.column) for f in _FIELDS)
+        columns = ", ".join(quote(str(f.column)) for f in _FIELDS)
         rows = ", ".join([row] * count)
         # The model's own quoted names; every value is a parameter.
         _statements[key] = f"INSERT INTO {table} ({columns}) VALUES {rows} ON CONFLICT DO NOTHING"  # noqa: S608

@@ -48,7 +48,7 @@ from rest_framework.exceptions import Throttled
 
 from core.api import parsers
 from core.cache import UNREACHABLE, state_for
-from core.errors import service_fault
+from core.errors import ActionableError, service_fault
 from core.tokens import AnonAddressThrottle
 from core.worker import send
 from inventory.models import Event
@@ -70,7 +70,20 @@ WAKE_KEY = "inventory:events:wake"
 WAKE_TTL = 10  # seconds: a task lost with its message is sent again by the next envelope after this
 
 
-class MalformedEvents(ValueError):
+class EventsRefused(ActionableError):
+    """A refusal of ``POST /api/v1/events/``: ``{"detail"}`` with its status (and headers).
+
+    The one error path of ``answer``: each check raises one, and ``answer`` turns it into the
+    answer, as ``core.api.exceptions`` does for the API's views (this path runs before DRF)."""
+
+    status = 400
+
+    def __init__(self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message, status=status)
+        self.headers = headers
+
+
+class MalformedEvents(EventsRefused, ValueError):
     """The body is not ``{"events": [...]}`` of objects with an id, a timestamp and an action."""
 
 
@@ -440,10 +453,6 @@ def _keep_connection() -> None:
 # --- The answer ----------------------------------------------------------------------------
 
 
-def _json(status: int, detail: str, headers: dict[str, str] | None = None) -> JsonResponse:
-    return JsonResponse({"detail": detail}, status=status, headers=headers)
-
-
 def _token_given(request: HttpRequest) -> bool:
     token: str = settings.REGISTRY_EVENTS_TOKEN
     header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -516,35 +525,47 @@ def take_refused_since() -> datetime | None:
 
 
 def _answer(request: HttpRequest) -> JsonResponse:
+    try:
+        received = _received(request)
+    except EventsRefused as e:
+        return JsonResponse(e.body(request), status=e.status, headers=e.headers)
+    return JsonResponse({"stored": received.stored, "duplicates": received.duplicates, "ignored": received.ignored})
+
+
+def _received(request: HttpRequest) -> Received:
     if not _token_given(request):
         throttle = AnonAddressThrottle()  # a wrong or missing token counts against its address
         if not throttle.allow_request(request, None):  # type: ignore[arg-type]
             wait = throttle.wait()
             headers = {"Retry-After": str(math.ceil(wait))} if wait is not None else None
-            return _json(429, str(Throttled(wait).detail), headers)
+            raise EventsRefused(str(Throttled(wait).detail), status=429, headers=headers)
         if not settings.REGISTRY_EVENTS_TOKEN:
-            return _json(401, "Events are off: set REGISTRY_EVENTS_TOKEN (see the Registry page).")
-        return _json(401, "Send Authorization: Bearer <REGISTRY_EVENTS_TOKEN>.", {"WWW-Authenticate": "Bearer"})
+            raise EventsRefused("Events are off: set REGISTRY_EVENTS_TOKEN (see the Registry page).", status=401)
+        raise EventsRefused(
+            "Send Authorization: Bearer <REGISTRY_EVENTS_TOKEN>.", status=401, headers={"WWW-Authenticate": "Bearer"}
+        )
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     if content_type not in CONTENT_TYPES:
-        return _json(415, f"Expected Content-Type {' or '.join(CONTENT_TYPES[:2])}.")
+        raise EventsRefused(f"Expected Content-Type {' or '.join(CONTENT_TYPES[:2])}.", status=415)
     try:
         document = parsers.loads(request.body)
     except parsers.JsonTooDeep as e:
-        return _json(400, str(e))
-    except RequestDataTooBig:
-        return _json(413, "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE: lower the endpoint's batch.")
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return _json(400, "The body is not JSON.")
+        raise EventsRefused(str(e)) from e
+    except RequestDataTooBig as e:
+        raise EventsRefused(
+            "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE: lower the endpoint's batch.", status=413
+        ) from e
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise EventsRefused("The body is not JSON.") from e
     try:
         received = receive(document)
-        _keep_connection()
-    except MalformedEvents as e:
-        return _json(400, str(e))
+    except EventsRefused:  # MalformedEvents
+        raise
     except Exception as e:
         message = service_fault(e)
         if message is None:
             raise
         logger.warning("POST %s answered 503: %s (%s)", PATH, message, e)
-        return _json(503, message)
-    return JsonResponse({"stored": received.stored, "duplicates": received.duplicates, "ignored": received.ignored})
+        raise EventsRefused(message, status=503) from e
+    _keep_connection()
+    return received

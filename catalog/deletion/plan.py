@@ -36,6 +36,7 @@ from catalog.deletion.errors import (
 )
 from catalog.deletion.scan import IndexRef, RepositoryScan, attached_tags, scan_repository
 from catalog.models import ProtectedTag
+from inventory import services as inventory_services
 from registry_client import references
 from registry_client.client import (
     INDEX_TYPES,
@@ -155,6 +156,9 @@ class DeletePlan:
     # (on registry:3: prunes): deleted with it, after it (issue 15); ``attached_deleted`` once done.
     attached: tuple[tuple[str, str], ...] = ()
     attached_deleted: tuple[str, ...] = ()
+    # Set by ``preview_delete`` when the inventory could not vouch for itself and the repository
+    # was read into it from the registry first: what the preview says it did (not fingerprinted).
+    refreshed: str = ""
 
     @property
     def takes_every_tag(self) -> bool:
@@ -212,6 +216,7 @@ class DeletePlan:
                 "dry_run": None,
                 "steps": [step.reference for step in self.steps],
                 "reclaimable_bytes": None,  # read through caches: a size is no reason to refuse
+                "refreshed": None,  # what the preview did first, not what the plan does
             }
         )
 
@@ -227,6 +232,7 @@ class DeletePlan:
             "prunable_manifests": list(self.prunable),
             "attached_manifests": self.attached_manifests,
             "reclaimable_bytes": self.reclaim_bytes,
+            **({"refreshed": self.refreshed} if self.refreshed else {}),
         }
 
 
@@ -517,6 +523,27 @@ def plan_delete(name: str, tags: Sequence[str], *, force: bool = False) -> Delet
         raise failed(e) from e
     plan = plan_from_scan(scan, tags, force=force, deletes_tags=deletes_tags)
     return replace(plan, reclaim_bytes=reclaimable_bytes(plan, scan))
+
+
+def preview_delete(name: str, tags: Sequence[str], *, force: bool = False) -> DeletePlan:
+    """``plan_delete`` for a preview (the dialog, the API's dry run).
+
+    When the inventory cannot vouch for itself (an events gap no sync has covered yet, or no sync
+    finished), the repository is first read from the registry into the inventory, as retention's
+    preview does (``inventory.services.refresh_repositories``), and the plan says so
+    (``refreshed``): the artifacts attached by digest and the pages after the delete come from it."""
+    validate_name(name)
+    why = inventory_services.cannot_vouch()
+    if why:
+        try:
+            refreshed = inventory_services.refresh_repositories(lambda listed: listed == name)
+        except RegistryError as e:
+            raise failed(e) from e
+    plan = plan_delete(name, tags, force=force)
+    if not why:
+        return plan
+    done = "read from the registry first" if refreshed else "not in the registry's catalog"
+    return replace(plan, refreshed=f"{name} {done}: {why}")
 
 
 def reclaimable_bytes(plan: DeletePlan, scan: RepositoryScan) -> int | None:
