@@ -44,9 +44,9 @@ from catalog.deletion.plan import (
     ManifestPlan,
     Status,
     plan_delete,
-    preview_delete,
     plan_from_scan,
     plan_manifest,
+    preview_delete,
     unique,
 )
 from catalog.deletion.scan import attached_tags, scan_children, scan_repository
