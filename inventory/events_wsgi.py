@@ -103,7 +103,7 @@ class EventsApplication:
         environ["wsgi.input"] = io.BytesIO(body)
         try:
             document = parsers.loads(body)
-            events = receiving.parse(document)
+            events = receiving.parse(document, body)
         except (ValueError, UnicodeDecodeError, RecursionError):  # MalformedEvents, JsonTooDeep included
             raise _Declined from None
         useful = {e.event_id: e for e in events if receiving.useful(e)}

@@ -124,11 +124,11 @@ def _utc(when: datetime) -> datetime | None:
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 
 
-def _plausible(item: dict[str, Any], target: dict[str, Any]) -> bool:
+def _plausible(item: dict[str, Any], target: dict[str, Any], nul: bool = True) -> bool:
     """Whether the event names what a registry can hold: a repository name, tag and digest of the
     distribution grammar (or none), and no NUL anywhere (PostgreSQL refuses it in text). The
     endpoint needs only the events token: names outside the grammar (HTML, NUL) are not stored."""
-    if _has_nul(item):
+    if nul and _has_nul(item):
         return False
     checks = (
         ("repository", references.validate_name),
@@ -165,8 +165,12 @@ def _digest(value: str) -> str:
     return value
 
 
-def parse(document: Any) -> list[Event]:
-    """The events of a notification body, as unsaved rows; MalformedEvents when it is not one."""
+def parse(document: Any, body: bytes | None = None) -> list[Event]:
+    """The events of a notification body, as unsaved rows; MalformedEvents when it is not one.
+
+    ``body``, the JSON text ``document`` was parsed from, spares the search for NULs when it has
+    no ``\\u0000``: JSON writes a NUL inside a string only so, and refuses one anywhere else."""
+    nul = body is None or b"\\u0000" in body
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
         raise MalformedEvents('Expected a JSON object {"events": [...]}, as the registry sends.')
     unknown = sorted(set(document) - {"events"})
@@ -191,7 +195,7 @@ def parse(document: Any) -> list[Event]:
         if when is None:  # readable, but no use: counted as ignored
             continue
         target, request, actor, source = (_object(item, key) for key in ("target", "request", "actor", "source"))
-        if not _plausible(item, target):  # a name the registry could never have sent: ignored
+        if not _plausible(item, target, nul):  # a name the registry could never have sent: ignored
             continue
         size = target.get("size", target.get("length"))
         events.append(

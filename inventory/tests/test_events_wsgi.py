@@ -125,6 +125,8 @@ def test_the_registrys_events_are_stored_without_djangos_handler() -> None:
         assert answer.headers["content-type"] == "application/json"
         again = call(quick, {"events": [first, event(useragent="registry-admin/1.0"), event(action="other")]})
         assert again.json() == {"stored": 0, "duplicates": 1, "ignored": 2}
+        nul = call(quick, {"events": [event(useragent="docker\x00/24"), event(repo="sec/xss<b>")]})
+        assert nul.json() == {"stored": 0, "duplicates": 0, "ignored": 2}  # as through Django
         stored = Event.objects.get(event_id=first["id"])
         assert (stored.action, stored.repository, stored.tag, stored.instance) == ("pull", "team/app", "v1", "one")
         assert stored.received_at is not None and not stored.processed
