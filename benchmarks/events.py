@@ -508,6 +508,7 @@ def measure(services: Any, args: Any) -> int:
         results["burst"] = {key: statistics.median(b[key] for b in bursts) for key in bursts[0]}
         results["load"] = load.summary()
     registry.remove()
+    (workdir / "results.json").write_text(json.dumps(results, indent=1, default=str))  # kept if the report fails
     report(results, args)
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
@@ -578,7 +579,7 @@ def report(results: dict[str, Any], args: Any) -> None:
         "|---|---:|---:|---|",
     ]
     for name, found in results.items():
-        if "senders" not in found:
+        if not isinstance(found, dict) or "senders" not in found:  # the lag, burst, drain and load entries
             continue
         target_rate, target_p50 = (300, 0.003) if found["senders"] == 1 else (1000, None)
         met = (
