@@ -526,24 +526,29 @@ def plan_delete(name: str, tags: Sequence[str], *, force: bool = False) -> Delet
 
 
 def preview_delete(name: str, tags: Sequence[str], *, force: bool = False) -> DeletePlan:
-    """``plan_delete`` for a preview (the dialog, the API's dry run).
+    """``plan_delete`` for a preview (the dialog, the API's dry run), on current data: see
+    ``refresh_unvouched``; the plan says what it did (``refreshed``)."""
+    refreshed = refresh_unvouched(name)
+    plan = plan_delete(name, tags, force=force)
+    return replace(plan, refreshed=refreshed) if refreshed else plan
 
-    When the inventory cannot vouch for itself (an events gap no sync has covered yet, or no sync
-    finished), the repository is first read from the registry into the inventory, as retention's
-    preview does (``inventory.services.refresh_repositories``), and the plan says so
-    (``refreshed``): the artifacts attached by digest and the pages after the delete come from it."""
+
+def refresh_unvouched(name: str) -> str:
+    """When the inventory cannot vouch for itself (an events gap no sync has covered yet, or no
+    sync finished), read repository ``name`` from the registry into it first, as retention's
+    preview does (``inventory.services.refresh_repositories``): the artifacts attached by digest
+    and the pages after the delete come from it. What was done, for the preview to say; "" when
+    the inventory could vouch."""
     validate_name(name)
     why = inventory_services.cannot_vouch()
-    if why:
-        try:
-            refreshed = inventory_services.refresh_repositories(lambda listed: listed == name)
-        except RegistryError as e:
-            raise failed(e) from e
-    plan = plan_delete(name, tags, force=force)
     if not why:
-        return plan
+        return ""
+    try:
+        refreshed = inventory_services.refresh_repositories(lambda listed: listed == name)
+    except RegistryError as e:
+        raise failed(e) from e
     done = "read from the registry first" if refreshed else "not in the registry's catalog"
-    return replace(plan, refreshed=f"{name} {done}: {why}")
+    return f"{name} {done}: {why}"
 
 
 def reclaimable_bytes(plan: DeletePlan, scan: RepositoryScan) -> int | None:
@@ -609,6 +614,7 @@ class ManifestPlan:
     force: bool = False
     # The repository as read for this plan: the run deletes the attached tags' manifests it names.
     scan: RepositoryScan | None = field(default=None, compare=False, repr=False)
+    refreshed: str = field(default="", compare=False)  # set by ``preview_manifest`` (``refresh_unvouched``)
 
     @property
     def refusal(self) -> str:
@@ -680,5 +686,7 @@ def plan_manifest(name: str, digest: str, *, force: bool = False, probe: bool = 
 
 def preview_manifest(name: str, digest: str, *, force: bool = False) -> ManifestPlan:
     """The manifest plan for the confirmation dialog: DeletionDisabled up front when the registry
-    refuses deletes."""
-    return plan_manifest(name, digest, force=force, probe=True)
+    refuses deletes; the repository read into the inventory first when that cannot vouch."""
+    refreshed = refresh_unvouched(name)
+    plan = plan_manifest(name, digest, force=force, probe=True)
+    return replace(plan, refreshed=refreshed) if refreshed else plan

@@ -361,10 +361,15 @@ def test_a_dry_run_reads_the_repository_into_the_inventory_first_when_it_cannot_
         reverse("catalog:delete-tags", args=[repo]), {"tags": ["1.0"]}, HTTP_HX_REQUEST="true"
     )
     assert b'data-testid="delete-refreshed"' in dialog.content
+    digest = Tag.objects.get(repository__name=repo, name="2.0").digest
+    by_digest = operator_client.post(reverse("catalog:delete-manifest", args=[repo, digest]), HTTP_HX_REQUEST="true")
+    assert by_digest.status_code == 200 and b'data-testid="delete-refreshed"' in by_digest.content
 
     SyncState.objects.update_or_create(pk=1, defaults={"last_finished": timezone.now()})  # it can vouch now
     vouched = dry_run()
     assert "refreshed" not in vouched
+    by_digest = operator_client.post(reverse("catalog:delete-manifest", args=[repo, digest]), HTTP_HX_REQUEST="true")
+    assert b'data-testid="delete-refreshed"' not in by_digest.content
     assert vouched["removed_tags"] == first["removed_tags"]
     gaps.record(timezone.now(), timezone.now(), "The registry restarted.")
     assert "events gap" in dry_run()["refreshed"]
