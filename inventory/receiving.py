@@ -4,9 +4,12 @@ The registry posts one event per request and one request at a time per endpoint,
 of one answer bounds how fast its in-memory queue drains (distribution#2422: that queue is
 lost when it restarts). So this path does only what an answer needs:
 
-- it runs from ``inventory.middleware.EventsReceiver``, ahead of sessions, CSRF, login,
-  messages, CSP and axes, none of which concern the registry's bearer token (the DRF view's
-  ``post`` calls the same ``answer`` where the middleware is not installed);
+- a post with the right token and the registry's Content-Type is answered in the WSGI callable,
+  before Django's handler (``inventory.events_wsgi``, with ``parse``, ``useful`` and
+  ``wake_soon`` from here); everything else, and any failure there, reaches
+  ``inventory.middleware.EventsReceiver``, ahead of sessions, CSRF, login, messages, CSP and
+  axes, none of which concern the registry's bearer token, which answers with ``answer`` (the
+  DRF view's ``post`` calls the same ``answer`` where the middleware is not installed);
 - the body is checked and parsed here (a malformed one is 400 and stores nothing), then the
   envelope's events are written with **one** ``INSERT ... ON CONFLICT DO NOTHING``: the unique
   event id makes a repeated delivery a duplicate without a query first;
@@ -15,8 +18,8 @@ lost when it restarts). So this path does only what an answer needs:
   loses nothing, a power cut may lose the last few milliseconds of events (the registry's
   own queue, in memory, is less durable than that) and never corrupts the database;
 - applying them is a worker's task (``inventory.tasks.apply_events``): ``wake`` sends it at
-  most once until it has started (one Redis ``SET NX`` per envelope), and the web process
-  never asks the registry anything for an event.
+  most once until it has started (a Redis ``SET NX``, from the waker thread: one for a burst of
+  envelopes, ``wake_soon``), and the web process never asks the registry anything for an event.
 """
 
 from __future__ import annotations
