@@ -95,8 +95,10 @@ def delete_tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
     context: dict[str, Any] = {"name": name, "action": reverse("catalog:delete-tags", args=[name]), "force": force}
     if not tags:
         return _render(request, fragment, {**context, "error": "Select at least one tag to delete."}, 400)
+    confirm = request.POST.get("confirm")
     try:
-        plan = deletion.plan_delete(name, tags, force=force)
+        # The preview reads the repository into the inventory first when that cannot vouch for itself.
+        plan = (deletion.plan_delete if confirm else deletion.preview_delete)(name, tags, force=force)
     except deletion.DeletionError as e:
         return _render(request, fragment, {**context, "error": e.message}, e.status)
     needs_name = plan.goes_beyond_selection or len(plan.removed_tags) >= TYPE_NAME_FROM
@@ -111,7 +113,6 @@ def delete_tags(request: HtmxHttpRequest, name: str) -> HttpResponse:
         protected=sorted(protected),
         unprotected=[tag for tag in tags if tag not in protected],
     )
-    confirm = request.POST.get("confirm")
     if not confirm:
         return _render(request, fragment, context)
     if confirm != plan.fingerprint:

@@ -4,9 +4,12 @@ The registry posts one event per request and one request at a time per endpoint,
 of one answer bounds how fast its in-memory queue drains (distribution#2422: that queue is
 lost when it restarts). So this path does only what an answer needs:
 
-- it runs from ``inventory.middleware.EventsReceiver``, ahead of sessions, CSRF, login,
-  messages, CSP and axes, none of which concern the registry's bearer token (the DRF view's
-  ``post`` calls the same ``answer`` where the middleware is not installed);
+- a post with the right token and the registry's Content-Type is answered in the WSGI callable,
+  before Django's handler (``inventory.events_wsgi``, with ``parse``, ``useful`` and
+  ``wake_soon`` from here); everything else, and any failure there, reaches
+  ``inventory.middleware.EventsReceiver``, ahead of sessions, CSRF, login, messages, CSP and
+  axes, none of which concern the registry's bearer token, which answers with ``answer`` (the
+  DRF view's ``post`` calls the same ``answer`` where the middleware is not installed);
 - the body is checked and parsed here (a malformed one is 400 and stores nothing), then the
   envelope's events are written with **one** ``INSERT ... ON CONFLICT DO NOTHING``: the unique
   event id makes a repeated delivery a duplicate without a query first;
@@ -15,8 +18,8 @@ lost when it restarts). So this path does only what an answer needs:
   loses nothing, a power cut may lose the last few milliseconds of events (the registry's
   own queue, in memory, is less durable than that) and never corrupts the database;
 - applying them is a worker's task (``inventory.tasks.apply_events``): ``wake`` sends it at
-  most once until it has started (one Redis ``SET NX`` per envelope), and the web process
-  never asks the registry anything for an event.
+  most once until it has started (a Redis ``SET NX``, from the waker thread: one for a burst of
+  envelopes, ``wake_soon``), and the web process never asks the registry anything for an event.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import hmac
 import logging
 import math
 import os
-import queue
 import re
 import threading
 from collections.abc import Iterator
@@ -49,7 +51,7 @@ from rest_framework.exceptions import Throttled
 
 from core.api import parsers
 from core.cache import UNREACHABLE, state_for
-from core.errors import service_fault
+from core.errors import ActionableError, service_fault
 from core.tokens import AnonAddressThrottle
 from core.worker import send
 from inventory.models import Event
@@ -71,7 +73,20 @@ WAKE_KEY = "inventory:events:wake"
 WAKE_TTL = 10  # seconds: a task lost with its message is sent again by the next envelope after this
 
 
-class MalformedEvents(ValueError):
+class EventsRefused(ActionableError):
+    """A refusal of ``POST /api/v1/events/``: ``{"detail"}`` with its status (and headers).
+
+    The one error path of ``answer``: each check raises one, and ``answer`` turns it into the
+    answer, as ``core.api.exceptions`` does for the API's views (this path runs before DRF)."""
+
+    status = 400
+
+    def __init__(self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message, status=status)
+        self.headers = headers
+
+
+class MalformedEvents(EventsRefused, ValueError):
     """The body is not ``{"events": [...]}`` of objects with an id, a timestamp and an action."""
 
 
@@ -112,11 +127,11 @@ def _utc(when: datetime) -> datetime | None:
 _DIGEST = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 
 
-def _plausible(item: dict[str, Any], target: dict[str, Any]) -> bool:
+def _plausible(item: dict[str, Any], target: dict[str, Any], nul: bool = True) -> bool:
     """Whether the event names what a registry can hold: a repository name, tag and digest of the
     distribution grammar (or none), and no NUL anywhere (PostgreSQL refuses it in text). The
     endpoint needs only the events token: names outside the grammar (HTML, NUL) are not stored."""
-    if _has_nul(item):
+    if nul and _has_nul(item):
         return False
     checks = (
         ("repository", references.validate_name),
@@ -153,8 +168,12 @@ def _digest(value: str) -> str:
     return value
 
 
-def parse(document: Any) -> list[Event]:
-    """The events of a notification body, as unsaved rows; MalformedEvents when it is not one."""
+def parse(document: Any, body: bytes | None = None) -> list[Event]:
+    """The events of a notification body, as unsaved rows; MalformedEvents when it is not one.
+
+    ``body``, the JSON text ``document`` was parsed from, spares the search for NULs when it has
+    no ``\\u0000``: JSON writes a NUL inside a string only so, and refuses one anywhere else."""
+    nul = body is None or b"\\u0000" in body
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
         raise MalformedEvents('Expected a JSON object {"events": [...]}, as the registry sends.')
     unknown = sorted(set(document) - {"events"})
@@ -179,7 +198,7 @@ def parse(document: Any) -> list[Event]:
         if when is None:  # readable, but no use: counted as ignored
             continue
         target, request, actor, source = (_object(item, key) for key in ("target", "request", "actor", "source"))
-        if not _plausible(item, target):  # a name the registry could never have sent: ignored
+        if not _plausible(item, target, nul):  # a name the registry could never have sent: ignored
             continue
         size = target.get("size", target.get("length"))
         events.append(
@@ -206,13 +225,19 @@ def parse(document: Any) -> list[Event]:
 def receive(document: Any) -> Received:
     """Store the events of a notification in one statement; a worker applies them (``wake``)."""
     events = parse(document)
-    useful = {e.event_id: e for e in events if e.action in ACTIONS and not e.user_agent.startswith("registry-admin/")}
-    stored = _insert(list(useful.values())) if useful else 0
+    kept = {e.event_id: e for e in events if useful(e)}
+    stored = _insert(list(kept.values())) if kept else 0
     if stored:
-        transaction.on_commit(wake)
+        transaction.on_commit(wake_soon)
     received = len(document["events"])  # parse() has checked the shape, and left out unusable times
-    useful_count = sum(1 for e in events if e.action in ACTIONS and not e.user_agent.startswith("registry-admin/"))
+    useful_count = sum(1 for e in events if useful(e))
     return Received(stored=stored, duplicates=useful_count - stored, ignored=received - useful_count)
+
+
+def useful(event: Event) -> bool:
+    """Whether an event is worth storing: an action the inventory follows, and not caused by the
+    dashboard's own requests (its HEADs would count as pulls, REGISTRY-FACTS.md)."""
+    return event.action in ACTIONS and not event.user_agent.startswith("registry-admin/")
 
 
 _FIELDS = [f for f in Event._meta.concrete_fields if not f.primary_key]
@@ -314,6 +339,13 @@ def writer_lock() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def writer_lock_for(database: Any) -> Iterator[None]:
+    """``writer_lock`` for a connection other than the thread's Django one (``inventory.events_wsgi``)."""
+    with _file_lock("events-lock", _writer, database):
+        yield
+
+
 _applier = threading.Lock()
 
 
@@ -327,11 +359,12 @@ def applier_lock() -> Iterator[None]:
 
 
 @contextmanager
-def _file_lock(suffix: str, local: threading.Lock) -> Iterator[None]:
-    if connection.vendor != "sqlite":
+def _file_lock(suffix: str, local: threading.Lock, database: Any = None) -> Iterator[None]:
+    database = database or connection
+    if database.vendor != "sqlite":
         yield
         return
-    path = f"{connection.settings_dict['NAME']}.{suffix}"
+    path = f"{database.settings_dict['NAME']}.{suffix}"
     with local:
         descriptor = _lock_files.get(path)
         if descriptor is None:
@@ -356,47 +389,51 @@ def _wake_client() -> tuple[redis.Redis, Any]:
     return client, state_for(location)
 
 
+def wake_soon() -> None:
+    """Have a worker apply what is pending, without the answer waiting for Redis: the process's
+    waker thread runs ``wake`` after this call. Calls that come while it runs make one more run,
+    whatever their number (one Redis round trip for a burst of envelopes, not one each). Safe:
+    an envelope committed before this call is read by a task sent or queued after it."""
+    global _waker_pid
+    if not _wanted.is_set():  # set() takes a lock and notifies: not for every envelope of a burst
+        _wanted.set()
+    if _waker_pid != os.getpid():  # none yet in this process (or one left in the parent before a fork)
+        with _waker_lock:
+            if _waker_pid != os.getpid():
+                threading.Thread(target=_wake_loop, name="inventory-wake", daemon=True).start()
+                _waker_pid = os.getpid()
+
+
+_wanted = threading.Event()
+_waker_lock = threading.Lock()
+_waker_pid: int | None = None
+
+
+def _wake_loop() -> None:
+    while True:
+        _wanted.wait()
+        _wanted.clear()  # before the SET: an envelope stored from now on makes another run
+        wake()
+
+
 def wake() -> None:
-    """Have a worker apply what is pending: send the task unless one is queued and not yet started.
+    """Send the apply task unless one is queued and not yet started.
 
     The task clears the key before it reads (``clear_wake``), so an envelope stored after its last
     read sets it again and sends another; with Redis down nothing is sent (no worker could take
-    it) and the worker's periodic sweep applies them later. Never raises: the events are stored."""
+    it) and the worker's periodic sweep applies them later. Never raises: the events are stored.
+    Runs in the waker thread (``wake_soon``): Celery's first publish in a process connects to the
+    broker, seconds on a loaded machine, and the registry waits on the answer."""
     client, state = _wake_client()
     if state.skipping:
         return
     try:
         if client.set(cache.make_key(WAKE_KEY), 1, nx=True, ex=WAKE_TTL):
-            _sender().put(None)
+            send(APPLY_EVENTS)
     except UNREACHABLE as e:
         state.failed(e)
     except Exception:  # the registry's answer must not fail for this: the sweep applies them
         logger.warning("Could not queue the events' apply task; the worker's sweep applies them.", exc_info=True)
-
-
-_send_queue: queue.SimpleQueue[None] | None = None
-_send_lock = threading.Lock()
-
-
-def _sender() -> queue.SimpleQueue[None]:
-    """The process's thread that publishes the apply task: Celery's first publish in a process
-    connects to the broker (seconds on a loaded machine), and the registry is waiting on the
-    answer. It only publishes a message: no database, no registry."""
-    global _send_queue
-    with _send_lock:
-        if _send_queue is None:
-            _send_queue = queue.SimpleQueue()
-            threading.Thread(target=_send_loop, args=(_send_queue,), name="inventory-wake", daemon=True).start()
-    return _send_queue
-
-
-def _send_loop(wanted: queue.SimpleQueue[None]) -> None:
-    while True:
-        wanted.get()
-        try:
-            send(APPLY_EVENTS)
-        except Exception:  # Redis gone since the SET: the worker's sweep applies them
-            logger.warning("Could not queue the events' apply task; the worker's sweep applies them.")
 
 
 def clear_wake() -> None:
@@ -421,10 +458,6 @@ def _keep_connection() -> None:
 
 
 # --- The answer ----------------------------------------------------------------------------
-
-
-def _json(status: int, detail: str, headers: dict[str, str] | None = None) -> JsonResponse:
-    return JsonResponse({"detail": detail}, status=status, headers=headers)
 
 
 def _token_given(request: HttpRequest) -> bool:
@@ -499,35 +532,47 @@ def take_refused_since() -> datetime | None:
 
 
 def _answer(request: HttpRequest) -> JsonResponse:
+    try:
+        received = _received(request)
+    except EventsRefused as e:
+        return JsonResponse(e.body(request), status=e.status, headers=e.headers)
+    return JsonResponse({"stored": received.stored, "duplicates": received.duplicates, "ignored": received.ignored})
+
+
+def _received(request: HttpRequest) -> Received:
     if not _token_given(request):
         throttle = AnonAddressThrottle()  # a wrong or missing token counts against its address
         if not throttle.allow_request(request, None):  # type: ignore[arg-type]
             wait = throttle.wait()
             headers = {"Retry-After": str(math.ceil(wait))} if wait is not None else None
-            return _json(429, str(Throttled(wait).detail), headers)
+            raise EventsRefused(str(Throttled(wait).detail), status=429, headers=headers)
         if not settings.REGISTRY_EVENTS_TOKEN:
-            return _json(401, "Events are off: set REGISTRY_EVENTS_TOKEN (see the Registry page).")
-        return _json(401, "Send Authorization: Bearer <REGISTRY_EVENTS_TOKEN>.", {"WWW-Authenticate": "Bearer"})
+            raise EventsRefused("Events are off: set REGISTRY_EVENTS_TOKEN (see the Registry page).", status=401)
+        raise EventsRefused(
+            "Send Authorization: Bearer <REGISTRY_EVENTS_TOKEN>.", status=401, headers={"WWW-Authenticate": "Bearer"}
+        )
     content_type = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     if content_type not in CONTENT_TYPES:
-        return _json(415, f"Expected Content-Type {' or '.join(CONTENT_TYPES[:2])}.")
+        raise EventsRefused(f"Expected Content-Type {' or '.join(CONTENT_TYPES[:2])}.", status=415)
     try:
         document = parsers.loads(request.body)
     except parsers.JsonTooDeep as e:
-        return _json(400, str(e))
-    except RequestDataTooBig:
-        return _json(413, "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE: lower the endpoint's batch.")
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return _json(400, "The body is not JSON.")
+        raise EventsRefused(str(e)) from e
+    except RequestDataTooBig as e:
+        raise EventsRefused(
+            "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE: lower the endpoint's batch.", status=413
+        ) from e
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise EventsRefused("The body is not JSON.") from e
     try:
         received = receive(document)
-        _keep_connection()
-    except MalformedEvents as e:
-        return _json(400, str(e))
+    except EventsRefused:  # MalformedEvents
+        raise
     except Exception as e:
         message = service_fault(e)
         if message is None:
             raise
         logger.warning("POST %s answered 503: %s (%s)", PATH, message, e)
-        return _json(503, message)
-    return JsonResponse({"stored": received.stored, "duplicates": received.duplicates, "ignored": received.ignored})
+        raise EventsRefused(message, status=503) from e
+    _keep_connection()
+    return received

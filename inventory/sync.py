@@ -58,6 +58,8 @@ class SyncResult(TypedDict):
     repositories: int
     tags: int
     requests: dict[str, int]
+    # Known tags a healthy reconcile did not HEAD (events vouch for them): not requests made.
+    skipped_heads: int
     added_tags: int
     moved_tags: int
     removed_tags: int
@@ -75,6 +77,7 @@ class Figures:
     repositories: int = 0
     tags: int = 0
     requests: dict[str, int] = field(default_factory=lambda: {"catalog": 0, "tag_lists": 0, "head": 0, "get": 0})
+    skipped_heads: int = 0
     added_tags: int = 0
     moved_tags: int = 0
     removed_tags: int = 0
@@ -89,6 +92,7 @@ class Figures:
             "repositories": self.repositories,
             "tags": self.tags,
             "requests": dict(self.requests),
+            "skipped_heads": self.skipped_heads,
             "added_tags": self.added_tags,
             "moved_tags": self.moved_tags,
             "removed_tags": self.removed_tags,
@@ -164,7 +168,11 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
         for tag in tags
         if (repo, tag) in known and (not trusted or (known[repo, tag][1] or stale_before) <= stale_before)
     ]
-    log(f"{figures.tags} tags: {len(unknown)} new, {len(to_check)} to check with a HEAD.")
+    figures.skipped_heads = figures.tags - len(unknown) - len(to_check)
+    log(
+        f"{figures.tags} tags: {len(unknown)} new, {len(to_check)} to check with a HEAD"
+        + (f", {figures.skipped_heads} not (events vouch for them)." if figures.skipped_heads else ".")
+    )
 
     # Each task resolves one tag (a GET for an unknown tag brings the manifest too, a HEAD for a
     # known one) and, if its digest is new to the inventory and to every other task, fetches
@@ -257,7 +265,8 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
         gaps.ask_for_reconcile()
     log(
         f"Done in {figures.seconds:.1f} s: {figures.added_tags} tags added, {figures.moved_tags} moved, "
-        f"{figures.removed_tags} removed; {figures.fetched_manifests} manifests fetched."
+        f"{figures.removed_tags} removed; {figures.fetched_manifests} manifests fetched; "
+        f"{figures.requests['total']} registry requests, {figures.skipped_heads} HEADs skipped."
     )
     return figures
 

@@ -148,6 +148,11 @@ class BulkDeleteResultSerializer(serializers.Serializer[dict[str, Any]]):
         child=serializers.CharField(),
         help_text="artifacts attached by digest (no tag) to a deleted manifest: they go with it, after it",
     )
+    refreshed = serializers.CharField(
+        required=False,
+        help_text="a dry run's only: present when the inventory could not vouch for itself (an events gap not "
+        "covered by a sync, or no sync finished) and the repository was read from the registry first",
+    )
 
 
 @extend_schema_field({"type": "string", "pattern": GLOB_PATTERN, "maxLength": GLOB_MAX_LENGTH})

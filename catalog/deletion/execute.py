@@ -46,6 +46,7 @@ from catalog.deletion.plan import (
     plan_delete,
     plan_from_scan,
     plan_manifest,
+    preview_delete,
     unique,
 )
 from catalog.deletion.scan import attached_tags, scan_children, scan_repository
@@ -183,7 +184,8 @@ def bulk_delete(
 ) -> DeletePlan:
     """``POST .../bulk-delete/``: the plan (dry run) or the plan executed."""
     try:
-        plan = plan_delete(name, tags, force=force)
+        # A dry run is a preview: it reads the repository into the inventory first when that cannot vouch.
+        plan = (preview_delete if dry_run else plan_delete)(name, tags, force=force)
     except (DeletionDisabled, DeletionFailed) as e:
         if not dry_run:
             audit.record_selection_error(request, name, unique(tags), e)

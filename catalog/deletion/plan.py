@@ -36,6 +36,7 @@ from catalog.deletion.errors import (
 )
 from catalog.deletion.scan import IndexRef, RepositoryScan, attached_tags, scan_repository
 from catalog.models import ProtectedTag
+from inventory import services as inventory_services
 from registry_client import references
 from registry_client.client import (
     INDEX_TYPES,
@@ -155,6 +156,9 @@ class DeletePlan:
     # (on registry:3: prunes): deleted with it, after it (issue 15); ``attached_deleted`` once done.
     attached: tuple[tuple[str, str], ...] = ()
     attached_deleted: tuple[str, ...] = ()
+    # Set by ``preview_delete`` when the inventory could not vouch for itself and the repository
+    # was read into it from the registry first: what the preview says it did (not fingerprinted).
+    refreshed: str = ""
 
     @property
     def takes_every_tag(self) -> bool:
@@ -212,6 +216,7 @@ class DeletePlan:
                 "dry_run": None,
                 "steps": [step.reference for step in self.steps],
                 "reclaimable_bytes": None,  # read through caches: a size is no reason to refuse
+                "refreshed": None,  # what the preview did first, not what the plan does
             }
         )
 
@@ -227,6 +232,7 @@ class DeletePlan:
             "prunable_manifests": list(self.prunable),
             "attached_manifests": self.attached_manifests,
             "reclaimable_bytes": self.reclaim_bytes,
+            **({"refreshed": self.refreshed} if self.refreshed else {}),
         }
 
 
@@ -519,6 +525,32 @@ def plan_delete(name: str, tags: Sequence[str], *, force: bool = False) -> Delet
     return replace(plan, reclaim_bytes=reclaimable_bytes(plan, scan))
 
 
+def preview_delete(name: str, tags: Sequence[str], *, force: bool = False) -> DeletePlan:
+    """``plan_delete`` for a preview (the dialog, the API's dry run), on current data: see
+    ``refresh_unvouched``; the plan says what it did (``refreshed``)."""
+    refreshed = refresh_unvouched(name)
+    plan = plan_delete(name, tags, force=force)
+    return replace(plan, refreshed=refreshed) if refreshed else plan
+
+
+def refresh_unvouched(name: str) -> str:
+    """When the inventory cannot vouch for itself (an events gap no sync has covered yet, or no
+    sync finished), read repository ``name`` from the registry into it first, as retention's
+    preview does (``inventory.services.refresh_repositories``): the artifacts attached by digest
+    and the pages after the delete come from it. What was done, for the preview to say; "" when
+    the inventory could vouch."""
+    validate_name(name)
+    why = inventory_services.cannot_vouch()
+    if not why:
+        return ""
+    try:
+        refreshed = inventory_services.refresh_repositories(lambda listed: listed == name)
+    except RegistryError as e:
+        raise failed(e) from e
+    done = "read from the registry first" if refreshed else "not in the registry's catalog"
+    return f"{name} {done}: {why}"
+
+
 def reclaimable_bytes(plan: DeletePlan, scan: RepositoryScan) -> int | None:
     """What the next garbage collection frees at most once the plan ran (with ``prune`` on registry:3).
 
@@ -582,6 +614,7 @@ class ManifestPlan:
     force: bool = False
     # The repository as read for this plan: the run deletes the attached tags' manifests it names.
     scan: RepositoryScan | None = field(default=None, compare=False, repr=False)
+    refreshed: str = field(default="", compare=False)  # set by ``preview_manifest`` (``refresh_unvouched``)
 
     @property
     def refusal(self) -> str:
@@ -653,5 +686,7 @@ def plan_manifest(name: str, digest: str, *, force: bool = False, probe: bool = 
 
 def preview_manifest(name: str, digest: str, *, force: bool = False) -> ManifestPlan:
     """The manifest plan for the confirmation dialog: DeletionDisabled up front when the registry
-    refuses deletes."""
-    return plan_manifest(name, digest, force=force, probe=True)
+    refuses deletes; the repository read into the inventory first when that cannot vouch."""
+    refreshed = refresh_unvouched(name)
+    plan = plan_manifest(name, digest, force=force, probe=True)
+    return replace(plan, refreshed=refreshed) if refreshed else plan

@@ -324,3 +324,53 @@ def test_a_read_only_registry_is_named_as_such_not_as_deletes_disabled(
             images.push_oci_image(read_only.url, repo, "new")
     finally:
         read_only.remove()
+
+
+@pytest.mark.django_db
+def test_a_dry_run_reads_the_repository_into_the_inventory_first_when_it_cannot_vouch_and_says_so(
+    operator_client: Client, registry: RegistryService, repo: str
+) -> None:
+    """Issue 22: a delete preview decides on current data. With no sync finished (or an events gap
+    no sync has covered) the inventory cannot vouch for the repository: the preview reads it from
+    the registry first (retention's refresh) and says so; once it can vouch, it does not."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from inventory import gaps
+    from inventory.models import SyncState, Tag
+
+    images.push_oci_image(registry.url, repo, "1.0")
+    images.push_oci_image(registry.url, repo, "2.0")
+    assert not Tag.objects.filter(repository__name=repo).exists()  # no sync has finished
+
+    def dry_run() -> dict[str, Any]:
+        answer = operator_client.post(
+            f"/api/v1/repositories/{repo}/bulk-delete/",
+            {"tags": ["1.0"], "dry_run": True},
+            content_type="application/json",
+        )
+        assert answer.status_code == 200, answer.content
+        found: dict[str, Any] = answer.json()
+        return found
+
+    first = dry_run()
+    assert first["removed_tags"] == ["1.0"]
+    assert "read from the registry first" in first["refreshed"] and "first sync" in first["refreshed"]
+    assert set(Tag.objects.filter(repository__name=repo).values_list("name", flat=True)) == {"1.0", "2.0"}
+    dialog = operator_client.post(
+        reverse("catalog:delete-tags", args=[repo]), {"tags": ["1.0"]}, HTTP_HX_REQUEST="true"
+    )
+    assert b'data-testid="delete-refreshed"' in dialog.content
+    digest = Tag.objects.get(repository__name=repo, name="2.0").digest
+    by_digest = operator_client.post(reverse("catalog:delete-manifest", args=[repo, digest]), HTTP_HX_REQUEST="true")
+    assert by_digest.status_code == 200 and b'data-testid="delete-refreshed"' in by_digest.content
+
+    SyncState.objects.update_or_create(pk=1, defaults={"last_finished": timezone.now()})  # it can vouch now
+    vouched = dry_run()
+    assert "refreshed" not in vouched
+    by_digest = operator_client.post(reverse("catalog:delete-manifest", args=[repo, digest]), HTTP_HX_REQUEST="true")
+    assert b'data-testid="delete-refreshed"' not in by_digest.content
+    assert vouched["removed_tags"] == first["removed_tags"]
+    gaps.record(timezone.now(), timezone.now(), "The registry restarted.")
+    assert "events gap" in dry_run()["refreshed"]
+    assert exists(registry, repo, "1.0") and exists(registry, repo, "2.0")  # a dry run deletes nothing

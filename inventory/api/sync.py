@@ -30,7 +30,11 @@ class SyncStatusSerializer(serializers.Serializer[sync_jobs.SyncStatus]):
     running = serializers.BooleanField()
     last_started = IsoDateTimeField(allow_null=True)
     last_finished = IsoDateTimeField(allow_null=True)
-    last_result = serializers.JSONField(allow_null=True)
+    last_result = serializers.JSONField(
+        allow_null=True,
+        help_text="the last reconcile's figures: requests made by kind (with total), skipped_heads (known tags "
+        "not HEADed because events vouch for them), tags added/moved/removed, seconds; or {error}",
+    )
     first_sync = FirstSyncSerializer(
         allow_null=True, help_text="until a first sync finishes the inventory is incomplete; null after"
     )

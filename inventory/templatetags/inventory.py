@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import template
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -17,6 +19,18 @@ register = template.Library()
 @register.inclusion_tag("inventory/_events_setup.html", takes_context=True)
 def events_setup(context: dict[str, Any]) -> dict[str, Any]:
     return {"setup": services.events_setup(context["request"])}
+
+
+@register.filter
+def moment(value: str | datetime | None) -> datetime | None:
+    """An ISO 8601 time from the events' health figures (the API's strings) as a datetime, for
+    ``date`` and ``naturaltime`` like the page's other times; None for none or an unreadable one."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
 
 
 @register.simple_tag

@@ -131,6 +131,25 @@ def test_the_registry_page_and_the_dashboard_show_an_open_gap(viewer_client: Cli
     assert 'data-testid="events-health"' in page and "Events are off." in page and "still open" in page
 
 
+def test_the_registry_page_shows_since_when_pulls_are_counted_like_its_other_times(
+    viewer_client: Client,
+) -> None:
+    import re
+
+    from django.utils import timezone
+
+    began = datetime.now(UTC) - timedelta(hours=3, minutes=5)
+    EventsState.objects.update_or_create(pk=1, defaults={"tracking_since": began})
+    gaps.record(began + timedelta(minutes=30), began + timedelta(hours=1), "The registry restarted.")
+    page = viewer_client.get("/registry/").content.decode()
+    since = re.search(r'data-testid="events-since">(.*?)</td>', page)
+    assert since is not None
+    assert re.sub(r"<[^>]+>", "", since.group(1)) == "3\xa0hours ago"  # naturaltime, not the ISO text
+    assert f'datetime="{began.astimezone(timezone.get_current_timezone()):%Y-%m-%dT%H:%M:%S}' in since.group(1)
+    gap_row = re.search(r'data-testid="events-gaps">.*?</table>', page, re.S)
+    assert gap_row is not None and "2\xa0hours ago" in gap_row.group(0) and "+00:00</time>" not in gap_row.group(0)
+
+
 def test_a_reconcile_that_began_after_a_gap_covers_it() -> None:
     now = datetime.now(UTC)
     gap = gaps.record(now - timedelta(minutes=3), now, "The registry restarted.")

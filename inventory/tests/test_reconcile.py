@@ -113,7 +113,7 @@ def test_a_repository_gone_from_the_catalog_is_removed(versioned_registry: Any, 
 
 
 def test_with_events_arriving_known_tags_are_not_headed_again(
-    versioned_registry: Any, repo_prefix: str, settings: Any
+    versioned_registry: Any, repo_prefix: str, settings: Any, viewer_client: Any
 ) -> None:
     from django.utils import timezone
 
@@ -127,10 +127,15 @@ def test_with_events_arriving_known_tags_are_not_headed_again(
     EventsState.objects.update_or_create(pk=1, defaults={"tracking_since": timezone.now()})  # as the applier does
     quiet = sync.reconcile()
     assert quiet.requests["head"] == 0 and quiet.requests["get"] == 0
+    # The HEADs it skipped are reported apart from the requests it made, in the API too.
+    assert quiet.skipped_heads == quiet.tags >= 1
+    assert quiet.requests["total"] == quiet.requests["catalog"] + quiet.requests["tag_lists"]
+    last_result = viewer_client.get("/api/v1/sync/").json()["last_result"]
+    assert last_result["skipped_heads"] == quiet.tags and last_result["requests"]["head"] == 0
     # After an events gap, every known tag is checked again, once.
     gaps.record(timezone.now(), timezone.now(), "The registry restarted.")
     after_gap = sync.reconcile()
-    assert after_gap.requests["head"] == after_gap.tags
+    assert after_gap.requests["head"] == after_gap.tags and after_gap.skipped_heads == 0
     assert sync.reconcile().requests["head"] == 0
     # A tag not confirmed for INVENTORY_VERIFY_AGE is checked again all the same.
     settings.INVENTORY_VERIFY_AGE = 0
