@@ -148,6 +148,17 @@ class BulkDeleteResultSerializer(serializers.Serializer[dict[str, Any]]):
         child=serializers.CharField(),
         help_text="artifacts attached by digest (no tag) to a deleted manifest: they go with it, after it",
     )
+    reclaimable_bytes = serializers.IntegerField(
+        allow_null=True,
+        required=False,
+        help_text="what the next default garbage collection frees once this ran (with prune on registry:3): the "
+        "storage picture's reclaimable figure grows by this",
+    )
+    inventory_refreshed = serializers.CharField(
+        allow_blank=True,
+        required=False,
+        help_text="when the inventory could not vouch for the repository: it was read from the registry first, and why",
+    )
 
 
 @extend_schema_field({"type": "string", "pattern": GLOB_PATTERN, "maxLength": GLOB_MAX_LENGTH})
