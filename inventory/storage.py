@@ -446,8 +446,6 @@ FILES, INVENTORY, DRY_RUN, CONTAINER_DF = "files", "inventory", "dry run", "cont
 #: A storage figure asks the registry for every repository first when the inventory cannot vouch
 #: for itself (issue 22), up to this many repositories; past it the running sync does.
 REFRESH_MAX_REPOSITORIES = 200
-REFRESH_CACHE_KEY = "inventory:storage-refreshed"
-REFRESH_CACHE_SECONDS = 30
 MEASURE_CACHE_KEY = "inventory:storage-measure-requested"
 
 
@@ -854,9 +852,6 @@ def bring_up_to_date() -> str:
     why = services.cannot_vouch()
     if not why:
         return ""
-    done = cache.get(REFRESH_CACHE_KEY)
-    if done:
-        return str(done)
     try:
         count = len(get_client().catalog())
         if count > REFRESH_MAX_REPOSITORIES:
@@ -869,5 +864,4 @@ def bring_up_to_date() -> str:
             said = f"{read} repositor{'y' if read == 1 else 'ies'} read from the registry first: {why}."
     except RegistryError as e:
         said = f"The inventory cannot vouch for these figures ({why}), and the registry could not be read: {e}"
-    cache.set(REFRESH_CACHE_KEY, said, REFRESH_CACHE_SECONDS)
     return said

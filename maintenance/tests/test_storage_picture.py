@@ -237,3 +237,28 @@ def test_the_storage_answer_is_written_by_its_serializer_and_keeps_every_field(v
     ):
         assert field in body
     assert body["picture"]["computed_at"] and isinstance(body["picture"]["parts"], list)
+
+
+@pytest.mark.django_db
+def test_when_the_inventory_cannot_vouch_the_figures_and_the_delete_preview_read_the_registry_first_and_say_so(
+    operator_client: Client, private_registry: RegistryService, settings: Any
+) -> None:
+    """Issue 22: no sync has finished (a new install), so the inventory cannot vouch for itself."""
+    settings.REGISTRY_DATA_DIR = ""
+    repo = f"picture/{uuid.uuid4().hex[:8]}"
+    push_image(private_registry, repo, "kept")
+    push_image(private_registry, repo, "1.0")
+
+    preview = operator_client.post(f"/catalog/r/{repo}/-/delete/", {"tags": ["1.0"]}, headers=HTMX)
+    body = operator_client.get("/api/v1/storage/").json()
+
+    assert f"{repo} was read from the registry into the inventory first" in preview.content.decode()
+    assert "first sync has not finished" in preview.content.decode()
+    assert "1 repository read from the registry first" in body["picture"]["refreshed"]
+    assert "first sync has not finished" in body["picture"]["refreshed"]
+    assert body["referenced_bytes"] > 2 * LAYER and body["repositories"] == 1
+    page = operator_client.get("/maintenance/storage/").content.decode()
+    assert 'data-testid="storage-refreshed"' in page
+    # Once a sync finished, the inventory vouches for itself: nothing is read first.
+    sync.reconcile()
+    assert operator_client.get("/api/v1/storage/").json()["picture"]["refreshed"] == ""
