@@ -25,6 +25,8 @@ from registry_files.layout import StorageFiles
 from testenv import images
 from testenv.services import RegistryService
 
+pytestmark = pytest.mark.database  # raw SQL (the inventory's measurement): also on PostgreSQL
+
 HTMX = {"HX-Request": "true"}
 LAYER = 300_000  # random bytes: the figures are the layer's size
 ELIGIBLE = re.compile(r"blob eligible for deletion: sha256:([0-9a-f]{64})")
