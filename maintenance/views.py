@@ -134,9 +134,10 @@ def dashboard_summary(request: HtmxHttpRequest) -> HttpResponse:
         "problems": problems,
         "passed": sum(c.ok for c in report.checks),
         "sample": stats.latest(),
-        # The storage picture (issue 25), the Storage page's figures; the inventory first brought up
-        # to date when it cannot vouch for itself (issue 22).
-        "picture": storage.picture(stats.disk_figures(), refreshed=storage.bring_up_to_date()),
+        # The storage picture (issue 25), the Storage page's figures. When the inventory cannot vouch
+        # for itself (issue 22) this polled fragment says so; the Storage page reads the registry first.
+        "picture": storage.picture(stats.disk_figures()),
+        "storage_unvouched": inventory_services.cannot_vouch(),
         "last_gc": finished.filter(status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED]).select_related("user").first(),
         "last_real_gc": finished.filter(status=Job.Status.SUCCEEDED, params__dry_run=False).first(),
         # Tag pushes and deletes the registry reported (not pulls, nor the push of every blob): the last few.
