@@ -298,3 +298,32 @@ class VerifiedBlob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.digest} verified {self.verified_at}"
+
+
+class StorageRelease(models.Model):
+    """Blobs a delete through the dashboard left for a garbage collection (issue 25).
+
+    Written when the delete (or a retention run) succeeds, from the inventory as it was just
+    before: the blobs only the deleted manifests referenced, with their bytes. ``reclaimable``
+    when their manifests were deleted (the next default GC frees them), ``untagged`` when the
+    manifests stay without a tag (registry:3 keeps them: only a GC with --delete-untagged frees
+    them). The storage picture adds the releases since its last measurement (the storage files,
+    or the last GC) to it, so it is true right after the delete, without waiting for a dry run.
+    """
+
+    class Kind(models.TextChoices):
+        RECLAIMABLE = "reclaimable", "reclaimable by a default GC"
+        UNTAGGED = "untagged", "kept untagged"
+
+    created_at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    repository = models.CharField(max_length=255)
+    #: digest -> bytes on disk
+    blobs = models.JSONField(default=dict)
+    bytes = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.bytes} bytes {self.kind} after a delete in {self.repository}"

@@ -30,12 +30,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.core.cache import cache
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from inventory import files
-from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild, Repository, StorageFilesReport, Tag
+from core.worker import QueueUnavailable, send
+from inventory import files, services, task_names
+from inventory.models import (
+    Blob,
+    Manifest,
+    ManifestBlob,
+    ManifestChild,
+    Repository,
+    StorageFilesReport,
+    StorageRelease,
+    Tag,
+)
+from registry_client.client import RegistryError, get_client
 
 NOT_PULLED_DAYS = 90
 GROWTH_DAYS = 30
@@ -361,6 +373,8 @@ class DiskFigures:
     sample: Any
     dry_run: Any
     growth: list[dict[str, Any]]
+    #: The newest successful real (not dry) GC run (a job: ``pk``, ``finished_at``, ``params``), or None.
+    last_gc: Any = None
 
 
 #: How the page and the API get them: a function the URLconf passes (``maintenance.stats.disk_figures``).
@@ -408,3 +422,446 @@ def files_figures() -> FilesFigures:
     if report is None:
         return FilesFigures(source, reason, None, None)
     return FilesFigures(source, reason, report.measured_at, report.figures)
+
+
+# --- One storage picture (issue 25) --------------------------------------------------------------
+#
+# on disk = referenced by tags + reclaimable by a default GC + kept untagged (what a GC with
+# --delete-untagged would add) + the registry's own directories and links + uploads in progress.
+# Every page that shows a storage figure and GET /api/v1/storage/ read ``picture()``; a delete's
+# promise (``release``) is the same computation, recorded when the delete succeeds
+# (``record_release``) and added to the picture until the next measurement, so the figures are
+# true right after the delete without waiting for a dry run.
+
+PART_LABELS = {
+    "referenced": "Referenced by tags",
+    "reclaimable": "Reclaimable by a garbage collection",
+    "untagged": "Kept untagged",
+    "metadata": "The registry's own directories and links",
+    "uploads": "Uploads in progress",
+    "rest": "Directories, links, uploads and the rest",
+}
+#: Where a part comes from.
+FILES, INVENTORY, DRY_RUN, CONTAINER_DF = "files", "inventory", "dry run", "container df"
+#: A storage figure asks the registry for every repository first when the inventory cannot vouch
+#: for itself (issue 22), up to this many repositories; past it the running sync does.
+REFRESH_MAX_REPOSITORIES = 200
+MEASURE_CACHE_KEY = "inventory:storage-measure-requested"
+
+
+@dataclass(frozen=True)
+class Part:
+    key: str
+    bytes: int | None
+    source: str
+    measured_at: dt.datetime | None
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return PART_LABELS[self.key]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "bytes": self.bytes,
+            "source": self.source,
+            "measured_at": _iso(self.measured_at),
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Picture:
+    """What the registry's disk holds, in parts that add up to ``on_disk``, each with its source."""
+
+    on_disk: int | None
+    source: str  # files, container df, or "" when nothing measured the disk
+    measured_at: dt.datetime | None
+    computed_at: dt.datetime
+    parts: tuple[Part, ...]
+    notes: tuple[str, ...] = ()
+    #: Issue 22: the repositories read from the registry first, and why ("" when not needed).
+    refreshed: str = ""
+    #: The newest statistics sample's ``du`` of the registry's data root, for comparison.
+    container_df: dict[str, Any] | None = None
+    #: The newest real GC: ``job``, ``finished_at``, ``bytes_freed``.
+    last_gc: dict[str, Any] | None = None
+    #: Bytes deletes released since the measurement (counted in reclaimable and untagged).
+    released_bytes: int = 0
+
+    @property
+    def adds_up(self) -> bool:
+        return (
+            self.on_disk is not None
+            and all(p.bytes is not None for p in self.parts)
+            and (sum(p.bytes or 0 for p in self.parts) == self.on_disk)
+        )
+
+    def part(self, key: str) -> Part | None:
+        return next((p for p in self.parts if p.key == key), None)
+
+    def bytes_of(self, key: str) -> int | None:
+        found = self.part(key)
+        return found.bytes if found else None
+
+    @property
+    def reclaimable(self) -> int | None:
+        return self.bytes_of("reclaimable")
+
+    @property
+    def referenced(self) -> int | None:
+        return self.bytes_of("referenced")
+
+    @property
+    def untagged(self) -> int | None:
+        return self.bytes_of("untagged")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "on_disk": self.on_disk,
+            "source": self.source,
+            "measured_at": _iso(self.measured_at),
+            "computed_at": _iso(self.computed_at),
+            "adds_up": self.adds_up,
+            "parts": [part.as_dict() for part in self.parts],
+            "notes": list(self.notes),
+            "refreshed": self.refreshed,
+            "container_df": _with_iso(self.container_df),
+            "last_gc": _with_iso(self.last_gc),
+            "released_bytes": self.released_bytes,
+        }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _with_iso(found: dict[str, Any] | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {key: _iso(value) if isinstance(value, dt.datetime) else value for key, value in found.items()}
+
+
+# --- What a delete releases ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Release:
+    """The blobs a delete leaves for a GC, by digest with their bytes: ``reclaimable`` (their
+    manifests deleted: a default GC frees them) and ``untagged`` (their manifests stay untagged)."""
+
+    reclaimable: dict[str, int]
+    untagged: dict[str, int]
+
+    @property
+    def reclaimable_bytes(self) -> int:
+        return sum(self.reclaimable.values())
+
+    @property
+    def untagged_bytes(self) -> int:
+        return sum(self.untagged.values())
+
+
+def _tagged_manifests(excluding: Sequence[int] = ()) -> Any:
+    """The manifest ids the tags (all but ``excluding``) reach, their platforms included, as a subquery."""
+    roots = Tag.objects.exclude(id__in=list(excluding)).values("manifest_id")
+    children = ManifestChild.objects.filter(parent_id__in=roots).values("digest")
+    return Manifest.objects.filter(models.Q(id__in=roots) | models.Q(digest__in=children)).values("id")
+
+
+def release(repository: str, tags: Sequence[str] = (), digests: Sequence[str] = ()) -> Release:
+    """What deleting ``tags`` (and every tag on the manifests ``digests``, deleted by digest) in
+    ``repository`` would leave for a GC, from the inventory: the configs and layers of the
+    manifests those tags reach (an index's platforms too) that no other tag of any repository
+    reaches. A blob of a manifest in ``digests`` is reclaimable by a default GC; one of a manifest
+    that only loses its tags stays with it, untagged (registry:3 keeps those manifests).
+
+    The manifests' own small blobs are not counted (the inventory does not keep their size): the
+    files' next reading adds them.
+    """
+    deleted = set(digests)
+    in_repository = Tag.objects.filter(repository__name=repository)
+    going = in_repository.filter(
+        models.Q(name__in=list(tags)) | models.Q(digest__in=list(deleted)) | models.Q(attached_to__in=list(deleted))
+    )
+    going_ids = list(going.values_list("id", flat=True))
+    if not going_ids:
+        return Release({}, {})
+    roots = dict(Manifest.objects.filter(tags__id__in=going_ids).values_list("id", "digest").distinct())
+    children = dict(
+        Manifest.objects.filter(digest__in=ManifestChild.objects.filter(parent_id__in=list(roots)).values("digest"))
+        .values_list("id", "digest")
+        .distinct()
+    )
+    kept_manifests = set(_tagged_manifests(going_ids).filter(id__in=[*roots, *children]).values_list("id", flat=True))
+    candidates = {pk: digest for pk, digest in {**children, **roots}.items() if pk not in kept_manifests}
+    if not candidates:
+        return Release({}, {})
+    kept_blobs = ManifestBlob.objects.filter(manifest_id__in=_tagged_manifests(going_ids)).values("blob_id")
+    links = (
+        ManifestBlob.objects.filter(manifest_id__in=list(candidates))
+        .exclude(blob_id__in=kept_blobs)
+        .values_list("manifest_id", "blob__digest", "blob__size")
+    )
+    reclaimable: dict[str, int] = {}
+    untagged: dict[str, int] = {}
+    for manifest_id, digest, size in links:
+        (reclaimable if candidates[manifest_id] in deleted else untagged)[digest] = int(size)
+    for digest in reclaimable:  # a blob of a deleted manifest and of one left untagged stays with the latter
+        untagged.pop(digest, None)
+    return Release({d: s for d, s in reclaimable.items() if d not in untagged}, untagged)
+
+
+def record_release(repository: str, found: Release) -> None:
+    """A delete succeeded: keep what it released until the next measurement (``picture``), and
+    have the storage files read again (when they are the source)."""
+    now = timezone.now()
+    rows = [
+        StorageRelease(created_at=now, kind=kind, repository=repository, blobs=blobs, bytes=sum(blobs.values()))
+        for kind, blobs in (
+            (StorageRelease.Kind.RECLAIMABLE, found.reclaimable),
+            (StorageRelease.Kind.UNTAGGED, found.untagged),
+        )
+        if blobs
+    ]
+    if rows:
+        StorageRelease.objects.bulk_create(rows)
+        StorageRelease.objects.filter(created_at__lt=now - dt.timedelta(days=RELEASES_KEPT_DAYS)).delete()
+        transaction.on_commit(request_measurement)
+
+
+RELEASES_KEPT_DAYS = 90
+
+
+def request_measurement() -> None:
+    """Ask a worker to read the storage files again (at most once a minute); nothing when Redis is away."""
+    if files_figures().source != FILES or not cache.add(MEASURE_CACHE_KEY, 1, 60):
+        return
+    try:
+        send(task_names.MEASURE_STORAGE)
+    except QueueUnavailable:
+        cache.delete(MEASURE_CACHE_KEY)
+
+
+def _releases_since(since: dt.datetime | None) -> tuple[dict[str, int], dict[str, int], dt.datetime | None]:
+    """The blobs deletes released after ``since`` (all kept ones when None) that no tag reaches
+    again (pushed back since), by kind, and when the newest was released."""
+    rows = StorageRelease.objects.all() if since is None else StorageRelease.objects.filter(created_at__gt=since)
+    reclaimable: dict[str, int] = {}
+    untagged: dict[str, int] = {}
+    newest = None
+    for kind, blobs, created_at in rows.values_list("kind", "blobs", "created_at"):
+        (reclaimable if kind == StorageRelease.Kind.RECLAIMABLE else untagged).update(blobs or {})
+        newest = created_at
+    for digest in reclaimable:  # released untagged, then its manifest deleted: a default GC frees it now
+        untagged.pop(digest, None)
+    every = [*reclaimable, *untagged]
+    if every:
+        back = set(
+            ManifestBlob.objects.filter(blob__digest__in=every, manifest_id__in=_tagged_manifests()).values_list(
+                "blob__digest", flat=True
+            )
+        )
+        reclaimable = {d: s for d, s in reclaimable.items() if d not in back}
+        untagged = {d: s for d, s in untagged.items() if d not in back}
+    return reclaimable, untagged, newest
+
+
+# --- The picture --------------------------------------------------------------------------------
+
+
+def _gc_dict(job: Any) -> dict[str, Any] | None:
+    if job is None:
+        return None
+    return {
+        "job": job.pk,
+        "finished_at": job.finished_at,
+        "bytes_freed": (job.result or {}).get("bytes_freed"),
+        "delete_untagged": bool((job.params or {}).get("delete_untagged")),
+    }
+
+
+def picture(disk: DiskFigures, referenced_bytes: int | None = None, refreshed: str = "") -> Picture:
+    """The storage picture now: from the storage files when they were read (to the byte), else
+    from the inventory, the last dry run and the statistics sample's ``du`` of the data root.
+
+    ``referenced_bytes`` is the inventory's (``Measurement.totals``), measured again when None.
+    """
+    sample = disk.sample
+    container_df = (
+        {"bytes": sample.storage_bytes, "measured_at": sample.collected_at}
+        if sample is not None and sample.storage_bytes is not None
+        else None
+    )
+    last_gc = _gc_dict(disk.last_gc)
+    report = files_figures()
+    figures = report.report or {}
+    if report.source == FILES and report.measured_at is not None and "gc" in figures:
+        found = _from_files(figures, report.measured_at, disk)
+    else:
+        if referenced_bytes is None:
+            with measured() as measure:
+                referenced_bytes = measure.totals().referenced_bytes
+        found = _from_inventory(referenced_bytes, disk)
+    return Picture(
+        on_disk=found.on_disk,
+        source=found.source,
+        measured_at=found.measured_at,
+        computed_at=timezone.now(),
+        parts=found.parts,
+        notes=found.notes,
+        refreshed=refreshed,
+        container_df=container_df,
+        last_gc=last_gc,
+        released_bytes=found.released_bytes,
+    )
+
+
+def _from_files(figures: dict[str, Any], measured_at: dt.datetime, disk: DiskFigures) -> Picture:
+    blobs = int(figures["bytes"])
+    plain = int(figures["gc"]["bytes_eligible"])
+    everything = int(figures["gc_delete_untagged"]["bytes_eligible"])
+    referenced, reclaimable, untagged = blobs - everything, plain, everything - plain
+    metadata = (figures.get("metadata") or {}).get("bytes")
+    uploads = int(figures.get("upload_bytes") or 0)
+    notes: list[str] = []
+    freed = 0
+    since = measured_at
+    gc = disk.last_gc
+    if gc is not None and gc.finished_at is not None and gc.finished_at > measured_at:
+        # The sweep freed what the files called reclaimable: taken off until they are read again.
+        swept_untagged = bool((gc.params or {}).get("delete_untagged"))
+        freed = reclaimable + (untagged if swept_untagged else 0)
+        reclaimable, untagged = 0, 0 if swept_untagged else untagged
+        since = gc.finished_at
+        notes.append(
+            f"Garbage collection #{gc.pk} ran after the files were read: what it swept is taken off "
+            "until a worker reads them again."
+        )
+        request_measurement()
+    rec, unt, newest = _releases_since(since)
+    moved_rec, moved_unt = sum(rec.values()), sum(unt.values())
+    if moved_rec or moved_unt:
+        notes.append(
+            f"Deletes since then moved {moved_rec + moved_unt:,} bytes from “referenced” to what a garbage "
+            "collection frees (from the inventory)."
+        )
+    when = newest if newest is not None and newest > measured_at else measured_at
+    source = FILES if not (moved_rec or moved_unt) else f"{FILES} + {INVENTORY}"
+    if metadata is None:
+        notes.append(
+            "The registry's own directories and links were not measured yet: the next reading of the files does."
+        )
+    parts = (
+        Part("referenced", referenced - moved_rec - moved_unt, source, when),
+        Part("reclaimable", reclaimable + moved_rec, source, when),
+        Part("untagged", untagged + moved_unt, source, when),
+        Part("metadata", None if metadata is None else int(metadata), FILES, measured_at, _metadata_note(figures)),
+        Part("uploads", uploads, FILES, measured_at, f"{figures.get('upload_count', 0)} under _uploads"),
+    )
+    on_disk = None if metadata is None else blobs + int(metadata) + uploads - freed
+    moved = moved_rec + moved_unt
+    return Picture(on_disk, FILES, measured_at, timezone.now(), parts, tuple(notes), released_bytes=moved)
+
+
+def _metadata_note(figures: dict[str, Any]) -> str:
+    found = figures.get("metadata") or {}
+    if not found:
+        return ""
+    return (
+        f"{int(found.get('repositories_bytes', 0)):,} bytes under repositories/ (no GC frees them), "
+        f"{int(found.get('blob_directories_bytes', 0)):,} in the blobs' own directories"
+    )
+
+
+def _from_inventory(referenced: int, disk: DiskFigures) -> Picture:
+    now = timezone.now()
+    notes: list[str] = []
+    dry, gc = disk.dry_run, disk.last_gc
+    reclaimable: int | None = None
+    untagged: int | None = None
+    since: dt.datetime | None = None
+    rec_source = unt_source = INVENTORY
+    rec_at: dt.datetime | None = None
+    result = (dry.result or {}) if dry is not None else {}
+    if dry is not None and result.get("bytes_eligible") is not None:
+        since, rec_at = dry.finished_at, dry.finished_at
+        rec_source = unt_source = DRY_RUN
+        reclaimable = int(result["bytes_eligible"])
+        extra = result.get("untagged") or {}
+        if (dry.params or {}).get("delete_untagged"):
+            untagged = 0  # the dry run counted them in what it frees
+        elif extra.get("bytes") is not None:
+            untagged = max(0, int(extra["bytes"]) - reclaimable)
+    elif gc is not None and gc.finished_at is not None:
+        since, rec_at = gc.finished_at, gc.finished_at
+        reclaimable = 0  # the last collection swept it all
+        if (gc.params or {}).get("delete_untagged"):
+            untagged = 0
+    rec, unt, newest = _releases_since(since)
+    moved_rec, moved_unt = sum(rec.values()), sum(unt.values())
+    if newest is not None:
+        rec_at = newest
+    if reclaimable is None:
+        # No collection or dry run says what else there is: at least what the deletes made here left.
+        notes.append(
+            "No garbage collection or dry run yet: “reclaimable” and “kept untagged” count what the deletes made "
+            "here left, and anything else is in “the rest” until a dry run tells it apart."
+        )
+        reclaimable = moved_rec
+        untagged = moved_unt if untagged is None else untagged + moved_unt
+    else:
+        reclaimable += moved_rec
+        if moved_rec and rec_source == DRY_RUN:
+            rec_source = f"{DRY_RUN} + {INVENTORY}"
+        if untagged is not None:
+            untagged += moved_unt
+    parts = [Part("referenced", referenced, INVENTORY, now), Part("reclaimable", reclaimable, rec_source, rec_at)]
+    if untagged is not None:
+        parts.append(Part("untagged", untagged, unt_source, rec_at))
+    sample = disk.sample
+    on_disk = sample.storage_bytes if sample is not None else None
+    if on_disk is None:
+        parts.append(Part("rest", None, CONTAINER_DF, None, "not measured: no statistics sample yet"))
+        return Picture(None, "", None, now, tuple(parts), tuple(notes), released_bytes=moved_rec + moved_unt)
+    known = sum(p.bytes or 0 for p in parts)
+    rest = int(on_disk) - known
+    note = "the statistics sample's du of the data root (whole blocks) less the parts above"
+    if untagged is None:
+        note += "; it includes what untagged manifests keep: a dry run tells it apart"
+    if rest < 0:
+        notes.append(
+            f"The statistics sample ({sample.collected_at:%Y-%m-%d %H:%M} UTC) is older than what was pushed since: "
+            "collect one on the Registry page for figures that add up."
+        )
+        parts.append(Part("rest", None, CONTAINER_DF, sample.collected_at, note))
+    else:
+        parts.append(Part("rest", rest, CONTAINER_DF, sample.collected_at, note))
+    moved = moved_rec + moved_unt
+    return Picture(
+        int(on_disk), CONTAINER_DF, sample.collected_at, now, tuple(parts), tuple(notes), released_bytes=moved
+    )
+
+
+def bring_up_to_date() -> str:
+    """Issue 22: when the inventory cannot vouch for itself, read every repository from the
+    registry first (up to REFRESH_MAX_REPOSITORIES; the running sync does the rest); what was
+    done and why, "" when the inventory could vouch. Reuses retention's ``refresh_repositories``."""
+    why = services.cannot_vouch()
+    if not why:
+        return ""
+    try:
+        count = len(get_client().catalog())
+        if count > REFRESH_MAX_REPOSITORIES:
+            said = (
+                f"The inventory cannot vouch for these figures ({why}); with {count:,} repositories they are "
+                "not read here: the sync running brings them up to date."
+            )
+        else:
+            read = services.refresh_repositories(lambda name: True)
+            said = f"{read} repositor{'y' if read == 1 else 'ies'} read from the registry first: {why}."
+    except RegistryError as e:
+        said = f"The inventory cannot vouch for these figures ({why}), and the registry could not be read: {e}"
+    return said

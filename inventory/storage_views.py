@@ -2,7 +2,8 @@
 
 One view serves the page and, for htmx, its per-repository table (paged and sorted in SQL).
 The disk figures come from ``disk``, which the URLconf mounting the page passes
-(``maintenance.urls``: the statistics samples and the GC's dry run are maintenance's).
+(``registry_admin.urls``: the statistics samples and the GC's runs are maintenance's); the
+figures at the top are the storage picture (``storage.picture``) every page shows.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def storage_page(request: HtmxHttpRequest, disk: storage.DiskFiguresSource) -> H
     if ordering not in storage.ORDERINGS:
         ordering = "referenced"
     search = request.GET.get("q", "").strip()[:255]
+    refreshed = "" if request.htmx else storage.bring_up_to_date()
     with storage.measured() as measure:
         usages: Any = measure.repositories(ordering, search)  # counted and sliced in SQL
         page = Paginator(usages, REPOSITORIES_PER_PAGE).get_page(request.GET.get("page"))
@@ -38,9 +40,11 @@ def storage_page(request: HtmxHttpRequest, disk: storage.DiskFiguresSource) -> H
         points = figures.growth
         change = storage.growth_bytes(points)
         found, namespace_count = measure.namespaces()
+        totals = measure.totals()
         context.update(
             sample=figures.sample,
-            totals=measure.totals(),
+            totals=totals,
+            picture=storage.picture(figures, totals.referenced_bytes, refreshed),
             namespaces=found,
             namespace_count=namespace_count,
             top=measure.top_repositories(),

@@ -28,6 +28,7 @@ from inventory.models import Manifest, StorageFilesReport, SyncState, Tag
 from registry_client.client import RegistryClient, RegistryError, RegistryNotFound, get_client
 from registry_files.gc import space
 from registry_files.layout import StorageFiles, TagLink
+from registry_files.metadata import metadata
 
 logger = logging.getLogger(__name__)
 
@@ -80,10 +81,18 @@ def reconcile(
 
 
 def measure_space(files: StorageFiles, log: Callable[[str], None] = logger.info) -> StorageFilesReport:
-    """Read the space figures from the files (``registry_files.gc.space``) into the one report row."""
+    """Read the space figures from the files (``registry_files.gc.space``, and the registry's own
+    directories and links: ``registry_files.metadata``) into the one report row."""
     began = time.monotonic()
     now = timezone.now()
     figures = space(files, now, purging=upload_purging())
+    own = metadata(files)
+    figures["metadata"] = {
+        "bytes": own.bytes,
+        "repositories_bytes": own.repositories,
+        "blob_directories_bytes": own.blob_directories,
+        "entries": own.entries,
+    }
     seconds = time.monotonic() - began
     report, _ = StorageFilesReport.objects.update_or_create(
         pk=1, defaults={"measured_at": now, "data_dir": str(files.root), "seconds": seconds, "figures": figures}

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from core.worker import send
-from inventory import events, gaps, jobs, receiving, scrub, task_names
+from inventory import events, files, gaps, jobs, receiving, scrub, sync_files, task_names
 from inventory import sync as inventory_sync
 from jobs.services import JobBusy
 
@@ -142,3 +142,12 @@ def watch_events() -> None:
     """Every 30 s: events off after they were tracked, or the registry's posts refused, are gaps."""
     for gap in gaps.watch(receiving.take_refused_since()):
         logger.warning("inventory: events gap from %s: %s", gap.started, gap.reason)
+
+
+@shared_task(name=task_names.MEASURE_STORAGE, ignore_result=True, soft_time_limit=300, time_limit=360)
+def measure_storage() -> None:
+    """Read the space figures from the storage files again (after a delete or a garbage collection
+    changed them; issue 25); nothing when the files are not the source."""
+    found = files.source()
+    if found.files is not None:
+        sync_files.measure_space(found.files)

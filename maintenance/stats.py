@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from inventory import storage
+from jobs.models import Job
 from maintenance import gc_requests, snapshot, task_names
 from maintenance.models import StatsSample
 
@@ -222,4 +223,8 @@ def disk_figures() -> storage.DiskFigures:
         # The newest successful GC dry run no real run came after.
         dry_run=gc_requests.preview(),
         growth=growth,
+        last_gc=Job.objects.filter(kind=Job.Kind.GC, status=Job.Status.SUCCEEDED, params__dry_run=False)
+        .exclude(finished_at=None)
+        .order_by("-finished_at")
+        .first(),
     )

@@ -1,7 +1,6 @@
 from django.urls import path
 
-from inventory import storage_views
-from maintenance import stats, views
+from maintenance import views
 
 urlpatterns = [
     path("", views.maintenance, name="maintenance"),
@@ -11,6 +10,4 @@ urlpatterns = [
     path("schedules/<int:schedule_id>/delete/", views.schedule_delete, name="gc-schedule-delete"),
     path("sync/", views.sync_now, name="sync-now"),
     path("summary/", views.dashboard_summary, name="dashboard-summary"),
-    # The inventory's Storage page, with the disk figures only maintenance measures.
-    path("storage/", storage_views.storage_page, {"disk": stats.disk_figures}, name="storage"),
 ]

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
 from inventory import jobs as sync_jobs
-from inventory import scrub
+from inventory import scrub, storage
 from inventory import services as inventory_services
 from jobs import services as job_services
 from jobs.models import Job
@@ -40,6 +40,8 @@ def _gc_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
             for task in schedules.all_schedules()
         ],
         "preview": last_dry,
+        # The storage picture (issue 25): the same figures as the Storage page, fresh after deletes.
+        "picture": storage.picture(stats.disk_figures()),
         "preview_blobs": gc_requests.eligible_blobs(last_dry)[:50] if last_dry else [],
         "registry_version": version,
         "registry_is_v2": bool(snapshot.registry_is_v2()),
@@ -132,6 +134,10 @@ def dashboard_summary(request: HtmxHttpRequest) -> HttpResponse:
         "problems": problems,
         "passed": sum(c.ok for c in report.checks),
         "sample": stats.latest(),
+        # The storage picture (issue 25), the Storage page's figures. When the inventory cannot vouch
+        # for itself (issue 22) this polled fragment says so; the Storage page reads the registry first.
+        "picture": storage.picture(stats.disk_figures()),
+        "storage_unvouched": inventory_services.cannot_vouch(),
         "last_gc": finished.filter(status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED]).select_related("user").first(),
         "last_real_gc": finished.filter(status=Job.Status.SUCCEEDED, params__dry_run=False).first(),
         # Tag pushes and deletes the registry reported (not pulls, nor the push of every blob): the last few.

@@ -4,6 +4,10 @@ from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
+from inventory import storage_views
+from inventory.api import storage as storage_api
+from maintenance import stats
+
 urlpatterns = [
     path("", include("core.urls")),
     # Browsers ask for /favicon.ico where a page names no icon (error pages): the static file.
@@ -13,6 +17,9 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("maintenance/jobs/", include("jobs.urls")),
+    # The inventory's Storage page and API, given the disk figures only maintenance measures (the
+    # statistics sample, the GC's dry run and last run): wired here so neither app imports the other's views.
+    path("maintenance/storage/", storage_views.storage_page, {"disk": stats.disk_figures}, name="storage"),
     path("maintenance/", include("maintenance.urls")),
     path("registry/", include("maintenance.registry_urls")),
     path("catalog/", include("catalog.urls")),
@@ -24,6 +31,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("api/v1/", include("core.api.urls")),
     path("api/v1/", include("jobs.api.urls")),
+    path("api/v1/storage/", storage_api.StorageView.as_view(disk_figures=stats.disk_figures), name="api-storage"),
     path("api/v1/", include("maintenance.api.urls")),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("inventory.api.urls")),

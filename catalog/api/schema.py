@@ -153,6 +153,12 @@ class BulkDeleteResultSerializer(serializers.Serializer[dict[str, Any]]):
         help_text="a dry run's only: present when the inventory could not vouch for itself (an events gap not "
         "covered by a sync, or no sync finished) and the repository was read from the registry first",
     )
+    reclaimable_bytes = serializers.IntegerField(
+        allow_null=True,
+        required=False,
+        help_text="what the next default garbage collection frees once this ran (with prune on registry:3): the "
+        "storage picture's reclaimable figure grows by this",
+    )
 
 
 @extend_schema_field({"type": "string", "pattern": GLOB_PATTERN, "maxLength": GLOB_MAX_LENGTH})

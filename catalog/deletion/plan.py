@@ -37,6 +37,8 @@ from catalog.deletion.errors import (
 from catalog.deletion.scan import IndexRef, RepositoryScan, attached_tags, scan_repository
 from catalog.models import ProtectedTag
 from inventory import services as inventory_services
+from inventory import storage
+from inventory.models import Manifest, Tag
 from registry_client import references
 from registry_client.client import (
     INDEX_TYPES,
@@ -522,7 +524,37 @@ def plan_delete(name: str, tags: Sequence[str], *, force: bool = False) -> Delet
     except RegistryError as e:
         raise failed(e) from e
     plan = plan_from_scan(scan, tags, force=force, deletes_tags=deletes_tags)
-    return replace(plan, reclaim_bytes=reclaimable_bytes(plan, scan))
+    refreshed = _inventory_up_to_date(plan, scan)
+    return replace(plan, reclaim_bytes=promised_bytes(plan, scan), refreshed=refreshed)
+
+
+def _inventory_up_to_date(plan: DeletePlan, scan: RepositoryScan) -> str:
+    """Read the repository into the inventory first when it holds other digests for the tags going
+    than the registry just answered (the promise is worked out from it); what was done and why, or "".
+    When the inventory cannot vouch for itself at all, ``preview_delete`` has read it already."""
+    known = dict(Tag.objects.filter(repository__name=plan.repository).values_list("name", "digest"))
+    if all(known.get(tag) == scan.refs[tag].digest for tag in plan.removed_tags if tag in scan.refs):
+        return ""
+    why = "the inventory did not hold these tags as the registry does yet"
+    try:
+        inventory_services.refresh_repositories(lambda name: name == plan.repository)
+    except RegistryError as e:
+        return f"The inventory could not read {plan.repository} from the registry first ({e}): {why}."
+    return f"{plan.repository} was read from the registry into the inventory first: {why}."
+
+
+def promised_bytes(plan: DeletePlan, scan: RepositoryScan) -> int | None:
+    """What the next default garbage collection frees once the plan ran (with ``prune`` on
+    registry:3): the storage picture's own computation (``inventory.storage.release``), so the
+    Storage page shows this figure as reclaimable right after the delete. When the inventory does
+    not know the manifests going, worked out from the registry instead (``reclaimable_bytes``)."""
+    going = set(plan.deleted_manifests) if not plan.deletes_tags else set(plan.prunable)
+    if not going:
+        return 0
+    known = set(Manifest.objects.filter(digest__in=going).values_list("digest", flat=True))
+    if known != going:
+        return reclaimable_bytes(plan, scan)
+    return storage.release(plan.repository, plan.removed_tags, sorted(going)).reclaimable_bytes
 
 
 def preview_delete(name: str, tags: Sequence[str], *, force: bool = False) -> DeletePlan:
@@ -552,7 +584,8 @@ def refresh_unvouched(name: str) -> str:
 
 
 def reclaimable_bytes(plan: DeletePlan, scan: RepositoryScan) -> int | None:
-    """What the next garbage collection frees at most once the plan ran (with ``prune`` on registry:3).
+    """What the next garbage collection frees at most once the plan ran (with ``prune`` on registry:3),
+    read from the registry (when the inventory does not know the manifests).
 
     The blobs (config and layers, for an index those of its platforms) of the tags whose
     manifests go, less the blobs a remaining tag of the repository still references. Blobs

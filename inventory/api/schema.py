@@ -111,6 +111,13 @@ class UploadPurgingSerializer(serializers.Serializer[dict[str, Any]]):
     )
 
 
+class MetadataSerializer(serializers.Serializer[dict[str, Any]]):
+    bytes = serializers.IntegerField(min_value=0, help_text="its own directories and files (not blobs' data)")
+    repositories_bytes = serializers.IntegerField(min_value=0, help_text="under repositories/: no GC frees them")
+    blob_directories_bytes = serializers.IntegerField(min_value=0, help_text="the directories holding each blob")
+    entries = serializers.IntegerField(min_value=0)
+
+
 class StorageFilesSerializer(serializers.Serializer[dict[str, Any]]):
     """The figures read from the registry's storage files; only ``read_from``, ``reason`` and
     ``measured_at`` (null) when the inventory reads over HTTP."""
@@ -131,6 +138,65 @@ class StorageFilesSerializer(serializers.Serializer[dict[str, Any]]):
     upload_purging = UploadPurgingSerializer(
         required=False, help_text="the registry's storage.maintenance.uploadpurging, as the worker read it"
     )
+    metadata = MetadataSerializer(
+        required=False, help_text="the registry's own directories and link files (apparent sizes, as du -sb)"
+    )
+
+
+class PicturePartSerializer(serializers.Serializer[dict[str, Any]]):
+    key = serializers.ChoiceField(choices=list(storage.PART_LABELS), help_text="which part of the disk")
+    label = serializers.CharField()  # type: ignore[assignment]
+    bytes = serializers.IntegerField(allow_null=True, help_text="null when no source can say")
+    source = serializers.CharField(  # type: ignore[assignment]
+        help_text=(
+            "where the figure comes from: files (REGISTRY_DATA_DIR, to the byte), inventory (an estimate from the "
+            "tags and manifests the dashboard knows), dry run (the last GC dry run), container df (the statistics "
+            "sample's du of the registry's data root); two joined by ' + ' when deletes since moved bytes"
+        )
+    )
+    measured_at = serializers.DateTimeField(allow_null=True, help_text="when its source measured it")
+    note = serializers.CharField(allow_blank=True)
+
+
+class ContainerDfSerializer(serializers.Serializer[dict[str, Any]]):
+    bytes = serializers.IntegerField(min_value=0)
+    measured_at = serializers.DateTimeField()
+
+
+class LastGcSerializer(serializers.Serializer[dict[str, Any]]):
+    job = serializers.IntegerField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    bytes_freed = serializers.IntegerField(allow_null=True)
+    delete_untagged = serializers.BooleanField()
+
+
+class PictureSerializer(serializers.Serializer[dict[str, Any]]):
+    """One storage picture, the one every page shows (issue 25)."""
+
+    on_disk = serializers.IntegerField(allow_null=True, help_text="the sum of the parts; null when not measured")
+    source = serializers.CharField(  # type: ignore[assignment]
+        allow_blank=True, help_text="files, container df, or empty when nothing measured"
+    )
+    measured_at = serializers.DateTimeField(allow_null=True)
+    computed_at = serializers.DateTimeField()
+    adds_up = serializers.BooleanField(help_text="every part known and their sum is on_disk")
+    parts = PicturePartSerializer(
+        many=True,
+        help_text=(
+            "referenced by tags, reclaimable by a default GC, kept untagged (what --delete-untagged would add), the "
+            "registry's own directories and links, uploads in progress; without the files the last two (and what no "
+            "dry run told apart) are one part, rest"
+        ),
+    )
+    notes = serializers.ListField(child=serializers.CharField())
+    refreshed = serializers.CharField(
+        allow_blank=True, help_text="when the inventory could not vouch for itself: what was read from the registry"
+    )
+    container_df = ContainerDfSerializer(allow_null=True, help_text="the newest statistics sample's figure, to compare")
+    last_gc = LastGcSerializer(allow_null=True, help_text="the newest real garbage collection")
+    released_bytes = serializers.IntegerField(
+        min_value=0, help_text="bytes deletes through the dashboard released since the measurement"
+    )
 
 
 class StorageSerializer(serializers.Serializer[dict[str, Any]]):
@@ -150,3 +216,4 @@ class StorageSerializer(serializers.Serializer[dict[str, Any]]):
     files = StorageFilesSerializer(help_text="the registry's storage files (REGISTRY_DATA_DIR): source and figures")
     growth = GrowthSerializer()
     not_pulled = NotPulledSerializer()
+    picture = PictureSerializer(help_text="the storage picture: on disk in parts that add up, each with its source")

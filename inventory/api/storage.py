@@ -68,7 +68,11 @@ class StorageView(APIView):
             "days. Attached artifacts count with their subject. Asks the registry nothing. ``files``: "
             "which source the inventory reads (the registry's storage files or HTTP) and why; with the files, "
             "the bytes and blobs on disk, what a GC would free with and without --delete-untagged (to the "
-            "byte, as a dry run would find), untagged manifests per repository and upload leftovers."
+            "byte, as a dry run would find), untagged manifests per repository and upload leftovers. ``picture``: "
+            "on disk = referenced by tags + reclaimable by a default GC + kept untagged + the registry's own "
+            "directories and links + uploads in progress, each part with its source and time, recomputed after "
+            "every delete, GC and sync; when the inventory cannot vouch for itself (an events gap, or the first "
+            "sync not finished), the repositories are read from the registry first and ``picture.refreshed`` says so."
         ),
         parameters=[schema.StorageQuerySerializer],
         responses={200: schema.StorageSerializer, **errors(400, 404)},
@@ -77,6 +81,7 @@ class StorageView(APIView):
         if self.disk_figures is None:
             raise ImproperlyConfigured("StorageView needs as_view(disk_figures=...): where the disk figures come from.")
         params = query(schema.StorageQuerySerializer, request)
+        refreshed = storage.bring_up_to_date()
         with storage.measured() as measure:
             usages: Any = measure.repositories(params["ordering"], params.get("search", ""))  # paged in SQL
             paginator = self.pagination_class()
@@ -88,7 +93,8 @@ class StorageView(APIView):
             top = measure.top_repositories()
         disk = self.disk_figures()
         points = disk.growth
-        response.data.update(
+        answer = dict(response.data)
+        answer.update(
             {
                 "stored": _sample(disk.sample),
                 "referenced_bytes": totals.referenced_bytes,
@@ -107,6 +113,8 @@ class StorageView(APIView):
                     "unique_bytes": idle.unique_bytes,
                     "shown": [image.as_dict() for image in idle.shown],
                 },
+                "picture": storage.picture(disk, totals.referenced_bytes, refreshed).as_dict(),
             }
         )
+        response.data = schema.StorageSerializer(answer).data
         return response
