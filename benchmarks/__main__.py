@@ -37,6 +37,7 @@ import requests
 from benchmarks.helpers import (
     STORAGES,
     LoadSampler,
+    count_registry_requests,
     fetch_manifest_and_config,
     fetch_pages,
     get_ok,
@@ -93,7 +94,6 @@ def _run(services: Any, args: argparse.Namespace) -> int:
 
     from inventory import sync
     from inventory.models import Repository
-    from registry_client.client import RegistryClient
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
@@ -101,14 +101,7 @@ def _run(services: Any, args: argparse.Namespace) -> int:
     sync_seconds = time.perf_counter() - started
     print(f"First sync of the inventory: {sync_seconds:.1f} s", flush=True)
 
-    asked: list[str] = []
-    real = RegistryClient.request
-
-    def counted(self: RegistryClient, method: str, path: str, **kwargs: Any) -> Any:
-        asked.append(f"{method} {path}")
-        return real(self, method, path, **kwargs)
-
-    RegistryClient.request = counted  # type: ignore[method-assign]
+    asked = count_registry_requests()
     client = logged_in_client()
 
     def get(path: str, **params: str) -> Callable[[], bytes]:
