@@ -62,7 +62,7 @@ class ScheduleSerializer(serializers.Serializer[schedules.Schedule]):
 
 
 @extend_schema_field({"type": "string"})
-class ContainerStatusField(serializers.Field[str | None, object, str | None, snapshot.Snapshot]):
+class ContainerStatusField(serializers.Field[snapshot.Snapshot, object, str | None, snapshot.Snapshot]):
     """The container's status as the worker saw it; "missing" when it could not be inspected,
     "unknown" while no worker has described it (an empty snapshot)."""
 
