@@ -61,6 +61,9 @@ if REGISTRY_TOKEN_REALM:
 REGISTRY_TOKEN_SERVICE = env("REGISTRY_TOKEN_SERVICE", "registry")  # auth.token.service
 REGISTRY_TOKEN_ISSUER = env("REGISTRY_TOKEN_ISSUER", "registry-admin")  # auth.token.issuer
 REGISTRY_TOKEN_TTL = envint("REGISTRY_TOKEN_TTL", 300, minimum=30)
+# Token requests without a login (anonymous pulls), per address: a pull asks one token per
+# repository, so a few clients pulling big images stay well under it; over it, 429 with Retry-After.
+REGISTRY_TOKEN_ANON_RATE = env("REGISTRY_TOKEN_ANON_RATE", "120/minute")
 # The signing key (PEM, RSA >= 2048 bits), usually as REGISTRY_TOKEN_KEY_FILE; generated into
 # DATA_DIR/registry-token/ when unset.
 REGISTRY_TOKEN_KEY = env("REGISTRY_TOKEN_KEY")
@@ -318,6 +321,17 @@ CELERY_BEAT_SCHEDULE.update(
         "watch-events": {"task": "inventory.tasks.watch_events", "schedule": 30.0},
     }
 )
+# --- The scrub (issue 24): every blob read and checked against its sha256, from REGISTRY_DATA_DIR ----
+# The most it reads, in MB/s (0: no limit), so that a scrub leaves the NAS's disks to the registry.
+SCRUB_MAX_MBPS = envint("SCRUB_MAX_MBPS", 50, minimum=0)
+# Hours between scheduled scrubs; 0 (the default) schedules none (on demand and after a restore
+# check only); 168 is weekly.
+SCRUB_INTERVAL_HOURS = envint("SCRUB_INTERVAL_HOURS", 0, minimum=0)
+if SCRUB_INTERVAL_HOURS:
+    CELERY_BEAT_SCHEDULE["storage-scrub"] = {
+        "task": "inventory.tasks.scheduled_scrub",
+        "schedule": float(SCRUB_INTERVAL_HOURS * 3600),
+    }
 
 # --- API schema, logins, tokens, HTTPS and CSP (issue 12) -------------------------------
 # Kept together in this block so other changes to the settings merge around it.
@@ -346,6 +360,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ManifestKindEnum": "registry_client.manifests.KINDS",
         "JobKindEnum": "maintenance.models.Job.Kind",
+        "JobStatusEnum": "jobs.models.Job.Status",
+        "JobRequestedViaEnum": "jobs.models.Job.RequestedVia",
         "ChannelKindEnum": "notifications.models.Channel.Kind",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.openapi.add_common_errors"],
@@ -379,7 +395,11 @@ AXES_VERBOSE = False
 # per address for anonymous calls. Rates are DRF's "N/second|minute|hour|day".
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", "1200/minute")
 API_ANON_THROTTLE_RATE = env("API_ANON_THROTTLE_RATE", "60/minute")
-for _name, _rate in (("API_THROTTLE_RATE", API_THROTTLE_RATE), ("API_ANON_THROTTLE_RATE", API_ANON_THROTTLE_RATE)):
+for _name, _rate in (
+    ("API_THROTTLE_RATE", API_THROTTLE_RATE),
+    ("API_ANON_THROTTLE_RATE", API_ANON_THROTTLE_RATE),
+    ("REGISTRY_TOKEN_ANON_RATE", REGISTRY_TOKEN_ANON_RATE),
+):
     _count, _, _period = _rate.partition("/")
     if not (_count.isascii() and _count.isdigit() and int(_count) > 0 and _period[:1] in ("s", "m", "h", "d")):
         raise ImproperlyConfigured(
