@@ -149,6 +149,27 @@ def silent_registry() -> Iterator[str]:
 
 
 @pytest.fixture
+def events_token() -> str:
+    """The bearer token ``v3_notifying_registry`` sends its events with; a test module overrides it."""
+    return "notifying-registry-token"
+
+
+@pytest.fixture
+def v3_notifying_registry(
+    engine: Any, live_server: Any, settings: Any, celery_worker: Any, events_token: str
+) -> Iterator[Any]:
+    """A v3.1.1 of its own sending its events to the live server, whose worker applies them;
+    the dashboard's settings point at it and take ``events_token``."""
+    from inventory.tests.notifying import registry_sending_events
+
+    image = engine.registry_images.get(3)
+    if image is None:
+        pytest.skip("no v3 registry image")
+    with registry_sending_events(engine, live_server, settings, image, events_token) as registry:
+        yield registry
+
+
+@pytest.fixture
 def celery_worker(services: object, transactional_db: None) -> Iterator[object]:
     """A real Celery worker in threads of this process, consuming from the test Redis.
 

@@ -120,6 +120,22 @@ def get_ok(client: Any, path: str, **params: str) -> bytes:
     return bytes(answer.content)
 
 
+def count_registry_requests() -> list[str]:
+    """From now on every request the dashboard's registry client sends is appended to the list
+    returned ("GET /v2/..."): the reads from the inventory should send none."""
+    from registry_client.client import RegistryClient
+
+    asked: list[str] = []
+    real = RegistryClient.request
+
+    def counted(self: RegistryClient, method: str, path: str, **kwargs: Any) -> Any:
+        asked.append(f"{method} {path}")
+        return real(self, method, path, **kwargs)
+
+    RegistryClient.request = counted  # type: ignore[method-assign]
+    return asked
+
+
 def write_block(readme: Path, name: str, block: str) -> None:
     """Replace the text between ``<!-- name -->`` and ``<!-- /name -->`` in ``readme`` (appended
     when the markers are missing), leaving the rest of the file as it is."""

@@ -44,6 +44,7 @@ import requests
 from benchmarks.helpers import (
     STORAGES,
     LoadSampler,
+    count_registry_requests,
     fetch_manifest_and_config,
     fetch_pages,
     get_ok,
@@ -149,16 +150,7 @@ def web_role(environ: dict[str, str], runs: int, tags: int) -> dict[str, Any]:
     setup_django(environ)
     from django.test.utils import override_settings
 
-    from registry_client.client import RegistryClient
-
-    asked: list[str] = []
-    real = RegistryClient.request
-
-    def counted(self: RegistryClient, method: str, path: str, **kwargs: Any) -> Any:
-        asked.append(f"{method} {path}")
-        return real(self, method, path, **kwargs)
-
-    RegistryClient.request = counted  # type: ignore[method-assign]
+    asked = count_registry_requests()
     client = logged_in_client()
 
     def get(path: str, **params: str) -> bytes:

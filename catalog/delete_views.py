@@ -157,7 +157,7 @@ def delete_manifest(request: HtmxHttpRequest, name: str, digest: str) -> HttpRes
     if request.POST.get("typed_name", "").strip() != name:
         return _render(request, fragment, {**context, "warning": f"Type the repository name {name} to confirm."}, 400)
     try:
-        result = deletion.run_manifest(preview, request)  # the plan the fingerprint was checked against
+        result = deletion.execute(preview, request)  # the plan the fingerprint was checked against
     except deletion.DeletionError as e:
         return _render(request, fragment, {**context, "error": e.message}, e.status)
     context.update(result=result, done=True)

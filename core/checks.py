@@ -28,22 +28,6 @@ class Check:
         if not self.level:
             self.level = OK if self.ok else ERROR
 
-    def as_dict(self) -> dict[str, Any]:
-        """The diagnostics' form: every field but the extra facts."""
-        return {
-            "id": self.id,
-            "title": self.title,
-            "ok": self.ok,
-            "level": self.level,
-            "detail": self.detail,
-            "advice": self.advice,
-            "snippet": self.snippet,
-        }
-
-    def as_health_dict(self) -> dict[str, Any]:
-        """The health endpoint's form: ok, detail and the extra facts beside them."""
-        return {"ok": self.ok, "detail": self.detail, **self.extra}
-
 
 def passed(id: str, title: str, detail: str, advice: str = "", snippet: str = "") -> Check:
     return Check(ok=True, detail=detail, level=OK, id=id, title=title, advice=advice, snippet=snippet)

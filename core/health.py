@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import redis
 from django.conf import settings
@@ -38,9 +37,6 @@ class HealthReport:
     def __getitem__(self, name: str) -> Check:
         """``report.registry`` in a template."""
         return self.checks[name]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {name: check.as_health_dict() for name, check in self.checks.items()}
 
 
 def check_broker() -> Check:

@@ -40,15 +40,13 @@ class Report:
         """No check failed; warnings (a slow storage driver) do not make the registry unhealthy."""
         return all(check.level != ERROR for check in self.checks)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "checked_at": self.checked_at,
-            "container": self.container,
-            "errors": sum(c.level == ERROR for c in self.checks),
-            "warnings": sum(c.level == WARNING for c in self.checks),
-            "checks": [c.as_dict() for c in self.checks],
-        }
+    @property
+    def error_count(self) -> int:
+        return sum(c.level == ERROR for c in self.checks)
+
+    @property
+    def warning_count(self) -> int:
+        return sum(c.level == WARNING for c in self.checks)
 
 
 def run(snapshot: Snapshot | None, wait: float = WORKER_WAIT) -> Report:

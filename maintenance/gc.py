@@ -23,7 +23,6 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -38,7 +37,7 @@ from jobs.models import Job
 from maintenance import engine, registry_cache, registry_container, snapshot, stats_collector
 from maintenance.gc_requests import DELETE_UNTAGGED_ON_V2, GcError, GcParams, GcParamsInvalid, GcResult
 from maintenance.models import RegistryMaintenance
-from registry_client import client as registry
+from maintenance.registry_container import restore, wait_answering
 from registry_files.gc import tag_reach
 from registry_files.layout import StorageFiles
 
@@ -370,10 +369,7 @@ class GarbageCollection(runner.JobRunner[GcResult]):
     def _with_saved_configuration(self, client: engine.DockerClient, container: Any, command: list[str]) -> Any:
         """Read-only or stop mode: save the configuration, change the registry, GC, restore in finally."""
         saved = container.attrs
-        record = RegistryMaintenance.objects.create(
-            job=self.job, container_name=self.name, mode=self.params.mode, attrs=saved
-        )
-        self.log(f"Saved the container's configuration (maintenance record {record.pk}).")
+        record = registry_container.save_configuration(self.job, self.name, self.params.mode, saved, log=self.log)
         started = time.monotonic()
         restored = None
         try:
@@ -385,9 +381,7 @@ class GarbageCollection(runner.JobRunner[GcResult]):
         finally:
             self.log("Restoring the registry's original configuration.")
             restored = restore(client, saved, log=self.log)
-            record.ended_at = timezone.now()
-            record.restored_by = "job"
-            record.save(update_fields=["ended_at", "restored_by"])
+            registry_container.close_maintenance(record, "job")
             seconds = round(time.monotonic() - started, 2)
             if self.params.mode == "read-only":
                 self.result["read_only_seconds"] = seconds
@@ -444,78 +438,6 @@ class GarbageCollection(runner.JobRunner[GcResult]):
         self.log(f"Deleted {deleted} blobs::* and repository::* keys from the registry's Redis cache.")
 
 
-def restore(
-    client: engine.DockerClient,
-    saved: dict[str, Any],
-    log: Callable[[str], None] | None = None,
-    *,
-    pin_image: bool = False,
-) -> Any:
-    """Bring the container back running with exactly ``saved``'s configuration; EngineError if not.
-
-    Idempotent: a container already identical is only started when stopped; one that differs
-    (read-only switch) or is missing is recreated; leftover one-off GC containers are removed.
-    With ``pin_image`` (an update's way back) the image must be the saved one too: its tag
-    (``registry:3``) is pointed at the saved image id again before the container is rebuilt.
-    """
-    name = saved["Name"].lstrip("/")
-    registry_container.remove_helpers(client, name)
-    if pin_image:
-        reference = saved["Config"]["Image"]
-        tagged = engine.image_facts(client, reference)
-        if tagged is None or tagged.id != saved["Image"]:
-            if log:
-                log(f"Pointing '{reference}' at the saved image {saved['Image']} again.")
-            engine.tag_image(client, saved["Image"], reference)
-    current = engine.get_container(client, name)
-    same_image = current is not None and (not pin_image or current.attrs.get("Image") == saved["Image"])
-    if (
-        current is not None
-        and same_image
-        and not registry_container.differences(
-            registry_container.normalized(saved), registry_container.normalized(current.attrs)
-        )
-    ):
-        if not current.attrs.get("State", {}).get("Running"):
-            if log:
-                log(f"Starting '{name}'.")
-            engine.start_container(current)
-    else:
-        if log:
-            log(f"Recreating '{name}' with its saved configuration.")
-        current = registry_container.recreate(client, saved)
-    engine.wait_running(current)
-    diffs = registry_container.differences(
-        registry_container.normalized(saved), registry_container.normalized(current.attrs)
-    )
-    if pin_image and current.attrs.get("Image") != saved["Image"]:
-        diffs.append(f"Image: {saved['Image']} -> {current.attrs.get('Image')}")
-    if not wait_answering() and log:
-        log(f"Warning: {settings.REGISTRY_URL}/v2/ does not answer yet; check the registry's logs.")
-    if diffs:
-        raise engine.EngineError(
-            f"The container '{name}' came back with a different configuration: {'; '.join(diffs)}. "
-            "Compare it with the saved configuration (Admin > Registry maintenances) and fix it by hand."
-        )
-    return current
-
-
-def wait_answering(timeout: float = 30.0) -> bool:
-    """Wait until the registry answers its API again (it listens a moment after it starts)."""
-    client = registry.get_client()
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            client.ping()
-            return True
-        except registry.RegistryError as e:
-            if e.registry_status in (401, 403):  # behind auth: it answers, that is enough here
-                return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.2)
-
-
 # --------------------------------------------------------------------------- watchdog
 
 
@@ -537,9 +459,7 @@ def watchdog() -> list[str]:
                 restore(docker_client, record.attrs, pin_image=record.mode == UPDATE_MODE)
             finally:
                 docker_client.close()
-            record.ended_at = timezone.now()
-            record.restored_by = "watchdog"
-            record.save(update_fields=["ended_at", "restored_by"])
+            registry_container.close_maintenance(record, "watchdog")
             if record.mode != UPDATE_MODE:
                 what = f"{record.mode} garbage collection"
             elif record.job is not None and record.job.kind == Job.Kind.REGISTRY_LOGIN:

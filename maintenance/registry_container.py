@@ -11,18 +11,26 @@ from __future__ import annotations
 import contextlib
 import copy
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from django.conf import settings
+from django.utils import timezone
 
 from core.masking import mask_log_line, mask_url, masked_env
 from core.timestamps import parse_docker_time
 from maintenance import engine
 from maintenance.engine import DockerClient, DockerContainer, EngineError, exec_output, exec_stream
+from maintenance.models import RegistryMaintenance
 from registry_admin.env import parse_bool
+from registry_client import client as registry
+
+if TYPE_CHECKING:
+    from jobs.models import Job
 
 #: The only form of the read-only switch that works as an environment variable; the
 #: ``..._READONLY_ENABLED=true`` form panics or is silently ignored (REGISTRY-FACTS.md).
@@ -580,3 +588,88 @@ def startup_log(container: DockerContainer, started_at: str, seconds: int = 120)
         return []
     lines = engine.logs_between(container, start, start + timedelta(seconds=seconds))[:200]
     return [mask_log_line(line) for line in lines if line and not is_noise(line)]
+
+
+# --------------------------------------------------------------------------- save and restore
+
+
+def save_configuration(
+    job: Job, container_name: str, mode: str, attrs: dict[str, Any], log: Callable[[str], None]
+) -> RegistryMaintenance:
+    """Save the container's full ``docker inspect`` before a GC, an update or a login switch
+    changes it: ``restore`` (the job's ``finally``, or the GC watchdog after a dead worker) puts
+    it back from this record."""
+    record = RegistryMaintenance.objects.create(job=job, container_name=container_name, mode=mode, attrs=attrs)
+    log(f"Saved the container's configuration (maintenance record {record.pk}).")
+    return record
+
+
+def close_maintenance(record: RegistryMaintenance, by: str) -> None:
+    """The container is back (``by``: the job, the watchdog): the record is no longer open."""
+    record.ended_at = timezone.now()
+    record.restored_by = by
+    record.save(update_fields=["ended_at", "restored_by"])
+
+
+def restore(
+    client: engine.DockerClient,
+    saved: dict[str, Any],
+    log: Callable[[str], None] | None = None,
+    *,
+    pin_image: bool = False,
+) -> Any:
+    """Bring the container back running with exactly ``saved``'s configuration; EngineError if not.
+
+    Idempotent: a container already identical is only started when stopped; one that differs
+    (read-only switch) or is missing is recreated; leftover one-off GC containers are removed.
+    With ``pin_image`` (an update's way back) the image must be the saved one too: its tag
+    (``registry:3``) is pointed at the saved image id again before the container is rebuilt.
+    """
+    name = saved["Name"].lstrip("/")
+    remove_helpers(client, name)
+    if pin_image:
+        reference = saved["Config"]["Image"]
+        tagged = engine.image_facts(client, reference)
+        if tagged is None or tagged.id != saved["Image"]:
+            if log:
+                log(f"Pointing '{reference}' at the saved image {saved['Image']} again.")
+            engine.tag_image(client, saved["Image"], reference)
+    current = engine.get_container(client, name)
+    same_image = current is not None and (not pin_image or current.attrs.get("Image") == saved["Image"])
+    if current is not None and same_image and not differences(normalized(saved), normalized(current.attrs)):
+        if not current.attrs.get("State", {}).get("Running"):
+            if log:
+                log(f"Starting '{name}'.")
+            engine.start_container(current)
+    else:
+        if log:
+            log(f"Recreating '{name}' with its saved configuration.")
+        current = recreate(client, saved)
+    engine.wait_running(current)
+    diffs = differences(normalized(saved), normalized(current.attrs))
+    if pin_image and current.attrs.get("Image") != saved["Image"]:
+        diffs.append(f"Image: {saved['Image']} -> {current.attrs.get('Image')}")
+    if not wait_answering() and log:
+        log(f"Warning: {settings.REGISTRY_URL}/v2/ does not answer yet; check the registry's logs.")
+    if diffs:
+        raise engine.EngineError(
+            f"The container '{name}' came back with a different configuration: {'; '.join(diffs)}. "
+            "Compare it with the saved configuration (Admin > Registry maintenances) and fix it by hand."
+        )
+    return current
+
+
+def wait_answering(timeout: float = 30.0) -> bool:
+    """Wait until the registry answers its API again (it listens a moment after it starts)."""
+    client = registry.get_client()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.ping()
+            return True
+        except registry.RegistryError as e:
+            if e.registry_status in (401, 403):  # behind auth: it answers, that is enough here
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)

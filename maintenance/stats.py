@@ -11,6 +11,7 @@ from typing import Any, TypedDict, cast
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -132,9 +133,15 @@ def job_result(sample: StatsSample) -> StatsResult:
     return result
 
 
+def samples_since(since: datetime, fields: list[str]) -> QuerySet[StatsSample]:
+    """Samples collected since ``since``, oldest first, with ``fields`` only loaded."""
+    return (
+        StatsSample.objects.filter(collected_at__gte=since).order_by("collected_at", "id").only("collected_at", *fields)
+    )
+
+
 def history(since: datetime, fields: list[str]) -> list[dict[str, Any]]:
-    samples = StatsSample.objects.filter(collected_at__gte=since).order_by("collected_at", "id")
-    return [sample_as_dict(s, fields) for s in samples.only("collected_at", *fields)]
+    return [sample_as_dict(s, fields) for s in samples_since(since, fields)]
 
 
 def chart_data(range_name: str) -> dict[str, Any]:

@@ -22,13 +22,11 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import timezone
 
 from core.errors import ActionableError
 from jobs import lock, runner, services
 from jobs.models import Job
 from maintenance import container_actions, engine, gc, registry_container, snapshot
-from maintenance.models import RegistryMaintenance
 from maintenance.registry_jobs import ImageDescription, UpdateResult
 
 logger = logging.getLogger(__name__)
@@ -109,25 +107,24 @@ class RegistryUpdate(runner.JobRunner[UpdateResult]):
             return self.result
         self.log(f"New image for '{reference}': {new_image.id}.")
 
-        record = RegistryMaintenance.objects.create(
-            job=self.job, container_name=saved["Name"].lstrip("/"), mode=gc.UPDATE_MODE, attrs=saved
+        record = registry_container.save_configuration(
+            self.job, saved["Name"].lstrip("/"), gc.UPDATE_MODE, saved, log=self.log
         )
-        self.log(f"Saved the container's configuration (maintenance record {record.pk}).")
         try:
             new_version = self._replace(client, saved, old_image, new_image)
         except (UpdateError, engine.EngineError, SoftTimeLimitExceeded) as e:
             reason = e.message if isinstance(e, UpdateError | engine.EngineError) else "The update ran out of time."
             self.log(f"ERROR: {reason}")
             self.log(f"Putting the old container back: {old_image.id} with its saved configuration.")
-            gc.restore(client, saved, log=self.log, pin_image=True)
-            _close(record, "job")
+            registry_container.restore(client, saved, log=self.log, pin_image=True)
+            registry_container.close_maintenance(record, "job")
             self.result["status"] = "rolled-back"
             container_actions.record_snapshot(client)
             raise UpdateError(
                 f"{reason} The registry was put back on its old image {old_image.id} ({old_version}) with its "
                 "configuration unchanged."
             ) from e
-        _close(record, "job")
+        registry_container.close_maintenance(record, "job")
         self.result.update({"status": "updated", "new": _described(new_image, new_version)})
         cache.set(snapshot.VERSION_CACHE_KEY, new_version, timeout=None)
         container_actions.record_snapshot(client)
@@ -160,7 +157,7 @@ class RegistryUpdate(runner.JobRunner[UpdateResult]):
         self.log("Recreating the registry on the new image with the saved configuration.")
         new = registry_container.recreate(client, wanted)
         engine.wait_running(new, timeout=self.bound)
-        if not gc.wait_answering(timeout=self.bound):
+        if not registry_container.wait_answering(timeout=self.bound):
             raise UpdateError(
                 f"The new registry did not answer {settings.REGISTRY_URL}/v2/ within {self.bound:g} s "
                 "(UPDATE_ANSWER_TIMEOUT)."
@@ -186,9 +183,3 @@ def _described(image: engine.ImageFacts, version: str) -> ImageDescription:
         "version_raw": version,
         "release_notes": snapshot.release_notes_url(registry_container.parse_version(version)),
     }
-
-
-def _close(record: RegistryMaintenance, by: str) -> None:
-    record.ended_at = timezone.now()
-    record.restored_by = by
-    record.save(update_fields=["ended_at", "restored_by"])

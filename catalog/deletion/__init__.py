@@ -1,9 +1,10 @@
 """Deleting tags and manifests without removing more than the user chose.
 
 Plan, then execute: ``plan`` decides once what a delete of a selection of tags, of one tag or
-of a manifest does, with the fingerprint of it; ``execute`` runs that plan against the
-registry; ``audit`` records what went as fields (read back by ``maintenance.gc_requests``) and
-the sentence made of them. The preview and the run share the plan, and a confirmation whose
+of a manifest does, with the fingerprint of it (one ``Plan``: a ``DeletePlan`` for tags, a
+``ManifestPlan`` for a manifest); ``execute`` runs any plan against the registry; ``audit``
+records what went as fields (read back by ``maintenance.gc_requests``) and the sentence made
+of them. The preview and the run share the plan, and a confirmation whose
 fingerprint a fresh plan no longer matches is refused: the registry moved past the preview.
 
 A manifest referenced by an index of the same repository (a platform of a multi-arch image)
@@ -32,12 +33,13 @@ from catalog.deletion.errors import (
     validate_name,
     validate_tag,
 )
-from catalog.deletion.execute import bulk_delete, delete_manifest, delete_tag, execute, refuse_protected, run_manifest
+from catalog.deletion.execute import bulk_delete, delete_manifest, delete_tag, execute, refuse_protected
 from catalog.deletion.plan import (
     DeletePlan,
     DeleteResult,
     ManifestPlan,
     ManifestPreview,
+    Plan,
     Status,
     Step,
     TagOutcome,
@@ -65,6 +67,7 @@ __all__ = [
     "InvalidRequest",
     "ManifestPlan",
     "ManifestPreview",
+    "Plan",
     "ProtectedTagRefused",
     "ReferencedByIndex",
     "RepositoryScan",
@@ -86,7 +89,6 @@ __all__ = [
     "reclaimable_bytes",
     "refuse_protected",
     "registry_deletes_tags",
-    "run_manifest",
     "scan_children",
     "scan_repository",
     "validate_digest",

@@ -5,11 +5,12 @@ the manifest and with it *every* tag pointing to it. registry:3 can delete a tag
 (``DELETE /v2/<name>/manifests/<tag>`` answers 202, distribution PR #3427); 2.x answers
 400 ``DIGEST_INVALID``. We never guess the version from headers: we try and read the answer.
 
-- ``execute``: a selection's plan, step by step (by tag on registry:3, by digest on 2.x),
-  then (``prune``) the manifests it left untagged and the artifacts attached to what went.
+- ``execute``: any plan. A selection's, step by step (by tag on registry:3, by digest on 2.x),
+  then (``prune``) the manifests it left untagged and the artifacts attached to what went; a
+  manifest's, by digest, then the manifests of its attached tags and its attached artifacts.
 - ``delete_tag``: DELETE by tag; on ``DIGEST_INVALID`` (2.x) the one-tag plan of the
   repository as read, run by digest (refused when other tags share the manifest, unless forced).
-- ``delete_manifest``: the manifest plan, run by digest, with its attached artifacts.
+- ``delete_manifest``: the manifest's plan, executed.
 
 Every delete, refusal and failure is written to the audit log (``catalog.deletion.audit``).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import overload
 
 from django.http import HttpRequest
 
@@ -42,6 +44,7 @@ from catalog.deletion.plan import (
     DeletePlan,
     DeleteResult,
     ManifestPlan,
+    Plan,
     Status,
     plan_delete,
     plan_from_scan,
@@ -69,7 +72,25 @@ def _after_delete(name: str, removed_tags: Sequence[str], *digests: str) -> None
 # --- A selection ------------------------------------------------------------------------------
 
 
-def execute(plan: DeletePlan, request: HttpRequest | None = None, *, prune: bool = False) -> DeletePlan:
+@overload
+def execute(plan: DeletePlan, request: HttpRequest | None = None, *, prune: bool = False) -> DeletePlan: ...
+
+
+@overload
+def execute(plan: ManifestPlan, request: HttpRequest | None = None, *, prune: bool = False) -> DeleteResult: ...
+
+
+def execute(plan: Plan, request: HttpRequest | None = None, *, prune: bool = False) -> DeletePlan | DeleteResult:
+    """Run a plan as planned: a selection's (``prune``: see ``_run_selection``), the plan done;
+    a manifest's, what went (``prune`` does not apply: a manifest goes by digest)."""
+    if isinstance(plan, ManifestPlan):
+        return _run_manifest(plan, request)
+    if not isinstance(plan, DeletePlan):
+        raise TypeError(f"Not a delete plan: {plan!r}")
+    return _run_selection(plan, request, prune=prune)
+
+
+def _run_selection(plan: DeletePlan, request: HttpRequest | None = None, *, prune: bool = False) -> DeletePlan:
     """Run the plan's DELETE requests in order; every selected tag gets an audit entry.
 
     A step the registry refuses marks its tags failed with the registry's answer; the other
@@ -318,10 +339,10 @@ def delete_manifest(name: str, digest: str, *, force: bool = False, request: Htt
     except DeletionFailed as e:
         audit.record_error("delete-manifest", "failed", request, name, "", digest, e)
         raise
-    return run_manifest(plan, request)
+    return execute(plan, request)
 
 
-def run_manifest(plan: ManifestPlan, request: HttpRequest | None = None) -> DeleteResult:
+def _run_manifest(plan: ManifestPlan, request: HttpRequest | None = None) -> DeleteResult:
     """Run a manifest plan: refused as planned (409), else the manifest by digest, then the
     manifests of its attached tags and its artifacts attached by digest (issue 15)."""
     name, digest = plan.repository, plan.digest

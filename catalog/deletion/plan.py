@@ -1,8 +1,8 @@
-"""One plan per delete, decided before anything is sent, with the fingerprint of what it does.
+"""One plan per delete (``Plan``), decided before anything is sent, with the fingerprint of what it does.
 
 - a selection of tags (the bulk delete, the tag dialogs, retention, and the single-tag delete
-  on 2.x): ``plan_delete`` reads the repository, ``plan_from_scan`` decides;
-- a manifest by digest (the image page and the API): ``plan_manifest``.
+  on 2.x), a ``DeletePlan``: ``plan_delete`` reads the repository, ``plan_from_scan`` decides;
+- a manifest by digest (the image page and the API), a ``ManifestPlan``: ``plan_manifest``.
 
 The preview shows the plan, the confirmation sends its fingerprint back and runs only if a
 fresh plan still matches: a preview the registry has moved past is refused. Planning writes no
@@ -136,10 +136,32 @@ class Step:
 
 
 @dataclass(frozen=True)
-class DeletePlan:
-    """What deleting ``selected`` would do, decided once; ``execute`` runs exactly this."""
+class Plan:
+    """Every delete's plan, decided before anything is sent; ``execute`` runs any plan, exactly as
+    planned. Its ``fingerprint`` identifies what it does: the preview shows a plan, and the
+    confirmation runs only if a fresh plan of the same delete still has the same fingerprint.
+
+    Two shapes, for what the user names: ``DeletePlan``, a selection of tags (the bulk delete,
+    the tag dialogs, retention, one tag on 2.x), and ``ManifestPlan``, a manifest by digest with
+    every tag and attached artifact that goes with it.
+    """
 
     repository: str
+
+    def fingerprint_document(self) -> Any:
+        """What the fingerprint is taken of: every decision of the plan, nothing read through caches."""
+        raise NotImplementedError
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies what the plan does: a confirmation runs only if a fresh plan still matches."""
+        return fingerprint(self.fingerprint_document())
+
+
+@dataclass(frozen=True)
+class DeletePlan(Plan):
+    """What deleting ``selected`` would do, decided once; ``execute`` runs exactly this."""
+
     selected: tuple[str, ...]
     force: bool
     deletes_tags: bool
@@ -209,18 +231,14 @@ class DeletePlan:
         """A forced plan that removes unselected tags or breaks an index: confirm by typing the name."""
         return any(o.status == Status.REMOVED and (o.shared_with or o.referenced_by) for o in self.outcomes)
 
-    @property
-    def fingerprint(self) -> str:
-        """Identifies what the plan does: a confirmation runs only if a fresh plan still matches."""
-        return fingerprint(
-            {
-                **self.as_dict(),
-                "dry_run": None,
-                "steps": [step.reference for step in self.steps],
-                "reclaimable_bytes": None,  # read through caches: a size is no reason to refuse
-                "refreshed": None,  # what the preview did first, not what the plan does
-            }
-        )
+    def fingerprint_document(self) -> dict[str, Any]:
+        return {
+            **self.as_dict(),
+            "dry_run": None,
+            "steps": [step.reference for step in self.steps],
+            "reclaimable_bytes": None,  # read through caches: a size is no reason to refuse
+            "refreshed": None,  # what the preview did first, not what the plan does
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -630,14 +648,13 @@ def _protected_manifest_message(digest: str, guarded: Mapping[str, str]) -> str:
 
 
 @dataclass(frozen=True)
-class ManifestPlan:
+class ManifestPlan(Plan):
     """What deleting a manifest by digest removes: the dialog's preview and the delete's run.
 
     Its tags go with it (distribution#1566), and so do its attached artifacts (issue 15): its
     signature, attestation, SBOM and referrers tags, and the artifacts attached by digest.
     """
 
-    repository: str
     digest: str
     tags: tuple[str, ...]
     referenced_by: tuple[IndexRef, ...]
@@ -665,18 +682,15 @@ class ManifestPlan:
             )
         return None
 
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(
-            [
-                self.digest,
-                self.tags,
-                [ref.as_dict() for ref in self.referenced_by],
-                self.attached,
-                self.protected,
-                *([self.attached_by_digest] if self.attached_by_digest else []),
-            ]
-        )
+    def fingerprint_document(self) -> list[Any]:
+        return [
+            self.digest,
+            self.tags,
+            [ref.as_dict() for ref in self.referenced_by],
+            self.attached,
+            self.protected,
+            *([self.attached_by_digest] if self.attached_by_digest else []),
+        ]
 
 
 # The confirmation dialog's name for it.

@@ -1,5 +1,3 @@
-from typing import Any
-
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -13,20 +11,38 @@ from rest_framework.response import Response
 from core import audit, health
 from core.api.schema import errors, query
 from core.api.serializers import AuditEntrySerializer
+from core.checks import Check
 from core.models import AuditEntry
 
 
-class HealthCheckSerializer(serializers.Serializer[dict[str, Any]]):
+class HealthCheckSerializer(serializers.Serializer[Check]):
+    """A part's ``ok`` and ``detail``; its subclasses add the part's extra facts (``Check.extra``)."""
+
     ok = serializers.BooleanField()
     detail = serializers.CharField(allow_blank=True)
 
 
-class HealthSerializer(serializers.Serializer[dict[str, Any]]):
+class RegistryHealthSerializer(HealthCheckSerializer):
+    url = serializers.CharField(source="extra.url", required=False, help_text="the registry's REGISTRY_URL")
+
+
+class DockerHealthSerializer(HealthCheckSerializer):
+    host = serializers.CharField(source="extra.host", required=False, help_text="the engine a worker reached")
+    checked_seconds_ago = serializers.IntegerField(
+        source="extra.checked_seconds_ago", required=False, help_text="how old the worker's answer is"
+    )
+
+
+class BrokerHealthSerializer(HealthCheckSerializer):
+    url = serializers.CharField(source="extra.url", required=False, help_text="Redis, its password hidden")
+
+
+class HealthSerializer(serializers.Serializer[health.HealthReport]):
     """Each part's ``ok`` and ``detail``, with the part's own extra fields (the registry's url, ...)."""
 
-    registry = HealthCheckSerializer()
-    docker = HealthCheckSerializer()
-    broker = HealthCheckSerializer()
+    registry = RegistryHealthSerializer(source="checks.registry")
+    docker = DockerHealthSerializer(source="checks.docker")
+    broker = BrokerHealthSerializer(source="checks.broker")
 
 
 @extend_schema(
@@ -40,7 +56,7 @@ class HealthSerializer(serializers.Serializer[dict[str, Any]]):
 def health_view(request: Request) -> Response:
     """200 when the registry, the engine (via the workers) and the broker are all fine, 503 otherwise."""
     report = health.report()
-    return Response(report.as_dict(), status=200 if report.ok else 503)
+    return Response(HealthSerializer(report).data, status=200 if report.ok else 503)
 
 
 class AuditQuerySerializer(serializers.Serializer[None]):

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -230,3 +231,24 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
 
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(10)
+
+
+def gc_stack(engine: Any, workdir: Path, redis_url: str, prefix: str, **env: str) -> tuple[Any, Stack]:
+    """A private registry holding ``team/app:1`` and a ``Stack`` whose worker may collect it:
+    what the tests that kill or time out a GC start from (the caller stops the stack and
+    removes the registry)."""
+    from testenv import images
+    from testenv.services import start_registry
+
+    registry = start_registry(engine, name=f"{prefix}-{uuid.uuid4().hex[:6]}")
+    images.push_oci_image(registry.url, "team/app", "1")
+    stack = Stack(
+        workdir,
+        redis_url,
+        REGISTRY_URL=registry.url,
+        REGISTRY_CONTAINER=registry.container_name,
+        GC_LOCK_TIMEOUT="10",
+        GC_WATCHDOG_INTERVAL="10",
+        **env,
+    )
+    return registry, stack

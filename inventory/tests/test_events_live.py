@@ -4,7 +4,6 @@ them: the inventory follows within 2 s."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,11 +11,11 @@ import pytest
 import requests
 from django.db import OperationalError
 
-from inventory import services
 from inventory.models import Event, Manifest, Tag
+from inventory.tests.notifying import registry_sending_events
 from registry_client.client import MANIFEST_ACCEPT, get_client
 from testenv import images
-from testenv.services import RegistryService, start_registry
+from testenv.services import RegistryService
 
 TOKEN = "live-events-token"
 
@@ -44,16 +43,8 @@ def notifying_registry(
     image = engine.registry_images.get(request.param)
     if image is None:
         pytest.skip(f"no v{request.param} registry image")
-    settings.REGISTRY_EVENTS_TOKEN = TOKEN
-    value = services.notifications_setting(f"{live_server.url}/api/v1/events/", TOKEN)
-    registry = start_registry(
-        engine, f"notify-{uuid.uuid4().hex[:8]}", env={"REGISTRY_NOTIFICATIONS_ENDPOINTS": value}, image=image
-    )
-    settings.REGISTRY_URL = registry.url
-    try:
+    with registry_sending_events(engine, live_server, settings, image, TOKEN) as registry:
         yield registry
-    finally:
-        registry.remove()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -101,28 +100,17 @@ def test_a_new_instance_id_records_a_gap_from_the_old_process_last_event(registr
 
 
 @pytest.fixture
-def notifying_registry(engine: Any, live_server: Any, settings: Any, celery_worker: Any) -> Iterator[RegistryService]:
-    """A v3.1.1 of its own sending its events to the live server, whose worker applies them."""
-    image = engine.registry_images.get(3)
-    if image is None:
-        pytest.skip("no v3 registry image")
-    value = services.notifications_setting(f"{live_server.url}/api/v1/events/", TOKEN)
-    registry = start_registry(
-        engine, f"burst-{uuid.uuid4().hex[:8]}", env={"REGISTRY_NOTIFICATIONS_ENDPOINTS": value}, image=image
-    )
-    settings.REGISTRY_URL = registry.url
-    try:
-        yield registry
-    finally:
-        registry.remove()
+def events_token() -> str:
+    """The token ``v3_v3_notifying_registry`` (conftest.py) sends its events with."""
+    return TOKEN
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_ci_burst_is_all_visible_within_five_seconds_and_every_pull_counts_once(
-    notifying_registry: RegistryService,
+    v3_notifying_registry: RegistryService,
 ) -> None:
     """40 images pushed by 8 clients, then each pulled once (HEAD by tag, GET by digest)."""
-    url = notifying_registry.url
+    url = v3_notifying_registry.url
     names = [(f"ci/app{i % 8}", f"b{i}") for i in range(40)]
     pushed: dict[tuple[str, str], str] = {}
     lock = threading.Lock()

@@ -1,5 +1,6 @@
-"""Documentation serializers for maintenance's hand-built JSON (GC, schedules, statistics,
-the registry container's actions, diagnostics); see ``core.api.schema`` for the pattern."""
+"""Maintenance's API shapes: the request bodies, and the serializers that render the answers
+(statistics and their history, the registry container's actions, diagnostics) and are their
+schema; see ``core.api.schema`` for the pattern."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from rest_framework import serializers
 
 from core.api.schema import StrictSerializer
 from core.api.serializers import ApiURLField, IsoDateTimeField
-from core.checks import ERROR, OK, WARNING
+from core.checks import ERROR, OK, WARNING, Check
 from jobs.api.serializers import JobBusySerializer, JobReferenceSerializer  # noqa: F401 - documented here too
-from maintenance import gc_requests, schedules, snapshot, stats
+from maintenance import diagnostics, gc_requests, schedules, snapshot, stats
+from maintenance.models import StatsSample
 
 
 class GcRequestSerializer(StrictSerializer):
@@ -59,24 +61,66 @@ class ScheduleSerializer(serializers.Serializer[schedules.Schedule]):
     total_run_count = serializers.IntegerField(min_value=0)
 
 
-class ContainerSerializer(serializers.Serializer[dict[str, Any]]):
+@extend_schema_field({"type": "string"})
+class ContainerStatusField(serializers.Field[snapshot.Snapshot, object, str | None, snapshot.Snapshot]):
+    """The container's status as the worker saw it; "missing" when it could not be inspected,
+    "unknown" while no worker has described it (an empty snapshot)."""
+
+    def to_representation(self, seen: snapshot.Snapshot) -> str | None:
+        if not seen:
+            return "unknown"
+        if not seen.get("ok"):
+            return "missing"
+        return seen.get("status")
+
+
+class ContainerSerializer(serializers.Serializer[snapshot.Snapshot]):
+    """The registry container from a worker's ``snapshot.Snapshot`` (``{}`` while no worker has
+    described it: every field null, status unknown, no checked_at); ``error`` only when it is missing."""
+
     name = serializers.CharField(allow_null=True)
-    status = serializers.CharField(help_text="running, paused, exited, ...; missing or unknown when not seen")
+    status = ContainerStatusField(
+        source="*", help_text="running, paused, exited, ...; missing or unknown when not seen"
+    )
     image = serializers.CharField(allow_null=True)
     version = serializers.CharField(allow_null=True)
     started_at = serializers.CharField(allow_null=True)
     error = serializers.CharField(required=False)
     checked_at = serializers.FloatField(allow_null=True, required=False)
 
+    def to_representation(self, seen: snapshot.Snapshot) -> dict[str, Any]:
+        answer: dict[str, Any] = super().to_representation(seen)
+        if not seen:
+            answer.pop("checked_at", None)
+        if not seen or seen.get("ok"):
+            answer.pop("error", None)
+        return answer
 
-def _sample_serializer(
-    name: str, fields: tuple[str, ...], required: bool, doc: str
-) -> type[serializers.Serializer[dict[str, Any]]]:
-    """A sample: ``collected_at`` and the figures (null when they could not be read)."""
-    attrs: dict[str, object] = {"__doc__": doc, "collected_at": serializers.DateTimeField()}
-    for field in fields:
-        attrs[field] = serializers.FloatField(allow_null=True, required=required)
-    return type(name, (serializers.Serializer,), attrs)
+
+def _figure_field(name: str, required: bool) -> serializers.Field[Any, Any, Any, Any]:
+    """A sample's figure, null where it could not be read: the CPU a percentage, the rest counts."""
+    if name == "cpu_percent":
+        return serializers.FloatField(allow_null=True, required=required)
+    return serializers.IntegerField(allow_null=True, required=required)
+
+
+class SampleSerializer(serializers.Serializer[StatsSample]):
+    """A statistics sample: ``collected_at`` and its figures; only those named by the context's
+    ``fields`` when it has them (the history's choice)."""
+
+    collected_at = IsoDateTimeField()
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields: dict[str, serializers.Field[Any, Any, Any, Any]] = super().get_fields()
+        asked = self.context.get("fields")
+        if asked is None:
+            return fields
+        return {name: field for name, field in fields.items() if name == "collected_at" or name in asked}
+
+
+def _sample_serializer(name: str, fields: tuple[str, ...], required: bool, doc: str) -> type[SampleSerializer]:
+    attrs: dict[str, object] = {"__doc__": doc, **{field: _figure_field(field, required) for field in fields}}
+    return type(name, (SampleSerializer,), attrs)
 
 
 LatestSampleSerializer = _sample_serializer(
@@ -88,12 +132,16 @@ HistorySampleSerializer = _sample_serializer(
 
 
 class StatsSerializer(serializers.Serializer[dict[str, Any]]):
+    """``{"container": snapshot or {}, "latest": sample or None}``."""
+
     container = ContainerSerializer()
     latest = LatestSampleSerializer(allow_null=True)
 
 
 class HistorySerializer(serializers.Serializer[dict[str, Any]]):
-    since = serializers.DateTimeField()
+    """``{"since", "fields", "count", "results": samples}``; the samples render only ``fields``."""
+
+    since = IsoDateTimeField()
     fields = serializers.ListField(  # type: ignore[assignment]  # the API's field name; DRF's metaclass takes it
         child=serializers.ChoiceField(choices=list(stats.SAMPLE_FIELDS))
     )
@@ -111,13 +159,16 @@ class PauseRequestSerializer(StrictSerializer):
 
 
 class ContainerActionSerializer(serializers.Serializer[dict[str, Any]]):
+    """A worker's answer to pause, unpause or restart (``maintenance.container_actions``), or
+    ``{"status": "requested", "detail"}`` while no worker answered; absent fields are left out."""
+
     status = serializers.CharField(help_text="paused, running, unchanged; requested while no worker answered")
     detail = serializers.CharField(required=False)
     paused_until = serializers.DateTimeField(required=False)
     already = serializers.BooleanField(required=False)
 
 
-class DiagnosticCheckSerializer(serializers.Serializer[dict[str, Any]]):
+class DiagnosticCheckSerializer(serializers.Serializer[Check]):
     id = serializers.CharField()
     title = serializers.CharField()
     ok = serializers.BooleanField()
@@ -127,12 +178,14 @@ class DiagnosticCheckSerializer(serializers.Serializer[dict[str, Any]]):
     snippet = serializers.CharField(allow_blank=True)
 
 
-class DiagnosticsSerializer(serializers.Serializer[dict[str, Any]]):
+class DiagnosticsSerializer(serializers.Serializer[diagnostics.Report]):
     ok = serializers.BooleanField()
     checked_at = serializers.FloatField()
     container = serializers.CharField()
-    errors = serializers.IntegerField(min_value=0)  # type: ignore[assignment]  # the API's field name
-    warnings = serializers.IntegerField(min_value=0)
+    errors = serializers.IntegerField(  # type: ignore[assignment]  # the API's field name
+        source="error_count", min_value=0
+    )
+    warnings = serializers.IntegerField(source="warning_count", min_value=0)
     checks = DiagnosticCheckSerializer(many=True)
 
 

@@ -22,13 +22,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api.schema import body, errors, query
+from core.errors import ActionableError
 from core.permissions import IsOperator
 from jobs.api.serializers import JobSerializer
 from maintenance import services, snapshot, stats
 from maintenance.api import schema
-
-CONTAINER_FIELDS = ("name", "status", "image", "version", "started_at")
-
 
 _ACTION_RESPONSES = {
     200: schema.ContainerActionSerializer,
@@ -52,24 +50,7 @@ def collect(request: Request) -> Response:
 def latest(request: Request) -> Response:
     """The container as a worker last saw it (asked afresh when older than a minute) and the newest sample."""
     seen = services.container_snapshot(max_age=60, wait=3)
-    sample = stats.latest()
-    return Response(
-        {
-            "container": container_summary(seen),
-            "latest": stats.sample_as_dict(sample, stats.LATEST_FIELDS) if sample else None,
-        }
-    )
-
-
-def container_summary(seen: snapshot.Snapshot | None) -> dict[str, Any]:
-    if seen is None:
-        return {"name": None, "status": "unknown", "image": None, "version": None, "started_at": None}
-    summary = {name: seen.get(name) for name in CONTAINER_FIELDS}
-    if not seen.get("ok"):
-        summary["status"] = "missing"
-        summary["error"] = seen.get("error", "")
-    summary["checked_at"] = seen.get("checked_at")
-    return summary
+    return Response(schema.StatsSerializer({"container": seen or {}, "latest": stats.latest()}).data)
 
 
 @extend_schema(
@@ -83,8 +64,9 @@ def history(request: Request) -> Response:
     params = query(schema.HistoryQuerySerializer, request)
     since = params.get("since") or parse_since(None)
     fields = params.get("fields") or parse_fields(None)
-    results = stats.history(since, fields)
-    return Response({"since": since.isoformat(), "fields": fields, "count": len(results), "results": results})
+    samples = list(stats.samples_since(since, fields))
+    answer = {"since": since, "fields": fields, "count": len(samples), "results": samples}
+    return Response(schema.HistorySerializer(answer, context={"fields": fields}).data)
 
 
 def parse_since(raw: str | None) -> Any:
@@ -151,16 +133,17 @@ def _act(action: str, request: Request, *args: Any) -> Response:
     reply = services.container_action(action, request, *args)
     if reply.result is None:
         detail = snapshot.NO_WORKER.format(wait=services.ACTION_WAIT[action])
-        return Response({"status": "requested", "detail": detail}, status=status.HTTP_202_ACCEPTED)
+        requested = {"status": "requested", "detail": detail}
+        return Response(schema.ContainerActionSerializer(requested).data, status=status.HTTP_202_ACCEPTED)
     if not reply.result.get("ok"):
-        return Response({"detail": reply.result.get("error", "")}, status=status.HTTP_409_CONFLICT)
-    return Response({key: value for key, value in reply.result.items() if key != "ok"})
+        raise ActionableError(reply.result.get("error", ""), status=status.HTTP_409_CONFLICT)
+    return Response(schema.ContainerActionSerializer(reply.result).data)
 
 
 @extend_schema(summary="Check the registry's configuration", responses={200: schema.DiagnosticsSerializer})
 @api_view(["GET"])
 def diagnostics_view(request: Request) -> Response:
-    return Response(services.diagnostics_report().as_dict())
+    return Response(schema.DiagnosticsSerializer(services.diagnostics_report()).data)
 
 
 urlpatterns = [

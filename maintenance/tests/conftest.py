@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from core.tests.faults import PrivateRedis
 from testenv.services import RegistryService, Services, start_registry
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A Redis of the test's own, to stop and start again (``core.tests.faults.PrivateRedis``)."""
+    redis = PrivateRedis(tmp_path / "redis")
+    try:
+        yield redis
+    finally:
+        redis.stop()
 
 
 @pytest.fixture

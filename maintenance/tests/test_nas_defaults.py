@@ -16,26 +16,16 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from core.tests.faults import PrivateRedis, Stack
+from core.tests.faults import PrivateRedis, Stack, gc_stack
 from testenv import _sys
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    redis = PrivateRedis(tmp_path / "redis")
-    try:
-        yield redis
-    finally:
-        redis.stop()
 
 
 def _descendants(pid: int) -> list[int]:
@@ -152,19 +142,14 @@ def test_a_gc_past_its_time_limit_in_the_thread_pool_is_failed_and_the_registry_
 ) -> None:
     from maintenance import registry_container
     from testenv import images
-    from testenv.services import start_registry
 
-    registry = start_registry(services.engine, name=f"limitgc-{uuid.uuid4().hex[:6]}")
-    images.push_oci_image(registry.url, "team/app", "1")
-    stack = Stack(
+    registry, stack = gc_stack(
+        services.engine,
         tmp_path / "stack",
         private_redis.url,
-        REGISTRY_URL=registry.url,
-        REGISTRY_CONTAINER=registry.container_name,
+        "limitgc",
         JOB_HEARTBEAT_TIMEOUT="5",
         JOB_WATCHDOG_INTERVAL="5",
-        GC_LOCK_TIMEOUT="10",
-        GC_WATCHDOG_INTERVAL="10",
     )
     try:
         stack.start_worker(concurrency=4, beat_thread=True)  # make run's worker

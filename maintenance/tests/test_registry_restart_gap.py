@@ -4,48 +4,33 @@ events gap, a reconcile starts at once and makes the inventory equal the registr
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
-from inventory import services
 from inventory.models import EventsGap, Tag
 from inventory.tests.test_events_live import within
 from testenv import images
-from testenv.services import RegistryService, start_registry
+from testenv.services import RegistryService
 
 TOKEN = "restart-events-token"
 
 
 @pytest.fixture
-def notifying_registry(engine: Any, live_server: Any, settings: Any, celery_worker: Any) -> Iterator[RegistryService]:
-    """A v3.1.1 of its own sending its events to the live server, whose worker applies them."""
-    image = engine.registry_images.get(3)
-    if image is None:
-        pytest.skip("no v3 registry image")
-    settings.REGISTRY_EVENTS_TOKEN = TOKEN
-    value = services.notifications_setting(f"{live_server.url}/api/v1/events/", TOKEN)
-    registry = start_registry(
-        engine, f"restart-{uuid.uuid4().hex[:8]}", env={"REGISTRY_NOTIFICATIONS_ENDPOINTS": value}, image=image
-    )
-    settings.REGISTRY_URL = registry.url
-    try:
-        yield registry
-    finally:
-        registry.remove()
+def events_token() -> str:
+    """The token ``v3_v3_notifying_registry`` (conftest.py) sends its events with."""
+    return TOKEN
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_registry_restart_loses_its_queue_records_a_gap_and_the_reconcile_makes_the_inventory_whole(
-    notifying_registry: RegistryService, settings: Any
+    v3_notifying_registry: RegistryService, settings: Any
 ) -> None:
     from maintenance import container_actions
 
-    url = notifying_registry.url
-    settings.REGISTRY_CONTAINER = notifying_registry.container_name
+    url = v3_notifying_registry.url
+    settings.REGISTRY_CONTAINER = v3_notifying_registry.container_name
     kept = images.push_oci_image(url, "restart/app", "kept")
     gone = images.push_oci_image(url, "restart/app", "gone")
     within(30.0, lambda: Tag.objects.filter(repository__name="restart/app").count() == 2)
@@ -56,7 +41,7 @@ def test_a_registry_restart_loses_its_queue_records_a_gap_and_the_reconcile_make
     late = images.push_oci_image(url, "restart/late", "v1")
     assert requests.delete(f"{url}/v2/restart/app/manifests/{gone}", timeout=5).status_code == 202
     time.sleep(1.0)
-    notifying_registry.restart()  # ... and are lost with its process (distribution#2422)
+    v3_notifying_registry.restart()  # ... and are lost with its process (distribution#2422)
     settings.REGISTRY_EVENTS_TOKEN = TOKEN
     assert not Tag.objects.filter(repository__name="restart/late").exists()
     container_actions.record_engine_health()  # sees the new start: a gap, and a reconcile at once

@@ -9,25 +9,12 @@
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from core.tests.faults import PrivateRedis, Stack, kill_group
+from core.tests.faults import PrivateRedis, Stack, gc_stack, kill_group
 
 HEARTBEAT_TIMEOUT = 5
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    redis = PrivateRedis(tmp_path / "redis")
-    try:
-        yield redis
-    finally:
-        redis.stop()
 
 
 def test_a_job_whose_worker_is_killed_is_failed_with_the_reason(
@@ -103,20 +90,14 @@ def test_a_gc_whose_worker_is_killed_mid_run_is_failed_and_the_registry_restored
     services: Any, private_redis: PrivateRedis, tmp_path: Path
 ) -> None:
     from maintenance import registry_container
-    from testenv import images
-    from testenv.services import start_registry
 
-    registry = start_registry(services.engine, name=f"killgc-{uuid.uuid4().hex[:6]}")
-    images.push_oci_image(registry.url, "team/app", "1")
-    stack = Stack(
+    registry, stack = gc_stack(
+        services.engine,
         tmp_path / "stack",
         private_redis.url,
-        REGISTRY_URL=registry.url,
-        REGISTRY_CONTAINER=registry.container_name,
+        "killgc",
         JOB_HEARTBEAT_TIMEOUT=str(HEARTBEAT_TIMEOUT),
         JOB_WATCHDOG_INTERVAL="5",
-        GC_LOCK_TIMEOUT="10",
-        GC_WATCHDOG_INTERVAL="10",
     )
     try:
         worker = stack.start_worker()
