@@ -49,13 +49,15 @@ from catalog.deletion.plan import (
     unique,
 )
 from catalog.deletion.scan import attached_tags, scan_children, scan_repository
-from inventory import sync as inventory_sync
 from registry_client.client import RegistryClient, RegistryError, RegistryNotFound, RegistryRejected, get_client
 
 
 def _after_delete(name: str, removed_tags: Sequence[str], *digests: str) -> None:
     """Drop what the catalog caches and the inventory holds of what went: its pages show the
     registry as it is now, without waiting for the registry's event or the next sync."""
+    # Imported here, after a delete only: the web process keeps the sync machinery out otherwise.
+    from inventory import sync as inventory_sync
+
     inventory_sync.forget(name, removed_tags, digests)
     invalidate_repository(name)
 
