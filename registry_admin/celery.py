@@ -6,6 +6,7 @@ process, so a NAS runs one process for both instead of two full copies of the pr
 """
 
 import os
+import threading
 
 import click
 from celery import Celery, beat, bootsteps
@@ -18,6 +19,22 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+class _BeatThread(threading.Thread):
+    """``celery.beat.Service`` (Celery's public scheduler service, what ``celery beat`` runs) on a
+    daemon thread: started with the worker, stopped (and the schedule synced) with it."""
+
+    def __init__(self, service: beat.Service) -> None:
+        super().__init__(name="Beat", daemon=True)
+        self.service = service
+
+    def run(self) -> None:
+        self.service.app.set_current()
+        self.service.start()
+
+    def stop(self) -> None:
+        self.service.stop(wait=True)
+
+
 class SchedulerThread(bootsteps.StartStopStep):
     """beat inside the worker, as a thread: started after the pool, stopped with the worker."""
 
@@ -28,14 +45,14 @@ class SchedulerThread(bootsteps.StartStopStep):
         self.enabled = bool(beat_thread)
         super().__init__(parent, **kwargs)
 
-    def create(self, parent: WorkController) -> beat._Threaded:  # type: ignore[override]
-        # Not beat.EmbeddedService(thread=True): it ticks every second, and each tick of the
-        # database scheduler asks the database whether the schedules changed. Every 5 s, as a
+    def create(self, parent: WorkController) -> _BeatThread:  # type: ignore[override]
+        # Not beat.EmbeddedService(thread=True): it forces a tick every second, and each tick of
+        # the database scheduler asks the database whether the schedules changed. Every 5 s, as a
         # separate `celery beat` does (django-celery-beat's DEFAULT_MAX_INTERVAL); stopping waits
-        # at most that long. The database scheduler keeps no schedule file.
-        return beat._Threaded(
-            parent.app, max_interval=5, remote_control=False, scheduler_cls=parent.app.conf.beat_scheduler
-        )
+        # at most that long. Not `-B` either: it forks beat into a process of its own. The
+        # database scheduler keeps no schedule file. Beat's own remote control stays off (Celery's
+        # beat_enable_remote_control default): the worker answers for this process.
+        return _BeatThread(beat.Service(parent.app, max_interval=5, scheduler_cls=parent.app.conf.beat_scheduler))
 
 
 app.user_options["worker"].add(
