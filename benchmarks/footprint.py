@@ -285,7 +285,7 @@ def _run(services: Any, args: argparse.Namespace) -> int:
             f"{name}={os.environ.get(name, default)}"
             for name, default in (
                 ("WEB_WORKERS", "1"),
-                ("WEB_THREADS", "4"),
+                ("WEB_THREADS", "8"),
                 ("CELERY_POOL", "threads"),
                 ("CELERY_CONCURRENCY", "4"),
                 ("BEAT_IN_WORKER", "true"),

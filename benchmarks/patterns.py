@@ -8,7 +8,7 @@ now runs on RE2 (``core.patterns``). Measured, medians of several runs:
   ``sec/a*a*a*a*a*a*a*a*a*a*c`` (10 stars) against a 255-character name, through
   ``core.patterns`` (target < 50 ms each); Python's ``re`` on shorter input for comparison;
 - the web, as deployed (gunicorn with deploy/gunicorn.conf.py; WEB_WORKERS and WEB_THREADS from
-  the environment, else make run's defaults: 1 worker of 4 threads) on the
+  the environment, else make run's defaults: 1 worker of 8 threads) on the
   real test services: protected-tag rules with both patterns (accepted: 201), a repository whose
   tags are 40-character ``a`` runs, its tag list API alone, then ``/-/alive`` while 8 clients
   request that tag list without pause (target < 100 ms).
@@ -138,7 +138,7 @@ def web(services: Any, runs: int, seconds: float) -> list[tuple[str, float, str]
             "--workers",
             os.environ.get("WEB_WORKERS", "1"),
             "--threads",
-            os.environ.get("WEB_THREADS", "4"),
+            os.environ.get("WEB_THREADS", "8"),
             "--worker-class",
             "gthread",
             "--config",
@@ -254,7 +254,7 @@ def main() -> int:
         f"Run {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} on "
         f"{machine(f'load average {load_before:.1f} before, {load_after:.1f} after')}; "
         f"median of {args.runs} runs; web WEB_WORKERS={os.environ.get('WEB_WORKERS', '1')}, "
-        f"WEB_THREADS={os.environ.get('WEB_THREADS', '4')} (gthread).\n\n{_table(rows)}"
+        f"WEB_THREADS={os.environ.get('WEB_THREADS', '8')} (gthread).\n\n{_table(rows)}"
     )
     print(block)
     if not args.no_readme:
