@@ -137,8 +137,14 @@ class Dashboard:
     def __init__(self, environ: dict[str, str], log: Path) -> None:
         self.environ = environ
         self.log = log.open("w")
+        self.path = log
         self.process = subprocess.Popen(
-            ["bash", "scripts/run.sh"], cwd=ROOT, env=environ, stdout=self.log, stderr=subprocess.STDOUT
+            ["bash", "scripts/run.sh"],
+            cwd=ROOT,
+            env=environ,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def stop(self) -> None:
@@ -148,6 +154,9 @@ class Dashboard:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.log.close()
+
+    def tail(self, lines: int = 80) -> str:
+        return "\n".join(self.path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def wait_for(what: str, check: Any, timeout: float) -> None:
@@ -206,6 +215,14 @@ def _run(services: Any, args: argparse.Namespace) -> int:
     phases: dict[str, list[Sample]] = {}
     peaks: dict[str, tuple[float, float]] = {}
     dashboard = Dashboard(environ, data_dir / "run.log")
+
+    def record(phase: str, samples: list[Sample]) -> None:
+        """Kept and printed at once: a later phase that fails does not lose the earlier figures."""
+        phases[phase] = samples
+        pss, rss = total(samples)
+        by = ", ".join(f"{s.name} {s.pss:.0f}" for s in samples)
+        print(f"{phase}: PSS {pss:.0f} MB, RSS {rss:.0f} MB ({by})", flush=True)
+
     try:
         with LoadSampler() as load:
             load.phase = "start"
@@ -222,21 +239,23 @@ def _run(services: Any, args: argparse.Namespace) -> int:
             api.headers["Authorization"] = f"Token {api_token}"
             wait_for("the worker", lambda: api.get(f"{url}/api/v1/health/", timeout=30).json()["docker"]["ok"], 600)
             time.sleep(10)  # let the start settle (beat's first round, the engine health check)
-            phases["After start"] = measure(dashboard.process.pid)
+            record("After start", measure(dashboard.process.pid))
 
             load.phase = "sync"
             job = api.post(f"{url}/api/v1/sync/", timeout=30).json()
             peaks["During the first sync (peak)"] = follow(api, url, job, dashboard.process.pid, "sync")
-            phases["After the first sync"] = measure(dashboard.process.pid)
+            print(f"During the first sync (peak): {peaks['During the first sync (peak)']}", flush=True)
+            record("After the first sync", measure(dashboard.process.pid))
 
             load.phase = "gc"
             job = api.post(f"{url}/api/v1/gc/", json={"dry_run": True}, timeout=30).json()
             peaks["During a GC, dry run (peak)"] = follow(api, url, job, dashboard.process.pid, "GC")
+            print(f"During a GC, dry run (peak): {peaks['During a GC, dry run (peak)']}", flush=True)
 
             load.phase = "events"
             events_burst(url, token, args.events, args.tags)
             time.sleep(5)
-            phases["After an events burst"] = measure(dashboard.process.pid)
+            record("After an events burst", measure(dashboard.process.pid))
 
             load.phase = "idle"
             time.sleep(args.settle_seconds)  # the events applied, the jobs' statistics collected
@@ -248,7 +267,10 @@ def _run(services: Any, args: argparse.Namespace) -> int:
             }
             idle_cpu = sum(idle_by_process.values())
             print(f"Idle CPU by process: {idle_by_process}", flush=True)
-            phases["Idle, after a minute"] = measure(dashboard.process.pid)
+            record("Idle, after a minute", measure(dashboard.process.pid))
+    except BaseException:
+        print(f"The dashboard's log, last lines:\n{dashboard.tail()}", flush=True)
+        raise
     finally:
         dashboard.stop()
         registry.remove()
@@ -263,7 +285,7 @@ def _run(services: Any, args: argparse.Namespace) -> int:
             f"{name}={os.environ.get(name, default)}"
             for name, default in (
                 ("WEB_WORKERS", "1"),
-                ("WEB_THREADS", "4"),
+                ("WEB_THREADS", "8"),
                 ("CELERY_POOL", "threads"),
                 ("CELERY_CONCURRENCY", "4"),
                 ("BEAT_IN_WORKER", "true"),
@@ -284,13 +306,24 @@ def follow(api: requests.Session, url: str, job: dict[str, Any], root: int, what
     if "id" not in job:
         raise SystemExit(f"The {what} was not queued: {job}")
     peak = (0.0, 0.0)
+    peak_by: list[Sample] = []
     started = time.monotonic()
     while True:
-        pss, rss = total(measure(root))
+        samples = measure(root)
+        pss, rss = total(samples)
+        if pss > peak[0]:
+            peak_by = samples
         peak = (max(peak[0], pss), max(peak[1], rss))
-        state = api.get(f"{url}/api/v1/jobs/{job['id']}/", timeout=30).json()
+        try:
+            state = api.get(f"{url}/api/v1/jobs/{job['id']}/", timeout=30).json()
+        except requests.RequestException as e:  # a busy machine: ask again, say so
+            print(f"{what}: asking for the job failed ({e}); again", flush=True)
+            time.sleep(2)
+            continue
         if state["status"] in ("succeeded", "failed"):
-            print(f"{what}: {state['status']} in {time.monotonic() - started:.0f} s {state.get('error') or ''}")
+            by = ", ".join(f"{s.name} {s.pss:.0f}" for s in peak_by)
+            took = time.monotonic() - started
+            print(f"{what}: {state['status']} in {took:.0f} s {state.get('error') or ''}; peak {by}", flush=True)
             if state["status"] == "failed":
                 raise SystemExit(f"The {what} failed: {state.get('error')}")
             return peak

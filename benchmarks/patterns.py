@@ -7,7 +7,8 @@ now runs on RE2 (``core.patterns``). Measured, medians of several runs:
 - in-process: ``(a+)+$`` and ``^(\\d+\\.?)+$`` against 40-character tags, and the glob
   ``sec/a*a*a*a*a*a*a*a*a*a*c`` (10 stars) against a 255-character name, through
   ``core.patterns`` (target < 50 ms each); Python's ``re`` on shorter input for comparison;
-- the web, as deployed (gunicorn with deploy/gunicorn.conf.py, 2 workers of 4 threads) on the
+- the web, as deployed (gunicorn with deploy/gunicorn.conf.py; WEB_WORKERS and WEB_THREADS from
+  the environment, else make run's defaults: 1 worker of 8 threads) on the
   real test services: protected-tag rules with both patterns (accepted: 201), a repository whose
   tags are 40-character ``a`` runs, its tag list API alone, then ``/-/alive`` while 8 clients
   request that tag list without pause (target < 100 ms).
@@ -135,9 +136,9 @@ def web(services: Any, runs: int, seconds: float) -> list[tuple[str, float, str]
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "2",
+            os.environ.get("WEB_WORKERS", "1"),
             "--threads",
-            "4",
+            os.environ.get("WEB_THREADS", "8"),
             "--worker-class",
             "gthread",
             "--config",
@@ -194,6 +195,7 @@ def web(services: Any, runs: int, seconds: float) -> list[tuple[str, float, str]
             requests.get(f"{base}/-/alive", timeout=60)
             alive.append(time.perf_counter() - began)
             time.sleep(0.05)
+        web_pss = _pss_mb(server.pid)  # the master and its worker, after the load
         stop.set()
         for client in clients:
             client.join(timeout=120)
@@ -205,7 +207,21 @@ def web(services: Any, runs: int, seconds: float) -> list[tuple[str, float, str]
         (f"`/-/alive` while 8 clients request it, median of {len(alive)}", statistics.median(alive), "< 100 ms"),
         ("`/-/alive` while 8 clients request it, 90th percentile", _percentile(alive, 0.9), "< 100 ms"),
         ("`/-/alive` while 8 clients request it, slowest", max(alive), "< 100 ms"),
+        ("Web processes' PSS after the load (MB, not a time)", web_pss, "informative"),
     ]
+
+
+def _pss_mb(pid: int) -> float:
+    """PSS of ``pid`` and its children (gunicorn's master and workers), from /proc/PID/smaps_rollup."""
+    pids = [pid]
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as listed:
+            pids += [int(child) for child in listed.read().split()]
+    total = 0.0
+    for each in pids:
+        with open(f"/proc/{each}/smaps_rollup") as rollup:
+            total += sum(int(line.split()[1]) for line in rollup if line.startswith("Pss:")) / 1024
+    return total
 
 
 def _table(rows: list[tuple[str, float, str]]) -> str:
@@ -216,7 +232,8 @@ def _table(rows: list[tuple[str, float, str]]) -> str:
             verdict = ": met" if seconds < TARGET_MATCH else ": missed"
         elif target == "< 100 ms":
             verdict = ": met" if seconds < TARGET_ALIVE else ": missed"
-        lines.append(f"| {label} | {_shown(seconds)} | {target}{verdict} |")
+        shown = f"{seconds:.0f} MB" if "MB" in label else _shown(seconds)
+        lines.append(f"| {label} | {shown} | {target}{verdict} |")
     return "\n".join(lines)
 
 
@@ -236,7 +253,8 @@ def main() -> int:
     block = (
         f"Run {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} on "
         f"{machine(f'load average {load_before:.1f} before, {load_after:.1f} after')}; "
-        f"median of {args.runs} runs.\n\n{_table(rows)}"
+        f"median of {args.runs} runs; web WEB_WORKERS={os.environ.get('WEB_WORKERS', '1')}, "
+        f"WEB_THREADS={os.environ.get('WEB_THREADS', '8')} (gthread).\n\n{_table(rows)}"
     )
     print(block)
     if not args.no_readme:

@@ -17,7 +17,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
 from catalog import protection
-from inventory import queries, sync
+from inventory import queries
 from inventory.models import Repository as StoredRepository
 from inventory.models import Tag
 from inventory.types import Attached, ImageDetail, Repository, TagRow
@@ -77,7 +77,13 @@ def ensure_known(name: str) -> None:
     """Read repository ``name`` into the inventory if it does not know it; 404 when the registry
     does not have it either."""
     validate_name(name)
-    if not queries.known_repository(name) and not sync.sync_repository(name):
+    if queries.known_repository(name):
+        return
+    # Imported only when the inventory lacks what a page asks for: the web process keeps the
+    # sync machinery out otherwise (issue 28).
+    from inventory import sync
+
+    if not sync.sync_repository(name):
         raise RegistryNotFound(f"Repository {name} does not exist in the registry.")
 
 
@@ -127,6 +133,8 @@ def image_detail(name: str, reference: str) -> ImageDetail:
     found = queries.image_detail(name, reference)
     if found is not None:
         return found
+    from inventory import sync  # only now, as in ensure_known
+
     if not sync.sync_repository(name):
         raise RegistryNotFound(f"Repository {name} does not exist in the registry.")
     found = queries.image_detail(name, reference)

@@ -25,7 +25,7 @@ case "$role" in
     python manage.py registry_token_certificate
     exec gunicorn registry_admin.wsgi:application \
       --bind "0.0.0.0:${PORT:-8000}" \
-      --workers "${WEB_WORKERS:-1}" --threads "${WEB_THREADS:-4}" --worker-class gthread \
+      --workers "${WEB_WORKERS:-1}" --threads "${WEB_THREADS:-8}" --worker-class gthread \
       --worker-tmp-dir /dev/shm \
       --config /app/deploy/gunicorn.conf.py --error-logfile -
     ;;

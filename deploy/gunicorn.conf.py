@@ -6,5 +6,16 @@ The access log is gunicorn's default format without ``%(u)s``, the user name of 
 the log (issue 26). No other field of the format comes from a header that carries credentials.
 """
 
+import os
+import sys
+
 accesslog = "-"
 access_log_format = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
+
+# On SQLite (no DATABASE_URL: the NAS default) nothing needs psycopg, yet Django REST framework
+# imports django.contrib.postgres, and so psycopg and libpq, whenever they are installed: about
+# 6 MB of every process. Marked absent here, in the master, before the app is loaded in the
+# worker it forks (issue 28; README, "Memory"). The Celery worker does the same
+# (registry_admin/celery.py).
+if not (os.environ.get("DATABASE_URL") or os.environ.get("DATABASE_URL_FILE")):
+    sys.modules.setdefault("psycopg", None)  # type: ignore[arg-type]

@@ -375,15 +375,3 @@ def _write_pulls(planned: PlannedPulls) -> None:
 def prune(now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.EVENTS_RETENTION_DAYS)
     return Event.objects.filter(timestamp__lt=cutoff, processed=True).delete()[0]
-
-
-def is_live(window: timedelta = timedelta(minutes=10)) -> bool:
-    """Events on and one received recently: the pages say "live"."""
-    if not settings.REGISTRY_EVENTS_TOKEN:
-        return False
-    return Event.objects.filter(received_at__gte=timezone.now() - window).exists()
-
-
-def last_received() -> datetime | None:
-    latest = Event.objects.order_by("-received_at").values_list("received_at", flat=True).first()
-    return latest

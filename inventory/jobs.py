@@ -16,9 +16,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 from django.utils import timezone
 
-from inventory import events, sync_files, task_names
-from inventory import sync as inventory_sync
+from inventory import queries, task_names
 from inventory.models import SyncState
+from inventory.types import SyncResult
 from jobs import runner, services
 from jobs.models import Job
 
@@ -54,12 +54,16 @@ def queue_sync(
     return services.queue(task_names.RUN_SYNC, Job.Kind.SYNC, params, request=request, user=user, scheduled=scheduled)
 
 
-class SyncJob(runner.JobRunner[inventory_sync.SyncResult]):
+class SyncJob(runner.JobRunner[SyncResult]):
     """A sync job on a worker: the events that arrived, the reconcile, the events that arrived meanwhile."""
 
     kind = Job.Kind.SYNC
 
-    def run(self) -> inventory_sync.SyncResult:
+    def run(self) -> SyncResult:
+        # Imported here: the web imports this module to queue syncs and read their state, and
+        # never runs one; the sync machinery stays out of it (issue 28).
+        from inventory import events, sync_files
+
         try:
             events.apply_pending()
             # From the storage files when they can be read, else over HTTP (issue 24).
@@ -107,7 +111,7 @@ def freshness() -> Freshness:
         running=running,
         last_failed=last if last is not None and last.status == Job.Status.FAILED else None,
         last_synced=state.last_finished if state else None,
-        live=events.is_live(),
+        live=queries.is_live(),
     )
 
 

@@ -219,6 +219,11 @@ class SyncState(models.Model):
     def current(cls) -> SyncState:
         return cls.objects.get_or_create(pk=1)[0]
 
+    @classmethod
+    def finished_once(cls) -> bool:
+        """Whether a sync has finished: from then on the catalog reads the inventory."""
+        return cls.objects.filter(pk=1, last_finished__isnull=False).exists()
+
 
 class EventsState(models.Model):
     """How far the registry's events can be trusted (one row).

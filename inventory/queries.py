@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Exists, F, OrderBy, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from inventory import attachments, types
-from inventory.models import Manifest, ManifestChild, Repository, Tag
+from inventory.models import Event, Manifest, ManifestChild, Repository, Tag
 from registry_client.references import REFERRERS, attached_to, is_digest
 
 # Tag orderings the tables and the API offer; a leading "-" reverses.
@@ -296,3 +299,15 @@ def image_detail(name: str, reference: str, present: bool = False) -> types.Imag
 def _suffix(tag: str) -> str:
     found = attached_to(tag)
     return found[1] if found else ""
+
+
+def is_live(window: timedelta = timedelta(minutes=10)) -> bool:
+    """Events on and one received recently: the pages say "live"."""
+    if not settings.REGISTRY_EVENTS_TOKEN:
+        return False
+    return Event.objects.filter(received_at__gte=timezone.now() - window).exists()
+
+
+def last_received() -> datetime | None:
+    latest = Event.objects.order_by("-received_at").values_list("received_at", flat=True).first()
+    return latest

@@ -15,8 +15,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from inventory import events, gaps, receiving, sync
-from inventory.models import Event, EventsGap, EventsState
+from inventory import gaps, queries, receiving
+from inventory.models import Event, EventsGap, EventsState, SyncState
 from registry_client.client import get_client
 
 
@@ -73,8 +73,8 @@ def events_setup(request: HttpRequest) -> dict[str, Any]:
     if settings.REGISTRY_EVENTS_TOKEN:
         return {
             "enabled": True,
-            "last_received": events.last_received(),
-            "live": events.is_live(),
+            "last_received": queries.last_received(),
+            "live": queries.is_live(),
             "health": events_health(),
         }
     token = suggested_events_token()
@@ -149,7 +149,7 @@ def open_gaps() -> list[EventsGap]:
 def cannot_vouch() -> str:
     """Why the inventory cannot vouch for itself now ("" when it can): no sync has finished, or an
     events gap no sync has covered yet."""
-    if not sync.synced_once():
+    if not SyncState.finished_once():
         return "the inventory's first sync has not finished"
     found = gaps.open_gaps()
     if found:
@@ -161,5 +161,9 @@ def cannot_vouch() -> str:
 def refresh_repositories(selected: Callable[[str], bool]) -> int:
     """Read the registry's repositories ``selected`` names into the inventory now (their tag lists,
     new tags, tags gone); how many."""
+    # The sync machinery is imported only here, when a preview finds the inventory cannot vouch:
+    # the web imports this module on every page and keeps it out otherwise (issue 28).
+    from inventory import sync
+
     names = [name for name in sorted(set(get_client().catalog())) if selected(name)]
     return sum(1 for name in names if sync.sync_repository(name))

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -42,6 +42,7 @@ from inventory.models import (
     SyncState,
     Tag,
 )
+from inventory.types import SyncResult
 from registry_client.client import Manifest as RegistryManifest
 from registry_client.client import RegistryClient, RegistryNotFound, get_client
 from registry_client.references import attached_to
@@ -50,24 +51,6 @@ logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-
-
-class SyncResult(TypedDict):
-    """A sync job's ``result`` (and ``SyncState.last_result``): what the reconcile did."""
-
-    repositories: int
-    tags: int
-    requests: dict[str, int]
-    # Known tags a healthy reconcile did not HEAD (events vouch for them): not requests made.
-    skipped_heads: int
-    added_tags: int
-    moved_tags: int
-    removed_tags: int
-    added_repositories: int
-    removed_repositories: int
-    fetched_manifests: int
-    removed_manifests: int
-    seconds: float
 
 
 @dataclass
@@ -119,7 +102,7 @@ def attached_digest(tag: str) -> str:
 
 def synced_once() -> bool:
     """Whether a sync has finished: from then on the catalog reads the inventory."""
-    return SyncState.objects.filter(pk=1, last_finished__isnull=False).exists()
+    return SyncState.finished_once()
 
 
 def events_trusted() -> bool:

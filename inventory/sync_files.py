@@ -25,6 +25,7 @@ from django.utils import timezone
 from inventory import attachments, content, sync
 from inventory.files import ManifestFiles, Source, source, upload_purging
 from inventory.models import Manifest, StorageFilesReport, SyncState, Tag
+from inventory.types import SyncResult
 from registry_client.client import RegistryClient, RegistryError, RegistryNotFound, get_client
 from registry_files.gc import space
 from registry_files.layout import StorageFiles, TagLink
@@ -40,7 +41,7 @@ SPACE_MAX_AGE = dt.timedelta(hours=1)
 CONFIRM_AGE = dt.timedelta(hours=1)
 
 
-class FilesSyncResult(sync.SyncResult, total=False):
+class FilesSyncResult(SyncResult, total=False):
     """A sync job's result with where it read the registry: ``source`` (files or http), why, and
     how long the space figures took when they were measured again."""
 

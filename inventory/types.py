@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from registry_client import manifests
 from registry_client.client import INDEX_TYPES
@@ -235,3 +235,21 @@ def _strings(value: Any) -> tuple[str, ...] | None:
     if isinstance(value, str):
         return (value,)
     return tuple(str(item) for item in value)
+
+
+class SyncResult(TypedDict):
+    """A sync job's ``result`` (and ``SyncState.last_result``): what the reconcile did."""
+
+    repositories: int
+    tags: int
+    requests: dict[str, int]
+    # Known tags a healthy reconcile did not HEAD (events vouch for them): not requests made.
+    skipped_heads: int
+    added_tags: int
+    moved_tags: int
+    removed_tags: int
+    added_repositories: int
+    removed_repositories: int
+    fetched_manifests: int
+    removed_manifests: int
+    seconds: float

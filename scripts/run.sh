@@ -41,7 +41,7 @@ beat_in_worker=$($PY -c 'from registry_admin.env import envbool; print(int(envbo
 if [ "$beat_in_worker" = 1 ]; then worker_args+=(--beat-thread); fi
 
 .venv/bin/gunicorn registry_admin.wsgi:application --bind "0.0.0.0:$PORT" \
-  --workers "${WEB_WORKERS:-1}" --threads "${WEB_THREADS:-4}" --worker-class gthread --config deploy/gunicorn.conf.py &
+  --workers "${WEB_WORKERS:-1}" --threads "${WEB_THREADS:-8}" --worker-class gthread --config deploy/gunicorn.conf.py &
 pids+=($!)
 .venv/bin/celery -A registry_admin worker --loglevel INFO "${worker_args[@]}" &
 pids+=($!)

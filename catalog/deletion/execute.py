@@ -54,7 +54,6 @@ from catalog.deletion.plan import (
 )
 from catalog.deletion.scan import attached_tags, scan_children, scan_repository
 from inventory import storage
-from inventory import sync as inventory_sync
 from registry_client.client import RegistryClient, RegistryError, RegistryNotFound, RegistryRejected, get_client
 
 
@@ -63,6 +62,9 @@ def _after_delete(name: str, removed_tags: Sequence[str], *digests: str) -> None
     registry as it is now, without waiting for the registry's event or the next sync. What the
     delete left for a garbage collection is recorded first, from the inventory as it was (the
     computation of the dialog's promise): the storage picture counts it from now on (issue 25)."""
+    # Imported here, after a delete only: the web process keeps the sync machinery out otherwise.
+    from inventory import sync as inventory_sync
+
     released = storage.release(name, removed_tags, digests)
     inventory_sync.forget(name, removed_tags, digests)
     storage.record_release(name, released)
