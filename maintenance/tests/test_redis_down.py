@@ -67,6 +67,11 @@ def test_read_endpoints_answer_200_with_a_warning_when_redis_is_stopped(
         assert any("jobs cannot be queued" in w and "REDIS_URL" in w for w in body["warnings"]), url
     names = [repo["name"] for repo in viewer_client.get("/api/v1/repositories/").json()["results"]]
     assert pushed in names
+    # The diagnostics' own "warnings" is a count (a contract): the problem goes beside it.
+    answer = viewer_client.get("/api/v1/diagnostics/")
+    assert answer.status_code == 200, answer.content[:300]
+    assert isinstance(answer.json()["warnings"], int)
+    assert any("REDIS_URL" in w for w in answer.json()["dashboard_warnings"])
 
 
 def test_a_dead_redis_costs_milliseconds_not_timeouts(
