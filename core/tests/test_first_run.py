@@ -154,9 +154,11 @@ def test_a_web_server_that_is_not_a_registry_is_said_so(admin_client_role: Clien
 
 
 def test_a_redirect_is_reported_and_not_followed(admin_client_role: Client, db: None) -> None:
-    with http_server(200, {}, b"{}") as (target, target_asked):
-        with http_server(302, {"Location": f"{target}/v2/?token=abc123"}) as (url, asked):
-            html = admin_client_role.post("/setup/test-connection/", {"url": url}, headers=HTMX).content.decode()
+    with (
+        http_server(200, {}, b"{}") as (target, target_asked),
+        http_server(302, {"Location": f"{target}/v2/?token=abc123"}) as (url, asked),
+    ):
+        html = admin_client_role.post("/setup/test-connection/", {"url": url}, headers=HTMX).content.decode()
     assert asked == ["/v2/"] and target_asked == []  # never followed
     assert 'data-outcome="redirect"' in html and "redirects (302)" in html and "not followed" in html
     assert "abc123" not in html  # the Location's token masked
