@@ -45,7 +45,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "registry-login": (ENGINE,),
 }
 
-NAMES = {REGISTRY: "The registry", ENGINE: "The Docker engine"}
+#: How the reason starts, by what is away.
+NAMES = {REGISTRY: "The registry cannot be reached", ENGINE: "The Docker engine's check fails"}
 
 
 def away(need: str) -> str | None:
@@ -57,7 +58,7 @@ def away(need: str) -> str | None:
     for name in NEEDS.get(need, (need,)):
         reason = problem(name)
         if reason:
-            return f"{NAMES[name]} cannot be reached: {mask_url(reason)}"
+            return f"{NAMES[name]}: {mask_url(reason)}"
     return None
 
 

@@ -262,6 +262,20 @@ def test_actions_come_back_once_the_registry_answers(
     assert 'data-testid="verify-registry">' in operator_client.get("/registry/").content.decode()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_gc_is_disabled_and_refused_while_the_engine_check_fails(
+    operator_client: Client, celery_worker: object, settings: Any
+) -> None:
+    settings.REGISTRY_CONTAINER = "no-such-registry"
+    assert operator_client.get("/api/v1/health/").json()["docker"]["ok"] is False  # a worker recorded it
+    page = operator_client.get("/maintenance/").content.decode()
+    assert 'data-testid="gc-run" disabled aria-describedby="why-gc"' in page
+    assert "The Docker engine&#x27;s check fails: No container named &#x27;no-such-registry&#x27;" in page
+    answer = operator_client.post("/api/v1/gc/", {"dry_run": True}, content_type="application/json")
+    assert answer.status_code == 503 and "Nothing was started" in answer.json()["detail"]
+    assert not Job.objects.filter(kind=Job.Kind.GC).exists()
+
+
 # --- The Catalog ---------------------------------------------------------------------------
 
 

@@ -202,6 +202,13 @@ class PreviewSerializer(serializers.Serializer[dict[str, Any]]):
         "or no sync finished): how many repositories were read from the registry first, and why",
     )
 
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """``refreshed`` only when the repositories were read from the registry first."""
+        data: dict[str, Any] = super().to_representation(instance)
+        if not data.get("refreshed"):
+            data.pop("refreshed", None)
+        return data
+
 
 class RunRequestSerializer(StrictSerializer):
     fingerprint = JsonCharField(

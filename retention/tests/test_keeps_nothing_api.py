@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from retention import services
 from retention.models import RetentionPolicy
+from retention.tests.helpers import create_policy, preview, push
 
 pytestmark = [pytest.mark.django_db]
 
@@ -78,3 +80,16 @@ def test_renaming_or_turning_off_a_keep_nothing_policy_needs_nothing(admin_clien
 def test_the_acknowledgement_must_be_a_json_boolean(admin_client_role: Client) -> None:
     answer = post(admin_client_role, {**NOTHING_KEPT, "acknowledge_keeps_nothing": "yes"})
     assert answer.status_code == 400 and list(answer.json()) == ["acknowledge_keeps_nothing"]
+
+
+def test_the_preview_answer_is_the_plan_through_its_serializer(
+    versioned_registry: Any, repo_prefix: str, admin_client_role: Client
+) -> None:
+    repo = f"{repo_prefix}-{versioned_registry.major}"
+    for tag, age in [("old", 20), ("new", 10)]:
+        push(versioned_registry.url, repo, tag, age)
+    policy = create_policy(admin_client_role, repositories=[repo], keep_last=1)
+    answer = preview(admin_client_role, policy)
+    plan = services.preview(RetentionPolicy.objects.get(pk=policy["id"]))
+    assert answer == plan.as_dict()  # the same fields and values the hand-built answer had
+    assert [e["tag"] for e in answer["repositories"][0]["delete"]] == ["old"]
