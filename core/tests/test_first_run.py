@@ -15,7 +15,7 @@ from django.test import Client
 
 from core import connection, reachability
 from jobs.models import Job
-from testenv import _sys
+from testenv import _sys, images
 
 HTMX = {"HX-Request": "true"}
 
@@ -260,6 +260,22 @@ def test_actions_come_back_once_the_registry_answers(
     settings.REGISTRY_URL = versioned_registry.url  # the state is kept per address
     assert reachability.problem(reachability.REGISTRY) is None
     assert 'data-testid="verify-registry">' in operator_client.get("/registry/").content.decode()
+
+
+def test_deletes_are_disabled_with_the_reason_while_the_registry_cannot_be_reached(
+    operator_client: Client, settings: Any, versioned_registry: Any
+) -> None:
+    repo = f"first-run/deletes-{versioned_registry.major}"
+    images.push_oci_image(versioned_registry.url, repo, "v1")
+    tags_page = f"/catalog/r/{repo}/"
+    assert 'data-testid="delete-tag" aria-label' in operator_client.get(tags_page).content.decode()  # read, enabled
+    seen_down(operator_client, settings)
+    html = operator_client.get(tags_page).content.decode()  # from the inventory
+    assert 'aria-label="Delete v1…" disabled aria-describedby="why-delete"' in html
+    assert 'id="why-delete"' in html and "The registry cannot be reached" in html
+    assert 'data-testid="bulk-delete"' not in html
+    image = operator_client.get(f"{tags_page}-/t/v1/").content.decode()
+    assert 'data-testid="delete-manifest" disabled aria-describedby="why-delete"' in image
 
 
 @pytest.mark.django_db(transaction=True)
