@@ -8,7 +8,8 @@ state counts as reachable: the action then fails on its own, as before.
 
 Actions that need one of them are disabled on the pages with the reason (the ``registry_problem``
 and ``engine_problem`` of ``core.context_processors``), and ``jobs.services.queue`` refuses the
-jobs that need them (``NEEDS``) with a 503 saying why.
+jobs that need them (``NEEDS``) with a 503 saying why when a person or a script asks (schedules
+queue as before: their failed job says what was away).
 """
 
 from __future__ import annotations

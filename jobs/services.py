@@ -211,7 +211,9 @@ def queue(
     JobBusy (409) when ``busy`` finds something in the way, QueueContended when another
     request holds the queueing lock, JobsUnavailable (503, naming REDIS_URL) without Redis.
     """
-    unreachable = reachability.blocking(kind)
+    # A person or a script asking (a request) is told at once; schedules and a worker's start
+    # (no request) queue as before, and their job says what failed.
+    unreachable = reachability.blocking(kind) if request is not None else None
     if unreachable:
         raise NeedsUnreachable(unreachable)
     # A job no worker took (none was running) must not block every later request.
