@@ -190,7 +190,7 @@ class RepositoryPreviewSerializer(serializers.Serializer[dict[str, Any]]):
     keep = EntrySerializer(many=True, help_text="the tags that stay")
 
 
-class PreviewSerializer(serializers.Serializer[dict[str, Any]]):
+class PreviewSerializer(serializers.Serializer[Any]):  # reads a retention.plan.Plan
     repositories = RepositoryPreviewSerializer(many=True)
     tags = serializers.IntegerField(help_text="tags deleted")
     manifests = serializers.IntegerField(help_text="manifests deleted by digest")
