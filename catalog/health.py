@@ -20,7 +20,7 @@ from registry_client.client import RegistryError, get_client
 
 STATE_KEY = "health:registry:{}"
 # Older than this, a failure is not trusted to disable actions (nobody has looked since).
-STATE_TRUSTED_FOR = 15 * 60
+STATE_TRUSTED_FOR = 5 * 60
 
 
 class RegistryState(TypedDict):

@@ -18,7 +18,7 @@ from maintenance import snapshot, task_names
 # How long the web process waits for a worker to answer a fresh engine check.
 ENGINE_ANSWER_WAIT = 4.0
 #: How long a failed engine check disables the engine's actions on the pages without a new one.
-ENGINE_STATE_TRUSTED_FOR = 15 * 60
+ENGINE_STATE_TRUSTED_FOR = 5 * 60
 
 
 def check_docker(done: dict[str, Check]) -> Check:
