@@ -18,6 +18,7 @@ from access import task_names
 from access.models import ACTIONS, AnonymousPullRule, Robot, RobotRule, TokenRequest
 from access.tokens import ROBOT_PREFIX, secret_digest
 from core import audit, notable, patterns
+from core.errors import ActionableError
 from jobs import services as job_services
 from jobs.models import Job
 from registry_client import client as registry
@@ -236,10 +237,21 @@ def robot_login(name: str) -> str:
 CERTIFICATE_FILE = "registry-admin/token.pem"  # under the registry's storage root, in its volume
 
 
-class SwitchRefused(Exception):
+class SwitchRefused(ActionableError):
+    """The switch cannot be queued (409, 503 when the registry does not answer); ``job``: the job in the way."""
+
+    status = 409
+
     def __init__(self, message: str, status: int = 409, job: Job | None = None) -> None:
-        super().__init__(message)
-        self.message, self.status, self.job = message, status, job
+        super().__init__(message, status=status)
+        self.job = job
+
+    def body(self, request: HttpRequest | None = None) -> dict[str, Any]:
+        """``{"detail"}``, and ``job`` (``JobReference``) when a job is in the way."""
+        body = super().body(request)
+        if self.job is not None:
+            body["job"] = job_services.job_reference(request, self.job)
+        return body
 
 
 def token_env(root: str) -> list[str]:

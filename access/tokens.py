@@ -7,16 +7,20 @@ import base64
 import hashlib
 import hmac
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+import redis
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_login_failed
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
+from rest_framework.throttling import SimpleRateThrottle
 
 from access import signing
 from access.models import AnonymousPullRule, Robot, TokenRequest
@@ -141,6 +145,84 @@ def _robot_account(request: HttpRequest, name: str, password: str) -> Account:
     return Account(kind=kind, name=name, rules=rules)
 
 
+class AnonymousTokenThrottle(SimpleRateThrottle):
+    """REGISTRY_TOKEN_ANON_RATE per address for token requests without credentials (DRF's counter
+    in the cache, outside DRF: the token endpoint is a plain view). Logins are axes' business."""
+
+    scope = "registry-token-anonymous"
+
+    def get_rate(self) -> str | None:
+        return str(settings.REGISTRY_TOKEN_ANON_RATE) or None
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request) or "unknown"}
+
+
+def throttled(request: HttpRequest) -> int | None:
+    """Seconds to wait when this address asked for more anonymous tokens than the rate allows, else None.
+
+    The counters live in the cache (Redis): while it is down, requests are let through.
+    """
+    throttle = AnonymousTokenThrottle()
+    if throttle.rate is None:
+        return None
+    try:
+        # A plain Django request: the throttle reads only its address (get_cache_key) and no view.
+        if throttle.allow_request(cast(Any, request), cast(Any, None)):
+            return None
+    except (redis.RedisError, OSError) as e:
+        log.warning("Token endpoint throttling skipped: the cache cannot be reached (%s)", type(e).__name__)
+        return None
+    return max(1, int(throttle.wait() or 1))
+
+
+def _throttled_answer(wait: int) -> TokenAnswer:
+    """429 as the registry's clients read it (distribution's errcode: ``errors[].code`` TOOMANYREQUESTS),
+    with the ``detail`` every other answer of the endpoint carries."""
+    message = (
+        f"Too many token requests without a login from your address (REGISTRY_TOKEN_ANON_RATE="
+        f"{settings.REGISTRY_TOKEN_ANON_RATE}). Try again in {wait} s, or log in (docker login): logins are not "
+        "limited by this rate."
+    )
+    body = {
+        "errors": [{"code": "TOOMANYREQUESTS", "message": message, "detail": {"retry_after": wait}}],
+        "detail": message,
+    }
+    return TokenAnswer(429, body, {"Retry-After": str(wait)})
+
+
+# Counted in the cache, not recorded one by one (the Activity page shows both).
+THROTTLED_COUNTER = "access:token-requests:throttled"
+DASHBOARD_COUNTER = "access:token-requests:dashboard-signed"
+
+
+def count_throttled() -> None:
+    """Refused anonymous requests are counted (the Activity page says how many), not recorded one by one."""
+    _count(THROTTLED_COUNTER)
+
+
+def _count(key: str) -> None:
+    """One more in the cache's counter (one round trip once it exists); nothing when the cache is down."""
+    try:
+        try:
+            cache.incr(key)
+        except ValueError:  # the first one
+            if not cache.add(key, 1, timeout=None):
+                cache.incr(key)
+    except (redis.RedisError, OSError, ValueError):
+        pass
+
+
+def counters() -> dict[str, int | None]:
+    """What is counted and not recorded: tokens the dashboard signed for itself, throttled requests
+    (None: the cache does not answer)."""
+    try:
+        found = cache.get_many([DASHBOARD_COUNTER, THROTTLED_COUNTER])
+    except (redis.RedisError, OSError):
+        return {"dashboard": None, "throttled": None}
+    return {"dashboard": int(found.get(DASHBOARD_COUNTER, 0)), "throttled": int(found.get(THROTTLED_COUNTER, 0))}
+
+
 def anonymous_globs() -> list[str]:
     return list(AnonymousPullRule.objects.values_list("repositories", flat=True))
 
@@ -153,6 +235,9 @@ def answer(request: HttpRequest) -> TokenAnswer:
     try:
         account = account_for(request)
         record.kind, record.account = account.kind, account.name
+        if account.kind == TokenRequest.Kind.ANONYMOUS and (wait := throttled(request)) is not None:
+            count_throttled()
+            return _throttled_answer(wait)
         if service and service != settings.REGISTRY_TOKEN_SERVICE:
             raise Refused(
                 400,
@@ -190,3 +275,32 @@ def _save(record: TokenRequest) -> None:
     if record.pk % 500 == 0:  # now and then, not on every request: drop what the Activity page no longer keeps
         cutoff = timezone.now() - timedelta(days=int(settings.EVENTS_RETENTION_DAYS))
         TokenRequest.objects.filter(created_at__lt=cutoff).delete()
+
+
+def own_token(challenge: Mapping[str, str]) -> tuple[str, int] | None:
+    """The dashboard's own token for a registry challenge, signed in-process with the endpoint's key.
+
+    The registry client's token provider (``AccessConfig.ready`` injects it): when the registry sends
+    the dashboard's own client (``robot$dashboard``) to this dashboard's realm, asking /auth/token over
+    HTTP would only sign the same token after a round trip and a recorded request per repository. The
+    scope is the challenge's, granted whole (robot$dashboard may do everything, policy.py). Counted
+    on the Activity page, not recorded one by one. None (ask the realm over HTTP): another realm,
+    service or account, or a scope this server would refuse as malformed.
+    """
+    realm = settings.REGISTRY_TOKEN_REALM
+    if not realm or challenge.get("realm") != realm or settings.REGISTRY_USERNAME != DASHBOARD_ACCOUNT:
+        return None
+    if not hmac.compare_digest(settings.REGISTRY_PASSWORD.encode(), settings.DASHBOARD_REGISTRY_PASSWORD.encode()):
+        return None  # the endpoint would refuse this password: let it say so (401, recorded)
+    if challenge.get("service", "") not in ("", settings.REGISTRY_TOKEN_SERVICE):
+        return None
+    try:
+        asked = parse([challenge["scope"]] if challenge.get("scope") else [])
+    except ScopeInvalid:
+        return None
+    # What decide() grants robot$dashboard, without its protected-tag query: repositories and the catalog.
+    granted = [s for s in asked if s.base_type == "repository" or (s.base_type == "registry" and s.name == "catalog")]
+    ttl = int(settings.REGISTRY_TOKEN_TTL)
+    token, _issued = signing.sign(DASHBOARD_ACCOUNT, [scope.claim() for scope in granted], ttl)
+    _count(DASHBOARD_COUNTER)
+    return token, ttl

@@ -150,6 +150,8 @@ def token_requests(request: HtmxHttpRequest) -> HttpResponse:
         found = services.token_requests(form.cleaned_data if form.is_bound else {})
     page = Paginator(found, REQUESTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "retention_days": settings.EVENTS_RETENTION_DAYS}
+    if not request.htmx:
+        context |= {"counters": tokens.counters(), "anon_rate": settings.REGISTRY_TOKEN_ANON_RATE}
     template = "access/_token_requests_table.html" if request.htmx else "access/token_requests.html"
     return render(request, template, context, status=status)
 

@@ -508,7 +508,12 @@ def watchdog() -> list[str]:
             record.ended_at = timezone.now()
             record.restored_by = "watchdog"
             record.save(update_fields=["ended_at", "restored_by"])
-            what = "update" if record.mode == UPDATE_MODE else f"{record.mode} garbage collection"
+            if record.mode != UPDATE_MODE:
+                what = f"{record.mode} garbage collection"
+            elif record.job is not None and record.job.kind == Job.Kind.REGISTRY_LOGIN:
+                what = "registry login switch"
+            else:
+                what = "update"
             message = (
                 f"Restored '{record.container_name}' with its original configuration after an interrupted "
                 f"{what} (job {record.job_id})."

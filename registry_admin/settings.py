@@ -61,6 +61,9 @@ if REGISTRY_TOKEN_REALM:
 REGISTRY_TOKEN_SERVICE = env("REGISTRY_TOKEN_SERVICE", "registry")  # auth.token.service
 REGISTRY_TOKEN_ISSUER = env("REGISTRY_TOKEN_ISSUER", "registry-admin")  # auth.token.issuer
 REGISTRY_TOKEN_TTL = envint("REGISTRY_TOKEN_TTL", 300, minimum=30)
+# Token requests without a login (anonymous pulls), per address: a pull asks one token per
+# repository, so a few clients pulling big images stay well under it; over it, 429 with Retry-After.
+REGISTRY_TOKEN_ANON_RATE = env("REGISTRY_TOKEN_ANON_RATE", "120/minute")
 # The signing key (PEM, RSA >= 2048 bits), usually as REGISTRY_TOKEN_KEY_FILE; generated into
 # DATA_DIR/registry-token/ when unset.
 REGISTRY_TOKEN_KEY = env("REGISTRY_TOKEN_KEY")
@@ -379,7 +382,11 @@ AXES_VERBOSE = False
 # per address for anonymous calls. Rates are DRF's "N/second|minute|hour|day".
 API_THROTTLE_RATE = env("API_THROTTLE_RATE", "1200/minute")
 API_ANON_THROTTLE_RATE = env("API_ANON_THROTTLE_RATE", "60/minute")
-for _name, _rate in (("API_THROTTLE_RATE", API_THROTTLE_RATE), ("API_ANON_THROTTLE_RATE", API_ANON_THROTTLE_RATE)):
+for _name, _rate in (
+    ("API_THROTTLE_RATE", API_THROTTLE_RATE),
+    ("API_ANON_THROTTLE_RATE", API_ANON_THROTTLE_RATE),
+    ("REGISTRY_TOKEN_ANON_RATE", REGISTRY_TOKEN_ANON_RATE),
+):
     _count, _, _period = _rate.partition("/")
     if not (_count.isascii() and _count.isdigit() and int(_count) > 0 and _period[:1] in ("s", "m", "h", "d")):
         raise ImproperlyConfigured(

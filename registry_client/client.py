@@ -11,6 +11,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -124,9 +125,26 @@ class RegistryConfig:
         )
 
 
+# Signs the token a registry challenge asks for, without asking its realm over HTTP: given the
+# challenge's parameters (realm, service, scope), ``(token, seconds it lasts)``, or None to ask the
+# realm as usual. The layer above injects it (set_token_provider): access signs the dashboard's own
+# tokens with the token endpoint's key when the registry's realm is the dashboard itself.
+TokenProvider = Callable[[Mapping[str, str]], "tuple[str, int] | None"]
+_token_provider: TokenProvider | None = None
+
+
+def set_token_provider(provider: TokenProvider | None) -> None:
+    """Install (or remove, None) the process's token provider; clients made from now on use it."""
+    global _token_provider, _client
+    with _client_lock:
+        _token_provider = provider
+        _client = None
+
+
 class RegistryClient:
-    def __init__(self, config: RegistryConfig) -> None:
+    def __init__(self, config: RegistryConfig, token_provider: TokenProvider | None = None) -> None:
         self.config = config
+        self.token_provider = token_provider
         self.session = requests.Session()
         # Retries only for idempotent methods (urllib3's default set excludes POST).
         retry = Retry(
@@ -175,10 +193,18 @@ class RegistryClient:
         if response.status_code == 401:
             challenge = response.headers.get("WWW-Authenticate", "")
             if challenge.lower().startswith("bearer "):
-                token = self._fetch_token(_parse_challenge(challenge))
+                parsed = _parse_challenge(challenge)
+                token = self._fetch_token(parsed)
                 with self._tokens_lock:
                     self._tokens[key] = token
                 response = self._send(method, path, {"Authorization": f"Bearer {token.value}"}, **kwargs)
+                if response.status_code == 401 and token.signed_here:
+                    # The registry refused the token signed in-process (it trusts another key, e.g. the
+                    # worker's REGISTRY_TOKEN_KEY differs from web's): ask its realm over HTTP instead.
+                    token = self._fetch_token(parsed, sign_here=False)
+                    with self._tokens_lock:
+                        self._tokens[key] = token
+                    response = self._send(method, path, {"Authorization": f"Bearer {token.value}"}, **kwargs)
         return self._check(method, path, response)
 
     def _auth_headers(self, key: str) -> dict[str, str]:
@@ -190,10 +216,13 @@ class RegistryClient:
             return {"Authorization": _basic(self.config.username, self.config.password)}
         return {}
 
-    def _fetch_token(self, challenge: dict[str, str]) -> _Token:
+    def _fetch_token(self, challenge: dict[str, str], *, sign_here: bool = True) -> _Token:
         realm = challenge.get("realm", "")
         if not realm:
             raise RegistryUnavailable(f"The registry at {self.config.url} asked for a token but named no realm.")
+        if sign_here and self.token_provider is not None and (signed := self.token_provider(challenge)) is not None:
+            value, expires_in = signed
+            return _Token(value=value, expires_at=time.monotonic() + max(expires_in - 10, 5), signed_here=True)
         params = {k: v for k, v in challenge.items() if k in ("service", "scope")}
         headers = {}
         if self.config.username:
@@ -398,6 +427,7 @@ class RegistryClient:
 class _Token:
     value: str
     expires_at: float
+    signed_here: bool = False  # by the token provider, not fetched from the realm
 
 
 def _basic(username: str, password: str) -> str:
@@ -480,5 +510,5 @@ def get_client() -> RegistryClient:
     config = RegistryConfig.from_settings()
     with _client_lock:
         if _client is None or _client.config != config:
-            _client = RegistryClient(config)
+            _client = RegistryClient(config, _token_provider)
         return _client

@@ -181,11 +181,5 @@ class RegistryLogin(APIView):
     )
     def post(self, request: Request) -> Response:
         values = body(schema.RegistryLoginRequestSerializer, request)
-        try:
-            job = services.request_switch(values["enabled"], request)
-        except services.SwitchRefused as e:
-            answer: dict[str, Any] = {"detail": e.message}
-            if e.job is not None:
-                answer["job"] = job_reference(request, e.job)
-            return Response(answer, status=e.status)
+        job = services.request_switch(values["enabled"], request)  # SwitchRefused: core.api.exceptions answers
         return Response(job_reference(request, job), status=status.HTTP_202_ACCEPTED)

@@ -12,7 +12,7 @@ import requests
 from django.test import Client
 from django.utils import timezone
 
-from access import services
+from access import services, tokens
 from access.models import TokenRequest
 from catalog.models import ProtectedTag
 from testenv import images
@@ -176,3 +176,47 @@ def test_push_here_shows_docker_login_with_a_robot(token_registry: RegistryServi
     assert 'data-testid="robot-login"' in page
     assert "docker login" in page and "-u 'robot$ci' --password-stdin" in page
     assert "/access/" in page
+
+
+def test_anonymous_docker_pulls_pass_under_the_rate_and_a_loop_over_it_gets_429(
+    token_registry: RegistryService, engine: Any, settings: Any
+) -> None:
+    settings.REGISTRY_TOKEN_ANON_RATE = "12/minute"
+    robot, secret = services.create_robot("ci", [{"repositories": "**", "actions": ["pull"]}])
+    pusher, pusher_secret = services.create_robot(
+        "pusher", [{"repositories": "public/**", "actions": ["pull", "push"]}]
+    )
+    ref = f"{_host(token_registry)}/public/app"
+    images.build_image(engine, ref, "v1")
+    services.add_anonymous_rule("public/**")
+    assert docker_login(engine, token_registry, pusher.login, pusher_secret).returncode == 0
+    assert docker(engine, "push", f"{ref}:v1").returncode == 0
+    docker(engine, "logout", _host(token_registry))
+    docker(engine, "rmi", f"{ref}:v1")
+
+    pulled = docker(engine, "pull", f"{ref}:v1")  # anonymous, a few token requests: under the rate
+    recorded = TokenRequest.objects.filter(kind="anonymous").count()
+    loop = [token(settings.REGISTRY_TOKEN_REALM, "repository:public/app:pull") for _ in range(14)]
+    docker(engine, "rmi", f"{ref}:v1")
+    refused_pull = docker(engine, "pull", f"{ref}:v1")
+    logged_in = token(settings.REGISTRY_TOKEN_REALM, "repository:public/app:pull", (robot.login, secret))
+
+    assert pulled.returncode == 0, pulled.stderr
+    assert 0 < recorded < 12
+    statuses = [answer.status_code for answer in loop]
+    first_refused = statuses.index(429)
+    assert first_refused > 0 and set(statuses[:first_refused]) == {200}, statuses
+    assert set(statuses[first_refused:]) == {429}, statuses
+    limited = loop[-1]
+    assert 0 < int(limited.headers["Retry-After"]) <= 60
+    body = limited.json()
+    assert body["errors"][0]["code"] == "TOOMANYREQUESTS" and "REGISTRY_TOKEN_ANON_RATE" in body["detail"]
+    # The docker CLI reads the token server's 429 as distribution's error (toomanyrequests).
+    assert refused_pull.returncode != 0
+    assert "toomanyrequests" in refused_pull.stderr.lower() or "too many" in refused_pull.stderr.lower(), (
+        refused_pull.stderr
+    )
+    # A login is not limited by the anonymous rate; throttled requests are counted, not recorded.
+    assert logged_in.status_code == 200
+    assert TokenRequest.objects.filter(kind="anonymous").count() == recorded + first_refused
+    assert (tokens.counters()["throttled"] or 0) >= 14 - first_refused

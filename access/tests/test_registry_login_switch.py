@@ -3,6 +3,7 @@ then without them; rolled back when its check fails. v3.1.1 and 2.8.2."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -10,9 +11,12 @@ from typing import Any
 import pytest
 import requests
 from django.test import Client
+from django.utils import timezone
 
 from access import switch
 from access.models import Robot
+from maintenance import engine as docker_engine
+from maintenance import gc, registry_container
 from maintenance.models import Job, RegistryMaintenance
 from testenv import images
 from testenv.auth import BearerAuth
@@ -167,3 +171,28 @@ def test_a_registry_that_does_not_come_back_is_put_back(
     assert "put back as it was" in job.error
     assert sorted(own_registry.container.attrs["Config"]["Env"]) == sorted(before["Config"]["Env"])
     assert requests.get(f"{own_registry.url}/v2/", timeout=5).status_code == 200
+
+
+def test_the_watchdog_names_an_interrupted_switch_by_its_kind(own_registry: RegistryService, settings: Any) -> None:
+    before = own_registry.container.attrs
+    # What a worker killed right after the switch's recreate leaves: a changed container, an open record.
+    job = Job.objects.create(
+        kind=Job.Kind.REGISTRY_LOGIN,
+        params={"enable": True},
+        status=Job.Status.RUNNING,
+        started_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    RegistryMaintenance.objects.create(
+        job=job, container_name=before["Name"].lstrip("/"), mode=gc.UPDATE_MODE, attrs=before
+    )
+    client = docker_engine.connect()
+    try:
+        registry_container.recreate(client, before, extra_env=["LEFT_BY_A_DEAD_WORKER=1"])
+    finally:
+        client.close()
+
+    done = gc.watchdog()
+
+    assert any(f"after an interrupted registry login switch (job {job.pk})" in line for line in done), done
+    assert not any("interrupted update" in line for line in done), done
+    assert sorted(own_registry.container.attrs["Config"]["Env"]) == sorted(before["Config"]["Env"])

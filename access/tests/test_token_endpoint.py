@@ -10,7 +10,7 @@ import pytest
 from cryptography import x509
 from django.test import Client
 
-from access import services, signing
+from access import services, signing, tokens
 from access.models import TokenRequest
 from catalog.models import ProtectedTag
 from conftest import PASSWORD
@@ -180,3 +180,37 @@ def test_the_certificate_command_makes_the_key_once_and_prints_where(tmp_path: A
         assert pem.getvalue().strip() == (tmp_path / "registry-token" / "cert.pem").read_text().strip()
     finally:
         signing.forget()
+
+
+def test_anonymous_requests_over_the_rate_get_429_and_logins_do_not(settings: Any, operator: Any) -> None:
+    settings.REGISTRY_TOKEN_ANON_RATE = "3/minute"
+    robot, secret = services.create_robot("ci", [{"repositories": "**", "actions": ["pull"]}])
+
+    answers = [ask("repository:public/a:pull") for _ in range(5)]
+    by_robot = [ask("repository:public/a:pull", auth=basic(robot.login, secret)) for _ in range(5)]
+    by_user = ask("repository:public/a:pull", auth=basic("otto", PASSWORD))
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429, 429]
+    limited = answers[-1]
+    assert limited["Content-Type"] == "application/json"
+    assert 0 < int(limited["Retry-After"]) <= 60
+    body = limited.json()
+    assert body["errors"][0]["code"] == "TOOMANYREQUESTS"
+    assert body["errors"][0]["detail"] == {"retry_after": int(limited["Retry-After"])}
+    assert "REGISTRY_TOKEN_ANON_RATE=3/minute" in body["detail"] and body["errors"][0]["message"] == body["detail"]
+    assert {answer.status_code for answer in by_robot} == {200} and by_user.status_code == 200
+    # Refused for the rate: counted, not recorded one by one.
+    assert TokenRequest.objects.filter(kind="anonymous").count() == 3
+    assert tokens.counters()["throttled"] == 2
+
+
+def test_the_token_requests_page_says_what_is_counted_and_not_listed(viewer_client: Client, settings: Any) -> None:
+    settings.REGISTRY_TOKEN_ANON_RATE = "1/minute"
+    ask()
+    ask()
+
+    page = viewer_client.get("/activity/tokens/").content.decode()
+
+    assert 'data-testid="token-counters"' in page
+    assert "its built-in account, in-process, never through this endpoint" in page
+    assert "<strong>1</strong>" in page  # one refused for its rate
