@@ -6,7 +6,8 @@ class AuditEntry(models.Model):
     """One recorded action: a delete, a job start or end, a schedule change.
 
     ``actor`` keeps the name even when the user is later removed; ``via`` says whether it
-    came from the browser session, an API token or the scheduler.
+    came from the browser session, an API token, the scheduler, the command line, or a job
+    run for someone ("retention run #12": the actor is who asked for the run).
     """
 
     class Outcome(models.TextChoices):
@@ -14,11 +15,14 @@ class AuditEntry(models.Model):
         REFUSED = "refused"
         FAILED = "failed"
         STARTED = "started"
+        # A job that ran but found problems or did only part of its work (Job.Status.WARNING).
+        WARNING = "warning", "Problems found"
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     actor = models.CharField(max_length=150, blank=True)
-    via = models.CharField(max_length=20, blank=True)
+    # "session", "token", "scheduler", "command line", or the job that did it: "retention run #12".
+    via = models.CharField(max_length=50, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     action = models.CharField(max_length=50, db_index=True)
     repository = models.CharField(max_length=255, blank=True, db_index=True)

@@ -63,8 +63,12 @@ def create(
     role: Role | str,
     expires_at: datetime | None = None,
     request: Any = None,
+    via: str | None = None,
 ) -> tuple[ApiToken, str]:
-    """A new token and its secret (shown once, never stored). TokenInvalid({field: why})."""
+    """A new token and its secret (shown once, never stored). TokenInvalid({field: why}).
+
+    Audited as ``request``'s user and channel; without a request, as ``user`` ``via`` what made
+    it (``manage.py create_token``: "command line"), never the scheduler."""
     errors: dict[str, str] = {}
     name = (name or "").strip()
     if not name:
@@ -89,7 +93,14 @@ def create(
     token = ApiToken.objects.create(
         user=user, name=name, role=int(chosen), key_hash=digest(raw), prefix=raw[:10], expires_at=expires_at
     )
-    audit.record(action="token-created", outcome="succeeded", request=request, user=user, detail=_describe(token))
+    audit.record(
+        action="token-created",
+        outcome="succeeded",
+        request=request,
+        user=user,
+        via=via if request is None else None,
+        detail=_describe(token),
+    )
     by = request.user.get_username() if request is not None and getattr(request, "user", None) else ""
     notable.announce(
         notable.TOKEN_CREATED, name=token.name, owner=user.get_username(), role=token.get_role_display(), by=by

@@ -21,6 +21,7 @@ from django.core.cache import cache
 from inventory.models import SyncState
 from registry_client.client import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, RegistryNotFound
 from registry_client.client import Manifest as RegistryManifest
+from registry_files.gc import UploadPurging
 from registry_files.layout import BlobMissing, RegistryFilesError, StorageFiles
 
 
@@ -42,6 +43,20 @@ class Source:
 #: The registry's storage driver as maintenance last read it from the container's configuration
 #: (``maintenance.snapshot.store_snapshot``); absent while unknown.
 DRIVER_CACHE_KEY = "registry:storage-driver"
+#: The registry's ``storage.maintenance.uploadpurging`` (``{"enabled", "age_hours"}``) as maintenance
+#: last read it from the container's configuration; absent while unknown (the default is assumed).
+UPLOAD_PURGING_CACHE_KEY = "registry:upload-purging"
+
+
+def upload_purging() -> UploadPurging:
+    """When the registry purges upload leftovers: from its configuration when maintenance read it,
+    else the registry's default (168 h) and say so."""
+    known = cache.get(UPLOAD_PURGING_CACHE_KEY)
+    if not isinstance(known, dict) or "age_hours" not in known:
+        return UploadPurging()
+    return UploadPurging(
+        enabled=bool(known.get("enabled", True)), age_hours=float(known["age_hours"]), read_from="configuration"
+    )
 
 
 def source(driver: str | None = None) -> Source:

@@ -50,7 +50,8 @@ def queue_sync(
     """Queue a reconcile; JobBusy with the active job when one is queued or running."""
     active_sync()  # a sync a dead worker left running must not block this one
     params: SyncParams = {"reason": reason}
-    return services.queue(task_names.RUN_SYNC, Job.Kind.SYNC, params, request=request, user=user)
+    scheduled = reason == "schedule"  # beat's INVENTORY_SYNC_INTERVAL entry
+    return services.queue(task_names.RUN_SYNC, Job.Kind.SYNC, params, request=request, user=user, scheduled=scheduled)
 
 
 class SyncJob(runner.JobRunner[inventory_sync.SyncResult]):

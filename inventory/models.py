@@ -284,3 +284,17 @@ class StorageFilesReport(models.Model):
 
     def __str__(self) -> str:
         return f"Storage files read {self.measured_at}"
+
+
+class VerifiedBlob(models.Model):
+    """A blob the scrub read and found to hash to its name (issue 24), with the size and
+    modification time it had then: a later scrub skips it while both are unchanged (as zot's
+    incremental scrub does). Written by the scrub job only (``inventory.scrub``)."""
+
+    digest = models.CharField(max_length=80, unique=True)
+    size = models.BigIntegerField()
+    mtime_ns = models.BigIntegerField()
+    verified_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.digest} verified {self.verified_at}"

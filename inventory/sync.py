@@ -323,9 +323,11 @@ def _apply(
     written: set[tuple[str, str]],
     started_at: datetime,
     figures: Figures,
+    refresh: bool = True,
 ) -> None:
     """Everything the requests' loop left: the new tags it could not write yet, moved tags,
-    confirmations, what is gone, the repositories' sizes."""
+    confirmations, what is gone, the repositories' sizes (unless ``refresh`` is False: the caller
+    refreshes them when something changed)."""
     now = timezone.now()
     # Every stored manifest's figures, as tuples: the tags reach nearly all of them, and an IN
     # over 15,000 digests costs more (and SQLite caps a query's parameters at 32,766).
@@ -399,7 +401,8 @@ def _apply(
             Tag.objects.filter(pk__in=batch).update(checked_at=now)
         for batch in _batches(stale):
             figures.removed_tags += Tag.objects.filter(pk__in=batch).delete()[0]
-        refresh_repositories(None if len(existing) > 500 else list(existing))
+        if refresh:
+            refresh_repositories(None if len(existing) > 500 else list(existing))
 
 
 def _batches(ids: list[int], size: int = 500) -> list[list[int]]:

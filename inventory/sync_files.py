@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory import attachments, content, sync
-from inventory.files import ManifestFiles, Source, source
+from inventory.files import ManifestFiles, Source, source, upload_purging
 from inventory.models import Manifest, StorageFilesReport, SyncState, Tag
 from registry_client.client import RegistryClient, RegistryError, RegistryNotFound, get_client
 from registry_files.gc import space
@@ -83,7 +83,7 @@ def measure_space(files: StorageFiles, log: Callable[[str], None] = logger.info)
     """Read the space figures from the files (``registry_files.gc.space``) into the one report row."""
     began = time.monotonic()
     now = timezone.now()
-    figures = space(files, now)
+    figures = space(files, now, purging=upload_purging())
     seconds = time.monotonic() - began
     report, _ = StorageFilesReport.objects.update_or_create(
         pk=1, defaults={"measured_at": now, "data_dir": str(files.root), "seconds": seconds, "figures": figures}
@@ -108,8 +108,9 @@ def read_links(files: StorageFiles) -> dict[str, list[TagLink]]:
     (its tag list answers 404 over HTTP)."""
     lists: dict[str, list[TagLink]] = {}
     for name in files.repositories():
-        if (files.v2 / "repositories" / name / "_manifests" / "tags").is_dir():
-            lists[name] = files.tags(name)
+        links = files.tag_links(name)
+        if links is not None:
+            lists[name] = links
     return lists
 
 
@@ -166,8 +167,19 @@ def reconcile_from_files(
     # CONFIRM_AGE: rewriting 15,000 rows on each sync with nothing changed costs seconds.
     confirm_before = timezone.now() - CONFIRM_AGE
     checked = {key for key in resolved if key in known and (known[key][1] or confirm_before) <= confirm_before}
-    sync._apply(lists, resolved, known, checked, written, started_at, figures)
-    _push_times(pushed)
+    sync._apply(lists, resolved, known, checked, written, started_at, figures, refresh=False)
+    # The repositories' sizes and last pushes, only when something changed (events refresh what
+    # they change themselves): a walk of every tag's blobs took 15 s of the unchanged sync at 10,000
+    # repositories. After the push times, so that they count in this sync already.
+    if (
+        _push_times(pushed)
+        or figures.added_tags
+        or figures.moved_tags
+        or figures.removed_tags
+        or figures.added_repositories
+        or figures.removed_repositories
+    ):
+        sync.refresh_repositories(None if len(lists) > 500 else list(lists))
     attachments.drop_detached()
     figures.removed_manifests = sync.prune_manifests()
     figures.seconds = time.monotonic() - began
@@ -206,8 +218,9 @@ def _check_sample(
             )
 
 
-def _push_times(pushed: dict[tuple[str, str], datetime]) -> None:
-    """Tags no event stamped get their link's modification time as push time (one prepared UPDATE)."""
+def _push_times(pushed: dict[tuple[str, str], datetime]) -> int:
+    """Tags no event stamped get their link's modification time as push time (one prepared UPDATE);
+    the number of tags changed."""
     rows = []
     for pk, repo, name, pushed_at in Tag.objects.filter(event_at__isnull=True).values_list(
         "pk", "repository__name", "name", "pushed_at"
@@ -216,7 +229,7 @@ def _push_times(pushed: dict[tuple[str, str], datetime]) -> None:
         if when is not None and when != pushed_at:
             rows.append((when, pk))
     if not rows:
-        return
+        return 0
     meta = Tag._meta
     field = meta.get_field("pushed_at")
     table, column, pk_column = (
@@ -225,3 +238,4 @@ def _push_times(pushed: dict[tuple[str, str], datetime]) -> None:
     sql = f"UPDATE {table} SET {column} = %s WHERE {pk_column} = %s"  # noqa: S608 - names from the model only
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(sql, [(field.get_db_prep_save(when, connection), pk) for when, pk in rows])
+    return len(rows)

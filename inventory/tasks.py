@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from core.worker import send
-from inventory import events, gaps, jobs, receiving, task_names
+from inventory import events, gaps, jobs, receiving, scrub, task_names
 from inventory import sync as inventory_sync
 from jobs.services import JobBusy
 
@@ -43,6 +43,30 @@ def scheduled_sync() -> None:
     one is queued or running."""
     with contextlib.suppress(JobBusy):
         jobs.queue_sync(reason="schedule")
+
+
+@shared_task(
+    name=task_names.RUN_SCRUB,
+    ignore_result=True,
+    acks_late=False,
+    soft_time_limit=scrub.SCRUB_TIME_LIMIT,
+    time_limit=scrub.SCRUB_TIME_LIMIT + 60,
+)
+def run_scrub(job_id: int) -> None:
+    """A scrub job queued by an admin, the schedule or the restore check."""
+    scrub.ScrubJob.handle(job_id)
+
+
+@shared_task(name=task_names.SCHEDULED_SCRUB, ignore_result=True, soft_time_limit=50, time_limit=60)
+def scheduled_scrub() -> None:
+    """Beat, every SCRUB_INTERVAL_HOURS: queue a scrub unless one is queued or running, or the
+    storage files cannot be read (logged: the Registry page says why)."""
+    try:
+        scrub.queue_scrub(reason="schedule")
+    except JobBusy:
+        pass
+    except scrub.ScrubUnavailable as e:
+        logger.warning("inventory: no scheduled scrub: %s", e.message)
 
 
 @shared_task(name=task_names.PRUNE_EVENTS, ignore_result=True, soft_time_limit=300, time_limit=360)

@@ -84,6 +84,12 @@ def fail(job: Job, error: str, result: Any = None) -> None:
     _finish(job, Job.Status.FAILED, result=result, error=error)
 
 
+def warn(job: Job, problems: str, result: Any = None) -> None:
+    """End ``job`` as ``warning`` ("problems found"): it ran, but ``problems`` (in words) stood in
+    its way or it did only part of its work. ``error`` holds the sentence."""
+    _finish(job, Job.Status.WARNING, result=result, error=problems)
+
+
 ResultT = TypeVar("ResultT")
 
 
@@ -106,7 +112,13 @@ class JobRunner(Generic[ResultT]):
     ``message`` a user can act on; written to the output with ``ERROR:``), or hits the task's
     soft time limit (``timed_out``, when the kind says what that means). Anything else fails
     the job naming the error, logged with its traceback. What ``result`` holds so far is kept
-    on a failure. ``after`` runs once the job succeeded (a retention run queues its GC).
+    on a failure. ``problems`` reads the result of a run that returned: a sentence there ends
+    the job ``warning`` ("problems found", e.g. a verification that found something missing)
+    instead of ``succeeded``. ``after`` runs once the job succeeded or ended with problems (a
+    retention run queues its GC).
+
+    Everything the run writes to the audit log without a request is credited to who asked for
+    the job (``Job.actor``), "via <kind> run #N" (``core.audit.acting_as``).
     """
 
     kind: ClassVar[str]
@@ -131,13 +143,21 @@ class JobRunner(Generic[ResultT]):
         """The failure message when the task's soft time limit is hit; None: an unexpected error."""
         return None
 
+    def problems(self, result: ResultT) -> str | None:
+        """Why a run that returned did not do all it was for (the job ends ``warning``), or None."""
+        return None
+
     def after(self, result: ResultT) -> None:
-        """Work after the job succeeded (its status is final by then)."""
+        """Work after the job succeeded or ended with problems (its status is final by then)."""
 
     def log(self, line: str) -> None:
         log(self.job, line)
 
     def execute(self) -> None:
+        with acting_for(self.job):
+            self._execute()
+
+    def _execute(self) -> None:
         try:
             result = self.run()
         except JobFailed as e:
@@ -158,13 +178,28 @@ class JobRunner(Generic[ResultT]):
         except Exception as e:
             self._unexpected(e)
         else:
-            succeed(self.job, result)
+            problems = self.problems(result)
+            if problems:
+                self.log(f"PROBLEMS FOUND: {problems}")
+                warn(self.job, problems, result)
+            else:
+                succeed(self.job, result)
             self.after(result)
 
     def _unexpected(self, error: Exception) -> None:
         logger.exception("%s job %s failed", self.job.get_kind_display(), self.job.pk)
         self.log(f"ERROR: {type(error).__name__}: {error}")
         fail(self.job, f"Unexpected error: {type(error).__name__}: {error}", self.result or None)
+
+
+def acting_for(job: Job) -> Any:
+    """The audit context of ``job``'s work: its asker, "via <kind> run #N"."""
+    return audit.acting_as(
+        job.user, job.actor, job.audit_via, requested_via=job.requested_via, token_name=job.token_name
+    )
+
+
+_AUDIT_OUTCOME: dict[str, str] = {Job.Status.SUCCEEDED: "succeeded", Job.Status.WARNING: "warning"}
 
 
 def _finish(job: Job, status: str, result: Any = None, error: str = "") -> None:
@@ -181,13 +216,13 @@ def _finish(job: Job, status: str, result: Any = None, error: str = "") -> None:
         )
         log(job, f"The run returned ({status}) after this job had already ended {job.status}: it stays {job.status}.")
         return
-    audit.record(
-        action=f"{job.kind}-finished",
-        outcome="succeeded" if status == Job.Status.SUCCEEDED else "failed",
-        user=job.user,
-        via="worker",
-        detail=f"job {job.pk}: {error or result}",
-    )
+    with acting_for(job):
+        audit.record(
+            action=f"{job.kind}-finished",
+            outcome=_AUDIT_OUTCOME.get(status, "failed"),
+            detail=f"job {job.pk}: {error or result}",
+            fields={"job": job.pk},
+        )
     announce_end(job)
 
 
@@ -199,6 +234,8 @@ def announce_end(job: Job) -> None:
         job_kind=job.kind,
         job_kind_label=job.get_kind_display(),
         status=job.status,
+        status_label=job.get_status_display(),
+        asked_by=job.asked_by,
         error=job.error,
         result=job.result if isinstance(job.result, dict) else None,
         path=job.get_absolute_url(),

@@ -53,6 +53,10 @@ EXCLUDES: Mapping[str, tuple[tuple[str, ...] | str, ...]] = {
     # Require login for the registry, or stop (access.switch): it recreates the container.
     Kind.REGISTRY_LOGIN: _REGISTRY_JOB,
     Kind.SYNC: ((Kind.SYNC,),),
+    # The scrub (inventory.scrub) only reads the storage files: one at a time, beside anything else.
+    # A GC sweeping meanwhile can remove a blob it listed: it checks a "missing" blob again before
+    # reporting it, so what a GC removed with its manifest is not reported as damage.
+    Kind.SCRUB: ((Kind.SCRUB,),),
     Kind.STATS: (),
 }
 
@@ -174,6 +178,8 @@ def _job_message(kind: str, job: Job) -> str:
     """The sentence a refused request answers with: what is in the way and what to do."""
     if kind == Kind.SYNC:
         return f"A sync is already {job.status} (job {job.pk})."
+    if kind == Kind.SCRUB:
+        return f"A scrub is already {job.status} (job {job.pk}): wait for it to finish."
     if kind == Kind.GC:
         if job.kind == Kind.GC:
             return (
@@ -205,8 +211,13 @@ def queue(
     *,
     request: HttpRequest | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
+    scheduled: bool = False,
 ) -> Job:
     """Queue a job of ``kind`` run by the task ``task_name``: the one way every kind is queued.
+
+    Who asked is recorded on the job (``Job.requested_via``): the request's user or API token,
+    ``scheduled`` (beat), or, queued from inside another job (a retention run's GC), that job's
+    asker; with none of them, the dashboard itself.
 
     JobBusy (409) when ``busy`` finds something in the way, QueueContended when another
     request holds the queueing lock, JobsUnavailable (503, naming REDIS_URL) without Redis.
@@ -221,7 +232,7 @@ def queue(
         # Nothing to check, so nothing to hold the lock for: without Redis the job is kept, failed,
         # naming REDIS_URL (``enqueue``).
         runner.expire_unclaimed(kind)
-        return enqueue(task_name, kind, params, request=request, user=user)
+        return enqueue(task_name, kind, params, request=request, user=user, scheduled=scheduled)
     try:
         client = lock.redis_client()
         try:
@@ -231,13 +242,50 @@ def queue(
                 conflict = busy(kind, client=client)
                 if conflict is not None:
                     raise conflict
-                return enqueue(task_name, kind, params, request=request, user=user)
+                return enqueue(task_name, kind, params, request=request, user=user, scheduled=scheduled)
         finally:
             client.close()
     except redis.exceptions.LockError as e:
         raise QueueContended("Another maintenance request is being queued right now; try again.") from e
     except redis.exceptions.ConnectionError as e:
         raise JobsUnavailable(f"Redis (REDIS_URL) does not answer, so no job can be queued: {e}") from e
+
+
+def _asker(
+    request: HttpRequest | None, user: AbstractBaseUser | AnonymousUser | None, scheduled: bool
+) -> dict[str, Any]:
+    """The ``Job`` fields that say who asked."""
+    if user is None and request is not None:
+        user = request.user
+    owner = user if user is not None and user.is_authenticated else None
+    name = owner.get_username() if owner is not None else ""
+    if scheduled:
+        return {"user": None, "requested_via": Job.RequestedVia.SCHEDULE, "requested_by": "", "token_name": ""}
+    if request is not None:
+        # DRF's request.auth: the ApiToken (core.tokens, it has a name) or DRF's own Token.
+        token = getattr(request, "auth", None)
+        if token is not None and (hasattr(token, "key") or hasattr(token, "key_hash")):
+            token_name = str(getattr(token, "name", "") or "")
+            return {
+                "user": owner,
+                "requested_via": Job.RequestedVia.TOKEN,
+                "requested_by": name,
+                "token_name": token_name,
+            }
+        if owner is not None:
+            return {"user": owner, "requested_via": Job.RequestedVia.SESSION, "requested_by": name, "token_name": ""}
+    # Queued by a job for whoever asked for that job (a retention run's GC), or by the dashboard itself.
+    acting = audit.acting()
+    if acting is not None and user is None and request is None:
+        return {
+            "user": acting.user,
+            "requested_via": acting.requested_via or Job.RequestedVia.SYSTEM,
+            "requested_by": "" if acting.actor in ("scheduler", "system") else acting.actor,
+            "token_name": acting.token_name,
+        }
+    if owner is not None:
+        return {"user": owner, "requested_via": Job.RequestedVia.SESSION, "requested_by": name, "token_name": ""}
+    return {"user": None, "requested_via": Job.RequestedVia.SYSTEM, "requested_by": "", "token_name": ""}
 
 
 def enqueue(
@@ -247,6 +295,7 @@ def enqueue(
     *,
     request: HttpRequest | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
+    scheduled: bool = False,
 ) -> Job:
     """Create the job and send the task ``task_name`` with its id once the row is committed (the
     worker must see it). Callers go through ``queue``, which checks what excludes the kind.
@@ -256,15 +305,21 @@ def enqueue(
     reason and ``worker.QueueUnavailable`` (503, naming REDIS_URL) is raised: never a job left
     "queued" that no worker will ever see.
     """
-    if user is None and request is not None:
-        user = request.user
-    owner = user if user is not None and user.is_authenticated else None
+    asker = _asker(request, user, scheduled)
     params = dict(params)
     with transaction.atomic():
-        job = Job.objects.create(kind=kind, params=params, user=owner)  # type: ignore[misc]
-        audit.record(
-            action=f"{kind}-queued", outcome="started", request=request, user=user, detail=f"job {job.pk} {params}"
-        )
+        job = Job.objects.create(kind=kind, params=params, **asker)
+        if request is None and asker["requested_via"] == Job.RequestedVia.SCHEDULE:
+            # The scheduler queued it: "the scheduler queued garbage collection #12".
+            audit.record(action=f"{kind}-queued", outcome="started", via="scheduler", detail=f"job {job.pk} {params}")
+        else:
+            audit.record(
+                action=f"{kind}-queued",
+                outcome="started",
+                request=request,
+                user=user if request is None else None,
+                detail=f"job {job.pk} {params}",
+            )
 
     def send() -> None:
         try:

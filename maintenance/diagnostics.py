@@ -55,8 +55,9 @@ def run(snapshot: Snapshot | None, wait: float = WORKER_WAIT) -> Report:
     """Every check: the engine's from a worker's ``snapshot`` (None: no worker answered within
     ``wait`` s), and the web process's own."""
     checks = container_checks(snapshot, wait)
-    checks.insert(min(len(checks), 5), registry_answers())
-    checks.append(insecure_registries())
+    answers = registry_answers()
+    checks.insert(min(len(checks), 5), answers)
+    checks.append(insecure_registries(registry_answers=answers.ok))
     return Report(checks=checks, checked_at=time.time(), container=settings.REGISTRY_CONTAINER)
 
 
@@ -315,13 +316,21 @@ def registry_answers() -> Check:
     )
 
 
-def insecure_registries() -> Check:
+def insecure_registries(registry_answers: bool = True) -> Check:
     """What a Docker client needs before it pushes to a plain-HTTP registry (the installation guide's
-    client section)."""
+    client section). Never OK while the registry does not answer: no client can push then."""
     # Titled by what a client needs, not "can push": this reads settings only and says nothing of
     # whether the registry answers (that is the GET /v2/ check).
     title = "What Docker clients need to push"
     public = settings.REGISTRY_PUBLIC_HOST
+    if not registry_answers:
+        return failed(
+            "insecure_registries",
+            "Docker clients cannot push: the registry does not answer",
+            f"GET {settings.REGISTRY_URL}/v2/ gets no answer (see that check), so a docker push to {public} fails "
+            "whatever the clients are set up with.",
+            "Start the registry (Registry page) or fix REGISTRY_URL first; then this check says what clients need.",
+        )
     if urlsplit(settings.REGISTRY_URL).scheme == "https":
         return passed("insecure_registries", title, f"{public} serves HTTPS: no insecure-registries entry needed.")
     snippet = json.dumps({"insecure-registries": [public]}, indent=2)

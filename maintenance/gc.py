@@ -66,21 +66,26 @@ def refresh_statistics() -> None:
 
 
 def blob_bytes(container: Any, root: str, digests: list[str]) -> int | None:
-    """The bytes the given blobs take in the registry's storage (``du`` in the container)."""
+    """The bytes the given blobs take in the registry's storage (their ``data`` files, ``blob_sizes``):
+    the same computation as what a real run frees. None when none of them could be measured."""
     if not digests:
         return 0
-    paths = [f"{root}/{registry_container.BLOBS_UNDER_DATA_ROOT}/sha256/{d[7:9]}/{d[7:]}/data" for d in digests]
-    total = 0
-    for start in range(0, len(paths), 200):
-        for flag, factor in (("-b", 1), ("-k", 1024)):
-            result = engine.exec_stream(container, ["du", flag, *paths[start : start + 200]])
-            sizes = re.findall(r"^(\d+)\s", result.stdout, flags=re.MULTILINE)
-            if result.exit_code == 0 and sizes:
-                total += sum(int(size) for size in sizes) * factor
-                break
-        else:
-            return None
-    return total
+    sizes = blob_sizes(container, root, digests)
+    return sum(sizes.values()) if sizes else None
+
+
+def blob_sizes(container: Any, root: str, digests: list[str]) -> dict[str, int]:
+    """The size in bytes of each blob's ``data`` file (``stat`` in the container); a blob not on
+    disk is left out. What a real run frees is read from these, measured before it sweeps."""
+    sizes: dict[str, int] = {}
+    found = re.compile(r"^(\d+) \S*/sha256/[0-9a-f]{2}/([0-9a-f]{64})/data$", flags=re.MULTILINE)
+    for start in range(0, len(digests), 200):
+        chunk = digests[start : start + 200]
+        paths = [f"{root}/{registry_container.BLOBS_UNDER_DATA_ROOT}/sha256/{d[7:9]}/{d[7:]}/data" for d in chunk]
+        result = engine.exec_stream(container, ["stat", "-c", "%s %n", *paths])
+        for match in found.finditer(result.stdout):
+            sizes[f"sha256:{match[2]}"] = int(match[1])
+    return sizes
 
 
 class GarbageCollection(runner.JobRunner[GcResult]):
@@ -96,6 +101,9 @@ class GarbageCollection(runner.JobRunner[GcResult]):
         self.name = settings.REGISTRY_CONTAINER
         self.eligible: list[str] = []
         self.config = ""
+        self.root = ""
+        # Before a real sweep: the size of each blob its dry run lists (``blob_sizes``).
+        self.sizes_before: dict[str, int] | None = None
 
     def execute(self) -> None:
         """The whole run under the GC lock; a real run measures the storage again afterwards."""
@@ -141,6 +149,7 @@ class GarbageCollection(runner.JobRunner[GcResult]):
         config = registry_container.config_path(container)
         self.config = config
         root = registry_container.data_root(container, config)
+        self.root = root
         mode = "dry-run" if self.params.dry_run else self.params.mode
         self.result.update({"mode": mode, "version": version, "config": config, "data_root": root})
         self.result["bytes_before"] = registry_container.storage_bytes(container, root)
@@ -159,7 +168,9 @@ class GarbageCollection(runner.JobRunner[GcResult]):
             after = self._with_saved_configuration(client, container, command)
 
         self.result["bytes_after"] = registry_container.storage_bytes(after, root)
-        if self.result["bytes_before"] is not None and self.result["bytes_after"] is not None:
+        if self.sizes_before is not None:
+            self._count_freed()
+        elif self.result["bytes_before"] is not None and self.result["bytes_after"] is not None:
             self.result["bytes_freed"] = max(0, self.result["bytes_before"] - self.result["bytes_after"])
         self.log(
             f"Done: {self.result['blobs_eligible']} blobs and {self.result['manifests_eligible']} manifests "
@@ -167,6 +178,23 @@ class GarbageCollection(runner.JobRunner[GcResult]):
             f"{self.result.get('bytes_freed', 'unknown')} bytes freed."
         )
         return self.result
+
+    def _count_freed(self) -> None:
+        """What the sweep freed: the sizes, measured before it, of the blobs it deleted, so the
+        figure and the blob count come from the same list (issue 25: "Freed 0 bytes (2 blobs)"
+        was the difference of two ``du`` of the whole data root, which also counts directories
+        and link files, rounds to blocks where ``du -b`` is missing, and a filesystem that frees
+        blocks later, or anything written meanwhile, moves)."""
+        sizes = self.sizes_before or {}
+        swept = list(dict.fromkeys(self.eligible))
+        unmeasured = [digest for digest in swept if digest not in sizes]
+        self.result["bytes_freed"] = sum(sizes.get(digest, 0) for digest in swept)
+        if unmeasured:
+            # Listed by the sweep but not by its dry run a moment before (pushed and dropped meanwhile).
+            self.result["blobs_unmeasured"] = len(unmeasured)
+            self.log(
+                f"{len(unmeasured)} swept blobs were not measured before the sweep: not counted in the bytes freed."
+            )
 
     def _untagged(self, container: Any, config: str, root: str) -> None:
         """registry:3 keeps untagged manifests: say how many there are and what --delete-untagged frees.
@@ -232,9 +260,8 @@ class GarbageCollection(runner.JobRunner[GcResult]):
             raise GcError(f"The dry run before the sweep failed ({why}): nothing was deleted. See the registry's logs.")
         return eligible
 
-    def _refuse_what_tags_reach(self, container: Any, files: StorageFiles) -> dict[str, set[str]]:
+    def _refuse_what_tags_reach(self, eligible: list[str], files: StorageFiles) -> dict[str, set[str]]:
         """Refuse the sweep when its dry run lists a blob a tag reaches; what the tags reach."""
-        eligible = self.dry_run_eligible(container)
         reach = tag_reach(files)
         overlap = sorted(digest for digest in set(eligible) if digest in reach)
         self.result["check_before_sweep"] = {
@@ -286,9 +313,14 @@ class GarbageCollection(runner.JobRunner[GcResult]):
         """
         files = None if self.params.dry_run else self._storage_files()
         missing_before: set[str] = set()
-        if files is not None:
-            reach = self._refuse_what_tags_reach(container, files)
-            missing_before = {digest for digest in reach if files.blob_size(digest) is None}
+        if not self.params.dry_run:
+            # The dry run with the same flags lists what the sweep will delete: measured now,
+            # what it frees is read from the same blobs it counts.
+            eligible = self.dry_run_eligible(container)
+            self.sizes_before = blob_sizes(container, self.root, eligible) if eligible else {}
+            if files is not None:
+                reach = self._refuse_what_tags_reach(eligible, files)
+                missing_before = {digest for digest in reach if files.blob_size(digest) is None}
         self._run_command(container, command)
         if files is not None:
             self._check_after_sweep(files, missing_before)

@@ -90,6 +90,7 @@ class GcResult(TypedDict, total=False):
     bytes_before: int | None
     bytes_after: int | None
     bytes_freed: int
+    blobs_unmeasured: int  # swept blobs its dry run had not listed: not in bytes_freed
     bytes_eligible: int | None
     untagged: UntaggedFigures
     read_only_seconds: float
@@ -153,15 +154,19 @@ def request_gc(
     *,
     request: HttpRequest | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
+    scheduled: bool = False,
 ) -> Job:
-    """Queue a GC job: GcError when this registry cannot do it, JobBusy naming what is queued or
-    running (another GC, its lock, an update, a verification or a retention run), JobRequestError."""
+    """Queue a GC job (``scheduled``: beat asked for it): GcError when this registry cannot do it,
+    JobBusy naming what is queued or running (another GC, its lock, an update, a verification or
+    a retention run), JobRequestError."""
     # Refused up front on 2.x; when no worker can say which version runs, the worker refuses
     # the job before it changes anything.
     if params.delete_untagged and snapshot.registry_is_v2(ask_wait=5.0):
         raise DeleteUntaggedRefused(DELETE_UNTAGGED_ON_V2)
     try:
-        return services.queue(task_names.RUN_GC, Job.Kind.GC, params.as_dict(), request=request, user=user)
+        return services.queue(
+            task_names.RUN_GC, Job.Kind.GC, params.as_dict(), request=request, user=user, scheduled=scheduled
+        )
     except services.QueueContended as e:
         # The GC API has answered a contended queueing lock with 400 since before errors carried
         # their status; its clients keep that answer.
@@ -263,7 +268,7 @@ def outcome(job: Job) -> str:
     result = job.result or {}
     if job.status == Job.Status.FAILED:
         return f"Failed: {job.error}" if job.error else "Failed."
-    if job.status != Job.Status.SUCCEEDED or result.get("blobs_eligible") is None:
+    if job.status not in (Job.Status.SUCCEEDED, Job.Status.WARNING) or result.get("blobs_eligible") is None:
         return "Queued." if job.status == Job.Status.QUEUED else "Running…"
     blobs, manifests = result.get("blobs_eligible", 0), result.get("manifests_eligible", 0)
     parts = _plural(blobs, "blob") + (f" and {_plural(manifests, 'untagged manifest')}" if manifests else "")

@@ -476,8 +476,43 @@ def config_summary(config: dict[str, Any]) -> dict[str, Any]:
         "redis_password_set": bool(_dig(config, "redis", "password")),
         "data_root": config_data_root(config),
         "storage_driver": storage_driver(config),
+        "upload_purging": upload_purging(config),
         "log_level": str(_dig(config, "log", "level") or "info"),
     }
+
+
+_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_GO_UNIT_HOURS = {
+    "ns": 1e-9 / 3600,
+    "us": 1e-6 / 3600,
+    "µs": 1e-6 / 3600,
+    "ms": 1e-3 / 3600,
+    "s": 1 / 3600,
+    "m": 1 / 60,
+    "h": 1.0,
+}
+
+
+def go_duration_hours(raw: Any) -> float | None:
+    """A Go duration (``168h``, ``1h30m``, ``90m``) in hours; None when it is not one."""
+    text = str(raw).strip()
+    parts = _GO_DURATION.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        return None
+    return sum(float(number) * _GO_UNIT_HOURS[unit] for number, unit in parts)
+
+
+def upload_purging(config: dict[str, Any]) -> dict[str, Any]:
+    """``storage.maintenance.uploadpurging`` as the registry applies it: on unless ``enabled: false``,
+    uploads older than ``age`` (default 168h) removed; read-only mode stops it (the registry's
+    ``storage.maintenance`` defaults)."""
+    purging = _dig(config, "storage", "maintenance", "uploadpurging")
+    purging = purging if isinstance(purging, dict) else {}
+    readonly = _dig(config, "storage", "maintenance", "readonly")
+    read_only = _truthy(readonly.get("enabled")) if isinstance(readonly, dict) else _truthy(readonly)
+    enabled = (purging.get("enabled") is None or _truthy(purging.get("enabled"))) and not read_only
+    age = go_duration_hours(purging.get("age")) if purging.get("age") not in (None, "") else None
+    return {"enabled": enabled, "age_hours": age if age is not None else 168.0}
 
 
 #: Keys under ``storage`` that configure the registry, not name its driver.

@@ -58,6 +58,7 @@ class VerifyResult(TypedDict, total=False):
     missing: list[dict[str, str]]
     gc_dry_run: GcDryRunReport
     ok: bool
+    scrub_job: int  # the scrub queued after it, when the worker reads the storage files
 
 
 def snapshot_paused() -> str | None:
@@ -94,6 +95,8 @@ def outcome(job: Job) -> str:
     result = job.result or {}
     if job.kind == Job.Kind.VERIFY and result.get("gc_dry_run") is not None:
         return verify_sentence(result)
+    if job.kind == Job.Kind.UPDATE and job.status == Job.Status.WARNING:
+        return job.error or "The update found problems."
     if job.kind == Job.Kind.UPDATE and job.status == Job.Status.SUCCEEDED:
         if result.get("status") == "up-to-date":
             return f"Already up to date: {result.get('image', 'the image')} is the image the registry runs."

@@ -14,12 +14,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core import memory
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
 from inventory import files as inventory_files
+from inventory import scrub
 from jobs import services as job_services
 from jobs.models import Job
 from maintenance import registry_jobs, services, snapshot, stats
@@ -136,6 +138,8 @@ def collect_now(request: HtmxHttpRequest) -> HttpResponse:
         job.refresh_from_db()
     if job.status == Job.Status.SUCCEEDED:
         messages.success(request, "Statistics collected: the figures and charts below include them.")
+    elif job.status == Job.Status.WARNING:
+        messages.warning(request, f"Statistics collected in part (job #{job.pk}): {job.error}")
     elif job.status == Job.Status.FAILED:
         messages.error(request, f"Collecting failed: {job.error}")
     else:
@@ -167,7 +171,12 @@ def diagnostics_page(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _registry_jobs_context() -> dict[str, Any]:
-    return {"last_update": registry_jobs.latest(Job.Kind.UPDATE), "last_verify": registry_jobs.latest(Job.Kind.VERIFY)}
+    return {
+        "last_update": registry_jobs.latest(Job.Kind.UPDATE),
+        "last_verify": registry_jobs.latest(Job.Kind.VERIFY),
+        "last_scrub": scrub.latest(),
+        "scrub_unavailable": scrub.unavailable(),
+    }
 
 
 #: The registry jobs an operator starts from the Registry page, by the name in the URL.
@@ -187,4 +196,16 @@ def registry_job(request: HtmxHttpRequest, kind: str) -> HttpResponse:
     except job_services.JobRequestError as e:
         messages.error(request, e.message)
         return redirect("registry")
+    return redirect(job)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def scrub_now(request: HtmxHttpRequest) -> HttpResponse:
+    """Queue a scrub of the storage files (inventory.scrub) and show its job; a refusal comes back as a message."""
+    try:
+        job = scrub.queue_scrub(request=request)
+    except job_services.JobRequestError as e:
+        messages.error(request, e.message)
+        return redirect(f"{reverse('registry')}#registry-scrub")
     return redirect(job)

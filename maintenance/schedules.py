@@ -206,9 +206,10 @@ def update(task: PeriodicTask, data: dict[str, Any], partial: bool = True) -> Pe
 def fire(params: dict[str, Any]) -> None:
     """Beat fired a GC schedule: queue it, or note in the audit log why not."""
     try:
-        request_gc(GcParams.parse(params))
+        request_gc(GcParams.parse(params), scheduled=True)
     except (GcError, JobRequestError, GcParamsInvalid) as e:
         detail = str(e.errors) if isinstance(e, GcParamsInvalid) else e.message
         audit.record(action="gc-scheduled", outcome="refused", via="scheduler", detail=detail)
         return
-    # Queued: jobs.services.enqueue has written the "gc-queued" entry, via "scheduler" (no request, no user).
+    # Queued: jobs.services.enqueue has written the "gc-queued" entry, via "scheduler"; the job is
+    # the schedule's (Job.requested_via), and what it does is the scheduler's in the audit log.

@@ -99,6 +99,9 @@ def store_snapshot(snapshot: Snapshot) -> None:
     driver = (snapshot.get("config") or {}).get("storage_driver") if snapshot.get("config_read") else None
     if driver:  # the inventory reads the storage files only on the filesystem driver (issue 24)
         cache.set(inventory_files.DRIVER_CACHE_KEY, driver, timeout=None)
+    purging = (snapshot.get("config") or {}).get("upload_purging") if snapshot.get("config_read") else None
+    if purging:  # when the registry removes upload leftovers, for the Storage page (issue 24)
+        cache.set(inventory_files.UPLOAD_PURGING_CACHE_KEY, purging, timeout=None)
 
 
 def fresh_snapshot(max_age: float, wait: float) -> Snapshot | None:

@@ -209,4 +209,24 @@ class StatisticsJob(runner.JobRunner[stats.StatsResult]):
         except Exception as e:
             logger.exception("statistics job %s failed", self.job.pk)
             raise runner.JobFailed(f"Statistics could not be collected: {e}") from e
-        return stats.job_result(sample)
+        result = stats.job_result(sample)
+        registry_errors = [error for error in sample.errors if error.startswith("registry: ")]
+        if registry_errors or not _measured_anything(sample):
+            # What the job is for (repositories, tags, bytes) was not measured: no "collected".
+            why = "; ".join(registry_errors or sample.errors) or "nothing could be measured"
+            raise runner.JobFailed(
+                f"Statistics not collected: {why}. The sample keeps what could be measured; check REGISTRY_URL "
+                "and that the registry runs (Registry page), then collect again.",
+                result=result,
+                logged=True,
+            )
+        return result
+
+    def problems(self, result: stats.StatsResult) -> str | None:
+        """Some sources did not answer (the engine, a paused registry): part of the figures are missing."""
+        errors = result.get("errors") or []
+        return f"Collected in part: {'; '.join(errors)}" if errors else None
+
+
+def _measured_anything(sample: StatsSample) -> bool:
+    return any(getattr(sample, field) is not None for field in stats.SAMPLE_FIELDS if field != "largest_repositories")

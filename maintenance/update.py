@@ -73,6 +73,17 @@ class RegistryUpdate(runner.JobRunner[UpdateResult]):
         finally:
             client.close()
 
+    def problems(self, result: UpdateResult) -> str | None:
+        """Nothing changed because the pull failed: whether a newer image exists was not checked."""
+        if result.get("status") == "up-to-date" and result.get("pulled") is False:
+            return (
+                f"The image could not be checked: pulling '{result.get('image', 'the image')}' failed "
+                f"({result.get('pull_error', 'no answer')}), so the registry still runs the image the engine "
+                "already had, and a newer release may exist. Check the engine's network access to the image's "
+                "registry (DNS, proxy), then run the update again."
+            )
+        return None
+
     def _run(self, client: engine.DockerClient) -> UpdateResult:
         container = engine.get_registry_container(client)
         engine.require_running(container)
@@ -88,7 +99,13 @@ class RegistryUpdate(runner.JobRunner[UpdateResult]):
         new_image = self._pull(client, reference)
         if new_image.id == old_image.id:
             self.result["status"] = "up-to-date"
-            self.log(f"Already up to date: '{reference}' is the image the registry runs. Nothing changed.")
+            if self.result.get("pulled") is False:
+                self.log(
+                    f"Not checked: the pull failed, and '{reference}' on the engine is the image the registry "
+                    "runs. Nothing changed."
+                )
+            else:
+                self.log(f"Already up to date: '{reference}' is the image the registry runs. Nothing changed.")
             return self.result
         self.log(f"New image for '{reference}': {new_image.id}.")
 

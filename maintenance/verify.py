@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass
 from django.conf import settings
 
 from core.errors import ActionableError
+from inventory import files as inventory_files
+from inventory import scrub
 from inventory import sync as inventory_sync
 from inventory.models import Tag
 from jobs import runner, services
@@ -131,7 +133,27 @@ class Verification(runner.JobRunner[VerifyResult]):
         self.result["gc_dry_run"] = self._gc_dry_run()
         self.result["ok"] = not missing and self.result["gc_dry_run"]["ok"]
         self.log(registry_jobs.verify_sentence(self.result))
+        self._queue_scrub()
         return self.result
+
+    def _queue_scrub(self) -> None:
+        """HEAD proves a blob is there, not that its bytes are intact: with the storage files readable,
+        a scrub reads them all after the restore check (issue 24), as its own job."""
+        found = inventory_files.source()
+        if found.files is None:
+            self.log(f"No scrub of the storage files: {found.reason}")
+            return
+        try:
+            job = scrub.queue_scrub(user=self.job.user, reason="restore check")
+        except services.JobRequestError as e:
+            self.log(f"No scrub queued: {e.message}")
+            return
+        self.result["scrub_job"] = job.pk
+        self.log(f"Scrub job {job.pk} queued: it reads every blob and checks its sha256 ({job.get_absolute_url()}).")
+
+    def problems(self, result: VerifyResult) -> str | None:
+        """Anything missing, or GC's dry run failing: problems found, never "succeeded"."""
+        return None if result.get("ok") else registry_jobs.verify_sentence(result)
 
     # --- One tag --------------------------------------------------------------------------
 

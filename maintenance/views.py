@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
 from inventory import jobs as sync_jobs
+from inventory import scrub
 from inventory import services as inventory_services
 from jobs import services as job_services
 from jobs.models import Job
@@ -138,6 +139,8 @@ def dashboard_summary(request: HtmxHttpRequest) -> HttpResponse:
             inventory_services.recent_events({}).exclude(action="pull").exclude(action="push", tag="")[:5]
         ),
         "events_gaps": inventory_services.open_gaps(),
+        # Damage the newest scrub found, until a later scrub clears it (issue 24).
+        "scrub_findings": scrub.latest_findings(),
     }
     return render(request, "maintenance/_dashboard_summary.html", context)
 

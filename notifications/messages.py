@@ -57,8 +57,15 @@ def _job(facts: dict[str, Any]) -> tuple[str, str]:
     number = facts.get("job")
     result = facts.get("result") if isinstance(facts.get("result"), dict) else {}
     result = result or {}
+    asked = f" (asked by {facts['asked_by']})" if facts.get("asked_by") else ""
     if facts.get("status") == "failed":
         return f"{label} #{number} failed", str(facts.get("error") or "It failed without saying why.")
+    if facts.get("status") == "warning" and not (facts.get("job_kind") == "verify" and result.get("missing_count")):
+        # Ran, but found problems or did only part of its work: never "finished" as if all went well.
+        return (
+            f"{label} #{number} found problems",
+            str(facts.get("error") or "It ended with problems: see the job's page.") + asked,
+        )
     kind = facts.get("job_kind")
     if kind == "gc":
         dry = " (dry run)" if result.get("mode") == "dry-run" else ""

@@ -321,6 +321,17 @@ CELERY_BEAT_SCHEDULE.update(
         "watch-events": {"task": "inventory.tasks.watch_events", "schedule": 30.0},
     }
 )
+# --- The scrub (issue 24): every blob read and checked against its sha256, from REGISTRY_DATA_DIR ----
+# The most it reads, in MB/s (0: no limit), so that a scrub leaves the NAS's disks to the registry.
+SCRUB_MAX_MBPS = envint("SCRUB_MAX_MBPS", 50, minimum=0)
+# Hours between scheduled scrubs; 0 (the default) schedules none (on demand and after a restore
+# check only); 168 is weekly.
+SCRUB_INTERVAL_HOURS = envint("SCRUB_INTERVAL_HOURS", 0, minimum=0)
+if SCRUB_INTERVAL_HOURS:
+    CELERY_BEAT_SCHEDULE["storage-scrub"] = {
+        "task": "inventory.tasks.scheduled_scrub",
+        "schedule": float(SCRUB_INTERVAL_HOURS * 3600),
+    }
 
 # --- API schema, logins, tokens, HTTPS and CSP (issue 12) -------------------------------
 # Kept together in this block so other changes to the settings merge around it.
@@ -349,6 +360,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ManifestKindEnum": "registry_client.manifests.KINDS",
         "JobKindEnum": "maintenance.models.Job.Kind",
+        "JobStatusEnum": "jobs.models.Job.Status",
+        "JobRequestedViaEnum": "jobs.models.Job.RequestedVia",
         "ChannelKindEnum": "notifications.models.Channel.Kind",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.openapi.add_common_errors"],

@@ -78,16 +78,47 @@ class _Manifests:
         return self.cache[digest]
 
 
-def predict(files: StorageFiles, delete_untagged: bool, v3: bool = True) -> Prediction:
+class Walk:
+    """One reading of the storage's directories and manifests, shared by the passes of ``space``:
+    repositories, each one's revisions and tag links, and each manifest's references are read once
+    (the Storage page's figures took three full walks, each parsing every manifest again)."""
+
+    def __init__(self, files: StorageFiles) -> None:
+        self.files = files
+        self.manifests = _Manifests(files)
+        self.repositories = files.repositories()
+        self._revisions: dict[str, list[str]] = {}
+        self._tagged: dict[str, list[str]] = {}
+        self._blobs: list[tuple[str, int]] | None = None
+
+    def revisions(self, repository: str) -> list[str]:
+        if repository not in self._revisions:
+            self._revisions[repository] = self.files.revisions(repository)
+        return self._revisions[repository]
+
+    def tagged(self, repository: str) -> list[str]:
+        """The digests the repository's tags point at, in tag order."""
+        if repository not in self._tagged:
+            self._tagged[repository] = [link.digest for link in self.files.tags(repository)]
+        return self._tagged[repository]
+
+    def blobs(self) -> list[tuple[str, int]]:
+        if self._blobs is None:
+            self._blobs = list(self.files.blobs())
+        return self._blobs
+
+
+def predict(files: StorageFiles, delete_untagged: bool, v3: bool = True, walk: Walk | None = None) -> Prediction:
     """The blobs (and untagged manifests) a GC of this storage would delete."""
+    walk = walk or Walk(files)
     prediction = Prediction(delete_untagged)
     marked = prediction.marked
-    manifests = _Manifests(files)
+    manifests = walk.manifests
     candidates: dict[str, list[str]] = {}
-    for repository in files.repositories():
-        revisions = files.revisions(repository)
+    for repository in walk.repositories:
+        revisions = walk.revisions(repository)
         present = set(revisions)
-        tagged = {link.digest for link in files.tags(repository)}
+        tagged = set(walk.tagged(repository))
         for digest in revisions:
             if delete_untagged and digest not in tagged:
                 candidates.setdefault(repository, []).append(digest)
@@ -101,7 +132,7 @@ def predict(files: StorageFiles, delete_untagged: bool, v3: bool = True) -> Pred
         left = [digest for digest in digests if not v3 or digest not in marked]
         if left:
             prediction.untagged[repository] = left
-    prediction.eligible = {digest: size for digest, size in files.blobs() if digest not in marked}
+    prediction.eligible = {digest: size for digest, size in walk.blobs() if digest not in marked}
     return prediction
 
 
@@ -116,17 +147,18 @@ def _mark_recursively(digest: str, manifests: _Manifests, present: set[str], mar
                 stack.append(reference)
 
 
-def untagged_manifests(files: StorageFiles) -> dict[str, list[str]]:
+def untagged_manifests(files: StorageFiles, walk: Walk | None = None) -> dict[str, list[str]]:
     """Per repository, the manifests no tag reaches (directly or through an index of the repository)."""
+    walk = walk or Walk(files)
     found: dict[str, list[str]] = {}
-    manifests = _Manifests(files)
-    for repository in files.repositories():
-        revisions = files.revisions(repository)
+    manifests = walk.manifests
+    for repository in walk.repositories:
+        revisions = walk.revisions(repository)
         present = set(revisions)
         reached: set[str] = set()
-        for link in files.tags(repository):
-            reached.add(link.digest)
-            _mark_recursively(link.digest, manifests, present, reached)
+        for digest in walk.tagged(repository):
+            reached.add(digest)
+            _mark_recursively(digest, manifests, present, reached)
         left = [digest for digest in revisions if digest not in reached]
         if left:
             found[repository] = left
@@ -157,16 +189,34 @@ def tag_reach(files: StorageFiles) -> dict[str, set[str]]:
 UPLOAD_PURGE_AGE_HOURS = 168
 
 
-def space(files: StorageFiles, now: dt.datetime, shown: int = 50) -> dict[str, Any]:
+@dataclass(frozen=True)
+class UploadPurging:
+    """The registry's ``storage.maintenance.uploadpurging``: on or off, the age, and where it was read."""
+
+    enabled: bool = True
+    age_hours: float = UPLOAD_PURGE_AGE_HOURS
+    read_from: str = "default"  # "configuration" when read from the registry container's configuration
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"enabled": self.enabled, "age_hours": self.age_hours, "read_from": self.read_from}
+
+
+def space(
+    files: StorageFiles, now: dt.datetime, shown: int = 50, purging: UploadPurging | None = None
+) -> dict[str, Any]:
     """Everything the Storage page shows from the files: blobs on disk, what a GC would free (with
-    and without --delete-untagged), untagged manifests per repository, upload leftovers."""
-    on_disk = dict(files.blobs())
-    plain = predict(files, delete_untagged=False)
-    untagged_run = predict(files, delete_untagged=True)
-    untagged = untagged_manifests(files)
-    uploads = [upload for name in files.repositories() for upload in files.uploads(name)]
+    and without --delete-untagged), untagged manifests per repository, upload leftovers (and when
+    the registry's upload purging removes each, ``purging`` as its configuration says, by default
+    its default)."""
+    purging = purging or UploadPurging()
+    walk = Walk(files)  # every directory and manifest read once for the three passes
+    on_disk = dict(walk.blobs())
+    plain = predict(files, delete_untagged=False, walk=walk)
+    untagged_run = predict(files, delete_untagged=True, walk=walk)
+    untagged = untagged_manifests(files, walk=walk)
+    uploads = [upload for name in walk.repositories for upload in files.uploads(name)]
     uploads.sort(key=lambda upload: -upload.size)
-    purge_age = dt.timedelta(hours=UPLOAD_PURGE_AGE_HOURS)
+    purge_age = dt.timedelta(hours=purging.age_hours)
     return {
         "blobs": len(on_disk),
         "bytes": sum(on_disk.values()),
@@ -189,10 +239,13 @@ def space(files: StorageFiles, now: dt.datetime, shown: int = 50) -> dict[str, A
                 "bytes": upload.size,
                 "started": (upload.started or upload.modified).isoformat(),
                 "age_seconds": int(upload.age_seconds(now)),
-                "purged_after": ((upload.started or upload.modified) + purge_age).isoformat(),
+                "purged_after": ((upload.started or upload.modified) + purge_age).isoformat()
+                if purging.enabled
+                else None,
             }
             for upload in uploads[:shown]
         ],
         "upload_count": len(uploads),
         "upload_bytes": sum(upload.size for upload in uploads),
+        "upload_purging": purging.as_dict(),
     }

@@ -49,6 +49,8 @@ class RetentionResult(TypedDict):
     manifests: NotRequired[int]
     summary: NotRequired[str]
     gc_refused: NotRequired[str]
+    tags_planned: NotRequired[int]  # the tags the plan deletes
+    stopped: NotRequired[str]  # why the run stopped after deleting part of its plan
 
 
 #: The lists of ``RetentionResult`` that name what happened to a tag or a manifest.
@@ -83,8 +85,10 @@ def request_run(
     *,
     request: HttpRequest | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
+    scheduled: bool = False,
 ) -> Job:
-    """Queue a run of ``policy``; with ``fingerprint``, only if the plan is still the previewed one.
+    """Queue a run of ``policy`` (``scheduled``: its schedule fired); with ``fingerprint``, only if
+    the plan is still the previewed one.
 
     JobBusy (409) while a garbage collection, a registry update or verification, a snapshot pause
     or another retention run is queued or running; StalePreview (409) when the fingerprint no
@@ -98,4 +102,6 @@ def request_run(
         raise StalePreview(STALE.format(given=fingerprint, current=current.fingerprint))
     # The worker checks the fingerprint again.
     params: RetentionParams = {"policy": policy.pk, "policy_name": policy.name, "fingerprint": current.fingerprint}
-    return services.queue(task_names.RUN_RETENTION, Job.Kind.RETENTION, params, request=request, user=user)
+    return services.queue(
+        task_names.RUN_RETENTION, Job.Kind.RETENTION, params, request=request, user=user, scheduled=scheduled
+    )

@@ -4,7 +4,9 @@ Deletes go through ``catalog.deletion`` (the dashboard's own deletes: every tag 
 again before anything goes, every delete, refusal and failure in the audit log). A tag the
 registry now resolves to another digest than the plan's refuses its repository. The first
 repository whose deletes fail stops the run: the result lists what was deleted, what was
-refused, what failed and the repositories not attempted.
+refused, what failed and the repositories not attempted. A run that deleted part of its plan
+and was refused or failed for the rest ends "problems found" (``warning``) with the counts; one
+that stopped before deleting anything fails.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class _Result:
             "fingerprint": current.fingerprint,
             "registry_deletes_tags": current.deletes_tags,
             "bytes_expected": current.bytes,
+            "tags_planned": current.tags,
             "deleted_tags": [],
             "deleted_manifests": [],
             "refused": [],
@@ -109,12 +112,30 @@ class RetentionRun(runner.JobRunner[RetentionResult]):
                 result.data["not_attempted"] = [r.name for r in work[index + 1 :]]
                 break
         data = result.finish()
+        self.deleted_anything = result.deleted_anything
         if stopped:
             self.log(f"Stopped: {stopped}")
-            raise runner.JobFailed(f"{stopped} {data['summary']}", result=data)
+            if not result.deleted_anything:
+                raise runner.JobFailed(f"{stopped} {data['summary']}", result=data)
+            data["stopped"] = stopped
         self.log(data["summary"])
-        self.deleted_anything = result.deleted_anything
         return data
+
+    def problems(self, result: RetentionResult) -> str | None:
+        """Deletes refused or failed, or repositories not attempted: only part of the plan was done."""
+        if not (result["refused"] or result["failed"] or result["not_attempted"]):
+            return None
+        planned = result.get("tags_planned", len(result["deleted_tags"]) + len(result["failed"]))
+        parts = [f"{_plural(len(result['deleted_tags']), 'tag')} of {planned} deleted"]
+        if result["failed"]:
+            parts.append(f"{_plural(len(result['failed']), 'delete')} failed")
+        if result["refused"]:
+            parts.append(f"{_plural(len(result['refused']), 'delete')} refused")
+        if result["not_attempted"]:
+            count = len(result["not_attempted"])
+            parts.append(f"{count} {'repository' if count == 1 else 'repositories'} not attempted")
+        why = f" {result['stopped']}" if result.get("stopped") else ""
+        return f"Only part of the plan was done: {', '.join(parts)}.{why} {result['summary']}"
 
     def after(self, result: RetentionResult) -> None:
         if self.policy.then_gc and self.deleted_anything:
@@ -124,7 +145,7 @@ class RetentionRun(runner.JobRunner[RetentionResult]):
 def _then_gc(job: Job, data: RetentionResult) -> None:
     """A read-only garbage collection after a run that deleted something (the run has ended)."""
     try:
-        gc = gc_requests.request_gc(gc_requests.GcParams(mode="read-only"), user=job.user)
+        gc = gc_requests.request_gc(gc_requests.GcParams(mode="read-only"))  # for who asked for the run
     except (gc_requests.GcError, JobRequestError) as e:
         data["gc_refused"] = e.message
         runner.log(job, f"Garbage collection not queued: {e.message}")

@@ -62,7 +62,7 @@ def fire(policy_id: int) -> None:
         audit.record(action="retention-scheduled", outcome="refused", via="scheduler", detail=detail)
         return
     try:
-        requests.request_run(policy)
+        requests.request_run(policy, scheduled=True)
     except JobRequestError as e:
         audit.record(
             action="retention-scheduled", outcome="refused", via="scheduler", detail=f"{policy.name}: {e.message}"

@@ -109,4 +109,5 @@ MATRIX: dict[str, Access] = {
     "GET /api/v1/storage/": VIEWERS,
     "GET /api/v1/sync/": VIEWERS,
     "POST /api/v1/sync/": OPERATORS,
+    "POST /api/v1/scrub/": ADMINS,
 }

@@ -15,6 +15,8 @@ register = template.Library()
 
 # Entries recorded with the job in their detail only (``fields["job"]`` is read first).
 JOB = re.compile(r"\bjob (\d+)\b")
+# The channel of what a job did for someone (``jobs.models.Job.audit_via``): "retention run #12".
+RUN = re.compile(r"^(?P<kind>[\w-]+) run #(?P<job>\d+)$")
 KINDS = {"gc": "garbage collection", "stats": "statistics collection"}
 # What each action did, as a verb phrase; {job} is a link to the job it names.
 DONE = {
@@ -66,6 +68,8 @@ def audit_sentence(entry: AuditEntry) -> SafeString:
     actor = entry.actor or "someone"
     if entry.user_id is None and entry.via in ("scheduler", "watchdog"):
         actor = f"the {entry.via}"
+    elif entry.user_id is None and entry.actor == "scheduler":  # what a scheduled run did
+        actor = "the scheduler"
     repository = _link(_url("catalog:tags", entry.repository), entry.repository) if entry.repository else ""
     tag = (
         format_html("{}:{}", repository, _link(_url("catalog:image", entry.repository, entry.tag), entry.tag))
@@ -87,6 +91,14 @@ def audit_sentence(entry: AuditEntry) -> SafeString:
     sentence = format_html(
         phrase.replace("{tag}", "{0}").replace("{digest}", "{1}").replace("{job}", "{2}"), tag, digest, job
     )
+    if entry.action.endswith("-finished") and entry.outcome == AuditEntry.Outcome.WARNING:
+        sentence = format_html("{} with problems", sentence)
+    run = RUN.match(entry.via or "")
+    if run and run["job"] != job_id:
+        # "acc-admin deleted tag ux/app:v2 via retention run #12"
+        sentence = format_html(
+            "{} via {}", sentence, _link(_url("job", run["job"]), f"{run['kind']} run #{run['job']}")
+        )
     ending = ""
     if entry.outcome == AuditEntry.Outcome.REFUSED:
         ending = ": refused"

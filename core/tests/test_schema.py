@@ -22,6 +22,7 @@ BODYLESS = {
     "/api/v1/registry/update/",
     "/api/v1/sync/",
     "/api/v1/registry/verify/",
+    "/api/v1/scrub/",
     "/api/v1/retention-policies/{id}/preview/",
     "/api/v1/robots/{id}/revoke/",
     "/api/v1/notifications/channels/{id}/test/",

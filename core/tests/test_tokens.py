@@ -6,6 +6,7 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
@@ -134,3 +135,14 @@ def test_calls_go_through_when_the_throttles_cache_is_down(settings, operator) -
     settings.CACHES = {"default": dead}
     assert _api(raw).status_code == 200
     assert Client().get("/api/v1/audit/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_token_made_on_the_command_line_is_audited_as_its_owner_via_the_command_line(operator: User) -> None:
+    # Issue 25: a token acc-admin created was recorded "via scheduler".
+    out = StringIO()
+    call_command("create_token", operator.get_username(), "--name", "cli", "--role", "viewer", stdout=out)
+
+    assert out.getvalue().startswith(tokens.PREFIX)
+    entry = AuditEntry.objects.get(action="token-created")
+    assert (entry.actor, entry.via, entry.user) == ("otto", "command line", operator)

@@ -96,7 +96,19 @@ class UploadSerializer(serializers.Serializer[dict[str, Any]]):
     bytes = serializers.IntegerField(min_value=0)
     started = serializers.DateTimeField()
     age_seconds = serializers.IntegerField()
-    purged_after = serializers.DateTimeField(help_text="with the registry's default uploadpurging age (168 h)")
+    purged_after = serializers.DateTimeField(
+        allow_null=True,
+        help_text="when the registry's upload purging removes it (its configured age, else the default 168 h); "
+        "null when its upload purging is off",
+    )
+
+
+class UploadPurgingSerializer(serializers.Serializer[dict[str, Any]]):
+    enabled = serializers.BooleanField()
+    age_hours = serializers.FloatField()
+    read_from = serializers.ChoiceField(
+        choices=["configuration", "default"], help_text="the registry container's configuration, or its default"
+    )
 
 
 class StorageFilesSerializer(serializers.Serializer[dict[str, Any]]):
@@ -116,6 +128,9 @@ class StorageFilesSerializer(serializers.Serializer[dict[str, Any]]):
     upload_count = serializers.IntegerField(min_value=0, required=False)
     upload_bytes = serializers.IntegerField(min_value=0, required=False)
     uploads = UploadSerializer(many=True, required=False, help_text="at most 50, biggest first")
+    upload_purging = UploadPurgingSerializer(
+        required=False, help_text="the registry's storage.maintenance.uploadpurging, as the worker read it"
+    )
 
 
 class StorageSerializer(serializers.Serializer[dict[str, Any]]):

@@ -7,10 +7,27 @@ from rest_framework import serializers
 from jobs.models import Job
 from jobs.services import JobReference
 
+STATUS_HELP = (
+    "queued, running; then succeeded (it did what it was for), failed (it could not: see error), or "
+    'warning: it ran but found problems or did only part of its work ("problems found": a verification '
+    "that found something missing, a retention run whose deletes partly failed); error says which."
+)
+
 
 class JobSerializer(serializers.ModelSerializer[Job]):
     user = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=Job.Status.choices, read_only=True, help_text=STATUS_HELP)
+    requested_via = serializers.ChoiceField(
+        choices=Job.RequestedVia.choices,
+        read_only=True,
+        help_text="who asked for the job: a user (session), one of their API tokens (token), the schedule, "
+        "or the dashboard itself (system); the audit log credits the job's work to them",
+    )
+    token_name = serializers.CharField(read_only=True, help_text="the API token's name when requested_via is token")
+    asked_by = serializers.CharField(
+        read_only=True, help_text='who asked, in words: "acc-admin", "acc-admin\'s API token ci", "the schedule"'
+    )
 
     class Meta:
         model = Job
@@ -27,6 +44,9 @@ class JobSerializer(serializers.ModelSerializer[Job]):
             "started_at",
             "finished_at",
             "user",
+            "requested_via",
+            "token_name",
+            "asked_by",
         ]
 
     def get_user(self, job: Job) -> str | None:
@@ -41,13 +61,14 @@ class JobSerializer(serializers.ModelSerializer[Job]):
 class JobQuerySerializer(serializers.Serializer[None]):
     kind = serializers.ChoiceField(required=False, choices=Job.Kind.values)
     status = serializers.ChoiceField(required=False, choices=Job.Status.values)
+    requested_via = serializers.ChoiceField(required=False, choices=Job.RequestedVia.values)
 
 
 class JobReferenceSerializer(serializers.Serializer[JobReference]):
     id = serializers.IntegerField()
     url = serializers.URLField(help_text="the job in the API")
     page = serializers.URLField(help_text="the job's page in the dashboard")
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=Job.Status.choices, help_text=STATUS_HELP)
 
 
 class JobBusySerializer(serializers.Serializer[dict[str, Any]]):

@@ -34,6 +34,12 @@ def job_outcome(job: Job) -> str:
 
 
 @register.filter
+def job_status(job: Job) -> str:
+    """``succeeded``, ``failed``, ... and ``problems found`` for a warning (never read as success)."""
+    return "problems found" if job.status == Job.Status.WARNING else str(job.status)
+
+
+@register.filter
 def job_why_nothing(job: Job) -> str:
     return describe.why_nothing(job)
 

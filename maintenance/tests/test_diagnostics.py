@@ -109,3 +109,18 @@ def test_the_page_shows_each_check_with_its_advice(viewer_client: Client, celery
     assert b'data-check="storage_driver" data-level="warning"' in fragment.content
     assert b"insecure-registries" in fragment.content
     assert b'data-check="deletes_enabled" data-level="ok"' in fragment.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_clients_cannot_push_while_the_registry_does_not_answer(
+    viewer_client: Client, settings: object, celery_worker: object
+) -> None:
+    # Issue 25: "Docker clients can push: OK" while the registry did not answer.
+    settings.REGISTRY_URL = "http://127.0.0.1:1"  # type: ignore[attr-defined]  # nothing listens there
+    checks = _checks(viewer_client)
+
+    assert checks["v2_answers"]["ok"] is False
+    push = checks["insecure_registries"]
+    assert push["ok"] is False and push["level"] == "error"
+    assert push["title"] == "Docker clients cannot push: the registry does not answer"
+    assert "Start the registry" in push["advice"]

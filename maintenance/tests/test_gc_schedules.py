@@ -107,5 +107,8 @@ def test_a_due_schedule_fires_through_beat_and_runs_a_gc(private_registry, celer
     assert job.status == Job.Status.SUCCEEDED, job.error + job.output
     assert job.user is None and job.params["dry_run"] is True
     assert AuditEntry.objects.filter(action="gc-queued", via="scheduler", actor="system").exists()
+    assert job.requested_via == "schedule" and job.asked_by == "the schedule"
+    finished = AuditEntry.objects.get(action="gc-finished")
+    assert (finished.actor, finished.via) == ("scheduler", f"gc run #{job.pk}")
     task.refresh_from_db()
     assert task.total_run_count == 1

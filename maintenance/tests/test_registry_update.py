@@ -141,19 +141,49 @@ def test_it_pulls_the_new_release_through_the_engine(services: Services, setting
         made.cleanup()
 
 
-def test_nothing_to_update_changes_nothing(releases: Releases, settings: Any) -> None:
+def test_a_failed_pull_with_nothing_newer_on_the_engine_is_not_up_to_date(
+    releases: Releases, settings: Any, operator_client: Client
+) -> None:
+    # Issue 25, update #8: "Pulling ... failed", then "Already up to date", status succeeded.
     releases.build("3.1.0")
     registry = releases.start(settings)
     before = registry.container.attrs
 
     job = _update_job()
 
-    assert job.status == Job.Status.SUCCEEDED, job.error + job.output
-    assert job.result["status"] == "up-to-date"
-    assert "Already up to date" in job.output
+    assert job.status == Job.Status.WARNING, job.error + job.output
+    assert job.result["status"] == "up-to-date" and job.result["pulled"] is False
+    assert "could not be checked" in job.error and "127.0.0.1:1" in job.error
+    assert "Already up to date" not in job.output and "Not checked: the pull failed" in job.output
     assert registry.container.attrs["Id"] == before["Id"]
     assert registry.container.attrs["State"]["StartedAt"] == before["State"]["StartedAt"]
     assert not RegistryMaintenance.objects.exists()
+    page = operator_client.get("/registry/").content.decode()
+    assert "Not checked: the pull failed." in page and "Already up to date." not in page
+    assert operator_client.get(f"/api/v1/jobs/{job.pk}/").json()["status"] == "warning"
+
+
+def test_nothing_to_update_after_a_pull_changes_nothing(services: Services, settings: Any) -> None:
+    # The session's shared registry plays Docker Hub: the pull works and brings the same image.
+    reference = f"{services.registry.host_port}/upd-{uuid.uuid4().hex[:6]}/registry:3"
+    made = Releases(services, reference)
+    try:
+        made.build("3.1.0")
+        push = services.engine.cli("push", reference)
+        assert push.returncode == 0, push.stderr
+        registry = made.start(settings)
+        before = registry.container.attrs
+
+        job = _update_job()
+
+        assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+        assert job.result["status"] == "up-to-date" and job.result["pulled"] is True
+        assert "Already up to date" in job.output
+        assert registry.container.attrs["Id"] == before["Id"]
+        assert registry.container.attrs["State"]["StartedAt"] == before["State"]["StartedAt"]
+        assert not RegistryMaintenance.objects.exists()
+    finally:
+        made.cleanup()
 
 
 def test_a_new_image_that_never_answers_is_rolled_back_with_the_same_configuration(

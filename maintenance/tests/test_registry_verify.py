@@ -62,7 +62,9 @@ def test_a_blob_removed_on_disk_is_reported_with_its_tag(
 
     job = _verify_job()
 
-    assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+    # Problems found, never "succeeded" (issue 25: verify #6 "succeeded" with "1 missing").
+    assert job.status == Job.Status.WARNING, job.error + job.output
+    assert "1 missing" in job.error
     assert job.result["ok"] is False and job.result["missing_count"] == 1
     assert job.result["source"] == "the inventory" and job.result["tags_checked"] == 2
     missing = job.result["missing"][0]
@@ -77,6 +79,9 @@ def test_a_blob_removed_on_disk_is_reported_with_its_tag(
     assert "Verification found problems: 1 missing" in job.output
     page = operator_client.get(job.get_absolute_url()).content.decode()
     assert 'data-testid="verify-missing"' in page and broken in page and layers[-1] in page
+    assert 'data-status="warning"' in page and "flash-warning" in page and "problems found" in page
+    api = operator_client.get(f"/api/v1/jobs/{job.pk}/").json()
+    assert api["status"] == "warning" and "1 missing" in api["error"]
 
 
 def test_a_manifest_removed_on_disk_is_reported_with_its_tag(
@@ -90,7 +95,7 @@ def test_a_manifest_removed_on_disk_is_reported_with_its_tag(
 
     job = _verify_job()
 
-    assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+    assert job.status == Job.Status.WARNING, job.error + job.output
     assert job.result["ok"] is False
     kinds = {(m["repository"], m["tag"], m["kind"]) for m in job.result["missing"]}
     assert (broken, "v1", "manifest") in kinds

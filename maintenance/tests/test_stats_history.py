@@ -163,3 +163,23 @@ def test_the_memory_chart_uses_the_containers_limit_or_none(viewer_client: Clien
     snapshot.store_snapshot({"ok": True, "name": "registry", "limits": {"memory_bytes": 2**30}})  # type: ignore[typeddict-unknown-key]
     assert stats.chart_data("24h")["memory_limit"] == 2**30
     assert "the container's limit (1.0\xa0GB)" in viewer_client.get("/registry/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_collect_now_with_the_registry_unreachable_fails_and_shows_no_green_message(
+    operator_client: Client, celery_worker: object, settings: object
+) -> None:
+    # Issue 25: a green "Statistics collected" with every figure "unknown".
+    from jobs.models import Job
+
+    settings.REGISTRY_URL = "http://127.0.0.1:1"  # type: ignore[attr-defined]  # nothing listens there
+    response = operator_client.post("/registry/stats/collect/", follow=True)
+
+    job = Job.objects.get(kind="stats")
+    html = response.content.decode()
+    assert job.status == Job.Status.FAILED, (job.error, job.output)
+    assert job.error.startswith("Statistics not collected: registry:") and "REGISTRY_URL" in job.error
+    assert "Statistics collected" not in html and "flash-success" not in html
+    assert "Collecting failed: Statistics not collected" in html
+    api = operator_client.get(f"/api/v1/jobs/{job.pk}/").json()
+    assert api["status"] == "failed" and api["result"]["repository_count"] is None

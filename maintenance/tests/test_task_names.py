@@ -7,6 +7,7 @@ from django.conf import settings
 import inventory.tasks  # noqa: F401 - registers the tasks, as a worker's autodiscovery does
 import jobs.tasks  # noqa: F401
 import maintenance.tasks  # noqa: F401
+import notifications.tasks  # noqa: F401
 from inventory import task_names as inventory_task_names
 from maintenance import task_names
 from registry_admin.celery import app

@@ -67,6 +67,21 @@ def _dashboard(settings: Any) -> None:
             "/maintenance/jobs/9/",
         ),
         (
+            notable.JOB_FINISHED,
+            {
+                "job": 10,
+                "job_kind": "retention",
+                "job_kind_label": "Retention run",
+                "status": "warning",
+                "error": "Only part of the plan was done: 1 tag of 3 deleted, 1 delete failed.",
+                "asked_by": "acc-admin",
+                "result": {"summary": "Deleted 1 tag and 1 manifest."},
+            },
+            "Retention run #10 found problems",
+            "Only part of the plan was done: 1 tag of 3 deleted, 1 delete failed. (asked by acc-admin)",
+            "/maintenance/jobs/10/",
+        ),
+        (
             notable.REGISTRY_UP,
             {"url": "http://registry:5000", "down_seconds": 5400},
             "The registry answers again",
@@ -106,3 +121,11 @@ def test_a_login_lockout_reaches_the_channel(
     assert body["title"] == "Login locked out: vera"
     assert "from 192.168.1.20" in body["text"] and body["link"] == "http://nas.lan:8000/audit/"
     assert isinstance(User.objects.get(username="vera"), User)
+
+
+def test_a_job_that_found_problems_is_told_to_any_job_failed_rules_not_as_a_finished_gc() -> None:
+    from notifications.topics import topics_of
+
+    warned = {"job": 11, "job_kind": "retention", "status": "warning", "error": "1 delete failed"}
+    assert topics_of(notable.JOB_FINISHED, warned) == ["retention-run", "job-failed"]
+    assert "gc-finished" not in topics_of(notable.JOB_FINISHED, {**warned, "job_kind": "gc"})

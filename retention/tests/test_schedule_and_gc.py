@@ -52,6 +52,10 @@ def test_a_scheduled_run_fires_through_beat(
     assert job.status == Job.Status.SUCCEEDED, job.error + job.output
     assert job.user is None and [t["tag"] for t in job.result["deleted_tags"]] == ["old"]
     assert AuditEntry.objects.filter(action="retention-queued", via="scheduler", actor="system").exists()
+    # Only a scheduled run is the scheduler's: its deletes say so, and which run made them.
+    assert job.requested_via == "schedule" and job.asked_by == "the schedule"
+    (deleted,) = AuditEntry.objects.filter(action="delete-tag", repository=repo_prefix)
+    assert (deleted.actor, deleted.user, deleted.via) == ("scheduler", None, f"retention run #{job.pk}")
     assert not exists(registry.url, repo_prefix, "old") and exists(registry.url, repo_prefix, "new")
     assert PeriodicTask.objects.get(pk=task_id).total_run_count == 1
 

@@ -44,9 +44,19 @@
   const series = (field) => points.filter((p) => p[field] !== null).map((p) => ({ x: p.t, y: p[field] }));
   const colors = ["#1e88e5", "#d81b60", "#43a047", "#fb8c00"];
 
+  // A chart with nothing to draw says so, instead of empty axes ("1 B, 1 B", "00:00 00:00").
+  function noData(canvas) {
+    const note = document.createElement("p");
+    note.className = "muted chart-no-data";
+    note.dataset.testid = "chart-no-data";
+    note.textContent = "No data yet: the registry or the engine did not answer when statistics were collected.";
+    canvas.replaceWith(note);
+  }
+
   function lineChart(id, datasets, yFormat) {
     const canvas = document.getElementById(id);
     if (!canvas) return;
+    if (datasets.every((d) => d.data.length === 0)) { noData(canvas); return; }
     new Chart(canvas, {
       type: "line",
       data: {
@@ -87,7 +97,8 @@
   ]);
 
   const largest = document.getElementById("chart-largest");
-  if (largest) {
+  if (largest && !data.largest.length) noData(largest);
+  else if (largest) {
     new Chart(largest, {
       type: "bar",
       data: {

@@ -31,7 +31,9 @@ class Command(BaseCommand):
             raise CommandError("--expires-days must be at least 1.")
         expires_at = timezone.now() + timedelta(days=days) if days else None
         try:
-            _token, raw = tokens.create(user, options["name"], options["role"], expires_at=expires_at)
+            _token, raw = tokens.create(
+                user, options["name"], options["role"], expires_at=expires_at, via="command line"
+            )
         except tokens.TokenInvalid as e:
             raise CommandError(" ".join(f"{field}: {message}" for field, message in e.errors.items())) from None
         self.stdout.write(raw)
