@@ -1,10 +1,12 @@
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
-from core import cache
+from core import cache, reachability
+from core.masking import mask_url
 from core.roles import Role, role_of
 
 
@@ -19,9 +21,13 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         "user_role": role.group_name if role else "",
         "can_operate": role is not None and role >= Role.OPERATOR,
         "can_administer": role is not None and role >= Role.ADMIN,
-        "registry_url": settings.REGISTRY_URL,
+        "registry_url": mask_url(settings.REGISTRY_URL),
         "registry_public_host": settings.REGISTRY_PUBLIC_HOST,
         "redis_problem": cache.problem,
+        # Why actions that need the registry or the engine are disabled (last known state, no request
+        # made): callables, asked only by the templates that show such an action.
+        "registry_problem": partial(reachability.problem, reachability.REGISTRY),
+        "engine_problem": partial(reachability.problem, reachability.ENGINE),
     }
 
 

@@ -1,5 +1,6 @@
 from django import forms
 
+from core import connection
 from core.models import AuditEntry
 
 
@@ -26,3 +27,20 @@ class TokenForm(forms.Form):
         self.fields["role"].choices = [(name, name) for name in roles]  # type: ignore[attr-defined]
         if roles:
             self.fields["role"].initial = roles[0]
+
+
+class ConnectionTestForm(forms.Form):
+    """The setup page's "Test connection": an address tried once, never saved (``core.connection``)."""
+
+    url = forms.CharField(
+        label="Registry address",
+        max_length=connection.MAX_LENGTH,
+        strip=True,
+        widget=forms.TextInput(attrs={"placeholder": "http://192.168.1.10:5000", "inputmode": "url"}),
+    )
+
+    def clean_url(self) -> str:
+        try:
+            return connection.clean_address(self.cleaned_data["url"])
+        except connection.InvalidAddress as e:
+            raise forms.ValidationError(str(e)) from e

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
@@ -9,8 +10,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core import audit, health, tokens
-from core.forms import AuditFilterForm, TokenForm
+from core import audit, connection, health, tokens
+from core.forms import AuditFilterForm, ConnectionTestForm, TokenForm
+from core.masking import mask_url
 from core.models import ApiToken, AuditEntry
 from core.roles import Role, role_required
 from core.types import HtmxHttpRequest
@@ -18,11 +20,33 @@ from core.types import HtmxHttpRequest
 
 @role_required(Role.VIEWER)
 def dashboard(request: HtmxHttpRequest) -> HttpResponse:
-    """The dashboard shell; its health panel is the htmx fragment of the same view."""
+    """The dashboard shell; its health panel is the htmx fragment of the same view.
+
+    While the registry cannot be reached the panel is the setup section (issue 25's first run):
+    what REGISTRY_URL is, where to set it, the localhost trap, and a "Test connection" for admins.
+    """
     if request.htmx:
         report = health.report()
-        return render(request, "core/_health.html", {"report": report})
+        context = {"report": report, "registry_url_shown": mask_url(settings.REGISTRY_URL)}
+        if not report["registry"].ok:
+            context["connection_form"] = ConnectionTestForm(initial={"url": ""})
+        return render(request, "core/_health.html", context)
     return render(request, "core/dashboard.html")
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def test_connection(request: HtmxHttpRequest) -> HttpResponse:
+    """Try a typed registry address once (``core.connection``): the answer in words, nothing saved.
+
+    The htmx form of the setup section and of the Registry page gets the result fragment; a
+    plain POST gets a page. Bad input is a 400 naming the field.
+    """
+    form = ConnectionTestForm(request.POST)
+    result = connection.try_address(form.cleaned_data["url"]) if form.is_valid() else None
+    context = {"connection_form": form, "result": result}
+    template = "core/_connection_test.html" if request.htmx else "core/connection_test.html"
+    return render(request, template, context, status=200 if form.is_valid() else 400)
 
 
 @role_required(Role.VIEWER)

@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.http import HttpRequest
 
-from core import audit, worker
+from core import audit, reachability, worker
 from core.errors import ActionableError, ServiceUnavailable
 from jobs import lock, runner
 from jobs.models import Job
@@ -121,6 +121,13 @@ class JobsUnavailable(JobRequestError, ServiceUnavailable):
     status = 503
 
 
+class NeedsUnreachable(JobRequestError, ServiceUnavailable):
+    """The registry or the engine the kind needs could not be reached at its last check (503): not
+    queued, rather than a job that fails a second later (``core.reachability``)."""
+
+    status = 503
+
+
 def active(*kinds: str) -> Job | None:
     """The newest queued or running job of ``kinds``."""
     return Job.objects.filter(kind__in=kinds, status__in=ACTIVE).first()
@@ -215,6 +222,11 @@ def queue(
     JobBusy (409) when ``busy`` finds something in the way, QueueContended when another
     request holds the queueing lock, JobsUnavailable (503, naming REDIS_URL) without Redis.
     """
+    # A person or a script asking (a request) is told at once; schedules and a worker's start
+    # (no request) queue as before, and their job says what failed.
+    unreachable = reachability.blocking(kind) if request is not None else None
+    if unreachable:
+        raise NeedsUnreachable(unreachable)
     # A job no worker took (none was running) must not block every later request.
     if not EXCLUDES[kind]:
         # Nothing to check, so nothing to hold the lock for: without Redis the job is kept, failed,

@@ -6,13 +6,14 @@ class MaintenanceConfig(AppConfig):
     verbose_name = "Maintenance"
 
     def ready(self) -> None:
-        from core import health
+        from core import health, reachability
         from jobs import describe, services
         from jobs.models import Job
         from maintenance import gc_requests, registry_jobs
-        from maintenance.health import check_docker
+        from maintenance.health import check_docker, engine_unreachable_reason
 
         health.register("docker", check_docker)
+        reachability.register(reachability.ENGINE, engine_unreachable_reason)
         # A snapshot pause stops updates, verifications and retention runs (jobs.services.EXCLUDES).
         services.register_condition(services.SNAPSHOT_PAUSE, registry_jobs.snapshot_paused)
         describe.register(

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from core.checks import ERROR, WARNING, Check, failed, passed, warned
+from core.masking import mask_url
 from maintenance.snapshot import Snapshot
 from registry_client.client import RegistryError, get_client
 
@@ -325,8 +326,8 @@ def insecure_registries(registry_answers: bool = True) -> Check:
         return failed(
             "insecure_registries",
             "Docker clients cannot push: the registry does not answer",
-            f"GET {settings.REGISTRY_URL}/v2/ gets no answer (see that check), so a docker push to {public} fails "
-            "whatever the clients are set up with.",
+            f"GET {mask_url(settings.REGISTRY_URL)}/v2/ gets no answer (see that check), so a docker push to "
+            f"{public} fails whatever the clients are set up with.",
             "Start the registry (Registry page) or fix REGISTRY_URL first; then this check says what clients need.",
         )
     if urlsplit(settings.REGISTRY_URL).scheme == "https":

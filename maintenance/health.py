@@ -17,6 +17,8 @@ from maintenance import snapshot, task_names
 
 # How long the web process waits for a worker to answer a fresh engine check.
 ENGINE_ANSWER_WAIT = 4.0
+#: How long a failed engine check disables the engine's actions on the pages without a new one.
+ENGINE_STATE_TRUSTED_FOR = 5 * 60
 
 
 def check_docker(done: dict[str, Check]) -> Check:
@@ -38,3 +40,15 @@ def check_docker(done: dict[str, Check]) -> Check:
     age = int(time.time() - recorded["checked_at"])
     extra: dict[str, Any] = {"host": recorded.get("host", ""), "checked_seconds_ago": age}
     return Check(bool(recorded["ok"]), recorded["detail"], extra=extra)
+
+
+def engine_unreachable_reason() -> str | None:
+    """Why the engine failed its last check (as a worker recorded it); None when it passed, or unknown.
+
+    Read without asking a worker (``core.reachability``): a page must not wait on one. A record
+    older than ``ENGINE_STATE_TRUSTED_FOR`` is not trusted to disable anything.
+    """
+    recorded = snapshot.recorded_engine_health()
+    if recorded is None or recorded["ok"] or time.time() - recorded["checked_at"] > ENGINE_STATE_TRUSTED_FOR:
+        return None
+    return str(recorded["detail"])

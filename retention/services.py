@@ -3,6 +3,7 @@ previews, runs queued. Nothing here deletes: runs happen on a worker (``retentio
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -11,6 +12,9 @@ from inventory import services as inventory_services
 from jobs.models import Job
 from retention import plan, requests, schedules
 from retention.models import FIELDS, RetentionPolicy
+
+#: The rules that keep tags: a policy with none of them deletes every tag it considers.
+KEEP_RULES = ("keep_last", "keep_days", "keep_pulled_days", "keep_tags")
 
 
 def describe(policy: RetentionPolicy) -> str:
@@ -39,6 +43,20 @@ def delete_policy(policy: RetentionPolicy, request: HttpRequest) -> None:
         audit.record(action="retention-policy-deleted", outcome="succeeded", request=request, detail=detail)
 
 
+_PREVIEWED_KEY = "retention:previewed:{}"
+_PREVIEWED_FOR = 7 * 24 * 3600
+
+
+def was_previewed(policy: RetentionPolicy) -> bool:
+    """Whether someone previewed ``policy`` as it is saved now (a change since needs another preview)."""
+    return policy.pk is not None and bool(cache.get(_PREVIEWED_KEY.format(policy.pk)) == policy.updated_at.isoformat())
+
+
+def keeps_nothing(values: dict[str, object]) -> bool:
+    """Whether a policy with these values keeps no tag it considers (no keep rule at all)."""
+    return not any(values.get(name) for name in KEEP_RULES)
+
+
 def preview(policy: RetentionPolicy) -> plan.Plan:
     """What a run of ``policy`` would delete now (PlanUnavailable when the registry cannot say).
 
@@ -48,6 +66,10 @@ def preview(policy: RetentionPolicy) -> plan.Plan:
     why = inventory_services.cannot_vouch()
     refreshed = inventory_services.refresh_repositories(lambda name: plan.selects(policy, name)) if why else 0
     found = plan.build(policy)
+    # Remembered for the API's rule: a policy that keeps nothing is scheduled only once it was
+    # previewed as it is saved now (``was_previewed``), as the pages require of a person.
+    if policy.pk is not None:
+        cache.set(_PREVIEWED_KEY.format(policy.pk), policy.updated_at.isoformat(), timeout=_PREVIEWED_FOR)
     if why:
         found.refreshed = f"{refreshed} repositor{'y' if refreshed == 1 else 'ies'} read from the registry first: {why}"
     return found

@@ -39,6 +39,7 @@ MATRIX: dict[str, Access] = {
     "POST /api/v1/anonymous-pulls/": ADMINS,
     "DELETE /api/v1/anonymous-pulls/{id}/": ADMINS,
     "POST /api/v1/registry/login/": ADMINS,
+    "POST /api/v1/registry/test-connection/": ADMINS,
     "GET /api/v1/robots/": ADMINS,
     "POST /api/v1/robots/": ADMINS,
     "GET /api/v1/robots/{id}/": ADMINS,

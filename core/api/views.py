@@ -7,12 +7,14 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from core import audit, health
-from core.api.schema import errors, query
+from core import audit, connection, health
+from core.api.schema import JsonCharField, StrictSerializer, body, errors, query
 from core.api.serializers import AuditEntrySerializer
 from core.checks import Check
 from core.models import AuditEntry
+from core.permissions import IsAdmin
 
 
 class HealthCheckSerializer(serializers.Serializer[Check]):
@@ -106,3 +108,56 @@ class SchemaView(SpectacularAPIView):
             raise NotFound("Ask for format=json or format=yaml.")  # DRF would ignore an empty one
         response: Response = super().get(request, *args, **kwargs)
         return response
+
+
+class ConnectionTestRequestSerializer(StrictSerializer):
+    url = JsonCharField(
+        max_length=connection.MAX_LENGTH,
+        help_text="the registry's base address to try, http:// or https:// (http://192.168.1.10:5000); never saved",
+    )
+
+    def validate_url(self, value: str) -> str:
+        try:
+            return connection.clean_address(value)
+        except connection.InvalidAddress as e:
+            raise serializers.ValidationError(str(e)) from e
+
+
+class ConnectionTestSerializer(serializers.Serializer[dict[str, Any]]):
+    url = serializers.CharField(help_text="the address tried, credentials masked")
+    outcome = serializers.ChoiceField(
+        choices=[
+            "registry",
+            "registry-login",
+            "not-registry",
+            "redirect",
+            "dns",
+            "refused",
+            "timeout",
+            "tls",
+            "unreachable",
+        ],
+        help_text=(
+            "registry: 200 with Distribution's version header; registry-login: 401 with a Bearer or Basic challenge; "
+            "not-registry: another HTTP answer; redirect: a 3xx, not followed; the others: no HTTP answer"
+        ),
+    )
+    registry = serializers.BooleanField(help_text="a Distribution registry answered: the address works as REGISTRY_URL")
+    status = serializers.IntegerField(allow_null=True, help_text="the HTTP status of GET <url>/v2/, null without one")
+    message = serializers.CharField(help_text="what happened, in words")
+
+
+class ConnectionTest(APIView):
+    """POST {"url"} -> 200 with what one ``GET <url>/v2/`` found (admins); nothing is saved."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(
+        summary="Try a registry address once: GET <url>/v2/, 5 s, no redirects followed, never saved (admins)",
+        request=ConnectionTestRequestSerializer,
+        responses={200: ConnectionTestSerializer, **errors(400)},
+    )
+    def post(self, request: Request) -> Response:
+        values = body(ConnectionTestRequestSerializer, request)
+        result = connection.try_address(values["url"])
+        return Response(ConnectionTestSerializer(result.as_dict()).data)

@@ -11,7 +11,7 @@ from rest_framework.exceptions import APIException
 from catalog.api.schema import GlobField, RegexField
 from core.api.schema import SOMETHING, JsonBooleanField, JsonCharField, StrictSerializer
 from maintenance.schedules import CRON_PATTERN
-from retention import rules, schedules
+from retention import rules, schedules, services
 from retention.models import FIELDS, MAX_COUNT, MAX_DAYS, RetentionPolicy
 
 
@@ -83,6 +83,15 @@ class PolicySerializer(serializers.ModelSerializer[RetentionPolicy], StrictSeria
         help_text="A cron expression ('0 3 * * 0'); blank: no schedule.",
     )
     then_gc = JsonBooleanField(required=False, help_text="Run a read-only GC after a run that deleted something.")
+    acknowledge_keeps_nothing = JsonBooleanField(
+        required=False,
+        write_only=True,
+        help_text=(
+            "Required true to save a policy with no keep rule (keep_last, keep_days, keep_pulled_days, keep_tags): "
+            "it deletes every tag it considers. Such a policy is saved with an enabled schedule only once it has "
+            "been previewed as it is saved (POST .../preview/), as the page's “I understand” and preview."
+        ),
+    )
     next_run = serializers.SerializerMethodField()
 
     class Meta:
@@ -91,6 +100,7 @@ class PolicySerializer(serializers.ModelSerializer[RetentionPolicy], StrictSeria
             "id",
             "url",
             *FIELDS,
+            "acknowledge_keeps_nothing",
             "next_run",
             "created_at",
             "updated_at",
@@ -125,6 +135,48 @@ class PolicySerializer(serializers.ModelSerializer[RetentionPolicy], StrictSeria
     def validate_schedule(self, value: str) -> str:
         return value.strip()
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """A policy that keeps nothing needs ``acknowledge_keeps_nothing`` and, for an enabled schedule,
+        a preview of it as saved: the pages' rule (issue 25), for scripts too (400 naming the field).
+
+        Renaming such a policy, or turning it off, needs neither: nothing more is deleted by that.
+        """
+        acknowledged = attrs.pop("acknowledge_keeps_nothing", False)
+        policy = self.instance if isinstance(self.instance, RetentionPolicy) else None
+        saved = {name: getattr(policy, name) for name in FIELDS} if policy is not None else {}
+        values = {**saved, **attrs}
+        if policy is None:
+            # The model's defaults for what a new policy leaves out.
+            values.setdefault("enabled", RetentionPolicy._meta.get_field("enabled").get_default())
+            values.setdefault("schedule", "")
+        if not services.keeps_nothing(values):
+            return attrs
+        changed = {name for name, value in attrs.items() if policy is None or saved.get(name) != value}
+        harmless = policy is not None and (
+            changed <= {"name"} or (changed <= {"name", "enabled"} and not values["enabled"])
+        )
+        if harmless:
+            return attrs
+        if not acknowledged:
+            raise serializers.ValidationError(
+                {
+                    "acknowledge_keeps_nothing": (
+                        "This policy keeps no tag: every tag it considers is deleted. Add a keep rule (keep_last, "
+                        "keep_days, keep_pulled_days or keep_tags), or send acknowledge_keeps_nothing: true."
+                    )
+                }
+            )
+        if values.get("enabled") and values.get("schedule") and (policy is None or not services.was_previewed(policy)):
+            raise serializers.ValidationError(
+                {
+                    "schedule": (
+                        "A policy that keeps nothing runs on a schedule only once it has been previewed as saved: save "
+                        "it without the schedule (or with enabled false), POST .../preview/, then set the schedule."
+                    )
+                }
+            )
+        return attrs
+
 
 class EntrySerializer(serializers.Serializer[dict[str, Any]]):
     tag = serializers.CharField()
@@ -138,7 +190,7 @@ class RepositoryPreviewSerializer(serializers.Serializer[dict[str, Any]]):
     keep = EntrySerializer(many=True, help_text="the tags that stay")
 
 
-class PreviewSerializer(serializers.Serializer[dict[str, Any]]):
+class PreviewSerializer(serializers.Serializer[Any]):  # reads a retention.plan.Plan
     repositories = RepositoryPreviewSerializer(many=True)
     tags = serializers.IntegerField(help_text="tags deleted")
     manifests = serializers.IntegerField(help_text="manifests deleted by digest")
@@ -149,6 +201,13 @@ class PreviewSerializer(serializers.Serializer[dict[str, Any]]):
         help_text="present when the inventory could not vouch for itself (an events gap not covered by a sync, "
         "or no sync finished): how many repositories were read from the registry first, and why",
     )
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """``refreshed`` only when the repositories were read from the registry first."""
+        data: dict[str, Any] = super().to_representation(instance)
+        if not data.get("refreshed"):
+            data.pop("refreshed", None)
+        return data
 
 
 class RunRequestSerializer(StrictSerializer):

@@ -90,7 +90,7 @@ class RetentionPolicyViewSet(viewsets.ModelViewSet[RetentionPolicy]):
     def preview(self, request: Request, pk: str | None = None) -> Response:
         policy = self.get_object()
         found = services.preview(policy)  # PlanUnavailable carries its status
-        return Response(found.as_dict())
+        return Response(schema.PreviewSerializer(found).data)
 
     @extend_schema(
         summary="Run a retention policy on a worker (operators)",
