@@ -45,6 +45,11 @@ logger = logging.getLogger(__name__)
 
 SUMMARY = re.compile(r"(\d+) blobs marked, (\d+) blobs and (\d+) manifests eligible for deletion")
 ELIGIBLE_BLOB = re.compile(r"blob eligible for deletion: (sha256:[0-9a-f]{64})")
+# The mark phase prints one line per manifest and blob a tag reaches: 10,000 repositories make
+# megabytes of them, which the job's output (rewritten at each line, sent whole to every page and
+# API poll) should not hold. The first MARKING_LINES_KEPT are kept, the rest counted.
+MARKING = re.compile(r": marking (?:manifest|blob) ")
+MARKING_LINES_KEPT = 200
 EMPTY_REGISTRY = re.compile(r"Path not found: \S*/docker/registry/v2/repositories\b")
 LOCK_WAIT_SECONDS = 15.0
 #: ``RegistryMaintenance.mode`` of an update: the watchdog puts the saved image back too.
@@ -326,8 +331,14 @@ class GarbageCollection(runner.JobRunner[GcResult]):
 
     def _run_command(self, container: Any, command: list[str]) -> None:
         summary: list[tuple[int, int, int]] = []
+        marking = 0
 
         def on_line(stream: str, line: str) -> None:
+            nonlocal marking
+            if stream == "stdout" and MARKING.search(line):
+                marking += 1
+                if marking > MARKING_LINES_KEPT:
+                    return
             self.log(line if stream == "stdout" else f"[stderr] {line}")
             if stream == "stdout" and (eligible := ELIGIBLE_BLOB.search(line)):
                 self.eligible.append(eligible[1])
@@ -336,6 +347,11 @@ class GarbageCollection(runner.JobRunner[GcResult]):
                 summary.append((int(match[1]), int(match[2]), int(match[3])))
 
         outcome = engine.exec_stream(container, command, on_line)
+        if marking > MARKING_LINES_KEPT:
+            self.log(
+                f"... and {marking - MARKING_LINES_KEPT} more 'marking' lines, not kept here: the first "
+                f"{MARKING_LINES_KEPT} of {marking} show the mark phase."
+            )
         self.result["exit_code"] = outcome.exit_code
         if outcome.exit_code != 0 and EMPTY_REGISTRY.search(outcome.stderr):
             # A registry nobody pushed to has no repositories directory; 2.8 then fails to mark.

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 
 import docker
@@ -59,6 +60,26 @@ def test_it_frees_a_deleted_images_blobs_and_keeps_the_configuration(services, p
     assert not RegistryMaintenance.objects.filter(ended_at__isnull=True).exists()
     # Still writable afterwards.
     push_oci_image(private_registry.url, unique("after"), "v1")
+
+
+@BOTH_VERSIONS
+def test_the_mark_phase_is_kept_to_its_first_lines_and_counted(services, private_registry, monkeypatch):
+    """Issue 28: at 10,000 repositories the mark phase printed megabytes into the job's output."""
+    for _ in range(2):
+        push_docker_image(services.engine, private_registry.url, unique("marked"), "v1", keep_local=False)
+    monkeypatch.setattr(gc, "MARKING_LINES_KEPT", 2)
+
+    job = gc_job(mode="online", dry_run=True)
+    gc.run(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED, job.error + job.output
+    kept = [line for line in job.output.splitlines() if gc.MARKING.search(line)]
+    assert len(kept) == 2, job.output
+    more = re.search(r"\.\.\. and (\d+) more 'marking' lines, not kept here: the first 2 of (\d+)", job.output)
+    assert more is not None, job.output
+    assert int(more[2]) == int(more[1]) + 2 and int(more[1]) >= 4  # two images: manifest, config, layers each
+    assert gc.SUMMARY.search(job.output), job.output
 
 
 @BOTH_VERSIONS
