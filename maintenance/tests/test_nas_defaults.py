@@ -95,18 +95,22 @@ def test_the_web_never_imports_the_docker_sdk_nor_the_worker_side(tmp_path: Path
         "DATA_DIR": str(tmp_path),
         "DJANGO_SECRET_KEY": "imports-test",
         "REGISTRY_URL": f"http://127.0.0.1:{_sys.free_port()}",  # nothing answers: pages say so
+        # Pages name their static files through the manifest, as in production: collected here, so
+        # that a fresh clone (no staticfiles/ yet) answers them too.
+        "STATIC_ROOT": str(tmp_path / "static"),
     }
     env.pop("DATABASE_URL", None)
-    migrated = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert migrated.returncode == 0, migrated.stderr[-3000:]
+    for command in (["migrate", "-v", "0"], ["collectstatic", "--noinput", "-v", "0"]):
+        prepared = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert prepared.returncode == 0, prepared.stderr[-3000:]
     code = f"WORKER_ONLY = {WORKER_ONLY!r}\n{_WALK}"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
