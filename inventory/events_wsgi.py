@@ -106,13 +106,11 @@ class EventsApplication:
             events = receiving.parse(document, body)
         except (ValueError, UnicodeDecodeError, RecursionError):  # MalformedEvents, JsonTooDeep included
             raise _Declined from None
-        useful = {e.event_id: e for e in events if receiving.useful(e)}
-        stored = self._store(list(useful.values())) if useful else 0
-        if stored:
+        received = receiving.store(document, events, self._store)
+        if received.stored:
             receiving.wake_soon()
-        useful_count = sum(1 for e in events if receiving.useful(e))
         answer = json.dumps(
-            {"stored": stored, "duplicates": useful_count - stored, "ignored": len(document["events"]) - useful_count}
+            {"stored": received.stored, "duplicates": received.duplicates, "ignored": received.ignored}
         ).encode()
         start_response(
             "200 OK",

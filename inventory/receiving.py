@@ -5,7 +5,7 @@ of one answer bounds how fast its in-memory queue drains (distribution#2422: tha
 lost when it restarts). So this path does only what an answer needs:
 
 - a post with the right token and the registry's Content-Type is answered in the WSGI callable,
-  before Django's handler (``inventory.events_wsgi``, with ``parse``, ``useful`` and
+  before Django's handler (``inventory.events_wsgi``, with ``parse``, ``store`` and
   ``wake_soon`` from here); everything else, and any failure there, reaches
   ``inventory.middleware.EventsReceiver``, ahead of sessions, CSRF, login, messages, CSP and
   axes, none of which concern the registry's bearer token, which answers with ``answer`` (the
@@ -31,7 +31,7 @@ import math
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -224,14 +224,20 @@ def parse(document: Any, body: bytes | None = None) -> list[Event]:
 
 def receive(document: Any) -> Received:
     """Store the events of a notification in one statement; a worker applies them (``wake``)."""
-    events = parse(document)
-    kept = {e.event_id: e for e in events if useful(e)}
-    stored = _insert(list(kept.values())) if kept else 0
-    if stored:
+    received = store(document, parse(document), _insert)
+    if received.stored:
         transaction.on_commit(wake_soon)
+    return received
+
+
+def store(document: Any, events: list[Event], insert: Callable[[list[Event]], int]) -> Received:
+    """Insert the useful ``events`` of ``document`` (each id once) with ``insert``, and count them:
+    the one tally of both receiving paths (Django's handler here, ``inventory.events_wsgi``)."""
+    kept = [e for e in events if useful(e)]
+    rows = {e.event_id: e for e in kept}
+    stored = insert(list(rows.values())) if rows else 0
     received = len(document["events"])  # parse() has checked the shape, and left out unusable times
-    useful_count = sum(1 for e in events if useful(e))
-    return Received(stored=stored, duplicates=useful_count - stored, ignored=received - useful_count)
+    return Received(stored=stored, duplicates=len(kept) - stored, ignored=received - len(kept))
 
 
 def useful(event: Event) -> bool:
