@@ -16,6 +16,7 @@ get the same status, headers and body (its ``Expires``, the time of the answer, 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.utils.http import http_date
 
@@ -68,9 +69,9 @@ class AliveApplication:
         return record
 
 
-def build(threads: int) -> EventsApplication:
-    """The application: events, then ``/-/alive``, then Django in ``threads`` threads."""
-    return EventsApplication(AliveApplication(WSGIMiddleware(django_wsgi, workers=threads)))  # type: ignore[arg-type]
+def build(threads: int, django: Any = django_wsgi) -> EventsApplication:
+    """The application: events, then ``/-/alive``, then Django's WSGI ``django`` in ``threads`` threads."""
+    return EventsApplication(AliveApplication(WSGIMiddleware(django, workers=threads)))  # type: ignore[arg-type]
 
 
 application = build(int(os.environ.get("WEB_THREADS") or "8"))
