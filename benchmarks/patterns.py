@@ -7,8 +7,8 @@ now runs on RE2 (``core.patterns``). Measured, medians of several runs:
 - in-process: ``(a+)+$`` and ``^(\\d+\\.?)+$`` against 40-character tags, and the glob
   ``sec/a*a*a*a*a*a*a*a*a*a*c`` (10 stars) against a 255-character name, through
   ``core.patterns`` (target < 50 ms each); Python's ``re`` on shorter input for comparison;
-- the web, as deployed (gunicorn with deploy/gunicorn.conf.py; WEB_WORKERS and WEB_THREADS from
-  the environment, else make run's defaults: 1 worker of 8 threads) on the
+- the web, as deployed (``helpers.web_command``: gunicorn's asgi worker as make run starts it;
+  WEB_WORKERS and WEB_THREADS from the environment, else 1 process, 8 threads for pages) on the
   real test services: protected-tag rules with both patterns (accepted: 201), a repository whose
   tags are 40-character ``a`` runs, its tag list API alone, then ``/-/alive`` while 8 clients
   request that tag list without pause (target < 100 ms).
@@ -35,7 +35,7 @@ from typing import Any
 
 import requests
 
-from benchmarks.helpers import machine, ms, with_services, write_block
+from benchmarks.helpers import machine, ms, web_command, with_services, write_block
 
 
 def _shown(seconds: float) -> str:
@@ -130,20 +130,7 @@ def web(services: Any, runs: int, seconds: float) -> list[tuple[str, float, str]
     token = _manage(env, "create_token", "bench", "--name", "bench", "--role", "admin").split()[-1]
     port = _free_port()
     server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "registry_admin.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            os.environ.get("WEB_WORKERS", "1"),
-            "--threads",
-            os.environ.get("WEB_THREADS", "8"),
-            "--worker-class",
-            "gthread",
-            "--config",
-            "deploy/gunicorn.conf.py",
-        ],
+        web_command(port),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -254,7 +241,8 @@ def main() -> int:
         f"Run {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} on "
         f"{machine(f'load average {load_before:.1f} before, {load_after:.1f} after')}; "
         f"median of {args.runs} runs; web WEB_WORKERS={os.environ.get('WEB_WORKERS', '1')}, "
-        f"WEB_THREADS={os.environ.get('WEB_THREADS', '8')} (gthread).\n\n{_table(rows)}"
+        f"WEB_THREADS={os.environ.get('WEB_THREADS', '8')} (asgi worker, uvloop), "
+        f"switch interval {os.environ.get('WEB_SWITCH_INTERVAL', '0.001')} s.\n\n{_table(rows)}"
     )
     print(block)
     if not args.no_readme:

@@ -69,9 +69,7 @@ class Writer:
     failed group closes it, and every envelope of that group is declined (Django answers them)."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[Any, list[Event], Future[receiving.Received]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[tuple[Any, list[Event], Future[receiving.Received]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._lock = threading.Lock()

@@ -18,15 +18,15 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from a2wsgi import WSGIMiddleware
 from django.utils.http import http_date
 
 from registry_admin.wsgi import application as django_wsgi
 
-# After the settings are set up (registry_admin.wsgi).
-from a2wsgi import WSGIMiddleware  # noqa: E402, I001
-from inventory.events_asgi import ASGIApp, EventsApplication, Message, Receive, Scope, Send, is_secure  # noqa: E402
-
 ALIVE = "/-/alive"
+
+# After the apps are loaded (registry_admin.wsgi).
+from inventory.events_asgi import ASGIApp, EventsApplication, Message, Receive, Scope, Send, is_secure  # noqa: E402
 
 
 class AliveApplication:

@@ -19,7 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 from a2wsgi import ASGIMiddleware
 from django.core.wsgi import get_wsgi_application
-from django.db import OperationalError, connections
+from django.db import OperationalError
 from django.test import Client
 
 from inventory import events, events_asgi, gaps, receiving, services
