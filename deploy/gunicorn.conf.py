@@ -6,6 +6,7 @@ The access log is gunicorn's default format without ``%(u)s``, the user name of 
 the log (issue 26). No other field of the format comes from a header that carries credentials.
 """
 
+import gc
 import os
 import sys
 
@@ -26,3 +27,11 @@ def post_fork(server: object, worker: object) -> None:
     a request that needs the GIL only briefly (``/-/alive``, an event) waits several hand-overs.
     1 ms shortens that wait (issue 26; benchmarks/README.md, "Patterns")."""
     sys.setswitchinterval(float(os.environ.get("WEB_SWITCH_INTERVAL", "0.001")))
+
+
+def post_worker_init(worker: object) -> None:
+    """The application is loaded: its modules, settings and URL patterns live as long as the
+    process, so they leave the garbage collector's generations (``gc.freeze``) and a full
+    collection, which holds the GIL, no longer walks them while slow pages allocate (issue 26)."""
+    gc.collect()
+    gc.freeze()
