@@ -109,14 +109,18 @@ class Writer:
                         self._queue.put(None)  # stop after this group
                         break
                     group.append(item)
-                self._write(group)
+                # An answer no longer awaited (the client went away) is not stored: the registry
+                # sends it again. The others can no longer be cancelled.
+                group = [item for item in group if item[2].set_running_or_notify_cancel()]
+                if group:
+                    self._write(group)
         finally:
             connection.close()
 
     def _write(self, group: list[tuple[Any, list[Event], Future[receiving.Received]]]) -> None:
         try:
             received = self._transaction([(document, events) for document, events, _ in group])
-        except Exception:
+        except Exception:  # the thread goes on: each of these is declined, Django answers it
             logger.warning("Could not store the events on the quick path; Django's handler answers.", exc_info=True)
             try:
                 connection.close()

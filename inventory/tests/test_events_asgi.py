@@ -281,6 +281,35 @@ def test_envelopes_of_many_senders_are_stored_together_and_each_answered_after_i
     assert sum(groups) == 8 and max(groups) > 1, groups
 
 
+def test_an_answer_no_longer_awaited_is_not_stored_and_the_writer_goes_on(monkeypatch: Any) -> None:
+    """A sender that went away cancels its answer: the registry sends that envelope again, so the
+    writer skips it (a cancelled future cannot take a result) and serves the next ones."""
+    writer = events_asgi.Writer()
+    held = threading.Event()
+    transaction = events_asgi.Writer._transaction
+
+    def slow(self: Any, envelopes: Any) -> Any:
+        held.wait(10)
+        return transaction(self, envelopes)
+
+    monkeypatch.setattr(events_asgi.Writer, "_transaction", slow)
+    documents = [{"events": [event()]} for _ in range(3)]
+    try:
+        first = writer.submit(documents[0], receiving.parse(documents[0]))
+        time.sleep(0.3)  # the writer holds the first group
+        gone = writer.submit(documents[1], receiving.parse(documents[1]))
+        assert gone.cancel()
+        held.set()
+        assert first.result(timeout=30).stored == 1
+        third = writer.submit(documents[2], receiving.parse(documents[2]))
+        assert third.result(timeout=30).stored == 1
+    finally:
+        held.set()
+        writer.close()
+    stored = set(Event.objects.values_list("event_id", flat=True))
+    assert stored == {documents[0]["events"][0]["id"], documents[2]["events"][0]["id"]}
+
+
 def test_every_field_is_written_as_the_model_would_write_it() -> None:
     """The quick path's insert gives no DEFAULT: every field but ``received_at`` is a plain value."""
     automatic = {f.attname for f in receiving._FIELDS if getattr(f, "auto_now", False) or f.has_default()}
