@@ -251,8 +251,7 @@ def main() -> int:
         f"Run {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} on "
         f"{machine(f'load average {load_before:.1f} before, {load_after:.1f} after')}; "
         f"median of {args.runs} runs; web WEB_WORKERS={os.environ.get('WEB_WORKERS', '1')}, "
-        f"WEB_THREADS={os.environ.get('WEB_THREADS', '8')} (asgi worker, uvloop), "
-        f"switch interval {os.environ.get('WEB_SWITCH_INTERVAL', '0.0005')} s.\n\n{_table(rows)}"
+        f"WEB_THREADS={os.environ.get('WEB_THREADS', '8')} (asgi worker, uvloop).\n\n{_table(rows)}"
     )
     print(block)
     if not args.no_readme:

@@ -22,13 +22,6 @@ if not (os.environ.get("DATABASE_URL") or os.environ.get("DATABASE_URL_FILE")):
     sys.modules.setdefault("psycopg", None)  # type: ignore[arg-type]
 
 
-def post_fork(server: object, worker: object) -> None:
-    """Python hands the GIL over every 5 ms by default: with the web's threads busy on slow pages,
-    a request that needs the GIL only briefly (``/-/alive``, an event) waits several hand-overs.
-    0.5 ms shortens that wait (issue 26; benchmarks/README.md, "Patterns")."""
-    sys.setswitchinterval(float(os.environ.get("WEB_SWITCH_INTERVAL", "0.0005")))
-
-
 def post_worker_init(worker: object) -> None:
     """The application is loaded: its modules, settings and URL patterns live as long as the
     process, so they leave the garbage collector's generations (``gc.freeze``) and a full
