@@ -72,31 +72,17 @@ def reconcile(
     found = source(driver)
     files = found.files
     if files is not None:
-        report = StorageFilesReport.objects.filter(pk=1).first()
-        # Space figures due anyway (none yet, or old) are read in a thread beside the reconcile:
-        # the walk waits on the disk while the reconcile writes the database.
-        due = report is None or report.measured_at < timezone.now() - SPACE_MAX_AGE
-        with ThreadPoolExecutor(1, thread_name_prefix="inventory-space") as pool:
-            early = pool.submit(read_space, files, upload_purging()) if due else None
-            try:
-                figures = reconcile_from_files(files, log, client)
-            except FilesDisagree as e:
-                found = Source(
-                    None, f"The storage files disagree with the registry: {e.message} Read over HTTP instead."
-                )
-                log(f"WARNING: {found.reason}")
-            else:
-                result = FilesSyncResult(**figures.as_dict())
-                changed = (
-                    figures.added_tags or figures.moved_tags or figures.removed_tags or figures.removed_repositories
-                )
-                if early is not None:
-                    result["space_seconds"] = round(save_space(files, *early.result(), log).seconds, 3)
-                elif changed:
-                    result["space_seconds"] = round(measure_space(files, log).seconds, 3)
-                return _record(result, found)
-            if early is not None:
-                early.cancel()
+        try:
+            figures = reconcile_from_files(files, log, client)
+            result = FilesSyncResult(**figures.as_dict())
+            changed = figures.added_tags or figures.moved_tags or figures.removed_tags or figures.removed_repositories
+            report = StorageFilesReport.objects.filter(pk=1).first()
+            if changed or report is None or report.measured_at < timezone.now() - SPACE_MAX_AGE:
+                result["space_seconds"] = round(measure_space(files, log).seconds, 3)
+            return _record(result, found)
+        except FilesDisagree as e:
+            found = Source(None, f"The storage files disagree with the registry: {e.message} Read over HTTP instead.")
+            log(f"WARNING: {found.reason}")
     else:
         log(found.reason)
     return _record(FilesSyncResult(**sync.reconcile(log=log, client=client).as_dict()), found)
