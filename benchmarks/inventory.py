@@ -200,6 +200,12 @@ def main() -> int:
     parser.add_argument("--seed-dir", default=str(SEED_DIR), help="where the seeded registry's data is kept")
     parser.add_argument("--keep-database", metavar="PATH", help="copy the synced SQLite database there")
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument(
+        "--files-only",
+        action="store_true",
+        help="only the syncs from the storage files beside ONE run of the raw client (no warm-up, no HTTP syncs, "
+        "no pages): the ratio in about a quarter of the time; written under 'inventory-files-benchmark'",
+    )
     args = parser.parse_args()
     return with_services(_run, args)
 
@@ -231,11 +237,14 @@ def _run(services: Any, args: argparse.Namespace) -> int:
     with LoadSampler() as load:
         print("Raw client ...", flush=True)
         load.phase = "raw client"
-        raw_client_run(url, session)  # warm the registry's caches and our connections once
-        raw = timed(lambda: raw_client_run(url, session), max(1, args.raw_runs))
+        if not args.files_only:
+            raw_client_run(url, session)  # warm the registry's caches and our connections once
+        raw = timed(lambda: raw_client_run(url, session), 1 if args.files_only else max(1, args.raw_runs))
         print(f"Raw client: {[round(x, 2) for x in raw]} s", flush=True)
-        load.phase = "syncs"
-        worker = in_process(worker_role, environ)
+        worker: dict[str, Any] = {}
+        if not args.files_only:
+            load.phase = "syncs"
+            worker = in_process(worker_role, environ)
         print("Syncs from the storage files ...", flush=True)
         load.phase = "file syncs"
         files_environ = {
@@ -245,9 +254,11 @@ def _run(services: Any, args: argparse.Namespace) -> int:
         }
         from_files = in_process(files_role, files_environ)
         worker["files"] = from_files
-        print("Pages and API ...", flush=True)
-        load.phase = "pages"
-        web = in_process(web_role, environ, args.runs, args.tags)
+        web: dict[str, Any] = {}
+        if not args.files_only:
+            print("Pages and API ...", flush=True)
+            load.phase = "pages"
+            web = in_process(web_role, environ, args.runs, args.tags)
     if args.keep_database:
         shutil.copyfile(data_dir / "db.sqlite3", args.keep_database)
         print(f"Kept the database as {args.keep_database}")
@@ -261,10 +272,13 @@ def _run(services: Any, args: argparse.Namespace) -> int:
         "repositories": args.repositories,
         "tags": args.tags,
     }
-    report = render(statistics.median(raw), worker, web, context)
+    if args.files_only:
+        report, block = render_files_only(statistics.median(raw), from_files, context), "inventory-files-benchmark"
+    else:
+        report, block = render(statistics.median(raw), worker, web, context), "inventory-benchmark"
     print(report)
     if not args.no_readme:
-        write_block(README, "inventory-benchmark", report)
+        write_block(README, block, report)
         print(f"Wrote {README}")
     registry.remove()
     return 0
@@ -274,10 +288,70 @@ def _run(services: Any, args: argparse.Namespace) -> int:
 BEFORE = {"catalog": "16.6 s (cold)", "big": "13.3 s (every visit)"}
 
 
-def render(raw: float, worker: dict[str, Any], web: dict[str, Any], context: dict[str, Any]) -> str:
-    def verdict(ok: bool) -> str:
-        return "pass" if ok else "**MISS**"
+def verdict(ok: bool) -> str:
+    return "pass" if ok else "**MISS**"
 
+
+def files_rows(raw: float, files: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """The rows of the syncs from the storage files: first (ratio to the raw client), unchanged, RSS."""
+    return [
+        (
+            f"First sync from the storage files (REGISTRY_DATA_DIR), 1 run "
+            f"({files['first']['requests']['total']:,} requests: the sample check)",
+            ms(files["first_seconds"]),
+            "raw client",
+            f"{files['first_seconds'] / raw:.3f}x (≤ 0.10x)",
+            verdict(files["first"].get("source") == "files" and files["first_seconds"] <= 0.1 * raw),
+        ),
+        (
+            f"Sync from the storage files with nothing changed, 1 run "
+            f"({files['unchanged']['requests']['total']:,} requests)",
+            ms(files["unchanged_seconds"]),
+            "",
+            "0 requests, < 5 s",
+            verdict(
+                files["unchanged"].get("source") == "files"
+                and files["unchanged"]["requests"]["total"] == 0
+                and files["unchanged_seconds"] < 5
+            ),
+        ),
+        (
+            "Worker process RSS after both syncs from the files (peak)",
+            f"{files['rss_now']:,.0f} MB ({files['rss_peak']:,.0f} MB)",
+            "",
+            "< 250 MB",
+            verdict(files["rss_peak"] < 250),
+        ),
+    ]
+
+
+def render_files_only(raw: float, files: dict[str, Any], context: dict[str, Any]) -> str:
+    """``--files-only``: the syncs from the storage files beside one run of the raw client."""
+    rows = [
+        (
+            "Raw client: catalog, tag lists, manifest + config per tag, 16 parallel (1 run, no warm-up)",
+            ms(raw),
+            "",
+            "reference",
+            "",
+        ),
+        *files_rows(raw, files),
+    ]
+    first, unchanged = files["first"], files["unchanged"]
+    lines = [
+        f"Run {context['when']} on {context['machine']}; registry {context['registry']}; "
+        f"{context['repositories']:,} repositories and {context['tags']:,} tags (seed: {context['seeded']}); "
+        f"`--files-only`. First sync: {first.get('seconds', 0):.1f} s reconcile + "
+        f"{first.get('space_seconds', 0):.1f} s space figures; unchanged: {unchanged.get('seconds', 0):.1f} s.",
+        "",
+        "| Measurement | Time | Baseline | Ratio / target | Result |",
+        "|---|---:|---|---|---|",
+        *(f"| {' | '.join(row)} |" for row in rows),
+    ]
+    return "\n".join(lines)
+
+
+def render(raw: float, worker: dict[str, Any], web: dict[str, Any], context: dict[str, Any]) -> str:
     medians = web["medians"]
     first, unchanged = worker["first"], worker["unchanged"]
     first_s, unchanged_s = worker["first_seconds"], worker["unchanged_seconds"]
@@ -307,35 +381,7 @@ def render(raw: float, worker: dict[str, Any], web: dict[str, Any], context: dic
             f"{unchanged_s / raw:.2f}x (reported)",
             "",
         ),
-        (
-            f"First sync from the storage files (REGISTRY_DATA_DIR), 1 run "
-            f"({worker['files']['first']['requests']['total']:,} requests: the sample check)",
-            ms(worker["files"]["first_seconds"]),
-            "raw client",
-            f"{worker['files']['first_seconds'] / raw:.3f}x (≤ 0.10x)",
-            verdict(
-                worker["files"]["first"].get("source") == "files" and worker["files"]["first_seconds"] <= 0.1 * raw
-            ),
-        ),
-        (
-            f"Sync from the storage files with nothing changed, 1 run "
-            f"({worker['files']['unchanged']['requests']['total']:,} requests)",
-            ms(worker["files"]["unchanged_seconds"]),
-            "",
-            "0 requests, < 5 s",
-            verdict(
-                worker["files"]["unchanged"].get("source") == "files"
-                and worker["files"]["unchanged"]["requests"]["total"] == 0
-                and worker["files"]["unchanged_seconds"] < 5
-            ),
-        ),
-        (
-            "Worker process RSS after both syncs from the files (peak)",
-            f"{worker['files']['rss_now']:,.0f} MB ({worker['files']['rss_peak']:,.0f} MB)",
-            "",
-            "< 250 MB",
-            verdict(worker["files"]["rss_peak"] < 250),
-        ),
+        *files_rows(raw, worker["files"]),
         (
             "Catalog first page, API",
             ms(medians["catalog_api"]),

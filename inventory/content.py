@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from inventory import bulk
 from inventory.models import Blob, Manifest, ManifestBlob, ManifestChild
 from registry_client import manifests
 from registry_client.client import INDEX_TYPES, RegistryNotFound
@@ -96,6 +97,22 @@ def store(content: Content) -> Manifest:
         return Manifest.objects.get(digest=content.digest)
 
 
+#: The fields ``store_many`` writes of an image manifest, in its rows' order.
+MANIFEST_FIELDS = (
+    "digest",
+    "media_type",
+    "kind",
+    "artifact_type",
+    "subject",
+    "size",
+    "created",
+    "platforms",
+    "config_digest",
+    "config",
+    "body",
+)
+
+
 def store_many(contents: list[Content]) -> int:
     """Write many fetched manifests in a few queries (images in bulk, indexes one by one after);
     the number of manifests written, children included."""
@@ -117,33 +134,34 @@ def store_many(contents: list[Content]) -> int:
         platform = manifests.config_platform(image.config)
         kind, artifact_type = manifests.classify(image.media_type, image.body)
         rows.append(
-            Manifest(
-                digest=image.digest,
-                media_type=image.media_type,
-                kind=kind,
-                artifact_type=artifact_type,
-                subject=manifests.subject_digest(image.body),
-                size=sum(manifests.blob_sizes(image.body).values()),
-                created=manifests.parse_created(image.config.get("created")),
-                platforms=[platform] if platform else [],
-                config_digest=str(config_descriptor.get("digest") or ""),
-                config=image.config,
-                body=image.body,
+            (
+                image.digest,
+                image.media_type,
+                kind,
+                artifact_type,
+                manifests.subject_digest(image.body),
+                sum(manifests.blob_sizes(image.body).values()),
+                manifests.parse_created(image.config.get("created")),
+                [platform] if platform else [],
+                str(config_descriptor.get("digest") or ""),
+                image.config,
+                image.body,
             )
         )
-    Manifest.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    bulk.insert(Manifest, MANIFEST_FIELDS, rows, ignore_conflicts=True)
     ids = dict(Manifest.objects.filter(digest__in=[image.digest for image in fresh]).values_list("digest", "id"))
     linked = set(
         ManifestBlob.objects.filter(manifest_id__in=list(ids.values())).values_list("manifest_id", flat=True).distinct()
     )
-    ManifestBlob.objects.bulk_create(
-        [
-            ManifestBlob(manifest_id=ids[digest], blob=blobs[blob_digest], position=i)
+    bulk.insert(
+        ManifestBlob,
+        ("manifest_id", "blob_id", "position"),
+        (
+            (ids[digest], blobs[blob_digest], i)
             for digest, found in descriptors.items()
             if digest in ids and ids[digest] not in linked
             for i, (blob_digest, _, _) in enumerate(found)
-        ],
-        batch_size=1000,
+        ),
     )
     for index in indexes:
         store(index)
@@ -199,18 +217,20 @@ def _create(content: Content) -> Manifest:
     )
     blobs = _blobs(descriptors)
     ManifestBlob.objects.bulk_create(
-        ManifestBlob(manifest=manifest, blob=blobs[digest], position=i) for i, (digest, _, _) in enumerate(descriptors)
+        ManifestBlob(manifest=manifest, blob_id=blobs[digest], position=i)
+        for i, (digest, _, _) in enumerate(descriptors)
     )
     return manifest
 
 
-def _blobs(descriptors: list[tuple[str, int, str]]) -> dict[str, Blob]:
+def _blobs(descriptors: list[tuple[str, int, str]]) -> dict[str, int]:
+    """The blobs' ids by digest, the missing ones created."""
     wanted = {digest: (size, media_type) for digest, size, media_type in descriptors}
     if not wanted:
         return {}
-    Blob.objects.bulk_create(
-        [Blob(digest=d, size=size, media_type=media_type) for d, (size, media_type) in wanted.items()],
-        ignore_conflicts=True,
-        batch_size=1000,
-    )
-    return {blob.digest: blob for blob in Blob.objects.filter(digest__in=list(wanted)).only("id", "digest")}
+    found = dict(Blob.objects.filter(digest__in=list(wanted)).values_list("digest", "id"))
+    missing = [(d, size, media_type) for d, (size, media_type) in wanted.items() if d not in found]
+    if missing:
+        bulk.insert(Blob, ("digest", "size", "media_type"), missing, ignore_conflicts=True)
+        found.update(Blob.objects.filter(digest__in=[d for d, _, _ in missing]).values_list("digest", "id"))
+    return found

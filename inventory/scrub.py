@@ -223,3 +223,59 @@ def latest_findings() -> Findings | None:
 def latest() -> Job | None:
     """The newest scrub job, for the Registry page."""
     return Job.objects.filter(kind=Job.Kind.SCRUB).select_related("user").first()
+
+
+class ScrubStatus(TypedDict):
+    """``GET /api/v1/scrub/``: whether a scrub can run, the one queued or running, the last finished one."""
+
+    files_readable: bool
+    files_reason: str
+    running: services.JobReference | None
+    last: dict[str, Any] | None
+
+
+def status(request: HttpRequest | None = None) -> ScrubStatus:
+    """The scrub's state for scripts: the storage files' word, the active scrub, the newest finished one
+    with its counts and findings (what the home page shows, without asking the jobs list)."""
+    readable, reason = _files_word()
+    scrubs = Job.objects.filter(kind=Job.Kind.SCRUB)
+    active = scrubs.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).order_by("-created_at").first()
+    done = scrubs.exclude(status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).order_by("-finished_at", "-pk").first()
+    return ScrubStatus(
+        files_readable=readable,
+        files_reason=reason,
+        running=services.job_reference(request, active) if active is not None else None,
+        last=_finished(request, done) if done is not None else None,
+    )
+
+
+def _files_word() -> tuple[bool, str]:
+    """Whether the storage files can be read, and why (not): this process's REGISTRY_DATA_DIR when it
+    has one, else the last sync's word (in compose only the worker mounts the files)."""
+    if settings.REGISTRY_DATA_DIR:
+        found = files.source()
+        return found.files is not None, found.reason
+    why = unavailable()
+    if why is not None:
+        return False, why
+    recorded = files.recorded_source()
+    return True, str(recorded["reason"]) if recorded is not None else ""
+
+
+def _finished(request: HttpRequest | None, job: Job) -> dict[str, Any]:
+    result: dict[str, Any] = job.result if isinstance(job.result, dict) else {}
+    counts = ("blobs", "read_blobs", "read_bytes", "skipped_blobs", "damaged", "missing")
+    findings = list(result.get("findings") or [])
+    return {
+        "job": services.job_reference(request, job),
+        "reason": str((job.params or {}).get("reason", "")),
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "error": job.error,
+        "outcome": outcome(job),
+        **{name: result.get(name) for name in counts},
+        "seconds": result.get("seconds"),
+        "max_mbps": result.get("max_mbps"),
+        "findings": findings,
+        "findings_truncated": len(findings) < int(result.get("damaged") or 0) + int(result.get("missing") or 0),
+    }

@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from inventory import attachments, content, gaps
+from inventory import attachments, bulk, content, gaps
 from inventory.models import (
     Attachment,
     Blob,
@@ -284,22 +284,14 @@ def _store(
         }
         now = timezone.now()
         ready = [(repo, tag, digest) for repo, tag, digest in new_tags if digest in stored and repo in repositories]
-        Tag.objects.bulk_create(
-            [
-                Tag(
-                    repository_id=repositories[repo],
-                    name=tag,
-                    digest=digest,
-                    manifest_id=stored[digest][0],
-                    size=stored[digest][1],
-                    created=stored[digest][2],
-                    checked_at=now,
-                    attached_to=attached_digest(tag),
-                )
+        bulk.insert(
+            Tag,
+            ("repository_id", "name", "digest", "manifest_id", "size", "created", "checked_at", "attached_to"),
+            (
+                (repositories[repo], tag, digest, *stored[digest], now, attached_digest(tag))
                 for repo, tag, digest in ready
-            ],
+            ),
             ignore_conflicts=True,
-            batch_size=500,
         )
     figures.added_tags += len(ready)
     written.update((repo, tag) for repo, tag, _ in ready)

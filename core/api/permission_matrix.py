@@ -109,5 +109,6 @@ MATRIX: dict[str, Access] = {
     "GET /api/v1/storage/": VIEWERS,
     "GET /api/v1/sync/": VIEWERS,
     "POST /api/v1/sync/": OPERATORS,
+    "GET /api/v1/scrub/": VIEWERS,
     "POST /api/v1/scrub/": ADMINS,
 }

@@ -113,6 +113,15 @@ def test_a_scrub_job_reports_a_damaged_and_a_removed_blob_until_a_push_and_a_lat
     home = viewer_client.get(reverse("dashboard-summary")).content.decode()
     assert 'data-testid="scrub-findings"' in home
     assert damaged[:19] in home and "app:v1" in home and "app:stable" in home
+    # GET /api/v1/scrub/ (viewers) carries the same findings, without asking the jobs list.
+    state = viewer_client.get("/api/v1/scrub/").json()
+    assert state["files_readable"] is True and str(own_registry.data_dir) in state["files_reason"]
+    assert state["running"] is None
+    last = state["last"]
+    assert last["job"]["id"] == found.pk and last["job"]["status"] == "succeeded" and last["reason"] == "manual"
+    assert (last["damaged"], last["missing"], last["read_blobs"], last["skipped_blobs"]) == (1, 1, 1, blobs - 2)
+    assert last["findings"] == result["findings"] and last["findings_truncated"] is False
+    assert last["finished_at"] == found.finished_at.isoformat() and last["outcome"] == scrub.sentence(result)
     # It is a job like any other: in the jobs list.
     listed = viewer_client.get("/api/v1/jobs/?kind=scrub").json()
     assert found.pk in [job["id"] for job in listed["results"]]
@@ -128,6 +137,9 @@ def test_a_scrub_job_reports_a_damaged_and_a_removed_blob_until_a_push_and_a_lat
 
     assert cleared.result["damaged"] == cleared.result["missing"] == 0
     assert cleared.result["read_blobs"] == 2  # the two blobs pushed again; the rest skipped
+    cleared_state = viewer_client.get("/api/v1/scrub/").json()["last"]
+    assert cleared_state["job"]["id"] == cleared.pk and cleared_state["findings"] == []
+    assert cleared_state["damaged"] == cleared_state["missing"] == 0
     assert 'data-testid="scrub-findings"' not in viewer_client.get(reverse("dashboard-summary")).content.decode()
 
 
@@ -148,11 +160,19 @@ def test_without_the_storage_files_the_api_answers_409_naming_the_setting_and_th
     # The page's form gives the same refusal, never a job.
     refused = admin_client_role.post(reverse("registry-scrub"))
     assert refused.status_code == 302 and not Job.objects.filter(kind="scrub").exists()
+    # GET /api/v1/scrub/ says the same, and that no scrub ran yet.
+    state = admin_client_role.get("/api/v1/scrub/").json()
+    assert state == {
+        "files_readable": False,
+        "files_reason": scrub.unavailable(),
+        "running": None,
+        "last": None,
+    }
 
 
 @pytest.mark.django_db
 def test_only_admins_scrub_and_a_second_request_gets_409_with_the_first(
-    settings: Any, admin_client_role: Client, operator_client: Client, tmp_path: Path
+    settings: Any, admin_client_role: Client, operator_client: Client, viewer_client: Client, tmp_path: Path
 ) -> None:
     settings.REGISTRY_DATA_DIR = str(tmp_path)
 
@@ -163,6 +183,10 @@ def test_only_admins_scrub_and_a_second_request_gets_409_with_the_first(
 
     assert first.status_code == 202 and set(first.json()) == {"id", "url", "page", "status"}
     assert second.status_code == 409 and second.json()["job"]["id"] == first.json()["id"]
+    # Viewers read the scrub's state (the queued one), only admins start one.
+    state = viewer_client.get("/api/v1/scrub/")
+    assert state.status_code == 200 and state.json()["running"] == first.json() | {"status": "queued"}
+    assert state.json()["last"] is None
     assert Job.objects.get(pk=first.json()["id"]).params == {"reason": "manual"}
     assert 'data-testid="scrub-registry">' in admin_client_role.get(reverse("registry")).content.decode()
 
@@ -176,6 +200,9 @@ def test_a_scrub_job_without_readable_files_fails_saying_why(settings: Any, tmp_
 
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
+    last = scrub.status()["last"]
+    assert last is not None and last["job"]["id"] == job.pk and last["error"] == job.error and last["blobs"] is None
+    assert scrub.status()["files_readable"] is False
     assert "No scrub: REGISTRY_DATA_DIR=" in job.error and "does not exist" in job.error
 
 
