@@ -22,6 +22,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import OperationalError
 from django.test import Client
 
+from core.tests.loops import run_coroutine
 from inventory import events, events_asgi, gaps, receiving, services
 from inventory.models import Event, EventsGap, Tag
 from registry_admin import asgi
@@ -103,7 +104,7 @@ def call(
     async def send(message: dict[str, Any]) -> None:
         answered.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    run_coroutine(app(scope, receive, send))
     start = next(m for m in answered if m["type"] == "http.response.start")
     content = b"".join(m.get("body", b"") for m in answered if m["type"] == "http.response.body")
     return Answer(start["status"], start.get("headers", []), content)
@@ -274,7 +275,7 @@ def test_envelopes_of_many_senders_are_stored_together_and_each_answered_after_i
     async def eight() -> list[Answer]:
         return await asyncio.gather(*(asyncio.to_thread(call, app, body) for body in bodies))
 
-    answers = asyncio.run(eight())
+    answers = run_coroutine(eight())
     assert [a.status_code for a in answers] == [200] * 8
     assert sum(a.json()["stored"] for a in answers) == 9 and sum(a.json()["duplicates"] for a in answers) == 7
     assert Event.objects.count() == 9

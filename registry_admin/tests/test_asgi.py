@@ -3,12 +3,12 @@ Django answers it, without a thread of the pool, and every other page through Dj
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 from django.core.wsgi import get_wsgi_application
 
+from core.tests.loops import run_coroutine
 from registry_admin import asgi
 
 
@@ -35,7 +35,7 @@ def get(app: Any, path: str, headers: dict[str, str] | None = None, method: str 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    run_coroutine(app(scope, receive, send))
     start = sent[0]
     return (
         start["status"],
