@@ -250,6 +250,9 @@ class _Heartbeat:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # Woken when a job starts: with none running the thread sleeps without a timeout (an idle
+        # worker wakes for nothing; issue 28's idle CPU).
+        self._started = threading.Condition(self._lock)
         self._jobs: dict[int, str | None] = {}  # job id -> the Celery task running it
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -263,6 +266,7 @@ class _Heartbeat:
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=self._beat, name="job-heartbeat", daemon=True)
                 self._thread.start()
+            self._started.notify()
 
     def discard(self, job_id: int) -> None:
         with self._lock:
@@ -273,12 +277,12 @@ class _Heartbeat:
             return [job_id for job_id, task in self._jobs.items() if task == task_id]
 
     def _beat(self) -> None:
-        last = time.monotonic()
         while True:
-            time.sleep(1.0)
-            if time.monotonic() - last < max(1.0, settings.JOB_HEARTBEAT_TIMEOUT / 3):
-                continue
-            last = time.monotonic()
+            with self._lock:
+                while not self._jobs:
+                    self._started.wait()
+            # A job claimed now has just been given heartbeat_at: its first renewal is due later.
+            time.sleep(max(1.0, settings.JOB_HEARTBEAT_TIMEOUT / 3))
             with self._lock:
                 ids = list(self._jobs)
             if not ids:
