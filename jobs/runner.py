@@ -276,17 +276,24 @@ class _Heartbeat:
         with self._lock:
             return [job_id for job_id, task in self._jobs.items() if task == task_id]
 
+    def _due_jobs(self) -> list[int]:
+        """Sleep until a renewal is due, then the jobs to renew. Idle, it sleeps until a job starts;
+        a job that starts wakes it, and the interval is read again (a test shortens it)."""
+        last = time.monotonic()
+        with self._lock:
+            while True:
+                if not self._jobs:
+                    self._started.wait()
+                    last = time.monotonic()  # a job claimed now has just been given heartbeat_at
+                    continue
+                wait = last + max(1.0, settings.JOB_HEARTBEAT_TIMEOUT / 3) - time.monotonic()
+                if wait <= 0:
+                    return list(self._jobs)
+                self._started.wait(wait)
+
     def _beat(self) -> None:
         while True:
-            with self._lock:
-                while not self._jobs:
-                    self._started.wait()
-            # A job claimed now has just been given heartbeat_at: its first renewal is due later.
-            time.sleep(max(1.0, settings.JOB_HEARTBEAT_TIMEOUT / 3))
-            with self._lock:
-                ids = list(self._jobs)
-            if not ids:
-                continue
+            ids = self._due_jobs()
             try:
                 Job.objects.filter(pk__in=ids, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
             except Exception as e:  # a locked database: the next beat tries again
