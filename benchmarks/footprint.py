@@ -317,6 +317,7 @@ def _run(services: Any, args: argparse.Namespace) -> int:
                 load.phase = "reconcile"
                 reconcile = follow_scheduled_sync(api, url, dashboard.process.pid)
                 peaks["During a scheduled sync (peak)"] = reconcile["peak"]
+                record("Idle, a minute after a scheduled sync", reconcile.pop("after"))
     except BaseException:
         print(f"The dashboard's log, last lines:\n{dashboard.tail()}", flush=True)
         raise
@@ -434,6 +435,8 @@ def follow_scheduled_sync(api: requests.Session, url: str, root: int) -> dict[st
     took = time.monotonic() - started
     cpu = cpu_seconds(pids) - cpu_before
     done = api.get(f"{url}/api/v1/jobs/{job['id']}/", timeout=30).json()
+    time.sleep(60)  # the worker hands back what the job freed (release_memory), then idles
+    after = measure(root)
     # Until the next one starts: the whole interval's CPU, the sync's and the idle rest's.
     known.add(job["id"])
     while time.monotonic() < deadline:
@@ -448,6 +451,7 @@ def follow_scheduled_sync(api: requests.Session, url: str, root: int) -> dict[st
         "interval_seconds": interval,
         "interval_cpu_share": interval_cpu / interval,
         "peak": peak,
+        "after": after,
         "result": {key: (done.get("result") or {}).get(key) for key in ("requests", "skipped_heads", "seconds")},
     }
     print(f"Reconcile: {found}", flush=True)
