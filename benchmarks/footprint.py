@@ -251,8 +251,8 @@ def _run(services: Any, args: argparse.Namespace) -> int:
         """Kept and printed at once: a later phase that fails does not lose the earlier figures."""
         phases[phase] = samples
         pss, rss = total(samples)
-        by = ", ".join(f"{s.name} {s.pss:.0f}" for s in samples)
-        print(f"{phase}: PSS {pss:.0f} MB, RSS {rss:.0f} MB ({by})", flush=True)
+        by = ", ".join(f"{s.name} {s.pss:.0f}/{s.rss:.0f}" for s in samples)
+        print(f"{phase}: PSS {pss:.0f} MB, RSS {rss:.0f} MB (PSS/RSS: {by})", flush=True)
 
     try:
         with LoadSampler() as load:
@@ -374,7 +374,7 @@ def follow(api: requests.Session, url: str, job: dict[str, Any], root: int, what
             time.sleep(2)
             continue
         if state["status"] in ("succeeded", "failed"):
-            by = ", ".join(f"{s.name} {s.pss:.0f}" for s in peak_by)
+            by = ", ".join(f"{s.name} {s.pss:.0f}/{s.rss:.0f}" for s in peak_by)
             took = time.monotonic() - started
             print(f"{what}: {state['status']} in {took:.0f} s {state.get('error') or ''}; peak {by}", flush=True)
             if state["status"] == "failed":
