@@ -259,7 +259,8 @@ def _run(services: Any, args: argparse.Namespace) -> int:
             load.phase = "start"
             wait_for("the web", lambda: requests.get(f"{url}/-/alive", timeout=5).text == "ok", 600)
             api_token = subprocess.run(
-                [".venv/bin/python", "manage.py", "create_token", "--name", "bench", "--role", "admin", "bench"],
+                [".venv/bin/python", "manage.py", "create_token", "--name", f"bench-{token[:8]}"]
+                + ["--role", "admin", "bench"],
                 cwd=ROOT,
                 env=environ,
                 capture_output=True,
