@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = ROOT / ".testenv" / "bench-footprint"
 README = Path(__file__).with_name("README.md")
 BIG = "bench/big"
+MANAGE = (".venv/bin/python", "manage.py")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -259,8 +260,7 @@ def _run(services: Any, args: argparse.Namespace) -> int:
             load.phase = "start"
             wait_for("the web", lambda: requests.get(f"{url}/-/alive", timeout=5).text == "ok", 600)
             api_token = subprocess.run(
-                [".venv/bin/python", "manage.py", "create_token", "--name", f"bench-{token[:8]}"]
-                + ["--role", "admin", "bench"],
+                [*MANAGE, "create_token", "--name", f"bench-{token[:8]}", "--role", "admin", "bench"],
                 cwd=ROOT,
                 env=environ,
                 capture_output=True,
