@@ -1,9 +1,9 @@
 """``make benchmark-events``: the registry's notifications at CI speed (issue 22), on real services.
 
 Starts Redis, a private dockerd and the v3.1.1 registry image (testenv.start_all), then, as
-``make run`` does, a web server (gunicorn, WEB_WORKERS=2 x 4 threads) and a Celery worker
+``make run`` does, a web server (gunicorn's asgi worker, 1 process, then 2) and a Celery worker
 (concurrency 2) on a fresh SQLite database, and beside them a **raw baseline**: the same
-gunicorn answering the same POSTs with a fixed body from a bare WSGI function (no Django, no
+gunicorn answering the same POSTs with a fixed body from a bare ASGI function (no Django, no
 database), so that the machine's load, shared with other jobs, can be read off the ratio.
 
 Measured, with the load sampled throughout:
@@ -49,7 +49,7 @@ from typing import Any
 
 import requests
 
-from benchmarks.helpers import LoadSampler, machine, setup_django, with_services, write_block
+from benchmarks.helpers import LoadSampler, machine, setup_django, web_command, with_services, write_block
 from testenv import _sys, images
 from testenv.services import start_registry
 
@@ -58,17 +58,14 @@ README = Path(__file__).with_name("README.md")
 TOKEN = "bench-events-token"  # noqa: S105 - a private test service
 V2 = "application/vnd.docker.distribution.events.v2+json"
 OCI = "application/vnd.oci.image.manifest.v1+json"
-# As ``make run`` and the image start it (scripts/run.sh, deploy/entrypoint.sh): gthread, the deploy
-# config (its access log included), WEB_THREADS=4 and WEB_WORKERS=1 by default; the receive rates
-# are measured again with 2 web processes.
+# As ``make run`` and the image start it (helpers.web_command): 1 web process by default; the
+# receive rates are measured again with 2.
 WEB_WORKERS = (1, 2)
+RAW = "benchmarks.raw_asgi:application"
 
 
 def gunicorn(workers: int, port: int, app: str) -> list[str]:
-    return [
-        *[sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "4", "--worker-class", "gthread"],
-        *["--config", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", app],
-    ]
+    return web_command(port, app, workers)
 
 
 # --- The processes ---------------------------------------------------------------------------
@@ -442,8 +439,8 @@ def measure(services: Any, args: Any) -> int:
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     setup_django({k: env[k] for k in ("DATA_DIR", "REDIS_URL", "REGISTRY_URL", "REGISTRY_EVENTS_TOKEN")})
     results: dict[str, Any] = {}
-    web_cmd = gunicorn(WEB_WORKERS[0], port, "registry_admin.wsgi:application")
-    raw_cmd = gunicorn(WEB_WORKERS[0], raw_port, "benchmarks.raw_wsgi:application")
+    web_cmd = gunicorn(WEB_WORKERS[0], port, "registry_admin.asgi:application")
+    raw_cmd = gunicorn(WEB_WORKERS[0], raw_port, RAW)
     worker_cmd = [
         sys.executable,
         "-m",
@@ -478,8 +475,8 @@ def measure(services: Any, args: Any) -> int:
                 continue
             more, more_raw = _sys.free_port(), _sys.free_port()
             with (
-                process(gunicorn(workers, more, "registry_admin.wsgi:application"), env, workdir / "web2.log") as web2,
-                process(gunicorn(workers, more_raw, "benchmarks.raw_wsgi:application"), env, workdir / "raw2.log"),
+                process(gunicorn(workers, more, "registry_admin.asgi:application"), env, workdir / "web2.log") as web2,
+                process(gunicorn(workers, more_raw, RAW), env, workdir / "raw2.log"),
             ):
                 wait_http(f"http://127.0.0.1:{more}/api/v1/")
                 wait_http(f"http://127.0.0.1:{more_raw}/")
@@ -570,10 +567,11 @@ def report(results: dict[str, Any], args: Any) -> None:
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"Run {when} on {machine()}; {results['load']}. Medians of {args.runs} runs ({args.seconds:.0f} s each) "
-        f"for the receive rates and the burst; one run of {args.lag_seconds:.0f} s per lag rate. Web: gunicorn "
-        "gthread, 4 threads a process, deploy/gunicorn.conf.py (access log on), 1 process as by default (lag and "
-        "burst too) and 2 for the receive rates again; the raw baseline under the same gunicorn; worker: Celery, "
-        "concurrency 2; SQLite.",
+        f"for the receive rates and the burst; one run of {args.lag_seconds:.0f} s per lag rate. Web: gunicorn's "
+        "asgi worker on uvloop as make run starts it (registry_admin/asgi.py: events answered on the loop, "
+        "group commit), deploy/gunicorn.conf.py (access log on), 1 process as by default (lag and burst too) "
+        "and 2 for the receive rates again; the raw baseline: a bare ASGI function under the same gunicorn; "
+        "worker: Celery, concurrency 2; SQLite.",
         "",
         "| Measurement | Result | Raw baseline (same run) | Target |",
         "|---|---:|---:|---|",

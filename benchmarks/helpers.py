@@ -7,6 +7,7 @@ import os
 import platform
 import re
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,18 @@ from urllib.parse import urljoin
 import requests
 
 from testenv import images
+
+
+def web_command(port: int, app: str = "registry_admin.asgi:application", workers: int | None = None) -> list[str]:
+    """gunicorn as ``make run`` and the image start it (scripts/run.sh, deploy/entrypoint.sh): the
+    asgi worker on uvloop, deploy/gunicorn.conf.py (its access log on), WEB_WORKERS processes
+    (else 1); the application reads WEB_THREADS (else 8) itself."""
+    count = workers if workers is not None else int(os.environ.get("WEB_WORKERS") or "1")
+    return [
+        *[str(Path(sys.executable).parent / "gunicorn"), app, "--bind", f"127.0.0.1:{port}", "--workers", str(count)],
+        *["--worker-class", "asgi", "--asgi-loop", "uvloop", "--config", "deploy/gunicorn.conf.py"],
+    ]
+
 
 # The pages are rendered without collectstatic's manifest.
 STORAGES = {

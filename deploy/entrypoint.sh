@@ -23,9 +23,12 @@ case "$role" in
     python manage.py ensure_superuser
     # The registry token key and certificate (DATA_DIR/registry-token/), made before the registry needs them.
     python manage.py registry_token_certificate
-    exec gunicorn registry_admin.wsgi:application \
+    # gunicorn's asgi worker on uvloop: the registry's events and /-/alive answered on its loop,
+    # Django's pages in WEB_THREADS threads (registry_admin/asgi.py reads it).
+    export WEB_THREADS="${WEB_THREADS:-8}"
+    exec gunicorn registry_admin.asgi:application \
       --bind "0.0.0.0:${PORT:-8000}" \
-      --workers "${WEB_WORKERS:-1}" --threads "${WEB_THREADS:-8}" --worker-class gthread \
+      --workers "${WEB_WORKERS:-1}" --worker-class asgi --asgi-loop uvloop \
       --worker-tmp-dir /dev/shm \
       --config /app/deploy/gunicorn.conf.py --error-logfile -
     ;;

@@ -6,6 +6,7 @@ The access log is gunicorn's default format without ``%(u)s``, the user name of 
 the log (issue 26). No other field of the format comes from a header that carries credentials.
 """
 
+import gc
 import os
 import sys
 
@@ -19,3 +20,11 @@ access_log_format = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 # (registry_admin/celery.py).
 if not (os.environ.get("DATABASE_URL") or os.environ.get("DATABASE_URL_FILE")):
     sys.modules.setdefault("psycopg", None)  # type: ignore[arg-type]
+
+
+def post_worker_init(worker: object) -> None:
+    """The application is loaded: its modules, settings and URL patterns live as long as the
+    process, so they leave the garbage collector's generations (``gc.freeze``) and a full
+    collection, which holds the GIL, no longer walks them while slow pages allocate (issue 26)."""
+    gc.collect()
+    gc.freeze()

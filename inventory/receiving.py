@@ -4,9 +4,10 @@ The registry posts one event per request and one request at a time per endpoint,
 of one answer bounds how fast its in-memory queue drains (distribution#2422: that queue is
 lost when it restarts). So this path does only what an answer needs:
 
-- a post with the right token and the registry's Content-Type is answered in the WSGI callable,
-  before Django's handler (``inventory.events_wsgi``, with ``parse``, ``store`` and
-  ``wake_soon`` from here); everything else, and any failure there, reaches
+- a post with the right token and the registry's Content-Type is answered on the web's event
+  loop, before Django's handler (``inventory.events_asgi``: ``parse`` there, ``store`` and
+  ``insert_rows`` in its writer thread, many envelopes a transaction, and ``wake_soon`` from
+  here); everything else, and any failure there, reaches
   ``inventory.middleware.EventsReceiver``, ahead of sessions, CSRF, login, messages, CSP and
   axes, none of which concern the registry's bearer token, which answers with ``answer`` (the
   DRF view's ``post`` calls the same ``answer`` where the middleware is not installed);
@@ -232,7 +233,7 @@ def receive(document: Any) -> Received:
 
 def store(document: Any, events: list[Event], insert: Callable[[list[Event]], int]) -> Received:
     """Insert the useful ``events`` of ``document`` (each id once) with ``insert``, and count them:
-    the one tally of both receiving paths (Django's handler here, ``inventory.events_wsgi``)."""
+    the one tally of both receiving paths (Django's handler here, ``inventory.events_asgi``)."""
     kept = [e for e in events if useful(e)]
     rows = {e.event_id: e for e in kept}
     stored = insert(list(rows.values())) if rows else 0
@@ -257,14 +258,21 @@ def _insert(rows: list[Event]) -> int:
     The statement ``bulk_create(ignore_conflicts=True)`` sends, kept per row count, with the
     count of rows written, which bulk_create does not return. The commit does not wait for the
     disk (see the module's docstring)."""
+    with _quick_commit() as cursor:
+        return insert_rows(cursor, rows)
+
+
+def insert_rows(cursor: Any, rows: list[Event]) -> int:
+    """``rows`` inserted with ``cursor`` (of this thread's connection) inside the caller's
+    transaction, ignoring those already stored; how many were new. The one statement builder of
+    both receiving paths (``_insert`` here, the writer of ``inventory.events_asgi``)."""
     size = max(connection.ops.bulk_batch_size(_FIELDS, rows), 1)
     written = 0
-    with _quick_commit() as cursor:
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            for sql, params in _statements_for(chunk):
-                cursor.execute(sql, params)
-                written += max(cursor.rowcount, 0)
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        for sql, params in _statements_for(chunk):
+            cursor.execute(sql, params)
+            written += max(cursor.rowcount, 0)
     return written
 
 
@@ -345,13 +353,6 @@ def writer_lock() -> Iterator[None]:
         yield
 
 
-@contextmanager
-def writer_lock_for(database: Any) -> Iterator[None]:
-    """``writer_lock`` for a connection other than the thread's Django one (``inventory.events_wsgi``)."""
-    with _file_lock("events-lock", _writer, database):
-        yield
-
-
 _applier = threading.Lock()
 
 
@@ -365,12 +366,11 @@ def applier_lock() -> Iterator[None]:
 
 
 @contextmanager
-def _file_lock(suffix: str, local: threading.Lock, database: Any = None) -> Iterator[None]:
-    database = database or connection
-    if database.vendor != "sqlite":
+def _file_lock(suffix: str, local: threading.Lock) -> Iterator[None]:
+    if connection.vendor != "sqlite":
         yield
         return
-    path = f"{database.settings_dict['NAME']}.{suffix}"
+    path = f"{connection.settings_dict['NAME']}.{suffix}"
     with local:
         descriptor = _lock_files.get(path)
         if descriptor is None:

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from core.form_pages import delete_and_go, save_edit
 from core.roles import Role, has_role, role_required
 from notifications import services
 from notifications.forms import ChannelForm, RuleForm
@@ -90,9 +91,8 @@ def channel_edit(request: HttpRequest, channel_id: int) -> HttpResponse:
 @role_required(Role.ADMIN)
 def channel_delete(request: HttpRequest, channel_id: int) -> HttpResponse:
     found = get_object_or_404(Channel, pk=channel_id)
-    services.delete_channel(found, request)
-    messages.success(request, f"Channel {found.name} deleted, with its rules and delivery log.")
-    return redirect("notifications:index")
+    said = f"Channel {found.name} deleted, with its rules and delivery log."
+    return delete_and_go(request, found, services.delete_channel, said=said, then="notifications:index")
 
 
 @require_POST
@@ -134,22 +134,21 @@ def rule(request: HttpRequest, rule_id: int) -> HttpResponse:
 @role_required(Role.ADMIN)
 def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
     found = get_object_or_404(Rule, pk=rule_id)
-    form = RuleForm(request.POST, instance=found)
-    if not form.is_valid():
-        found.refresh_from_db()
+
+    def refused(form: Any) -> HttpResponse:
         return render(request, "notifications/rule.html", {"rule": found, "form": form}, status=400)
-    services.save_rule(form.save(commit=False), request, created=False)
-    messages.success(request, "Rule saved.")
-    return redirect("notifications:index")
+
+    form = RuleForm(request.POST, instance=found)
+    return save_edit(request, found, form, services.save_rule, refused, said="Rule saved.", then="notifications:index")
 
 
 @require_POST
 @role_required(Role.ADMIN)
 def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     found = get_object_or_404(Rule, pk=rule_id)
-    services.delete_rule(found, request)
-    messages.success(request, f"Rule {found.name} deleted.")
-    return redirect("notifications:index")
+    return delete_and_go(
+        request, found, services.delete_rule, said=f"Rule {found.name} deleted.", then="notifications:index"
+    )
 
 
 @require_GET

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.form_pages import delete_and_go, save_edit
 from core.roles import Role, has_role, role_required
 from core.types import HtmxHttpRequest
 from jobs.services import JobRequestError
@@ -76,23 +77,24 @@ def policy(request: HttpRequest, policy_id: int) -> HttpResponse:
 @role_required(Role.ADMIN)
 def policy_edit(request: HttpRequest, policy_id: int) -> HttpResponse:
     found = get_object_or_404(RetentionPolicy, pk=policy_id)
-    form = PolicyForm(request.POST, instance=found, previewed=_previewed(request, found))
-    if not form.is_valid():
-        found.refresh_from_db()
+
+    def refused(form: Any) -> HttpResponse:
         context = _policy_context(request, found, form=form, form_open=True)
         return render(request, "retention/policy.html", context, status=400)
-    services.save_policy(form.save(commit=False), request, created=False)
-    messages.success(request, "Policy saved.")
-    return redirect(found.get_absolute_url())
+
+    form = PolicyForm(request.POST, instance=found, previewed=_previewed(request, found))
+    return save_edit(
+        request, found, form, services.save_policy, refused, said="Policy saved.", then=found.get_absolute_url()
+    )
 
 
 @require_POST
 @role_required(Role.ADMIN)
 def policy_delete(request: HttpRequest, policy_id: int) -> HttpResponse:
     found = get_object_or_404(RetentionPolicy, pk=policy_id)
-    services.delete_policy(found, request)
-    messages.success(request, f"Policy {found.name} deleted.")
-    return redirect("retention:policies")
+    return delete_and_go(
+        request, found, services.delete_policy, said=f"Policy {found.name} deleted.", then="retention:policies"
+    )
 
 
 @require_POST

@@ -40,8 +40,11 @@ if [ -n "${CELERY_MAX_TASKS_PER_CHILD:-}" ]; then worker_args+=(--max-tasks-per-
 beat_in_worker=$($PY -c 'from registry_admin.env import envbool; print(int(envbool("BEAT_IN_WORKER", True)))')
 if [ "$beat_in_worker" = 1 ]; then worker_args+=(--beat-thread); fi
 
-.venv/bin/gunicorn registry_admin.wsgi:application --bind "0.0.0.0:$PORT" \
-  --workers "${WEB_WORKERS:-1}" --threads "${WEB_THREADS:-8}" --worker-class gthread --config deploy/gunicorn.conf.py &
+# gunicorn's asgi worker on uvloop: the registry's events and /-/alive answered on its loop, Django's
+# pages in WEB_THREADS threads (registry_admin/asgi.py reads it).
+export WEB_THREADS="${WEB_THREADS:-8}"
+.venv/bin/gunicorn registry_admin.asgi:application --bind "0.0.0.0:$PORT" \
+  --workers "${WEB_WORKERS:-1}" --worker-class asgi --asgi-loop uvloop --config deploy/gunicorn.conf.py &
 pids+=($!)
 .venv/bin/celery -A registry_admin worker --loglevel INFO "${worker_args[@]}" &
 pids+=($!)

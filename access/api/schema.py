@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from access import services
-from access.models import ACTIONS, AnonymousPullRule, Robot, TokenRequest
+from access.models import ACTIONS, Robot, TokenRequest
 from catalog.api.schema import GlobField
 from core import patterns
 from core.api.schema import JsonBooleanField, JsonCharField, StrictSerializer
@@ -102,14 +102,11 @@ class AnonymousRuleRequestSerializer(StrictSerializer):
         return str(_checked(patterns.validate_glob, value))
 
 
-class AnonymousRuleSerializer(serializers.Serializer[dict[str, Any]]):
+# A rule as the API answers it, rendered from the model.
+class AnonymousRuleSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     repositories = serializers.CharField()
     created_at = serializers.DateTimeField()
-
-
-def anonymous_dict(rule: AnonymousPullRule) -> dict[str, Any]:
-    return {"id": rule.pk, "repositories": rule.repositories, "created_at": rule.created_at.isoformat()}
 
 
 class TokenRequestSerializer(serializers.ModelSerializer[TokenRequest]):

@@ -140,7 +140,7 @@ class AnonymousPullViewSet(viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(services.anonymous_rules(), request, view=self)
-        return paginator.get_paginated_response([schema.anonymous_dict(rule) for rule in page or []])
+        return paginator.get_paginated_response(schema.AnonymousRuleSerializer(page or [], many=True).data)
 
     def create(self, request: Request) -> Response:
         values = body(schema.AnonymousRuleRequestSerializer, request)
@@ -148,7 +148,7 @@ class AnonymousPullViewSet(viewsets.ViewSet):
             rule = services.add_anonymous_rule(values["repositories"], request)
         except services.AccessInvalid as e:
             return _refused(e)
-        return Response(schema.anonymous_dict(rule), status=status.HTTP_201_CREATED)
+        return Response(schema.AnonymousRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         services.remove_anonymous_rule(get_object_or_404(AnonymousPullRule, pk=_pk(pk)), request)

@@ -7,7 +7,7 @@ enforce these rules: they bind the dashboard's own deletes (``catalog.deletion``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -100,7 +100,7 @@ class ProtectedTagViewSet(viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(ProtectedTag.objects.select_related("created_by"), request, view=self)
-        return paginator.get_paginated_response([ProtectedTagSerializer(rule).data for rule in page or []])
+        return paginator.get_paginated_response(ProtectedTagSerializer(cast(Any, page or []), many=True).data)
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         return Response(ProtectedTagSerializer(self._get(pk)).data)

@@ -6,6 +6,8 @@ names, tags and digests that break the OCI grammar answer 400 before any registr
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -47,7 +49,7 @@ class RepositoryList(RegistryAPIView):
         search = query(schema.RepositoryQuerySerializer, request).get("search", "")
         rows = self.paginate_queryset(services.repository_rows(search))
         page = services.as_repositories(rows or [])
-        return self.get_paginated_response([serializers.RepositorySerializer(repo).data for repo in page])
+        return self.get_paginated_response(serializers.RepositorySerializer(cast(Any, page), many=True).data)
 
 
 class TagList(RegistryAPIView):
@@ -70,7 +72,8 @@ class TagList(RegistryAPIView):
         params = query(schema.TagQuerySerializer, request)
         tags = self.paginate_queryset(services.image_tags(name, params["ordering"], params["kind"]))
         rows = services.tag_rows(name, list(tags or []))
-        return self.get_paginated_response([serializers.TagSerializer(row).data for row in rows])
+        # One serializer for the page: one a row deep-copied its fields each time (3/4 of the answer's time).
+        return self.get_paginated_response(serializers.TagSerializer(cast(Any, rows), many=True).data)
 
 
 class TagDetail(RegistryAPIView):

@@ -554,11 +554,7 @@ def _inventory_up_to_date(plan: DeletePlan, scan: RepositoryScan) -> str:
     if all(known.get(tag) == scan.refs[tag].digest for tag in plan.removed_tags if tag in scan.refs):
         return ""
     why = "the inventory did not hold these tags as the registry does yet"
-    try:
-        inventory_services.refresh_repositories(lambda name: name == plan.repository)
-    except RegistryError as e:
-        return f"The inventory could not read {plan.repository} from the registry first ({e}): {why}."
-    return f"{plan.repository} was read from the registry into the inventory first: {why}."
+    return refresh_repository(plan.repository, why, required=False)
 
 
 def promised_bytes(plan: DeletePlan, scan: RepositoryScan) -> int | None:
@@ -585,18 +581,24 @@ def preview_delete(name: str, tags: Sequence[str], *, force: bool = False) -> De
 
 def refresh_unvouched(name: str) -> str:
     """When the inventory cannot vouch for itself (an events gap no sync has covered yet, or no
-    sync finished), read repository ``name`` from the registry into it first, as retention's
-    preview does (``inventory.services.refresh_repositories``): the artifacts attached by digest
-    and the pages after the delete come from it. What was done, for the preview to say; "" when
-    the inventory could vouch."""
+    sync finished), read repository ``name`` into it first (``refresh_repository``): the artifacts
+    attached by digest and the pages after the delete come from it. "" when the inventory could vouch."""
     validate_name(name)
     why = inventory_services.cannot_vouch()
-    if not why:
-        return ""
+    return refresh_repository(name, why, required=True) if why else ""
+
+
+def refresh_repository(name: str, why: str, *, required: bool) -> str:
+    """The one refresh step of the delete previews: read repository ``name`` from the registry into
+    the inventory, as retention's preview does (``inventory.services.refresh_repositories``), and
+    say what was done and ``why``, for the preview to show. When the registry cannot be read, a
+    ``required`` refresh fails the preview (DeletionFailed); otherwise the preview goes on and says so."""
     try:
         refreshed = inventory_services.refresh_repositories(lambda listed: listed == name)
     except RegistryError as e:
-        raise failed(e) from e
+        if required:
+            raise failed(e) from e
+        return f"{name} could not be read from the registry first ({e}): {why}"
     done = "read from the registry first" if refreshed else "not in the registry's catalog"
     return f"{name} {done}: {why}"
 

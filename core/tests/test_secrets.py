@@ -172,11 +172,13 @@ def test_gunicorn_s_access_log_never_writes_the_user_of_an_authorization_header(
         server = subprocess.Popen(
             [
                 str(Path(sys.executable).parent / "gunicorn"),
-                "registry_admin.wsgi:application",
+                "registry_admin.asgi:application",  # as scripts/run.sh and deploy/entrypoint.sh start it
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
                 "1",
+                "--worker-class",
+                "asgi",
                 "--config",
                 "deploy/gunicorn.conf.py",
             ],

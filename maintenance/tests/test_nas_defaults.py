@@ -60,7 +60,7 @@ WORKER_ONLY = (
 
 _WALK = """
 import logging, sys
-from registry_admin.wsgi import application
+from registry_admin.asgi import application  # as gunicorn serves it (scripts/run.sh)
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from core.api.schema import errors, paginated
+from core.api.viewsets import ServiceModelViewSet, described
 from core.permissions import IsAdmin
 from notifications import services
 from notifications.api import schema
@@ -121,47 +122,18 @@ class ChannelViewSet(viewsets.ModelViewSet[Channel]):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="List notification rules (admins)",
-        responses={200: schema.RuleSerializer(many=True), **errors(400, 404)},
-    ),
-    retrieve=extend_schema(
-        summary="A notification rule (admins)", parameters=[_ID], responses={200: schema.RuleSerializer, **errors(404)}
-    ),
-    create=extend_schema(
-        summary="Create a notification rule (admins)", responses={201: schema.RuleSerializer, **errors(400, 409)}
-    ),
-    update=extend_schema(
-        summary="Replace a notification rule (admins)",
-        parameters=[_ID],
-        responses={200: schema.RuleSerializer, **errors(400, 404, 409)},
-    ),
-    partial_update=extend_schema(
-        summary="Change some of a notification rule (admins)",
-        parameters=[_ID],
-        responses={200: schema.RuleSerializer, **errors(400, 404, 409)},
-    ),
-    destroy=extend_schema(
-        summary="Delete a notification rule (admins)", parameters=[_ID], responses={204: None, **errors(404)}
-    ),
+    **described(schema.RuleSerializer, _ID, one="notification rule", many="notification rules", read_by=" (admins)")
 )
-class RuleViewSet(viewsets.ModelViewSet[Rule]):
+class RuleViewSet(ServiceModelViewSet[Rule]):
+    model = Rule
     serializer_class = schema.RuleSerializer
     permission_classes = [IsAdmin]
-    lookup_value_regex = "[^/]+"
 
     def get_queryset(self) -> QuerySet[Rule]:
         return Rule.objects.select_related("channel")
 
-    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
-        serializer.instance = services.save_rule(Rule(**serializer.validated_data), self.request, created=True)
+    def save(self, instance: Rule, *, created: bool) -> Rule:
+        return services.save_rule(instance, self.request, created=created)
 
-    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
-        rule = serializer.instance
-        assert isinstance(rule, Rule)
-        for name, value in serializer.validated_data.items():
-            setattr(rule, name, value)
-        serializer.instance = services.save_rule(rule, self.request, created=False)
-
-    def perform_destroy(self, instance: Rule) -> None:
+    def remove(self, instance: Rule) -> None:
         services.delete_rule(instance, self.request)

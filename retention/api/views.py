@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer
 
 from core.api.schema import body, errors
+from core.api.viewsets import ServiceModelViewSet, described
 from core.permissions import IsOperator, ViewerReadsAdminWrites
 from jobs.api import answers
 from jobs.api.serializers import JobReferenceSerializer
@@ -30,54 +27,24 @@ _CONFLICT = OpenApiResponse(
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="List retention policies", responses={200: schema.PolicySerializer(many=True), **errors(400, 404)}
-    ),
-    retrieve=extend_schema(
-        summary="A retention policy", parameters=[_ID], responses={200: schema.PolicySerializer, **errors(404)}
-    ),
-    create=extend_schema(
-        summary="Create a retention policy (admins)",
-        responses={201: schema.PolicySerializer, **errors(400, 409)},
-    ),
-    update=extend_schema(
-        summary="Replace a retention policy (admins)",
-        parameters=[_ID],
-        responses={200: schema.PolicySerializer, **errors(400, 404, 409)},
-    ),
-    partial_update=extend_schema(
-        summary="Change some of a retention policy (admins)",
-        parameters=[_ID],
-        responses={200: schema.PolicySerializer, **errors(400, 404, 409)},
-    ),
-    destroy=extend_schema(
-        summary="Delete a retention policy and its schedule (admins)",
-        parameters=[_ID],
-        responses={204: None, **errors(404)},
-    ),
+    **described(
+        schema.PolicySerializer, _ID, one="retention policy", many="retention policies", deleted=" and its schedule"
+    )
 )
-class RetentionPolicyViewSet(viewsets.ModelViewSet[RetentionPolicy]):
+class RetentionPolicyViewSet(ServiceModelViewSet[RetentionPolicy]):
     """GET/POST /api/v1/retention-policies/, GET/PUT/PATCH/DELETE .../{id}/, POST .../{id}/preview/ and run/."""
 
+    model = RetentionPolicy
     serializer_class = schema.PolicySerializer
     permission_classes = [ViewerReadsAdminWrites]
-    lookup_value_regex = "[^/]+"  # any id reaches the view: not a number is a JSON 404, not the HTML page
 
     def get_queryset(self) -> QuerySet[RetentionPolicy]:
         return RetentionPolicy.objects.select_related("periodic_task", "periodic_task__crontab")
 
-    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
-        policy = RetentionPolicy(**serializer.validated_data)
-        serializer.instance = services.save_policy(policy, self.request, created=True)
+    def save(self, instance: RetentionPolicy, *, created: bool) -> RetentionPolicy:
+        return services.save_policy(instance, self.request, created=created)
 
-    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
-        policy = serializer.instance
-        assert isinstance(policy, RetentionPolicy)
-        for name, value in serializer.validated_data.items():
-            setattr(policy, name, value)
-        serializer.instance = services.save_policy(policy, self.request, created=False)
-
-    def perform_destroy(self, instance: RetentionPolicy) -> None:
+    def remove(self, instance: RetentionPolicy) -> None:
         services.delete_policy(instance, self.request)
 
     @extend_schema(

@@ -1,12 +1,12 @@
-"""The registry's notifications answered in the WSGI callable (``registry_admin.wsgi.application``),
-ahead of Django's handler: the same answers, headers and refusals as through Django, and a real
-registry whose dashboard was unreachable delivers what it queued once it is back (no gap)."""
+"""The registry's notifications answered on the web's event loop (``registry_admin.asgi.application``),
+ahead of Django's handler: the same answers, headers and refusals as through Django, envelopes
+of many senders stored together and each answered after its commit, and a real registry whose
+dashboard was unreachable delivers what it queued once it is back (no gap)."""
 
 from __future__ import annotations
 
-import io
+import asyncio
 import json
-import sys
 import threading
 import time
 import uuid
@@ -17,13 +17,14 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+from a2wsgi import ASGIMiddleware
 from django.core.wsgi import get_wsgi_application
-from django.db import OperationalError, connections
+from django.db import OperationalError
 from django.test import Client
 
-from inventory import events, events_wsgi, gaps, receiving, services
+from inventory import events, events_asgi, gaps, receiving, services
 from inventory.models import Event, EventsGap, Tag
-from registry_admin.wsgi import django_application
+from registry_admin import asgi
 from registry_client.client import OCI_MANIFEST
 from testenv import _sys, images
 from testenv.services import RegistryService, start_registry
@@ -51,9 +52,9 @@ def event(repo: str = "team/app", tag: str = "v1", **extra: Any) -> dict[str, An
 
 
 class Answer:
-    def __init__(self, status: str, headers: list[tuple[str, str]], body: bytes) -> None:
-        self.status_code = int(status.split()[0])
-        self.headers = {name.lower(): value for name, value in headers}
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status_code = status
+        self.headers = {name.decode().lower(): value.decode() for name, value in headers}
         self.content = body
 
     def json(self) -> Any:
@@ -66,57 +67,62 @@ def call(
     token: str | None = TOKEN,
     content_type: str = V2,
     method: str = "POST",
-    **environ: Any,
+    path: str = "/api/v1/events/",
+    scheme: str = "http",
+    client: str = "10.7.7.7",
+    headers: dict[str, str] | None = None,
 ) -> Answer:
-    """One request through ``app`` as gunicorn calls it."""
+    """One request through the ASGI application ``app`` as gunicorn's asgi worker calls it."""
     data = body if isinstance(body, bytes) else (body if isinstance(body, str) else json.dumps(body)).encode()
-    base = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": "/api/v1/events/",
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": content_type,
-        "CONTENT_LENGTH": str(len(data)),
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "10.7.7.7",
-        "HTTP_HOST": "testserver",
-        "wsgi.input": io.BytesIO(data),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "wsgi.version": (1, 0),
-    }
+    sent = {"host": "testserver", "content-type": content_type, "content-length": str(len(data)), **(headers or {})}
     if token is not None:
-        base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    base.update(environ)
-    found: list[Any] = []
-    chunks = app(base, lambda status, headers, exc_info=None: found.extend([status, headers]))
-    try:
-        content = b"".join(chunks)
-    finally:
-        if hasattr(chunks, "close"):
-            chunks.close()
-    return Answer(found[0], found[1], content)
+        sent["authorization"] = f"Bearer {token}"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": scheme,
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(name.encode(), value.encode()) for name, value in sent.items()],
+        "client": (client, 4242),
+        "server": ("testserver", 80),
+    }
+    messages = [{"type": "http.request", "body": data, "more_body": False}]
+    answered: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(3600)  # no disconnect while the answer is under way
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        answered.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in answered if m["type"] == "http.response.start")
+    content = b"".join(m.get("body", b"") for m in answered if m["type"] == "http.response.body")
+    return Answer(start["status"], start.get("headers", []), content)
 
 
-def not_django(environ: dict[str, Any], start_response: Any) -> Any:
-    raise AssertionError(f"Django's handler was called for {environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
+async def not_django(scope: Any, receive: Any, send: Any) -> None:
+    raise AssertionError(f"Django's handler was called for {scope['method']} {scope['path']}")
 
 
 @pytest.fixture
-def app() -> Iterator[events_wsgi.EventsApplication]:
-    """The application as registry_admin/wsgi.py builds it (a new one: headers follow the settings)."""
-    application = events_wsgi.EventsApplication(django_application)
+def app() -> Iterator[events_asgi.EventsApplication]:
+    """The application as registry_admin/asgi.py builds it (a new one: headers follow the settings)."""
+    application = asgi.build(4)
     yield application
     application.close()
 
 
 def test_the_registrys_events_are_stored_without_djangos_handler() -> None:
-    quick = events_wsgi.EventsApplication(not_django)
+    quick = events_asgi.EventsApplication(not_django)
     try:
         first = event()
         answer = call(quick, {"events": [first, event(tag="v2")]})
@@ -180,7 +186,7 @@ def test_a_body_too_large_is_django_s_413(app: Any, settings: Any) -> None:
 def test_other_methods_and_paths_go_to_django(app: Any) -> None:
     assert call(app, b"", method="GET").status_code in (302, 401, 403)  # the events list needs a login
     assert call(app, {"events": [event()]}, method="PUT").status_code == 405
-    assert call(app, {"events": [event()]}, PATH_INFO="/api/v1/events/health/").status_code in (401, 403, 405)
+    assert call(app, {"events": [event()]}, path="/api/v1/events/health/").status_code in (401, 403, 405)
     assert not Event.objects.exists()
 
 
@@ -195,12 +201,12 @@ def test_a_wrong_token_is_still_throttled_and_the_right_one_never(app: Any, sett
     SimpleRateThrottle.THROTTLE_RATES = rates
     try:
         address = f"10.8.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
-        right = [call(app, {"events": [event()]}, REMOTE_ADDR=address).status_code for _ in range(10)]
+        right = [call(app, {"events": [event()]}, client=address).status_code for _ in range(10)]
         assert right == [200] * 10
-        wrong = [call(app, "{}", token="wrong", REMOTE_ADDR=address).status_code for _ in range(3)]
+        wrong = [call(app, "{}", token="wrong", client=address).status_code for _ in range(3)]
         assert wrong == [401, 401, 429]
-        assert call(app, "{}", token=None, REMOTE_ADDR=address).status_code == 429
-        assert call(app, {"events": [event()]}, REMOTE_ADDR=address).status_code == 200
+        assert call(app, "{}", token=None, client=address).status_code == 429
+        assert call(app, {"events": [event()]}, client=address).status_code == 200
         assert Event.objects.count() == 11
     finally:
         SimpleRateThrottle.THROTTLE_RATES = old_rates
@@ -211,12 +217,12 @@ def test_plain_http_is_redirected_when_ssl_redirect_is_on_and_https_is_answered_
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_HSTS_SECONDS = 3600
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    app = events_wsgi.EventsApplication(get_wsgi_application())  # the middleware reads the settings once
+    app = asgi.build(4, get_wsgi_application())  # the middleware reads the settings once
     redirected = call(app, {"events": [event()]})
     assert redirected.status_code == 301
     assert redirected.headers["location"] == "https://testserver/api/v1/events/"
     assert not Event.objects.exists()
-    behind_proxy = call(app, {"events": [event()]}, HTTP_X_FORWARDED_PROTO="https")
+    behind_proxy = call(app, {"events": [event()]}, headers={"x-forwarded-proto": "https"})
     assert behind_proxy.status_code == 200, behind_proxy.content
     assert behind_proxy.headers["strict-transport-security"] == "max-age=3600"
     assert Event.objects.count() == 1
@@ -226,19 +232,20 @@ def test_plain_http_is_redirected_when_ssl_redirect_is_on_and_https_is_answered_
 def test_a_database_failure_on_the_quick_path_is_answered_by_django_and_nothing_is_lost(
     app: Any, monkeypatch: Any
 ) -> None:
-    def refuse(alias: str) -> Any:
+    def refuse(self: Any, envelopes: Any) -> Any:
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(connections, "create_connection", refuse)
+    monkeypatch.setattr(events_asgi.Writer, "_transaction", refuse)
     first = event()
     answer = call(app, {"events": [first]})
     assert answer.status_code == 200 and answer.json()["stored"] == 1  # Django's connection stored it
     assert Event.objects.filter(event_id=first["id"]).exists()
+    monkeypatch.undo()
 
-    def fail(rows: list[Event]) -> int:
+    def fail(cursor: Any, rows: list[Event]) -> int:
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(receiving, "_insert", fail)
+    monkeypatch.setattr(receiving, "insert_rows", fail)  # both paths' statements
     refused = call(app, {"events": [event()]})
     assert refused.status_code == 503 and refused.json()["detail"]  # the registry retries it
     assert Event.objects.count() == 1
@@ -247,16 +254,72 @@ def test_a_database_failure_on_the_quick_path_is_answered_by_django_and_nothing_
     assert Event.objects.count() == 2
 
 
+def test_envelopes_of_many_senders_are_stored_together_and_each_answered_after_its_commit(
+    app: Any, monkeypatch: Any
+) -> None:
+    """The writer stores every envelope waiting in one transaction, and each sender's answer
+    carries its own tally (a duplicate across envelopes of one group counted once)."""
+    groups: list[int] = []
+    transaction = events_asgi.Writer._transaction
+
+    def counted(self: Any, envelopes: Any) -> Any:
+        groups.append(len(envelopes))
+        time.sleep(0.05)  # the others queue meanwhile
+        return transaction(self, envelopes)
+
+    monkeypatch.setattr(events_asgi.Writer, "_transaction", counted)
+    shared = event()
+    bodies = [{"events": [event(), shared]} for _ in range(8)]
+
+    async def eight() -> list[Answer]:
+        return await asyncio.gather(*(asyncio.to_thread(call, app, body) for body in bodies))
+
+    answers = asyncio.run(eight())
+    assert [a.status_code for a in answers] == [200] * 8
+    assert sum(a.json()["stored"] for a in answers) == 9 and sum(a.json()["duplicates"] for a in answers) == 7
+    assert Event.objects.count() == 9
+    assert sum(groups) == 8 and max(groups) > 1, groups
+
+
+def test_an_answer_no_longer_awaited_is_not_stored_and_the_writer_goes_on(monkeypatch: Any) -> None:
+    """A sender that went away cancels its answer: the registry sends that envelope again, so the
+    writer skips it (a cancelled future cannot take a result) and serves the next ones."""
+    writer = events_asgi.Writer()
+    held = threading.Event()
+    transaction = events_asgi.Writer._transaction
+
+    def slow(self: Any, envelopes: Any) -> Any:
+        held.wait(10)
+        return transaction(self, envelopes)
+
+    monkeypatch.setattr(events_asgi.Writer, "_transaction", slow)
+    documents = [{"events": [event()]} for _ in range(3)]
+    try:
+        first = writer.submit(documents[0], receiving.parse(documents[0]))
+        time.sleep(0.3)  # the writer holds the first group
+        gone = writer.submit(documents[1], receiving.parse(documents[1]))
+        assert gone.cancel()
+        held.set()
+        assert first.result(timeout=30).stored == 1
+        third = writer.submit(documents[2], receiving.parse(documents[2]))
+        assert third.result(timeout=30).stored == 1
+    finally:
+        held.set()
+        writer.close()
+    stored = set(Event.objects.values_list("event_id", flat=True))
+    assert stored == {documents[0]["events"][0]["id"], documents[2]["events"][0]["id"]}
+
+
 def test_every_field_is_written_as_the_model_would_write_it() -> None:
     """The quick path's insert gives no DEFAULT: every field but ``received_at`` is a plain value."""
-    automatic = {f.attname for f in events_wsgi._FIELDS if getattr(f, "auto_now", False) or f.has_default()}
+    automatic = {f.attname for f in receiving._FIELDS if getattr(f, "auto_now", False) or f.has_default()}
     assert automatic <= {"received_at", "instance", "counted", "processed"}
 
 
 # --- A real registry, and a dashboard it cannot reach for a while ---------------------------
 
 
-class _Server(ThreadingMixIn, WSGIServer):
+class _Server(ThreadingMixIn, WSGIServer):  # the ASGI application through a2wsgi's ASGIMiddleware
     daemon_threads = True
 
 
@@ -266,11 +329,12 @@ class _Quiet(WSGIRequestHandler):
 
 
 class Receiver:
-    """``registry_admin.wsgi.application`` served on a fixed port, to stop and start again."""
+    """``registry_admin.asgi``'s application served on a fixed port, to stop and start again."""
 
     def __init__(self) -> None:
         self.port = _sys.free_port()
-        self.app = events_wsgi.EventsApplication(django_application)
+        self.app = asgi.build(4)
+        self.wsgi = ASGIMiddleware(self.app)  # type: ignore[arg-type]
         self.server: WSGIServer | None = None
 
     @property
@@ -278,7 +342,7 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}/api/v1/events/"
 
     def start(self) -> None:
-        self.server = make_server("127.0.0.1", self.port, self.app, server_class=_Server, handler_class=_Quiet)
+        self.server = make_server("127.0.0.1", self.port, self.wsgi, server_class=_Server, handler_class=_Quiet)
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def stop(self) -> None:
