@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = ROOT / ".testenv" / "bench-footprint"
 README = Path(__file__).with_name("README.md")
 BIG = "bench/big"
+MANAGE = (".venv/bin/python", "manage.py")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -179,6 +180,32 @@ def main() -> int:
     parser.add_argument("--idle-seconds", type=int, default=60)
     parser.add_argument("--settle-seconds", type=int, default=30, help="wait after the burst before the idle minute")
     parser.add_argument("--seed-dir", default=str(SEED_DIR), help="where the seeded registry's data is kept")
+    parser.add_argument(
+        "--gc",
+        choices=("dry", "real", "none"),
+        default="dry",
+        help="the GC phase: a dry run (default), a real read-only run (it sweeps the seed's garbage), or none",
+    )
+    parser.add_argument(
+        "--data-dir",
+        help="the dashboard's DATA_DIR (its database), kept between runs (default: a new one each run)",
+    )
+    parser.add_argument(
+        "--skip-sync-phase",
+        action="store_true",
+        help="measure no first sync: the inventory in --data-dir is already synced (a re-run that fits in time)",
+    )
+    parser.add_argument(
+        "--idle-wait-seconds",
+        type=int,
+        default=900,
+        help="before the idle minute, wait up to this long for the running jobs (a scheduled sync) to end",
+    )
+    parser.add_argument(
+        "--reconcile-phase",
+        action="store_true",
+        help="after the idle minute, follow the next scheduled sync (INVENTORY_SYNC_INTERVAL): its time, CPU and peak",
+    )
     parser.add_argument("--no-readme", action="store_true")
     return with_services(_run, parser.parse_args())
 
@@ -194,7 +221,12 @@ def _run(services: Any, args: argparse.Namespace) -> int:
     print(f"Seed: {seeded}", flush=True)
 
     port = _sys.free_port()
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-footprint-", dir=services.workdir))
+    if args.data_dir:
+        data_dir = Path(args.data_dir).resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        data_dir = Path(tempfile.mkdtemp(prefix="bench-footprint-", dir=services.workdir))
+    print(f"The dashboard's DATA_DIR: {data_dir}", flush=True)
     token = uuid.uuid4().hex
     environ = {**os.environ, **services.environ()}
     environ.pop("DATABASE_URL", None)
@@ -220,15 +252,15 @@ def _run(services: Any, args: argparse.Namespace) -> int:
         """Kept and printed at once: a later phase that fails does not lose the earlier figures."""
         phases[phase] = samples
         pss, rss = total(samples)
-        by = ", ".join(f"{s.name} {s.pss:.0f}" for s in samples)
-        print(f"{phase}: PSS {pss:.0f} MB, RSS {rss:.0f} MB ({by})", flush=True)
+        by = ", ".join(f"{s.name} {s.pss:.0f}/{s.rss:.0f}" for s in samples)
+        print(f"{phase}: PSS {pss:.0f} MB, RSS {rss:.0f} MB (PSS/RSS: {by})", flush=True)
 
     try:
         with LoadSampler() as load:
             load.phase = "start"
             wait_for("the web", lambda: requests.get(f"{url}/-/alive", timeout=5).text == "ok", 600)
             api_token = subprocess.run(
-                [".venv/bin/python", "manage.py", "create_token", "--name", "bench", "--role", "admin", "bench"],
+                [*MANAGE, "create_token", "--name", f"bench-{token[:8]}", "--role", "admin", "bench"],
                 cwd=ROOT,
                 env=environ,
                 capture_output=True,
@@ -242,15 +274,24 @@ def _run(services: Any, args: argparse.Namespace) -> int:
             record("After start", measure(dashboard.process.pid))
 
             load.phase = "sync"
-            job = api.post(f"{url}/api/v1/sync/", timeout=30).json()
-            peaks["During the first sync (peak)"] = follow(api, url, job, dashboard.process.pid, "sync")
-            print(f"During the first sync (peak): {peaks['During the first sync (peak)']}", flush=True)
-            record("After the first sync", measure(dashboard.process.pid))
+            if args.skip_sync_phase:
+                status = api.get(f"{url}/api/v1/sync/", timeout=30).json()
+                print(f"First sync skipped (--skip-sync-phase); the inventory's sync status: {status}", flush=True)
+            else:
+                job = api.post(f"{url}/api/v1/sync/", timeout=30).json()
+                peaks["During the first sync (peak)"] = follow(api, url, job, dashboard.process.pid, "sync")
+                print(f"During the first sync (peak): {peaks['During the first sync (peak)']}", flush=True)
+                record("After the first sync", measure(dashboard.process.pid))
 
-            load.phase = "gc"
-            job = api.post(f"{url}/api/v1/gc/", json={"dry_run": True}, timeout=30).json()
-            peaks["During a GC, dry run (peak)"] = follow(api, url, job, dashboard.process.pid, "GC")
-            print(f"During a GC, dry run (peak): {peaks['During a GC, dry run (peak)']}", flush=True)
+            if args.gc != "none":
+                load.phase = "gc"
+                phase = "During a GC, dry run (peak)" if args.gc == "dry" else "During a GC, read-only (peak)"
+                body: dict[str, Any] = (
+                    {"dry_run": True} if args.gc == "dry" else {"dry_run": False, "mode": "read-only"}
+                )
+                job = api.post(f"{url}/api/v1/gc/", json=body, timeout=30).json()
+                peaks[phase] = follow(api, url, job, dashboard.process.pid, "GC")
+                print(f"{phase}: {peaks[phase]}", flush=True)
 
             load.phase = "events"
             events_burst(url, token, args.events, args.tags)
@@ -259,6 +300,8 @@ def _run(services: Any, args: argparse.Namespace) -> int:
 
             load.phase = "idle"
             time.sleep(args.settle_seconds)  # the events applied, the jobs' statistics collected
+            waited = wait_until_no_job(api, url, args.idle_wait_seconds)
+            window_start = dt.datetime.now(dt.UTC)
             pids = dashboard_processes(dashboard.process.pid)
             before = {pid: cpu_seconds([pid]) for pid in pids}
             time.sleep(args.idle_seconds)
@@ -266,8 +309,16 @@ def _run(services: Any, args: argparse.Namespace) -> int:
                 f"{process_name(pid)} {pid}": (cpu_seconds([pid]) - before[pid]) / args.idle_seconds for pid in pids
             }
             idle_cpu = sum(idle_by_process.values())
-            print(f"Idle CPU by process: {idle_by_process}", flush=True)
+            during = jobs_since(api, url, window_start)
+            print(f"Idle CPU by process: {idle_by_process}; waited {waited:.0f} s for running jobs first", flush=True)
+            print(f"Jobs that ran during the idle minute: {during or 'none'}", flush=True)
             record("Idle, after a minute", measure(dashboard.process.pid))
+
+            if args.reconcile_phase:
+                load.phase = "reconcile"
+                reconcile = follow_scheduled_sync(api, url, dashboard.process.pid)
+                peaks["During a scheduled sync (peak)"] = reconcile["peak"]
+                record("Idle, a minute after a scheduled sync", reconcile.pop("after"))
     except BaseException:
         print(f"The dashboard's log, last lines:\n{dashboard.tail()}", flush=True)
         raise
@@ -293,6 +344,9 @@ def _run(services: Any, args: argparse.Namespace) -> int:
         ),
     }
     context["idle_by_process"] = ", ".join(f"{name} {share * 100:.2f} %" for name, share in idle_by_process.items())
+    context["idle_jobs"] = during
+    if args.reconcile_phase:
+        context["reconcile"] = reconcile
     report = render(phases, peaks, idle_cpu, context)
     print(report)
     if not args.no_readme:
@@ -321,13 +375,88 @@ def follow(api: requests.Session, url: str, job: dict[str, Any], root: int, what
             time.sleep(2)
             continue
         if state["status"] in ("succeeded", "failed"):
-            by = ", ".join(f"{s.name} {s.pss:.0f}" for s in peak_by)
+            by = ", ".join(f"{s.name} {s.pss:.0f}/{s.rss:.0f}" for s in peak_by)
             took = time.monotonic() - started
             print(f"{what}: {state['status']} in {took:.0f} s {state.get('error') or ''}; peak {by}", flush=True)
             if state["status"] == "failed":
                 raise SystemExit(f"The {what} failed: {state.get('error')}")
             return peak
         time.sleep(1)
+
+
+def job_list(api: requests.Session, url: str, **filters: str) -> list[dict[str, Any]]:
+    answer = api.get(f"{url}/api/v1/jobs/", params=filters, timeout=30).json()
+    results: list[dict[str, Any]] = answer["results"] if isinstance(answer, dict) else answer
+    return results
+
+
+def wait_until_no_job(api: requests.Session, url: str, timeout: float) -> float:
+    """Wait until no job is queued or running (a scheduled sync, a statistics run): the idle minute
+    measures a worker with nothing to do. The seconds waited; SystemExit after ``timeout``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            busy = job_list(api, url, status="running") + job_list(api, url, status="queued")
+        except requests.RequestException:
+            busy = [{"kind": "unknown (the API did not answer)"}]
+        if not busy:
+            return time.monotonic() - started
+        print(f"Idle: waiting for {[(job.get('id'), job['kind']) for job in busy]}", flush=True)
+        time.sleep(5)
+    raise SystemExit(f"Jobs were still running after {timeout} s: no idle minute")
+
+
+def jobs_since(api: requests.Session, url: str, since: dt.datetime) -> list[str]:
+    """The jobs created at or after ``since`` (each as "kind #id status")."""
+    found = []
+    for job in job_list(api, url):
+        if dt.datetime.fromisoformat(job["created_at"].replace("Z", "+00:00")) >= since:
+            found.append(f"{job['kind']} #{job['id']} {job['status']}")
+    return found
+
+
+def follow_scheduled_sync(api: requests.Session, url: str, root: int) -> dict[str, Any]:
+    """Wait for beat's next scheduled sync (INVENTORY_SYNC_INTERVAL), then follow it: its time, the
+    dashboard's CPU from one such sync's start to the next (what the reconcile costs over its
+    interval) and its peak memory."""
+    known = {job["id"] for job in job_list(api, url, kind="sync")}
+    deadline = time.monotonic() + 3600
+    print("Reconcile: waiting for the next scheduled sync", flush=True)
+    while time.monotonic() < deadline:
+        fresh = [job for job in job_list(api, url, kind="sync") if job["id"] not in known]
+        if fresh:
+            break
+        time.sleep(2)
+    else:
+        raise SystemExit("No scheduled sync started within an hour")
+    job = fresh[0]
+    pids = dashboard_processes(root)
+    cpu_before, started = cpu_seconds(pids), time.monotonic()
+    peak = follow(api, url, job, root, "scheduled sync")
+    took = time.monotonic() - started
+    cpu = cpu_seconds(pids) - cpu_before
+    done = api.get(f"{url}/api/v1/jobs/{job['id']}/", timeout=30).json()
+    time.sleep(60)  # the worker hands back what the job freed (release_memory), then idles
+    after = measure(root)
+    # Until the next one starts: the whole interval's CPU, the sync's and the idle rest's.
+    known.add(job["id"])
+    while time.monotonic() < deadline:
+        if [j for j in job_list(api, url, kind="sync") if j["id"] not in known]:
+            break
+        time.sleep(2)
+    interval = time.monotonic() - started
+    interval_cpu = cpu_seconds(pids) - cpu_before
+    found = {
+        "seconds": took,
+        "cpu_seconds": cpu,
+        "interval_seconds": interval,
+        "interval_cpu_share": interval_cpu / interval,
+        "peak": peak,
+        "after": after,
+        "result": {key: (done.get("result") or {}).get(key) for key in ("requests", "skipped_heads", "seconds")},
+    }
+    print(f"Reconcile: {found}", flush=True)
+    return found
 
 
 def events_burst(url: str, token: str, count: int, tags: int) -> None:
@@ -370,8 +499,8 @@ def render(
     for phase, samples in phases.items():
         pss, rss = total(samples)
         per = "; ".join(f"{name} {' + '.join(f'{s.pss:.0f}' for s in samples if s.name == name)}" for name in names)
-        target = "≤ 350 MB" if "sync" in phase else "≤ 250 MB"
-        limit = 350 if "sync" in phase else 250
+        limit = 350 if phase == "After the first sync" else 250  # idle targets, except right after the sync
+        target = f"≤ {limit} MB"
         rows.append((phase, f"{len(samples)}", f"{pss:,.0f} MB", f"{rss:,.0f} MB", per, target, verdict(pss <= limit)))
     for phase, (pss, rss) in peaks.items():
         rows.append(
@@ -388,10 +517,26 @@ def render(
             verdict(idle_cpu < 0.01),
         )
     )
+    if "reconcile" in context:
+        found = context["reconcile"]
+        rows.append(
+            (
+                "A scheduled sync (reconcile), nothing changed",
+                "",
+                f"{found['seconds']:,.0f} s, {found['cpu_seconds']:,.0f} CPU s",
+                "",
+                f"{found['interval_cpu_share'] * 100:.1f} % of a core over its {found['interval_seconds']:,.0f} s "
+                f"interval; requests {found['result'].get('requests')}",
+                "",
+                "",
+            )
+        )
     lines = [
         f"Run {context['when']} on {context['machine']}; {context['repositories']:,} repositories and "
         f"{context['tags']:,} tags (seed: {context['seeded']}); {context['events']:,} events in the burst; "
-        f"settings {context['settings']}; PSS and RSS from /proc/PID/smaps_rollup.",
+        f"settings {context['settings']}; PSS and RSS from /proc/PID/smaps_rollup. Idle minute: after the "
+        f"running jobs ended; jobs started during it: {', '.join(context['idle_jobs']) or 'none'}; by process: "
+        f"{context['idle_by_process']}.",
         "",
         "| Phase | Processes | PSS total | RSS total | PSS by process (MB) | Target | Result |",
         "|---|---:|---:|---:|---|---|---|",

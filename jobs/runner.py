@@ -250,6 +250,9 @@ class _Heartbeat:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # Woken when a job starts: with none running the thread sleeps without a timeout (an idle
+        # worker wakes for nothing; issue 28's idle CPU).
+        self._started = threading.Condition(self._lock)
         self._jobs: dict[int, str | None] = {}  # job id -> the Celery task running it
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -263,6 +266,7 @@ class _Heartbeat:
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=self._beat, name="job-heartbeat", daemon=True)
                 self._thread.start()
+            self._started.notify()
 
     def discard(self, job_id: int) -> None:
         with self._lock:
@@ -272,17 +276,24 @@ class _Heartbeat:
         with self._lock:
             return [job_id for job_id, task in self._jobs.items() if task == task_id]
 
-    def _beat(self) -> None:
+    def _due_jobs(self) -> list[int]:
+        """Sleep until a renewal is due, then the jobs to renew. Idle, it sleeps until a job starts;
+        a job that starts wakes it, and the interval is read again (a test shortens it)."""
         last = time.monotonic()
+        with self._lock:
+            while True:
+                if not self._jobs:
+                    self._started.wait()
+                    last = time.monotonic()  # a job claimed now has just been given heartbeat_at
+                    continue
+                wait = last + max(1.0, settings.JOB_HEARTBEAT_TIMEOUT / 3) - time.monotonic()
+                if wait <= 0:
+                    return list(self._jobs)
+                self._started.wait(wait)
+
+    def _beat(self) -> None:
         while True:
-            time.sleep(1.0)
-            if time.monotonic() - last < max(1.0, settings.JOB_HEARTBEAT_TIMEOUT / 3):
-                continue
-            last = time.monotonic()
-            with self._lock:
-                ids = list(self._jobs)
-            if not ids:
-                continue
+            ids = self._due_jobs()
             try:
                 Job.objects.filter(pk__in=ids, status=Job.Status.RUNNING).update(heartbeat_at=timezone.now())
             except Exception as e:  # a locked database: the next beat tries again

@@ -70,6 +70,9 @@ class TimeLimits:
     def __init__(self, tick: float = 0.5) -> None:
         self.tick = tick
         self._lock = threading.Lock()
+        # Woken when a limited task starts: with none running the thread sleeps without a timeout
+        # (an idle worker wakes for nothing; issue 28's idle CPU).
+        self._changed = threading.Condition(self._lock)
         self._running: dict[str, _Limited] = {}
         self._thread: threading.Thread | None = None
 
@@ -86,15 +89,33 @@ class TimeLimits:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._watch, name="task-time-limits", daemon=True)
                 self._thread.start()
+            self._changed.notify()
 
     def ended(self, task_id: str) -> None:
         with self._lock:
             self._running.pop(task_id, None)
 
     def _watch(self) -> None:
-        while True:
-            time.sleep(self.tick)
-            self.enforce(time.monotonic())
+        with self._lock:
+            while True:
+                self._changed.wait(self.wait_seconds(time.monotonic()))
+                self._enforce(time.monotonic())
+
+    def wait_seconds(self, now: float) -> float | None:
+        """How long the thread may sleep before something is due (the lock held): None (until a
+        task starts) when no limited task runs, else until the nearest limit not yet acted on, or
+        ``tick`` while an abandoned task is sent its exception again every second."""
+        due: list[float] = []
+        for task in self._running.values():
+            if task.abandoned:
+                return self.tick
+            if task.hard_at is not None:
+                due.append(task.hard_at)
+            if task.soft_at is not None and not task.soft_sent:
+                due.append(task.soft_at)
+        if not due:
+            return None
+        return max(0.0, min(due) - now) + 0.01
 
     def enforce(self, now: float) -> None:
         # Under the lock: a task that ends meanwhile is not sent an exception meant for it.

@@ -161,9 +161,13 @@ def require_running(container: Any) -> None:
         )
 
 
-def exec_stream(container: Any, cmd: list[str], on_line: Callable[[str, str], None] | None = None) -> ExecResult:
+def exec_stream(
+    container: Any, cmd: list[str], on_line: Callable[[str, str], None] | None = None, *, keep_stdout: bool = True
+) -> ExecResult:
     """Run ``cmd`` in the container, calling ``on_line(stream, line)`` as lines arrive: the one
     way this project runs a command in a container (a paused one is refused with PAUSED_MESSAGE).
+    ``keep_stdout=False``: the result's stdout stays empty (``on_line`` saw every line), so a
+    command printing megabytes (a GC's mark phase at 10,000 repositories) is not held in memory.
 
     ``exec_run(stream=True)`` gives no exit code, hence exec_create/exec_start/exec_inspect.
     """
@@ -180,12 +184,14 @@ def exec_stream(container: Any, cmd: list[str], on_line: Callable[[str, str], No
                 buffers[stream] += data.decode(errors="replace")
                 *lines, buffers[stream] = buffers[stream].split("\n")
                 for line in lines:
-                    collected[stream].append(line)
+                    if keep_stdout or stream != "stdout":
+                        collected[stream].append(line)
                     if on_line:
                         on_line(stream, line)
         for stream, rest in buffers.items():
             if rest:
-                collected[stream].append(rest)
+                if keep_stdout or stream != "stdout":
+                    collected[stream].append(rest)
                 if on_line:
                     on_line(stream, rest)
         exit_code = api.exec_inspect(exec_id)["ExitCode"]

@@ -50,6 +50,13 @@ ELIGIBLE_BLOB = re.compile(r"blob eligible for deletion: (sha256:[0-9a-f]{64})")
 # API poll) should not hold. The first MARKING_LINES_KEPT are kept, the rest counted.
 MARKING = re.compile(r": marking (?:manifest|blob) ")
 MARKING_LINES_KEPT = 200
+# It also names every repository it enters, on a line of its own: 10,000 lines, one UPDATE of the
+# job's output each. The first REPOSITORY_LINES_KEPT are kept, the rest counted.
+REPOSITORY_LINE = re.compile(r"^[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*$")
+REPOSITORY_LINES_KEPT = 50
+# A dry run that counts untagged manifests (a second mark phase, registry:3) gives up after this
+# long with a message: at 10,000 repositories it would double the job's time.
+UNTAGGED_COUNT_SECONDS = 120
 EMPTY_REGISTRY = re.compile(r"Path not found: \S*/docker/registry/v2/repositories\b")
 LOCK_WAIT_SECONDS = 15.0
 #: ``RegistryMaintenance.mode`` of an update: the watchdog puts the saved image back too.
@@ -203,9 +210,13 @@ class GarbageCollection(runner.JobRunner[GcResult]):
     def _untagged(self, container: Any, config: str, root: str) -> None:
         """registry:3 keeps untagged manifests: say how many there are and what --delete-untagged frees.
 
-        A second dry run, with --delete-untagged, whose lines stay out of the job's output.
+        A second dry run, with --delete-untagged, whose lines stay out of the job's output. It goes
+        through every repository again, so it is stopped after UNTAGGED_COUNT_SECONDS (busybox's
+        ``timeout`` in the container: the process ends there too), and the job says so.
         """
-        command = GcParams(dry_run=True, delete_untagged=True).command(config)
+        limit = UNTAGGED_COUNT_SECONDS
+        command = ["timeout", str(limit), *GcParams(dry_run=True, delete_untagged=True).command(config)]
+        started = time.monotonic()
         found: list[tuple[int, int, int]] = []
         blobs: list[str] = []
 
@@ -217,8 +228,14 @@ class GarbageCollection(runner.JobRunner[GcResult]):
             elif match := ELIGIBLE_BLOB.search(line):
                 blobs.append(match[1])
 
-        outcome = engine.exec_stream(container, command, on_line)
+        outcome = engine.exec_stream(container, command, on_line, keep_stdout=False)
         if outcome.exit_code != 0 or not found:
+            if time.monotonic() - started >= limit:
+                self.log(
+                    f"Untagged manifests: not counted. The dry run with --delete-untagged goes through every "
+                    f"repository again and was stopped after {limit} s; run a dry run with 'Delete untagged "
+                    "manifests' to see what it would free."
+                )
             return
         _, blob_count, manifests = found[-1]
         self.result["untagged"] = {
@@ -256,7 +273,7 @@ class GarbageCollection(runner.JobRunner[GcResult]):
             elif SUMMARY.search(line):
                 summary.append(line)
 
-        outcome = engine.exec_stream(container, command, on_line)
+        outcome = engine.exec_stream(container, command, on_line, keep_stdout=False)
         if outcome.exit_code != 0 and EMPTY_REGISTRY.search(outcome.stderr):
             return []
         if outcome.exit_code != 0 or not summary:
@@ -332,12 +349,17 @@ class GarbageCollection(runner.JobRunner[GcResult]):
     def _run_command(self, container: Any, command: list[str]) -> None:
         summary: list[tuple[int, int, int]] = []
         marking = 0
+        repositories = 0
 
         def on_line(stream: str, line: str) -> None:
-            nonlocal marking
+            nonlocal marking, repositories
             if stream == "stdout" and MARKING.search(line):
                 marking += 1
                 if marking > MARKING_LINES_KEPT:
+                    return
+            elif stream == "stdout" and REPOSITORY_LINE.match(line):
+                repositories += 1
+                if repositories > REPOSITORY_LINES_KEPT:
                     return
             self.log(line if stream == "stdout" else f"[stderr] {line}")
             if stream == "stdout" and (eligible := ELIGIBLE_BLOB.search(line)):
@@ -346,7 +368,12 @@ class GarbageCollection(runner.JobRunner[GcResult]):
             if match:
                 summary.append((int(match[1]), int(match[2]), int(match[3])))
 
-        outcome = engine.exec_stream(container, command, on_line)
+        outcome = engine.exec_stream(container, command, on_line, keep_stdout=False)
+        if repositories > REPOSITORY_LINES_KEPT:
+            self.log(
+                f"... and {repositories - REPOSITORY_LINES_KEPT} more repository names, not kept here: the "
+                f"mark phase went through {repositories} repositories."
+            )
         if marking > MARKING_LINES_KEPT:
             self.log(
                 f"... and {marking - MARKING_LINES_KEPT} more 'marking' lines, not kept here: the first "

@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import time
 
 import docker
 import pytest
@@ -68,6 +69,7 @@ def test_the_mark_phase_is_kept_to_its_first_lines_and_counted(services, private
     for _ in range(2):
         push_docker_image(services.engine, private_registry.url, unique("marked"), "v1", keep_local=False)
     monkeypatch.setattr(gc, "MARKING_LINES_KEPT", 2)
+    monkeypatch.setattr(gc, "REPOSITORY_LINES_KEPT", 1)
 
     job = gc_job(mode="online", dry_run=True)
     gc.run(job.pk)
@@ -80,6 +82,36 @@ def test_the_mark_phase_is_kept_to_its_first_lines_and_counted(services, private
     assert more is not None, job.output
     assert int(more[2]) == int(more[1]) + 2 and int(more[1]) >= 4  # two images: manifest, config, layers each
     assert gc.SUMMARY.search(job.output), job.output
+    # The line naming each repository it enters: the first kept, the others counted (issue 28).
+    names = [line for line in job.output.splitlines() if gc.REPOSITORY_LINE.match(line)]
+    assert len(names) == 1, job.output
+    repositories = re.search(r"\.\.\. and (\d+) more repository names, not kept here: .* through (\d+) ", job.output)
+    assert repositories is not None, job.output
+    assert int(repositories[2]) == int(repositories[1]) + 1 >= 2
+
+
+@pytest.mark.parametrize("private_registry", ["v3"], indirect=True)  # the count runs on registry:3 only
+def test_the_untagged_count_is_stopped_after_its_time(services, private_registry, monkeypatch):
+    """Issue 28: the count of untagged manifests is a second mark phase over every repository; at
+    10,000 it would double a dry run. Past UNTAGGED_COUNT_SECONDS the process in the registry's
+    container is stopped and the job says so. (A 30 s sleep stands in for a slow mark phase.)"""
+    push_docker_image(services.engine, private_registry.url, unique("slow"), "v1", keep_local=False)
+    container = private_registry.container
+    config = registry_container.config_path(container)
+    monkeypatch.setattr(gc.GcParams, "command", lambda self, config: ["sleep", "30"])
+    monkeypatch.setattr(gc, "UNTAGGED_COUNT_SECONDS", 2)
+    job = gc_job(mode="online", dry_run=True)
+    collection = gc.GarbageCollection(job)
+
+    started = time.monotonic()
+    collection._untagged(container, config, registry_container.data_root(container, config))
+
+    assert time.monotonic() - started < 20
+    assert "untagged" not in collection.result
+    job.refresh_from_db()
+    assert "Untagged manifests: not counted" in job.output and "stopped after 2 s" in job.output, job.output
+    processes = engine.exec_output(container, ["sh", "-c", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '"])
+    assert "sleep 30" not in processes, processes
 
 
 @BOTH_VERSIONS
