@@ -3,6 +3,8 @@ Django answers it, without a thread of the pool, and every other page through Dj
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any
 
 import pytest
@@ -94,3 +96,22 @@ def test_alive_under_ssl_redirect_stays_django_s_redirect(settings: Any) -> None
     assert get(app, "/-/alive", {"x-forwarded-proto": "https"})[0] == 200
     assert len(django.paths) == 3  # the HTTPS answer is kept, the redirect never
     app.close()
+
+
+def test_pages_run_at_a_lower_cpu_priority_than_the_loop() -> None:
+    """The page threads yield the CPU to the event loop's thread (events, ``/-/alive``): nice +5."""
+    seen: dict[str, int] = {}
+
+    def page(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen["page"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    async def through_the_loop(app: Any) -> None:
+        seen["loop"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        await app
+
+    app = asgi.build(2, django=page)
+    status, _, body = get(lambda scope, receive, send: through_the_loop(app(scope, receive, send)), "/a-page/")
+    assert (status, body) == (200, b"ok")
+    assert seen["page"] == seen["loop"] + asgi.PAGE_NICENESS
