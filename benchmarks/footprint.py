@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from benchmarks.helpers import LoadSampler, machine, with_services, write_block
 from benchmarks.inventory import seed
@@ -269,6 +271,11 @@ def _run(services: Any, args: argparse.Namespace) -> int:
             ).stdout.strip()
             api = requests.Session()
             api.headers["Authorization"] = f"Token {api_token}"
+            # A kept-alive connection the web closes as the next poll goes out (its keep-alive of
+            # 2 s, between polls) is tried again: GETs only, as any HTTP client may.
+            api.mount(
+                "http://", HTTPAdapter(max_retries=Retry(total=3, read=2, allowed_methods={"GET"}, backoff_factor=0.2))
+            )
             wait_for("the worker", lambda: api.get(f"{url}/api/v1/health/", timeout=30).json()["docker"]["ok"], 600)
             time.sleep(10)  # let the start settle (beat's first round, the engine health check)
             record("After start", measure(dashboard.process.pid))

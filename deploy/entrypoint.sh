@@ -4,6 +4,8 @@
 set -eu
 
 role="${1:-web}"
+# glibc reads it as a process starts: fewer malloc arenas in the threaded web and worker (README, "Memory").
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 
 data_dir_is_writable() {
   if ! touch "$DATA_DIR/.write-test" 2>/dev/null; then

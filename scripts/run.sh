@@ -10,6 +10,8 @@ if [ -f .env ]; then set -a; . ./.env; set +a; fi
 export PORT="${PORT:-8000}"
 export DATA_DIR="${DATA_DIR:-$PWD/data}"
 export REDIS_URL="${REDIS_URL:-redis://localhost:6379/0}"
+# glibc reads it as a process starts: fewer malloc arenas in the threaded web and worker (README, "Memory").
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 mkdir -p "$DATA_DIR"
 PY=.venv/bin/python
 

@@ -135,7 +135,14 @@ def test_make_run_starts_one_web_worker_and_one_celery_process_with_beat_inside(
         "ENGINE_HEALTH_INTERVAL": "5",
         "INVENTORY_SYNC_ON_START": "false",
     }
-    for name in ("DATABASE_URL", "WEB_WORKERS", "CELERY_POOL", "CELERY_CONCURRENCY", "BEAT_IN_WORKER"):
+    for name in (
+        "DATABASE_URL",
+        "WEB_WORKERS",
+        "CELERY_POOL",
+        "CELERY_CONCURRENCY",
+        "BEAT_IN_WORKER",
+        "MALLOC_ARENA_MAX",
+    ):
         env.pop(name, None)
     log = tmp_path / "run.log"
     with log.open("w") as out:
@@ -161,6 +168,10 @@ def test_make_run_starts_one_web_worker_and_one_celery_process_with_beat_inside(
         assert len(gunicorn) == 2, commands  # the master and one worker
         assert len(celery) == 1, commands  # the worker; beat and the pool are its threads
         assert "--pool threads" in celery[0] and "--beat-thread" in celery[0]
+        # Every process of the dashboard starts with glibc's arenas limited (README, "Memory").
+        for pid in _descendants(run.pid):
+            if any(name in _cmdline(pid) for name in ("gunicorn", "celery")):
+                assert b"MALLOC_ARENA_MAX=2\0" in Path(f"/proc/{pid}/environ").read_bytes(), _cmdline(pid)
     finally:
         run.send_signal(signal.SIGTERM)
         try:
