@@ -14,6 +14,7 @@ from django.utils import timezone
 from conftest import make_user
 from core import tokens
 from core.models import ApiToken, AuditEntry
+from core.tests.throttles import throttle_rates
 
 
 def _api(token: str, path: str = "/api/v1/audit/", method: str = "get", **extra):  # type: ignore[no-untyped-def]
@@ -102,16 +103,7 @@ def test_create_token_command_and_drf_create_token_both_work() -> None:
 
 @pytest.mark.django_db
 def test_calls_are_throttled_per_token_and_anonymous_ones_per_address(settings, operator) -> None:  # type: ignore[no-untyped-def]
-    from rest_framework.settings import api_settings
-
-    rates = {"token": "3/minute", "anon": "2/minute"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    api_settings.reload()
-    from rest_framework.throttling import SimpleRateThrottle
-
-    old_rates = SimpleRateThrottle.THROTTLE_RATES
-    SimpleRateThrottle.THROTTLE_RATES = rates
-    try:
+    with throttle_rates(settings, {"token": "3/minute", "anon": "2/minute"}):
         _, first = tokens.create(operator, "one", "viewer")
         _, second = tokens.create(operator, "two", "viewer")
         assert [_api(first).status_code for _ in range(4)] == [200, 200, 200, 429]
@@ -123,9 +115,6 @@ def test_calls_are_throttled_per_token_and_anonymous_ones_per_address(settings, 
         bad_tokens = [_api("ra_guess" + str(i), REMOTE_ADDR="10.9.9.8").status_code for i in range(3)]
         assert bad_tokens == [401, 401, 429]
         assert Client().get("/api/v1/audit/", REMOTE_ADDR="10.9.9.7").status_code == 401  # another address
-    finally:
-        SimpleRateThrottle.THROTTLE_RATES = old_rates
-        api_settings.reload()
 
 
 @pytest.mark.django_db

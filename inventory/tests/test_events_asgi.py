@@ -23,6 +23,7 @@ from django.db import OperationalError
 from django.test import Client
 
 from core.tests.loops import run_coroutine
+from core.tests.throttles import throttle_rates
 from inventory import events, events_asgi, gaps, receiving, services
 from inventory.models import Event, EventsGap, Tag
 from registry_admin import asgi
@@ -192,15 +193,7 @@ def test_other_methods_and_paths_go_to_django(app: Any) -> None:
 
 
 def test_a_wrong_token_is_still_throttled_and_the_right_one_never(app: Any, settings: Any) -> None:
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
-
-    rates = {"token": "3/minute", "anon": "2/minute"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    api_settings.reload()
-    old_rates = SimpleRateThrottle.THROTTLE_RATES
-    SimpleRateThrottle.THROTTLE_RATES = rates
-    try:
+    with throttle_rates(settings, {"token": "3/minute", "anon": "2/minute"}):
         address = f"10.8.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
         right = [call(app, {"events": [event()]}, client=address).status_code for _ in range(10)]
         assert right == [200] * 10
@@ -209,9 +202,6 @@ def test_a_wrong_token_is_still_throttled_and_the_right_one_never(app: Any, sett
         assert call(app, "{}", token=None, client=address).status_code == 429
         assert call(app, {"events": [event()]}, client=address).status_code == 200
         assert Event.objects.count() == 11
-    finally:
-        SimpleRateThrottle.THROTTLE_RATES = old_rates
-        api_settings.reload()
 
 
 def test_plain_http_is_redirected_when_ssl_redirect_is_on_and_https_is_answered_with_hsts(settings: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from core.tests.throttles import throttle_rates
 from inventory import events
 from inventory.models import Event, Tag
 from registry_client.client import OCI_MANIFEST
@@ -199,15 +200,7 @@ def test_the_registry_is_never_throttled_while_a_wrong_token_still_is(
 ) -> None:
     """The registry sends one request per event; the API's anonymous throttle refused it under CI
     traffic (429) and events were lost. The right token is never throttled; a wrong one counts."""
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
-
-    rates = {"token": "3/minute", "anon": "2/minute"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    api_settings.reload()
-    old_rates = SimpleRateThrottle.THROTTLE_RATES
-    SimpleRateThrottle.THROTTLE_RATES = rates
-    try:
+    with throttle_rates(settings, {"token": "3/minute", "anon": "2/minute"}):
         digest = images.push_oci_image(registry.url, repo_prefix, "v1")
         answers = [
             Client()
@@ -242,9 +235,6 @@ def test_the_registry_is_never_throttled_while_a_wrong_token_still_is(
             REMOTE_ADDR="10.7.7.6",
         )
         assert right_from_the_same_address.status_code == 200
-    finally:
-        SimpleRateThrottle.THROTTLE_RATES = old_rates
-        api_settings.reload()
 
 
 @pytest.mark.parametrize(
