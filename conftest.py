@@ -123,8 +123,15 @@ def admin_client_role(admin_user: User) -> Client:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Drop the dashboard's cache keys after each test, leaving Celery's broker keys alone."""
+    """Drop the dashboard's cache keys before and after each test, leaving Celery's broker keys
+    alone. Before as well: the live server outlives a browser test, and a request its page still
+    had under way can record a state (a registry found unreachable) after the test's own clean-up."""
+    _drop_cache_keys()
     yield
+    _drop_cache_keys()
+
+
+def _drop_cache_keys() -> None:
     from django.conf import settings
 
     try:

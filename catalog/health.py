@@ -29,22 +29,25 @@ class RegistryState(TypedDict):
     checked_at: float
 
 
-def _state_key() -> str:
-    return STATE_KEY.format(hashlib.sha256(settings.REGISTRY_URL.encode()).hexdigest()[:12])
+def _state_key(registry_url: str | None = None) -> str:
+    return STATE_KEY.format(hashlib.sha256((registry_url or settings.REGISTRY_URL).encode()).hexdigest()[:12])
 
 
 def check_registry(done: dict[str, Check]) -> Check:
+    # The answer is kept under the URL the client asked, read once: a check under way while
+    # REGISTRY_URL changes (tests, a settings reload) cannot record one URL's answer as another's.
+    client = get_client()
     # REGISTRY_URL may carry credentials (user:password@): never on a page or in the API.
-    url = mask_url(settings.REGISTRY_URL)
+    url = mask_url(client.config.url)
     extra = {"url": url}
     try:
-        get_client().ping()
+        client.ping()
     except RegistryError as e:
         check = Check(False, mask_url(e.message), extra=extra)
     else:
         check = Check(True, f"{url}/v2/ answers.", extra=extra)
     state: RegistryState = {"ok": check.ok, "detail": check.detail, "checked_at": time.time()}
-    cache.set(_state_key(), state, timeout=STATE_TRUSTED_FOR)
+    cache.set(_state_key(client.config.url), state, timeout=STATE_TRUSTED_FOR)
     return check
 
 
