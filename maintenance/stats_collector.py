@@ -15,11 +15,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.blobs import content_blobs
 from core import notable
 from inventory import sync as inventory_sync
+from inventory.models import Attachment, Blob, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from jobs import runner
 from jobs.models import Job
 from maintenance import container_actions, engine, registry_container, snapshot, stats
@@ -43,7 +45,8 @@ class RegistryContent:
     total_bytes: int = 0
     unique_bytes: int = 0
     largest_repositories: list[dict[str, Any]] = field(default_factory=list)
-    # Every repository's figures, largest first; the sample keeps only the top LARGEST_KEPT.
+    # Every repository's figures, largest first, from the registry walk only (before the first
+    # sync); the sample keeps only the top LARGEST_KEPT.
     repositories: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -84,19 +87,65 @@ def content_summary() -> RegistryContent:
     return summary
 
 
+# The SQL below is put together from table names only; no value goes into it.
+# Per repository, the manifests its tags and attachments name, with an index's children (by
+# digest), and the distinct blobs those reach: what ``inventory.sync.blob_sets`` walks in Python.
+_REPOSITORY_BLOBS = """
+WITH repo_manifest AS (
+  SELECT repository_id AS repo, manifest_id AS manifest FROM {tag}
+  UNION SELECT repository_id, manifest_id FROM {attachment}
+),
+reached AS (
+  SELECT repo, manifest FROM repo_manifest
+  UNION SELECT rm.repo, m.id FROM repo_manifest rm
+    JOIN {child} c ON c.parent_id = rm.manifest JOIN {manifest} m ON m.digest = c.digest
+),
+repo_blob AS (
+  SELECT DISTINCT r.repo, mb.blob_id AS blob FROM reached r JOIN {manifest_blob} mb ON mb.manifest_id = r.manifest
+)
+"""
+# Names in code-point order, as Python sorts them (PostgreSQL's default collation does not).
+_NAME_ORDER = {"postgresql": 'COLLATE "C"', "sqlite": "COLLATE BINARY"}
+
+
 def _inventory_summary() -> RegistryContent:
-    figures = inventory_sync.content_figures()
-    summary = RegistryContent(unique_bytes=figures.unique_bytes)
-    per_repository = []
-    for repo in figures.repositories:
-        summary.repository_count += 1
-        summary.tag_count += repo["tags"]
-        summary.total_bytes += repo["total_bytes"]
-        per_repository.append({"name": repo["name"], "unique_bytes": repo["unique_bytes"], "tags": repo["tags"]})
-    per_repository.sort(key=lambda r: (-r["unique_bytes"], r["name"]))
-    summary.repositories = per_repository
-    summary.largest_repositories = per_repository[:LARGEST_KEPT]
-    return summary
+    """The figures aggregated in SQL, two queries whatever the number of repositories: a
+    scheduled sample at 10,000 repositories holds ten rows, not a list of every repository
+    (issue 28). ``repositories`` stays empty: only the registry walk lists them all."""
+    tables = {
+        "tag": Tag._meta.db_table,
+        "attachment": Attachment._meta.db_table,
+        "child": ManifestChild._meta.db_table,
+        "manifest": Manifest._meta.db_table,
+        "manifest_blob": ManifestBlob._meta.db_table,
+        "blob": Blob._meta.db_table,
+        "repository": Repository._meta.db_table,
+    }
+    blobs = _REPOSITORY_BLOBS.format(**tables)
+    totals = blobs + (
+        "SELECT (SELECT COUNT(*) FROM {repository}), (SELECT COUNT(*) FROM {tag}),"
+        " (SELECT COALESCE(SUM(size), 0) FROM {tag}),"
+        " (SELECT COALESCE(SUM(b.size), 0) FROM {blob} b WHERE b.id IN (SELECT blob FROM repo_blob))"
+    ).format(**tables)
+    largest = blobs + (
+        "SELECT r.name, COALESCE(u.unique_bytes, 0) AS unique_bytes,"
+        " (SELECT COUNT(*) FROM {tag} t WHERE t.repository_id = r.id)"
+        " FROM {repository} r LEFT JOIN (SELECT rb.repo, SUM(b.size) AS unique_bytes FROM repo_blob rb"
+        " JOIN {blob} b ON b.id = rb.blob GROUP BY rb.repo) u ON u.repo = r.id"
+        " ORDER BY unique_bytes DESC, r.name {order} LIMIT %s"
+    ).format(order=_NAME_ORDER.get(connection.vendor, ""), **tables)
+    with transaction.atomic(), connection.cursor() as cursor:  # both queries read one state
+        cursor.execute(totals)
+        repositories, tags, total_bytes, unique_bytes = cursor.fetchone()
+        cursor.execute(largest, [LARGEST_KEPT])
+        top = [{"name": name, "unique_bytes": int(size), "tags": count} for name, size, count in cursor.fetchall()]
+    return RegistryContent(
+        repository_count=repositories,
+        tag_count=tags,
+        total_bytes=int(total_bytes),
+        unique_bytes=int(unique_bytes),
+        largest_repositories=top,
+    )
 
 
 # --- Collecting a sample -------------------------------------------------------------------
