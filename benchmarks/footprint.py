@@ -469,7 +469,9 @@ def read_tasks(log: Path, offset: int = 0) -> TaskLog:
 def describe_tasks(found: TaskLog) -> str:
     """``apply_events 4 times (1.0 s), check_engine 1 times (0.1 s)``: each name, how often, its seconds in all."""
     known = {name: [r for r in runs if r == r] for name, runs in found.finished.items()}  # NaN: killed
-    return ", ".join(f"{name} {len(found.finished[name])} times ({sum(runs):.1f} s)" for name, runs in sorted(known.items()))
+    return ", ".join(
+        f"{name} {len(found.finished[name])} times ({sum(runs):.1f} s)" for name, runs in sorted(known.items())
+    )
 
 
 def follow_scheduled_sync(api: requests.Session, url: str, root: int) -> dict[str, Any]:
