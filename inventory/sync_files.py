@@ -46,9 +46,6 @@ CONFIRM_AGE = dt.timedelta(hours=1)
 #: manifests each batch writes (one transaction).
 READ_THREADS = 4
 STORE_BATCH = 1000
-#: Threads walking ``repositories/`` and reading the tag links: with a cold page cache every
-#: directory and link is a read from the disk, and threads keep several in flight.
-WALK_THREADS = 16
 
 
 class FilesSyncResult(SyncResult, total=False):
@@ -160,9 +157,9 @@ def _record(result: FilesSyncResult, found: Source) -> FilesSyncResult:
 
 
 def read_links(files: StorageFiles) -> dict[str, list[TagLink]]:
-    """Every repository with its tag links, WALK_THREADS directories at a time; a repository without
-    a tags directory is left out (its tag list answers 404 over HTTP)."""
-    return files.all_tag_links(threads=WALK_THREADS)
+    """Every repository with its tag links; a repository without a tags directory is left out (its
+    tag list answers 404 over HTTP)."""
+    return files.all_tag_links()
 
 
 def reconcile_from_files(

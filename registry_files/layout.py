@@ -19,7 +19,6 @@ import datetime as dt
 import os
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,37 +143,26 @@ class StorageFiles:
         walk(str(self.v2 / "repositories"), "")
         return sorted(name for name in found if name)
 
-    def all_tag_links(self, threads: int = 1) -> dict[str, list[TagLink]]:
-        """Every repository holding a ``_manifests/tags`` directory, with its tag links (``tag_links``):
-        one walk, each top-level directory of ``repositories/`` in a thread of ``threads``.
+    def all_tag_links(self) -> dict[str, list[TagLink]]:
+        """Every repository holding a ``_manifests/tags`` directory, with its tag links (``tag_links``),
+        by name: one walk of ``repositories/`` (listing the repositories first, then each one's tags
+        again from its path, cost 20 % more warm).
 
-        Threads for the I/O: with a cold page cache each directory and link is a read from the disk,
-        and one at a time they wait on each other (system calls release the GIL, so the reads of
-        several threads are in flight together)."""
-        top = _subdirs(self.v2 / "repositories")
+        Tried and dropped: threads (1 to 64) and visiting entries in inode order; neither made the
+        walk faster with a cold page cache on this machine (5.8-10.4 s at 10,000 repositories and
+        15,000 tags, run to run noise larger than any difference; warm 0.4 s)."""
         found: dict[str, list[TagLink]] = {}
 
-        def walk(path: str, name: str) -> list[tuple[str, list[TagLink]]]:
-            here: list[tuple[str, list[TagLink]]] = []
+        def walk(path: str, name: str) -> None:
             for entry in _subdirs(path):
                 if entry.name == "_manifests":
                     links = self._tag_links_at(entry.path, name)
                     if links is not None:
-                        here.append((name, links))
+                        found[name] = links
                 elif not entry.name.startswith("_"):
-                    here.extend(walk(entry.path, f"{name}/{entry.name}"))
-            return here
+                    walk(entry.path, f"{name}/{entry.name}" if name else entry.name)
 
-        def one(entry: os.DirEntry[str]) -> list[tuple[str, list[TagLink]]]:
-            return walk(entry.path, entry.name) if not entry.name.startswith("_") else []
-
-        if threads > 1:
-            with ThreadPoolExecutor(threads, thread_name_prefix="registry-files") as pool:
-                parts = list(pool.map(one, top, chunksize=16))
-        else:
-            parts = [one(entry) for entry in top]
-        for part in parts:
-            found.update(part)
+        walk(str(self.v2 / "repositories"), "")
         return dict(sorted(found.items()))
 
     def _repo(self, name: str) -> Path:
