@@ -103,7 +103,7 @@ def _rss_mb() -> tuple[float, float]:
 def worker_role(environ: dict[str, str]) -> dict[str, Any]:
     """The worker's half, in a process of its own: the first sync job and one with nothing changed,
     each run as the worker runs it (``maintenance.tasks.run_sync`` on a queued job)."""
-    setup_django(environ)  # once per process: a second call is a no-op
+    setup_django(environ)
     from django.core.management import call_command
 
     from inventory.tasks import run_sync
@@ -152,30 +152,39 @@ def drop_page_cache() -> bool:
 
 
 def files_role(environ: dict[str, str], cold: bool = False) -> dict[str, Any]:
-    """The sync from the storage files (REGISTRY_DATA_DIR), in a process and a database of its own:
-    the first sync job (what it counts: the inventory written, the job done), then the space
-    figures' own task that job queued (``inventory.tasks.measure_storage``, timed on its own), then
-    a sync with nothing changed with the page cache warm and, with ``cold``, one more after
+    """The sync from the storage files (REGISTRY_DATA_DIR), in a process and a database of its own,
+    as a worker runs the jobs: the first sync job (what it counts: the inventory written, the job
+    done), the space figures' own task it queued (``inventory.tasks.measure_storage``, timed on its
+    own), a sync with nothing changed with the page cache warm and, with ``cold``, one more after
     emptying the page cache (also emptied before the first sync)."""
     setup_django(environ)
+    from django.core.management import call_command
+
     from inventory import tasks
+
+    call_command("migrate", verbosity=0)
+    found: dict[str, Any] = {"cold": cold, "unchanged_cold_seconds": None}
+
+    def sync(key: str, label: str) -> None:
+        print(f"{label} ...", flush=True)
+        started = time.perf_counter()
+        found[key] = tasks_sync_job()
+        found[f"{key}_seconds"] = time.perf_counter() - started
+        print(f"{label}: {found[f'{key}_seconds']:.1f} s (reconcile {found[key]['seconds']:.1f} s)", flush=True)
 
     if cold and not drop_page_cache():
         raise SystemExit("--cold needs root (writes /proc/sys/vm/drop_caches)")
-    found = worker_role(environ)
+    sync("first", "First sync (an empty inventory)")
     assert found["first"].get("space") == "queued", found["first"]
     started = time.perf_counter()
     tasks.measure_storage()  # the task the first sync queued, as a worker runs it after the sync
     found["space_seconds"] = time.perf_counter() - started
     print(f"Space figures (their own task): {found['space_seconds']:.1f} s", flush=True)
-    found["unchanged_cold_seconds"] = None
-    found["cold"] = cold
+    sync("unchanged", "Sync with nothing changed, page cache warm")
+    assert "space" not in found["unchanged"], found["unchanged"]  # fresh figures: nothing queued
     if cold:
         drop_page_cache()
-        started = time.perf_counter()
-        found["unchanged_cold"] = tasks_sync_job()
-        found["unchanged_cold_seconds"] = time.perf_counter() - started
-        print(f"Unchanged sync, page cache emptied: {found['unchanged_cold_seconds']:.1f} s", flush=True)
+        sync("unchanged_cold", "Sync with nothing changed, page cache emptied")
     peak, current = _rss_mb()
     found.update(rss_peak=peak, rss_now=current)
     return found
@@ -191,6 +200,8 @@ def tasks_sync_job() -> dict[str, Any]:
     job.refresh_from_db()
     if job.status != Job.Status.SUCCEEDED:
         raise SystemExit(f"The sync job {job.status}: {job.error}")
+    for line in job.output.splitlines():
+        print(f"    {line}", flush=True)
     return dict(job.result or {})
 
 
