@@ -398,8 +398,8 @@ def files_rows(raw: float, files: dict[str, Any]) -> list[tuple[str, str, str, s
             f"({files['first']['requests']['total']:,} requests: the sample check)",
             ms(files["first_seconds"]),
             "raw client",
-            f"{ratio:.3f}x (≤ 0.10x)",
-            verdict(files["first"].get("source") == "files" and ratio <= 0.1),
+            f"{ratio:.3f}x (≤ 0.10x)" if ratio == ratio else "no raw client in this run",
+            verdict(files["first"].get("source") == "files" and ratio <= 0.1) if ratio == ratio else "",
         ),
         (
             "Space figures from the storage files: their own task, queued by the first sync, run after it "
