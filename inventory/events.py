@@ -133,13 +133,39 @@ def _apply_batch(ids: list[int], done: Applied) -> None:
     (``receiving.make_way``): the web's inserts never wait for a whole batch."""
     with receiving.applier_lock():
         claimed = list(Event.objects.filter(pk__in=ids, processed=False).order_by("timestamp", "id"))
+        touched: set[str] = set()
         for start in range(0, len(claimed), CHUNK):
             if start:
                 receiving.make_way()
-            _apply_chunk(claimed[start : start + CHUNK], done)
+            touched |= _apply_chunk(claimed[start : start + CHUNK], done)
+        if touched:
+            receiving.make_way()
+            _refresh(sorted(touched))
 
 
-def _apply_chunk(chunk: list[Event], done: Applied) -> None:
+def _refresh(names: list[str]) -> None:
+    """``sync.refresh_repositories`` for the repositories whose tags the batch's pushes changed,
+    once a batch: its reads (every tag of a repository, thousands for a CI's) before the writer
+    lock, under the applier lock; only the changed figures written under it."""
+    repos = {
+        pk: (size, last)
+        for pk, size, last in Repository.objects.filter(name__in=names).values_list("id", "size", "last_pushed")
+    }
+    reached, sizes, pushed = sync.blob_sets(list(repos))
+    changed = {}
+    for pk, (size, last) in repos.items():
+        figures = (sum(sizes[b] for b in reached.get(pk, ())), pushed.get(pk) or last)
+        if figures != (size, last):
+            changed[pk] = figures
+    if changed:
+        with receiving.quick_commit(applier=True):
+            for pk, (size, last) in changed.items():
+                Repository.objects.filter(pk=pk).update(size=size, last_pushed=last)
+
+
+def _apply_chunk(chunk: list[Event], done: Applied) -> set[str]:
+    """Apply a chunk in a transaction; the repositories whose tags its pushes changed (their
+    figures are refreshed once a batch, ``_refresh``)."""
     ids = [event.pk for event in chunk]
     # On SQLite no other applier runs (the applier lock): the pulls are worked out before the
     # writer lock, which the web's inserts wait on, is taken.
@@ -150,10 +176,10 @@ def _apply_chunk(chunk: list[Event], done: Applied) -> None:
         if planned is None:  # PostgreSQL: under the row lock that serialises appliers
             chunk = list(Event.objects.filter(pk__in=ids, processed=False).order_by("timestamp", "id"))
             planned = _plan_pulls([event for event in chunk if _is_pull(event)])
-        if chunk:
-            _apply_claimed(chunk, planned, state, done, announced)
+        touched = _apply_claimed(chunk, planned, state, done, announced) if chunk else set()
     for kind, facts in announced:  # once committed, outside the writer lock
         notable.announce(kind, **facts)
+    return touched
 
 
 def _apply_claimed(
@@ -162,9 +188,9 @@ def _apply_claimed(
     state: EventsState,
     done: Applied,
     announced: list[tuple[str, dict[str, str]]],
-) -> None:
+) -> set[str]:
     """Apply ``claimed`` (in timestamp order) inside the caller's transaction; what is to be
-    announced once it commits goes to ``announced``."""
+    announced once it commits goes to ``announced``; the repositories whose tags pushes changed."""
     Event.objects.filter(pk__in=[event.pk for event in claimed]).update(processed=True)
     touched: set[str] = set()
     instance = state.instance
@@ -186,8 +212,6 @@ def _apply_claimed(
         _apply_one(event, touched, announced)
     if tagged:
         touched |= _push_tags(tagged, announced)
-    if touched:
-        sync.refresh_repositories(sorted(touched))
     _write_pulls(planned)
     newest = max(event.timestamp for event in claimed)
     changes: dict[str, Any] = {}
@@ -201,6 +225,7 @@ def _apply_claimed(
         EventsState.objects.filter(pk=1).update(**changes)
     gaps.close_open(min(event.timestamp for event in claimed))  # events flow again
     done.events += len(claimed)
+    return touched
 
 
 class MissingManifest(Exception):
