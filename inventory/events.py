@@ -8,8 +8,12 @@ worker killed before its batch committed, is applied when one runs again.
 
 A batch first fetches from the registry the manifests its pushes name that the inventory lacks
 (each digest once, ``CATALOG_CONCURRENCY`` at a time, outside any transaction), then claims and
-applies its events in one transaction that locks ``EventsState``: batches never interleave, so
-a client pull is counted once.
+applies its events ``CHUNK`` at a time, each chunk in one transaction that locks ``EventsState``:
+appliers never interleave, so a client pull is counted once. On SQLite, whose one writer the
+web's inserts share, a chunk's reads (its pulls worked out) come before the events' writer lock,
+a chunk's consecutive pushes of tags are written in a few statements, announcements are made
+once it commits, and the receivers waiting for the lock go first between two chunks
+(``receiving.make_way``): the registry waits on each answer (benchmarks/README.md, Events).
 
 - push of a manifest with a tag: the tag points at that digest from then on; an older event
   arriving late changes nothing.
