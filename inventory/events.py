@@ -137,11 +137,15 @@ def _apply_batch(ids: list[int], done: Applied) -> None:
     (``receiving.make_way``): the web's inserts never wait for a whole batch."""
     with receiving.applier_lock():
         claimed = list(Event.objects.filter(pk__in=ids, processed=False).order_by("timestamp", "id"))
+        # On SQLite no other applier runs (the applier lock): the pulls are worked out once for the
+        # batch, before the writer lock, which the web's inserts wait on, is taken.
+        plan = _plan_pulls([event for event in claimed if _is_pull(event)]) if connection.vendor == "sqlite" else None
         touched: set[str] = set()
         for start in range(0, len(claimed), CHUNK):
             if start:
                 receiving.make_way()
-            touched |= _apply_chunk(claimed[start : start + CHUNK], done)
+            chunk = claimed[start : start + CHUNK]
+            touched |= _apply_chunk(chunk, None if plan is None else plan.part(chunk), done)
         if touched:
             receiving.make_way()
             _refresh(sorted(touched))
@@ -167,13 +171,10 @@ def _refresh(names: list[str]) -> None:
                 Repository.objects.filter(pk=pk).update(size=size, last_pushed=last)
 
 
-def _apply_chunk(chunk: list[Event], done: Applied) -> set[str]:
-    """Apply a chunk in a transaction; the repositories whose tags its pushes changed (their
-    figures are refreshed once a batch, ``_refresh``)."""
+def _apply_chunk(chunk: list[Event], planned: PlannedPulls | None, done: Applied) -> set[str]:
+    """Apply a chunk in a transaction (its pulls ``planned``, or worked out here under the lock);
+    the repositories whose sizes its pushes may have changed (refreshed once a batch, ``_refresh``)."""
     ids = [event.pk for event in chunk]
-    # On SQLite no other applier runs (the applier lock): the pulls are worked out before the
-    # writer lock, which the web's inserts wait on, is taken.
-    planned = _plan_pulls([event for event in chunk if _is_pull(event)]) if connection.vendor == "sqlite" else None
     announced: list[tuple[str, dict[str, str]]] = []
     with receiving.quick_commit(applier=True):
         state = EventsState.objects.select_for_update().filter(pk=1).first() or EventsState.current()
@@ -273,7 +274,7 @@ def _facts(event: Event) -> dict[str, str]:
 
 def _push_tags(pushes: list[Event], announced: list[tuple[str, dict[str, str]]]) -> set[str]:
     """Consecutive pushes of tags applied in a few statements, whatever their number, as
-    ``_push`` applies each (the repositories whose tags changed): a push whose tag, or digest, a
+    ``_push`` applies each (the repositories whose sizes may have changed): a push whose tag, or digest, a
     later delete already removed changes nothing, nor does one older than the tag's last event.
     On a failure that is not the database's, each is applied on its own (``_apply_one``)."""
     touched: set[str] = set()
@@ -330,11 +331,18 @@ def _write_tag_pushes(pushes: list[Event], announced: list[tuple[str, dict[str, 
         return set()
     repositories = _repository_ids({event.repository for event in wanted})
     existing = {
-        (repository_id, name): (pk, event_at)
-        for pk, repository_id, name, event_at in Tag.objects.filter(
+        (repository_id, name): (pk, event_at, digest)
+        for pk, repository_id, name, event_at, digest in Tag.objects.filter(
             repository_id__in=set(repositories.values()), name__in={event.tag for event in wanted}
-        ).values_list("id", "repository_id", "name", "event_at")
+        ).values_list("id", "repository_id", "name", "event_at", "digest")
     }
+    # The digests some tag of the repository is on already: a new tag on one of them, or a tag
+    # pushed again with its digest, reaches no blob the repository's size does not count.
+    held = set(
+        Tag.objects.filter(
+            repository_id__in=set(repositories.values()), digest__in={event.digest for event in wanted}
+        ).values_list("repository_id", "digest")
+    )
     now = timezone.now()
     updates: list[Event] = []
     new: list[Event] = []
@@ -371,14 +379,18 @@ def _write_tag_pushes(pushes: list[Event], announced: list[tuple[str, dict[str, 
             elif set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor):
                 applied.append(event)  # written meanwhile by someone else (PostgreSQL): as one push
     last: dict[str, datetime] = {}
+    resized: set[str] = set()
     for event in applied:
         last[event.repository] = max(event.timestamp, last.get(event.repository, event.timestamp))
         announced.append((notable.PUSH, _facts(event)))
+        before = existing.get((repositories[event.repository], event.tag))
+        if (repositories[event.repository], event.digest) not in held or (before and before[2] != event.digest):
+            resized.add(event.repository)
     for repository, when in last.items():
         Repository.objects.filter(pk=repositories[repository]).filter(
             Q(last_pushed__isnull=True) | Q(last_pushed__lt=when)
         ).update(last_pushed=when)
-    return set(last)
+    return resized
 
 
 # The fields a push writes on a tag (set_tag's), in this order.
@@ -409,7 +421,7 @@ def _repository_ids(names: set[str]) -> dict[str, int]:
 
 def _update_tags(
     updates: list[Event],
-    existing: dict[tuple[int, str], tuple[int, datetime | None]],
+    existing: dict[tuple[int, str], tuple[int, datetime | None, str]],
     repositories: dict[str, int],
     manifests: dict[str, Manifest],
     now: datetime,
@@ -533,6 +545,25 @@ class PlannedPulls:
     image_pulled: dict[str, datetime] = field(default_factory=dict)
     tag_pulled: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
+    def part(self, events: list[Event]) -> PlannedPulls:
+        """What the pulls among ``events`` change, those counted as this plan says (a plan of the
+        whole batch, split by chunk)."""
+        counted = set(self.counted)
+        planned = PlannedPulls()
+        for event in events:
+            if not _is_pull(event):
+                continue
+            when = event.timestamp
+            if event.pk in counted:
+                planned.counted.append(event.pk)
+                planned.by_image[event.digest] += 1
+                planned.by_repository[event.repository] += 1
+            planned.image_pulled[event.digest] = max(when, planned.image_pulled.get(event.digest, when))
+            if event.tag:
+                key = (event.repository, event.tag)
+                planned.tag_pulled[key] = max(when, planned.tag_pulled.get(key, when))
+        return planned
+
 
 def _plan_pulls(pulls: list[Event]) -> PlannedPulls:
     """A batch's pulls of manifests worked out: which count, per image and repository, the
@@ -569,8 +600,7 @@ def _plan_pulls(pulls: list[Event]) -> PlannedPulls:
             partners.setdefault((repository, digest, host, agent, by_tag), []).append(when)
     for times in partners.values():
         times.sort()
-    counted, by_image, by_repository = planned.counted, planned.by_image, planned.by_repository
-    image_pulled, tag_pulled = planned.image_pulled, planned.tag_pulled
+    counted = planned.counted
     for event in sorted(pulls, key=lambda e: (e.timestamp, e.pk)):
         when = event.timestamp
         if event.tag:  # a HEAD (or GET) by tag: a GET by digest just after it is the same pull
@@ -587,12 +617,7 @@ def _plan_pulls(pulls: list[Event]) -> PlannedPulls:
                 ),
                 when,
             )
-            by_image[event.digest] += 1
-            by_repository[event.repository] += 1
-        image_pulled[event.digest] = max(when, image_pulled.get(event.digest, when))
-        if event.tag:
-            tag_pulled[event.repository, event.tag] = max(when, tag_pulled.get((event.repository, event.tag), when))
-    return planned
+    return planned.part(pulls)
 
 
 def _write_pulls(planned: PlannedPulls) -> None:
