@@ -339,9 +339,9 @@ def _write_tag_pushes(pushes: list[Event], announced: list[tuple[str, dict[str, 
     # The digests some tag of the repository is on already: a new tag on one of them, or a tag
     # pushed again with its digest, reaches no blob the repository's size does not count.
     held = set(
-        Tag.objects.filter(
-            repository_id__in=set(repositories.values()), digest__in={event.digest for event in wanted}
-        ).values_list("repository_id", "digest")
+        Tag.objects.filter(repository_id__in=set(repositories.values()), digest__in={event.digest for event in wanted})
+        .values_list("repository_id", "digest")
+        .distinct()  # one row a pair, not one a tag: a CI's repository has thousands on one digest
     )
     now = timezone.now()
     updates: list[Event] = []
