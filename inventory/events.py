@@ -340,6 +340,7 @@ def _write_tag_pushes(pushes: list[Event], announced: list[tuple[str, dict[str, 
     # pushed again with its digest, reaches no blob the repository's size does not count.
     held = set(
         Tag.objects.filter(repository_id__in=set(repositories.values()), digest__in={event.digest for event in wanted})
+        .order_by()  # not the model's ordering, whose columns DISTINCT would take in
         .values_list("repository_id", "digest")
         .distinct()  # one row a pair, not one a tag: a CI's repository has thousands on one digest
     )
