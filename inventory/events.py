@@ -44,7 +44,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -411,6 +411,12 @@ def _tag_values(event: Event, manifest: Manifest, now: datetime) -> tuple[Any, .
     )
 
 
+def _tag_field(name: str) -> models.Field[Any, Any]:
+    field = Tag._meta.get_field(name.removesuffix("_id"))
+    assert isinstance(field, models.Field), name  # a concrete field, not a relation's other side
+    return field
+
+
 def _repository_ids(names: set[str]) -> dict[str, int]:
     """The ids of the named repositories, those missing created."""
     found = dict(Repository.objects.filter(name__in=names).values_list("name", "id"))
@@ -433,14 +439,15 @@ def _update_tags(
         return []
     meta = Tag._meta
     quote = connection.ops.quote_name
-    columns = [str(meta.get_field(name.removesuffix("_id")).column) for name in TAG_FIELDS]
-    event_at = quote(str(meta.get_field("event_at").column))
+    fields = [_tag_field(name) for name in TAG_FIELDS]
+    event_at_field = _tag_field("event_at")
+    columns = [str(field.column) for field in fields]
+    event_at = quote(str(event_at_field.column))
     # Only the model's own table and column names are formatted in; the values are parameters.
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(c)} = %s' for c in columns)} "  # noqa: S608
         f"WHERE {quote(str(meta.pk.column))} = %s AND ({event_at} IS NULL OR {event_at} <= %s)"
     )
-    fields = [meta.get_field(name.removesuffix("_id")) for name in TAG_FIELDS]
     rows = []
     for event in updates:
         values = _tag_values(event, manifests[event.digest], now)
@@ -449,7 +456,7 @@ def _update_tags(
             for name, field, value in zip(TAG_FIELDS, fields, values, strict=True)
         ]
         pk = existing[repositories[event.repository], event.tag][0]
-        when = meta.get_field("event_at").get_db_prep_save(event.timestamp, connection)
+        when = event_at_field.get_db_prep_save(event.timestamp, connection)
         rows.append((*prepared, pk, when))
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)

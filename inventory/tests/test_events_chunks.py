@@ -156,7 +156,14 @@ def test_a_receiver_stores_its_event_while_a_long_batch_is_applied(monkeypatch: 
 
     monkeypatch.setattr(events, "_apply_claimed", slow)
     receive(*(event("push", f"t{i}", D1, i) for i in range(60)))
-    applier = threading.Thread(target=events.apply_pending, kwargs={"client": NoRegistry()})
+
+    def apply() -> None:
+        try:
+            events.apply_pending(client=NoRegistry())  # type: ignore[arg-type]
+        finally:
+            connection.close()  # this thread's own
+
+    applier = threading.Thread(target=apply)
     applier.start()
     try:
         assert started.wait(10)
