@@ -8,8 +8,12 @@ worker killed before its batch committed, is applied when one runs again.
 
 A batch first fetches from the registry the manifests its pushes name that the inventory lacks
 (each digest once, ``CATALOG_CONCURRENCY`` at a time, outside any transaction), then claims and
-applies its events in one transaction that locks ``EventsState``: batches never interleave, so
-a client pull is counted once.
+applies its events ``CHUNK`` at a time, each chunk in one transaction that locks ``EventsState``:
+appliers never interleave, so a client pull is counted once. On SQLite, whose one writer the
+web's inserts share, a chunk's reads (its pulls worked out) come before the events' writer lock,
+a chunk's consecutive pushes of tags are written in a few statements, announcements are made
+once it commits, and the receivers waiting for the lock go first between two chunks
+(``receiving.make_way``): the registry waits on each answer (benchmarks/README.md, Events).
 
 - push of a manifest with a tag: the tag points at that digest from then on; an older event
   arriving late changes nothing.
@@ -40,12 +44,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from core import notable
-from inventory import attachments, content, gaps, receiving, sync
+from inventory import attachments, bulk, content, gaps, receiving, sync
 from inventory.models import Event, EventsState, Manifest, Repository, Tag
 from registry_client.client import MANIFEST_TYPES, RegistryClient, RegistryError, get_client
 
@@ -53,9 +57,12 @@ logger = logging.getLogger(__name__)
 
 # A GET by digest this soon after a HEAD by tag of the same digest is the same client pull.
 PULL_WINDOW = timedelta(seconds=60)
-# Events claimed and applied per transaction: short enough that the web's inserts, waiting on
-# SQLite's one writer meanwhile, are not held up for long (benchmarks/README.md).
+# Events read and their manifests fetched at a time.
 BATCH = 100
+# Events applied per transaction (under the events' writer lock on SQLite): short enough that the
+# web's inserts, waiting on SQLite's one writer meanwhile, are not held up for long, and let in
+# between two (benchmarks/README.md).
+CHUNK = 25
 
 
 @dataclass
@@ -125,48 +132,91 @@ def _fetch_missing(client: RegistryClient, batch: list[Event]) -> int:
 
 
 def _apply_batch(ids: list[int], done: Applied) -> None:
+    """Apply a batch's events, ``CHUNK`` at a time: each chunk in a transaction of its own, under
+    the events' writer lock for its writes only, and the receivers let in between two chunks
+    (``receiving.make_way``): the web's inserts never wait for a whole batch."""
     with receiving.applier_lock():
         claimed = list(Event.objects.filter(pk__in=ids, processed=False).order_by("timestamp", "id"))
-        if not claimed:
-            return
-        pulls = [event for event in claimed if _is_pull(event)]
-        # On SQLite no other applier runs (the applier lock): the pulls are worked out before the
-        # writer lock, which the web's inserts wait on, is taken.
-        planned = _plan_pulls(pulls) if connection.vendor == "sqlite" else None
-        with receiving.quick_commit():
-            state = EventsState.objects.select_for_update().filter(pk=1).first() or EventsState.current()
-            if planned is None:  # PostgreSQL: under the row lock that serialises appliers
-                claimed = list(Event.objects.filter(pk__in=ids, processed=False).order_by("timestamp", "id"))
-                pulls = [event for event in claimed if _is_pull(event)]
-                planned = _plan_pulls(pulls)
-            if claimed:
-                _apply_claimed(claimed, planned, state, done)
+        # On SQLite no other applier runs (the applier lock): the pulls are worked out once for the
+        # batch, before the writer lock, which the web's inserts wait on, is taken.
+        plan = _plan_pulls([event for event in claimed if _is_pull(event)]) if connection.vendor == "sqlite" else None
+        touched: set[str] = set()
+        for start in range(0, len(claimed), CHUNK):
+            if start:
+                receiving.make_way()
+            chunk = claimed[start : start + CHUNK]
+            touched |= _apply_chunk(chunk, None if plan is None else plan.part(chunk), done)
+        if touched:
+            receiving.make_way()
+            _refresh(sorted(touched))
 
 
-def _apply_claimed(claimed: list[Event], planned: PlannedPulls, state: EventsState, done: Applied) -> None:
+def _refresh(names: list[str]) -> None:
+    """``sync.refresh_repositories`` for the repositories whose tags the batch's pushes changed,
+    once a batch: its reads (every tag of a repository, thousands for a CI's) before the writer
+    lock, under the applier lock; only the changed figures written under it."""
+    repos = {
+        pk: (size, last)
+        for pk, size, last in Repository.objects.filter(name__in=names).values_list("id", "size", "last_pushed")
+    }
+    reached, sizes, pushed = sync.blob_sets(list(repos))
+    changed = {}
+    for pk, (size, last) in repos.items():
+        figures = (sum(sizes[b] for b in reached.get(pk, ())), pushed.get(pk) or last)
+        if figures != (size, last):
+            changed[pk] = figures
+    if changed:
+        with receiving.quick_commit(applier=True):
+            for pk, (size, last) in changed.items():
+                Repository.objects.filter(pk=pk).update(size=size, last_pushed=last)
+
+
+def _apply_chunk(chunk: list[Event], planned: PlannedPulls | None, done: Applied) -> set[str]:
+    """Apply a chunk in a transaction (its pulls ``planned``, or worked out here under the lock);
+    the repositories whose sizes its pushes may have changed (refreshed once a batch, ``_refresh``)."""
+    ids = [event.pk for event in chunk]
+    announced: list[tuple[str, dict[str, str]]] = []
+    with receiving.quick_commit(applier=True):
+        state = EventsState.objects.select_for_update().filter(pk=1).first() or EventsState.current()
+        if planned is None:  # PostgreSQL: under the row lock that serialises appliers
+            chunk = list(Event.objects.filter(pk__in=ids, processed=False).order_by("timestamp", "id"))
+            planned = _plan_pulls([event for event in chunk if _is_pull(event)])
+        touched = _apply_claimed(chunk, planned, state, done, announced) if chunk else set()
+    for kind, facts in announced:  # once committed, outside the writer lock
+        notable.announce(kind, **facts)
+    return touched
+
+
+def _apply_claimed(
+    claimed: list[Event],
+    planned: PlannedPulls,
+    state: EventsState,
+    done: Applied,
+    announced: list[tuple[str, dict[str, str]]],
+) -> set[str]:
+    """Apply ``claimed`` (in timestamp order) inside the caller's transaction; what is to be
+    announced once it commits goes to ``announced``; the repositories whose tags pushes changed."""
     Event.objects.filter(pk__in=[event.pk for event in claimed]).update(processed=True)
     touched: set[str] = set()
     instance = state.instance
+    tagged: list[Event] = []  # consecutive pushes of a tag, written together (_push_tags)
     for event in claimed:
         reason = gaps.restarted(state, event)
         if reason:
             done.gaps.append(reason)
-        if _is_pull(event):  # after the pushes and deletes, all at once
-            continue
-        try:
-            with transaction.atomic():  # a savepoint: one event's bug does not undo the batch
-                if _apply(event):
-                    touched.add(event.repository)
-        except MissingManifest as e:  # could not be fetched: the reconcile will find it
-            logger.warning("Event %s: %s", event.event_id, e)
-        except DatabaseError:
-            raise  # locked or gone: the whole batch again, later
-        except Exception:
-            logger.exception("Event %s could not be applied; the next reconcile covers it.", event.event_id)
         if event.action == "push":
             done.pushes += 1
-    if touched:
-        sync.refresh_repositories(sorted(touched))
+        if _is_pull(event) or not event.repository:  # pulls: after the pushes and deletes, all at once
+            continue
+        if _is_tag_push(event):
+            tagged.append(event)
+            continue
+        if tagged:  # before a delete or a push by digest, in their order
+            touched |= _push_tags(tagged, announced)
+            tagged = []
+        _apply_one(event, touched, announced)
+    if tagged:
+        touched |= _push_tags(tagged, announced)
     _write_pulls(planned)
     newest = max(event.timestamp for event in claimed)
     changes: dict[str, Any] = {}
@@ -180,23 +230,237 @@ def _apply_claimed(claimed: list[Event], planned: PlannedPulls, state: EventsSta
         EventsState.objects.filter(pk=1).update(**changes)
     gaps.close_open(min(event.timestamp for event in claimed))  # events flow again
     done.events += len(claimed)
+    return touched
 
 
 class MissingManifest(Exception):
     """The manifest an event names is not in the inventory (the registry did not give it)."""
 
 
-def _apply(event: Event) -> bool:
+def _apply_one(event: Event, touched: set[str], announced: list[tuple[str, dict[str, str]]]) -> None:
+    """Apply one event in a savepoint: one event's bug does not undo the chunk."""
+    try:
+        with transaction.atomic():
+            if _apply(event, announced):
+                touched.add(event.repository)
+    except MissingManifest as e:  # could not be fetched: the reconcile will find it
+        logger.warning("Event %s: %s", event.event_id, e)
+    except DatabaseError:
+        raise  # locked or gone: the whole chunk again, later
+    except Exception:
+        logger.exception("Event %s could not be applied; the next reconcile covers it.", event.event_id)
+
+
+def _is_tag_push(event: Event) -> bool:
+    return bool(event.action == "push" and event.tag and event.digest and event.media_type in MANIFEST_TYPES)
+
+
+def _apply(event: Event, announced: list[tuple[str, dict[str, str]]]) -> bool:
     """Apply one event; whether it changed a repository's tags (its size is then recomputed)."""
     if not event.repository:
         return False
-    if event.action == "push" and event.tag and event.digest and event.media_type in MANIFEST_TYPES:
-        return _push(event)
+    if _is_tag_push(event):
+        return _push(event, announced)
     if event.action == "push" and event.digest and event.media_type in MANIFEST_TYPES:
         _push_by_digest(event)
     elif event.action == "delete":
-        _delete(event)
+        _delete(event, announced)
     return False
+
+
+def _facts(event: Event) -> dict[str, str]:
+    return {"repository": event.repository, "tag": event.tag, "digest": event.digest, "actor": event.actor}
+
+
+def _push_tags(pushes: list[Event], announced: list[tuple[str, dict[str, str]]]) -> set[str]:
+    """Consecutive pushes of tags applied in a few statements, whatever their number, as
+    ``_push`` applies each (the repositories whose sizes may have changed): a push whose tag, or digest, a
+    later delete already removed changes nothing, nor does one older than the tag's last event.
+    On a failure that is not the database's, each is applied on its own (``_apply_one``)."""
+    touched: set[str] = set()
+    told: list[tuple[str, dict[str, str]]] = []
+    try:
+        with transaction.atomic():
+            touched = _write_tag_pushes(pushes, told)
+        announced.extend(told)
+    except DatabaseError:
+        raise
+    except Exception:
+        logger.exception("Pushes could not be applied together; applying them one by one.")
+        for event in pushes:
+            _apply_one(event, touched, announced)
+    return touched
+
+
+def _write_tag_pushes(pushes: list[Event], announced: list[tuple[str, dict[str, str]]]) -> set[str]:
+    newest: dict[tuple[str, str], Event] = {}
+    for event in pushes:  # in timestamp order: the last push of a tag is the one that stays
+        newest[event.repository, event.tag] = event
+    names = {repository for repository, _ in newest}
+    deletes = list(
+        Event.objects.filter(
+            action="delete",
+            processed=True,
+            repository__in=names,
+            timestamp__gt=min(event.timestamp for event in newest.values()),
+        ).values_list("repository", "tag", "digest", "timestamp")
+    )
+    wanted = [
+        event
+        for event in newest.values()
+        if not any(
+            repository == event.repository
+            and when > event.timestamp
+            and (tag == event.tag or (not tag and digest == event.digest))
+            for repository, tag, digest, when in deletes
+        )
+    ]
+    manifests = {
+        manifest.digest: manifest
+        for manifest in Manifest.objects.filter(digest__in={event.digest for event in wanted}).only(
+            "id", "digest", "size", "created"
+        )
+    }
+    for event in wanted:
+        if event.digest not in manifests:  # could not be fetched: the reconcile will find it
+            logger.warning(
+                "Event %s: %s is not in the registry any more, or it did not answer.", event.event_id, event.digest
+            )
+    wanted = [event for event in wanted if event.digest in manifests]
+    if not wanted:
+        return set()
+    repositories = _repository_ids({event.repository for event in wanted})
+    existing = {
+        (repository_id, name): (pk, event_at, digest)
+        for pk, repository_id, name, event_at, digest in Tag.objects.filter(
+            repository_id__in=set(repositories.values()), name__in={event.tag for event in wanted}
+        ).values_list("id", "repository_id", "name", "event_at", "digest")
+    }
+    # The digests some tag of the repository is on already: a new tag on one of them, or a tag
+    # pushed again with its digest, reaches no blob the repository's size does not count.
+    held = set(
+        Tag.objects.filter(repository_id__in=set(repositories.values()), digest__in={event.digest for event in wanted})
+        .order_by()  # not the model's ordering, whose columns DISTINCT would take in
+        .values_list("repository_id", "digest")
+        .distinct()  # one row a pair, not one a tag: a CI's repository has thousands on one digest
+    )
+    now = timezone.now()
+    updates: list[Event] = []
+    new: list[Event] = []
+    for event in wanted:
+        found = existing.get((repositories[event.repository], event.tag))
+        if found is None:
+            new.append(event)
+        elif found[1] is None or found[1] <= event.timestamp:
+            updates.append(event)
+    applied = _update_tags(updates, existing, repositories, manifests, now)
+    if new:
+        bulk.insert(
+            Tag,
+            [*TAG_FIELDS, "repository_id", "name", "attached_to"],
+            [
+                (
+                    *_tag_values(event, manifests[event.digest], now),
+                    repositories[event.repository],
+                    event.tag,
+                    sync.attached_digest(event.tag),
+                )
+                for event in new
+            ],
+            ignore_conflicts=True,
+        )
+        stored = set(
+            Tag.objects.filter(
+                repository_id__in={repositories[event.repository] for event in new}, name__in={e.tag for e in new}
+            ).values_list("repository_id", "name", "event_at")
+        )
+        for event in new:
+            if (repositories[event.repository], event.tag, event.timestamp) in stored:
+                applied.append(event)
+            elif set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor):
+                applied.append(event)  # written meanwhile by someone else (PostgreSQL): as one push
+    last: dict[str, datetime] = {}
+    resized: set[str] = set()
+    for event in applied:
+        last[event.repository] = max(event.timestamp, last.get(event.repository, event.timestamp))
+        announced.append((notable.PUSH, _facts(event)))
+        before = existing.get((repositories[event.repository], event.tag))
+        if (repositories[event.repository], event.digest) not in held or (before and before[2] != event.digest):
+            resized.add(event.repository)
+    for repository, when in last.items():
+        Repository.objects.filter(pk=repositories[repository]).filter(
+            Q(last_pushed__isnull=True) | Q(last_pushed__lt=when)
+        ).update(last_pushed=when)
+    return resized
+
+
+# The fields a push writes on a tag (set_tag's), in this order.
+TAG_FIELDS = ("digest", "manifest_id", "size", "created", "checked_at", "event_at", "pushed_at", "pushed_by")
+
+
+def _tag_values(event: Event, manifest: Manifest, now: datetime) -> tuple[Any, ...]:
+    return (
+        event.digest,
+        manifest.pk,
+        manifest.size,
+        manifest.created,
+        now,
+        event.timestamp,
+        event.timestamp,
+        event.actor,
+    )
+
+
+def _tag_field(name: str) -> models.Field[Any, Any]:
+    field = Tag._meta.get_field(name.removesuffix("_id"))
+    assert isinstance(field, models.Field), name  # a concrete field, not a relation's other side
+    return field
+
+
+def _repository_ids(names: set[str]) -> dict[str, int]:
+    """The ids of the named repositories, those missing created."""
+    found = dict(Repository.objects.filter(name__in=names).values_list("name", "id"))
+    if len(found) < len(names):
+        bulk.insert(Repository, ["name"], [(name,) for name in sorted(names - set(found))], ignore_conflicts=True)
+        found = dict(Repository.objects.filter(name__in=names).values_list("name", "id"))
+    return found
+
+
+def _update_tags(
+    updates: list[Event],
+    existing: dict[tuple[int, str], tuple[int, datetime | None, str]],
+    repositories: dict[str, int],
+    manifests: dict[str, Manifest],
+    now: datetime,
+) -> list[Event]:
+    """The existing tags pointed at their pushes' digests with one prepared UPDATE, each only if
+    no newer event set it meanwhile; the pushes written."""
+    if not updates:
+        return []
+    meta = Tag._meta
+    quote = connection.ops.quote_name
+    fields = [_tag_field(name) for name in TAG_FIELDS]
+    event_at_field = _tag_field("event_at")
+    columns = [str(field.column) for field in fields]
+    event_at = quote(str(event_at_field.column))
+    # Only the model's own table and column names are formatted in; the values are parameters.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(c)} = %s' for c in columns)} "  # noqa: S608
+        f"WHERE {quote(str(meta.pk.column))} = %s AND ({event_at} IS NULL OR {event_at} <= %s)"
+    )
+    rows = []
+    for event in updates:
+        values = _tag_values(event, manifests[event.digest], now)
+        prepared = [
+            value if name == "manifest_id" else field.get_db_prep_save(value, connection)
+            for name, field, value in zip(TAG_FIELDS, fields, values, strict=True)
+        ]
+        pk = existing[repositories[event.repository], event.tag][0]
+        when = event_at_field.get_db_prep_save(event.timestamp, connection)
+        rows.append((*prepared, pk, when))
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    return list(updates)
 
 
 def stored_manifest(digest: str) -> Manifest:
@@ -239,7 +503,7 @@ def set_tag(repository: str, tag: str, digest: str, when: datetime, actor: str =
     return True
 
 
-def _push(event: Event) -> bool:
+def _push(event: Event, announced: list[tuple[str, dict[str, str]]]) -> bool:
     deleted_later = Event.objects.filter(
         action="delete", repository=event.repository, timestamp__gt=event.timestamp, processed=True
     ).filter(Q(tag=event.tag) | Q(tag="", digest=event.digest))
@@ -247,9 +511,7 @@ def _push(event: Event) -> bool:
         return False
     pushed = set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor)
     if pushed:
-        notable.announce(
-            notable.PUSH, repository=event.repository, tag=event.tag, digest=event.digest, actor=event.actor
-        )
+        announced.append((notable.PUSH, _facts(event)))
     return pushed
 
 
@@ -263,7 +525,7 @@ def _push_by_digest(event: Event) -> None:
     attachments.attach(event.repository, manifest, event.timestamp, event.actor)
 
 
-def _delete(event: Event) -> None:
+def _delete(event: Event, announced: list[tuple[str, dict[str, str]]]) -> None:
     tags = Tag.objects.filter(repository__name=event.repository)
     tags = tags.filter(Q(event_at__isnull=True) | Q(event_at__lte=event.timestamp))
     if event.tag:
@@ -273,7 +535,7 @@ def _delete(event: Event) -> None:
         attachments.detach(event.repository, [event.digest])
     attachments.drop_detached([event.repository])
     sync.refresh_repositories([event.repository])
-    notable.announce(notable.DELETE, repository=event.repository, tag=event.tag, digest=event.digest, actor=event.actor)
+    announced.append((notable.DELETE, _facts(event)))
     # Removing an unreferenced manifest waits for the reconcile (it may still be pulled by digest).
 
 
@@ -290,6 +552,25 @@ class PlannedPulls:
     by_repository: Counter[str] = field(default_factory=Counter)
     image_pulled: dict[str, datetime] = field(default_factory=dict)
     tag_pulled: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    def part(self, events: list[Event]) -> PlannedPulls:
+        """What the pulls among ``events`` change, those counted as this plan says (a plan of the
+        whole batch, split by chunk)."""
+        counted = set(self.counted)
+        planned = PlannedPulls()
+        for event in events:
+            if not _is_pull(event):
+                continue
+            when = event.timestamp
+            if event.pk in counted:
+                planned.counted.append(event.pk)
+                planned.by_image[event.digest] += 1
+                planned.by_repository[event.repository] += 1
+            planned.image_pulled[event.digest] = max(when, planned.image_pulled.get(event.digest, when))
+            if event.tag:
+                key = (event.repository, event.tag)
+                planned.tag_pulled[key] = max(when, planned.tag_pulled.get(key, when))
+        return planned
 
 
 def _plan_pulls(pulls: list[Event]) -> PlannedPulls:
@@ -327,8 +608,7 @@ def _plan_pulls(pulls: list[Event]) -> PlannedPulls:
             partners.setdefault((repository, digest, host, agent, by_tag), []).append(when)
     for times in partners.values():
         times.sort()
-    counted, by_image, by_repository = planned.counted, planned.by_image, planned.by_repository
-    image_pulled, tag_pulled = planned.image_pulled, planned.tag_pulled
+    counted = planned.counted
     for event in sorted(pulls, key=lambda e: (e.timestamp, e.pk)):
         when = event.timestamp
         if event.tag:  # a HEAD (or GET) by tag: a GET by digest just after it is the same pull
@@ -345,12 +625,7 @@ def _plan_pulls(pulls: list[Event]) -> PlannedPulls:
                 ),
                 when,
             )
-            by_image[event.digest] += 1
-            by_repository[event.repository] += 1
-        image_pulled[event.digest] = max(when, image_pulled.get(event.digest, when))
-        if event.tag:
-            tag_pulled[event.repository, event.tag] = max(when, tag_pulled.get((event.repository, event.tag), when))
-    return planned
+    return planned.part(pulls)
 
 
 def _write_pulls(planned: PlannedPulls) -> None:

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 from inventory.models import SyncState
 from registry_client.client import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, RegistryNotFound
@@ -46,6 +48,30 @@ DRIVER_CACHE_KEY = "registry:storage-driver"
 #: The registry's ``storage.maintenance.uploadpurging`` (``{"enabled", "age_hours"}``) as maintenance
 #: last read it from the container's configuration; absent while unknown (the default is assumed).
 UPLOAD_PURGING_CACHE_KEY = "registry:upload-purging"
+
+
+#: While the space figures are being measured (queued or running: ``inventory.tasks.measure_storage``),
+#: the cache holds when they were asked for; the Storage page and GET /api/v1/storage/ say so.
+MEASURING_CACHE_KEY = "inventory:storage-files-measuring"
+#: The measurement's time limit, and how long that mark lasts at most.
+SPACE_TIME_LIMIT = 3600
+
+
+def mark_measuring(measuring: bool = True) -> None:
+    """Mark the space figures as being measured from now (or no longer)."""
+    if measuring:
+        cache.set(MEASURING_CACHE_KEY, timezone.now().isoformat(), SPACE_TIME_LIMIT)
+    else:
+        cache.delete(MEASURING_CACHE_KEY)
+
+
+def measuring_since() -> datetime | None:
+    """When the space figures being measured now were asked for; None when none are."""
+    asked = cache.get(MEASURING_CACHE_KEY)
+    try:
+        return datetime.fromisoformat(asked) if isinstance(asked, str) else None
+    except ValueError:
+        return None
 
 
 def upload_purging() -> UploadPurging:

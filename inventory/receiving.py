@@ -32,6 +32,7 @@ import math
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -307,20 +308,23 @@ def _quick_commit() -> Iterator[Any]:
 
 
 @contextmanager
-def quick_commit() -> Iterator[None]:
+def quick_commit(applier: bool = False) -> Iterator[None]:
     """One transaction of the events' tables that commits without waiting for the disk, under
     the events' writer lock (the receiving path's inserts, the applier's batches).
 
     Safe for both: a commit lost to a power cut loses received events (the registry's own queue
     is less durable) or an applied batch, whose events were claimed in the same transaction and
     so are applied again. SQLite's ``synchronous`` cannot change inside a transaction: it is set
-    on the connection around this one. Inside a caller's transaction (tests) nothing changes."""
+    on the connection around this one. Inside a caller's transaction (tests) nothing changes.
+
+    A receiver (``applier=False``) says it waits for the lock or holds it (``_receiving``), so
+    that the applier lets it in between two of its transactions (``make_way``)."""
     if connection.in_atomic_block:
         with transaction.atomic():
             yield
         return
     if connection.vendor == "sqlite":
-        with writer_lock(), connection.cursor() as cursor:
+        with _receiving(not applier), writer_lock(), connection.cursor() as cursor:
             cursor.execute("PRAGMA synchronous")
             previous = int(cursor.fetchone()[0])
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -354,6 +358,58 @@ def writer_lock() -> Iterator[None]:
 
 
 _applier = threading.Lock()
+
+# The receivers' priority: each holds a shared lock on this file while it waits for the writer
+# lock and while it writes; the applier, between two of its transactions, waits while one is held
+# (at most MAKE_WAY seconds, so that it is never starved either).
+MAKE_WAY = 0.05
+_wanting = threading.local()
+
+
+@contextmanager
+def _receiving(receiver: bool) -> Iterator[None]:
+    if not receiver or connection.vendor != "sqlite":
+        yield
+        return
+    descriptor = _want_descriptor()
+    fcntl.flock(descriptor, fcntl.LOCK_SH)
+    try:
+        yield
+    finally:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
+def _want_descriptor() -> int:
+    """This thread's own descriptor of the want file (flock's locks belong to an open file: two
+    threads sharing one would release each other's)."""
+    path = f"{connection.settings_dict['NAME']}.events-want"
+    opened: dict[str, int] = _wanting.__dict__.setdefault("files", {})
+    if path not in opened:
+        opened[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    return opened[path]
+
+
+def receivers_waiting() -> bool:
+    """Whether a receiver waits for the events' writer lock or holds it (SQLite; False elsewhere)."""
+    if connection.vendor != "sqlite":
+        return False
+    descriptor = _want_descriptor()
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(descriptor, fcntl.LOCK_UN)
+    return False
+
+
+def make_way(most: float = MAKE_WAY) -> float:
+    """The applier, between two of its transactions: wait while receivers wait for the writer
+    lock or hold it, at most ``most`` seconds; how long it waited. The receivers have priority:
+    the registry waits on each answer, and its queue lives in its memory."""
+    began = time.monotonic()
+    while receivers_waiting() and time.monotonic() - began < most:
+        time.sleep(0.0005)
+    return time.monotonic() - began
 
 
 @contextmanager

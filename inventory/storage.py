@@ -396,19 +396,32 @@ class FilesFigures:
 
     ``source`` is ``files`` or ``http``, ``reason`` why; ``report`` (bytes and blobs on disk, what a
     GC would free with and without --delete-untagged, untagged manifests, upload leftovers) is
-    None unless the files are the source and were measured.
+    None unless the files are the source and were measured. They are measured by a task of their
+    own after a sync (``inventory.tasks.measure_storage``): ``measuring_since`` says since when
+    one is queued or running, None when none is.
     """
 
     source: str
     reason: str
     measured_at: dt.datetime | None
     report: dict[str, Any] | None
+    measuring_since: dt.datetime | None = None
+
+    @property
+    def age_seconds(self) -> int | None:
+        """How old the figures are, in seconds; None before the first measurement."""
+        if self.measured_at is None:
+            return None
+        return max(int((timezone.now() - self.measured_at).total_seconds()), 0)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "read_from": self.source,
             "reason": self.reason,
             "measured_at": self.measured_at.isoformat() if self.measured_at else None,
+            "age_seconds": self.age_seconds,
+            "measuring": self.measuring_since is not None,
+            "measuring_since": self.measuring_since.isoformat() if self.measuring_since else None,
             **(self.report or {}),
         }
 
@@ -418,10 +431,13 @@ def files_figures() -> FilesFigures:
     if recorded is None:
         return FilesFigures("http", "No sync has run yet.", None, None)
     source, reason = str(recorded["source"]), str(recorded["reason"])
-    report = StorageFilesReport.objects.filter(pk=1).first() if source == "files" else None
-    if report is None:
+    if source != "files":
         return FilesFigures(source, reason, None, None)
-    return FilesFigures(source, reason, report.measured_at, report.figures)
+    report = StorageFilesReport.objects.filter(pk=1).first()
+    measuring = files.measuring_since()
+    if report is None:
+        return FilesFigures(source, reason, None, None, measuring)
+    return FilesFigures(source, reason, report.measured_at, report.figures, measuring)
 
 
 # --- One storage picture (issue 25) --------------------------------------------------------------

@@ -144,10 +144,18 @@ def watch_events() -> None:
         logger.warning("inventory: events gap from %s: %s", gap.started, gap.reason)
 
 
-@shared_task(name=task_names.MEASURE_STORAGE, ignore_result=True, soft_time_limit=300, time_limit=360)
+@shared_task(
+    name=task_names.MEASURE_STORAGE,
+    ignore_result=True,
+    soft_time_limit=files.SPACE_TIME_LIMIT,
+    time_limit=files.SPACE_TIME_LIMIT + 60,
+)
 def measure_storage() -> None:
-    """Read the space figures from the storage files again (after a delete or a garbage collection
-    changed them; issue 25); nothing when the files are not the source."""
+    """Read the space figures from the storage files again: after a sync that changed something (or
+    when they are older than SPACE_MAX_AGE), a delete or a garbage collection (issue 25); nothing
+    when the files are not the source."""
     found = files.source()
     if found.files is not None:
         sync_files.measure_space(found.files)
+    else:
+        files.mark_measuring(False)

@@ -125,6 +125,13 @@ class StorageFilesSerializer(serializers.Serializer[dict[str, Any]]):
     read_from = serializers.ChoiceField(choices=["files", "http"], help_text="where the inventory reads the registry")
     reason = serializers.CharField()
     measured_at = serializers.DateTimeField(allow_null=True)
+    age_seconds = serializers.IntegerField(
+        min_value=0, allow_null=True, help_text="how old the figures are; null before the first measurement"
+    )
+    measuring = serializers.BooleanField(
+        help_text="a measurement is queued or running (a task of its own after a sync that changed something)"
+    )
+    measuring_since = serializers.DateTimeField(allow_null=True, help_text="when that measurement was asked for")
     blobs = serializers.IntegerField(min_value=0, required=False, help_text="blobs on disk")
     bytes = serializers.IntegerField(min_value=0, required=False, help_text="their bytes, to the byte")
     gc = GcFiguresSerializer(required=False, help_text="what a GC would delete, as its dry run would find")

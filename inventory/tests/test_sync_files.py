@@ -137,6 +137,51 @@ def test_a_moved_and_a_deleted_tag_are_seen_in_the_files(
     assert first != second
 
 
+def test_a_tag_moved_back_is_caught_though_no_directory_of_its_repository_changed(
+    versioned_registry: Any, settings: Any, repo_prefix: str
+) -> None:
+    """Why every tag link is read on every sync, none skipped by a directory's modification time: a
+    tag moved back to a digest it had rewrites its ``current/link`` (and that digest's index link)
+    and creates nothing, so neither ``_manifests/tags`` nor the tag's own directories change."""
+    url = versioned_registry.url
+    first = images.push_oci_image(url, repo_prefix, "moving")
+    second = images.push_oci_image(url, repo_prefix, "moving")
+    images.push_oci_image(url, f"{repo_prefix}/other", "still")
+    settings.REGISTRY_DATA_DIR = str(versioned_registry.data_dir)
+    assert sync_files.reconcile()["source"] == "files"
+    tags_dir = Path(versioned_registry.data_dir) / "docker/registry/v2/repositories" / repo_prefix / "_manifests/tags"
+    directories = [tags_dir, tags_dir / "moving", tags_dir / "moving/index/sha256"]
+    before = [path.stat().st_mtime_ns for path in directories]
+
+    images.tag_existing(url, repo_prefix, "moving", first)
+    result = sync_files.reconcile()
+
+    assert [path.stat().st_mtime_ns for path in directories] == before
+    assert result["source"] == "files" and (result["moved_tags"], result["added_tags"]) == (1, 0)
+    assert Tag.objects.get(repository__name=repo_prefix, name="moving").digest == first != second
+    assert Tag.objects.get(repository__name=f"{repo_prefix}/other", name="still")
+
+
+def test_a_tag_added_by_touching_the_files_only_is_found_and_the_registry_serves_it(
+    registry: Any, settings: Any, repo_prefix: str
+) -> None:
+    """No push, no event: a tag link written beside the others (as the registry writes one) is a
+    tag on the next sync, and the registry answers it over HTTP from that link alone."""
+    digest = images.push_oci_image(registry.url, repo_prefix, "pushed")
+    settings.REGISTRY_DATA_DIR = str(registry.data_dir)
+    assert sync_files.reconcile()["source"] == "files"
+    tags_dir = Path(registry.data_dir) / "docker/registry/v2/repositories" / repo_prefix / "_manifests/tags"
+    link = tags_dir / "handmade" / "current" / "link"
+    link.parent.mkdir(parents=True)
+    link.write_text(digest)
+
+    result = sync_files.reconcile()
+
+    assert result["source"] == "files" and (result["added_tags"], result["moved_tags"]) == (1, 0)
+    assert Tag.objects.get(repository__name=repo_prefix, name="handmade").digest == digest
+    assert images.manifest_digest(registry.url, repo_prefix, "handmade") == digest
+
+
 def test_without_usable_files_it_syncs_over_http_and_says_why(
     registry: Any, settings: Any, tmp_path: Path, repo_prefix: str, viewer_client: Client
 ) -> None:

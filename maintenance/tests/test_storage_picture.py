@@ -17,6 +17,7 @@ from django.test import Client
 
 from inventory import sync, sync_files
 from inventory.models import StorageRelease
+from inventory.tests.files_sync import reconcile_and_measure
 from jobs.models import Job
 from maintenance import gc, stats_collector
 from maintenance.tests.conftest import BOTH_VERSIONS
@@ -107,7 +108,7 @@ def test_the_parts_add_up_to_the_bytes_on_disk_to_the_byte_and_every_page_shows_
     location = requests.compat.urljoin(url + "/", started.headers["Location"])
     requests.patch(location, data=b"u" * 777, headers={"Content-Type": "application/octet-stream"}, timeout=10)
     settings.REGISTRY_DATA_DIR = str(private_registry.data_dir)
-    assert sync_files.reconcile()["source"] == "files"
+    assert reconcile_and_measure()["source"] == "files"
     stats_collector.collect()
 
     found = picture(viewer_client)
@@ -150,7 +151,7 @@ def test_a_delete_promise_is_the_reclaimable_figure_right_after_and_a_gc_frees_i
     push_image(private_registry, repo, "kept")
     going = push_image(private_registry, repo, "1.0")
     settings.REGISTRY_DATA_DIR = str(private_registry.data_dir)
-    sync_files.reconcile()
+    reconcile_and_measure()
     before = parts(picture(operator_client))
     assert before["reclaimable"] == 0
 

@@ -15,7 +15,7 @@ from django.template.defaultfilters import filesizeformat
 from django.test import Client
 
 from conftest import browser_login
-from inventory import sync_files
+from inventory.tests.files_sync import reconcile_and_measure
 from testenv import images
 from testenv.services import RegistryService
 
@@ -43,7 +43,7 @@ def test_the_storage_page_and_the_home_summary_show_the_apis_picture_figure_by_f
     gone = images.push_oci_image(url, repo, "gone", layers=[os.urandom(120_000)])
     requests.delete(f"{url}/v2/{repo}/manifests/{gone}", timeout=10).raise_for_status()
     settings.REGISTRY_DATA_DIR = str(private_registry.data_dir)
-    sync_files.reconcile()
+    reconcile_and_measure()
     api = Client()
     api.force_login(viewer)
     picture = api.get("/api/v1/storage/").json()["picture"]

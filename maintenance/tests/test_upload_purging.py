@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from inventory import sync_files
 from inventory.models import StorageFilesReport
+from inventory.tests.files_sync import reconcile_and_measure
 from maintenance import engine, registry_container, snapshot
 from registry_files.gc import UploadPurging, space
 from registry_files.layout import StorageFiles
@@ -47,7 +47,7 @@ def test_the_purge_age_is_read_from_the_registry_containers_configuration(servic
         finally:
             client.close()
 
-        sync_files.reconcile()
+        reconcile_and_measure()
 
         figures = StorageFilesReport.objects.get(pk=1).figures
         assert figures["upload_purging"] == {"enabled": True, "age_hours": 2.5, "read_from": "configuration"}
