@@ -22,6 +22,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -307,8 +308,8 @@ def _run(services: Any, args: argparse.Namespace) -> int:
 
             load.phase = "idle"
             time.sleep(args.settle_seconds)  # the events applied, the jobs' statistics collected
-            waited = wait_until_no_job(api, url, args.idle_wait_seconds)
-            window_start = dt.datetime.now(dt.UTC)
+            waited = wait_until_no_job(api, url, args.idle_wait_seconds, dashboard.path)
+            window_start, log_offset = dt.datetime.now(dt.UTC), dashboard.path.stat().st_size
             pids = dashboard_processes(dashboard.process.pid)
             before = {pid: cpu_seconds([pid]) for pid in pids}
             time.sleep(args.idle_seconds)
@@ -317,8 +318,9 @@ def _run(services: Any, args: argparse.Namespace) -> int:
             }
             idle_cpu = sum(idle_by_process.values())
             during = jobs_since(api, url, window_start)
+            tasks_during = describe_tasks(read_tasks(dashboard.path, log_offset))
             print(f"Idle CPU by process: {idle_by_process}; waited {waited:.0f} s for running jobs first", flush=True)
-            print(f"Jobs that ran during the idle minute: {during or 'none'}", flush=True)
+            print(f"Jobs that ran during the idle minute: {during or 'none'}; tasks: {tasks_during}", flush=True)
             record("Idle, after a minute", measure(dashboard.process.pid))
 
             if args.reconcile_phase:
@@ -352,6 +354,7 @@ def _run(services: Any, args: argparse.Namespace) -> int:
     }
     context["idle_by_process"] = ", ".join(f"{name} {share * 100:.2f} %" for name, share in idle_by_process.items())
     context["idle_jobs"] = during
+    context["idle_tasks"] = tasks_during
     if args.reconcile_phase:
         context["reconcile"] = reconcile
     report = render(phases, peaks, idle_cpu, context)
@@ -397,18 +400,20 @@ def job_list(api: requests.Session, url: str, **filters: str) -> list[dict[str, 
     return results
 
 
-def wait_until_no_job(api: requests.Session, url: str, timeout: float) -> float:
-    """Wait until no job is queued or running (a scheduled sync, a statistics run): the idle minute
-    measures a worker with nothing to do. The seconds waited; SystemExit after ``timeout``."""
+def wait_until_no_job(api: requests.Session, url: str, timeout: float, log: Path) -> float:
+    """Wait until no job is queued or running (a scheduled sync, a statistics job) and the worker
+    runs no task (the scheduled statistics are a task, not a job): the idle minute measures a
+    worker with nothing to do. The seconds waited; SystemExit after ``timeout``."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         try:
             busy = job_list(api, url, status="running") + job_list(api, url, status="queued")
         except requests.RequestException:
             busy = [{"kind": "unknown (the API did not answer)"}]
-        if not busy:
+        tasks = sorted(set(read_tasks(log).running.values()))
+        if not busy and not tasks:
             return time.monotonic() - started
-        print(f"Idle: waiting for {[(job.get('id'), job['kind']) for job in busy]}", flush=True)
+        print(f"Idle: waiting for jobs {[(job.get('id'), job['kind']) for job in busy]}, tasks {tasks}", flush=True)
         time.sleep(5)
     raise SystemExit(f"Jobs were still running after {timeout} s: no idle minute")
 
@@ -420,6 +425,53 @@ def jobs_since(api: requests.Session, url: str, since: dt.datetime) -> list[str]
         if dt.datetime.fromisoformat(job["created_at"].replace("Z", "+00:00")) >= since:
             found.append(f"{job['kind']} #{job['id']} {job['status']}")
     return found
+
+
+# Celery's worker log (run.sh starts it with --loglevel INFO): "Task NAME[ID] received", then
+# "Task NAME[ID] succeeded in 0.25s: None", "... raised unexpected: ...", or "Hard time limit (90s)
+# exceeded for NAME[ID]". Tasks that are not jobs (the scheduled statistics, the events' applier)
+# are seen only here.
+TASK_LINE = re.compile(
+    r"Task (?P<name>[\w.]+)\[(?P<id>[0-9a-f-]+)\] (?P<what>received|succeeded in (?P<seconds>[0-9.]+)s|raised|failed)"
+    r"|exceeded for (?P<killed_name>[\w.]+)\[(?P<killed_id>[0-9a-f-]+)\]"
+)
+
+
+@dataclass
+class TaskLog:
+    """The tasks in the worker's log from ``offset`` on: those still running, and the seconds of
+    each finished one, by task name."""
+
+    running: dict[str, str]  # id -> name
+    finished: dict[str, list[float]]
+
+
+def read_tasks(log: Path, offset: int = 0) -> TaskLog:
+    found = TaskLog({}, {})
+    with log.open(errors="replace") as lines:
+        lines.seek(offset)
+        for line in lines:
+            match = TASK_LINE.search(line)
+            if match is None:
+                continue
+            if match["killed_id"]:
+                found.running.pop(match["killed_id"], None)
+                found.finished.setdefault(match["killed_name"].rsplit(".", 1)[-1], []).append(float("nan"))
+            elif match["what"] == "received":
+                found.running[match["id"]] = match["name"]
+            else:
+                found.running.pop(match["id"], None)
+                seconds = float(match["seconds"]) if match["seconds"] else float("nan")
+                found.finished.setdefault(match["name"].rsplit(".", 1)[-1], []).append(seconds)
+    return found
+
+
+def describe_tasks(found: TaskLog) -> str:
+    """``apply_events 4 times (1.0 s), check_engine 1 times (0.1 s)``: each name, how often, its seconds in all."""
+    known = {name: [r for r in runs if r == r] for name, runs in found.finished.items()}  # NaN: killed
+    return ", ".join(
+        f"{name} {len(found.finished[name])} times ({sum(runs):.1f} s)" for name, runs in sorted(known.items())
+    )
 
 
 def follow_scheduled_sync(api: requests.Session, url: str, root: int) -> dict[str, Any]:
@@ -542,8 +594,8 @@ def render(
         f"Run {context['when']} on {context['machine']}; {context['repositories']:,} repositories and "
         f"{context['tags']:,} tags (seed: {context['seeded']}); {context['events']:,} events in the burst; "
         f"settings {context['settings']}; PSS and RSS from /proc/PID/smaps_rollup. Idle minute: after the "
-        f"running jobs ended; jobs started during it: {', '.join(context['idle_jobs']) or 'none'}; by process: "
-        f"{context['idle_by_process']}.",
+        f"running jobs and tasks ended; jobs started during it: {', '.join(context['idle_jobs']) or 'none'}; "
+        f"tasks during it: {context['idle_tasks'] or 'none'}; by process: {context['idle_by_process']}.",
         "",
         "| Phase | Processes | PSS total | RSS total | PSS by process (MB) | Target | Result |",
         "|---|---:|---:|---:|---|---|---|",

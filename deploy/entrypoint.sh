@@ -6,6 +6,9 @@ set -eu
 role="${1:-web}"
 # glibc reads it as a process starts: fewer malloc arenas in the threaded web and worker (README, "Memory").
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
+# Python's small objects from malloc too, not pymalloc's arenas: what a long task freed can then be
+# handed back (malloc_trim after it) instead of staying in half-used arenas (README, "Memory").
+export PYTHONMALLOC="${PYTHONMALLOC:-malloc}"
 
 data_dir_is_writable() {
   if ! touch "$DATA_DIR/.write-test" 2>/dev/null; then

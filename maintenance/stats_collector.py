@@ -15,11 +15,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from catalog.blobs import content_blobs
 from core import notable
 from inventory import sync as inventory_sync
+from inventory.models import Attachment, Blob, Event, Manifest, ManifestBlob, ManifestChild, Repository, Tag
 from jobs import runner
 from jobs.models import Job
 from maintenance import container_actions, engine, registry_container, snapshot, stats
@@ -29,6 +33,13 @@ from registry_client.client import RegistryError, RegistryNotFound, get_client
 logger = logging.getLogger(__name__)
 
 LARGEST_KEPT = 10
+# The data root's walk (du and a blob count in the container) a scheduled sample may reuse while
+# nothing can have changed the files: no push, mount or delete event, no GC, update or retention
+# job, the same inventory and container (issue 28). Walked again at least this often all the same
+# (an abandoned upload leaves no event); "Collect now" always walks.
+WALK_KEY = "registry-admin:stats:data-root-walk"
+WALK_MAX_AGE = timedelta(hours=1)
+CHANGES_FILES = (Job.Kind.GC, Job.Kind.UPDATE, Job.Kind.RETENTION)
 
 
 # --- Content: repositories, tags and the bytes they reference ---------------------------
@@ -43,7 +54,8 @@ class RegistryContent:
     total_bytes: int = 0
     unique_bytes: int = 0
     largest_repositories: list[dict[str, Any]] = field(default_factory=list)
-    # Every repository's figures, largest first; the sample keeps only the top LARGEST_KEPT.
+    # Every repository's figures, largest first, from the registry walk only (before the first
+    # sync); the sample keeps only the top LARGEST_KEPT.
     repositories: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -84,29 +96,77 @@ def content_summary() -> RegistryContent:
     return summary
 
 
+# The SQL below is put together from table names only; no value goes into it.
+# Per repository, the manifests its tags and attachments name, with an index's children (by
+# digest), and the distinct blobs those reach: what ``inventory.sync.blob_sets`` walks in Python.
+_REPOSITORY_BLOBS = """
+WITH repo_manifest AS (
+  SELECT repository_id AS repo, manifest_id AS manifest FROM {tag}
+  UNION SELECT repository_id, manifest_id FROM {attachment}
+),
+reached AS (
+  SELECT repo, manifest FROM repo_manifest
+  UNION SELECT rm.repo, m.id FROM repo_manifest rm
+    JOIN {child} c ON c.parent_id = rm.manifest JOIN {manifest} m ON m.digest = c.digest
+),
+repo_blob AS (
+  SELECT DISTINCT r.repo, mb.blob_id AS blob FROM reached r JOIN {manifest_blob} mb ON mb.manifest_id = r.manifest
+)
+"""
+# Names in code-point order, as Python sorts them (PostgreSQL's default collation does not).
+_NAME_ORDER = {"postgresql": 'COLLATE "C"', "sqlite": "COLLATE BINARY"}
+
+
 def _inventory_summary() -> RegistryContent:
-    figures = inventory_sync.content_figures()
-    summary = RegistryContent(unique_bytes=figures.unique_bytes)
-    per_repository = []
-    for repo in figures.repositories:
-        summary.repository_count += 1
-        summary.tag_count += repo["tags"]
-        summary.total_bytes += repo["total_bytes"]
-        per_repository.append({"name": repo["name"], "unique_bytes": repo["unique_bytes"], "tags": repo["tags"]})
-    per_repository.sort(key=lambda r: (-r["unique_bytes"], r["name"]))
-    summary.repositories = per_repository
-    summary.largest_repositories = per_repository[:LARGEST_KEPT]
-    return summary
+    """The figures aggregated in SQL, two queries whatever the number of repositories: a
+    scheduled sample at 10,000 repositories holds ten rows, not a list of every repository
+    (issue 28). ``repositories`` stays empty: only the registry walk lists them all."""
+    tables = {
+        "tag": Tag._meta.db_table,
+        "attachment": Attachment._meta.db_table,
+        "child": ManifestChild._meta.db_table,
+        "manifest": Manifest._meta.db_table,
+        "manifest_blob": ManifestBlob._meta.db_table,
+        "blob": Blob._meta.db_table,
+        "repository": Repository._meta.db_table,
+    }
+    blobs = _REPOSITORY_BLOBS.format(**tables)
+    totals = blobs + (  # noqa: S608 (table names only)
+        "SELECT (SELECT COUNT(*) FROM {repository}), (SELECT COUNT(*) FROM {tag}),"
+        " (SELECT COALESCE(SUM(size), 0) FROM {tag}),"
+        " (SELECT COALESCE(SUM(b.size), 0) FROM {blob} b WHERE b.id IN (SELECT blob FROM repo_blob))"
+    ).format(**tables)
+    largest = blobs + (  # noqa: S608 (table names only; the limit is a parameter)
+        "SELECT r.name, COALESCE(u.unique_bytes, 0) AS unique_bytes,"
+        " (SELECT COUNT(*) FROM {tag} t WHERE t.repository_id = r.id)"
+        " FROM {repository} r LEFT JOIN (SELECT rb.repo, SUM(b.size) AS unique_bytes FROM repo_blob rb"
+        " JOIN {blob} b ON b.id = rb.blob GROUP BY rb.repo) u ON u.repo = r.id"
+        " ORDER BY unique_bytes DESC, r.name {order} LIMIT %s"
+    ).format(order=_NAME_ORDER.get(connection.vendor, ""), **tables)
+    with transaction.atomic(), connection.cursor() as cursor:  # both queries read one state
+        cursor.execute(totals)
+        repositories, tags, total_bytes, unique_bytes = cursor.fetchone()
+        cursor.execute(largest, [LARGEST_KEPT])
+        top = [{"name": name, "unique_bytes": int(size), "tags": count} for name, size, count in cursor.fetchall()]
+    return RegistryContent(
+        repository_count=repositories,
+        tag_count=tags,
+        total_bytes=int(total_bytes),
+        unique_bytes=int(unique_bytes),
+        largest_repositories=top,
+    )
 
 
 # --- Collecting a sample -------------------------------------------------------------------
 
 
-def collect(log: Callable[[str], None] = lambda line: None) -> StatsSample:
+def collect(log: Callable[[str], None] = lambda line: None, *, reuse_walk: bool = False) -> StatsSample:
     """Measure everything that can be measured now and store it as one sample.
 
     Runs in a worker. Each source fails on its own: its fields stay null and ``errors``
-    says why, so a paused container still gives CPU and memory.
+    says why, so a paused container still gives CPU and memory. ``reuse_walk`` (the schedule):
+    the data root's size and blob count from the last walk when nothing can have changed them
+    since (``unchanged_walk``); the volume's use is read each time.
     """
     sample = StatsSample(collected_at=timezone.now())
     errors: list[str] = []
@@ -118,7 +178,7 @@ def collect(log: Callable[[str], None] = lambda line: None) -> StatsSample:
         log(f"engine: {e.message}")
     if client is not None:
         try:
-            _measure_container(client, sample, errors, log)
+            _measure_container(client, sample, errors, log, reuse_walk)
         finally:
             client.close()
     paused = bool((snapshot.recorded_snapshot() or {}).get("paused"))
@@ -147,7 +207,7 @@ def collect(log: Callable[[str], None] = lambda line: None) -> StatsSample:
 
 
 def _measure_container(
-    client: engine.DockerClient, sample: StatsSample, errors: list[str], log: Callable[[str], None]
+    client: engine.DockerClient, sample: StatsSample, errors: list[str], log: Callable[[str], None], reuse_walk: bool
 ) -> None:
     seen = container_actions.record_snapshot(client)
     if not seen.get("ok"):
@@ -170,9 +230,11 @@ def _measure_container(
     if seen.get("paused"):
         errors.append("The registry is paused: its storage was not measured (no exec into a paused container).")
         return
+    known = unchanged_walk(seen.get("id") or "") if reuse_walk else None
+    state, started = _files_state(), timezone.now()
     try:
         storage = registry_container.measure_storage(
-            client, (seen.get("config") or {}).get("data_root") or registry_container.DEFAULT_DATA_ROOT
+            client, (seen.get("config") or {}).get("data_root") or registry_container.DEFAULT_DATA_ROOT, known
         )
     except engine.EngineError as e:
         errors.append(e.message)
@@ -180,7 +242,12 @@ def _measure_container(
     else:
         sample.storage_bytes = storage.bytes
         sample.blob_count = storage.blob_count
-        log(f"storage: {storage.bytes} bytes, {storage.blob_count} blobs")
+        if known is None:
+            walked = {"at": started.isoformat(), "container": seen.get("id") or "", "state": state}
+            cache.set(WALK_KEY, {**walked, "bytes": storage.bytes, "blob_count": storage.blob_count}, timeout=None)
+            log(f"storage: {storage.bytes} bytes, {storage.blob_count} blobs")
+        else:
+            log(f"storage: {storage.bytes} bytes, {storage.blob_count} blobs (unchanged since the last walk)")
         if storage.volume_percent is not None:
             log(f"volume: {storage.volume_used_bytes} of {storage.volume_total_bytes} bytes used")
             notable.announce(
@@ -189,6 +256,34 @@ def _measure_container(
                 used_bytes=storage.volume_used_bytes,
                 total_bytes=storage.volume_total_bytes,
             )
+
+
+def _files_state() -> list[int | None]:
+    """What the inventory holds, as a few numbers a push, a delete or a sync changes."""
+    tags = Tag.objects.aggregate(n=Count("id"), last=Max("id"))
+    manifests = Manifest.objects.aggregate(n=Count("id"), last=Max("id"))
+    return [tags["n"], tags["last"], manifests["n"], manifests["last"]]
+
+
+def unchanged_walk(container_id: str) -> tuple[int, int] | None:
+    """(bytes, blobs) of the last walk of the data root when nothing can have changed them since:
+    the same container, walked less than WALK_MAX_AGE ago, the registry's events trusted (on,
+    applied, no gap) with none but pulls received since, no GC, update or retention job since,
+    and the same inventory. None: walk again."""
+    walked: dict[str, Any] | None = cache.get(WALK_KEY)
+    if not walked or not container_id or walked.get("container") != container_id:
+        return None
+    at = datetime.fromisoformat(walked["at"])
+    if timezone.now() - at > WALK_MAX_AGE or not inventory_sync.events_trusted():
+        return None
+    if Event.objects.filter(received_at__gte=at).exclude(action="pull").exists():
+        return None
+    active = Q(finished_at=None) & Q(status__in=[Job.Status.QUEUED, Job.Status.RUNNING])
+    if Job.objects.filter(Q(kind__in=CHANGES_FILES) & (active | Q(finished_at__gte=at))).exists():
+        return None
+    if walked.get("state") != _files_state():
+        return None
+    return int(walked["bytes"]), int(walked["blob_count"])
 
 
 def prune(now: datetime | None = None) -> int:

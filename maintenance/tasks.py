@@ -83,8 +83,9 @@ def collect_stats(job_id: int) -> None:
 
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
 def collect_stats_on_schedule() -> None:
-    """The scheduled sample (beat entry "registry-statistics"); the sample is its own record."""
-    sample = stats_collector.collect()
+    """The scheduled sample (beat entry "registry-statistics"); the sample is its own record. The
+    data root is walked again only when something may have changed it (``unchanged_walk``)."""
+    sample = stats_collector.collect(reuse_walk=True)
     for error in sample.errors:
         logger.warning("statistics: %s", error)
 

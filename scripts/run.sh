@@ -12,6 +12,9 @@ export DATA_DIR="${DATA_DIR:-$PWD/data}"
 export REDIS_URL="${REDIS_URL:-redis://localhost:6379/0}"
 # glibc reads it as a process starts: fewer malloc arenas in the threaded web and worker (README, "Memory").
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
+# Python's small objects from malloc too, not pymalloc's arenas: what a long task freed can then be
+# handed back (malloc_trim after it) instead of staying in half-used arenas (README, "Memory").
+export PYTHONMALLOC="${PYTHONMALLOC:-malloc}"
 mkdir -p "$DATA_DIR"
 PY=.venv/bin/python
 

@@ -142,6 +142,7 @@ def test_make_run_starts_one_web_worker_and_one_celery_process_with_beat_inside(
         "CELERY_CONCURRENCY",
         "BEAT_IN_WORKER",
         "MALLOC_ARENA_MAX",
+        "PYTHONMALLOC",
     ):
         env.pop(name, None)
     log = tmp_path / "run.log"
@@ -171,7 +172,8 @@ def test_make_run_starts_one_web_worker_and_one_celery_process_with_beat_inside(
         # Every process of the dashboard starts with glibc's arenas limited (README, "Memory").
         for pid in _descendants(run.pid):
             if any(name in _cmdline(pid) for name in ("gunicorn", "celery")):
-                assert b"MALLOC_ARENA_MAX=2\0" in Path(f"/proc/{pid}/environ").read_bytes(), _cmdline(pid)
+                environ = Path(f"/proc/{pid}/environ").read_bytes()
+                assert b"MALLOC_ARENA_MAX=2\0" in environ and b"PYTHONMALLOC=malloc\0" in environ, _cmdline(pid)
     finally:
         run.send_signal(signal.SIGTERM)
         try:
