@@ -6,9 +6,6 @@ set -eu
 role="${1:-web}"
 # glibc reads it as a process starts: fewer malloc arenas in the threaded web and worker (README, "Memory").
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
-# Python's small objects from malloc too, not pymalloc's arenas: what a long task freed can then be
-# handed back (malloc_trim after it) instead of staying in half-used arenas (README, "Memory").
-export PYTHONMALLOC="${PYTHONMALLOC:-malloc}"
 
 data_dir_is_writable() {
   if ! touch "$DATA_DIR/.write-test" 2>/dev/null; then
@@ -47,6 +44,9 @@ case "$role" in
     if [ "$(python -c 'from registry_admin.env import envbool; print(int(envbool("BEAT_IN_WORKER", True)))')" = 1 ]; then
       set -- "$@" --beat-thread
     fi
+    # Its small objects from malloc, not pymalloc's arenas: what a long task freed can then be
+    # handed back (malloc_trim after it). The web keeps Python's default (README, "Memory").
+    export PYTHONMALLOC="${PYTHONMALLOC:-malloc}"
     exec celery -A registry_admin worker --hostname "worker@%h" --loglevel "${LOG_LEVEL:-INFO}" "$@"
     ;;
   beat)

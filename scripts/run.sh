@@ -12,9 +12,6 @@ export DATA_DIR="${DATA_DIR:-$PWD/data}"
 export REDIS_URL="${REDIS_URL:-redis://localhost:6379/0}"
 # glibc reads it as a process starts: fewer malloc arenas in the threaded web and worker (README, "Memory").
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
-# Python's small objects from malloc too, not pymalloc's arenas: what a long task freed can then be
-# handed back (malloc_trim after it) instead of staying in half-used arenas (README, "Memory").
-export PYTHONMALLOC="${PYTHONMALLOC:-malloc}"
 mkdir -p "$DATA_DIR"
 PY=.venv/bin/python
 
@@ -51,7 +48,10 @@ export WEB_THREADS="${WEB_THREADS:-8}"
 .venv/bin/gunicorn registry_admin.asgi:application --bind "0.0.0.0:$PORT" \
   --workers "${WEB_WORKERS:-1}" --worker-class asgi --asgi-loop uvloop --config deploy/gunicorn.conf.py &
 pids+=($!)
-.venv/bin/celery -A registry_admin worker --loglevel INFO "${worker_args[@]}" &
+# The worker's small objects from malloc too, not pymalloc's arenas: what a long task freed can then
+# be handed back (malloc_trim after it) instead of staying in half-used arenas (README, "Memory").
+# The web keeps Python's faster default: it holds no long task's leftovers, and answers events.
+PYTHONMALLOC="${PYTHONMALLOC:-malloc}" .venv/bin/celery -A registry_admin worker --loglevel INFO "${worker_args[@]}" &
 pids+=($!)
 if [ "$beat_in_worker" = 0 ]; then
   .venv/bin/celery -A registry_admin beat --loglevel INFO --pidfile "$DATA_DIR/celerybeat.pid" &
