@@ -25,11 +25,6 @@ if not (os.environ.get("DATABASE_URL") or os.environ.get("DATABASE_URL_FILE")):
 def post_worker_init(worker: object) -> None:
     """The application is loaded: its modules, settings and URL patterns live as long as the
     process, so they leave the garbage collector's generations (``gc.freeze``) and a full
-    collection, which holds the GIL, no longer walks them while slow pages allocate; and full
-    collections are left to the loop's quiet moments (``registry_admin.asgi.QuietCollections``,
-    issue 26)."""
-    from registry_admin.asgi import young_generations_only
-
+    collection, which holds the GIL, no longer walks them while slow pages allocate (issue 26)."""
     gc.collect()
     gc.freeze()
-    young_generations_only()

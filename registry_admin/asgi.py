@@ -15,12 +15,9 @@ get the same status, headers and body (its ``Expires``, the time of the answer, 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import gc
 import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -86,63 +83,11 @@ def _pages_yield() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + PAGE_NICENESS)
 
 
-class QuietCollections:
-    """Django's pages, counted while they run, and the web's full garbage collections taken
-    between them (issue 26).
-
-    A full collection walks every object the process has kept since ``gc.freeze`` and holds the
-    GIL throughout; run by whichever page thread's allocation happened to trigger it, it took
-    200-270 ms under 8 slow tag lists on this 2-core machine (a nice +5 thread holding the GIL
-    while the machine was busy), and ``/-/alive`` and the registry's events waited on the loop
-    behind it: the slowest ``/-/alive`` answers (benchmarks/README.md, "Patterns"). The web
-    process therefore leaves only the young generations to the interpreter
-    (``young_generations_only``, run by gunicorn's ``post_worker_init``) and the loop takes a
-    full collection here: when no page has run for ``idle`` seconds since the last one, and
-    after ``latest`` seconds at the latest, pages or not (cyclic garbage is then held at most
-    that long).
-    """
-
-    def __init__(self, app: ASGIApp, idle: float = 60.0, latest: float = 600.0, check: float = 5.0) -> None:
-        self.app = app
-        self.idle = idle
-        self.latest = latest
-        self.check = check
-        self.running = 0
-        self.last = time.monotonic()
-        self._timer: asyncio.TimerHandle | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._timer is None:
-            self._later()
-        self.running += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.running -= 1
-
-    def _later(self) -> None:
-        self._timer = asyncio.get_running_loop().call_later(self.check, self._tick)
-
-    def _tick(self) -> None:
-        since = time.monotonic() - self.last
-        if (self.running == 0 and since >= self.idle) or since >= self.latest:
-            gc.collect()
-            self.last = time.monotonic()
-        self._later()
-
-
-def young_generations_only() -> None:
-    """The interpreter's automatic collections stop at the young generations: the oldest one's
-    threshold so high that it is never reached (``QuietCollections`` takes the full ones)."""
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, 2**31 - 1)
-
-
 def build(threads: int, django: Any = django_wsgi) -> EventsApplication:
     """The application: events, then ``/-/alive``, then Django's WSGI ``django`` in ``threads`` threads."""
     pages = WSGIMiddleware(django, workers=threads)
     pages.executor = ThreadPoolExecutor(thread_name_prefix="WSGI", max_workers=threads, initializer=_pages_yield)
-    return EventsApplication(AliveApplication(QuietCollections(pages)))  # type: ignore[arg-type]
+    return EventsApplication(AliveApplication(pages))  # type: ignore[arg-type]
 
 
 application = build(int(os.environ.get("WEB_THREADS") or "8"))

@@ -3,14 +3,8 @@ Django answers it, without a thread of the pool, and every other page through Dj
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import os
-import runpy
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,71 +115,3 @@ def test_pages_run_at_a_lower_cpu_priority_than_the_loop() -> None:
     status, _, body = get(lambda scope, receive, send: through_the_loop(app(scope, receive, send)), "/a-page/")
     assert (status, body) == (200, b"ok")
     assert seen["page"] == min(19, seen["loop"] + asgi.PAGE_NICENESS)  # 19: the lowest priority there is
-
-
-@contextmanager
-def full_collections_in_this_thread() -> Iterator[list[float]]:
-    """The full collections (generation 2) that the calling thread runs while inside."""
-    me = threading.get_ident()
-    seen: list[float] = []
-
-    def note(phase: str, info: dict[str, int]) -> None:
-        if phase == "stop" and info["generation"] == 2 and threading.get_ident() == me:
-            seen.append(asyncio.get_event_loop().time())
-
-    gc.callbacks.append(note)
-    try:
-        yield seen
-    finally:
-        gc.callbacks.remove(note)
-
-
-def collections_around_a_page(idle: float, latest: float) -> tuple[int, int]:
-    """A page that runs 0.3 s under ``QuietCollections``: the loop's full collections while it
-    ran, and in the 0.3 s after it ended."""
-
-    async def scenario() -> tuple[int, int]:
-        release = asyncio.Event()
-
-        async def page(scope: Any, receive: Any, send: Any) -> None:
-            await release.wait()
-
-        app = asgi.QuietCollections(page, idle=idle, latest=latest, check=0.01)  # type: ignore[arg-type]
-        with full_collections_in_this_thread() as seen:
-            running = asyncio.create_task(app({}, None, None))  # type: ignore[arg-type]
-            await asyncio.sleep(0.3)
-            during = len(seen)
-            release.set()
-            await running
-            await asyncio.sleep(0.3)
-            after = len(seen) - during
-        assert app._timer is not None
-        app._timer.cancel()
-        return during, after
-
-    return run_coroutine(scenario())
-
-
-def test_full_collections_wait_until_no_page_runs() -> None:
-    """The loop takes no full collection while a page runs, and takes one once none does."""
-    during, after = collections_around_a_page(idle=0.05, latest=60)
-    assert during == 0
-    assert after >= 1
-
-
-def test_full_collections_are_taken_at_the_latest_bound_even_while_pages_run() -> None:
-    during, _ = collections_around_a_page(idle=60, latest=0.1)
-    assert during >= 1
-
-
-def test_the_web_process_leaves_full_collections_to_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    """gunicorn's ``post_worker_init`` (the web process, after the app is loaded) freezes what the
-    app loaded and stops the interpreter's own full collections; the young ones go on."""
-    before = gc.get_threshold()
-    monkeypatch.setattr(gc, "freeze", lambda: None)  # the test process's objects stay collectable
-    conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"))
-    try:
-        conf["post_worker_init"](object())
-        assert gc.get_threshold() == (before[0], before[1], 2**31 - 1)
-    finally:
-        gc.set_threshold(*before)
