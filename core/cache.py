@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import redis
 from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 from core.masking import mask_url
 
@@ -102,11 +102,32 @@ def problem() -> str | None:
     return unreachable_message(state.error) if state.error else None
 
 
+class ReusingRedisCacheClient(RedisCacheClient):
+    """Django's client of the Redis cache with one ``redis.Redis`` per connection pool, where
+    Django builds a new one for every operation: two for each API request (the throttle reads
+    and writes its history), each with its event dispatcher and listeners, which hold each other
+    and so live until the garbage collector's next full collection (issue 26: the web's full
+    collections held the GIL hundreds of milliseconds under load). The cache object, and so this
+    client, is per thread (Django's cache handler); a ``redis.Redis`` is thread-safe anyway."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, redis.Redis] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> redis.Redis:
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = super().get_client(key, write=write)
+        return client
+
+
 class DegradingRedisCache(RedisCache):
     """Django's Redis cache that answers "not cached" while Redis is unreachable."""
 
     def __init__(self, server: Any, params: dict[str, Any]) -> None:
         super().__init__(server, params)
+        self._class = ReusingRedisCacheClient
         self.state = state_for(str(server))
 
     def _guard(self, call: Callable[[], T], fallback: T) -> T:
