@@ -115,7 +115,7 @@ class ReusingRedisCacheClient(RedisCacheClient):
         self._clients: dict[int, redis.Redis] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> redis.Redis:
-        pool = self._get_connection_pool(write)
+        pool = self._get_connection_pool(write)  # type: ignore[attr-defined]  # Django's, not in its stubs
         client = self._clients.get(id(pool))
         if client is None:
             client = self._clients[id(pool)] = super().get_client(key, write=write)

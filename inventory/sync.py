@@ -23,11 +23,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
 from inventory import attachments, bulk, content, gaps
@@ -463,35 +463,6 @@ def _update_repositories(rows: list[tuple[int, datetime | None, int]]) -> None:
     values = [(size_, last_pushed.get_db_prep_save(when, connection), pk) for size_, when, pk in rows]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(sql, values)
-
-
-@dataclass(frozen=True)
-class ContentFigures:
-    """What the statistics count: per repository its tags, their summed and distinct bytes."""
-
-    repositories: list[dict[str, Any]]  # {"name", "tags", "total_bytes", "unique_bytes"}
-    unique_bytes: int  # every blob once across the registry
-
-
-def content_figures() -> ContentFigures:
-    reached, sizes, _ = blob_sets()
-    totals: dict[int, tuple[int, int]] = {}
-    for repo_id, count, total in (
-        Tag.objects.values_list("repository_id")
-        .annotate(n=Count("id"), total=Sum("size"))
-        .values_list("repository_id", "n", "total")
-    ):
-        totals[repo_id] = (count, int(total or 0))
-    repositories = []
-    everywhere: set[int] = set()
-    for repo_id, name in Repository.objects.values_list("id", "name"):
-        blobs = reached.get(repo_id, set())
-        everywhere |= blobs
-        count, total = totals.get(repo_id, (0, 0))
-        repositories.append(
-            {"name": name, "tags": count, "total_bytes": total, "unique_bytes": sum(sizes[b] for b in blobs)}
-        )
-    return ContentFigures(repositories=repositories, unique_bytes=sum(sizes[b] for b in everywhere))
 
 
 def sync_repository(name: str, client: RegistryClient | None = None) -> bool:
