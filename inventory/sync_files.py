@@ -25,13 +25,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.worker import QueueUnavailable, send
-from inventory import attachments, content, sync, task_names
+from inventory import attachments, bulk, content, sync, task_names
 from inventory.files import ManifestFiles, Source, mark_measuring, source, upload_purging
-from inventory.models import Manifest, StorageFilesReport, SyncState, Tag
+from inventory.models import Manifest, StorageFilesReport, SyncState, Tag, TagLinkSeen
 from inventory.types import SyncResult
 from registry_client.client import RegistryClient, RegistryError, RegistryNotFound, get_client
 from registry_files.gc import UploadPurging, space
-from registry_files.layout import StorageFiles, TagLink
+from registry_files.layout import LinkStat, StorageFiles, TagLink
 from registry_files.metadata import metadata
 
 logger = logging.getLogger(__name__)
@@ -158,8 +158,54 @@ def _record(result: FilesSyncResult, found: Source) -> FilesSyncResult:
 
 def read_links(files: StorageFiles) -> dict[str, list[TagLink]]:
     """Every repository with its tag links; a repository without a tags directory is left out (its
-    tag list answers 404 over HTTP)."""
-    return files.all_tag_links()
+    tag list answers 404 over HTTP). A link whose stat is the one the last sync recorded
+    (``TagLinkSeen``) is stat'ed, not read; what changed is recorded for the next sync."""
+    seen: dict[tuple[str, str], tuple[int, TagLink]] = {}
+    for pk, repo, tag, digest, inode, size, mtime_ns, seen_ns in TagLinkSeen.objects.values_list(
+        "pk", "repository", "tag", "digest", "inode", "size", "mtime_ns", "seen_ns"
+    ):
+        stat = LinkStat(inode, size, mtime_ns)
+        seen[repo, tag] = (pk, TagLink(repo, tag, digest, stat.modified, stat, seen_ns))
+    links = files.all_tag_links({key: link for key, (_, link) in seen.items()})
+    _record_links(seen, links)
+    return links
+
+
+def _record_links(seen: dict[tuple[str, str], tuple[int, TagLink]], links: dict[str, list[TagLink]]) -> None:
+    """Record the links read (not merely stat'ed) and forget those gone: one DELETE per 500 stale
+    rows and one prepared INSERT, nothing when every link was known."""
+    fresh = [
+        link
+        for found in links.values()
+        for link in found
+        if link.stat is not None and seen.get((link.repository, link.tag), (0, None))[1] is not link
+    ]
+    present = {(link.repository, link.tag) for found in links.values() for link in found}
+    stale = [pk for key, (pk, _) in seen.items() if key not in present]
+    stale += [seen[(link.repository, link.tag)][0] for link in fresh if (link.repository, link.tag) in seen]
+    if not fresh and not stale:
+        return
+    with transaction.atomic():
+        for start in range(0, len(stale), 500):
+            TagLinkSeen.objects.filter(pk__in=stale[start : start + 500]).delete()
+        bulk.insert(
+            TagLinkSeen,
+            ("repository", "tag", "digest", "inode", "size", "mtime_ns", "seen_ns"),
+            (
+                (
+                    link.repository,
+                    link.tag,
+                    link.digest,
+                    link.stat.inode,
+                    link.stat.size,
+                    link.stat.mtime_ns,
+                    link.seen_ns,
+                )
+                for link in fresh
+                if link.stat is not None
+            ),
+            ignore_conflicts=True,
+        )
 
 
 def reconcile_from_files(
