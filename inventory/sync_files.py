@@ -27,7 +27,7 @@ from django.utils import timezone
 from core.worker import QueueUnavailable, send
 from inventory import attachments, bulk, content, sync, task_names
 from inventory.files import ManifestFiles, Source, mark_measuring, source, upload_purging
-from inventory.models import Manifest, StorageFilesReport, SyncState, Tag, TagLinkSeen
+from inventory.models import StorageFilesReport, SyncState, Tag, TagLinkSeen
 from inventory.types import SyncResult
 from registry_client.client import RegistryClient, RegistryError, RegistryNotFound, get_client
 from registry_files.gc import UploadPurging, space
@@ -45,6 +45,7 @@ CONFIRM_AGE = dt.timedelta(hours=1)
 #: Threads reading manifests and configs from the files beside the database writes, and how many
 #: manifests each batch writes (one transaction).
 READ_THREADS = 4
+READ_CHUNK = 25
 STORE_BATCH = 1000
 
 
@@ -240,7 +241,8 @@ def reconcile_from_files(
     if changed or gone or first_from_files:
         _check_sample(files, changed or list(resolved), client, figures)
 
-    stored = set(Manifest.objects.values_list("digest", flat=True))
+    held = content.Stored.load()
+    stored = set(held.manifests)
     reader = ManifestFiles(files)
     wanted: dict[str, str] = {}
     for (repo, _), digest in resolved.items():
@@ -263,7 +265,7 @@ def reconcile_from_files(
 
     def store(batch: list[content.Content], digests: Iterable[str]) -> None:
         tags = [entry for digest in digests for entry in new_tags.pop(digest, [])]
-        sync._store(batch, figures, tags, repositories, written)
+        sync._store(batch, figures, tags, repositories, written, held)
 
     store([], [digest for digest in list(new_tags) if digest in stored])  # tags of manifests stored before
     stage = time.monotonic()
@@ -276,7 +278,7 @@ def reconcile_from_files(
     # CONFIRM_AGE: rewriting 15,000 rows on each sync with nothing changed costs seconds.
     confirm_before = timezone.now() - CONFIRM_AGE
     checked = {key for key in resolved if key in known and (known[key][1] or confirm_before) <= confirm_before}
-    sync._apply(lists, resolved, known, checked, written, started_at, figures, refresh=False)
+    sync._apply(lists, resolved, known, checked, written, started_at, figures, refresh=False, stored=held)
     # The repositories' sizes and last pushes, only when something changed (events refresh what
     # they change themselves): a walk of every tag's blobs took 15 s of the unchanged sync at 10,000
     # repositories. After the push times, so that they count in this sync already.
@@ -305,18 +307,28 @@ def reconcile_from_files(
 def _read_beside(
     read: Callable[[tuple[str, str]], content.Content | None], items: list[tuple[str, str]]
 ) -> Iterator[list[content.Content]]:
-    """The manifests read READ_THREADS at a time, STORE_BATCH per batch: the next batch is read while
-    the caller writes this one, and at most two batches are held (all 15,000 at once made the
-    worker's peak RSS 360 MB)."""
+    """The manifests read READ_THREADS at a time (READ_CHUNK per task: a task each cost more in the
+    pool than the read), STORE_BATCH per batch: the next batch is read while the caller writes this
+    one, and at most two batches are held (all 15,000 at once made the worker's peak RSS 360 MB)."""
+
+    def read_chunk(chunk: list[tuple[str, str]]) -> list[content.Content]:
+        return [found for found in map(read, chunk) if found is not None]
+
+    def gather(futures: list[Future[list[content.Content]]]) -> list[content.Content]:
+        return [found for future in futures for found in future.result()]
+
     with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="inventory-files") as pool:
-        ahead: list[Future[content.Content | None]] = []
+        ahead: list[Future[list[content.Content]]] = []
         for start in range(0, len(items), STORE_BATCH):
-            submitted = [pool.submit(read, item) for item in items[start : start + STORE_BATCH]]
+            batch = items[start : start + STORE_BATCH]
+            submitted = [
+                pool.submit(read_chunk, batch[at : at + READ_CHUNK]) for at in range(0, len(batch), READ_CHUNK)
+            ]
             if ahead:
-                yield [found for found in (future.result() for future in ahead) if found is not None]
+                yield gather(ahead)
             ahead = submitted
         if ahead:
-            yield [found for found in (future.result() for future in ahead) if found is not None]
+            yield gather(ahead)
 
 
 def _check_sample(

@@ -20,7 +20,7 @@ import os
 import re
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +47,7 @@ class BlobMissing(RegistryFilesError):
 #: stat'ed the 15,000 tag links of 10,000 repositories in 2.8-3.7 s against 5.1-5.9 s for one
 #: (the disk answers several requests at once; benchmarks/README.md, storage-24d).
 WALK_THREADS = 16
+WALK_CHUNK = 32
 #: A link modified less than this before it was read may be written again within the same
 #: modification time (the file system's clock ticks in milliseconds): its stat is not trusted to
 #: vouch for its content later ("racy git", git's ``racy-git.txt``).
@@ -226,31 +227,32 @@ class StorageFiles:
         no directory's (``test_a_tag_moved_back_is_caught_though_no_directory_of_its_repository_changed``).
         """
         found: dict[str, list[TagLink]] = {}
+
+        def visit(directories: list[tuple[str, str]]) -> tuple[list[tuple[str, list[TagLink]]], list[tuple[str, str]]]:
+            """A chunk of directories: the tag links of the repositories among them, and their subdirectories."""
+            links, below = [], []
+            for path, name in directories:
+                for entry in _subdirs(path):
+                    if entry.name == "_manifests":
+                        read = self._tag_links_at(entry.path, name, known)
+                        if read is not None:
+                            links.append((name, read))
+                    elif not entry.name.startswith("_"):
+                        below.append((entry.path, f"{name}/{entry.name}" if name else entry.name))
+            return links, below
+
+        # Chunks of WALK_CHUNK directories per task: a task per directory spent more time in the
+        # pool than on the disk with a warm page cache.
         with ThreadPoolExecutor(WALK_THREADS, thread_name_prefix="registry-files") as pool:
-            pending: set[Future[tuple[str, str, list[os.DirEntry[str]]]]] = {
-                pool.submit(_listing, str(self.v2 / "repositories"), "")
-            }
-            reading: list[Future[tuple[str, list[TagLink] | None]]] = []
+            pending = {pool.submit(visit, [(str(self.v2 / "repositories"), "")])}
             while pending:
                 done, pending = wait(pending, return_when="FIRST_COMPLETED")
                 for future in done:
-                    _, name, entries = future.result()
-                    for entry in entries:
-                        if entry.name == "_manifests":
-                            reading.append(pool.submit(self._named_tag_links, entry.path, name, known))
-                        elif not entry.name.startswith("_"):
-                            child = f"{name}/{entry.name}" if name else entry.name
-                            pending.add(pool.submit(_listing, entry.path, child))
-            for future in reading:
-                name, links = future.result()
-                if links is not None:
-                    found[name] = links
+                    links, below = future.result()
+                    found.update(links)
+                    for start in range(0, len(below), WALK_CHUNK):
+                        pending.add(pool.submit(visit, below[start : start + WALK_CHUNK]))
         return dict(sorted(found.items()))
-
-    def _named_tag_links(
-        self, manifests: str, repository: str, known: Mapping[tuple[str, str], TagLink] | None
-    ) -> tuple[str, list[TagLink] | None]:
-        return repository, self._tag_links_at(manifests, repository, known)
 
     def _repo(self, name: str) -> Path:
         if name.startswith("/") or ".." in name.split("/"):
