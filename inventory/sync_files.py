@@ -348,10 +348,11 @@ def _check_sample(
             raise FilesDisagree(f"the registry could not be asked about {repo}:{tag} ({e}).") from e
         finally:
             figures.requests["files_check"] += client.request_count - before
-        links = {link.tag: link.digest for link in files.tags(repo)}
-        if links.get(tag, "") != answer:
+        link = files.tag_link(repo, tag)  # read again: the tag may have moved since the walk
+        found = link.digest if link is not None else ""
+        if found != answer:
             raise FilesDisagree(
-                f"{repo}:{tag} is {links.get(tag) or 'absent'} in the files and {answer or 'absent'} over HTTP "
+                f"{repo}:{tag} is {found or 'absent'} in the files and {answer or 'absent'} over HTTP "
                 f"(REGISTRY_DATA_DIR={files.root}: is it the registry's own data directory?)."
             )
 

@@ -272,6 +272,14 @@ class StorageFiles:
         """
         return self._tag_links_at(os.path.join(self._repo(repository), "_manifests"), repository)
 
+    def tag_link(self, repository: str, tag: str) -> TagLink | None:
+        """One tag's link, read; None when the tag has none (or no sha256 digest in it)."""
+        if "/" in tag or tag in ("", ".", ".."):
+            return None
+        return _read_link(
+            os.path.join(self._repo(repository), "_manifests", "tags", tag, "current", "link"), repository, tag
+        )
+
     def _tag_links_at(
         self, manifests: str, repository: str, known: Mapping[tuple[str, str], TagLink] | None = None
     ) -> list[TagLink] | None:
