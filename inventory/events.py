@@ -155,20 +155,10 @@ def _refresh(names: list[str]) -> None:
     """``sync.refresh_repositories`` for the repositories whose tags the batch's pushes changed,
     once a batch: its reads (every tag of a repository, thousands for a CI's) before the writer
     lock, under the applier lock; only the changed figures written under it."""
-    repos = {
-        pk: (size, last)
-        for pk, size, last in Repository.objects.filter(name__in=names).values_list("id", "size", "last_pushed")
-    }
-    reached, sizes, pushed = sync.blob_sets(list(repos))
-    changed = {}
-    for pk, (size, last) in repos.items():
-        figures = (sum(sizes[b] for b in reached.get(pk, ())), pushed.get(pk) or last)
-        if figures != (size, last):
-            changed[pk] = figures
+    changed = sync.changed_repositories(names)
     if changed:
         with receiving.quick_commit(applier=True):
-            for pk, (size, last) in changed.items():
-                Repository.objects.filter(pk=pk).update(size=size, last_pushed=last)
+            sync.update_repositories(changed)
 
 
 def _apply_chunk(chunk: list[Event], planned: PlannedPulls | None, done: Applied) -> set[str]:
