@@ -44,7 +44,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -401,12 +401,6 @@ def _tag_values(event: Event, manifest: Manifest, now: datetime) -> tuple[Any, .
     )
 
 
-def _tag_field(name: str) -> models.Field[Any, Any]:
-    field = Tag._meta.get_field(name.removesuffix("_id"))
-    assert isinstance(field, models.Field), name  # a concrete field, not a relation's other side
-    return field
-
-
 def _repository_ids(names: set[str]) -> dict[str, int]:
     """The ids of the named repositories, those missing created."""
     found = dict(Repository.objects.filter(name__in=names).values_list("name", "id"))
@@ -425,31 +419,19 @@ def _update_tags(
 ) -> list[Event]:
     """The existing tags pointed at their pushes' digests with one prepared UPDATE, each only if
     no newer event set it meanwhile; the pushes written."""
-    if not updates:
-        return []
-    meta = Tag._meta
-    quote = connection.ops.quote_name
-    fields = [_tag_field(name) for name in TAG_FIELDS]
-    event_at_field = _tag_field("event_at")
-    columns = [str(field.column) for field in fields]
-    event_at = quote(str(event_at_field.column))
-    # Only the model's own table and column names are formatted in; the values are parameters.
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(c)} = %s' for c in columns)} "  # noqa: S608
-        f"WHERE {quote(str(meta.pk.column))} = %s AND ({event_at} IS NULL OR {event_at} <= %s)"
+    bulk.update(
+        Tag,
+        TAG_FIELDS,
+        (
+            (
+                *_tag_values(event, manifests[event.digest], now),
+                existing[repositories[event.repository], event.tag][0],
+                event.timestamp,
+            )
+            for event in updates
+        ),
+        where=("event_at__null_or_lte",),
     )
-    rows = []
-    for event in updates:
-        values = _tag_values(event, manifests[event.digest], now)
-        prepared = [
-            value if name == "manifest_id" else field.get_db_prep_save(value, connection)
-            for name, field, value in zip(TAG_FIELDS, fields, values, strict=True)
-        ]
-        pk = existing[repositories[event.repository], event.tag][0]
-        when = event_at_field.get_db_prep_save(event.timestamp, connection)
-        rows.append((*prepared, pk, when))
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
     return list(updates)
 
 
