@@ -286,25 +286,7 @@ def _write_tag_pushes(pushes: list[Event], announced: list[tuple[str, dict[str, 
     newest: dict[tuple[str, str], Event] = {}
     for event in pushes:  # in timestamp order: the last push of a tag is the one that stays
         newest[event.repository, event.tag] = event
-    names = {repository for repository, _ in newest}
-    deletes = list(
-        Event.objects.filter(
-            action="delete",
-            processed=True,
-            repository__in=names,
-            timestamp__gt=min(event.timestamp for event in newest.values()),
-        ).values_list("repository", "tag", "digest", "timestamp")
-    )
-    wanted = [
-        event
-        for event in newest.values()
-        if not any(
-            repository == event.repository
-            and when > event.timestamp
-            and (tag == event.tag or (not tag and digest == event.digest))
-            for repository, tag, digest, when in deletes
-        )
-    ]
+    wanted = _not_deleted_later(list(newest.values()))
     manifests = {
         manifest.digest: manifest
         for manifest in Manifest.objects.filter(digest__in={event.digest for event in wanted}).only(
@@ -367,7 +349,7 @@ def _write_tag_pushes(pushes: list[Event], announced: list[tuple[str, dict[str, 
         for event in new:
             if (repositories[event.repository], event.tag, event.timestamp) in stored:
                 applied.append(event)
-            elif set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor):
+            elif set_tag(event):
                 applied.append(event)  # written meanwhile by someone else (PostgreSQL): as one push
     last: dict[str, datetime] = {}
     resized: set[str] = set()
@@ -384,7 +366,7 @@ def _write_tag_pushes(pushes: list[Event], announced: list[tuple[str, dict[str, 
     return resized
 
 
-# The fields a push writes on a tag (set_tag's), in this order.
+# The fields a push writes on a tag (together: _write_tag_pushes; one by one: set_tag), in this order.
 TAG_FIELDS = ("digest", "manifest_id", "size", "created", "checked_at", "event_at", "pushed_at", "pushed_by")
 
 
@@ -443,45 +425,61 @@ def stored_manifest(digest: str) -> Manifest:
     return manifest
 
 
-def set_tag(repository: str, tag: str, digest: str, when: datetime, actor: str = "", pushed: bool = True) -> bool:
-    """Point ``repository:tag`` at ``digest`` as of ``when``; False when a newer event already set it."""
-    manifest = stored_manifest(digest)
-    repo, _ = Repository.objects.get_or_create(name=repository)
-    now = timezone.now()
-    fields: dict[str, Any] = {
-        "digest": digest,
-        "manifest": manifest,
-        "size": manifest.size,
-        "created": manifest.created,
-        "checked_at": now,
-        "event_at": when,
-    }
-    if pushed:
-        fields.update(pushed_at=when, pushed_by=actor)
+def set_tag(event: Event) -> bool:
+    """Point the pushed tag at the event's digest as of its timestamp (the fields ``_tag_values``
+    gives, as ``_write_tag_pushes`` writes them); False when a newer event already set it."""
+    manifest = stored_manifest(event.digest)
+    repo, _ = Repository.objects.get_or_create(name=event.repository)
+    fields = dict(zip(TAG_FIELDS, _tag_values(event, manifest, timezone.now()), strict=True))
+    when = event.timestamp
     with transaction.atomic():
         updated = (
-            Tag.objects.filter(repository=repo, name=tag)
+            Tag.objects.filter(repository=repo, name=event.tag)
             .filter(Q(event_at__isnull=True) | Q(event_at__lte=when))
             .update(**fields)
         )
         if not updated:
-            if Tag.objects.filter(repository=repo, name=tag).exists():
+            if Tag.objects.filter(repository=repo, name=event.tag).exists():
                 return False  # a newer event came first
-            Tag.objects.create(repository=repo, name=tag, attached_to=sync.attached_digest(tag), **fields)
-        if pushed:
-            Repository.objects.filter(pk=repo.pk).filter(Q(last_pushed__isnull=True) | Q(last_pushed__lt=when)).update(
-                last_pushed=when
-            )
+            Tag.objects.create(repository=repo, name=event.tag, attached_to=sync.attached_digest(event.tag), **fields)
+        Repository.objects.filter(pk=repo.pk).filter(Q(last_pushed__isnull=True) | Q(last_pushed__lt=when)).update(
+            last_pushed=when
+        )
     return True
 
 
+def _not_deleted_later(pushes: list[Event]) -> list[Event]:
+    """The pushes of tags no later delete (applied already, the events out of order) undid: a
+    delete of the tag, or one by digest (no tag) of the pushed digest, in the same repository.
+    One query for any number of pushes."""
+    if not pushes:
+        return []
+    deletes = list(
+        Event.objects.filter(
+            action="delete",
+            processed=True,
+            repository__in={event.repository for event in pushes},
+            timestamp__gt=min(event.timestamp for event in pushes),
+        )
+        .filter(Q(tag__in={event.tag for event in pushes}) | Q(tag="", digest__in={event.digest for event in pushes}))
+        .values_list("repository", "tag", "digest", "timestamp")
+    )
+    return [
+        event
+        for event in pushes
+        if not any(
+            repository == event.repository
+            and when > event.timestamp
+            and (tag == event.tag or (not tag and digest == event.digest))
+            for repository, tag, digest, when in deletes
+        )
+    ]
+
+
 def _push(event: Event, announced: list[tuple[str, dict[str, str]]]) -> bool:
-    deleted_later = Event.objects.filter(
-        action="delete", repository=event.repository, timestamp__gt=event.timestamp, processed=True
-    ).filter(Q(tag=event.tag) | Q(tag="", digest=event.digest))
-    if deleted_later.exists():  # out of order: the tag's delete came after this push
+    if not _not_deleted_later([event]):  # out of order: the tag's delete came after this push
         return False
-    pushed = set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor)
+    pushed = set_tag(event)
     if pushed:
         announced.append((notable.PUSH, _facts(event)))
     return pushed
