@@ -246,14 +246,15 @@ def _is_tag_push(event: Event) -> bool:
 
 
 def _apply(event: Event, announced: list[tuple[str, dict[str, str]]]) -> bool:
-    """Apply one event; whether it changed a repository's tags (its size is then recomputed)."""
+    """Apply one event; whether it changed what a repository's tags and attachments reach (its
+    size is then recomputed)."""
     if not event.repository:
         return False
     if _is_tag_push(event):
         return _push(event, announced)
     if event.action == "push" and event.digest and event.media_type in MANIFEST_TYPES:
-        _push_by_digest(event)
-    elif event.action == "delete":
+        return _push_by_digest(event)
+    if event.action == "delete":
         _delete(event, announced)
     return False
 
@@ -485,14 +486,16 @@ def _push(event: Event, announced: list[tuple[str, dict[str, str]]]) -> bool:
     return pushed
 
 
-def _push_by_digest(event: Event) -> None:
+def _push_by_digest(event: Event) -> bool:
+    """Store an artifact pushed by digest: attached to its subject, its blobs count in the
+    repository's size (the statistics' largest repositories read it); whether it was attached."""
     deleted_later = Event.objects.filter(
         action="delete", repository=event.repository, digest=event.digest, timestamp__gt=event.timestamp, processed=True
     )
     if deleted_later.exists():
-        return
+        return False
     manifest = stored_manifest(event.digest)
-    attachments.attach(event.repository, manifest, event.timestamp, event.actor)
+    return attachments.attach(event.repository, manifest, event.timestamp, event.actor) is not None
 
 
 def _delete(event: Event, announced: list[tuple[str, dict[str, str]]]) -> None:

@@ -192,6 +192,24 @@ def test_pushes_applied_one_by_one_write_what_pushes_written_together_write(monk
     )
 
 
+def test_an_artifact_attached_by_its_push_event_counts_in_its_repositorys_size() -> None:
+    """The statistics' largest repositories read ``Repository.size``: an SBOM pushed by digest
+    with a subject (no tag) adds its blobs there once its batch is applied, as the tags' do."""
+    sbom = "sha256:" + "3" * 64
+    manifest = Manifest.objects.create(digest=sbom, media_type=OCI_MANIFEST, kind="artifact", size=7, subject=D1)
+    blob = Blob.objects.create(digest="sha256:s" + "b" * 63, size=7)
+    ManifestBlob.objects.create(manifest=manifest, blob=blob, position=0)
+    receive(event("push", "v1", D1, 0))
+    events.apply_pending(client=NoRegistry())  # type: ignore[arg-type]
+    assert Repository.objects.get(name="team/app").size == 100
+
+    receive(event("push", "", sbom, 1))
+    events.apply_pending(client=NoRegistry())  # type: ignore[arg-type]
+
+    assert Repository.objects.get(name="team/app").attachments.get().manifest == manifest
+    assert Repository.objects.get(name="team/app").size == 107
+
+
 def test_a_receiver_stores_its_event_while_a_long_batch_is_applied(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each chunk holds the writer lock for 0.1 s here: a batch of 60 events holds it 1.2 s in
     all, and a receiver's insert waits for one chunk at most, not for the batch."""
