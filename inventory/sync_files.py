@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from core.worker import QueueUnavailable, send
@@ -367,14 +367,7 @@ def _push_times(pushed: dict[tuple[str, str], datetime]) -> int:
         when = pushed.get((repo, name))
         if when is not None and when != pushed_at:
             rows.append((when, pk))
-    if not rows:
-        return 0
-    meta = Tag._meta
-    field = meta.get_field("pushed_at")
-    table, column, pk_column = (
-        connection.ops.quote_name(str(name)) for name in (meta.db_table, field.column, meta.pk.column)
-    )
-    sql = f"UPDATE {table} SET {column} = %s WHERE {pk_column} = %s"  # noqa: S608 - names from the model only
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(sql, [(field.get_db_prep_save(when, connection), pk) for when, pk in rows])
+    if rows:  # one prepared UPDATE (bulk.update)
+        with transaction.atomic():
+            bulk.update(Tag, ("pushed_at",), rows)
     return len(rows)
