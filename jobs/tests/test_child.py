@@ -65,10 +65,10 @@ def test_a_sync_in_a_child_process_gives_the_same_inventory_as_one_in_place(
             row = in_child.wait_for(job_id, "succeeded", "failed", "warning", timeout=120)
             assert row["status"] == "succeeded", (row["error"], in_child.log("worker")[-3000:])
             deadline = time.monotonic() + 10
-            while _alive(child) and time.monotonic() < deadline:
+            while f"child process {child} ended" not in in_child.log("worker") and time.monotonic() < deadline:
                 time.sleep(0.2)
-            assert not _alive(child) and child != worker.pid
             assert f"child process {child} ended" in in_child.log("worker")
+            assert not _alive(child) and child != worker.pid
             from_child = json.loads(in_child.run_python(INVENTORY))
         finally:
             in_child.stop()
