@@ -4,7 +4,8 @@ A scheduled sync at 10,000 repositories builds tens of megabytes (tag lists, the
 the modules it imports lazily) that the worker's allocator keeps after the job even with
 ``gc.collect()`` and ``malloc_trim``: the worker stayed ~20 MB above idle after each sync. Run in
 a child forked for the job, that memory returns to the system when the child exits; the child
-shares the worker's pages copy-on-write, so the peak is no higher than in the worker.
+shares the worker's pages copy-on-write (the worker's objects frozen out of the collector's sight
+in the child: ``gc.freeze``), so its own PSS is mostly what the job builds.
 
 One lifecycle, as in the worker: the child claims, runs and ends the job (``JobRunner.handle``),
 its log, its heartbeat (a thread of the child) and its result as before. Around it:
@@ -29,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import gc
 import logging
 import math
 import os
@@ -148,7 +150,14 @@ def run_in_child(handle: Callable[[int], None], job_id: int) -> None:
     deadline = started + hard - HARD_MARGIN if hard else None
     db.connections.close_all()  # this thread's: the child opens its own
     parent = os.getpid()
-    pid = os.fork()
+    # The worker's objects out of the collector's sight in the child: a collection there would
+    # write to every object's header and copy the pages it shares with the parent.
+    gc.freeze()
+    try:
+        pid = os.fork()
+    finally:
+        if os.getpid() == parent:
+            gc.unfreeze()
     if pid == 0:
         _child(parent, handle, job_id, soft)
     logger.info("job %s runs in child process %s", job_id, pid)
