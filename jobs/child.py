@@ -36,14 +36,20 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
+import weakref
 from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 from celery import current_app, current_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import celeryd_init
 from django import db
 from django.conf import settings
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 
 from jobs import runner
 from jobs.models import Job
@@ -143,12 +149,74 @@ def _reap(pid: int, kill: bool) -> int:
             continue
 
 
+# --- When a fork is safe ---------------------------------------------------------------------
+# SQLite is not fork-safe: a thread inside it at the fork leaves its global mutexes locked in the
+# child (seen: the child hung in sqlite3Malloc on the first connection), and its per-process lock
+# bookkeeping (unixInodeInfo, the WAL's shared-memory locks) would count the parent's open
+# connections and their locks as the child's own. So the worker forks only at a quiet moment: no
+# other thread holds an open database connection (Django closes them after each task, the
+# heartbeat and watchdog threads after each round) and none runs in Django's database code. The
+# check and the fork happen while this thread holds the GIL: no other thread runs Python code,
+# so none can enter the database in between.
+
+_wrappers: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+@receiver(connection_created)
+def _track(sender: object, connection: Any, **kwargs: object) -> None:
+    _wrappers.add(connection)
+
+
+def busy() -> list[str]:
+    """Why a fork is not safe now: the other threads in the database, or holding a connection."""
+    me = threading.get_ident()
+    found = []
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    for ident, frame in sys._current_frames().items():
+        if ident == me:
+            continue
+        current: FrameType | None = frame
+        while current is not None:
+            if any(part in current.f_code.co_filename for part in DATABASE_CODE):
+                found.append(f"thread {names.get(ident, ident)} in {current.f_code.co_filename}")
+                break
+            current = current.f_back
+    found += [
+        f"thread {names.get(wrapper._thread_ident, wrapper._thread_ident)} holds a {wrapper.vendor} connection"
+        for wrapper in list(_wrappers)
+        if wrapper.connection is not None
+    ]
+    return found
+
+
+DATABASE_CODE = (f"{os.sep}django{os.sep}db{os.sep}", f"{os.sep}sqlite3{os.sep}", "django_celery_beat")
+QUIET_WAIT = 60.0  # seconds a job waits for a quiet moment before it runs in place
+QUIET_POLL = 0.02
+
+
+def _wait_until_quiet(wait: float) -> list[str]:
+    """Sleep in short steps until ``busy()`` is empty (returned with the GIL held), at most ``wait``
+    seconds; what was still busy then."""
+    deadline = time.monotonic() + wait
+    while True:
+        reasons = busy()
+        if not reasons or time.monotonic() >= deadline:
+            return reasons
+        time.sleep(QUIET_POLL)
+
+
 def run_in_child(handle: Callable[[int], None], job_id: int) -> None:
-    """Run ``handle(job_id)`` (a ``JobRunner.handle``) in a forked child and wait for it; see above."""
+    """Run ``handle(job_id)`` (a ``JobRunner.handle``) in a forked child and wait for it; see above.
+    In place when no quiet moment comes within QUIET_WAIT seconds (logged)."""
     soft, hard = _limits()
     started = time.monotonic()
     deadline = started + hard - HARD_MARGIN if hard else None
     db.connections.close_all()  # this thread's: the child opens its own
+    still_busy = _wait_until_quiet(QUIET_WAIT)
+    if still_busy:
+        logger.warning("job %s runs in the worker itself: no quiet moment to fork (%s)", job_id, "; ".join(still_busy))
+        handle(job_id)
+        return
     parent = os.getpid()
     # The worker's objects out of the collector's sight in the child: a collection there would
     # write to every object's header and copy the pages it shares with the parent.
