@@ -16,8 +16,9 @@ its log, its heartbeat (a thread of the child) and its result as before. Around 
   leaves its job failed by the parent, naming the signal; the job watchdog remains the net when
   the parent dies too: the child dies with the thread that forked it (PR_SET_PDEATHSIG), its
   heartbeat stops;
-- the forking thread's database connections are closed before the fork, and the child opens
-  its own; Celery's producer pool is dropped in the child (``app._after_fork``), and the modules
+- the worker forks only at a quiet moment: no other thread in Django's database code or holding
+  a connection (see ``busy``; SQLite is not fork-safe), else the job runs in place; the forking
+  thread's connections are closed before the fork, and the child opens its own; Celery's producer pool is dropped in the child (``app._after_fork``), and the modules
   that keep clients, locks or lock files reset them with ``os.register_at_fork``;
 - the child never returns into Celery: it leaves with ``os._exit``.
 

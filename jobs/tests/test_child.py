@@ -174,3 +174,37 @@ def test_a_child_killed_by_sigkill_fails_its_job_and_one_whose_worker_dies_dies_
     finally:
         stack.stop()
     assert failed["status"] == "failed" and "worker running this job stopped" in failed["error"], failed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_fork_while_another_thread_holds_a_database_connection() -> None:
+    """The quiet moment a fork waits for: a thread's open connection (its SQLite locks and the
+    library's mutexes would be the child's) keeps it waiting until the thread closes it."""
+    import threading
+
+    from django.db import connection
+
+    from jobs import child
+    from jobs.models import Job
+
+    opened, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        Job.objects.count()  # opens this thread's connection
+        opened.set()
+        release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold, name="holder")
+    holder.start()
+    assert opened.wait(10)
+    try:
+        assert "thread holder holds a sqlite connection" in child.busy()
+        started = time.monotonic()
+        assert "thread holder holds a sqlite connection" in child._wait_until_quiet(0.3)
+        assert time.monotonic() - started >= 0.3
+    finally:
+        release.set()
+        holder.join(10)
+    connection.close()
+    assert child._wait_until_quiet(5) == []
