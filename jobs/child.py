@@ -88,13 +88,20 @@ def _limits() -> tuple[float | None, float | None]:
     return soft or task.soft_time_limit, hard or task.time_limit
 
 
+def _load_libc() -> Any:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+_libc = _load_libc()  # loaded here, not in the child (no dlopen after a fork)
+
+
 def _die_with_parent() -> None:
     """PR_SET_PDEATHSIG: the kernel sends SIGKILL when the thread that forked this process ends."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the heartbeat and the watchdog still hold
-        pass
+    with contextlib.suppress(AttributeError):  # not Linux: the heartbeat and the watchdog still hold
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _raise_soft_limit(signum: int, frame: object) -> None:
@@ -232,7 +239,8 @@ def run_in_child(handle: Callable[[int], None], job_id: int) -> None:
         gc.unfreeze()
         raise
     if pid == 0:
-        _child(parent, handle, job_id, soft)
+        # The soft limit counts from the task's start, as the thread pool's would.
+        _child(parent, handle, job_id, soft - (time.monotonic() - started) if soft else None)
     logger.info("job %s runs in child process %s", job_id, pid)
     reason, status = "", 0
     try:
