@@ -194,7 +194,9 @@ def busy() -> list[str]:
     found += [
         f"thread {names.get(wrapper._thread_ident, wrapper._thread_ident)} holds a {wrapper.vendor} connection"
         for wrapper in list(_wrappers)
-        if wrapper.connection is not None
+        # SQLite's locks are the process's (its bookkeeping would count them as the child's); a
+        # PostgreSQL connection is a socket the child never uses (kept 60 s: CONN_MAX_AGE).
+        if wrapper.connection is not None and wrapper.vendor == "sqlite"
     ]
     return found
 
