@@ -1,4 +1,5 @@
-"""Many new rows in one prepared INSERT (issue 24): the sync's manifests, blobs and tags.
+"""Many rows in one prepared statement: new ones (``insert``, issue 24: the sync's manifests,
+blobs and tags) and changed ones (``update``: the repositories' figures, the tags pushes move).
 
 ``QuerySet.bulk_create`` builds a model instance per row and compiles every value through the
 ORM (at 10,000 repositories: 120,000 instances and 615,000 prepared values, a third of the first
@@ -6,12 +7,16 @@ sync from the storage files). Here each row is a tuple of the named fields; the 
 fields get their model default (``auto_now``/``auto_now_add`` fields: now), only the values
 whose database form differs (JSON, dates) go through the field, and the database driver runs
 the one statement over all rows (``executemany``). Conflicts are skipped when asked, as
-``bulk_create(ignore_conflicts=True)`` does, with the backend's own syntax.
+``bulk_create(ignore_conflicts=True)`` does, with the backend's own syntax. ``bulk_update``
+likewise builds a CASE expression per field over every row (30 s of Python for 10,000
+repositories, benchmarks/README.md); ``update`` runs one ``UPDATE ... WHERE pk = %s`` per row.
+
+Only the model's own table and column names are formatted into the SQL; values are parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -53,31 +58,85 @@ def insert(
         if field not in given and not isinstance(field, (models.AutoField, models.BigAutoField))
     ]
     fixed = tuple(_prepare(field, _default(field, now)) for field in others)
-    plain = [field.get_internal_type() in PLAIN for field in given]
+    prepare = _preparer(given)
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None
     columns = [str(field.column) for field in [*given, *others]]
-    quote = connection.ops.quote_name
     on_conflict_fields: list[Any] = list(given)
     sql = " ".join(
         part
         for part in (
             connection.ops.insert_statement(on_conflict=on_conflict),
-            f"{quote(meta.db_table)} ({', '.join(quote(column) for column in columns)})",
+            f"{_quote(meta.db_table)} ({', '.join(_quote(column) for column in columns)})",
             f"VALUES ({', '.join(['%s'] * len(columns))})",
             connection.ops.on_conflict_suffix_sql(on_conflict_fields, on_conflict, None, None),
         )
         if part
     )
+    _execute(sql, (prepare(row) + fixed for row in rows), batch_size)
+
+
+#: The conditions ``update`` may add to a row's ``pk = %s``, by lookup: the field compared with
+#: the row's next value.
+CONDITIONS = {
+    "exact": "{column} = %s",
+    "null_or_lte": "({column} IS NULL OR {column} <= %s)",
+}
+
+
+def update(
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    where: Sequence[str] = (),
+    batch_size: int = 1000,
+) -> None:
+    """Set the fields ``names`` (a foreign key by its ``<name>_id``) of ``model``'s rows: each row
+    is their values, then the primary key of the row to change, then a value for each condition
+    of ``where`` (``"<field>__<lookup>"``, a lookup of ``CONDITIONS``: ``"event_at__null_or_lte"``
+    changes the row only while its ``event_at`` is null or at most that value)."""
+    meta = model._meta
+    assert meta.pk is not None
+    given = [_field(model, name) for name in names]
+    guards: list[models.Field[Any, Any]] = []
+    conditions = [f"{_quote(meta.pk.column)} = %s"]
+    for condition in where:
+        name, _, lookup = condition.rpartition("__")
+        if lookup not in CONDITIONS:
+            raise ValueError(f"{condition}: the lookup is not one of {', '.join(CONDITIONS)}")
+        guards.append(_field(model, name))
+        conditions.append(CONDITIONS[lookup].format(column=_quote(guards[-1].column)))
+    fields = [*given, meta.pk, *guards]
+    prepare = _preparer(fields)
+    sql = (
+        f"UPDATE {_quote(meta.db_table)} SET {', '.join(f'{_quote(field.column)} = %s' for field in given)} "  # noqa: S608
+        f"WHERE {' AND '.join(conditions)}"
+    )
+    _execute(sql, (prepare(row) for row in rows), batch_size)
+
+
+def _quote(name: str | None) -> str:
+    return connection.ops.quote_name(str(name))
+
+
+def _preparer(fields: Sequence[models.Field[Any, Any]]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """A row of values of ``fields`` in their database form (those in PLAIN as they are)."""
+    plain = [field.get_internal_type() in PLAIN for field in fields]
+
+    def prepare(row: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(
+            value if simple else _prepare(field, value) for value, simple, field in zip(row, plain, fields, strict=True)
+        )
+
+    return prepare
+
+
+def _execute(sql: str, rows: Iterable[tuple[Any, ...]], batch_size: int) -> None:
+    """``sql`` over ``rows``, ``batch_size`` rows at a time (the rows may be a generator)."""
     batch: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for row in rows:
-            batch.append(
-                tuple(
-                    value if simple else _prepare(field, value)
-                    for value, simple, field in zip(row, plain, given, strict=True)
-                )
-                + fixed
-            )
+            batch.append(row)
             if len(batch) >= batch_size:
                 cursor.executemany(sql, batch)
                 batch = []

@@ -44,7 +44,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, models, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -155,20 +155,10 @@ def _refresh(names: list[str]) -> None:
     """``sync.refresh_repositories`` for the repositories whose tags the batch's pushes changed,
     once a batch: its reads (every tag of a repository, thousands for a CI's) before the writer
     lock, under the applier lock; only the changed figures written under it."""
-    repos = {
-        pk: (size, last)
-        for pk, size, last in Repository.objects.filter(name__in=names).values_list("id", "size", "last_pushed")
-    }
-    reached, sizes, pushed = sync.blob_sets(list(repos))
-    changed = {}
-    for pk, (size, last) in repos.items():
-        figures = (sum(sizes[b] for b in reached.get(pk, ())), pushed.get(pk) or last)
-        if figures != (size, last):
-            changed[pk] = figures
+    changed = sync.changed_repositories(names)
     if changed:
         with receiving.quick_commit(applier=True):
-            for pk, (size, last) in changed.items():
-                Repository.objects.filter(pk=pk).update(size=size, last_pushed=last)
+            sync.update_repositories(changed)
 
 
 def _apply_chunk(chunk: list[Event], planned: PlannedPulls | None, done: Applied) -> set[str]:
@@ -256,14 +246,15 @@ def _is_tag_push(event: Event) -> bool:
 
 
 def _apply(event: Event, announced: list[tuple[str, dict[str, str]]]) -> bool:
-    """Apply one event; whether it changed a repository's tags (its size is then recomputed)."""
+    """Apply one event; whether it changed what a repository's tags and attachments reach (its
+    size is then recomputed)."""
     if not event.repository:
         return False
     if _is_tag_push(event):
         return _push(event, announced)
     if event.action == "push" and event.digest and event.media_type in MANIFEST_TYPES:
-        _push_by_digest(event)
-    elif event.action == "delete":
+        return _push_by_digest(event)
+    if event.action == "delete":
         _delete(event, announced)
     return False
 
@@ -296,25 +287,7 @@ def _write_tag_pushes(pushes: list[Event], announced: list[tuple[str, dict[str, 
     newest: dict[tuple[str, str], Event] = {}
     for event in pushes:  # in timestamp order: the last push of a tag is the one that stays
         newest[event.repository, event.tag] = event
-    names = {repository for repository, _ in newest}
-    deletes = list(
-        Event.objects.filter(
-            action="delete",
-            processed=True,
-            repository__in=names,
-            timestamp__gt=min(event.timestamp for event in newest.values()),
-        ).values_list("repository", "tag", "digest", "timestamp")
-    )
-    wanted = [
-        event
-        for event in newest.values()
-        if not any(
-            repository == event.repository
-            and when > event.timestamp
-            and (tag == event.tag or (not tag and digest == event.digest))
-            for repository, tag, digest, when in deletes
-        )
-    ]
+    wanted = _not_deleted_later(list(newest.values()))
     manifests = {
         manifest.digest: manifest
         for manifest in Manifest.objects.filter(digest__in={event.digest for event in wanted}).only(
@@ -377,7 +350,7 @@ def _write_tag_pushes(pushes: list[Event], announced: list[tuple[str, dict[str, 
         for event in new:
             if (repositories[event.repository], event.tag, event.timestamp) in stored:
                 applied.append(event)
-            elif set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor):
+            elif set_tag(event):
                 applied.append(event)  # written meanwhile by someone else (PostgreSQL): as one push
     last: dict[str, datetime] = {}
     resized: set[str] = set()
@@ -394,7 +367,7 @@ def _write_tag_pushes(pushes: list[Event], announced: list[tuple[str, dict[str, 
     return resized
 
 
-# The fields a push writes on a tag (set_tag's), in this order.
+# The fields a push writes on a tag (together: _write_tag_pushes; one by one: set_tag), in this order.
 TAG_FIELDS = ("digest", "manifest_id", "size", "created", "checked_at", "event_at", "pushed_at", "pushed_by")
 
 
@@ -409,12 +382,6 @@ def _tag_values(event: Event, manifest: Manifest, now: datetime) -> tuple[Any, .
         event.timestamp,
         event.actor,
     )
-
-
-def _tag_field(name: str) -> models.Field[Any, Any]:
-    field = Tag._meta.get_field(name.removesuffix("_id"))
-    assert isinstance(field, models.Field), name  # a concrete field, not a relation's other side
-    return field
 
 
 def _repository_ids(names: set[str]) -> dict[str, int]:
@@ -435,31 +402,19 @@ def _update_tags(
 ) -> list[Event]:
     """The existing tags pointed at their pushes' digests with one prepared UPDATE, each only if
     no newer event set it meanwhile; the pushes written."""
-    if not updates:
-        return []
-    meta = Tag._meta
-    quote = connection.ops.quote_name
-    fields = [_tag_field(name) for name in TAG_FIELDS]
-    event_at_field = _tag_field("event_at")
-    columns = [str(field.column) for field in fields]
-    event_at = quote(str(event_at_field.column))
-    # Only the model's own table and column names are formatted in; the values are parameters.
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(c)} = %s' for c in columns)} "  # noqa: S608
-        f"WHERE {quote(str(meta.pk.column))} = %s AND ({event_at} IS NULL OR {event_at} <= %s)"
+    bulk.update(
+        Tag,
+        TAG_FIELDS,
+        (
+            (
+                *_tag_values(event, manifests[event.digest], now),
+                existing[repositories[event.repository], event.tag][0],
+                event.timestamp,
+            )
+            for event in updates
+        ),
+        where=("event_at__null_or_lte",),
     )
-    rows = []
-    for event in updates:
-        values = _tag_values(event, manifests[event.digest], now)
-        prepared = [
-            value if name == "manifest_id" else field.get_db_prep_save(value, connection)
-            for name, field, value in zip(TAG_FIELDS, fields, values, strict=True)
-        ]
-        pk = existing[repositories[event.repository], event.tag][0]
-        when = event_at_field.get_db_prep_save(event.timestamp, connection)
-        rows.append((*prepared, pk, when))
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
     return list(updates)
 
 
@@ -471,58 +426,76 @@ def stored_manifest(digest: str) -> Manifest:
     return manifest
 
 
-def set_tag(repository: str, tag: str, digest: str, when: datetime, actor: str = "", pushed: bool = True) -> bool:
-    """Point ``repository:tag`` at ``digest`` as of ``when``; False when a newer event already set it."""
-    manifest = stored_manifest(digest)
-    repo, _ = Repository.objects.get_or_create(name=repository)
-    now = timezone.now()
-    fields: dict[str, Any] = {
-        "digest": digest,
-        "manifest": manifest,
-        "size": manifest.size,
-        "created": manifest.created,
-        "checked_at": now,
-        "event_at": when,
-    }
-    if pushed:
-        fields.update(pushed_at=when, pushed_by=actor)
+def set_tag(event: Event) -> bool:
+    """Point the pushed tag at the event's digest as of its timestamp (the fields ``_tag_values``
+    gives, as ``_write_tag_pushes`` writes them); False when a newer event already set it."""
+    manifest = stored_manifest(event.digest)
+    repo, _ = Repository.objects.get_or_create(name=event.repository)
+    fields = dict(zip(TAG_FIELDS, _tag_values(event, manifest, timezone.now()), strict=True))
+    when = event.timestamp
     with transaction.atomic():
         updated = (
-            Tag.objects.filter(repository=repo, name=tag)
+            Tag.objects.filter(repository=repo, name=event.tag)
             .filter(Q(event_at__isnull=True) | Q(event_at__lte=when))
             .update(**fields)
         )
         if not updated:
-            if Tag.objects.filter(repository=repo, name=tag).exists():
+            if Tag.objects.filter(repository=repo, name=event.tag).exists():
                 return False  # a newer event came first
-            Tag.objects.create(repository=repo, name=tag, attached_to=sync.attached_digest(tag), **fields)
-        if pushed:
-            Repository.objects.filter(pk=repo.pk).filter(Q(last_pushed__isnull=True) | Q(last_pushed__lt=when)).update(
-                last_pushed=when
-            )
+            Tag.objects.create(repository=repo, name=event.tag, attached_to=sync.attached_digest(event.tag), **fields)
+        Repository.objects.filter(pk=repo.pk).filter(Q(last_pushed__isnull=True) | Q(last_pushed__lt=when)).update(
+            last_pushed=when
+        )
     return True
 
 
+def _not_deleted_later(pushes: list[Event]) -> list[Event]:
+    """The pushes of tags no later delete (applied already, the events out of order) undid: a
+    delete of the tag, or one by digest (no tag) of the pushed digest, in the same repository.
+    One query for any number of pushes."""
+    if not pushes:
+        return []
+    deletes = list(
+        Event.objects.filter(
+            action="delete",
+            processed=True,
+            repository__in={event.repository for event in pushes},
+            timestamp__gt=min(event.timestamp for event in pushes),
+        )
+        .filter(Q(tag__in={event.tag for event in pushes}) | Q(tag="", digest__in={event.digest for event in pushes}))
+        .values_list("repository", "tag", "digest", "timestamp")
+    )
+    return [
+        event
+        for event in pushes
+        if not any(
+            repository == event.repository
+            and when > event.timestamp
+            and (tag == event.tag or (not tag and digest == event.digest))
+            for repository, tag, digest, when in deletes
+        )
+    ]
+
+
 def _push(event: Event, announced: list[tuple[str, dict[str, str]]]) -> bool:
-    deleted_later = Event.objects.filter(
-        action="delete", repository=event.repository, timestamp__gt=event.timestamp, processed=True
-    ).filter(Q(tag=event.tag) | Q(tag="", digest=event.digest))
-    if deleted_later.exists():  # out of order: the tag's delete came after this push
+    if not _not_deleted_later([event]):  # out of order: the tag's delete came after this push
         return False
-    pushed = set_tag(event.repository, event.tag, event.digest, event.timestamp, actor=event.actor)
+    pushed = set_tag(event)
     if pushed:
         announced.append((notable.PUSH, _facts(event)))
     return pushed
 
 
-def _push_by_digest(event: Event) -> None:
+def _push_by_digest(event: Event) -> bool:
+    """Store an artifact pushed by digest: attached to its subject, its blobs count in the
+    repository's size (the statistics' largest repositories read it); whether it was attached."""
     deleted_later = Event.objects.filter(
         action="delete", repository=event.repository, digest=event.digest, timestamp__gt=event.timestamp, processed=True
     )
     if deleted_later.exists():
-        return
+        return False
     manifest = stored_manifest(event.digest)
-    attachments.attach(event.repository, manifest, event.timestamp, event.actor)
+    return attachments.attach(event.repository, manifest, event.timestamp, event.actor) is not None
 
 
 def _delete(event: Event, announced: list[tuple[str, dict[str, str]]]) -> None:

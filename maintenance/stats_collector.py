@@ -17,7 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Collate
 from django.utils import timezone
 
 from catalog.blobs import content_blobs
@@ -97,30 +98,27 @@ def content_summary() -> RegistryContent:
 
 
 # The SQL below is put together from table names only; no value goes into it.
-# Per repository, the manifests its tags and attachments name, with an index's children (by
-# digest), and the distinct blobs those reach: what ``inventory.sync.blob_sets`` walks in Python.
-_REPOSITORY_BLOBS = """
-WITH repo_manifest AS (
-  SELECT repository_id AS repo, manifest_id AS manifest FROM {tag}
-  UNION SELECT repository_id, manifest_id FROM {attachment}
-),
+# The blobs the registry's tags and attachments reach, an index's children (by digest) included,
+# each counted once across the registry, as the data root stores it (each repository's own
+# figure is ``Repository.size``, kept by ``inventory.sync.refresh_repositories``).
+_TOTALS = """
+WITH named AS (SELECT manifest_id AS manifest FROM {tag} UNION SELECT manifest_id FROM {attachment}),
 reached AS (
-  SELECT repo, manifest FROM repo_manifest
-  UNION SELECT rm.repo, m.id FROM repo_manifest rm
-    JOIN {child} c ON c.parent_id = rm.manifest JOIN {manifest} m ON m.digest = c.digest
-),
-repo_blob AS (
-  SELECT DISTINCT r.repo, mb.blob_id AS blob FROM reached r JOIN {manifest_blob} mb ON mb.manifest_id = r.manifest
+  SELECT manifest FROM named
+  UNION SELECT m.id FROM named n JOIN {child} c ON c.parent_id = n.manifest JOIN {manifest} m ON m.digest = c.digest
 )
+SELECT (SELECT COUNT(*) FROM {repository}), (SELECT COUNT(*) FROM {tag}),
+  (SELECT COALESCE(SUM(size), 0) FROM {tag}),
+  (SELECT COALESCE(SUM(b.size), 0) FROM {blob} b WHERE b.id IN (
+    SELECT mb.blob_id FROM {manifest_blob} mb WHERE mb.manifest_id IN (SELECT manifest FROM reached)))
 """
-# Names in code-point order, as Python sorts them (PostgreSQL's default collation does not).
-_NAME_ORDER = {"postgresql": 'COLLATE "C"', "sqlite": "COLLATE BINARY"}
 
 
 def _inventory_summary() -> RegistryContent:
-    """The figures aggregated in SQL, two queries whatever the number of repositories: a
-    scheduled sample at 10,000 repositories holds ten rows, not a list of every repository
-    (issue 28). ``repositories`` stays empty: only the registry walk lists them all."""
+    """The counts and the registry-wide bytes aggregated in SQL, and the largest repositories read
+    from their kept ``size``: two queries whatever the number of repositories, a scheduled sample
+    at 10,000 repositories holds ten rows, not a list of every repository (issue 28).
+    ``repositories`` stays empty: only the registry walk lists them all."""
     tables = {
         "tag": Tag._meta.db_table,
         "attachment": Attachment._meta.db_table,
@@ -130,24 +128,18 @@ def _inventory_summary() -> RegistryContent:
         "blob": Blob._meta.db_table,
         "repository": Repository._meta.db_table,
     }
-    blobs = _REPOSITORY_BLOBS.format(**tables)
-    totals = blobs + (  # noqa: S608 (table names only)
-        "SELECT (SELECT COUNT(*) FROM {repository}), (SELECT COUNT(*) FROM {tag}),"
-        " (SELECT COALESCE(SUM(size), 0) FROM {tag}),"
-        " (SELECT COALESCE(SUM(b.size), 0) FROM {blob} b WHERE b.id IN (SELECT blob FROM repo_blob))"
-    ).format(**tables)
-    largest = blobs + (  # noqa: S608 (table names only; the limit is a parameter)
-        "SELECT r.name, COALESCE(u.unique_bytes, 0) AS unique_bytes,"
-        " (SELECT COUNT(*) FROM {tag} t WHERE t.repository_id = r.id)"
-        " FROM {repository} r LEFT JOIN (SELECT rb.repo, SUM(b.size) AS unique_bytes FROM repo_blob rb"
-        " JOIN {blob} b ON b.id = rb.blob GROUP BY rb.repo) u ON u.repo = r.id"
-        " ORDER BY unique_bytes DESC, r.name {order} LIMIT %s"
-    ).format(order=_NAME_ORDER.get(connection.vendor, ""), **tables)
+    tag_count = Tag.objects.filter(repository=OuterRef("pk")).order_by().values("repository").annotate(n=Count("pk"))
+    # Names in code-point order, as Python sorts them (PostgreSQL's default collation does not).
+    by_name = Collate("name", "C") if connection.vendor == "postgresql" else F("name")
+    largest = (
+        Repository.objects.annotate(tag_count=Coalesce(Subquery(tag_count.values("n")), 0))
+        .order_by("-size", by_name)
+        .values_list("name", "size", "tag_count")[:LARGEST_KEPT]
+    )
     with transaction.atomic(), connection.cursor() as cursor:  # both queries read one state
-        cursor.execute(totals)
+        cursor.execute(_TOTALS.format(**tables))
         repositories, tags, total_bytes, unique_bytes = cursor.fetchone()
-        cursor.execute(largest, [LARGEST_KEPT])
-        top = [{"name": name, "unique_bytes": int(size), "tags": count} for name, size, count in cursor.fetchall()]
+        top = [{"name": name, "unique_bytes": size, "tags": count} for name, size, count in largest]
     return RegistryContent(
         repository_count=repositories,
         tag_count=tags,

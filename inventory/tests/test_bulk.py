@@ -1,4 +1,5 @@
-"""inventory.bulk.insert: rows as tuples, the other fields' defaults, conflicts skipped when asked."""
+"""inventory.bulk: insert (rows as tuples, the other fields' defaults, conflicts skipped when asked)
+and update (rows by primary key, a condition per row); on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import pytest
 from django.db import IntegrityError
 
 from inventory import bulk
-from inventory.models import Blob, Manifest
+from inventory.models import Blob, Manifest, Repository, Tag
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.database]  # also on PostgreSQL
 
 CREATED = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
@@ -61,3 +62,75 @@ def test_a_conflicting_row_is_skipped_when_asked_and_refused_otherwise() -> None
 def test_a_row_of_the_wrong_length_is_refused() -> None:
     with pytest.raises(ValueError):
         bulk.insert(Blob, ("digest", "size"), [("sha256:" + "e" * 64,)])
+
+
+def manifest(letter: str, size: int = 1) -> Manifest:
+    return Manifest.objects.create(digest="sha256:" + letter * 64, media_type="x", kind="image", size=size)
+
+
+def test_an_update_sets_the_named_fields_of_the_rows_its_keys_name_and_nothing_else() -> None:
+    first, second = manifest("a"), manifest("b")
+    repository = Repository.objects.create(name="team/app")
+    one, two, _ = (
+        Tag.objects.create(repository=repository, name=name, digest=first.digest, manifest=first, pushed_by="ci")
+        for name in ("one", "two", "other")
+    )
+
+    bulk.update(
+        Tag,
+        ("digest", "manifest_id", "created", "pushed_by"),
+        [(second.digest, second.pk, CREATED, "alice", one.pk), (second.digest, second.pk, None, "bob", two.pk)],
+    )
+
+    stored = {tag.name: tag for tag in Tag.objects.all()}
+    assert (stored["one"].digest, stored["one"].manifest_id, stored["one"].created, stored["one"].pushed_by) == (
+        second.digest,
+        second.pk,
+        CREATED,
+        "alice",
+    )
+    assert (stored["two"].manifest_id, stored["two"].created, stored["two"].pushed_by) == (second.pk, None, "bob")
+    assert (stored["other"].manifest_id, stored["other"].pushed_by) == (first.pk, "ci")  # not named: as it was
+    assert stored["one"].first_seen == one.first_seen  # a field not named keeps its value
+
+
+def test_json_fields_reach_the_database_in_their_form() -> None:
+    found = manifest("c")
+
+    bulk.update(Manifest, ("platforms", "config"), [(["linux/arm64"], {"os": "linux"}, found.pk)])
+
+    found.refresh_from_db()
+    assert (found.platforms, found.config) == (["linux/arm64"], {"os": "linux"})
+
+
+def test_a_row_is_changed_only_while_its_condition_holds() -> None:
+    found = manifest("d")
+    repository = Repository.objects.create(name="team/app")
+    before, after = CREATED - dt.timedelta(minutes=1), CREATED + dt.timedelta(minutes=1)
+    tags = {
+        name: Tag.objects.create(repository=repository, name=name, digest=found.digest, manifest=found, event_at=at)
+        for name, at in (("never", None), ("older", before), ("same", CREATED), ("newer", after))
+    }
+
+    bulk.update(
+        Tag, ("pushed_by",), [("ci", tag.pk, CREATED) for tag in tags.values()], where=("event_at__null_or_lte",)
+    )
+    bulk.update(Tag, ("size",), [(7, tag.pk, "older") for tag in tags.values()], where=("name__exact",))
+
+    assert dict(Tag.objects.values_list("name", "pushed_by")) == {
+        "never": "ci",
+        "older": "ci",
+        "same": "ci",
+        "newer": "",
+    }
+    assert dict(Tag.objects.values_list("name", "size")) == {"never": 0, "older": 7, "same": 0, "newer": 0}
+
+
+def test_an_unknown_condition_or_a_row_of_the_wrong_length_is_refused() -> None:
+    found = manifest("e")
+
+    with pytest.raises(ValueError, match="not one of exact, null_or_lte"):
+        bulk.update(Manifest, ("size",), [(2, found.pk, 1)], where=("size__gt",))
+    with pytest.raises(ValueError):
+        bulk.update(Manifest, ("size",), [(2,)])
+    assert Manifest.objects.get().size == 1

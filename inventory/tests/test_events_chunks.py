@@ -142,6 +142,74 @@ def test_pushes_written_together_keep_each_push_rule(told: list[tuple[str, dict[
     assert not any(inside for _, _, inside in told)  # announced once committed
 
 
+def test_pushes_applied_one_by_one_write_what_pushes_written_together_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same events in two repositories, one's pushes written together, the other's one by
+    one (``_push``, as when writing them together fails): the same tags, fields and rules."""
+    write_together = events._write_tag_pushes
+
+    def refuse_alone(pushes: list[Event], *args: Any) -> set[str]:
+        if any(push.repository == "team/alone" for push in pushes):
+            raise RuntimeError("written one by one")
+        return write_together(pushes, *args)
+
+    monkeypatch.setattr(events, "_write_tag_pushes", refuse_alone)
+    for repo in ("team/together", "team/alone"):
+        receive(
+            event("push", "gone", D1, 0, repo=repo),
+            event("delete", "gone", D1, 5, repo=repo),
+            event("push", "by-digest", D2, 10, repo=repo),
+            event("delete", "", D2, 20, repo=repo),
+            event("push", "kept", D1, 30, repo=repo),
+        )
+    events.apply_pending(client=NoRegistry())  # type: ignore[arg-type]
+    for repo in ("team/together", "team/alone"):
+        receive(
+            event("push", "gone", D2, 3, repo=repo),  # its tag deleted later: changes nothing
+            event("push", "by-digest", D2, 15, repo=repo),  # its digest deleted later: nothing
+            event("push", "kept", D2, 40, repo=repo, actor="alice"),
+            event("push", f"sha256-{'1' * 64}.sig", D2, 41, repo=repo),
+        )
+    events.apply_pending(client=NoRegistry())  # type: ignore[arg-type]
+
+    def written(repo: str) -> list[tuple[Any, ...]]:
+        return list(
+            Tag.objects.filter(repository__name=repo)
+            .order_by("name")
+            .values_list(
+                "name", "digest", "manifest__digest", "size", "event_at", "pushed_at", "pushed_by", "attached_to"
+            )
+        )
+
+    assert written("team/alone") == written("team/together")
+    assert [(name, digest, pushed_by) for name, digest, *_, pushed_by, _ in written("team/alone")] == [
+        ("kept", D2, "alice"),
+        (f"sha256-{'1' * 64}.sig", D2, "ci"),
+    ]
+    assert Tag.objects.get(repository__name="team/alone", name="kept").checked_at is not None
+    alone, together = (Repository.objects.get(name=name) for name in ("team/alone", "team/together"))
+    assert (
+        (alone.size, alone.last_pushed) == (together.size, together.last_pushed) == (200, BASE + timedelta(seconds=41))
+    )
+
+
+def test_an_artifact_attached_by_its_push_event_counts_in_its_repositorys_size() -> None:
+    """The statistics' largest repositories read ``Repository.size``: an SBOM pushed by digest
+    with a subject (no tag) adds its blobs there once its batch is applied, as the tags' do."""
+    sbom = "sha256:" + "3" * 64
+    manifest = Manifest.objects.create(digest=sbom, media_type=OCI_MANIFEST, kind="artifact", size=7, subject=D1)
+    blob = Blob.objects.create(digest="sha256:s" + "b" * 63, size=7)
+    ManifestBlob.objects.create(manifest=manifest, blob=blob, position=0)
+    receive(event("push", "v1", D1, 0))
+    events.apply_pending(client=NoRegistry())  # type: ignore[arg-type]
+    assert Repository.objects.get(name="team/app").size == 100
+
+    receive(event("push", "", sbom, 1))
+    events.apply_pending(client=NoRegistry())  # type: ignore[arg-type]
+
+    assert Repository.objects.get(name="team/app").attachments.get().manifest == manifest
+    assert Repository.objects.get(name="team/app").size == 107
+
+
 def test_a_receiver_stores_its_event_while_a_long_batch_is_applied(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each chunk holds the writer lock for 0.1 s here: a batch of 60 events holds it 1.2 s in
     all, and a receiver's insert waits for one chunk at most, not for the batch."""

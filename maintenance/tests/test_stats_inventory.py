@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from inventory import sync
+from inventory.models import Repository
 from maintenance import stats_collector as stats
 from registry_client.client import RegistryClient
 from testenv import images
@@ -21,7 +22,7 @@ def repo_prefix() -> str:
     return f"inv-{uuid.uuid4().hex[:10]}"
 
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.database]  # the SQL differs: also on PostgreSQL
 
 
 def test_the_inventory_gives_the_figures_the_registry_walk_gives(
@@ -42,8 +43,13 @@ def test_the_inventory_gives_the_figures_the_registry_walk_gives(
     stored = stats.content_summary()
     # The same counts, bytes and largest repositories; only the walk lists every repository.
     assert stored == dataclasses.replace(walked, repositories=[])
+    # The largest are read from each repository's kept size: every one is the walk's figure.
+    assert {r["name"]: (r["unique_bytes"], r["tags"]) for r in walked.repositories} == {
+        repository.name: (repository.size, repository.tags.count()) for repository in Repository.objects.all()
+    }
     mine = {r["name"]: r for r in walked.repositories if r["name"].startswith(repo_prefix)}
     assert mine[repo_prefix]["tags"] == 3 and mine[repo_prefix]["unique_bytes"] > 0
+    assert mine[repo_prefix]["unique_bytes"] != mine[f"{repo_prefix}/other"]["unique_bytes"]
 
 
 def test_the_inventorys_figures_are_aggregated_in_the_database_whatever_the_number_of_repositories(
