@@ -45,6 +45,7 @@ class LoopCollector:
         self.long_lived = len(gc.get_objects(2))
         self.collections = [0, 0, 0]
         self.pending = 0  # objects moved to the oldest generation since its last collection
+        self._seen = 0  # the young generation's count after the last look
         self._handle: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
@@ -86,8 +87,10 @@ class LoopCollector:
 
     def _look(self) -> None:
         try:
-            allocated = gc.get_count()[0]
+            young = gc.get_count()[0]
+            allocated = young - self._seen if young >= self._seen else young
             self.collect()
+            self._seen = gc.get_count()[0]
             self.delay = BUSY if allocated >= QUIET else min(IDLE, self.delay * 2)
         except Exception:  # never leave the web without a collector
             log.exception("garbage collection on the loop failed; Python collects by itself again")

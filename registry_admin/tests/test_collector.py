@@ -66,6 +66,16 @@ def test_the_loop_collects_what_a_page_thread_leaves(restore_gc: None) -> None:
         loop.close()
 
 
+def test_an_idle_loop_looks_ten_times_a_second(restore_gc: None) -> None:
+    loop = asyncio.new_event_loop()
+    taker = LoopCollector(loop)
+    loop.call_soon(taker.start)
+    loop.call_later(1.0, loop.stop)
+    loop.run_forever()
+    loop.close()
+    assert taker.delay == collector.IDLE
+
+
 def test_a_full_collection_frees_what_middle_collections_moved_to_the_oldest_generation(restore_gc: None) -> None:
     gc.collect()
     gc.disable()  # as in the web: only the collector collects
