@@ -57,9 +57,9 @@ def test_the_loop_collects_what_a_page_thread_leaves(restore_gc: None) -> None:
         while len(freed) < 10_000 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert not gc.isenabled()
-        assert len(freed) >= 10_000  # young collections from the loop, while the page allocated or after
+        assert len(freed) >= 10_000  # collections by the loop, while the page allocated or after
         assert set(freed) == {loop_thread.ident}  # never the page thread that allocated
-        assert taker.collections[0] >= 1
+        assert sum(taker.collections) >= 1  # counted by the collector (the generation depends on what came before)
     finally:
         loop.call_soon_threadsafe(loop.stop)
         loop_thread.join(5)
