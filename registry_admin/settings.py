@@ -113,6 +113,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: after every other middleware, an API view lets go of its request and answer (core.middleware).
+    "core.middleware.ReleaseViews",
     "django.middleware.security.SecurityMiddleware",
     # The registry's notifications, answered before the rest (inventory/middleware.py).
     "inventory.middleware.EventsReceiver",
