@@ -125,7 +125,9 @@ def cpu_seconds(pids: list[int]) -> float:
         try:
             with open(f"/proc/{pid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            # utime, stime, and those of its children it waited for: a job's child process
+            # (jobs/child.py) ends within the phase and its CPU goes to the worker's cutime.
+            total += sum(int(field) for field in fields[11:15])
         except OSError:
             continue
     return total / TICKS

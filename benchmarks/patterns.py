@@ -197,8 +197,14 @@ def web(services: Any, runs: int, seconds: float) -> list[tuple[str, float, str]
             clients.terminate()
             clients.wait(timeout=30)
     finally:
+        # A kept-alive connection holds gunicorn's graceful shutdown for its whole timeout (30 s).
+        session.close()
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)
     return [
         ("Tag list API with both rules, 11 tags of 40 characters (alone)", alone, "informative"),
         (f"`/-/alive` while 8 clients request it, median of {len(alive)}", statistics.median(alive), "< 100 ms"),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from rest_framework.utils.serializer_helpers import ReturnDict, ReturnList
 
 from core.errors import service_fault
 
@@ -43,3 +44,37 @@ class ServiceFaultMiddleware:
             return None  # a bug: Django's handler500 (JSON under /api/, core.error_views)
         logger.warning("%s %s answered 503: %s (%s)", request.method, request.path, message, exception)
         return fault_response(request, message)
+
+
+class ReleaseViews:
+    """After an API answer is rendered, its view lets go of what it held (issue 26).
+
+    Django REST framework's view, request and response point at each other (``view.request``,
+    ``view.response``, ``request.parser_context["view"]``, ``response.renderer_context["view"]``,
+    ``response.renderer_context["response"]``, ``request.parser_context["request"]``):
+    a cycle that only Python's garbage collector frees, with everything the view held (its
+    paginator, page, queryset and rows). The web's collections then grow with every answer and
+    stop every thread while they run (``registry_admin.collector``). Nothing reads a view once its
+    answer is rendered, so its attributes are dropped here, and those of the serializer that made
+    the answer's data, and the rest is freed as the answer is.
+    First in ``MIDDLEWARE``, so that every other middleware has seen the answer before.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        context = getattr(response, "renderer_context", None) or {}
+        view = context.get("view")
+        if view is not None and getattr(response, "is_rendered", True):
+            context.pop("response", None)  # the answer itself, put there as it was rendered
+            getattr(context.get("request"), "parser_context", {}).pop("request", None)  # likewise
+            view.__dict__.clear()
+            data = getattr(response, "data", None)
+            for shown in [data, *data.values()] if isinstance(data, dict) else [data]:
+                if isinstance(shown, ReturnDict | ReturnList) and shown.serializer is not None:
+                    # The serializer and its answer point at each other too (``serializer._data``),
+                    # and it holds the rows it was given (``instance``).
+                    shown.serializer.__dict__.clear()
+        return response

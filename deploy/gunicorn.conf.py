@@ -9,6 +9,7 @@ the log (issue 26). No other field of the format comes from a header that carrie
 import gc
 import os
 import sys
+from typing import Any
 
 accesslog = "-"
 access_log_format = '%(h)s %(l)s - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
@@ -22,9 +23,14 @@ if not (os.environ.get("DATABASE_URL") or os.environ.get("DATABASE_URL_FILE")):
     sys.modules.setdefault("psycopg", None)  # type: ignore[arg-type]
 
 
-def post_worker_init(worker: object) -> None:
+def post_worker_init(worker: Any) -> None:
     """The application is loaded: its modules, settings and URL patterns live as long as the
     process, so they leave the garbage collector's generations (``gc.freeze``) and a full
-    collection, which holds the GIL, no longer walks them while slow pages allocate (issue 26)."""
+    collection, which holds the GIL, no longer walks them while slow pages allocate. From now on
+    the worker's event loop takes the collections, small and often, instead of whichever page
+    thread allocates (``registry_admin.collector``; issue 26)."""
     gc.collect()
     gc.freeze()
+    from registry_admin.collector import LoopCollector
+
+    LoopCollector(worker.loop).start()

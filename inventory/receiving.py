@@ -471,6 +471,19 @@ _waker_lock = threading.Lock()
 _waker_pid: int | None = None
 
 
+def _reset_in_child() -> None:
+    """A forked child (a job's child process, jobs/child.py) takes the locks afresh: a thread of
+    the parent may have held one at the fork, and a lock file's descriptor shares its flock with
+    the parent's (the same open file description), so the child must open its own."""
+    global _writer, _applier, _lock_files, _wanted, _waker_lock
+    _writer, _applier, _wanted, _waker_lock = threading.Lock(), threading.Lock(), threading.Event(), threading.Lock()
+    _lock_files = {}
+    _redis.clear()
+
+
+os.register_at_fork(after_in_child=_reset_in_child)
+
+
 def _wake_loop() -> None:
     while True:
         _wanted.wait()

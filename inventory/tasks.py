@@ -18,6 +18,7 @@ from django.db import OperationalError
 from core.worker import send
 from inventory import events, files, gaps, jobs, receiving, scrub, sync_files, task_names
 from inventory import sync as inventory_sync
+from jobs import child
 from jobs.services import JobBusy
 
 logger = logging.getLogger(__name__)
@@ -33,8 +34,14 @@ COALESCE = 0.25  # seconds
     time_limit=jobs.SYNC_TIME_LIMIT + 60,
 )
 def run_sync(job_id: int) -> None:
-    """A sync job queued by the API, "Sync now", the schedule, a worker's start or an events gap."""
-    jobs.SyncJob.handle(job_id)
+    """A sync job queued by the API, "Sync now", the schedule, a worker's start or an events gap.
+
+    In a child process forked for the job (``jobs.child``, JOB_CHILD_PROCESS): what a sync of
+    10,000 repositories builds leaves with the child instead of staying with the worker."""
+    if child.enabled():
+        child.run_in_child(jobs.SyncJob.handle, job_id)
+    else:
+        jobs.SyncJob.handle(job_id)
 
 
 @shared_task(name=task_names.SCHEDULED_SYNC, ignore_result=True, soft_time_limit=50, time_limit=60)

@@ -305,6 +305,17 @@ class _Heartbeat:
 heartbeat = _Heartbeat()
 
 
+def _reset_heartbeat_in_child() -> None:
+    """A forked child (a prefork pool process, a job's child: ``jobs.child``) beats for its own
+    jobs only, from a thread of its own; the parent's lock may have been held by a thread that
+    does not exist here."""
+    global heartbeat
+    heartbeat = _Heartbeat()
+
+
+os.register_at_fork(after_in_child=_reset_heartbeat_in_child)
+
+
 @task_postrun.connect
 def _task_ended(task_id: str | None = None, **kwargs: object) -> None:
     """A task that returned or raised without ending its job: fail the job now, not after a timeout."""

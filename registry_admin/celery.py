@@ -51,6 +51,21 @@ class _BeatThread(threading.Thread):
 
     def run(self) -> None:
         self.service.app.set_current()
+        # The database scheduler's connection is closed after each tick (every 5 s), as Django
+        # closes a task's: a thread that keeps one open would keep the worker from forking a job's
+        # child process safely (jobs/child.py).
+        from django import db
+
+        scheduler = self.service.scheduler
+        tick = scheduler.tick
+
+        def tick_and_close(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return tick(*args, **kwargs)
+            finally:
+                db.connection.close()
+
+        scheduler.tick = tick_and_close  # type: ignore[method-assign]
         self.service.start()
 
     def stop(self) -> None:

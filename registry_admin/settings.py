@@ -113,6 +113,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: after every other middleware, an API view lets go of its request and answer (core.middleware).
+    "core.middleware.ReleaseViews",
     "django.middleware.security.SecurityMiddleware",
     # The registry's notifications, answered before the rest (inventory/middleware.py).
     "inventory.middleware.EventsReceiver",
@@ -295,6 +297,9 @@ JOB_HEARTBEAT_TIMEOUT = envint("JOB_HEARTBEAT_TIMEOUT", GC_LOCK_TIMEOUT, minimum
 # How often the job watchdog looks: a beat task, and a thread in every worker's main process
 # (so that a pool whose processes all wait on long tasks cannot starve it).
 JOB_WATCHDOG_INTERVAL = envint("JOB_WATCHDOG_INTERVAL", 60, minimum=5)
+# A worker runs the inventory's sync job in a short-lived child process it forks for the job
+# (jobs/child.py): what the sync built goes back to the system when the child exits (issue 28).
+JOB_CHILD_PROCESS = envbool("JOB_CHILD_PROCESS", True)
 CELERY_BEAT_SCHEDULE["job-watchdog"] = {
     "task": "maintenance.tasks.job_watchdog",
     "schedule": float(JOB_WATCHDOG_INTERVAL),

@@ -500,6 +500,16 @@ _client: RegistryClient | None = None
 _client_lock = threading.Lock()
 
 
+def _reset_in_child() -> None:
+    """A forked child (a job's child process) builds its own client: the parent's pooled
+    connections are the parent's (two processes on one socket mix their answers)."""
+    global _client, _client_lock
+    _client, _client_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_in_child)
+
+
 def get_client() -> RegistryClient:
     """The process's client for the configured registry (rebuilt when settings change, e.g. in tests).
 
