@@ -113,9 +113,77 @@ MANIFEST_FIELDS = (
 )
 
 
-def store_many(contents: list[Content]) -> int:
+class Stored:
+    """The inventory's manifests (``(id, size, created)``) and blobs (id) by digest, as a sync
+    writes them: read once at its start with a scan of each table and kept current by
+    ``store_many``, so that no batch asks the database an IN over thousands of digests (at 10,000
+    repositories those lookups were about a third of the first sync's writes). ``for_contents``
+    reads only the digests some contents name, for a caller writing a few (the events)."""
+
+    def __init__(self, manifests: dict[str, tuple[int, int, Any]], blobs: dict[str, int]) -> None:
+        self.manifests = manifests
+        self.blobs = blobs
+
+    @classmethod
+    def load(cls) -> Stored:
+        return cls(
+            {
+                digest: (pk, size, created)
+                for digest, pk, size, created in Manifest.objects.values_list("digest", "pk", "size", "created")
+            },
+            dict(Blob.objects.values_list("digest", "id")),
+        )
+
+    @classmethod
+    def for_contents(cls, contents: list[Content]) -> Stored:
+        digests = {item.digest for top in contents for item in [top, *top.children]}
+        blobs = {
+            digest
+            for top in contents
+            for item in [top, *top.children]
+            if not item.is_index
+            for digest, _, _ in manifests.blob_descriptors(item.body)
+        }
+        return cls(
+            {
+                digest: (pk, size, created)
+                for digest, pk, size, created in Manifest.objects.filter(digest__in=list(digests)).values_list(
+                    "digest", "pk", "size", "created"
+                )
+            },
+            dict(Blob.objects.filter(digest__in=list(blobs)).values_list("digest", "id")),
+        )
+
+    def learn_manifests(self, after: int, wanted: set[str]) -> None:
+        """The manifests just inserted (rows past id ``after``: ids only grow), and any of
+        ``wanted`` another writer stored meanwhile (an IN over those few)."""
+        rows = Manifest.objects.filter(pk__gt=after)
+        for _ in range(2):
+            for digest, pk, size, created in rows.values_list("digest", "pk", "size", "created"):
+                self.manifests[digest] = (pk, size, created)
+            missing = [digest for digest in wanted if digest not in self.manifests]
+            if not missing:
+                return
+            rows = Manifest.objects.filter(digest__in=missing)
+
+    def learn_blobs(self, after: int, wanted: set[str]) -> None:
+        """As ``learn_manifests``, for blobs."""
+        self.blobs.update(Blob.objects.filter(pk__gt=after).values_list("digest", "pk"))
+        missing = [digest for digest in wanted if digest not in self.blobs]
+        if missing:
+            self.blobs.update(Blob.objects.filter(digest__in=missing).values_list("digest", "pk"))
+
+
+def _last_id(model: type[Manifest] | type[Blob]) -> int:
+    """The highest id in ``model``'s table: the rows inserted next have higher ones."""
+    return model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def store_many(contents: list[Content], stored: Stored | None = None) -> int:
     """Write many fetched manifests in a few queries (images in bulk, indexes one by one after);
-    the number of manifests written, children included."""
+    the number of manifests written, children included. ``stored``: what the inventory holds,
+    kept current here (by default read for these contents only)."""
+    stored = stored or Stored.for_contents(contents)
     images: dict[str, Content] = {}
     indexes: list[Content] = []
     for item in contents:
@@ -124,10 +192,9 @@ def store_many(contents: list[Content]) -> int:
                 images.setdefault(image.digest, image)
         if item.is_index:
             indexes.append(item)
-    existing = set(Manifest.objects.filter(digest__in=list(images)).values_list("digest", flat=True))
-    fresh = [image for digest, image in images.items() if digest not in existing]
+    fresh = [image for digest, image in images.items() if digest not in stored.manifests]
     descriptors = {image.digest: manifests.blob_descriptors(image.body) for image in fresh}
-    blobs = _blobs([d for found in descriptors.values() for d in found])
+    blobs = _blobs([d for found in descriptors.values() for d in found], stored)
     rows = []
     for image in fresh:
         config_descriptor = image.body.get("config") or {}
@@ -148,23 +215,28 @@ def store_many(contents: list[Content]) -> int:
                 image.body,
             )
         )
+    last = _last_id(Manifest)
     bulk.insert(Manifest, MANIFEST_FIELDS, rows, ignore_conflicts=True)
-    ids = dict(Manifest.objects.filter(digest__in=[image.digest for image in fresh]).values_list("digest", "id"))
-    linked = set(
-        ManifestBlob.objects.filter(manifest_id__in=list(ids.values())).values_list("manifest_id", flat=True).distinct()
-    )
+    stored.learn_manifests(last, set(descriptors))
+    # Only the rows inserted here get their blob links: a manifest another writer stored meanwhile
+    # got its own from that writer, in the same transaction.
+    ours = {
+        digest: stored.manifests[digest][0] for digest in descriptors if stored.manifests.get(digest, (0,))[0] > last
+    }
     bulk.insert(
         ManifestBlob,
         ("manifest_id", "blob_id", "position"),
         (
-            (ids[digest], blobs[blob_digest], i)
+            (ours[digest], blobs[blob_digest], i)
             for digest, found in descriptors.items()
-            if digest in ids and ids[digest] not in linked
+            if digest in ours
             for i, (blob_digest, _, _) in enumerate(found)
         ),
     )
     for index in indexes:
-        store(index)
+        if index.digest not in stored.manifests:
+            manifest = store(index)
+            stored.manifests[manifest.digest] = (manifest.pk, manifest.size, manifest.created)
     return len(fresh) + len(indexes)
 
 
@@ -223,14 +295,15 @@ def _create(content: Content) -> Manifest:
     return manifest
 
 
-def _blobs(descriptors: list[tuple[str, int, str]]) -> dict[str, int]:
-    """The blobs' ids by digest, the missing ones created."""
+def _blobs(descriptors: list[tuple[str, int, str]], stored: Stored | None = None) -> dict[str, int]:
+    """The blobs' ids by digest, the missing ones created (``stored``: the blobs known, kept current)."""
     wanted = {digest: (size, media_type) for digest, size, media_type in descriptors}
     if not wanted:
         return {}
-    found = dict(Blob.objects.filter(digest__in=list(wanted)).values_list("digest", "id"))
-    missing = [(d, size, media_type) for d, (size, media_type) in wanted.items() if d not in found]
+    stored = stored or Stored({}, dict(Blob.objects.filter(digest__in=list(wanted)).values_list("digest", "id")))
+    missing = [(d, size, media_type) for d, (size, media_type) in wanted.items() if d not in stored.blobs]
     if missing:
+        last = _last_id(Blob)
         bulk.insert(Blob, ("digest", "size", "media_type"), missing, ignore_conflicts=True)
-        found.update(Blob.objects.filter(digest__in=[d for d, _, _ in missing]).values_list("digest", "id"))
-    return found
+        stored.learn_blobs(last, {d for d, _, _ in missing})
+    return {digest: stored.blobs[digest] for digest in wanted}

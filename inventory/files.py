@@ -147,10 +147,10 @@ class ManifestFiles:
     def get_manifest(self, name: str, reference: str) -> RegistryManifest:
         digest = reference
         if not reference.startswith("sha256:"):
-            links = {link.tag: link.digest for link in self.files.tags(name) if link.tag == reference}
-            if reference not in links:
+            link = self.files.tag_link(name, reference)
+            if link is None:
                 raise RegistryNotFound(f"{name}:{reference} does not exist in the registry.")
-            digest = links[reference]
+            digest = link.digest
         revision = self.files.v2 / "repositories" / name / "_manifests" / "revisions" / "sha256" / digest[7:] / "link"
         if not revision.exists():
             raise RegistryNotFound(f"{name}@{digest} does not exist in the registry.")

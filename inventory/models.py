@@ -305,6 +305,27 @@ class VerifiedBlob(models.Model):
         return f"{self.digest} verified {self.verified_at}"
 
 
+class TagLinkSeen(models.Model):
+    """A tag link of the storage files as the last sync from the files read it (issue 24): its
+    digest and the link file's inode, size and modification time. The next sync ``stat``s the link
+    instead of reading it and keeps this digest while all three are unchanged
+    (``registry_files.layout.StorageFiles.all_tag_links``). Written by the sync from the files only."""
+
+    repository = models.CharField(max_length=255)
+    tag = models.CharField(max_length=128)
+    digest = models.CharField(max_length=100)
+    inode = models.BigIntegerField()
+    size = models.BigIntegerField()
+    mtime_ns = models.BigIntegerField()
+    seen_ns = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["repository", "tag"], name="tag_link_seen_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.tag} -> {self.digest}"
+
+
 class StorageRelease(models.Model):
     """Blobs a delete through the dashboard left for a garbage collection (issue 25).
 

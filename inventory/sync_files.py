@@ -21,17 +21,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from core.worker import QueueUnavailable, send
-from inventory import attachments, content, sync, task_names
+from inventory import attachments, bulk, content, sync, task_names
 from inventory.files import ManifestFiles, Source, mark_measuring, source, upload_purging
-from inventory.models import Manifest, StorageFilesReport, SyncState, Tag
+from inventory.models import StorageFilesReport, SyncState, Tag, TagLinkSeen
 from inventory.types import SyncResult
 from registry_client.client import RegistryClient, RegistryError, RegistryNotFound, get_client
 from registry_files.gc import UploadPurging, space
-from registry_files.layout import StorageFiles, TagLink
+from registry_files.layout import LinkStat, StorageFiles, TagLink
 from registry_files.metadata import metadata
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ CONFIRM_AGE = dt.timedelta(hours=1)
 #: Threads reading manifests and configs from the files beside the database writes, and how many
 #: manifests each batch writes (one transaction).
 READ_THREADS = 4
+READ_CHUNK = 25
 STORE_BATCH = 1000
 
 
@@ -158,8 +159,54 @@ def _record(result: FilesSyncResult, found: Source) -> FilesSyncResult:
 
 def read_links(files: StorageFiles) -> dict[str, list[TagLink]]:
     """Every repository with its tag links; a repository without a tags directory is left out (its
-    tag list answers 404 over HTTP)."""
-    return files.all_tag_links()
+    tag list answers 404 over HTTP). A link whose stat is the one the last sync recorded
+    (``TagLinkSeen``) is stat'ed, not read; what changed is recorded for the next sync."""
+    seen: dict[tuple[str, str], tuple[int, TagLink]] = {}
+    for pk, repo, tag, digest, inode, size, mtime_ns, seen_ns in TagLinkSeen.objects.values_list(
+        "pk", "repository", "tag", "digest", "inode", "size", "mtime_ns", "seen_ns"
+    ):
+        stat = LinkStat(inode, size, mtime_ns)
+        seen[repo, tag] = (pk, TagLink(repo, tag, digest, stat.modified, stat, seen_ns))
+    links = files.all_tag_links({key: link for key, (_, link) in seen.items()})
+    _record_links(seen, links)
+    return links
+
+
+def _record_links(seen: dict[tuple[str, str], tuple[int, TagLink]], links: dict[str, list[TagLink]]) -> None:
+    """Record the links read (not merely stat'ed) and forget those gone: one DELETE per 500 stale
+    rows and one prepared INSERT, nothing when every link was known."""
+    fresh = [
+        link
+        for found in links.values()
+        for link in found
+        if link.stat is not None and seen.get((link.repository, link.tag), (0, None))[1] is not link
+    ]
+    present = {(link.repository, link.tag) for found in links.values() for link in found}
+    stale = [pk for key, (pk, _) in seen.items() if key not in present]
+    stale += [seen[(link.repository, link.tag)][0] for link in fresh if (link.repository, link.tag) in seen]
+    if not fresh and not stale:
+        return
+    with transaction.atomic():
+        for start in range(0, len(stale), 500):
+            TagLinkSeen.objects.filter(pk__in=stale[start : start + 500]).delete()
+        bulk.insert(
+            TagLinkSeen,
+            ("repository", "tag", "digest", "inode", "size", "mtime_ns", "seen_ns"),
+            (
+                (
+                    link.repository,
+                    link.tag,
+                    link.digest,
+                    link.stat.inode,
+                    link.stat.size,
+                    link.stat.mtime_ns,
+                    link.seen_ns,
+                )
+                for link in fresh
+                if link.stat is not None
+            ),
+            ignore_conflicts=True,
+        )
 
 
 def reconcile_from_files(
@@ -194,7 +241,8 @@ def reconcile_from_files(
     if changed or gone or first_from_files:
         _check_sample(files, changed or list(resolved), client, figures)
 
-    stored = set(Manifest.objects.values_list("digest", flat=True))
+    held = content.Stored.load()
+    stored = set(held.manifests)
     reader = ManifestFiles(files)
     wanted: dict[str, str] = {}
     for (repo, _), digest in resolved.items():
@@ -217,7 +265,7 @@ def reconcile_from_files(
 
     def store(batch: list[content.Content], digests: Iterable[str]) -> None:
         tags = [entry for digest in digests for entry in new_tags.pop(digest, [])]
-        sync._store(batch, figures, tags, repositories, written)
+        sync._store(batch, figures, tags, repositories, written, held)
 
     store([], [digest for digest in list(new_tags) if digest in stored])  # tags of manifests stored before
     stage = time.monotonic()
@@ -230,7 +278,7 @@ def reconcile_from_files(
     # CONFIRM_AGE: rewriting 15,000 rows on each sync with nothing changed costs seconds.
     confirm_before = timezone.now() - CONFIRM_AGE
     checked = {key for key in resolved if key in known and (known[key][1] or confirm_before) <= confirm_before}
-    sync._apply(lists, resolved, known, checked, written, started_at, figures, refresh=False)
+    sync._apply(lists, resolved, known, checked, written, started_at, figures, refresh=False, stored=held)
     # The repositories' sizes and last pushes, only when something changed (events refresh what
     # they change themselves): a walk of every tag's blobs took 15 s of the unchanged sync at 10,000
     # repositories. After the push times, so that they count in this sync already.
@@ -259,18 +307,28 @@ def reconcile_from_files(
 def _read_beside(
     read: Callable[[tuple[str, str]], content.Content | None], items: list[tuple[str, str]]
 ) -> Iterator[list[content.Content]]:
-    """The manifests read READ_THREADS at a time, STORE_BATCH per batch: the next batch is read while
-    the caller writes this one, and at most two batches are held (all 15,000 at once made the
-    worker's peak RSS 360 MB)."""
+    """The manifests read READ_THREADS at a time (READ_CHUNK per task: a task each cost more in the
+    pool than the read), STORE_BATCH per batch: the next batch is read while the caller writes this
+    one, and at most two batches are held (all 15,000 at once made the worker's peak RSS 360 MB)."""
+
+    def read_chunk(chunk: list[tuple[str, str]]) -> list[content.Content]:
+        return [found for found in map(read, chunk) if found is not None]
+
+    def gather(futures: list[Future[list[content.Content]]]) -> list[content.Content]:
+        return [found for future in futures for found in future.result()]
+
     with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="inventory-files") as pool:
-        ahead: list[Future[content.Content | None]] = []
+        ahead: list[Future[list[content.Content]]] = []
         for start in range(0, len(items), STORE_BATCH):
-            submitted = [pool.submit(read, item) for item in items[start : start + STORE_BATCH]]
+            batch = items[start : start + STORE_BATCH]
+            submitted = [
+                pool.submit(read_chunk, batch[at : at + READ_CHUNK]) for at in range(0, len(batch), READ_CHUNK)
+            ]
             if ahead:
-                yield [found for found in (future.result() for future in ahead) if found is not None]
+                yield gather(ahead)
             ahead = submitted
         if ahead:
-            yield [found for found in (future.result() for future in ahead) if found is not None]
+            yield gather(ahead)
 
 
 def _check_sample(
@@ -290,10 +348,11 @@ def _check_sample(
             raise FilesDisagree(f"the registry could not be asked about {repo}:{tag} ({e}).") from e
         finally:
             figures.requests["files_check"] += client.request_count - before
-        links = {link.tag: link.digest for link in files.tags(repo)}
-        if links.get(tag, "") != answer:
+        link = files.tag_link(repo, tag)  # read again: the tag may have moved since the walk
+        found = link.digest if link is not None else ""
+        if found != answer:
             raise FilesDisagree(
-                f"{repo}:{tag} is {links.get(tag) or 'absent'} in the files and {answer or 'absent'} over HTTP "
+                f"{repo}:{tag} is {found or 'absent'} in the files and {answer or 'absent'} over HTTP "
                 f"(REGISTRY_DATA_DIR={files.root}: is it the registry's own data directory?)."
             )
 
@@ -308,14 +367,7 @@ def _push_times(pushed: dict[tuple[str, str], datetime]) -> int:
         when = pushed.get((repo, name))
         if when is not None and when != pushed_at:
             rows.append((when, pk))
-    if not rows:
-        return 0
-    meta = Tag._meta
-    field = meta.get_field("pushed_at")
-    table, column, pk_column = (
-        connection.ops.quote_name(str(name)) for name in (meta.db_table, field.column, meta.pk.column)
-    )
-    sql = f"UPDATE {table} SET {column} = %s WHERE {pk_column} = %s"  # noqa: S608 - names from the model only
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany(sql, [(field.get_db_prep_save(when, connection), pk) for when, pk in rows])
+    if rows:  # one prepared UPDATE (bulk.update)
+        with transaction.atomic():
+            bulk.update(Tag, ("pushed_at",), rows)
     return len(rows)

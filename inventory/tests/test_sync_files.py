@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory import sync, sync_files
-from inventory.models import Attachment, Blob, Manifest, Repository, SyncState, Tag
+from inventory.models import Attachment, Blob, Manifest, Repository, SyncState, Tag, TagLinkSeen
 from registry_client.client import get_client
+from registry_files import layout
 from testenv import images
 
 pytestmark = [pytest.mark.django_db, pytest.mark.database]
@@ -160,6 +163,47 @@ def test_a_tag_moved_back_is_caught_though_no_directory_of_its_repository_change
     assert result["source"] == "files" and (result["moved_tags"], result["added_tags"]) == (1, 0)
     assert Tag.objects.get(repository__name=repo_prefix, name="moving").digest == first != second
     assert Tag.objects.get(repository__name=f"{repo_prefix}/other", name="still")
+
+
+def test_a_link_whose_stat_is_unchanged_is_not_read_yet_a_tag_moved_back_is_caught(
+    versioned_registry: Any, settings: Any, repo_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync with nothing changed stats each tag link it read before instead of reading it again;
+    the registry rewrites a link when a tag moves (even back to a digest it had), which changes its
+    modification time, so that link alone is read and the move is caught."""
+    url = versioned_registry.url
+    first = images.push_oci_image(url, repo_prefix, "moving")
+    second = images.push_oci_image(url, repo_prefix, "moving")
+    images.push_oci_image(url, f"{repo_prefix}/other", "still")
+    settings.REGISTRY_DATA_DIR = str(versioned_registry.data_dir)
+    mine = Path(versioned_registry.data_dir) / "docker/registry/v2/repositories" / repo_prefix
+    long_ago = time.time() - 3600  # links read within 2 s of their write are read again (racy)
+    for link in mine.rglob("current/link"):
+        os.utime(link, (long_ago, long_ago))
+    reads: list[tuple[str, str]] = []
+    real = layout._read_link
+    monkeypatch.setattr(
+        layout, "_read_link", lambda path, repo, tag: reads.append((repo, tag)) or real(path, repo, tag)
+    )
+
+    def read_here() -> set[tuple[str, str]]:  # the sample check over HTTP reads its tags' links again
+        return {(repo, tag) for repo, tag in reads if repo in (repo_prefix, f"{repo_prefix}/other")}
+
+    assert sync_files.reconcile()["source"] == "files"
+    assert read_here() == {(repo_prefix, "moving"), (f"{repo_prefix}/other", "still")}
+    assert TagLinkSeen.objects.filter(repository=repo_prefix, tag="moving", digest=second).exists()
+    reads.clear()
+    assert sync_files.reconcile()["moved_tags"] == 0
+    assert read_here() == set()
+
+    images.tag_existing(url, repo_prefix, "moving", first)
+    reads.clear()
+    result = sync_files.reconcile()
+
+    assert read_here() == {(repo_prefix, "moving")}
+    assert result["source"] == "files" and (result["moved_tags"], result["added_tags"]) == (1, 0)
+    assert Tag.objects.get(repository__name=repo_prefix, name="moving").digest == first != second
+    assert TagLinkSeen.objects.get(repository=repo_prefix, tag="moving").digest == first
 
 
 def test_a_tag_added_by_touching_the_files_only_is_found_and_the_registry_serves_it(

@@ -7,6 +7,7 @@ import errno
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import requests
 
 from registry_client.client import RegistryClient, RegistryConfig
+from registry_files import layout
 from registry_files.layout import BlobMissing, RegistryFilesError, StorageFiles
 from testenv import images
 
@@ -150,3 +152,44 @@ def test_an_empty_or_missing_directory_is_refused_with_the_reason(tmp_path: Path
         StorageFiles(tmp_path).check()
     with pytest.raises(RegistryFilesError, match="does not exist"):
         StorageFiles(tmp_path / "nowhere").check()
+
+
+def test_a_link_known_unchanged_is_stat_ed_not_read_and_one_read_too_soon_after_its_write_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``all_tag_links(known)``: a link whose inode, size and modification time are those of the
+    known link is not read again, but only when it had been written more than RACY_NS before it
+    was read (a rewrite within the same clock tick would keep all three: "racy git")."""
+    tags = tmp_path / "docker/registry/v2/repositories/team/app/_manifests/tags"
+    digests = {"a": "sha256:" + "a" * 64, "b": "sha256:" + "b" * 64}
+    for tag, digest in digests.items():
+        (tags / tag / "current").mkdir(parents=True)
+        (tags / tag / "current" / "link").write_text(digest)
+    files = StorageFiles(tmp_path)
+    reads: list[str] = []
+    real = layout._read_link
+    monkeypatch.setattr(layout, "_read_link", lambda path, repo, tag: reads.append(tag) or real(path, repo, tag))
+
+    def known() -> dict[tuple[str, str], Any]:
+        return {(link.repository, link.tag): link for link in files.all_tag_links(seen)["team/app"]}
+
+    seen: dict[tuple[str, str], Any] = {}
+    seen = known()
+    assert sorted(reads) == ["a", "b"] and {key[1]: link.digest for key, link in seen.items()} == digests
+    reads.clear()
+    seen = known()  # written just now: not trusted, read again
+    assert sorted(reads) == ["a", "b"]
+
+    long_ago = time.time() - 3600
+    for tag in digests:
+        os.utime(tags / tag / "current" / "link", (long_ago, long_ago))
+    seen = known()  # read again (another modification time), now written long before the reading
+    reads.clear()
+    assert {key[1]: link.digest for key, link in known().items()} == digests
+    assert reads == []
+
+    # Moved in place, as the registry rewrites a link: same inode and size, a new modification time.
+    with open(tags / "a" / "current" / "link", "r+") as link:
+        link.write("sha256:" + "c" * 64)
+    found = {key[1]: link.digest for key, link in known().items()}
+    assert reads == ["a"] and found == {"a": "sha256:" + "c" * 64, "b": digests["b"]}
