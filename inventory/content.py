@@ -126,13 +126,7 @@ class Stored:
 
     @classmethod
     def load(cls) -> Stored:
-        return cls(
-            {
-                digest: (pk, size, created)
-                for digest, pk, size, created in Manifest.objects.values_list("digest", "pk", "size", "created")
-            },
-            dict(Blob.objects.values_list("digest", "id")),
-        )
+        return cls(_manifests_by_digest(Manifest.objects.all()), dict(Blob.objects.values_list("digest", "id")))
 
     @classmethod
     def for_contents(cls, contents: list[Content]) -> Stored:
@@ -145,26 +139,17 @@ class Stored:
             for digest, _, _ in manifests.blob_descriptors(item.body)
         }
         return cls(
-            {
-                digest: (pk, size, created)
-                for digest, pk, size, created in Manifest.objects.filter(digest__in=list(digests)).values_list(
-                    "digest", "pk", "size", "created"
-                )
-            },
+            _manifests_by_digest(Manifest.objects.filter(digest__in=list(digests))),
             dict(Blob.objects.filter(digest__in=list(blobs)).values_list("digest", "id")),
         )
 
     def learn_manifests(self, after: int, wanted: set[str]) -> None:
         """The manifests just inserted (rows past id ``after``: ids only grow), and any of
         ``wanted`` another writer stored meanwhile (an IN over those few)."""
-        rows = Manifest.objects.filter(pk__gt=after)
-        for _ in range(2):
-            for digest, pk, size, created in rows.values_list("digest", "pk", "size", "created"):
-                self.manifests[digest] = (pk, size, created)
-            missing = [digest for digest in wanted if digest not in self.manifests]
-            if not missing:
-                return
-            rows = Manifest.objects.filter(digest__in=missing)
+        self.manifests.update(_manifests_by_digest(Manifest.objects.filter(pk__gt=after)))
+        missing = [digest for digest in wanted if digest not in self.manifests]
+        if missing:
+            self.manifests.update(_manifests_by_digest(Manifest.objects.filter(digest__in=missing)))
 
     def learn_blobs(self, after: int, wanted: set[str]) -> None:
         """As ``learn_manifests``, for blobs."""
@@ -172,6 +157,13 @@ class Stored:
         missing = [digest for digest in wanted if digest not in self.blobs]
         if missing:
             self.blobs.update(Blob.objects.filter(digest__in=missing).values_list("digest", "pk"))
+
+
+def _manifests_by_digest(rows: Any) -> dict[str, tuple[int, int, Any]]:
+    """``Stored.manifests``' entries for the manifests of the queryset ``rows``."""
+    return {
+        digest: (pk, size, created) for digest, pk, size, created in rows.values_list("digest", "pk", "size", "created")
+    }
 
 
 def _last_id(model: type[Manifest] | type[Blob]) -> int:
