@@ -252,3 +252,19 @@ def gc_stack(engine: Any, workdir: Path, redis_url: str, prefix: str, **env: str
         **env,
     )
     return registry, stack
+
+
+def silent_stack(workdir: Path, redis_url: str, registry: str) -> Stack:
+    """A ``Stack`` against ``registry``, one that never answers (the ``silent_registry``
+    fixture), with no engine, a 5 s heartbeat and watchdog and no sync at start: what the tests of
+    a job stuck past its time limits start from (the caller stops the stack)."""
+    return Stack(
+        workdir,
+        redis_url,
+        REGISTRY_URL=registry,
+        REGISTRY_TIMEOUT="120",
+        DOCKER_HOST=f"unix://{workdir.parent}/no-engine.sock",
+        JOB_HEARTBEAT_TIMEOUT="5",
+        JOB_WATCHDOG_INTERVAL="5",
+        INVENTORY_SYNC_ON_START="false",
+    )

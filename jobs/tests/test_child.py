@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from core.tests.faults import PrivateRedis, Stack
+from core.tests.faults import PrivateRedis, Stack, silent_stack
 
 INVENTORY = (
     "import json\n"
@@ -90,26 +90,13 @@ def test_a_sync_in_a_child_process_gives_the_same_inventory_as_one_in_place(
         registry.remove()
 
 
-def _silent_stack(tmp_path: Path, redis_url: str, registry: str) -> Stack:
-    return Stack(
-        tmp_path / "stack",
-        redis_url,
-        REGISTRY_URL=registry,
-        REGISTRY_TIMEOUT="120",
-        DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
-        JOB_HEARTBEAT_TIMEOUT="5",
-        JOB_WATCHDOG_INTERVAL="5",
-        INVENTORY_SYNC_ON_START="false",
-    )
-
-
 @pytest.mark.parametrize("limit", ["soft", "hard"])
 def test_a_sync_past_its_time_limit_in_its_child_is_failed_and_the_child_ends(
     services: Any, private_redis: PrivateRedis, silent_registry: str, tmp_path: Path, limit: str
 ) -> None:
     """A registry that never answers: the child's alarm ends the job at the soft limit; at the
     hard limit the parent kills the child (blocked in a socket read) and fails the job."""
-    stack = _silent_stack(tmp_path, private_redis.url, silent_registry)
+    stack = silent_stack(tmp_path / "stack", private_redis.url, silent_registry)
     limits = "soft_time_limit=2, time_limit=60" if limit == "soft" else "time_limit=5"
     code = (
         "from jobs.models import Job\nfrom inventory import task_names\nfrom registry_admin.celery import app\n"
@@ -142,7 +129,7 @@ def test_a_sync_past_its_time_limit_in_its_child_is_failed_and_the_child_ends(
 def test_a_child_killed_by_sigkill_fails_its_job_and_one_whose_worker_dies_dies_with_it(
     services: Any, private_redis: PrivateRedis, silent_registry: str, tmp_path: Path
 ) -> None:
-    stack = _silent_stack(tmp_path, private_redis.url, silent_registry)
+    stack = silent_stack(tmp_path / "stack", private_redis.url, silent_registry)
     try:
         stack.start_worker(concurrency=4, beat_thread=True)
         first = int(stack.run_python(QUEUE_SYNC).split()[-1])

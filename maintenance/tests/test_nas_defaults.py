@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import requests
 
-from core.tests.faults import PrivateRedis, Stack, gc_stack
+from core.tests.faults import PrivateRedis, Stack, gc_stack, silent_stack
 from testenv import _sys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -343,16 +343,7 @@ def test_a_job_stuck_past_its_hard_limit_in_the_thread_pool_is_failed_by_the_wat
     """A thread blocked in C (a socket read from a registry that never answers) cannot be
     interrupted; past its hard limit its job stops beating, as a killed process's would, and
     the job watchdog fails it with that reason while the thread still waits."""
-    stack = Stack(
-        tmp_path / "stack",
-        private_redis.url,
-        REGISTRY_URL=silent_registry,
-        REGISTRY_TIMEOUT="120",
-        DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock",
-        JOB_HEARTBEAT_TIMEOUT="5",
-        JOB_WATCHDOG_INTERVAL="5",
-        INVENTORY_SYNC_ON_START="false",
-    )
+    stack = silent_stack(tmp_path / "stack", private_redis.url, silent_registry)
     code = (
         "from maintenance import task_names\n"
         "from jobs.models import Job\n"
