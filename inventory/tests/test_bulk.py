@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 
 from inventory import bulk
 from inventory.models import Blob, Manifest, Repository, Tag
@@ -134,3 +134,47 @@ def test_an_unknown_condition_or_a_row_of_the_wrong_length_is_refused() -> None:
     with pytest.raises(ValueError):
         bulk.update(Manifest, ("size",), [(2,)])
     assert Manifest.objects.get().size == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        CREATED,
+        dt.datetime(2026, 3, 29, 1, 30, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        dt.datetime(1999, 12, 31, 23, 59, 59, tzinfo=dt.timezone(dt.timedelta(hours=-5, minutes=-30))),
+        None,
+    ],
+)
+def test_dates_reach_the_database_in_the_form_django_gives_them(value: dt.datetime | None) -> None:
+    field = Tag._meta.get_field("pushed_at")
+    assert bulk._preparer([field])((value,)) == (field.get_db_prep_save(value, connection),)
+
+
+def test_json_text_is_written_as_it_is_and_read_back_as_the_document() -> None:
+    raw = b'{\n  "schemaVersion": 2,\n  "layers": [ {"digest": "sha256:%s", "size": 3} ]\n}' % (b"d" * 64)
+    config = bulk.json_text(b'{"os": "linux", "created": "2026-01-02T03:04:05Z"}', {})
+    assert isinstance(config, bulk.JSONText)
+    bulk.insert(
+        Manifest,
+        ("digest", "media_type", "kind", "config", "body"),
+        [
+            (
+                "sha256:" + "e" * 64,
+                "application/vnd.oci.image.manifest.v1+json",
+                "image",
+                config,
+                bulk.json_text(raw, {}),
+            )
+        ],
+    )
+
+    stored = Manifest.objects.get()
+    assert stored.config == {"os": "linux", "created": "2026-01-02T03:04:05Z"}
+    assert stored.body == {"schemaVersion": 2, "layers": [{"digest": "sha256:" + "d" * 64, "size": 3}]}
+    assert Manifest.objects.filter(config__os="linux").exists()  # the database reads it as JSON
+
+
+def test_text_that_is_not_utf8_or_starts_with_a_byte_order_mark_is_written_from_the_document() -> None:
+    document = {"os": "linux"}
+    assert bulk.json_text(b"\xff\xfe{}", document) is document
+    assert bulk.json_text("\ufeff{}".encode(), document) is document
