@@ -39,6 +39,9 @@ class Content:
     body: dict[str, Any]
     config: dict[str, Any] = field(default_factory=dict)
     children: list[Content] = field(default_factory=list)
+    #: The manifest and the config as the registry stores them (written as they are: ``bulk.JSONText``).
+    raw: bytes = b""
+    raw_config: bytes = b""
 
     @property
     def is_index(self) -> bool:
@@ -57,7 +60,9 @@ def fetch(
         manifest = manifest or client.get_manifest(repository, digest)
     except RegistryNotFound:
         return None
-    content = Content(digest=manifest.digest or digest, media_type=manifest.media_type, body=manifest.body)
+    content = Content(
+        digest=manifest.digest or digest, media_type=manifest.media_type, body=manifest.body, raw=manifest.raw
+    )
     if content.is_index:
         # Platforms, and the artifacts a referrers index (the sha256-<hex> tag) lists.
         wanted = [digest for _, digest in manifests.platform_entries(manifest.body)]
@@ -78,6 +83,7 @@ def fetch(
             raw = client.get_blob(repository, str(descriptor["digest"]))
             config = json.loads(raw)
             content.config = config if isinstance(config, dict) else {}
+            content.raw_config = raw if isinstance(config, dict) else b""
         except (RegistryNotFound, ValueError):
             content.config = {}
     return content
@@ -203,8 +209,8 @@ def store_many(contents: list[Content], stored: Stored | None = None) -> int:
                 manifests.parse_created(image.config.get("created")),
                 [platform] if platform else [],
                 str(config_descriptor.get("digest") or ""),
-                image.config,
-                image.body,
+                bulk.json_text(image.raw_config, image.config) if image.raw_config else image.config,
+                bulk.json_text(image.raw, image.body) if image.raw else image.body,
             )
         )
     last = _last_id(Manifest)

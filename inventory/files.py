@@ -151,8 +151,7 @@ class ManifestFiles:
             if link is None:
                 raise RegistryNotFound(f"{name}:{reference} does not exist in the registry.")
             digest = link.digest
-        revision = self.files.v2 / "repositories" / name / "_manifests" / "revisions" / "sha256" / digest[7:] / "link"
-        if not revision.exists():
+        if not digest.startswith("sha256:") or not self.files.links(name, "revisions", digest):
             raise RegistryNotFound(f"{name}@{digest} does not exist in the registry.")
         try:
             raw = self.files.read_blob(digest)
@@ -167,8 +166,7 @@ class ManifestFiles:
         return RegistryManifest(digest=digest, media_type=media_type(body), raw=raw, body=body)
 
     def get_blob(self, name: str, digest: str) -> bytes:
-        layer = self.files.v2 / "repositories" / name / "_layers" / "sha256" / digest[7:] / "link"
-        if not digest.startswith("sha256:") or not layer.exists():
+        if not digest.startswith("sha256:") or not self.files.links(name, "layers", digest):
             raise RegistryNotFound(f"Blob {digest} of {name} does not exist in the registry.")
         try:
             return self.files.read_blob(digest, limit=settings.CATALOG_CACHE_MAX_KB * 1024 + 1)

@@ -19,7 +19,7 @@ import datetime as dt
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,8 @@ V2 = Path("docker") / "registry" / "v2"
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 #: Manifests larger than this are not read (a registry refuses manifests over 4 MiB anyway).
 MANIFEST_MAX_BYTES = 4 * 1024 * 1024
+#: The first read of a file: a manifest, a config or a link fits in it.
+FIRST_READ = 64 * 1024
 
 
 class RegistryFilesError(Exception):
@@ -43,10 +45,12 @@ class BlobMissing(RegistryFilesError):
     """No ``blobs/sha256/<xx>/<hex>/data`` for that digest."""
 
 
-#: Threads walking ``repositories/`` (``all_tag_links``): with the page cache emptied, 16 threads
-#: stat'ed the 15,000 tag links of 10,000 repositories in 2.8-3.7 s against 5.1-5.9 s for one
-#: (the disk answers several requests at once; benchmarks/README.md, storage-24d).
-WALK_THREADS = 16
+#: Threads walking ``repositories/`` (``all_tag_links``). Measured at 10,000 repositories and
+#: 15,000 tags on a 2-CPU machine whose system calls are slow (benchmarks/README.md, storage-24e):
+#: a sync with nothing changed took 4.5 s with the page cache emptied and 2.7 s warm with 4
+#: threads, 6.9 and 2.9 s with 1, 4.9 and 1.8 s with 2; 16 threads took 8.4 and 4.9 s (each
+#: thread's system calls give up the GIL, and taking it back costs more than the disk gains).
+WALK_THREADS = 4
 WALK_CHUNK = 32
 #: A link modified less than this before it was read may be written again within the same
 #: modification time (the file system's clock ticks in milliseconds): its stat is not trusted to
@@ -112,19 +116,25 @@ def _when(seconds: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
 
 
-def _read(path: Path, limit: int = MANIFEST_MAX_BYTES) -> bytes:
-    """A file's content (at most ``limit`` bytes), opened read-only: the one way this module reads."""
+def _read(path: Path | str, limit: int = MANIFEST_MAX_BYTES) -> bytes:
+    """A file's content (at most ``limit`` bytes), opened read-only: the one way this module reads.
+
+    A manifest or a config fits the first read of 64 KiB, and a read of a regular file that
+    returns less than it asked has reached the end: two system calls besides the open and the
+    close (a first read of ``limit`` allocated 1 MiB per blob and a last read found the end).
+    """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
-        chunks = []
+        chunks: list[bytes] = []
         left = limit
         while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
+            want = min(left, FIRST_READ if not chunks else 1 << 20)
+            chunk = os.read(fd, want)
             chunks.append(chunk)
             left -= len(chunk)
-        return b"".join(chunks)
+            if len(chunk) < want:
+                break
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
         os.close(fd)
 
@@ -173,6 +183,10 @@ class StorageFiles:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.v2 = self.root / V2
+        # Plain strings for the paths built per manifest and per blob: at 15,000 manifests, pathlib
+        # took more time than the reads (benchmarks/README.md, storage-24e).
+        self._blobs_dir = os.path.join(self.v2, "blobs", "sha256")
+        self._repositories_dir = os.path.join(self.v2, "repositories")
 
     # --- Is it there? ---------------------------------------------------------------------
 
@@ -212,9 +226,15 @@ class StorageFiles:
         walk(str(self.v2 / "repositories"), "")
         return sorted(name for name in found if name)
 
-    def all_tag_links(self, known: Mapping[tuple[str, str], TagLink] | None = None) -> dict[str, list[TagLink]]:
+    def all_tag_links(
+        self,
+        known: Mapping[tuple[str, str], TagLink] | None = None,
+        found_links: Callable[[str, list[TagLink]], None] | None = None,
+    ) -> dict[str, list[TagLink]]:
         """Every repository holding a ``_manifests/tags`` directory, with its tag links (``tag_links``),
-        by name, from one walk of ``repositories/`` in WALK_THREADS threads.
+        by name, from one walk of ``repositories/`` in WALK_THREADS threads. ``found_links`` is
+        told of each repository's links as the walk finds them, in the calling thread (the
+        inventory reads their manifests while the walk goes on).
 
         ``known``: the links as an earlier walk found them, by (repository, tag). A link whose
         ``stat`` equals its known one, known as ``trustworthy``, is not read again: the registry
@@ -250,6 +270,9 @@ class StorageFiles:
                 for future in done:
                     links, below = future.result()
                     found.update(links)
+                    if found_links is not None:
+                        for name, read in links:
+                            found_links(name, read)
                     for start in range(0, len(below), WALK_CHUNK):
                         pending.add(pool.submit(visit, below[start : start + WALK_CHUNK]))
         return dict(sorted(found.items()))
@@ -349,17 +372,30 @@ class StorageFiles:
     # --- Blobs -------------------------------------------------------------------------------
 
     def blob_path(self, digest: str) -> Path:
+        return Path(self._blob_file(digest))
+
+    def _blob_file(self, digest: str) -> str:
         algorithm, _, hexpart = digest.partition(":")
         if algorithm != "sha256" or not _HEX.match(hexpart):
             raise RegistryFilesError(f"{digest!r} is not a sha256 digest.")
-        return self.v2 / "blobs" / "sha256" / hexpart[:2] / hexpart / "data"
+        return f"{self._blobs_dir}/{hexpart[:2]}/{hexpart}/data"
 
     def read_blob(self, digest: str, limit: int = MANIFEST_MAX_BYTES) -> bytes:
         """A (small) blob's content: a manifest or a config. BlobMissing when it is not there."""
         try:
-            return _read(self.blob_path(digest), limit)
+            return _read(self._blob_file(digest), limit)
         except (FileNotFoundError, NotADirectoryError):
             raise BlobMissing(f"Blob {digest} is not in {self.v2 / 'blobs'}.") from None
+
+    def links(self, repository: str, kind: str, digest: str) -> bool:
+        """Whether the repository links the digest: as a manifest (``kind`` "revisions": the
+        registry serves it by digest) or as a blob (``kind`` "layers")."""
+        if repository.startswith("/") or ".." in repository.split("/"):
+            raise RegistryFilesError(f"{repository!r} is not a repository name.")
+        return os.path.exists(
+            f"{self._repositories_dir}/{repository}/_{'manifests/revisions' if kind == 'revisions' else 'layers'}"
+            f"/sha256/{digest[7:]}/link"
+        )
 
     def blob_size(self, digest: str) -> int | None:
         """The bytes the blob's data file holds; None when it is missing."""
