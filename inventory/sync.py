@@ -238,7 +238,6 @@ def reconcile(log: Callable[[str], None] = logger.info, client: RegistryClient |
     applied_at = time.monotonic()
     _apply(lists, resolved, known, checked, written, started_at, figures, stored=stored)
     log(f"Tags and repositories written in {time.monotonic() - applied_at:.1f} s.")
-    attachments.drop_detached()  # pushed by digest, unlisted: they go when their subject goes
     figures.removed_manifests = prune_manifests()
     figures.seconds = time.monotonic() - began
     figures.requests["total"] = client.request_count - sent_before
@@ -273,10 +272,13 @@ def _store(
     repositories: dict[str, int],
     written: set[tuple[str, str]],
     stored: content.Stored,
+    pushed: dict[tuple[str, str], datetime] | None = None,
 ) -> None:
     """Write the fetched manifests, then the new tags whose manifests are stored (a tag whose
     digest another task still fetches waits for a later batch, or for _apply). ``stored``: the
-    inventory's manifests and blobs by digest, read once by the caller and kept current here."""
+    inventory's manifests and blobs by digest, read once by the caller and kept current here;
+    ``pushed``: the new tags' push times, when the caller knows them (the tag links' times)."""
+    pushed = pushed or {}
     with transaction.atomic():  # one commit per batch: SQLite's commits are the slow part
         figures.fetched_manifests += content.store_many(pending, stored)
         now = timezone.now()
@@ -285,9 +287,27 @@ def _store(
         ]
         bulk.insert(
             Tag,
-            ("repository_id", "name", "digest", "manifest_id", "size", "created", "checked_at", "attached_to"),
             (
-                (repositories[repo], tag, digest, *stored.manifests[digest], now, attached_digest(tag))
+                "repository_id",
+                "name",
+                "digest",
+                "manifest_id",
+                "size",
+                "created",
+                "checked_at",
+                "attached_to",
+                "pushed_at",
+            ),
+            (
+                (
+                    repositories[repo],
+                    tag,
+                    digest,
+                    *stored.manifests[digest],
+                    now,
+                    attached_digest(tag),
+                    pushed.get((repo, tag)),
+                )
                 for repo, tag, digest in ready
             ),
             ignore_conflicts=True,
@@ -308,10 +328,11 @@ def _apply(
     figures: Figures,
     refresh: bool = True,
     stored: content.Stored | None = None,
-) -> None:
+) -> int:
     """Everything the requests' loop left: the new tags it could not write yet, moved tags,
-    confirmations, what is gone, the repositories' sizes (unless ``refresh`` is False: the caller
-    refreshes them when something changed). ``stored``: the manifests as the loop kept them."""
+    confirmations, what is gone, the attachments whose subject went, the repositories' sizes
+    (unless ``refresh`` is False: the caller refreshes them when something changed). ``stored``:
+    the manifests as the loop kept them. The number of attachments dropped."""
     now = timezone.now()
     # Every stored manifest's figures, as tuples: the tags reach nearly all of them, and an IN
     # over 15,000 digests costs more (and SQLite caps a query's parameters at 32,766).
@@ -383,8 +404,12 @@ def _apply(
             Tag.objects.filter(pk__in=batch).update(checked_at=now)
         for batch in _batches(stale):
             figures.removed_tags += Tag.objects.filter(pk__in=batch).delete()[0]
+        # Before the sizes: an attachment whose subject lost its last tag no longer counts in its
+        # repository's size (the statistics' largest repositories read it).
+        dropped = attachments.drop_detached()  # pushed by digest, unlisted: they go when their subject goes
         if refresh:
             refresh_repositories(None if len(existing) > 500 else list(existing))
+    return dropped
 
 
 def _repositories() -> dict[str, tuple[int, datetime]]:
@@ -412,7 +437,14 @@ def blob_sets(repo_ids: list[int] | None = None) -> tuple[dict[int, set[int]], d
     for repo_id, manifest_id in found.values_list("repository_id", "manifest_id"):
         manifests_of.setdefault(repo_id, set()).add(manifest_id)
     tagged = set().union(*manifests_of.values()) if manifests_of else set()
-    child_rows = list(ManifestChild.objects.filter(parent_id__in=tagged).values_list("parent_id", "digest"))
+    # For every repository, whole tables read and filtered here: an IN over the 15,000 tagged
+    # manifests of 10,000 repositories costs more than the rows it leaves out.
+    children_of = (
+        ManifestChild.objects.all() if repo_ids is None else ManifestChild.objects.filter(parent_id__in=tagged)
+    )
+    child_rows = [
+        (parent, digest) for parent, digest in children_of.values_list("parent_id", "digest") if parent in tagged
+    ]
     ids_by_digest = dict(Manifest.objects.filter(digest__in={d for _, d in child_rows}).values_list("digest", "id"))
     children: dict[int, set[int]] = {}
     for parent_id, digest in child_rows:
@@ -421,11 +453,11 @@ def blob_sets(repo_ids: list[int] | None = None) -> tuple[dict[int, set[int]], d
     every = tagged | set(ids_by_digest.values())
     blobs_of: dict[int, set[int]] = {}
     sizes: dict[int, int] = {}
-    for manifest_id, blob_id, size in ManifestBlob.objects.filter(manifest_id__in=every).values_list(
-        "manifest_id", "blob_id", "blob__size"
-    ):
-        blobs_of.setdefault(manifest_id, set()).add(blob_id)
-        sizes[blob_id] = size
+    links = ManifestBlob.objects.all() if repo_ids is None else ManifestBlob.objects.filter(manifest_id__in=every)
+    for manifest_id, blob_id, size in links.values_list("manifest_id", "blob_id", "blob__size"):
+        if manifest_id in every:
+            blobs_of.setdefault(manifest_id, set()).add(blob_id)
+            sizes[blob_id] = size
     reached_blobs: dict[int, set[int]] = {}
     for repo_id, manifest_ids in manifests_of.items():
         reached = set(manifest_ids)
@@ -569,7 +601,9 @@ def prune_manifests() -> int:
     """Remove manifests no tag reaches (directly or as a child of a tagged index) and no subject
     holds (``inventory.attachments``), then unused blobs."""
     tagged = set(Tag.objects.values_list("manifest_id", flat=True).distinct()) | attachments.attached_manifest_ids()
-    reachable_digests = set(ManifestChild.objects.filter(parent_id__in=tagged).values_list("digest", flat=True))
+    reachable_digests = {  # every row read: an IN over every tagged manifest costs more
+        digest for parent, digest in ManifestChild.objects.values_list("parent_id", "digest") if parent in tagged
+    }
     reachable = tagged | set(Manifest.objects.filter(digest__in=reachable_digests).values_list("id", flat=True))
     orphans = [pk for pk in Manifest.objects.values_list("id", flat=True) if pk not in reachable]
     removed = 0

@@ -124,3 +124,6 @@ def test_the_reconcile_drops_an_attached_artifact_when_its_subject_went_unnotice
     assert list(Attachment.objects.values_list("manifest__digest", flat=True)) == [other_sbom.digest]
     assert not Manifest.objects.filter(digest=sbom.digest).exists()
     assert Manifest.objects.filter(digest=other_sbom.digest).exists()
+    # The repository's size no longer counts the dropped artifact's blobs: the attachments were
+    # dropped before the sizes were worked out, not after (nothing left to refresh).
+    assert sync.changed_repositories([repo]) == []
