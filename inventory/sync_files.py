@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -25,7 +27,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.worker import QueueUnavailable, send
-from inventory import attachments, bulk, content, sync, task_names
+from inventory import bulk, content, sync, task_names
 from inventory.files import ManifestFiles, Source, mark_measuring, source, upload_purging
 from inventory.models import StorageFilesReport, SyncState, Tag, TagLinkSeen
 from inventory.types import SyncResult
@@ -47,6 +49,8 @@ CONFIRM_AGE = dt.timedelta(hours=1)
 READ_THREADS = 4
 READ_CHUNK = 25
 STORE_BATCH = 1000
+#: Reading tasks done or under way that the writing thread has not taken yet, at most.
+AHEAD = 2 * STORE_BATCH // READ_CHUNK
 
 
 class FilesSyncResult(SyncResult, total=False):
@@ -157,19 +161,15 @@ def _record(result: FilesSyncResult, found: Source) -> FilesSyncResult:
     return result
 
 
-def read_links(files: StorageFiles) -> dict[str, list[TagLink]]:
-    """Every repository with its tag links; a repository without a tags directory is left out (its
-    tag list answers 404 over HTTP). A link whose stat is the one the last sync recorded
-    (``TagLinkSeen``) is stat'ed, not read; what changed is recorded for the next sync."""
+def _seen_links() -> dict[tuple[str, str], tuple[int, TagLink]]:
+    """The tag links as the last sync recorded them (``TagLinkSeen``): (row id, link) by (repository, tag)."""
     seen: dict[tuple[str, str], tuple[int, TagLink]] = {}
     for pk, repo, tag, digest, inode, size, mtime_ns, seen_ns in TagLinkSeen.objects.values_list(
         "pk", "repository", "tag", "digest", "inode", "size", "mtime_ns", "seen_ns"
     ):
         stat = LinkStat(inode, size, mtime_ns)
         seen[repo, tag] = (pk, TagLink(repo, tag, digest, stat.modified, stat, seen_ns))
-    links = files.all_tag_links({key: link for key, (_, link) in seen.items()})
-    _record_links(seen, links)
-    return links
+    return seen
 
 
 def _record_links(seen: dict[tuple[str, str], tuple[int, TagLink]], links: dict[str, list[TagLink]]) -> None:
@@ -221,15 +221,31 @@ def reconcile_from_files(
     ) != "files"
     SyncState.objects.update_or_create(pk=1, defaults={"last_started": started_at})
 
-    links = read_links(files)
+    # The walk runs in a thread of its own, and the manifests of the links it finds are read (in
+    # READ_THREADS more) and written here while it goes on: with the page cache emptied, the walk
+    # alone took 5-8 s of a first sync at 10,000 repositories.
+    seen = _seen_links()
+    held = content.Stored.load()
+    stored = set(held.manifests)
+    reading = _Reading(ManifestFiles(files), stored)
+    reading.walk(files, {key: link for key, (_, link) in seen.items()})
+    try:
+        for batch in reading.batches():
+            with transaction.atomic():  # one commit per batch: SQLite's commits are the slow part
+                figures.fetched_manifests += content.store_many(batch, held)
+    finally:
+        reading.close()
+    links = reading.links
+    _record_links(seen, links)
     lists = {name: [link.tag for link in found] for name, found in links.items()}
     figures.repositories = len(lists)
     figures.tags = sum(len(tags) for tags in lists.values())
     resolved = {(link.repository, link.tag): link.digest for found in links.values() for link in found}
     pushed = {(link.repository, link.tag): link.modified for found in links.values() for link in found}
     log(
-        f"The storage files list {figures.repositories} repositories and {figures.tags} tags "
-        f"(tag links read in {time.monotonic() - began:.1f} s)."
+        f"The storage files list {figures.repositories} repositories and {figures.tags} tags; "
+        f"{len(reading.wanted):,} manifests new to the inventory were read and stored as they were found "
+        f"({time.monotonic() - began:.1f} s)."
     )
 
     known: dict[tuple[str, str], tuple[str, datetime | None]] = {
@@ -241,49 +257,23 @@ def reconcile_from_files(
     if changed or gone or first_from_files:
         _check_sample(files, changed or list(resolved), client, figures)
 
-    held = content.Stored.load()
-    stored = set(held.manifests)
-    reader = ManifestFiles(files)
-    wanted: dict[str, str] = {}
-    for (repo, _), digest in resolved.items():
-        if digest not in stored:
-            wanted.setdefault(digest, repo)
-    claimed = set(stored) | set(wanted)
-
-    def read(item: tuple[str, str]) -> content.Content | None:
-        digest, repo = item
-        return content.fetch(reader, repo, digest, known=claimed - {digest})
-
     repositories = sync._add_repositories(lists, figures)
-    # The new tags by digest: each batch writes the tags of the manifests it stored (an IN over
-    # every new tag's digest at each batch made 675,000 query parameters at 10,000 repositories).
-    new_tags: dict[str, list[tuple[str, str, str]]] = {}
-    for (repo, tag), digest in resolved.items():
-        if (repo, tag) not in known:
-            new_tags.setdefault(digest, []).append((repo, tag, digest))
+    # The new tags, in one batch now that their manifests and repositories are written.
+    new_tags = [(repo, tag, digest) for (repo, tag), digest in resolved.items() if (repo, tag) not in known]
     written: set[tuple[str, str]] = set()
-
-    def store(batch: list[content.Content], digests: Iterable[str]) -> None:
-        tags = [entry for digest in digests for entry in new_tags.pop(digest, [])]
-        sync._store(batch, figures, tags, repositories, written, held)
-
-    store([], [digest for digest in list(new_tags) if digest in stored])  # tags of manifests stored before
-    stage = time.monotonic()
-    for batch in _read_beside(read, list(wanted.items())):
-        store(batch, [item.digest for item in batch])
-    if wanted:
-        log(f"{len(wanted):,} manifests read from the files and stored in {time.monotonic() - stage:.1f} s.")
-    resolved = {key: digest for key, digest in resolved.items() if digest in stored or digest in wanted}
+    sync._store([], figures, new_tags, repositories, written, held, pushed)
+    resolved = {key: digest for key, digest in resolved.items() if digest in stored or digest in reading.wanted}
     # The files confirm every known tag; its checked_at is written again only when it is older than
     # CONFIRM_AGE: rewriting 15,000 rows on each sync with nothing changed costs seconds.
     confirm_before = timezone.now() - CONFIRM_AGE
     checked = {key for key in resolved if key in known and (known[key][1] or confirm_before) <= confirm_before}
-    sync._apply(lists, resolved, known, checked, written, started_at, figures, refresh=False, stored=held)
+    dropped = sync._apply(lists, resolved, known, checked, written, started_at, figures, refresh=False, stored=held)
     # The repositories' sizes and last pushes, only when something changed (events refresh what
     # they change themselves): a walk of every tag's blobs took 15 s of the unchanged sync at 10,000
     # repositories. After the push times, so that they count in this sync already.
     if (
         _push_times(pushed)
+        or dropped
         or figures.added_tags
         or figures.moved_tags
         or figures.removed_tags
@@ -291,7 +281,6 @@ def reconcile_from_files(
         or figures.removed_repositories
     ):
         sync.refresh_repositories(None if len(lists) > 500 else list(lists))
-    attachments.drop_detached()
     figures.removed_manifests = sync.prune_manifests()
     figures.seconds = time.monotonic() - began
     figures.requests["total"] = figures.requests["files_check"]
@@ -304,31 +293,96 @@ def reconcile_from_files(
     return figures
 
 
-def _read_beside(
-    read: Callable[[tuple[str, str]], content.Content | None], items: list[tuple[str, str]]
-) -> Iterator[list[content.Content]]:
-    """The manifests read READ_THREADS at a time (READ_CHUNK per task: a task each cost more in the
-    pool than the read), STORE_BATCH per batch: the next batch is read while the caller writes this
-    one, and at most two batches are held (all 15,000 at once made the worker's peak RSS 360 MB)."""
+class _Reading:
+    """The manifests (and configs) of the tag links the walk finds, read while it goes on.
 
-    def read_chunk(chunk: list[tuple[str, str]]) -> list[content.Content]:
-        return [found for found in map(read, chunk) if found is not None]
+    ``walk`` starts the walk in a thread of its own; each repository it finds hands its new
+    digests to READ_THREADS reading threads, READ_CHUNK per task; ``batches`` gives what they read
+    to the caller's thread, STORE_BATCH at a time, to write. At most AHEAD tasks are read and not
+    yet taken: the walk waits for room (all 15,000 manifests held at once made the worker's peak
+    RSS 360 MB). The walk's scheduling never waits on the writing thread (it did in an earlier
+    attempt, which stalled the walk).
+    """
 
-    def gather(futures: list[Future[list[content.Content]]]) -> list[content.Content]:
-        return [found for future in futures for found in future.result()]
+    def __init__(self, reader: ManifestFiles, stored: set[str]) -> None:
+        self.reader = reader
+        #: Digests stored or being read: a digest is read once, by the first repository found with it.
+        self.claimed = set(stored)
+        #: The digests read here, with the repository read from.
+        self.wanted: dict[str, str] = {}
+        self.links: dict[str, list[TagLink]] = {}
+        self._chunk: list[tuple[str, str]] = []
+        self._room = threading.Semaphore(AHEAD)
+        self._done: queue.SimpleQueue[Future[list[content.Content]] | None] = queue.SimpleQueue()
+        self._submitted = 0
+        self._closing = False
+        self._error: BaseException | None = None
+        self._pool = ThreadPoolExecutor(READ_THREADS, thread_name_prefix="inventory-files")
 
-    with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="inventory-files") as pool:
-        ahead: list[Future[list[content.Content]]] = []
-        for start in range(0, len(items), STORE_BATCH):
-            batch = items[start : start + STORE_BATCH]
-            submitted = [
-                pool.submit(read_chunk, batch[at : at + READ_CHUNK]) for at in range(0, len(batch), READ_CHUNK)
-            ]
-            if ahead:
-                yield gather(ahead)
-            ahead = submitted
-        if ahead:
-            yield gather(ahead)
+    def walk(self, files: StorageFiles, known: dict[tuple[str, str], TagLink]) -> None:
+        def run() -> None:
+            try:
+                self.links = files.all_tag_links(known, self._found)
+                self._submit()
+            except BaseException as e:
+                self._error = e
+            finally:
+                self._done.put(None)  # the walk is over: nothing more is submitted
+
+        threading.Thread(target=run, name="inventory-files-walk", daemon=True).start()
+
+    def _found(self, repository: str, links: list[TagLink]) -> None:
+        """In the walk's thread: the repository's digests no other one claimed are read."""
+        for link in links:
+            if link.digest not in self.claimed:
+                self.claimed.add(link.digest)
+                self.wanted[link.digest] = repository
+                self._chunk.append((link.digest, repository))
+                if len(self._chunk) >= READ_CHUNK:
+                    self._submit()
+
+    def _submit(self) -> None:
+        if not self._chunk:
+            return
+        chunk, self._chunk = self._chunk, []
+        self._room.acquire()
+        if self._closing:
+            raise RuntimeError("The sync stopped: no more manifests are read.")
+        self._submitted += 1
+        self._pool.submit(self._read, chunk).add_done_callback(self._done.put)
+
+    def _read(self, chunk: list[tuple[str, str]]) -> list[content.Content]:
+        # fetch asks ``known`` about an index's children only (no copy of the set per manifest).
+        found = (content.fetch(self.reader, repo, digest, known=self.claimed) for digest, repo in chunk)
+        return [item for item in found if item is not None]
+
+    def batches(self) -> Iterator[list[content.Content]]:
+        """What the reading threads read, STORE_BATCH manifests at a time, until the walk is over
+        and all is read; the walk's error, or a read's, is raised here."""
+        batch: list[content.Content] = []
+        taken, walking = 0, True
+        while walking or taken < self._submitted:
+            done = self._done.get()
+            if done is None:
+                walking = False
+                continue
+            taken += 1
+            self._room.release()
+            batch.extend(done.result())
+            if len(batch) >= STORE_BATCH:
+                yield batch
+                batch = []
+        if self._error is not None:
+            raise self._error
+        if batch:
+            yield batch
+
+    def close(self) -> None:
+        """Stop reading (the caller stopped taking, or is done): the walk stops at its next chunk."""
+        self._closing = True
+        for _ in range(AHEAD):
+            self._room.release()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _check_sample(

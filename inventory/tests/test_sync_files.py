@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -63,6 +64,7 @@ def _state() -> dict[str, Any]:
             tuple(m.platforms),
             m.config_digest,
             json.dumps(m.config, sort_keys=True),
+            json.dumps(m.body, sort_keys=True),  # from the files: their bytes as they are (bulk.JSONText)
             tuple((link.blob.digest, link.position) for link in m.blob_links.select_related("blob")),
             tuple((c.digest, c.platform, c.position) for c in m.child_links.all()),
         )
@@ -118,6 +120,40 @@ def test_the_sync_from_files_equals_the_http_sync(
     assert again["requests"]["total"] == 0
     assert again["added_tags"] == again["moved_tags"] == again["removed_tags"] == again["fetched_manifests"] == 0
     assert _state() == expected
+
+
+def test_a_manifest_that_cannot_be_read_fails_the_sync_and_leaves_no_thread_reading(
+    registry: Any, settings: Any, repo_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifests are read in threads while the walk goes on: a read that fails (a disk error,
+    made here at our reader's boundary) fails the sync in its own thread, writes no tag, and
+    leaves neither the walk nor a reading thread behind."""
+    for number in range(3):
+        images.push_oci_image(registry.url, f"{repo_prefix}/r{number}", "t", labels={"n": str(number)})
+    settings.REGISTRY_DATA_DIR = str(registry.data_dir)
+    broken = images.manifest_digest(registry.url, f"{repo_prefix}/r1", "t")
+    read = sync_files.ManifestFiles.get_manifest
+
+    def failing(self: Any, name: str, reference: str) -> Any:
+        if reference == broken:
+            raise OSError(5, "Input/output error")
+        return read(self, name, reference)
+
+    monkeypatch.setattr(sync_files.ManifestFiles, "get_manifest", failing)
+    monkeypatch.setattr(sync_files, "READ_CHUNK", 1)  # a task per manifest: others still in flight
+
+    with pytest.raises(OSError, match="Input/output error"):
+        sync_files.reconcile_from_files(layout.StorageFiles(registry.data_dir))
+
+    assert not Tag.objects.filter(repository__name__startswith=repo_prefix).exists()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(t.name.startswith("inventory-files") for t in threading.enumerate()):
+        time.sleep(0.05)
+    assert [t.name for t in threading.enumerate() if t.name.startswith("inventory-files")] == []
+
+    monkeypatch.setattr(sync_files.ManifestFiles, "get_manifest", read)
+    sync_files.reconcile_from_files(layout.StorageFiles(registry.data_dir))
+    assert Tag.objects.filter(repository__name__startswith=repo_prefix).count() == 3
 
 
 def test_a_moved_and_a_deleted_tag_are_seen_in_the_files(
