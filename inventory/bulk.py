@@ -134,6 +134,29 @@ def update(
     _execute(sql, (prepare(row) for row in rows), batch_size)
 
 
+def ids_after(model: type[models.Model], key: str, after: int) -> dict[str, int]:
+    """The ids of ``model``'s rows past id ``after``, by their ``key`` field (unique, no spaces:
+    a digest), read as one row of text: the sqlite3 module lets go of the GIL for each row it
+    steps through, and taking it back behind the threads reading the storage files made reading
+    15,000 new ids back cost seconds (benchmarks/README.md, storage-24e). Rows that do not parse
+    that way are read row by row."""
+    meta = model._meta
+    assert meta.pk is not None
+    column, pk = _quote(_field(model, key).column), _quote(meta.pk.column)
+    pair = f"CAST({pk} AS TEXT) || ' ' || {column}"
+    aggregate = f"string_agg({pair}, ' ')" if connection.vendor == "postgresql" else f"group_concat({pair}, ' ')"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {aggregate} FROM {_quote(meta.db_table)} WHERE {pk} > %s", [after])  # noqa: S608
+        row = cursor.fetchone()
+    parts = (row[0] or "").split(" ") if row else []
+    try:
+        if len(parts) % 2 == 0:
+            return dict(zip(parts[1::2], map(int, parts[0::2]), strict=True))
+    except ValueError:
+        pass
+    return dict(model._default_manager.filter(pk__gt=after).values_list(key, "pk"))
+
+
 def _quote(name: str | None) -> str:
     return connection.ops.quote_name(str(name))
 

@@ -149,17 +149,23 @@ class Stored:
             dict(Blob.objects.filter(digest__in=list(blobs)).values_list("digest", "id")),
         )
 
-    def learn_manifests(self, after: int, wanted: set[str]) -> None:
-        """The manifests just inserted (rows past id ``after``: ids only grow), and any of
-        ``wanted`` another writer stored meanwhile (an IN over those few)."""
-        self.manifests.update(_manifests_by_digest(Manifest.objects.filter(pk__gt=after)))
-        missing = [digest for digest in wanted if digest not in self.manifests]
+    def learn_manifests(self, after: int, wanted: dict[str, tuple[int, Any]]) -> None:
+        """The manifests just inserted, ``wanted`` (their ``(size, created)`` by digest): their ids
+        from the rows past id ``after`` (ids only grow), and any another writer stored meanwhile
+        (an IN over those few)."""
+        others = []
+        for digest, pk in bulk.ids_after(Manifest, "digest", after).items():
+            if digest in wanted:
+                self.manifests[digest] = (pk, *wanted[digest])
+            else:
+                others.append(digest)
+        missing = [digest for digest in wanted if digest not in self.manifests] + others
         if missing:
             self.manifests.update(_manifests_by_digest(Manifest.objects.filter(digest__in=missing)))
 
     def learn_blobs(self, after: int, wanted: set[str]) -> None:
         """As ``learn_manifests``, for blobs."""
-        self.blobs.update(Blob.objects.filter(pk__gt=after).values_list("digest", "pk"))
+        self.blobs.update(bulk.ids_after(Blob, "digest", after))
         missing = [digest for digest in wanted if digest not in self.blobs]
         if missing:
             self.blobs.update(Blob.objects.filter(digest__in=missing).values_list("digest", "pk"))
@@ -215,7 +221,7 @@ def store_many(contents: list[Content], stored: Stored | None = None) -> int:
         )
     last = _last_id(Manifest)
     bulk.insert(Manifest, MANIFEST_FIELDS, rows, ignore_conflicts=True)
-    stored.learn_manifests(last, set(descriptors))
+    stored.learn_manifests(last, {row[0]: (row[5], row[6]) for row in rows})
     # Only the rows inserted here get their blob links: a manifest another writer stored meanwhile
     # got its own from that writer, in the same transaction.
     ours = {

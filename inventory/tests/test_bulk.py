@@ -178,3 +178,13 @@ def test_text_that_is_not_utf8_or_starts_with_a_byte_order_mark_is_written_from_
     document = {"os": "linux"}
     assert bulk.json_text(b"\xff\xfe{}", document) is document
     assert bulk.json_text("\ufeff{}".encode(), document) is document
+
+
+def test_the_ids_of_rows_past_an_id_are_read_by_their_key() -> None:
+    first = manifest("a")
+    after = first.pk
+    later = [manifest("b"), manifest("c")]
+
+    assert bulk.ids_after(Manifest, "digest", after) == {found.digest: found.pk for found in later}
+    assert bulk.ids_after(Manifest, "digest", later[-1].pk) == {}
+    assert bulk.ids_after(Manifest, "digest", 0) == {found.digest: found.pk for found in [first, *later]}
