@@ -130,9 +130,17 @@ def test_collect_now_without_a_worker_comes_back_saying_it_is_queued(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_collect_now_updates_the_page_in_place(operator_client: Client, celery_worker: object) -> None:
+def test_collect_now_updates_the_page_in_place(
+    operator_client: Client, celery_worker: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from maintenance import registry_views
     from maintenance.models import StatsSample
 
+    # The page waits for the worker (10 s in the product). Late in the whole suite the shared
+    # registry's data root holds every test's pushes, and measuring it in the container took
+    # longer than that on a slow machine (clean-clone CI, 2026-12-07): the page then rightly said
+    # "queued". What is tested here is the page once the job is done, not how long a NAS waits.
+    monkeypatch.setattr(registry_views, "COLLECT_WAIT", 60.0)
     response = operator_client.post("/registry/stats/collect/", follow=True)
 
     assert response.redirect_chain[-1][0] == "/registry/"
