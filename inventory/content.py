@@ -200,10 +200,15 @@ def store_many(contents: list[Content], stored: Stored | None = None) -> int:
     descriptors = {image.digest: manifests.blob_descriptors(image.body) for image in fresh}
     blobs = _blobs([d for found in descriptors.values() for d in found], stored)
     rows = []
+    figures: dict[str, tuple[int, Any]] = {}  # (size, created) by digest, for learn_manifests
     for image in fresh:
         config_descriptor = image.body.get("config") or {}
         platform = manifests.config_platform(image.config)
         kind, artifact_type = manifests.classify(image.media_type, image.body)
+        figures[image.digest] = (
+            sum(manifests.blob_sizes(image.body).values()),
+            manifests.parse_created(image.config.get("created")),
+        )
         rows.append(
             (
                 image.digest,
@@ -211,17 +216,16 @@ def store_many(contents: list[Content], stored: Stored | None = None) -> int:
                 kind,
                 artifact_type,
                 manifests.subject_digest(image.body),
-                sum(manifests.blob_sizes(image.body).values()),
-                manifests.parse_created(image.config.get("created")),
+                *figures[image.digest],
                 [platform] if platform else [],
                 str(config_descriptor.get("digest") or ""),
-                bulk.json_text(image.raw_config, image.config) if image.raw_config else image.config,
-                bulk.json_text(image.raw, image.body) if image.raw else image.body,
+                bulk.json_text(image.raw_config, image.config),
+                bulk.json_text(image.raw, image.body),
             )
         )
     last = _last_id(Manifest)
     bulk.insert(Manifest, MANIFEST_FIELDS, rows, ignore_conflicts=True)
-    stored.learn_manifests(last, {row[0]: (row[5], row[6]) for row in rows})
+    stored.learn_manifests(last, figures)
     # Only the rows inserted here get their blob links: a manifest another writer stored meanwhile
     # got its own from that writer, in the same transaction.
     ours = {

@@ -18,7 +18,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -226,8 +226,8 @@ def reconcile_from_files(
     # alone took 5-8 s of a first sync at 10,000 repositories.
     seen = _seen_links()
     held = content.Stored.load()
-    stored = set(held.manifests)
-    reading = _Reading(ManifestFiles(files), stored)
+    stored_before = len(held.manifests)
+    reading = _Reading(ManifestFiles(files), held.manifests)
     reading.walk(files, {key: link for key, (_, link) in seen.items()})
     try:
         for batch in reading.batches():
@@ -244,7 +244,8 @@ def reconcile_from_files(
     pushed = {(link.repository, link.tag): link.modified for found in links.values() for link in found}
     log(
         f"The storage files list {figures.repositories} repositories and {figures.tags} tags; "
-        f"{len(reading.wanted):,} manifests new to the inventory were read and stored as they were found "
+        f"{len(reading.claimed) - stored_before:,} manifests new to the inventory were read and stored as they "
+        "were found "
         f"({time.monotonic() - began:.1f} s)."
     )
 
@@ -262,7 +263,7 @@ def reconcile_from_files(
     new_tags = [(repo, tag, digest) for (repo, tag), digest in resolved.items() if (repo, tag) not in known]
     written: set[tuple[str, str]] = set()
     sync._store([], figures, new_tags, repositories, written, held, pushed)
-    resolved = {key: digest for key, digest in resolved.items() if digest in stored or digest in reading.wanted}
+    resolved = {key: digest for key, digest in resolved.items() if digest in reading.claimed}
     # The files confirm every known tag; its checked_at is written again only when it is older than
     # CONFIRM_AGE: rewriting 15,000 rows on each sync with nothing changed costs seconds.
     confirm_before = timezone.now() - CONFIRM_AGE
@@ -304,12 +305,10 @@ class _Reading:
     attempt, which stalled the walk).
     """
 
-    def __init__(self, reader: ManifestFiles, stored: set[str]) -> None:
+    def __init__(self, reader: ManifestFiles, stored: Iterable[str]) -> None:
         self.reader = reader
-        #: Digests stored or being read: a digest is read once, by the first repository found with it.
+        #: Digests stored before, or read here: a digest is read once, by the first repository found with it.
         self.claimed = set(stored)
-        #: The digests read here, with the repository read from.
-        self.wanted: dict[str, str] = {}
         self.links: dict[str, list[TagLink]] = {}
         self._chunk: list[tuple[str, str]] = []
         self._room = threading.Semaphore(AHEAD)
@@ -336,7 +335,6 @@ class _Reading:
         for link in links:
             if link.digest not in self.claimed:
                 self.claimed.add(link.digest)
-                self.wanted[link.digest] = repository
                 self._chunk.append((link.digest, repository))
                 if len(self._chunk) >= READ_CHUNK:
                     self._submit()

@@ -31,6 +31,8 @@ _HEX = re.compile(r"^[0-9a-f]{64}$")
 MANIFEST_MAX_BYTES = 4 * 1024 * 1024
 #: The first read of a file: a manifest, a config or a link fits in it.
 FIRST_READ = 64 * 1024
+#: Where a repository links the manifests it serves by digest and the blobs it may serve.
+LINKS = {"revisions": "_manifests/revisions/sha256", "layers": "_layers/sha256"}
 
 
 class RegistryFilesError(Exception):
@@ -137,6 +139,13 @@ def _read(path: Path | str, limit: int = MANIFEST_MAX_BYTES) -> bytes:
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def _repository_name(name: str) -> str:
+    """``name``, refused when it would leave ``repositories/``."""
+    if name.startswith("/") or ".." in name.split("/"):
+        raise RegistryFilesError(f"{name!r} is not a repository name.")
+    return name
 
 
 def _digest_of_link(raw: bytes) -> str | None:
@@ -278,9 +287,7 @@ class StorageFiles:
         return dict(sorted(found.items()))
 
     def _repo(self, name: str) -> Path:
-        if name.startswith("/") or ".." in name.split("/"):
-            raise RegistryFilesError(f"{name!r} is not a repository name.")
-        return self.v2 / "repositories" / name
+        return self.v2 / "repositories" / _repository_name(name)
 
     def tags(self, repository: str) -> list[TagLink]:
         """The repository's tags with the digest each points at, sorted by name; unreadable links left out."""
@@ -331,11 +338,11 @@ class StorageFiles:
 
     def revisions(self, repository: str) -> list[str]:
         """Every manifest digest pushed to the repository (tagged or not), sorted."""
-        return self._links(self._repo(repository) / "_manifests" / "revisions" / "sha256")
+        return self._links(self._repo(repository) / LINKS["revisions"])
 
     def layers(self, repository: str) -> list[str]:
         """The blob digests linked into the repository (what it may serve), sorted."""
-        return self._links(self._repo(repository) / "_layers" / "sha256")
+        return self._links(self._repo(repository) / LINKS["layers"])
 
     def _links(self, base: Path) -> list[str]:
         found = []
@@ -389,12 +396,10 @@ class StorageFiles:
 
     def links(self, repository: str, kind: str, digest: str) -> bool:
         """Whether the repository links the digest: as a manifest (``kind`` "revisions": the
-        registry serves it by digest) or as a blob (``kind`` "layers")."""
-        if repository.startswith("/") or ".." in repository.split("/"):
-            raise RegistryFilesError(f"{repository!r} is not a repository name.")
+        registry serves it by digest) or as a blob (``kind`` "layers"); ``revisions`` and
+        ``layers`` list them."""
         return os.path.exists(
-            f"{self._repositories_dir}/{repository}/_{'manifests/revisions' if kind == 'revisions' else 'layers'}"
-            f"/sha256/{digest[7:]}/link"
+            f"{self._repositories_dir}/{_repository_name(repository)}/{LINKS[kind]}/{digest[7:]}/link"
         )
 
     def blob_size(self, digest: str) -> int | None:
