@@ -159,12 +159,22 @@ def _quote(name: str | None) -> str:
 
 def _preparer(fields: Sequence[models.Field[Any, Any]]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     """A row of values of ``fields`` in their database form (those in PLAIN as they are)."""
-    steps: list[Callable[[Any], Any] | None] = [
-        None if field.get_internal_type() in PLAIN else _value_preparer(field) for field in fields
+    width = len(fields)
+    # Only the columns that need it are touched: a generator over every value of every row was
+    # a fifth of the GIL's time in the first sync at 10,000 repositories (110,000 rows).
+    steps = [
+        (index, _value_preparer(field)) for index, field in enumerate(fields) if field.get_internal_type() not in PLAIN
     ]
 
     def prepare(row: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(value if step is None else step(value) for value, step in zip(row, steps, strict=True))
+        if len(row) != width:
+            raise ValueError(f"a row of {len(row)} values for {width} fields")
+        if not steps:
+            return tuple(row)
+        values = list(row)
+        for index, step in steps:
+            values[index] = step(values[index])
+        return tuple(values)
 
     return prepare
 

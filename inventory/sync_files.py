@@ -26,6 +26,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.collection import collector_paused
 from core.worker import QueueUnavailable, send
 from inventory import bulk, content, sync, task_names
 from inventory.files import ManifestFiles, Source, mark_measuring, source, upload_purging
@@ -209,6 +210,7 @@ def _record_links(seen: dict[tuple[str, str], tuple[int, TagLink]], links: dict[
         )
 
 
+@collector_paused()
 def reconcile_from_files(
     files: StorageFiles, log: Callable[[str], None] = logger.info, client: RegistryClient | None = None
 ) -> sync.Figures:
@@ -273,7 +275,8 @@ def reconcile_from_files(
     # they change themselves): a walk of every tag's blobs took 15 s of the unchanged sync at 10,000
     # repositories. After the push times, so that they count in this sync already.
     if (
-        _push_times(pushed)
+        # The tags _store wrote have their push times already (all of them in a first sync).
+        _push_times({key: when for key, when in pushed.items() if key not in written})
         or dropped
         or figures.added_tags
         or figures.moved_tags
@@ -412,6 +415,8 @@ def _check_sample(
 def _push_times(pushed: dict[tuple[str, str], datetime]) -> int:
     """Tags no event stamped get their link's modification time as push time (one prepared UPDATE);
     the number of tags changed."""
+    if not pushed:
+        return 0
     rows = []
     for pk, repo, name, pushed_at in Tag.objects.filter(event_at__isnull=True).values_list(
         "pk", "repository__name", "name", "pushed_at"

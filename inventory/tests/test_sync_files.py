@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import threading
@@ -120,6 +121,29 @@ def test_the_sync_from_files_equals_the_http_sync(
     assert again["requests"]["total"] == 0
     assert again["added_tags"] == again["moved_tags"] == again["removed_tags"] == again["fetched_manifests"] == 0
     assert _state() == expected
+
+
+def test_the_sync_from_files_runs_with_the_cyclic_collector_paused_and_resumes_it(
+    versioned_registry: Any, settings: Any, repo_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its full collections found nothing to free and held the GIL for 0.8-0.9 s of a 6 s first
+    sync at 10,000 repositories (core.collection)."""
+    images.push_oci_image(versioned_registry.url, repo_prefix, "v1")
+    settings.REGISTRY_DATA_DIR = str(versioned_registry.data_dir)
+    from inventory import content
+
+    store_many = content.store_many
+    collector_on: list[bool] = []
+
+    def storing(*args: Any, **kwargs: Any) -> int:
+        collector_on.append(gc.isenabled())
+        return store_many(*args, **kwargs)
+
+    monkeypatch.setattr(content, "store_many", storing)
+    gc.enable()
+    assert sync_files.reconcile()["source"] == "files"
+    assert collector_on and not any(collector_on)
+    assert gc.isenabled()
 
 
 def test_a_manifest_that_cannot_be_read_fails_the_sync_and_leaves_no_thread_reading(
