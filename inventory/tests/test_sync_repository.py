@@ -55,3 +55,52 @@ def test_an_untagged_manifest_is_fetched_by_digest_only_when_the_registry_has_it
 
     assert manifest is not None and manifest.digest == digest
     assert sync.fetch_manifest(repo_prefix, f"sha256:{'2' * 64}") is None
+
+
+def _written(repo: str) -> dict[str, Any]:
+    """What the inventory holds of ``repo``, by name and digest (no database ids)."""
+    tags = Tag.objects.filter(repository__name=repo)
+    digests = set(tags.values_list("digest", flat=True))
+    reached = Manifest.objects.filter(digest__in=digests)
+    children = {child.digest for manifest in reached for child in manifest.child_links.all()}
+    return {
+        "tags": {t.name: (t.digest, t.size, t.created, t.attached_to) for t in tags},
+        "manifests": {
+            m.digest: (
+                m.media_type,
+                m.kind,
+                m.artifact_type,
+                m.subject,
+                m.size,
+                m.created,
+                tuple(m.platforms),
+                m.config_digest,
+                m.config,
+                m.body,
+                tuple((link.blob.digest, link.position) for link in m.blob_links.select_related("blob")),
+                tuple((c.digest, c.platform, c.position) for c in m.child_links.all()),
+            )
+            for m in Manifest.objects.filter(digest__in=digests | children)
+        },
+        "size": Repository.objects.get(name=repo).size,
+    }
+
+
+def test_a_first_visit_writes_what_a_reconcile_writes(registry: Any, repo_prefix: str) -> None:
+    """The first visit stores its manifests in one transaction (``content.store_many``, as the
+    syncs do): the same rows as the reconcile's, indexes, attestations and artifacts included."""
+    images.push_oci_index(registry.url, repo_prefix, "multi", with_attestation=True)
+    image = images.push_oci_image(registry.url, repo_prefix, "single", layer_count=2, labels={"a": "b"})
+    images.tag_existing(registry.url, repo_prefix, "again", image)
+    images.push_cosign_signature(registry.url, repo_prefix, image)
+
+    assert sync.sync_repository(repo_prefix)
+    visited = _written(repo_prefix)
+    Repository.objects.filter(name=repo_prefix).delete()
+    sync.prune_manifests()
+    assert not Manifest.objects.filter(digest__in=list(visited["manifests"])).exists()
+
+    sync.reconcile(log=lambda line: None)
+
+    assert _written(repo_prefix) == visited
+    assert len(visited["tags"]) == 4 and len(visited["manifests"]) >= 5
