@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import json
 import os
 import threading
 import time
@@ -19,6 +18,7 @@ from django.utils import timezone
 
 from inventory import sync, sync_files
 from inventory.models import Attachment, Blob, Manifest, Repository, SyncState, Tag, TagLinkSeen
+from inventory.tests.inventory_state import manifest_row, tag_row
 from registry_client.client import get_client
 from registry_files import layout
 from testenv import images
@@ -50,27 +50,8 @@ def _push_everything(url: str, repo: str, major: int) -> dict[str, str]:
 
 def _state() -> dict[str, Any]:
     """What the inventory holds, by name and digest (no database ids)."""
-    tags = {
-        (t.repository.name, t.name): (t.digest, t.size, t.created, t.attached_to)
-        for t in Tag.objects.select_related("repository")
-    }
-    manifests = {
-        m.digest: (
-            m.media_type,
-            m.kind,
-            m.artifact_type,
-            m.subject,
-            m.size,
-            m.created,
-            tuple(m.platforms),
-            m.config_digest,
-            json.dumps(m.config, sort_keys=True),
-            json.dumps(m.body, sort_keys=True),  # from the files: their bytes as they are (bulk.JSONText)
-            tuple((link.blob.digest, link.position) for link in m.blob_links.select_related("blob")),
-            tuple((c.digest, c.platform, c.position) for c in m.child_links.all()),
-        )
-        for m in Manifest.objects.all()
-    }
+    tags = {(t.repository.name, t.name): tag_row(t) for t in Tag.objects.select_related("repository")}
+    manifests = {m.digest: manifest_row(m) for m in Manifest.objects.all()}
     return {
         "repositories": dict(Repository.objects.values_list("name", "size")),
         "tags": tags,

@@ -8,6 +8,7 @@ import pytest
 
 from inventory import sync
 from inventory.models import Manifest, Repository, Tag
+from inventory.tests.inventory_state import manifest_row, tag_row
 from registry_client.client import get_client
 from testenv import images
 
@@ -64,24 +65,8 @@ def _written(repo: str) -> dict[str, Any]:
     reached = Manifest.objects.filter(digest__in=digests)
     children = {child.digest for manifest in reached for child in manifest.child_links.all()}
     return {
-        "tags": {t.name: (t.digest, t.size, t.created, t.attached_to) for t in tags},
-        "manifests": {
-            m.digest: (
-                m.media_type,
-                m.kind,
-                m.artifact_type,
-                m.subject,
-                m.size,
-                m.created,
-                tuple(m.platforms),
-                m.config_digest,
-                m.config,
-                m.body,
-                tuple((link.blob.digest, link.position) for link in m.blob_links.select_related("blob")),
-                tuple((c.digest, c.platform, c.position) for c in m.child_links.all()),
-            )
-            for m in Manifest.objects.filter(digest__in=digests | children)
-        },
+        "tags": {t.name: tag_row(t) for t in tags},
+        "manifests": {m.digest: manifest_row(m) for m in Manifest.objects.filter(digest__in=digests | children)},
         "size": Repository.objects.get(name=repo).size,
     }
 
